@@ -1,0 +1,45 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cityguard/auth/key_service.hpp"
+
+/// The API's own view of HTTP: plain structs, so handlers stay free of Beast and can be
+/// called directly in tests.
+namespace cityguard::api {
+
+struct request {
+    std::string method;  ///< "GET", "POST", ...
+    std::string path;    ///< percent-decoded, without the query
+    std::unordered_map<std::string, std::string> query;
+    std::string authorization;
+    std::string content_type;
+    std::string body;
+
+    std::vector<std::string> params;   ///< the {placeholders} of the matched route, in order
+    std::optional<auth::principal> caller;  ///< set by the dispatcher after authentication
+
+    std::optional<std::string> query_param(std::string_view name) const;
+};
+
+struct response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+response json_response(int status, const nlohmann::json& body);
+
+/// Splits a request target into a decoded path and decoded query parameters. False when the
+/// target is malformed (bad percent-escape, not absolute, or a ".." segment).
+bool parse_target(std::string_view target, std::string& path, std::unordered_map<std::string, std::string>& query);
+
+}  // namespace cityguard::api

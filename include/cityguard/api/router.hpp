@@ -1,0 +1,73 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "cityguard/api/request.hpp"
+#include "cityguard/auth/key_service.hpp"
+#include "cityguard/util/error.hpp"
+
+namespace cityguard::api {
+
+/// Who may call a route.
+enum class access {
+    anyone,    ///< no key needed (health probes)
+    ingest,    ///< gateway or admin
+    read,      ///< operator or admin
+    admin,     ///< admin only
+};
+
+/// True when `r` satisfies `a` (anyone is always satisfied).
+bool allows(access a, auth::role r) noexcept;
+
+using handler = std::function<boost::asio::awaitable<response>(request&)>;
+
+struct route {
+    std::string method;
+    std::string pattern;  ///< "/api/v1/sites/{id}": a {name} matches one non-empty segment
+    access who = access::read;
+    bool json_body = false;  ///< the request must carry Content-Type: application/json
+    handler handle;
+};
+
+/// A table of routes. Matching tells "no such path" (404) from "path exists, wrong method"
+/// (405 with the allowed methods). Immutable after set-up; find() is thread-safe.
+class router {
+public:
+    void add(route r);
+
+    struct match {
+        const route* found = nullptr;
+        std::vector<std::string> params;
+        std::vector<std::string> allowed;  ///< methods of the path when the method did not match
+    };
+    match find(std::string_view method, std::string_view path) const;
+
+    const std::vector<route>& routes() const noexcept { return routes_; }
+
+private:
+    std::vector<route> routes_;
+};
+
+/// Runs one request through the router: authentication, role, content type, handler, and the
+/// one place where exceptions become JSON error responses. Never throws.
+/// Thread safety: handle() may run concurrently.
+class dispatcher {
+public:
+    dispatcher(router routes, auth::key_service& keys) : routes_(std::move(routes)), keys_(keys) {}
+
+    boost::asio::awaitable<response> handle(request req);
+
+private:
+    router routes_;
+    auth::key_service& keys_;
+};
+
+/// An error response with the standard body.
+response error_response(errc code, std::string_view message, const nlohmann::json& details = nullptr);
+
+}  // namespace cityguard::api

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "cityguard/config/config.hpp"
+#include "cityguard/ingest/group_committer.hpp"
+#include "cityguard/ingest/reading_parser.hpp"
+#include "cityguard/registry/sensor_directory.hpp"
+
+namespace cityguard::ingest {
+
+struct ingest_result {
+    std::size_t accepted = 0;    ///< newly stored
+    std::size_t duplicates = 0;  ///< already stored (same sensor and ts), stored nothing
+    std::vector<rejected_reading> rejected;
+};
+
+/// POST /api/v1/readings behind HTTP: parse, check each reading against the sensor directory
+/// and the time window, then wait for the group commit. Returns only after the accepted
+/// readings are committed. Request-level failures are thrown as api_error.
+///
+/// Thread safety: ingest() may run concurrently on any number of threads.
+class ingest_service {
+public:
+    ingest_service(const registry::sensor_directory& directory, group_committer& committer,
+                   const config::ingest_config& cfg)
+        : directory_(directory), committer_(committer), cfg_(cfg) {}
+
+    boost::asio::awaitable<ingest_result> ingest(std::string_view body);
+
+private:
+    const registry::sensor_directory& directory_;
+    group_committer& committer_;
+    const config::ingest_config& cfg_;
+};
+
+}  // namespace cityguard::ingest

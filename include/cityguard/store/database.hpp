@@ -1,0 +1,37 @@
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "cityguard/config/config.hpp"
+
+namespace cityguard::store {
+
+/// A pool of PostgreSQL connections, each used by one dedicated thread, so blocking libpqxx
+/// calls never run on an I/O thread. Repositories run their queries through it; nothing else
+/// sees a connection.
+///
+/// Thread safety: all members may be called from any thread. Work beyond `db.max_queued`
+/// queued tasks is refused with api_error(overloaded) instead of waiting without bound.
+class database {
+public:
+    explicit database(const config::db_config& cfg);
+    ~database();
+    database(const database&) = delete;
+    database& operator=(const database&) = delete;
+
+    /// True when a trivial query succeeds. Never throws.
+    boost::asio::awaitable<bool> ping();
+
+    /// Finishes queued work and joins the pool threads. Idempotent.
+    void stop();
+
+    struct impl;
+    impl& get_impl() noexcept { return *impl_; }
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace cityguard::store

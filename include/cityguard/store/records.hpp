@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cityguard/util/time.hpp"
+
+/// Plain rows as the store reads and writes them. No behaviour; validation lives in `registry`.
+namespace cityguard::store {
+
+struct site_record {
+    std::string id;
+    std::string name;
+    std::string domain;
+    std::string district;
+    double lat = 0;
+    double lon = 0;
+    std::optional<std::string> address;
+    nlohmann::json attributes = nlohmann::json::object();
+    std::int64_t sensor_count = 0;  ///< filled by reads only
+};
+
+struct latest_reading {
+    util::micros ts = 0;
+    double value = 0;
+};
+
+struct sensor_record {
+    std::string id;
+    std::int32_t key = 0;  ///< compact id carried by readings; assigned by the database
+    std::string site;
+    std::string kind;
+    std::string unit;
+    std::optional<double> lat;
+    std::optional<double> lon;
+    std::int32_t interval_s = 60;
+    nlohmann::json limits = nlohmann::json::object();
+    std::optional<latest_reading> latest;  ///< filled by reads that ask for it
+};
+
+struct key_record {
+    std::string name;
+    std::string role;
+    util::micros created_at = 0;
+};
+
+/// One reading as written: the sensor's compact key, the reading time, the value.
+struct reading_row {
+    std::int32_t sensor_key = 0;
+    util::micros ts = 0;
+    double value = 0;
+};
+
+struct bucket_row {
+    util::micros start = 0;
+    double min = 0;
+    double avg = 0;
+    double max = 0;
+    std::int64_t count = 0;
+};
+
+}  // namespace cityguard::store

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace cityguard::util {
+
+/// SHA-256 of the input as 32 raw bytes (OpenSSL). Thread-safe.
+std::string sha256(std::string_view data);
+
+/// Lower-case hex of raw bytes.
+std::string to_hex(std::string_view bytes);
+
+/// A new API key: "cg_" followed by 43 base64url characters (256 bits from the OS CSPRNG).
+/// Throws std::runtime_error if the random source fails.
+std::string generate_api_key();
+
+}  // namespace cityguard::util

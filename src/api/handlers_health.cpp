@@ -1,0 +1,19 @@
+#include "cityguard/api/routes.hpp"
+
+namespace cityguard::api {
+
+namespace net = boost::asio;
+
+void add_health_routes(router& r, services& s) {
+    r.add({"GET", "/healthz", access::anyone, false, [](request&) -> net::awaitable<response> {
+               co_return json_response(200, {{"status", "ok"}, {"version", CITYGUARD_VERSION}});
+           }});
+    r.add({"GET", "/readyz", access::anyone, false, [&s](request&) -> net::awaitable<response> {
+               if (co_await s.database_ready()) co_return json_response(200, {{"status", "ready"}});
+               auto res = error_response(errc::unavailable, "database unreachable");
+               res.headers.emplace_back("Retry-After", "1");
+               co_return res;
+           }});
+}
+
+}  // namespace cityguard::api

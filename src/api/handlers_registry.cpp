@@ -1,0 +1,41 @@
+#include "cityguard/api/routes.hpp"
+
+namespace cityguard::api {
+
+namespace net = boost::asio;
+using json = nlohmann::json;
+
+void add_registry_routes(router& r, services& s) {
+    r.add({"PUT", "/api/v1/sites/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {
+               const bool created = co_await s.registry.put_site(req.params[0], parse_body(req));
+               auto body = co_await s.registry.get_site(req.params[0]);
+               co_return json_response(created ? 201 : 200, body);
+           }});
+    r.add({"GET", "/api/v1/sites", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               auto body = co_await s.registry.list_sites(req.query_param("domain"), req.query_param("district"));
+               co_return json_response(200, body);
+           }});
+    r.add({"GET", "/api/v1/sites/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               auto body = co_await s.registry.get_site(req.params[0]);
+               co_return json_response(200, body);
+           }});
+    r.add({"PUT", "/api/v1/sensors/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {
+               const bool created = co_await s.registry.put_sensor(req.params[0], parse_body(req));
+               auto body = co_await s.registry.get_sensor(req.params[0]);
+               co_return json_response(created ? 201 : 200, body);
+           }});
+    r.add({"GET", "/api/v1/sensors", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               auto body = co_await s.registry.list_sensors(req.query_param("site"), req.query_param("kind"));
+               co_return json_response(200, body);
+           }});
+    r.add({"GET", "/api/v1/sensors/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               auto body = co_await s.registry.get_sensor(req.params[0]);
+               co_return json_response(200, body);
+           }});
+    r.add({"POST", "/api/v1/registry", access::admin, true, [&s](request& req) -> net::awaitable<response> {
+               auto body = co_await s.registry.bulk_upsert(parse_body(req));
+               co_return json_response(200, body);
+           }});
+}
+
+}  // namespace cityguard::api

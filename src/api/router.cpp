@@ -1,0 +1,124 @@
+#include "cityguard/api/router.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "cityguard/util/error.hpp"
+
+namespace cityguard::api {
+
+namespace net = boost::asio;
+
+namespace {
+
+std::vector<std::string_view> segments(std::string_view path) {
+    std::vector<std::string_view> out;
+    while (!path.empty()) {
+        if (path.front() == '/') {
+            path.remove_prefix(1);
+            continue;
+        }
+        auto slash = path.find('/');
+        out.push_back(path.substr(0, slash));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash);
+    }
+    return out;
+}
+
+bool match_pattern(std::string_view pattern, std::string_view path, std::vector<std::string>& params) {
+    auto p = segments(pattern), s = segments(path);
+    // A trailing slash is a different resource; only the exact form matches.
+    if (p.size() != s.size() || (path.size() > 1 && path.back() == '/')) return false;
+    params.clear();
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        if (p[i].size() > 2 && p[i].front() == '{' && p[i].back() == '}') {
+            if (s[i].empty()) return false;
+            params.emplace_back(s[i]);
+        } else if (p[i] != s[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool is_json(std::string_view content_type) {
+    auto semi = content_type.find(';');
+    auto type = content_type.substr(0, semi);
+    while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+    std::string lower(type);
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    return lower == "application/json";
+}
+
+}  // namespace
+
+bool allows(access a, auth::role r) noexcept {
+    switch (a) {
+        case access::anyone: return true;
+        case access::ingest: return r == auth::role::gateway || r == auth::role::admin;
+        case access::read: return r == auth::role::operator_ || r == auth::role::admin;
+        case access::admin: return r == auth::role::admin;
+    }
+    return false;
+}
+
+void router::add(route r) { routes_.push_back(std::move(r)); }
+
+router::match router::find(std::string_view method, std::string_view path) const {
+    match m;
+    std::vector<std::string> params;
+    for (const auto& r : routes_) {
+        if (!match_pattern(r.pattern, path, params)) continue;
+        if (r.method == method) {
+            m.found = &r;
+            m.params = std::move(params);
+            m.allowed.clear();
+            return m;
+        }
+        m.allowed.push_back(r.method);
+    }
+    return m;
+}
+
+response error_response(errc code, std::string_view message, const nlohmann::json& details) {
+    return json_response(to_http_status(code), error_body(code, message, details));
+}
+
+net::awaitable<response> dispatcher::handle(request req) {
+    try {
+        auto m = routes_.find(req.method, req.path);
+        if (!m.found) {
+            if (m.allowed.empty()) co_return error_response(errc::not_found, "no such resource: " + req.path);
+            std::string allow;
+            for (const auto& a : m.allowed) allow += (allow.empty() ? "" : ", ") + a;
+            auto res = error_response(errc::method_not_allowed, req.method + " is not allowed here; use " + allow);
+            res.headers.emplace_back("Allow", allow);
+            co_return res;
+        }
+        const route& r = *m.found;
+        req.params = std::move(m.params);
+        if (r.who != access::anyone) {
+            if (req.authorization.empty())
+                co_return error_response(errc::unauthorized, "missing Authorization: Bearer <key>");
+            req.caller = co_await keys_.authenticate(req.authorization);
+            if (!req.caller) co_return error_response(errc::unauthorized, "invalid API key");
+            if (!allows(r.who, req.caller->role_))
+                co_return error_response(errc::forbidden, "the key's role (" +
+                                                              std::string(auth::to_string(req.caller->role_)) +
+                                                              ") may not do this");
+        }
+        if (r.json_body && !is_json(req.content_type))
+            co_return error_response(errc::unsupported_media_type, "Content-Type must be application/json");
+        auto awaited = co_await r.handle(req);
+        co_return awaited;
+    } catch (const api_error& e) {
+        co_return error_response(e.code(), e.what(), e.details());
+    } catch (const std::exception& e) {
+        spdlog::error("{} {} failed: {}", req.method, req.path, e.what());
+        co_return error_response(errc::internal, "internal error");
+    }
+}
+
+}  // namespace cityguard::api

@@ -1,0 +1,187 @@
+#include "cityguard/app/app.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cityguard/api/routes.hpp"
+#include "cityguard/auth/key_service.hpp"
+#include "cityguard/history/history_service.hpp"
+#include "cityguard/http/server.hpp"
+#include "cityguard/ingest/group_committer.hpp"
+#include "cityguard/ingest/ingest_service.hpp"
+#include "cityguard/registry/registry_service.hpp"
+#include "cityguard/store/database.hpp"
+#include "cityguard/store/keys_repo.hpp"
+#include "cityguard/store/migrations.hpp"
+#include "cityguard/store/readings_repo.hpp"
+#include "cityguard/store/readings_writer.hpp"
+#include "cityguard/store/registry_repo.hpp"
+#include "cityguard/util/error.hpp"
+
+namespace cityguard::app {
+
+namespace net = boost::asio;
+
+/// Every component, in dependency order: members are built top to bottom and destroyed in
+/// reverse, so nothing outlives what it uses.
+struct app::parts {
+    explicit parts(const config::config& cfg)
+        : cfg(cfg),
+          ioc(cfg.threads > 0 ? cfg.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+          work(net::make_work_guard(ioc)),
+          db(cfg.db),
+          keys_repo(db),
+          registry_repo(db),
+          readings_repo(db),
+          writer(cfg.db.url, cfg.db.statement_timeout_ms),
+          keys(keys_repo, cfg.auth),
+          registry(registry_repo, directory),
+          committer(writer, cfg.ingest),
+          ingest(directory, committer, cfg.ingest),
+          history(readings_repo, directory, cfg.query),
+          services{keys, registry, ingest, history, [this] { return db.ping(); }},
+          dispatcher(api::make_router(services), keys),
+          server(ioc, cfg, dispatcher),
+          signals(ioc, SIGINT, SIGTERM),
+          maintenance_timer(ioc) {}
+
+    const config::config& cfg;
+    net::io_context ioc;
+    net::executor_work_guard<net::io_context::executor_type> work;
+    store::database db;
+    store::keys_repo keys_repo;
+    store::registry_repo registry_repo;
+    store::readings_repo readings_repo;
+    store::readings_writer writer;
+    auth::key_service keys;
+    registry::sensor_directory directory;
+    registry::registry_service registry;
+    ingest::group_committer committer;
+    ingest::ingest_service ingest;
+    history::history_service history;
+    api::services services;
+    api::dispatcher dispatcher;
+    http::server server;
+    net::signal_set signals;
+    net::steady_timer maintenance_timer;
+
+    /// Runs a start-up coroutine on the I/O threads and waits for it here.
+    template <class T>
+    T run_now(net::awaitable<T> task) {
+        return net::co_spawn(ioc, std::move(task), net::use_future).get();
+    }
+
+    /// Keeps daily partitions ahead of time, hourly, so ingest never waits on DDL at midnight.
+    net::awaitable<void> maintain_partitions() {
+        for (;;) {
+            maintenance_timer.expires_after(std::chrono::hours(1));
+            auto [ec] = co_await maintenance_timer.async_wait(net::as_tuple(net::use_awaitable));
+            if (ec) co_return;
+            try {
+                if (int n = co_await readings_repo.ensure_partitions(cfg.storage.partition_days_ahead))
+                    spdlog::info("created {} readings partition(s)", n);
+            } catch (const std::exception& e) {
+                spdlog::warn("partition maintenance failed, will retry: {}", e.what());
+            }
+        }
+    }
+};
+
+app::app(config::config cfg) : cfg_(std::move(cfg)) {}
+
+app::~app() { stop(); }
+
+void app::start() {
+    const auto& migrations =
+        cfg_.migrations_dir.empty() ? store::embedded_migrations() : store::load_migrations(cfg_.migrations_dir);
+    const auto applied = store::migrate(cfg_.db.url, migrations);
+    spdlog::info("schema: {} migration(s) applied, {} known", applied.size(), migrations.size());
+    store::ensure_partitions_around_today(cfg_.db.url, 1, cfg_.storage.partition_days_ahead);
+
+    parts_ = std::make_unique<parts>(cfg_);
+    auto& p = *parts_;
+    const int n = cfg_.threads > 0 ? cfg_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < n; ++i) threads_.emplace_back([&p] { p.ioc.run(); });
+
+    generated_admin_key_ = p.run_now(p.keys.bootstrap_admin());
+    if (!cfg_.registry_file.empty()) {
+        std::ifstream in(cfg_.registry_file);
+        if (!in) throw std::runtime_error("cannot read registry file " + cfg_.registry_file);
+        std::stringstream text;
+        text << in.rdbuf();
+        auto doc = nlohmann::json::parse(text.str(), nullptr, false, true);
+        if (doc.is_discarded()) throw std::runtime_error("registry file " + cfg_.registry_file + " is not valid JSON");
+        try {
+            auto counts = p.run_now(p.registry.bulk_upsert(doc));
+            spdlog::info("registry file {} loaded: {}", cfg_.registry_file, counts.dump());
+        } catch (const api_error& e) {
+            throw std::runtime_error("registry file " + cfg_.registry_file + " refused: " + e.what() + " " +
+                                     e.details().dump());
+        }
+    }
+    p.run_now(p.registry.load_directory());
+    p.committer.start();
+    p.server.start();
+    net::co_spawn(p.ioc, p.maintain_partitions(), net::detached);
+    p.signals.async_wait([this](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        spdlog::info("signal {} received: shutting down", signo);
+        request_stop();
+    });
+    spdlog::info("cityguard {} listening on http://{}:{} with {} I/O thread(s)", CITYGUARD_VERSION, cfg_.listen_host,
+                 p.server.port(), n);
+}
+
+std::uint16_t app::port() const { return parts_ ? parts_->server.port() : 0; }
+
+void app::request_stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stop_flag_ = true;
+    }
+    stop_requested_.notify_all();
+}
+
+void app::wait_for_signal() {
+    std::unique_lock lock(mutex_);
+    stop_requested_.wait(lock, [this] { return stop_flag_; });
+    lock.unlock();
+    stop();
+}
+
+void app::stop() {
+    if (stopped_ || !parts_) return;
+    stopped_ = true;
+    auto& p = *parts_;
+    p.server.stop();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.http.shutdown_timeout_ms);
+    while (p.server.connections() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (p.server.connections() > 0)
+        spdlog::warn("{} connection(s) still open after http.shutdown_timeout_ms; closing them", p.server.connections());
+    // Every request that got an answer was committed before it; whatever is still queued is
+    // committed now, before the process goes.
+    p.committer.stop();
+    boost::system::error_code ignored;
+    p.signals.cancel(ignored);
+    p.maintenance_timer.cancel();
+    p.work.reset();
+    p.ioc.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    p.db.stop();
+    spdlog::info("cityguard stopped");
+}
+
+}  // namespace cityguard::app

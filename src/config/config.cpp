@@ -1,0 +1,269 @@
+#include "cityguard/config/config.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace cityguard::config {
+namespace {
+
+using json = nlohmann::json;
+
+/// Reads one JSON object section, remembering which keys were consumed so that the rest can
+/// be rejected as unknown (a typo must not silently fall back to a default).
+class section {
+public:
+    section(const json& obj, std::string path) : obj_(obj), path_(std::move(path)) {
+        if (!obj_.is_object()) fail(path_.empty() ? "<root>" : path_, "must be an object");
+    }
+
+    template <class T>
+    void integer(const char* key, T& out, long long min, long long max) {
+        const json* v = take(key);
+        if (!v) return;
+        if (!v->is_number_integer() || v->get<long long>() < min || v->get<long long>() > max)
+            fail(name(key), "must be an integer between " + std::to_string(min) + " and " + std::to_string(max));
+        out = static_cast<T>(v->get<long long>());
+    }
+
+    void string(const char* key, std::string& out, bool allow_empty = true) {
+        const json* v = take(key);
+        if (!v) return;
+        if (!v->is_string() || (!allow_empty && v->get<std::string>().empty())) fail(name(key), "must be a non-empty string");
+        out = v->get<std::string>();
+    }
+
+    const json* object(const char* key) { return take(key); }
+
+    std::string name(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+
+    void finish() const {
+        for (auto it = obj_.begin(); it != obj_.end(); ++it)
+            if (!seen_.count(it.key())) fail(name(it.key().c_str()), "unknown key");
+    }
+
+    [[noreturn]] static void fail(const std::string& key, const std::string& why) {
+        throw config_error("config: " + key + ": " + why);
+    }
+
+private:
+    const json* take(const char* key) {
+        seen_.insert(key);
+        auto it = obj_.find(key);
+        return it == obj_.end() ? nullptr : &*it;
+    }
+
+    const json& obj_;
+    std::string path_;
+    std::set<std::string> seen_;
+};
+
+void validate_log_level(const std::string& level, const std::string& key) {
+    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+    if (!levels.count(level)) section::fail(key, "must be one of trace, debug, info, warn, error, critical, off");
+}
+
+int parse_int(const std::string& value, const std::string& key, int min, int max) {
+    try {
+        std::size_t used = 0;
+        const long v = std::stol(value, &used);
+        if (used != value.size() || v < min || v > max) throw std::out_of_range(key);
+        return static_cast<int>(v);
+    } catch (const std::logic_error&) {
+        section::fail(key, "must be an integer between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw config_error("config: cannot read config file " + path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+constexpr long long kMaxInt = std::numeric_limits<int>::max();
+
+}  // namespace
+
+env_lookup process_environment() {
+    return [](const std::string& name) -> std::optional<std::string> {
+        if (const char* v = std::getenv(name.c_str()); v && *v) return std::string(v);
+        return std::nullopt;
+    };
+}
+
+void parse_listen(const std::string& value, const std::string& key, std::string& host, std::uint16_t& port) {
+    const auto colon = value.rfind(':');
+    if (colon == std::string::npos || colon == 0) section::fail(key, "must be HOST:PORT, e.g. 127.0.0.1:8080");
+    host = value.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    port = static_cast<std::uint16_t>(parse_int(value.substr(colon + 1), key, 0, 65535));
+}
+
+void apply_json(config& cfg, const std::string& json_text) {
+    json doc;
+    try {
+        doc = json::parse(json_text, nullptr, true, /*ignore_comments=*/true);
+    } catch (const json::parse_error& e) {
+        throw config_error(std::string("config: not valid JSON: ") + e.what());
+    }
+    section root(doc, "");
+    std::string listen;
+    root.string("listen", listen, false);
+    if (!listen.empty()) parse_listen(listen, "listen", cfg.listen_host, cfg.listen_port);
+    root.integer("threads", cfg.threads, 0, 256);
+    root.string("log_level", cfg.log_level, false);
+    validate_log_level(cfg.log_level, "log_level");
+    root.string("migrations_dir", cfg.migrations_dir);
+    root.string("registry_file", cfg.registry_file);
+
+    if (const json* v = root.object("http")) {
+        section s(*v, "http");
+        s.integer("body_limit", cfg.http.body_limit, 1024, 1LL << 30);
+        s.integer("header_limit", cfg.http.header_limit, 1024, 1 << 20);
+        s.integer("read_timeout_ms", cfg.http.read_timeout_ms, 100, kMaxInt);
+        s.integer("idle_timeout_ms", cfg.http.idle_timeout_ms, 100, kMaxInt);
+        s.integer("shutdown_timeout_ms", cfg.http.shutdown_timeout_ms, 0, kMaxInt);
+        s.integer("max_connections", cfg.http.max_connections, 1, 1'000'000);
+        s.finish();
+    }
+    if (const json* v = root.object("db")) {
+        section s(*v, "db");
+        s.string("url", cfg.db.url);
+        s.integer("pool_size", cfg.db.pool_size, 1, 64);
+        s.integer("max_queued", cfg.db.max_queued, 1, 1'000'000);
+        s.integer("statement_timeout_ms", cfg.db.statement_timeout_ms, 0, kMaxInt);
+        s.integer("reconnect_backoff_ms", cfg.db.reconnect_backoff_ms, 10, 600'000);
+        s.finish();
+    }
+    if (const json* v = root.object("ingest")) {
+        section s(*v, "ingest");
+        s.integer("max_readings_per_request", cfg.ingest.max_readings_per_request, 1, 1'000'000);
+        s.integer("max_batch_rows", cfg.ingest.max_batch_rows, 1, 10'000'000);
+        s.integer("max_pending_rows", cfg.ingest.max_pending_rows, 1, 100'000'000);
+        s.integer("max_future_skew_s", cfg.ingest.max_future_skew_s, 0, 86'400 * 366);
+        s.integer("max_age_days", cfg.ingest.max_age_days, 1, 36'500);
+        s.finish();
+    }
+    if (const json* v = root.object("storage")) {
+        section s(*v, "storage");
+        s.integer("partition_days_ahead", cfg.storage.partition_days_ahead, 1, 366);
+        s.finish();
+    }
+    if (const json* v = root.object("auth")) {
+        section s(*v, "auth");
+        s.string("admin_key_file", cfg.auth.admin_key_file, false);
+        s.integer("cache_ttl_s", cfg.auth.cache_ttl_s, 0, 86'400);
+        s.finish();
+    }
+    if (const json* v = root.object("query")) {
+        section s(*v, "query");
+        s.integer("default_readings", cfg.query.default_readings, 1, 1'000'000);
+        s.integer("max_readings", cfg.query.max_readings, 1, 1'000'000);
+        s.integer("max_buckets", cfg.query.max_buckets, 1, 1'000'000);
+        s.finish();
+    }
+    root.finish();
+    if (cfg.query.default_readings > cfg.query.max_readings)
+        section::fail("query.default_readings", "must not exceed query.max_readings");
+    if (cfg.ingest.max_readings_per_request > cfg.ingest.max_pending_rows)
+        section::fail("ingest.max_readings_per_request", "must not exceed ingest.max_pending_rows");
+}
+
+std::string usage() {
+    return "Usage: cityguard [options]\n"
+           "  --config FILE       configuration file (default: config/cityguard.json of the install)\n"
+           "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080)\n"
+           "  --db URL            PostgreSQL connection string (or CITYGUARD_DB_URL)\n"
+           "  --threads N         I/O threads (0 = hardware concurrency)\n"
+           "  --migrations DIR    apply sql/NNNN_*.sql from DIR instead of the built-in migrations\n"
+           "  --registry FILE     upsert a registry file ({\"sites\":[...],\"sensors\":[...]}) at start-up\n"
+           "  --log-level LEVEL   trace, debug, info, warn, error\n"
+           "  --help, --version\n"
+           "Environment: CITYGUARD_CONFIG, CITYGUARD_DB_URL, CITYGUARD_LISTEN, CITYGUARD_THREADS,\n"
+           "             CITYGUARD_LOG_LEVEL, CITYGUARD_ADMIN_KEY\n";
+}
+
+load_result load(const std::vector<std::string>& args, const env_lookup& env, const std::string& exe_dir) {
+    load_result result;
+    std::optional<std::string> config_path = env("CITYGUARD_CONFIG");
+    std::vector<std::pair<std::string, std::string>> flags;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--help" || a == "-h") {
+            result.action = cli_action::help;
+            return result;
+        }
+        if (a == "--version") {
+            result.action = cli_action::version;
+            return result;
+        }
+        static const std::set<std::string> valued{"--config",     "--listen",   "--db",       "--threads",
+                                                  "--migrations", "--registry", "--log-level"};
+        std::string name = a, value;
+        if (auto eq = a.find('='); eq != std::string::npos) {
+            name = a.substr(0, eq);
+            value = a.substr(eq + 1);
+        } else if (valued.count(a)) {
+            if (i + 1 >= args.size()) throw config_error("config: " + a + ": needs a value");
+            value = args[++i];
+        }
+        if (!valued.count(name)) throw config_error("config: unknown option " + a + " (see --help)");
+        if (name == "--config")
+            config_path = value;
+        else
+            flags.emplace_back(name, value);
+    }
+
+    if (!config_path) {
+        namespace fs = std::filesystem;
+        for (const char* rel : {"../config/cityguard.json", "../../config/cityguard.json", "../share/cityguard/cityguard.json"}) {
+            fs::path p = fs::path(exe_dir) / rel;
+            std::error_code ec;
+            if (fs::is_regular_file(p, ec)) {
+                config_path = fs::weakly_canonical(p, ec).string();
+                break;
+            }
+        }
+    }
+    config& cfg = result.cfg;
+    if (config_path) {
+        apply_json(cfg, read_file(*config_path));
+        result.config_path = *config_path;
+    }
+
+    if (auto v = env("CITYGUARD_DB_URL")) cfg.db.url = *v;
+    if (auto v = env("CITYGUARD_LISTEN")) parse_listen(*v, "CITYGUARD_LISTEN", cfg.listen_host, cfg.listen_port);
+    if (auto v = env("CITYGUARD_THREADS")) cfg.threads = parse_int(*v, "CITYGUARD_THREADS", 0, 256);
+    if (auto v = env("CITYGUARD_LOG_LEVEL")) {
+        validate_log_level(*v, "CITYGUARD_LOG_LEVEL");
+        cfg.log_level = *v;
+    }
+    if (auto v = env("CITYGUARD_ADMIN_KEY")) {
+        if (v->size() < 16) section::fail("CITYGUARD_ADMIN_KEY", "must be at least 16 characters");
+        cfg.auth.admin_key = *v;
+    }
+
+    for (const auto& [name, value] : flags) {
+        if (name == "--listen") parse_listen(value, "--listen", cfg.listen_host, cfg.listen_port);
+        else if (name == "--db") cfg.db.url = value;
+        else if (name == "--threads") cfg.threads = parse_int(value, "--threads", 0, 256);
+        else if (name == "--migrations") cfg.migrations_dir = value;
+        else if (name == "--registry") cfg.registry_file = value;
+        else if (name == "--log-level") {
+            validate_log_level(value, "--log-level");
+            cfg.log_level = value;
+        }
+    }
+    if (cfg.db.url.empty())
+        throw config_error("config: db.url: no database given (set CITYGUARD_DB_URL, --db or db.url)");
+    return result;
+}
+
+}  // namespace cityguard::config

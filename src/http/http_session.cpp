@@ -1,0 +1,153 @@
+#include "http_session.hpp"
+
+#include <chrono>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cityguard/http/server.hpp"
+#include "cityguard/util/error.hpp"
+
+namespace cityguard::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+
+bhttp::response<bhttp::string_body> to_beast(api::response res, unsigned version, bool keep_alive) {
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+    out.set(bhttp::field::server, "cityguard/" CITYGUARD_VERSION);
+    if (!res.body.empty() || res.status != 204) out.set(bhttp::field::content_type, res.content_type);
+    out.set(bhttp::field::cache_control, "no-store");
+    for (auto& [name, value] : res.headers) out.set(name, value);
+    out.keep_alive(keep_alive);
+    out.body() = std::move(res.body);
+    out.prepare_payload();
+    return out;
+}
+
+/// An error answered before the request reached the dispatcher; the connection closes after it.
+bhttp::response<bhttp::string_body> early_error(errc code, std::string_view message, unsigned version) {
+    return to_beast(api::error_response(code, message), version, false);
+}
+
+/// A request the parser refused (as opposed to a closed, reset or timed-out connection).
+bool malformed(const beast::error_code& ec) {
+    return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+           ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+}
+
+}  // namespace
+
+http_session::http_session(net::ip::tcp::socket socket, server& owner, std::uint64_t id)
+    : stream_(std::move(socket)), owner_(owner), id_(id) {}
+
+void http_session::start() {
+    net::co_spawn(stream_.get_executor(), [self = shared_from_this()] { return self->run(); },
+                  [self = shared_from_this()](std::exception_ptr e) {
+                      if (e) {
+                          try {
+                              std::rethrow_exception(e);
+                          } catch (const std::exception& ex) {
+                              spdlog::error("http session ended by exception: {}", ex.what());
+                          }
+                      }
+                      self->owner_.on_session_closed(self->id_);
+                  });
+}
+
+void http_session::shutdown() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+        self->stopping_ = true;
+        if (!self->busy_) self->stream_.cancel();
+    });
+}
+
+net::awaitable<void> http_session::run() {
+    const auto& cfg = owner_.http_config();
+    beast::flat_buffer buffer;
+    while (!stopping_) {
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
+        parser.body_limit(cfg.body_limit);
+
+        busy_ = false;
+        stream_.expires_after(std::chrono::milliseconds(cfg.idle_timeout_ms));
+        auto [hec, hn] = co_await bhttp::async_read_header(stream_, buffer, parser, kUseTuple);
+        if (hec) {
+            if (hec == bhttp::error::header_limit) {
+                co_await bhttp::async_write(stream_, early_error(errc::bad_request, "request headers too large", 11), kUseTuple);
+            } else if (malformed(hec)) {
+                co_await bhttp::async_write(stream_, early_error(errc::bad_request, "malformed HTTP request", 11), kUseTuple);
+            }
+            break;  // closed by the client, idle timeout, or shutdown
+        }
+        busy_ = true;
+        const auto started = std::chrono::steady_clock::now();
+        auto& header = parser.get();
+        const unsigned version = header.version();
+
+        if (auto len = parser.content_length(); len && *len > cfg.body_limit) {
+            // Refuse before reading: the body may be far larger than we are willing to buffer.
+            co_await bhttp::async_write(
+                stream_, early_error(errc::payload_too_large, "body exceeds http.body_limit", version), kUseTuple
+            );
+            break;
+        }
+        if (bhttp::token_list{header[bhttp::field::expect]}.exists("100-continue")) {
+            bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
+            auto [cec, cn] = co_await bhttp::async_write(stream_, cont, kUseTuple);
+            if (cec) break;
+        }
+        stream_.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
+        auto [bec, bn] = co_await bhttp::async_read(stream_, buffer, parser, kUseTuple);
+        if (bec) {
+            if (bec == bhttp::error::body_limit)
+                co_await bhttp::async_write(
+                    stream_, early_error(errc::payload_too_large, "body exceeds http.body_limit", version), kUseTuple
+                );
+            else if (malformed(bec))
+                co_await bhttp::async_write(stream_, early_error(errc::bad_request, "malformed HTTP request", version),
+                                            kUseTuple);
+            break;
+        }
+
+        auto req_msg = parser.release();
+        api::request req;
+        req.method = std::string(req_msg.method_string());
+        const std::string target(req_msg.target());
+        api::response res;
+        if (!api::parse_target(target, req.path, req.query)) {
+            res = api::error_response(errc::bad_request, "malformed request target");
+        } else {
+            req.authorization = std::string(req_msg[bhttp::field::authorization]);
+            req.content_type = std::string(req_msg[bhttp::field::content_type]);
+            req.body = std::move(req_msg.body());
+            res = co_await owner_.dispatcher().handle(std::move(req));
+        }
+        const int status = res.status;
+        const bool keep_alive = req_msg.keep_alive() && !stopping_;
+        auto out = to_beast(std::move(res), version, keep_alive);
+        stream_.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
+        auto [wec, wn] = co_await bhttp::async_write(stream_, out, kUseTuple);
+        spdlog::debug("{} {} -> {} in {} us", req_msg.method_string(), target, status,
+                      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
+                          .count());
+        if (wec || !keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    stream_.close();
+}
+
+}  // namespace cityguard::http

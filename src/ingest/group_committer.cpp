@@ -1,0 +1,139 @@
+#include "cityguard/ingest/group_committer.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace cityguard::ingest {
+
+namespace net = boost::asio;
+
+group_committer::group_committer(store::readings_writer& writer, const config::ingest_config& cfg,
+                                 store::readings_writer::before_commit hook)
+    : writer_(writer), cfg_(cfg), hook_(std::move(hook)) {}
+
+group_committer::~group_committer() { stop(); }
+
+void group_committer::start() {
+    std::lock_guard lock(mutex_);
+    if (!thread_.joinable() && !stopping_) thread_ = std::thread([this] { run(); });
+}
+
+void group_committer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    // Never started (or already drained): fail whatever is left rather than leave callers hanging.
+    std::deque<job> left;
+    {
+        std::lock_guard lock(mutex_);
+        left.swap(queue_);
+    }
+    for (auto& j : left) {
+        pending_rows_ -= j.rows.size();
+        finish(j.done, {false, errc::unavailable, "server is shutting down", {}});
+    }
+}
+
+void group_committer::finish(completion& done, commit_outcome outcome) {
+    // Runs the completion on the waiting request's own executor (its strand), never here.
+    net::post(done.executor, [call = std::move(done.call), outcome = std::move(outcome)]() mutable {
+        call(std::move(outcome));
+    });
+}
+
+void group_committer::enqueue(std::vector<store::reading_row> rows, completion done) {
+    const std::size_t n = rows.size();
+    {
+        std::unique_lock lock(mutex_);
+        if (stopping_ || !thread_.joinable()) {
+            lock.unlock();
+            finish(done, {false, errc::unavailable, "server is shutting down", {}});
+            return;
+        }
+        if (pending_rows_.load() + n > cfg_.max_pending_rows) {
+            lock.unlock();
+            finish(done, {false, errc::overloaded, "ingest queue is full; retry later", {}});
+            return;
+        }
+        pending_rows_ += n;
+        queue_.push_back({std::move(rows), std::move(done)});
+    }
+    wake_.notify_one();
+}
+
+void group_committer::run() {
+    for (;;) {
+        std::vector<job> batch;
+        std::size_t rows = 0;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, and everything queued has been committed
+            while (!queue_.empty() && (batch.empty() || rows + queue_.front().rows.size() <= cfg_.max_batch_rows)) {
+                rows += queue_.front().rows.size();
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+        process(batch);
+        pending_rows_ -= rows;
+    }
+}
+
+void group_committer::process(std::vector<job>& batch) {
+    // Every row of the batch, by reference to its job, sorted into (sensor, ts) order; ties keep
+    // submission order so the first submitter of a repeated reading is the one that stores it.
+    struct ref {
+        std::uint32_t job, row;
+    };
+    std::vector<ref> refs;
+    for (std::uint32_t j = 0; j < batch.size(); ++j)
+        for (std::uint32_t r = 0; r < batch[j].rows.size(); ++r) refs.push_back({j, r});
+    auto row_of = [&](const ref& x) -> const store::reading_row& { return batch[x.job].rows[x.row]; };
+    std::stable_sort(refs.begin(), refs.end(), [&](const ref& a, const ref& b) {
+        const auto &ra = row_of(a), &rb = row_of(b);
+        return ra.sensor_key != rb.sensor_key ? ra.sensor_key < rb.sensor_key : ra.ts < rb.ts;
+    });
+
+    std::vector<store::reading_row> unique;
+    std::vector<std::int64_t> slot(refs.size(), -1);  // index into `unique`, or -1 for an in-batch repeat
+    unique.reserve(refs.size());
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+        const auto& r = row_of(refs[i]);
+        if (!unique.empty() && unique.back().sensor_key == r.sensor_key && unique.back().ts == r.ts) continue;
+        slot[i] = static_cast<std::int64_t>(unique.size());
+        unique.push_back(r);
+    }
+
+    std::vector<bool> inserted;
+    commit_outcome failure;
+    try {
+        writer_.commit(unique, inserted, hook_);
+    } catch (const api_error& e) {
+        failure = {false, e.code(), e.what(), {}};
+    } catch (const std::exception& e) {
+        spdlog::error("readings batch of {} rows not committed: {}", unique.size(), e.what());
+        failure = {false, errc::unavailable, "database unavailable; readings were not stored", {}};
+    }
+
+    if (!failure.message.empty()) {
+        for (auto& j : batch) finish(j.done, failure);
+        return;
+    }
+    std::vector<commit_outcome> outcomes(batch.size());
+    for (std::size_t j = 0; j < batch.size(); ++j) {
+        outcomes[j].committed = true;
+        outcomes[j].inserted.assign(batch[j].rows.size(), false);
+    }
+    for (std::size_t i = 0; i < refs.size(); ++i)
+        if (slot[i] >= 0 && inserted[static_cast<std::size_t>(slot[i])]) outcomes[refs[i].job].inserted[refs[i].row] = true;
+    for (std::size_t j = 0; j < batch.size(); ++j) finish(batch[j].done, std::move(outcomes[j]));
+}
+
+}  // namespace cityguard::ingest

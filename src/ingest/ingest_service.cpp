@@ -1,0 +1,45 @@
+#include "cityguard/ingest/ingest_service.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/use_awaitable.hpp>
+
+namespace cityguard::ingest {
+
+namespace net = boost::asio;
+
+net::awaitable<ingest_result> ingest_service::ingest(std::string_view body) {
+    parsed_readings parsed = parse_readings(body, cfg_.max_readings_per_request);
+    ingest_result result;
+    result.rejected = std::move(parsed.rejected);
+
+    const auto sensors = directory_.snapshot();
+    const util::micros now = util::now_micros();
+    const util::micros latest_allowed = now + static_cast<util::micros>(cfg_.max_future_skew_s) * 1'000'000;
+    const util::micros earliest_allowed = now - static_cast<util::micros>(cfg_.max_age_days) * 86'400'000'000LL;
+
+    std::vector<store::reading_row> rows;
+    rows.reserve(parsed.readings.size());
+    for (const auto& r : parsed.readings) {
+        auto it = sensors->find(std::string_view(r.sensor));
+        if (it == sensors->end()) {
+            result.rejected.push_back({r.index, "unknown_sensor", "sensor '" + r.sensor + "' is not registered"});
+        } else if (r.ts > latest_allowed) {
+            result.rejected.push_back({r.index, "future_timestamp", "ts is too far in the future"});
+        } else if (r.ts < earliest_allowed) {
+            result.rejected.push_back({r.index, "stale_timestamp", "ts is older than the accepted window"});
+        } else {
+            rows.push_back({it->second.key, r.ts, r.value});
+        }
+    }
+    std::sort(result.rejected.begin(), result.rejected.end(),
+              [](const auto& a, const auto& b) { return a.index < b.index; });
+    if (rows.empty()) co_return result;
+
+    commit_outcome outcome = co_await committer_.async_commit(std::move(rows), net::use_awaitable);
+    if (!outcome.committed) throw api_error(outcome.error, outcome.message);
+    for (bool fresh : outcome.inserted) (fresh ? result.accepted : result.duplicates)++;
+    co_return result;
+}
+
+}  // namespace cityguard::ingest

@@ -1,0 +1,158 @@
+#include "cityguard/registry/registry_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+namespace cityguard::registry {
+namespace {
+
+using json = nlohmann::json;
+
+bool id_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+}
+
+/// Checks that `body` has no keys outside `allowed`; returns the first offender.
+std::optional<std::string> unknown_key(const json& body, const std::set<std::string>& allowed) {
+    for (auto it = body.begin(); it != body.end(); ++it)
+        if (!allowed.count(it.key())) return it.key();
+    return std::nullopt;
+}
+
+std::optional<std::string> resolve_id(const json& body, std::optional<std::string_view> path_id, std::string& out) {
+    if (auto it = body.find("id"); it != body.end()) {
+        if (!it->is_string()) return "id must be a string";
+        out = it->get<std::string>();
+        if (path_id && out != *path_id) return "id in the body differs from the id in the URL";
+    } else if (path_id) {
+        out = std::string(*path_id);
+    } else {
+        return "id is required";
+    }
+    if (!valid_id(out)) return "id must be 1-64 characters of A-Z a-z 0-9 . _ -";
+    return std::nullopt;
+}
+
+std::optional<std::string> required_string(const json& body, const char* key, std::string& out, std::size_t max = 200) {
+    auto it = body.find(key);
+    if (it == body.end() || !it->is_string() || it->get<std::string>().empty())
+        return std::string(key) + " is required and must be a non-empty string";
+    out = it->get<std::string>();
+    if (out.size() > max) return std::string(key) + " is longer than " + std::to_string(max) + " characters";
+    return std::nullopt;
+}
+
+std::optional<std::string> coordinate(const json& body, const char* key, double limit, std::optional<double>& out,
+                                      bool required) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) {
+        if (required) return std::string(key) + " is required";
+        return std::nullopt;
+    }
+    if (!it->is_number() || !std::isfinite(it->get<double>()) || std::abs(it->get<double>()) > limit)
+        return std::string(key) + " must be a number between -" + std::to_string(static_cast<int>(limit)) + " and " +
+               std::to_string(static_cast<int>(limit));
+    out = it->get<double>();
+    return std::nullopt;
+}
+
+}  // namespace
+
+bool valid_id(std::string_view id) noexcept {
+    return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), id_char);
+}
+
+bool valid_kind(std::string_view kind) noexcept {
+    if (kind.empty() || kind.size() > 64 || !(kind[0] >= 'a' && kind[0] <= 'z')) return false;
+    bool dotted = false;
+    char prev = 0;
+    for (char c : kind) {
+        if (c == '.') {
+            if (dotted || prev == '.') return false;
+            dotted = true;
+        } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+            return false;
+        }
+        prev = c;
+    }
+    return prev != '.';
+}
+
+std::variant<store::site_record, std::string> parse_site(const json& body, std::optional<std::string_view> path_id) {
+    if (!body.is_object()) return std::string("a site must be a JSON object");
+    static const std::set<std::string> allowed{"id", "name", "domain", "district", "lat", "lon", "address", "attributes"};
+    if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
+    store::site_record s;
+    if (auto e = resolve_id(body, path_id, s.id)) return *e;
+    if (auto e = required_string(body, "name", s.name)) return *e;
+    if (auto e = required_string(body, "domain", s.domain)) return *e;
+    if (std::find(kDomains.begin(), kDomains.end(), s.domain) == kDomains.end())
+        return "domain must be one of gas_pipeline, bridge, ground, gas_station, chemical_plant, major_hazard";
+    if (auto e = required_string(body, "district", s.district, 100)) return *e;
+    std::optional<double> lat, lon;
+    if (auto e = coordinate(body, "lat", 90, lat, true)) return *e;
+    if (auto e = coordinate(body, "lon", 180, lon, true)) return *e;
+    s.lat = *lat;
+    s.lon = *lon;
+    if (auto it = body.find("address"); it != body.end() && !it->is_null()) {
+        if (!it->is_string()) return std::string("address must be a string");
+        s.address = it->get<std::string>();
+    }
+    if (auto it = body.find("attributes"); it != body.end() && !it->is_null()) {
+        if (!it->is_object()) return std::string("attributes must be a JSON object");
+        s.attributes = *it;
+    }
+    return s;
+}
+
+std::variant<store::sensor_record, std::string> parse_sensor(const json& body,
+                                                             std::optional<std::string_view> path_id) {
+    if (!body.is_object()) return std::string("a sensor must be a JSON object");
+    static const std::set<std::string> allowed{"id", "site", "kind", "unit", "lat", "lon", "interval_s", "limits"};
+    if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
+    store::sensor_record s;
+    if (auto e = resolve_id(body, path_id, s.id)) return *e;
+    if (auto e = required_string(body, "site", s.site, 64)) return *e;
+    if (!valid_id(s.site)) return std::string("site must be a valid site id");
+    if (auto e = required_string(body, "kind", s.kind, 64)) return *e;
+    if (!valid_kind(s.kind)) return std::string("kind must be lower-case words like gas_lel or video.smoking");
+    if (auto it = body.find("unit"); it != body.end()) {
+        if (!it->is_string() || it->get<std::string>().size() > 32) return std::string("unit must be a short string");
+        s.unit = it->get<std::string>();
+    } else {
+        return std::string("unit is required (use \"\" for unitless detections)");
+    }
+    if (auto e = coordinate(body, "lat", 90, s.lat, false)) return *e;
+    if (auto e = coordinate(body, "lon", 180, s.lon, false)) return *e;
+    auto it = body.find("interval_s");
+    if (it == body.end() || !it->is_number_integer() || it->get<long long>() < 1 || it->get<long long>() > 7 * 86'400)
+        return std::string("interval_s is required: the expected reporting interval, 1 to 604800 seconds");
+    s.interval_s = static_cast<std::int32_t>(it->get<long long>());
+    if (auto l = body.find("limits"); l != body.end() && !l->is_null()) {
+        if (!l->is_object()) return std::string("limits must be an object of named numbers");
+        for (auto e = l->begin(); e != l->end(); ++e)
+            if (!e->is_number() || !std::isfinite(e->get<double>()))
+                return "limits." + e.key() + " must be a finite number";
+        s.limits = *l;
+    }
+    return s;
+}
+
+json to_json(const store::site_record& s) {
+    json j{{"id", s.id},   {"name", s.name}, {"domain", s.domain},         {"district", s.district},
+           {"lat", s.lat}, {"lon", s.lon},   {"attributes", s.attributes}, {"sensor_count", s.sensor_count}};
+    j["address"] = s.address ? json(*s.address) : json(nullptr);
+    return j;
+}
+
+json to_json(const store::sensor_record& s) {
+    json j{{"id", s.id},     {"site", s.site},           {"kind", s.kind},
+           {"unit", s.unit}, {"interval_s", s.interval_s}, {"limits", s.limits}};
+    j["lat"] = s.lat ? json(*s.lat) : json(nullptr);
+    j["lon"] = s.lon ? json(*s.lon) : json(nullptr);
+    return j;
+}
+
+}  // namespace cityguard::registry

@@ -1,0 +1,47 @@
+#include "cityguard/store/database.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "pool.hpp"
+#include "queries.hpp"
+
+namespace cityguard::store {
+
+std::unique_ptr<pqxx::connection> open_connection(const std::string& url, int statement_timeout_ms) {
+    auto conn = std::make_unique<pqxx::connection>(url);
+    {
+        pqxx::nontransaction setup(*conn);
+        // UTC everywhere: timestamps cross the wire as text, and epoch conversions must not
+        // depend on the server's default zone.
+        setup.exec("SET TimeZone = 'UTC'");
+        setup.exec("SET application_name = 'cityguard'");
+        setup.exec("SET statement_timeout = " + std::to_string(statement_timeout_ms));
+    }
+    for (const auto& q : queries::all) conn->prepare(q.name, q.sql);
+    return conn;
+}
+
+database::database(const config::db_config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
+
+database::~database() { stop(); }
+
+void database::stop() {
+    impl_->threads.join();
+    std::lock_guard lock(impl_->mutex);
+    impl_->idle.clear();
+}
+
+boost::asio::awaitable<bool> database::ping() {
+    try {
+        co_await impl_->run([](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            tx.exec("SELECT 1");
+        });
+        co_return true;
+    } catch (const std::exception& e) {
+        spdlog::warn("database ping failed: {}", e.what());
+        co_return false;
+    }
+}
+
+}  // namespace cityguard::store

@@ -1,0 +1,79 @@
+#include "cityguard/store/migrations.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include "cityguard/util/time.hpp"
+#include "pool.hpp"
+#include "queries.hpp"
+
+namespace cityguard::store {
+namespace {
+// Any constant unique to CityGuard: two servers starting at once must not both migrate.
+constexpr long long kMigrationLock = 0x43475244'4d494752LL;  // "CGRDMIGR"
+
+std::string day_text(std::int64_t day) {
+    std::string t;
+    util::append_pg_timestamp(t, day * 86'400LL * 1'000'000LL);
+    return t.substr(0, 10);
+}
+}  // namespace
+
+std::vector<migration> load_migrations(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::vector<migration> out;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        if (!entry.is_regular_file() || entry.path().extension() != ".sql") continue;
+        std::ifstream in(entry.path());
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        out.push_back({entry.path().filename().string(), ss.str()});
+    }
+    if (ec) throw std::runtime_error("cannot read migrations directory " + dir + ": " + ec.message());
+    if (out.empty()) throw std::runtime_error("no .sql migrations in " + dir);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return out;
+}
+
+std::vector<std::string> migrate(const std::string& db_url, const std::vector<migration>& all) {
+    pqxx::connection conn(db_url);
+    {
+        pqxx::work tx(conn);
+        tx.exec(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+        tx.commit();
+    }
+    std::vector<std::string> applied;
+    for (const auto& m : all) {
+        pqxx::work tx(conn);
+        tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLock);
+        if (!tx.exec_params("SELECT 1 FROM schema_migrations WHERE version = $1", m.name).empty()) continue;
+        spdlog::info("applying migration {}", m.name);
+        tx.exec(m.sql);
+        tx.exec_params("INSERT INTO schema_migrations (version) VALUES ($1)", m.name);
+        tx.commit();
+        applied.push_back(m.name);
+    }
+    return applied;
+}
+
+int ensure_partitions_around_today(const std::string& db_url, int days_back, int days_ahead) {
+    pqxx::connection conn(db_url);
+    pqxx::work tx(conn);
+    const std::int64_t today = util::day_number(util::now_micros());
+    const auto created = tx.exec_params1("SELECT cityguard_ensure_partitions($1::date, $2::date)",
+                                         day_text(today - days_back), day_text(today + days_ahead))[0]
+                             .as<int>();
+    tx.commit();
+    return created;
+}
+
+}  // namespace cityguard::store

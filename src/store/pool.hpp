@@ -1,0 +1,99 @@
+#pragma once
+// Private to store/: the only place that combines Asio executors with libpqxx connections.
+
+#include <atomic>
+#include <mutex>
+#include <type_traits>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <pqxx/pqxx>
+
+#include "cityguard/store/database.hpp"
+#include "cityguard/util/error.hpp"
+
+namespace cityguard::store {
+
+namespace net = boost::asio;
+
+/// Opens a connection with the session settings every CityGuard connection uses and the
+/// named statements of queries.hpp prepared. Blocking; throws pqxx::broken_connection.
+std::unique_ptr<pqxx::connection> open_connection(const std::string& url, int statement_timeout_ms);
+
+/// Turns a null-able string into what libpqxx 6.4 binds as SQL NULL.
+inline const char* nullable(const std::optional<std::string>& s) { return s ? s->c_str() : nullptr; }
+
+struct database::impl {
+    explicit impl(const config::db_config& c) : cfg(c), threads(static_cast<std::size_t>(c.pool_size)) {}
+
+    config::db_config cfg;
+    net::thread_pool threads;
+    std::mutex mutex;
+    std::vector<std::unique_ptr<pqxx::connection>> idle;
+    std::atomic<std::size_t> queued{0};
+
+    std::unique_ptr<pqxx::connection> acquire() {
+        {
+            std::lock_guard lock(mutex);
+            while (!idle.empty()) {
+                auto c = std::move(idle.back());
+                idle.pop_back();
+                if (c && c->is_open()) return c;
+            }
+        }
+        return open_connection(cfg.url, cfg.statement_timeout_ms);
+    }
+
+    void release(std::unique_ptr<pqxx::connection> c) {
+        std::lock_guard lock(mutex);
+        idle.push_back(std::move(c));
+    }
+
+    /// Runs f(pqxx::connection&) on a pool thread and resumes the caller on its own executor.
+    /// A lost connection becomes api_error(unavailable); other exceptions propagate.
+    template <class F>
+    net::awaitable<std::invoke_result_t<F&, pqxx::connection&>> run(F f) {
+        using result_t = std::invoke_result_t<F&, pqxx::connection&>;
+        if (queued.fetch_add(1) >= cfg.max_queued) {
+            queued.fetch_sub(1);
+            throw api_error(errc::overloaded, "database work queue is full; retry later");
+        }
+        auto task = [this, f = std::move(f)]() mutable -> net::awaitable<result_t> {
+            struct dequeue {
+                std::atomic<std::size_t>& n;
+                ~dequeue() { n.fetch_sub(1); }
+            } guard{queued};
+            std::unique_ptr<pqxx::connection> conn;
+            try {
+                conn = acquire();
+                if constexpr (std::is_void_v<result_t>) {
+                    f(*conn);
+                    release(std::move(conn));
+                    co_return;
+                } else {
+                    result_t r = f(*conn);
+                    release(std::move(conn));
+                    co_return r;
+                }
+            } catch (const pqxx::broken_connection&) {
+                throw api_error(errc::unavailable, "database unavailable");
+            } catch (...) {
+                // After a failed statement the connection is still usable (the transaction
+                // object rolled back); keep it unless it broke.
+                if (conn && conn->is_open()) release(std::move(conn));
+                throw;
+            }
+        };
+        // GCC 12 destroys the operand of `co_return co_await` twice; keep the result in a local.
+        if constexpr (std::is_void_v<result_t>) {
+            co_await net::co_spawn(threads.get_executor(), std::move(task), net::use_awaitable);
+        } else {
+            result_t awaited = co_await net::co_spawn(threads.get_executor(), std::move(task), net::use_awaitable);
+            co_return awaited;
+        }
+    }
+};
+
+}  // namespace cityguard::store

@@ -1,0 +1,168 @@
+#include "cityguard/store/readings_writer.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include <pqxx/pqxx>
+#include <pqxx/tablewriter>
+#include <spdlog/spdlog.h>
+
+#include "pool.hpp"
+#include "queries.hpp"
+
+namespace cityguard::store {
+namespace {
+
+class pqxx_scope final : public transaction_scope {
+public:
+    explicit pqxx_scope(pqxx::work& tx) : tx_(tx) {}
+    pqxx::work& tx() { return tx_; }
+
+private:
+    pqxx::work& tx_;
+};
+
+/// COPY text lines "key\tts\tvalue", one buffer for the whole batch: one write call instead of
+/// one per row. None of the fields can contain a tab, newline or backslash.
+std::string copy_text(const std::vector<reading_row>& rows) {
+    std::string out;
+    out.reserve(rows.size() * 56);
+    char num[32];
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const auto& r = rows[i];
+        if (i) out += '\n';
+        auto k = std::to_chars(num, num + sizeof num, r.sensor_key);
+        out.append(num, k.ptr);
+        out += '\t';
+        util::append_pg_timestamp(out, r.ts);
+        out += '\t';
+        auto v = std::to_chars(num, num + sizeof num, r.value);  // shortest round-trip form
+        out.append(num, v.ptr);
+    }
+    return out;
+}
+
+std::string day_text(std::int64_t day) {
+    std::string t;
+    util::append_pg_timestamp(t, day * 86'400LL * 1'000'000LL);
+    return t.substr(0, 10);
+}
+
+const std::vector<std::string> kColumns{"sensor_key", "ts", "value"};
+
+// libpqxx 6.4's stream_to keeps write_raw_line private and formats every field through its
+// escaper; the (deprecated) tablewriter still sends a pre-formatted buffer in one call. Its
+// multibyte-encoding caveat does not apply: our lines are ASCII digits, dashes and colons.
+void copy_into(pqxx::work& tx, const char* table, const std::string& text) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    pqxx::tablewriter copy(tx, table, kColumns.begin(), kColumns.end());
+#pragma GCC diagnostic pop
+    copy.write_raw_line(text);
+    copy.complete();
+}
+
+}  // namespace
+
+struct readings_writer::impl {
+    std::string url;
+    int statement_timeout_ms;
+    std::unique_ptr<pqxx::connection> conn;
+    std::set<std::int64_t> partition_days;  // days known to have a partition on this connection's database
+
+    pqxx::connection& connection() {
+        if (conn && conn->is_open()) return *conn;
+        conn.reset();
+        partition_days.clear();
+        auto c = open_connection(url, statement_timeout_ms);
+        {
+            pqxx::nontransaction setup(*c);
+            setup.exec(
+                "CREATE TEMP TABLE IF NOT EXISTS readings_staging "
+                "(sensor_key integer, ts timestamptz, value double precision) ON COMMIT DELETE ROWS"
+            );
+        }
+        c->prepare(queries::staged_insert.name, queries::staged_insert.sql);
+        conn = std::move(c);
+        return *conn;
+    }
+
+    void ensure_partitions(pqxx::connection& c, const std::vector<reading_row>& rows) {
+        std::set<std::int64_t> missing;
+        for (const auto& r : rows) {
+            const auto day = util::day_number(r.ts);
+            if (!partition_days.count(day)) missing.insert(day);
+        }
+        if (missing.empty()) return;
+        pqxx::work tx(c);
+        for (auto day : missing) tx.exec_prepared(queries::ensure_partitions.name, day_text(day), day_text(day));
+        tx.commit();
+        partition_days.insert(missing.begin(), missing.end());
+    }
+
+    void fast_path(pqxx::connection& c, const std::vector<reading_row>& rows, const std::string& text,
+                   std::vector<bool>& inserted, const before_commit& hook) {
+        pqxx::work tx(c);
+        copy_into(tx, "readings", text);
+        inserted.assign(rows.size(), true);
+        if (hook) {
+            pqxx_scope scope(tx);
+            hook(scope, rows, inserted);
+        }
+        tx.commit();
+    }
+
+    // Some rows exist already (a gateway's retry): stage the batch and let ON CONFLICT sort
+    // out which rows are new. Slower, so only taken after the plain COPY was refused.
+    void staged_path(pqxx::connection& c, const std::vector<reading_row>& rows, const std::string& text,
+                     std::vector<bool>& inserted, const before_commit& hook) {
+        pqxx::work tx(c);
+        copy_into(tx, "readings_staging", text);
+        inserted.assign(rows.size(), false);
+        for (const auto& row : tx.exec_prepared(queries::staged_insert.name)) {
+            const reading_row key{row[0].as<std::int32_t>(), row[1].as<util::micros>(), 0};
+            auto it = std::lower_bound(rows.begin(), rows.end(), key, [](const reading_row& a, const reading_row& b) {
+                return a.sensor_key != b.sensor_key ? a.sensor_key < b.sensor_key : a.ts < b.ts;
+            });
+            if (it != rows.end() && it->sensor_key == key.sensor_key && it->ts == key.ts)
+                inserted[static_cast<std::size_t>(it - rows.begin())] = true;
+        }
+        if (hook) {
+            pqxx_scope scope(tx);
+            hook(scope, rows, inserted);
+        }
+        tx.commit();
+    }
+};
+
+readings_writer::readings_writer(std::string db_url, int statement_timeout_ms)
+    : impl_(std::make_unique<impl>(impl{std::move(db_url), statement_timeout_ms, nullptr, {}})) {}
+
+readings_writer::~readings_writer() = default;
+
+void readings_writer::commit(const std::vector<reading_row>& rows, std::vector<bool>& inserted,
+                             const before_commit& hook) {
+    inserted.clear();
+    if (rows.empty()) return;
+    try {
+        auto& c = impl_->connection();
+        impl_->ensure_partitions(c, rows);
+        const std::string text = copy_text(rows);
+        try {
+            impl_->fast_path(c, rows, text, inserted, hook);
+        } catch (const pqxx::unique_violation&) {
+            impl_->staged_path(c, rows, text, inserted, hook);
+        }
+    } catch (const pqxx::broken_connection&) {
+        impl_->conn.reset();
+        throw;
+    } catch (const pqxx::in_doubt_error&) {
+        // COMMIT was sent but its outcome is unknown: report failure. The gateway's retry is
+        // safe because (sensor, ts) makes the write idempotent.
+        impl_->conn.reset();
+        throw;
+    }
+}
+
+}  // namespace cityguard::store

@@ -1,0 +1,182 @@
+#include "cityguard/store/registry_repo.hpp"
+
+#include <set>
+
+#include "pool.hpp"
+#include "queries.hpp"
+
+namespace cityguard::store {
+namespace {
+
+std::optional<std::string> opt_double(const std::optional<double>& v) {
+    if (!v) return std::nullopt;
+    return pqxx::to_string(*v);
+}
+
+std::string text_array(const std::set<std::string>& items) {
+    // A PostgreSQL array literal with every element double-quoted and escaped.
+    std::string out = "{";
+    bool first = true;
+    for (const auto& s : items) {
+        if (!first) out += ',';
+        first = false;
+        out += '"';
+        for (char c : s) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+site_record site_from(const pqxx::row& row) {
+    site_record s;
+    s.id = row[0].as<std::string>();
+    s.name = row[1].as<std::string>();
+    s.domain = row[2].as<std::string>();
+    s.district = row[3].as<std::string>();
+    s.lat = row[4].as<double>();
+    s.lon = row[5].as<double>();
+    if (!row[6].is_null()) s.address = row[6].as<std::string>();
+    s.attributes = nlohmann::json::parse(row[7].as<std::string>());
+    s.sensor_count = row[8].as<std::int64_t>();
+    return s;
+}
+
+sensor_record sensor_from(const pqxx::row& row) {
+    sensor_record s;
+    s.id = row[0].as<std::string>();
+    s.key = row[1].as<std::int32_t>();
+    s.site = row[2].as<std::string>();
+    s.kind = row[3].as<std::string>();
+    s.unit = row[4].as<std::string>();
+    if (!row[5].is_null()) s.lat = row[5].as<double>();
+    if (!row[6].is_null()) s.lon = row[6].as<double>();
+    s.interval_s = row[7].as<std::int32_t>();
+    s.limits = nlohmann::json::parse(row[8].as<std::string>());
+    if (!row[9].is_null()) s.latest = latest_reading{row[9].as<util::micros>(), row[10].as<double>()};
+    return s;
+}
+
+std::optional<std::string> opt(const std::optional<std::string>& s) { return s; }
+
+}  // namespace
+
+net::awaitable<std::variant<upsert_counts, std::vector<missing_site>>> registry_repo::upsert(
+    std::vector<site_record> sites, std::vector<sensor_record> sensors
+) {
+    using result_t = std::variant<upsert_counts, std::vector<missing_site>>;
+    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) -> result_t {
+        pqxx::work tx(c);
+        upsert_counts counts;
+        std::set<std::string> known;
+        for (const auto& s : sites) {
+            const auto r = tx.exec_prepared1(
+                queries::upsert_site.name, s.id, s.name, s.domain, s.district, s.lat, s.lon, nullable(s.address),
+                s.attributes.dump()
+            );
+            (r[0].as<bool>() ? counts.sites_created : counts.sites_updated)++;
+            known.insert(s.id);
+        }
+        std::set<std::string> wanted;
+        for (const auto& s : sensors)
+            if (!known.count(s.site)) wanted.insert(s.site);
+        if (!wanted.empty()) {
+            for (const auto& row : tx.exec_prepared(queries::existing_site_ids.name, text_array(wanted)))
+                known.insert(row[0].as<std::string>());
+            std::vector<missing_site> missing;
+            for (std::size_t i = 0; i < sensors.size(); ++i)
+                if (!known.count(sensors[i].site)) missing.push_back({i, sensors[i].site});
+            if (!missing.empty()) return missing;  // the transaction rolls back unfinished
+        }
+        for (auto s : sensors) {
+            const auto r = tx.exec_prepared1(
+                queries::upsert_sensor.name, s.id, s.site, s.kind, s.unit, nullable(opt_double(s.lat)),
+                nullable(opt_double(s.lon)), s.interval_s, s.limits.dump()
+            );
+            s.key = r[0].as<std::int32_t>();
+            (r[1].as<bool>() ? counts.sensors_created : counts.sensors_updated)++;
+            counts.sensors.push_back(std::move(s));
+        }
+        tx.commit();
+        return counts;
+    });
+    co_return awaited;
+}
+
+net::awaitable<std::vector<site_record>> registry_repo::list_sites(
+    std::optional<std::string> domain, std::optional<std::string> district
+) {
+    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        std::vector<site_record> out;
+        for (const auto& row : tx.exec_prepared(queries::list_sites.name, nullable(domain), nullable(district)))
+            out.push_back(site_from(row));
+        return out;
+    });
+    co_return awaited;
+}
+
+net::awaitable<std::optional<site_record>> registry_repo::get_site(std::string id) {
+    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) -> std::optional<site_record> {
+        pqxx::read_transaction tx(c);
+        auto r = tx.exec_prepared(queries::get_site.name, id);
+        if (r.empty()) return std::nullopt;
+        return site_from(r[0]);
+    });
+    co_return awaited;
+}
+
+net::awaitable<std::vector<sensor_record>> registry_repo::sensors_of_site(std::string site_id) {
+    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        std::vector<sensor_record> out;
+        for (const auto& row : tx.exec_prepared(queries::sensors_of_site.name, site_id)) out.push_back(sensor_from(row));
+        return out;
+    });
+    co_return awaited;
+}
+
+net::awaitable<std::vector<sensor_record>> registry_repo::list_sensors(
+    std::optional<std::string> site, std::optional<std::string> kind
+) {
+    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        std::vector<sensor_record> out;
+        for (const auto& row : tx.exec_prepared(queries::list_sensors.name, nullable(opt(site)), nullable(opt(kind))))
+            out.push_back(sensor_from(row));
+        return out;
+    });
+    co_return awaited;
+}
+
+net::awaitable<std::optional<sensor_record>> registry_repo::get_sensor(std::string id) {
+    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) -> std::optional<sensor_record> {
+        pqxx::read_transaction tx(c);
+        auto r = tx.exec_prepared(queries::get_sensor.name, id);
+        if (r.empty()) return std::nullopt;
+        return sensor_from(r[0]);
+    });
+    co_return awaited;
+}
+
+net::awaitable<std::vector<sensor_record>> registry_repo::all_sensors() {
+    auto awaited = co_await db_.get_impl().run([](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        std::vector<sensor_record> out;
+        for (const auto& row : tx.exec_prepared(queries::sensor_directory.name)) {
+            sensor_record s;
+            s.id = row[0].as<std::string>();
+            s.key = row[1].as<std::int32_t>();
+            s.site = row[2].as<std::string>();
+            s.kind = row[3].as<std::string>();
+            s.interval_s = row[4].as<std::int32_t>();
+            out.push_back(std::move(s));
+        }
+        return out;
+    });
+    co_return awaited;
+}
+
+}  // namespace cityguard::store
