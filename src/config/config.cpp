@@ -139,7 +139,6 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.integer("pool_size", cfg.db.pool_size, 1, 64);
         s.integer("max_queued", cfg.db.max_queued, 1, 1'000'000);
         s.integer("statement_timeout_ms", cfg.db.statement_timeout_ms, 0, kMaxInt);
-        s.integer("reconnect_backoff_ms", cfg.db.reconnect_backoff_ms, 10, 600'000);
         s.finish();
     }
     if (const json* v = root.object("ingest")) {

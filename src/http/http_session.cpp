@@ -85,7 +85,12 @@ net::awaitable<void> http_session::run() {
         stream_.expires_after(std::chrono::milliseconds(cfg.idle_timeout_ms));
         auto [hec, hn] = co_await bhttp::async_read_header(stream_, buffer, parser, kUseTuple);
         if (hec) {
-            if (hec == bhttp::error::header_limit) {
+            if (hec == bhttp::error::body_limit) {
+                // Beast checks Content-Length against the limit while reading the header.
+                co_await bhttp::async_write(
+                    stream_, early_error(errc::payload_too_large, "body exceeds http.body_limit", 11), kUseTuple
+                );
+            } else if (hec == bhttp::error::header_limit) {
                 co_await bhttp::async_write(stream_, early_error(errc::bad_request, "request headers too large", 11), kUseTuple);
             } else if (malformed(hec)) {
                 co_await bhttp::async_write(stream_, early_error(errc::bad_request, "malformed HTTP request", 11), kUseTuple);

@@ -6,9 +6,9 @@
 namespace cityguard::store {
 
 net::awaitable<std::optional<key_record>> keys_repo::find_by_hash(std::string hash_hex) {
-    auto awaited = co_await db_.get_impl().run([h = std::move(hash_hex)](pqxx::connection& c) -> std::optional<key_record> {
+    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) -> std::optional<key_record> {
         pqxx::read_transaction tx(c);
-        auto r = tx.exec_prepared(queries::find_key_by_hash.name, h);
+        auto r = tx.exec_prepared(queries::find_key_by_hash.name, hash_hex);
         if (r.empty()) return std::nullopt;
         return key_record{r[0][0].as<std::string>(), r[0][1].as<std::string>(), 0};
     });

@@ -26,7 +26,6 @@ struct db_config {
     int pool_size = 4;             ///< connections (and threads) for queries and registry writes
     std::size_t max_queued = 1024; ///< queued pool tasks before requests get 503
     int statement_timeout_ms = 30'000;
-    int reconnect_backoff_ms = 1000;
 };
 
 struct ingest_config {

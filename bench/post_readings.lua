@@ -1,0 +1,32 @@
+-- wrk script: POST /api/v1/readings with BATCH readings per request, every reading unique.
+-- Environment: BATCH (readings per request), SENSORS (how many sensors B-0..B-n), KEY (bearer key),
+-- BASE_MS (epoch ms of the first reading). Each reading gets its own millisecond, so no two
+-- readings of a run share (sensor, ts) and none is a duplicate.
+local batch = tonumber(os.getenv("BATCH") or "100")
+local sensors = tonumber(os.getenv("SENSORS") or "1000")
+local key = os.getenv("KEY") or ""
+local base = tonumber(os.getenv("BASE_MS"))
+local counter = 0
+
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. key
+
+request = function()
+  local parts = {}
+  for k = 1, batch do
+    local n = counter
+    counter = counter + 1
+    parts[k] = string.format('{"sensor":"B-%d","ts":%d,"value":%d.%d}', n % sensors, base + n, n % 97, n % 10)
+  end
+  return wrk.format(nil, "/api/v1/readings", nil, '{"readings":[' .. table.concat(parts, ",") .. ']}')
+end
+
+done = function(summary, latency, requests)
+  -- summary.requests counts completed responses; socket errors are not among them.
+  local ok = summary.requests - summary.errors.status
+  io.write(string.format("RESULT requests=%d non2xx=%d socket_errors=%d acknowledged_readings=%d seconds=%.3f p50_ms=%.2f p99_ms=%.2f\n",
+    summary.requests, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    ok * batch, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end

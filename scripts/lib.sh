@@ -1,0 +1,37 @@
+# Shared by scripts/run and scripts/test. Source it; do not run it.
+
+# Debian 12 packages the build, the server and the tests need.
+CITYGUARD_PACKAGES=(
+  g++ cmake make pkg-config python3
+  libboost1.81-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libssl-dev
+  libgtest-dev googletest
+  postgresql-15
+)
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs whichever of CITYGUARD_PACKAGES (plus any given as arguments) are missing.
+ensure_packages() {
+  local missing=() pkg
+  for pkg in "${CITYGUARD_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# The newest installed PostgreSQL server binaries.
+pg_bindir() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1
+}
+
+# Runs a command as the owner of a PostgreSQL cluster: `postgres` when we are root
+# (PostgreSQL refuses to run as root), ourselves otherwise.
+as_pg_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}

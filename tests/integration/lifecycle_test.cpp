@@ -1,0 +1,217 @@
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "../support/test_env.hpp"
+#include "cityguard/store/migrations.hpp"
+#include "cityguard/util/time.hpp"
+
+extern char** environ;
+
+using namespace cityguard::test;
+using cityguard::util::format_rfc3339;
+using cityguard::util::now_micros;
+using nlohmann::json;
+
+namespace {
+
+/// The real server binary, run as a child process.
+class child_server {
+public:
+    child_server(const std::string& db_url, std::uint16_t port) : port_(port) {
+        const std::string listen = "127.0.0.1:" + std::to_string(port);
+        std::vector<std::string> args{CITYGUARD_BINARY, "--db", db_url, "--listen", listen, "--log-level", "warn", "--threads", "2"};
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        std::vector<std::string> env_store;
+        for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
+        env_store.push_back(std::string("CITYGUARD_ADMIN_KEY=") + kAdminKey);
+        std::vector<char*> envp;
+        for (auto& e : env_store) envp.push_back(e.data());
+        envp.push_back(nullptr);
+        if (posix_spawn(&pid_, CITYGUARD_BINARY, nullptr, nullptr, argv.data(), envp.data()) != 0)
+            throw std::runtime_error("cannot start " CITYGUARD_BINARY);
+    }
+    ~child_server() {
+        if (pid_ > 0) kill_now();
+    }
+    /// Polls /readyz; bounded so a broken build fails instead of hanging.
+    bool wait_ready() {
+        for (int i = 0; i < 600; ++i) {
+            try {
+                http_client c(port_);
+                if (c.request("GET", "/readyz").status == 200) return true;
+            } catch (const std::exception&) {
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    }
+    void kill_now() {
+        ::kill(pid_, SIGKILL);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+    }
+    int terminate() {
+        ::kill(pid_, SIGTERM);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+
+private:
+    pid_t pid_ = -1;
+    std::uint16_t port_;
+};
+
+std::uint16_t free_port() {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    return a.local_endpoint().port();
+}
+
+void register_via(std::uint16_t port, int sensors) {
+    json body{{"sites", {{{"id", "K-1"}, {"name", "k"}, {"domain", "gas_station"}, {"district", "d"}, {"lat", 22.5}, {"lon", 114.0}}}},
+              {"sensors", json::array()}};
+    for (int i = 0; i < sensors; ++i)
+        body["sensors"].push_back({{"id", "K-1-S" + std::to_string(i)}, {"site", "K-1"}, {"kind", "tank_level"}, {"unit", "%"}, {"interval_s", 10}});
+    http_client c(port);
+    auto r = c.call("POST", "/api/v1/registry", kAdminKey, body.dump());
+    if (r.status != 200) throw std::runtime_error(r.body);
+}
+
+}  // namespace
+
+TEST(Lifecycle, MigrationsApplyOnce) {
+    CITYGUARD_REQUIRE_DB();
+    scratch_database db;
+    const auto& all = cityguard::store::embedded_migrations();
+    ASSERT_FALSE(all.empty());
+    EXPECT_EQ(cityguard::store::migrate(db.url(), all).size(), all.size());
+    EXPECT_TRUE(cityguard::store::migrate(db.url(), all).empty());
+    EXPECT_EQ(db.query_value("SELECT count(*) FROM schema_migrations"), std::to_string(all.size()));
+}
+
+TEST(Lifecycle, RestartAppliesNoMigrationTwiceAndKeepsData) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    srv.register_sensors("GP-1", {"S1"});
+    auto c = srv.client();
+    const auto t = now_micros() - 1'000'000;
+    ASSERT_EQ(c.call("POST", "/api/v1/readings", kAdminKey,
+                     json{{"readings", {{{"sensor", "S1"}, {"ts", format_rfc3339(t)}, {"value", 1}}}}}.dump()).status, 200);
+    const auto applied_at = srv.db().query_value("SELECT max(applied_at)::text FROM schema_migrations");
+    srv.restart();
+    EXPECT_EQ(srv.db().query_value("SELECT max(applied_at)::text FROM schema_migrations"), applied_at);
+    auto c2 = srv.client();
+    auto r = c2.call("POST", "/api/v1/readings", kAdminKey,
+                     json{{"readings", {{{"sensor", "S1"}, {"ts", format_rfc3339(t)}, {"value", 1}}}}}.dump());
+    EXPECT_EQ(r.json()["duplicates"], 1) << "the sensor directory and the data survive a restart";
+}
+
+TEST(Lifecycle, GracefulStopCommitsEveryAcknowledgedReading) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    srv.register_sensors("GP-1", {"S1", "S2", "S3", "S4"});
+    std::atomic<bool> go{true};
+    std::atomic<long> acked{0};
+    std::vector<std::thread> posters;
+    for (int t = 0; t < 4; ++t)
+        posters.emplace_back([&, t] {
+            auto c = srv.client();
+            const auto base = now_micros() - 3'600'000'000LL;
+            for (int i = 0; go; ++i) {
+                json items = json::array();
+                for (int k = 0; k < 50; ++k)
+                    items.push_back({{"sensor", "S" + std::to_string(t + 1)}, {"ts", format_rfc3339(base + (i * 50 + k) * 1000LL)}, {"value", k}});
+                try {
+                    auto r = c.call("POST", "/api/v1/readings", kAdminKey, json{{"readings", items}}.dump());
+                    if (r.status == 200) acked += r.json()["accepted"].get<long>();
+                    else return;
+                } catch (const std::exception&) {
+                    return;  // the server closed the connection while stopping
+                }
+            }
+        });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (acked < 2000 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_GE(acked.load(), 2000) << "the server stopped acknowledging";
+    srv.stop();
+    go = false;
+    for (auto& t : posters) t.join();
+    EXPECT_GE(std::stol(srv.db().query_value("SELECT count(*) FROM readings")), acked.load());
+}
+
+TEST(Lifecycle, SigkillLosesNoAcknowledgedReading) {
+    CITYGUARD_REQUIRE_DB();
+    scratch_database db;
+    const auto port = free_port();
+    constexpr int kPosters = 4;
+    std::array<std::atomic<std::int64_t>, kPosters> last_acked_ts{};
+    std::array<std::atomic<long>, kPosters> acked_rows{};
+    const auto base = now_micros() - 3'600'000'000LL;
+    {
+        child_server server(db.url(), port);
+        ASSERT_TRUE(server.wait_ready());
+        register_via(port, kPosters);
+        std::atomic<bool> go{true};
+        std::vector<std::thread> posters;
+        for (int t = 0; t < kPosters; ++t)
+            posters.emplace_back([&, t] {
+                http_client c(port);
+                for (int i = 0; go; ++i) {
+                    json items = json::array();
+                    for (int k = 0; k < 25; ++k)
+                        items.push_back({{"sensor", "K-1-S" + std::to_string(t)}, {"ts", format_rfc3339(base + (i * 25 + k) * 1000LL)}, {"value", i}});
+                    try {
+                        auto r = c.call("POST", "/api/v1/readings", kAdminKey, json{{"readings", items}}.dump());
+                        if (r.status != 200) return;
+                        acked_rows[t] += r.json()["accepted"].get<long>();
+                        last_acked_ts[t] = base + (i * 25 + 24) * 1000LL;
+                    } catch (const std::exception&) {
+                        return;
+                    }
+                }
+            });
+        long total = 0;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (total < 4000 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            total = 0;
+            for (auto& a : acked_rows) total += a;
+        }
+        EXPECT_GE(total, 4000) << "the server stopped acknowledging";
+        server.kill_now();  // right after 200s, with more requests in flight
+        go = false;
+        for (auto& t : posters) t.join();
+    }
+    // Each poster posts in ts order and waits for each answer, so its acknowledged readings are
+    // exactly those up to its last acknowledged ts: all of them must be in the database.
+    for (int t = 0; t < kPosters; ++t) {
+        const auto stored = db.query_value("SELECT count(*) FROM readings r JOIN sensors s ON s.key = r.sensor_key "
+                                           "WHERE s.id = 'K-1-S" + std::to_string(t) + "' AND r.ts <= '" +
+                                           format_rfc3339(last_acked_ts[t]) + "'");
+        EXPECT_EQ(std::stol(stored), acked_rows[t].load()) << "poster " << t;
+    }
+    // And the server comes back on the same database without applying a migration again.
+    child_server again(db.url(), port);
+    ASSERT_TRUE(again.wait_ready());
+    EXPECT_EQ(db.query_value("SELECT count(*) FROM schema_migrations"),
+              std::to_string(cityguard::store::embedded_migrations().size()));
+    EXPECT_EQ(again.terminate(), 0) << "SIGTERM exits cleanly";
+}

@@ -1,0 +1,82 @@
+#include "cityguard/config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+using namespace cityguard::config;
+
+namespace {
+env_lookup env_of(std::map<std::string, std::string> vars) {
+    return [vars](const std::string& k) -> std::optional<std::string> {
+        auto it = vars.find(k);
+        if (it == vars.end()) return std::nullopt;
+        return it->second;
+    };
+}
+std::string error_of(const std::string& json) {
+    config cfg;
+    try {
+        apply_json(cfg, json);
+    } catch (const config_error& e) {
+        return e.what();
+    }
+    return "";
+}
+}  // namespace
+
+TEST(Config, DefaultsAreSane) {
+    config cfg;
+    EXPECT_EQ(cfg.listen_port, 8080);
+    EXPECT_EQ(cfg.http.body_limit, 8u * 1024 * 1024);
+    EXPECT_EQ(cfg.ingest.max_readings_per_request, 10000u);
+}
+
+TEST(Config, ShippedFileParses) {
+    config cfg;
+    EXPECT_NO_THROW(apply_json(cfg, R"(// comment
+        {"listen":"0.0.0.0:9000","http":{"body_limit":2048},"ingest":{"max_batch_rows":5}})"));
+    EXPECT_EQ(cfg.listen_host, "0.0.0.0");
+    EXPECT_EQ(cfg.listen_port, 9000);
+    EXPECT_EQ(cfg.http.body_limit, 2048u);
+    EXPECT_EQ(cfg.ingest.max_batch_rows, 5u);
+}
+
+TEST(Config, BadValuesNameTheKey) {
+    EXPECT_NE(error_of(R"({"http":{"body_limit":-1}})").find("http.body_limit"), std::string::npos);
+    EXPECT_NE(error_of(R"({"http":{"body_limit":"big"}})").find("http.body_limit"), std::string::npos);
+    EXPECT_NE(error_of(R"({"db":{"pool_size":0}})").find("db.pool_size"), std::string::npos);
+    EXPECT_NE(error_of(R"({"listen":"nonsense"})").find("listen"), std::string::npos);
+    EXPECT_NE(error_of(R"({"log_level":"loud"})").find("log_level"), std::string::npos);
+    EXPECT_NE(error_of(R"({"http":5})").find("http"), std::string::npos);
+    EXPECT_NE(error_of("{not json").find("not valid JSON"), std::string::npos);
+}
+
+TEST(Config, UnknownKeysAreRefused) {
+    EXPECT_NE(error_of(R"({"htpp":{}})").find("htpp: unknown key"), std::string::npos);
+    EXPECT_NE(error_of(R"({"ingest":{"max_batch":1}})").find("ingest.max_batch: unknown key"), std::string::npos);
+}
+
+TEST(Config, EnvironmentThenFlagsOverride) {
+    auto r = load({"--listen", "127.0.0.1:0", "--threads=3"},
+                  env_of({{"CITYGUARD_DB_URL", "host=x"}, {"CITYGUARD_LISTEN", "127.0.0.1:7000"},
+                          {"CITYGUARD_ADMIN_KEY", "0123456789abcdef"}}),
+                  "/nonexistent");
+    EXPECT_EQ(r.cfg.db.url, "host=x");
+    EXPECT_EQ(r.cfg.listen_port, 0);
+    EXPECT_EQ(r.cfg.threads, 3);
+    EXPECT_EQ(r.cfg.auth.admin_key, "0123456789abcdef");
+    auto flags = load({"--db", "host=y"}, env_of({{"CITYGUARD_DB_URL", "host=x"}}), "/nonexistent");
+    EXPECT_EQ(flags.cfg.db.url, "host=y");
+}
+
+TEST(Config, CommandLineErrors) {
+    EXPECT_THROW(load({"--bogus"}, env_of({{"CITYGUARD_DB_URL", "x"}}), "/nonexistent"), config_error);
+    EXPECT_THROW(load({"--listen"}, env_of({{"CITYGUARD_DB_URL", "x"}}), "/nonexistent"), config_error);
+    EXPECT_THROW(load({}, env_of({}), "/nonexistent"), config_error);  // no database
+    EXPECT_THROW(load({}, env_of({{"CITYGUARD_DB_URL", "x"}, {"CITYGUARD_ADMIN_KEY", "short"}}), "/nonexistent"),
+                 config_error);
+    EXPECT_THROW(load({"--config", "/nonexistent/file.json"}, env_of({}), "/"), config_error);
+    EXPECT_EQ(load({"--help"}, env_of({}), "/").action, cli_action::help);
+    EXPECT_EQ(load({"--version"}, env_of({}), "/").action, cli_action::version);
+}

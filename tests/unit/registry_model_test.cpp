@@ -1,0 +1,63 @@
+#include "cityguard/registry/registry_model.hpp"
+
+#include <gtest/gtest.h>
+
+#include "cityguard/util/crypto.hpp"
+
+using namespace cityguard;
+using nlohmann::json;
+
+namespace {
+json site() { return {{"name", "梅林加油站"}, {"domain", "gas_station"}, {"district", "福田区"}, {"lat", 22.57}, {"lon", 114.05}}; }
+json sensor() { return {{"site", "GS-1"}, {"kind", "gas_lel"}, {"unit", "%LEL"}, {"interval_s", 30}}; }
+template <class T>
+bool ok(const std::variant<T, std::string>& v) { return std::holds_alternative<T>(v); }
+}  // namespace
+
+TEST(RegistryModel, ValidSiteFromPath) {
+    auto s = registry::parse_site(site(), "GS-1");
+    ASSERT_TRUE(ok(s));
+    EXPECT_EQ(std::get<store::site_record>(s).id, "GS-1");
+}
+
+TEST(RegistryModel, SiteErrors) {
+    auto bad = [](json j, std::optional<std::string_view> id = "GS-1") { return !ok(registry::parse_site(j, id)); };
+    EXPECT_TRUE(bad(site(), std::nullopt));  // no id anywhere
+    auto j = site(); j["id"] = "OTHER"; EXPECT_TRUE(bad(j));
+    j = site(); j["domain"] = "airport"; EXPECT_TRUE(bad(j));
+    j = site(); j["lat"] = 91; EXPECT_TRUE(bad(j));
+    j = site(); j.erase("lon"); EXPECT_TRUE(bad(j));
+    j = site(); j["name"] = ""; EXPECT_TRUE(bad(j));
+    j = site(); j["attributes"] = 5; EXPECT_TRUE(bad(j));
+    j = site(); j["colour"] = "red"; EXPECT_TRUE(bad(j));
+    EXPECT_TRUE(bad(site(), "bad id with spaces"));
+    EXPECT_TRUE(bad(json::array()));
+}
+
+TEST(RegistryModel, SensorKindsAndLimits) {
+    auto j = sensor();
+    j["kind"] = "video.smoking";
+    j["limits"] = {{"high", 90}, {"high_high", 95}};
+    auto s = registry::parse_sensor(j, "GS-1-V1");
+    ASSERT_TRUE(ok(s));
+    EXPECT_EQ(std::get<store::sensor_record>(s).limits["high"], 90);
+}
+
+TEST(RegistryModel, SensorErrors) {
+    auto bad = [](json j) { return !ok(registry::parse_sensor(j, "S")); };
+    auto j = sensor(); j["kind"] = "Gas LEL"; EXPECT_TRUE(bad(j));
+    j = sensor(); j["kind"] = "video."; EXPECT_TRUE(bad(j));
+    j = sensor(); j["interval_s"] = 0; EXPECT_TRUE(bad(j));
+    j = sensor(); j["interval_s"] = 1.5; EXPECT_TRUE(bad(j));
+    j = sensor(); j.erase("unit"); EXPECT_TRUE(bad(j));
+    j = sensor(); j["limits"] = {{"high", "ninety"}}; EXPECT_TRUE(bad(j));
+    j = sensor(); j.erase("site"); EXPECT_TRUE(bad(j));
+}
+
+TEST(Crypto, KeysAreRandomAndWellFormed) {
+    auto a = util::generate_api_key(), b = util::generate_api_key();
+    EXPECT_NE(a, b);
+    EXPECT_EQ(a.rfind("cg_", 0), 0u);
+    EXPECT_EQ(a.size(), 3u + 43u);
+    EXPECT_EQ(util::to_hex(util::sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
