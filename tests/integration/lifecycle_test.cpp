@@ -133,11 +133,12 @@ TEST(Lifecycle, GracefulStopCommitsEveryAcknowledgedReading) {
     for (int t = 0; t < 4; ++t)
         posters.emplace_back([&, t] {
             auto c = srv.client();
+            const std::string sensor = std::string("S").append(std::to_string(t + 1));
             const auto base = now_micros() - 3'600'000'000LL;
             for (int i = 0; go; ++i) {
                 json items = json::array();
                 for (int k = 0; k < 50; ++k)
-                    items.push_back({{"sensor", "S" + std::to_string(t + 1)}, {"ts", format_rfc3339(base + (i * 50 + k) * 1000LL)}, {"value", k}});
+                    items.push_back({{"sensor", sensor}, {"ts", format_rfc3339(base + (i * 50 + k) * 1000LL)}, {"value", k}});
                 try {
                     auto r = c.call("POST", "/api/v1/readings", kAdminKey, json{{"readings", items}}.dump());
                     if (r.status == 200) acked += r.json()["accepted"].get<long>();
@@ -174,10 +175,11 @@ TEST(Lifecycle, SigkillLosesNoAcknowledgedReading) {
         for (int t = 0; t < kPosters; ++t)
             posters.emplace_back([&, t] {
                 http_client c(port);
+                const std::string sensor = std::string("K-1-S").append(std::to_string(t));
                 for (int i = 0; go; ++i) {
                     json items = json::array();
                     for (int k = 0; k < 25; ++k)
-                        items.push_back({{"sensor", "K-1-S" + std::to_string(t)}, {"ts", format_rfc3339(base + (i * 25 + k) * 1000LL)}, {"value", i}});
+                        items.push_back({{"sensor", sensor}, {"ts", format_rfc3339(base + (i * 25 + k) * 1000LL)}, {"value", i}});
                     try {
                         auto r = c.call("POST", "/api/v1/readings", kAdminKey, json{{"readings", items}}.dump());
                         if (r.status != 200) return;
