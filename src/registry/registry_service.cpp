@@ -47,6 +47,27 @@ std::string id_of(const json& item) {
     return "";
 }
 
+/// Parses every item of a bulk array, collecting per-item errors (including repeated ids) into
+/// `errors` and returning the items that passed.
+template <class Record, class Parser>
+std::vector<Record> parse_all(const json& items, const char* kind, Parser parse, json& errors) {
+    std::vector<Record> out;
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        auto parsed = parse(items[i], std::nullopt);
+        if (auto* err = std::get_if<std::string>(&parsed)) {
+            errors.push_back(item_error(kind, i, id_of(items[i]), *err));
+            continue;
+        }
+        auto& record = std::get<Record>(parsed);
+        if (!seen.insert(record.id).second)
+            errors.push_back(item_error(kind, i, record.id, std::string(kind) + " id appears more than once"));
+        else
+            out.push_back(std::move(record));
+    }
+    return out;
+}
+
 }  // namespace
 
 net::awaitable<void> registry_service::load_directory() {
@@ -89,34 +110,9 @@ net::awaitable<json> registry_service::bulk_upsert(const json& body) {
     if (!sites_in.is_array() || !sensors_in.is_array())
         throw api_error(errc::validation_failed, "sites and sensors must be arrays");
 
-    std::vector<store::site_record> sites;
-    std::vector<store::sensor_record> sensors;
     json errors = json::array();
-    std::set<std::string> seen_sites, seen_sensors;
-    for (std::size_t i = 0; i < sites_in.size(); ++i) {
-        auto parsed = parse_site(sites_in[i], std::nullopt);
-        if (auto* err = std::get_if<std::string>(&parsed)) {
-            errors.push_back(item_error("site", i, id_of(sites_in[i]), *err));
-        } else {
-            auto& s = std::get<store::site_record>(parsed);
-            if (!seen_sites.insert(s.id).second)
-                errors.push_back(item_error("site", i, s.id, "site id appears more than once"));
-            else
-                sites.push_back(std::move(s));
-        }
-    }
-    for (std::size_t i = 0; i < sensors_in.size(); ++i) {
-        auto parsed = parse_sensor(sensors_in[i], std::nullopt);
-        if (auto* err = std::get_if<std::string>(&parsed)) {
-            errors.push_back(item_error("sensor", i, id_of(sensors_in[i]), *err));
-        } else {
-            auto& s = std::get<store::sensor_record>(parsed);
-            if (!seen_sensors.insert(s.id).second)
-                errors.push_back(item_error("sensor", i, s.id, "sensor id appears more than once"));
-            else
-                sensors.push_back(std::move(s));
-        }
-    }
+    auto sites = parse_all<store::site_record>(sites_in, "site", parse_site, errors);
+    auto sensors = parse_all<store::sensor_record>(sensors_in, "sensor", parse_sensor, errors);
     if (!errors.empty())
         throw api_error(errc::validation_failed, std::to_string(errors.size()) + " item(s) refused; nothing was written",
                         errors);

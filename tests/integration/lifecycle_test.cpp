@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -104,6 +105,44 @@ TEST(Lifecycle, MigrationsApplyOnce) {
     EXPECT_EQ(cityguard::store::migrate(db.url(), all).size(), all.size());
     EXPECT_TRUE(cityguard::store::migrate(db.url(), all).empty());
     EXPECT_EQ(db.query_value("SELECT count(*) FROM schema_migrations"), std::to_string(all.size()));
+}
+
+TEST(Lifecycle, MigrationsFromADirectoryMatchTheBuiltInOnes) {
+    const auto from_dir = cityguard::store::load_migrations(CITYGUARD_SOURCE_DIR "/sql");
+    const auto& built_in = cityguard::store::embedded_migrations();
+    ASSERT_EQ(from_dir.size(), built_in.size());
+    for (std::size_t i = 0; i < built_in.size(); ++i) {
+        EXPECT_EQ(from_dir[i].name, built_in[i].name);
+        EXPECT_EQ(from_dir[i].sql, built_in[i].sql);
+    }
+    EXPECT_THROW(cityguard::store::load_migrations("/nonexistent/dir"), std::runtime_error);
+}
+
+TEST(Lifecycle, FirstStartGeneratesAnAdminKeyFileReadableOnlyByItsOwner) {
+    CITYGUARD_REQUIRE_DB();
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("cg-key-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    auto cfg = test_config("");
+    cfg.auth.admin_key.reset();
+    cfg.auth.admin_key_file = (dir / "var" / "admin.key").string();
+    std::string key;
+    {
+        test_server srv(cfg);
+        ASSERT_TRUE(fs::exists(cfg.auth.admin_key_file));
+        EXPECT_EQ(fs::status(cfg.auth.admin_key_file).permissions() & fs::perms::all,
+                  fs::perms::owner_read | fs::perms::owner_write);
+        std::ifstream(cfg.auth.admin_key_file) >> key;
+        auto c = srv.client();
+        EXPECT_EQ(c.call("GET", "/api/v1/keys", key).status, 200);
+        srv.restart();  // the existing admin key is kept, the file is not rewritten
+        std::string again;
+        std::ifstream(cfg.auth.admin_key_file) >> again;
+        EXPECT_EQ(again, key);
+        auto c2 = srv.client();
+        EXPECT_EQ(c2.call("GET", "/api/v1/keys", key).status, 200);
+    }
+    fs::remove_all(dir);
 }
 
 TEST(Lifecycle, RestartAppliesNoMigrationTwiceAndKeepsData) {
