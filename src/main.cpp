@@ -1,8 +1,8 @@
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-
-#include <spdlog/spdlog.h>
 
 #include "cityguard/app/app.hpp"
 #include "cityguard/config/config.hpp"

@@ -12,12 +12,17 @@ void add_readings_routes(router& r, services& s) {
                for (const auto& x : result.rejected)
                    rejected.push_back({{"index", x.index}, {"error", x.error}, {"message", x.message}});
                co_return json_response(
-                   200, {{"accepted", result.accepted}, {"duplicates", result.duplicates}, {"rejected", std::move(rejected)}}
+                   200,
+                   {{"accepted", result.accepted}, {"duplicates", result.duplicates}, {"rejected", std::move(rejected)}}
                );
            }});
     r.add({"GET", "/api/v1/sensors/{id}/readings", access::read, false, [&s](request& req) -> net::awaitable<response> {
-               history::readings_query q{req.params[0], req.query_param("from"), req.query_param("to"),
-                                         req.query_param("limit"), req.query_param("bucket")};
+               history::readings_query q{
+                   req.params[0],
+                   req.query_param("from"),
+                   req.query_param("to"),
+                   req.query_param("limit"),
+                   req.query_param("bucket")};
                auto body = co_await s.history.readings(std::move(q));
                co_return json_response(200, body);
            }});

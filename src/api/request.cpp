@@ -50,7 +50,8 @@ bool parse_target(std::string_view target, std::string& path, std::unordered_map
     // serving must never see one.
     for (std::size_t pos = 0; pos < path.size();) {
         auto next = path.find('/', pos + 1);
-        auto seg = std::string_view(path).substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
+        auto seg =
+            std::string_view(path).substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
         if (seg == "..") return false;
         if (next == std::string::npos) break;
         pos = next;

@@ -1,8 +1,8 @@
 #include "cityguard/api/router.hpp"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "cityguard/util/error.hpp"
 
@@ -56,10 +56,14 @@ bool is_json(std::string_view content_type) {
 
 bool allows(access a, auth::role r) noexcept {
     switch (a) {
-        case access::anyone: return true;
-        case access::ingest: return r == auth::role::gateway || r == auth::role::admin;
-        case access::read: return r == auth::role::operator_ || r == auth::role::admin;
-        case access::admin: return r == auth::role::admin;
+        case access::anyone:
+            return true;
+        case access::ingest:
+            return r == auth::role::gateway || r == auth::role::admin;
+        case access::read:
+            return r == auth::role::operator_ || r == auth::role::admin;
+        case access::admin:
+            return r == auth::role::admin;
     }
     return false;
 }
@@ -105,9 +109,10 @@ net::awaitable<response> dispatcher::handle(request req) {
             req.caller = co_await keys_.authenticate(req.authorization);
             if (!req.caller) co_return error_response(errc::unauthorized, "invalid API key");
             if (!allows(r.who, req.caller->role_))
-                co_return error_response(errc::forbidden, "the key's role (" +
-                                                              std::string(auth::to_string(req.caller->role_)) +
-                                                              ") may not do this");
+                co_return error_response(
+                    errc::forbidden,
+                    "the key's role (" + std::string(auth::to_string(req.caller->role_)) + ") may not do this"
+                );
         }
         if (r.json_body && !is_json(req.content_type))
             co_return error_response(errc::unsupported_media_type, "Content-Type must be application/json");

@@ -1,8 +1,6 @@
 #include "cityguard/app/app.hpp"
 
-#include <chrono>
-#include <fstream>
-#include <sstream>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -12,7 +10,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
-#include <spdlog/spdlog.h>
+#include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include "cityguard/api/routes.hpp"
 #include "cityguard/auth/key_service.hpp"
@@ -126,8 +126,9 @@ void app::start() {
             auto counts = p.run_now(p.registry.bulk_upsert(doc));
             spdlog::info("registry file {} loaded: {}", cfg_.registry_file, counts.dump());
         } catch (const api_error& e) {
-            throw std::runtime_error("registry file " + cfg_.registry_file + " refused: " + e.what() + " " +
-                                     e.details().dump());
+            throw std::runtime_error(
+                "registry file " + cfg_.registry_file + " refused: " + e.what() + " " + e.details().dump()
+            );
         }
     }
     p.run_now(p.registry.load_directory());
@@ -139,8 +140,13 @@ void app::start() {
         spdlog::info("signal {} received: shutting down", signo);
         request_stop();
     });
-    spdlog::info("cityguard {} listening on http://{}:{} with {} I/O thread(s)", CITYGUARD_VERSION, cfg_.listen_host,
-                 p.server.port(), n);
+    spdlog::info(
+        "cityguard {} listening on http://{}:{} with {} I/O thread(s)",
+        CITYGUARD_VERSION,
+        cfg_.listen_host,
+        p.server.port(),
+        n
+    );
 }
 
 std::uint16_t app::port() const { return parts_ ? parts_->server.port() : 0; }
@@ -169,7 +175,9 @@ void app::stop() {
     while (p.server.connections() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (p.server.connections() > 0)
-        spdlog::warn("{} connection(s) still open after http.shutdown_timeout_ms; closing them", p.server.connections());
+        spdlog::warn(
+            "{} connection(s) still open after http.shutdown_timeout_ms; closing them", p.server.connections()
+        );
     // Every request that got an answer was committed before it; whatever is still queued is
     // committed now, before the process goes.
     p.committer.stop();

@@ -1,11 +1,10 @@
 #include "cityguard/auth/key_service.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <spdlog/spdlog.h>
 
 #include "cityguard/util/crypto.hpp"
 #include "cityguard/util/error.hpp"
@@ -16,9 +15,12 @@ namespace net = boost::asio;
 
 std::string_view to_string(role r) noexcept {
     switch (r) {
-        case role::gateway: return "gateway";
-        case role::operator_: return "operator";
-        case role::admin: return "admin";
+        case role::gateway:
+            return "gateway";
+        case role::operator_:
+            return "operator";
+        case role::admin:
+            return "admin";
     }
     return "gateway";
 }
@@ -41,7 +43,8 @@ key_service::key_service(store::keys_repo& repo, const config::auth_config& cfg)
 
 net::awaitable<std::optional<principal>> key_service::authenticate(std::string_view authorization) {
     constexpr std::string_view scheme = "Bearer ";
-    if (authorization.size() <= scheme.size() || authorization.substr(0, scheme.size()) != scheme) co_return std::nullopt;
+    if (authorization.size() <= scheme.size() || authorization.substr(0, scheme.size()) != scheme)
+        co_return std::nullopt;
     std::string_view key = authorization.substr(scheme.size());
     while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
     while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
@@ -78,8 +81,10 @@ net::awaitable<key_service::created> key_service::create(std::string name, role 
     co_return created{std::move(name), r, std::move(key)};
 }
 
-net::awaitable<std::vector<store::key_record>> key_service::list() { auto awaited = co_await repo_.list();
-co_return awaited; }
+net::awaitable<std::vector<store::key_record>> key_service::list() {
+    auto awaited = co_await repo_.list();
+    co_return awaited;
+}
 
 net::awaitable<bool> key_service::revoke(std::string name) {
     const bool removed = co_await repo_.remove(name);

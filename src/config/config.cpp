@@ -4,10 +4,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 namespace cityguard::config {
 namespace {
@@ -17,7 +16,7 @@ using json = nlohmann::json;
 /// Reads one JSON object section, remembering which keys were consumed so that the rest can
 /// be rejected as unknown (a typo must not silently fall back to a default).
 class section {
-public:
+  public:
     section(const json& obj, std::string path) : obj_(obj), path_(std::move(path)) {
         if (!obj_.is_object()) fail(path_.empty() ? "<root>" : path_, "must be an object");
     }
@@ -34,7 +33,8 @@ public:
     void string(const char* key, std::string& out, bool allow_empty = true) {
         const json* v = take(key);
         if (!v) return;
-        if (!v->is_string() || (!allow_empty && v->get<std::string>().empty())) fail(name(key), "must be a non-empty string");
+        if (!v->is_string() || (!allow_empty && v->get<std::string>().empty()))
+            fail(name(key), "must be a non-empty string");
         out = v->get<std::string>();
     }
 
@@ -51,7 +51,7 @@ public:
         throw config_error("config: " + key + ": " + why);
     }
 
-private:
+  private:
     const json* take(const char* key) {
         seen_.insert(key);
         auto it = obj_.find(key);
@@ -203,8 +203,8 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
             result.action = cli_action::version;
             return result;
         }
-        static const std::set<std::string> valued{"--config",     "--listen",   "--db",       "--threads",
-                                                  "--migrations", "--registry", "--log-level"};
+        static const std::set<std::string> valued{
+            "--config", "--listen", "--db", "--threads", "--migrations", "--registry", "--log-level"};
         std::string name = a, value;
         if (auto eq = a.find('='); eq != std::string::npos) {
             name = a.substr(0, eq);
@@ -222,7 +222,8 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
 
     if (!config_path) {
         namespace fs = std::filesystem;
-        for (const char* rel : {"../config/cityguard.json", "../../config/cityguard.json", "../share/cityguard/cityguard.json"}) {
+        for (const char* rel :
+             {"../config/cityguard.json", "../../config/cityguard.json", "../share/cityguard/cityguard.json"}) {
             fs::path p = fs::path(exe_dir) / rel;
             std::error_code ec;
             if (fs::is_regular_file(p, ec)) {
@@ -250,11 +251,16 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
     }
 
     for (const auto& [name, value] : flags) {
-        if (name == "--listen") parse_listen(value, "--listen", cfg.listen_host, cfg.listen_port);
-        else if (name == "--db") cfg.db.url = value;
-        else if (name == "--threads") cfg.threads = parse_int(value, "--threads", 0, 256);
-        else if (name == "--migrations") cfg.migrations_dir = value;
-        else if (name == "--registry") cfg.registry_file = value;
+        if (name == "--listen")
+            parse_listen(value, "--listen", cfg.listen_host, cfg.listen_port);
+        else if (name == "--db")
+            cfg.db.url = value;
+        else if (name == "--threads")
+            cfg.threads = parse_int(value, "--threads", 0, 256);
+        else if (name == "--migrations")
+            cfg.migrations_dir = value;
+        else if (name == "--registry")
+            cfg.registry_file = value;
         else if (name == "--log-level") {
             validate_log_level(value, "--log-level");
             cfg.log_level = value;

@@ -38,16 +38,21 @@ net::awaitable<json> history_service::readings(readings_query q) {
         if (!seconds) throw api_error(errc::bad_request, "bucket must look like 60s, 5m, 1h or 1d");
         const auto span_s = (to - from) / 1'000'000;
         if (span_s / *seconds > static_cast<long long>(cfg_.max_buckets))
-            throw api_error(errc::bad_request, "too many buckets: at most " + std::to_string(cfg_.max_buckets) +
-                                                   "; use a larger bucket or a shorter range");
+            throw api_error(
+                errc::bad_request,
+                "too many buckets: at most " + std::to_string(cfg_.max_buckets) +
+                    "; use a larger bucket or a shorter range"
+            );
         json buckets = json::array();
         auto rows = co_await repo_.buckets(key, from, to, *seconds);
         for (const auto& b : rows)
-            buckets.push_back({{"ts", util::format_rfc3339(b.start)},
-                               {"min", b.min},
-                               {"avg", b.avg},
-                               {"max", b.max},
-                               {"count", b.count}});
+            buckets.push_back(
+                {{"ts", util::format_rfc3339(b.start)},
+                 {"min", b.min},
+                 {"avg", b.avg},
+                 {"max", b.max},
+                 {"count", b.count}}
+            );
         out["bucket"] = *q.bucket;
         out["buckets"] = std::move(buckets);
         co_return out;

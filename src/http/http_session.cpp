@@ -1,6 +1,6 @@
 #include "http_session.hpp"
 
-#include <chrono>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -8,7 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
+#include <chrono>
 
 #include "cityguard/http/server.hpp"
 #include "cityguard/util/error.hpp"
@@ -53,17 +53,20 @@ http_session::http_session(net::ip::tcp::socket socket, server& owner, std::uint
     : stream_(std::move(socket)), owner_(owner), id_(id) {}
 
 void http_session::start() {
-    net::co_spawn(stream_.get_executor(), [self = shared_from_this()] { return self->run(); },
-                  [self = shared_from_this()](std::exception_ptr e) {
-                      if (e) {
-                          try {
-                              std::rethrow_exception(e);
-                          } catch (const std::exception& ex) {
-                              spdlog::error("http session ended by exception: {}", ex.what());
-                          }
-                      }
-                      self->owner_.on_session_closed(self->id_);
-                  });
+    net::co_spawn(
+        stream_.get_executor(),
+        [self = shared_from_this()] { return self->run(); },
+        [self = shared_from_this()](std::exception_ptr e) {
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    spdlog::error("http session ended by exception: {}", ex.what());
+                }
+            }
+            self->owner_.on_session_closed(self->id_);
+        }
+    );
 }
 
 void http_session::shutdown() {
@@ -91,9 +94,13 @@ net::awaitable<void> http_session::run() {
                     stream_, early_error(errc::payload_too_large, "body exceeds http.body_limit", 11), kUseTuple
                 );
             } else if (hec == bhttp::error::header_limit) {
-                co_await bhttp::async_write(stream_, early_error(errc::bad_request, "request headers too large", 11), kUseTuple);
+                co_await bhttp::async_write(
+                    stream_, early_error(errc::bad_request, "request headers too large", 11), kUseTuple
+                );
             } else if (malformed(hec)) {
-                co_await bhttp::async_write(stream_, early_error(errc::bad_request, "malformed HTTP request", 11), kUseTuple);
+                co_await bhttp::async_write(
+                    stream_, early_error(errc::bad_request, "malformed HTTP request", 11), kUseTuple
+                );
             }
             break;  // closed by the client, idle timeout, or shutdown
         }
@@ -122,8 +129,9 @@ net::awaitable<void> http_session::run() {
                     stream_, early_error(errc::payload_too_large, "body exceeds http.body_limit", version), kUseTuple
                 );
             else if (malformed(bec))
-                co_await bhttp::async_write(stream_, early_error(errc::bad_request, "malformed HTTP request", version),
-                                            kUseTuple);
+                co_await bhttp::async_write(
+                    stream_, early_error(errc::bad_request, "malformed HTTP request", version), kUseTuple
+                );
             break;
         }
 
@@ -145,9 +153,13 @@ net::awaitable<void> http_session::run() {
         auto out = to_beast(std::move(res), version, keep_alive);
         stream_.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
         auto [wec, wn] = co_await bhttp::async_write(stream_, out, kUseTuple);
-        spdlog::debug("{} {} -> {} in {} us", req_msg.method_string(), target, status,
-                      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
-                          .count());
+        spdlog::debug(
+            "{} {} -> {} in {} us",
+            req_msg.method_string(),
+            target,
+            status,
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count()
+        );
         if (wec || !keep_alive) break;
     }
     beast::error_code ignored;

@@ -1,10 +1,9 @@
 #pragma once
 // Private to http/: one HTTP/1.1 connection.
 
-#include <memory>
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <memory>
 
 namespace cityguard::http {
 
@@ -13,7 +12,7 @@ class server;
 /// Reads requests, hands each to the dispatcher, writes the response; repeats while the
 /// client keeps the connection alive. Everything runs on the connection's strand.
 class http_session : public std::enable_shared_from_this<http_session> {
-public:
+  public:
     http_session(boost::asio::ip::tcp::socket socket, server& owner, std::uint64_t id);
 
     /// Spawns the session coroutine on the connection's strand.
@@ -21,7 +20,7 @@ public:
     /// Thread-safe: close now if idle, otherwise after the response in progress.
     void shutdown();
 
-private:
+  private:
     boost::asio::awaitable<void> run();
 
     boost::beast::tcp_stream stream_;

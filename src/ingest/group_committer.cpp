@@ -1,17 +1,18 @@
 #include "cityguard/ingest/group_committer.hpp"
 
-#include <algorithm>
-#include <numeric>
-
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <numeric>
 
 namespace cityguard::ingest {
 
 namespace net = boost::asio;
 
-group_committer::group_committer(store::readings_writer& writer, const config::ingest_config& cfg,
-                                 store::readings_writer::before_commit hook)
+group_committer::group_committer(
+    store::readings_writer& writer, const config::ingest_config& cfg, store::readings_writer::before_commit hook
+)
     : writer_(writer), cfg_(cfg), hook_(std::move(hook)) {}
 
 group_committer::~group_committer() { stop(); }
@@ -132,7 +133,8 @@ void group_committer::process(std::vector<job>& batch) {
         outcomes[j].inserted.assign(batch[j].rows.size(), false);
     }
     for (std::size_t i = 0; i < refs.size(); ++i)
-        if (slot[i] >= 0 && inserted[static_cast<std::size_t>(slot[i])]) outcomes[refs[i].job].inserted[refs[i].row] = true;
+        if (slot[i] >= 0 && inserted[static_cast<std::size_t>(slot[i])])
+            outcomes[refs[i].job].inserted[refs[i].row] = true;
     for (std::size_t j = 0; j < batch.size(); ++j) finish(batch[j].done, std::move(outcomes[j]));
 }
 

@@ -1,7 +1,6 @@
 #include "cityguard/ingest/ingest_service.hpp"
 
 #include <algorithm>
-
 #include <boost/asio/use_awaitable.hpp>
 
 namespace cityguard::ingest {
@@ -32,8 +31,9 @@ net::awaitable<ingest_result> ingest_service::ingest(std::string_view body) {
             rows.push_back({it->second.key, r.ts, r.value});
         }
     }
-    std::sort(result.rejected.begin(), result.rejected.end(),
-              [](const auto& a, const auto& b) { return a.index < b.index; });
+    std::sort(result.rejected.begin(), result.rejected.end(), [](const auto& a, const auto& b) {
+        return a.index < b.index;
+    });
     if (rows.empty()) co_return result;
 
     commit_outcome outcome = co_await committer_.async_commit(std::move(rows), net::use_awaitable);

@@ -1,7 +1,6 @@
 #include "cityguard/ingest/reading_parser.hpp"
 
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 #include "cityguard/util/error.hpp"
@@ -18,8 +17,10 @@ parsed_readings parse_readings(std::string_view body, std::size_t max_items) {
     if (list == doc.end() || !list->is_array())
         throw api_error(errc::bad_request, "body must have a \"readings\" array");
     if (list->size() > max_items)
-        throw api_error(errc::too_many_readings, "at most " + std::to_string(max_items) + " readings per request; got " +
-                                                     std::to_string(list->size()));
+        throw api_error(
+            errc::too_many_readings,
+            "at most " + std::to_string(max_items) + " readings per request; got " + std::to_string(list->size())
+        );
 
     parsed_readings out;
     out.readings.reserve(list->size());

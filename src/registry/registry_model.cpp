@@ -44,8 +44,9 @@ std::optional<std::string> required_string(const json& body, const char* key, st
     return std::nullopt;
 }
 
-std::optional<std::string> coordinate(const json& body, const char* key, double limit, std::optional<double>& out,
-                                      bool required) {
+std::optional<std::string> coordinate(
+    const json& body, const char* key, double limit, std::optional<double>& out, bool required
+) {
     auto it = body.find(key);
     if (it == body.end() || it->is_null()) {
         if (required) return std::string(key) + " is required";
@@ -82,7 +83,8 @@ bool valid_kind(std::string_view kind) noexcept {
 
 std::variant<store::site_record, std::string> parse_site(const json& body, std::optional<std::string_view> path_id) {
     if (!body.is_object()) return std::string("a site must be a JSON object");
-    static const std::set<std::string> allowed{"id", "name", "domain", "district", "lat", "lon", "address", "attributes"};
+    static const std::set<std::string> allowed{
+        "id", "name", "domain", "district", "lat", "lon", "address", "attributes"};
     if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
     store::site_record s;
     if (auto e = resolve_id(body, path_id, s.id)) return *e;
@@ -107,8 +109,9 @@ std::variant<store::site_record, std::string> parse_site(const json& body, std::
     return s;
 }
 
-std::variant<store::sensor_record, std::string> parse_sensor(const json& body,
-                                                             std::optional<std::string_view> path_id) {
+std::variant<store::sensor_record, std::string> parse_sensor(
+    const json& body, std::optional<std::string_view> path_id
+) {
     if (!body.is_object()) return std::string("a sensor must be a JSON object");
     static const std::set<std::string> allowed{"id", "site", "kind", "unit", "lat", "lon", "interval_s", "limits"};
     if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
@@ -141,15 +144,27 @@ std::variant<store::sensor_record, std::string> parse_sensor(const json& body,
 }
 
 json to_json(const store::site_record& s) {
-    json j{{"id", s.id},   {"name", s.name}, {"domain", s.domain},         {"district", s.district},
-           {"lat", s.lat}, {"lon", s.lon},   {"attributes", s.attributes}, {"sensor_count", s.sensor_count}};
+    json j{
+        {"id", s.id},
+        {"name", s.name},
+        {"domain", s.domain},
+        {"district", s.district},
+        {"lat", s.lat},
+        {"lon", s.lon},
+        {"attributes", s.attributes},
+        {"sensor_count", s.sensor_count}};
     j["address"] = s.address ? json(*s.address) : json(nullptr);
     return j;
 }
 
 json to_json(const store::sensor_record& s) {
-    json j{{"id", s.id},     {"site", s.site},           {"kind", s.kind},
-           {"unit", s.unit}, {"interval_s", s.interval_s}, {"limits", s.limits}};
+    json j{
+        {"id", s.id},
+        {"site", s.site},
+        {"kind", s.kind},
+        {"unit", s.unit},
+        {"interval_s", s.interval_s},
+        {"limits", s.limits}};
     j["lat"] = s.lat ? json(*s.lat) : json(nullptr);
     j["lon"] = s.lon ? json(*s.lon) : json(nullptr);
     return j;

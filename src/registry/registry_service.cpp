@@ -1,8 +1,8 @@
 #include "cityguard/registry/registry_service.hpp"
 
-#include <set>
-
 #include <spdlog/spdlog.h>
+
+#include <set>
 
 #include "cityguard/registry/registry_model.hpp"
 #include "cityguard/util/error.hpp"
@@ -33,7 +33,8 @@ namespace {
 
 json with_latest(const store::sensor_record& s) {
     json j = to_json(s);
-    j["latest"] = s.latest ? json{{"ts", util::format_rfc3339(s.latest->ts)}, {"value", s.latest->value}} : json(nullptr);
+    j["latest"] =
+        s.latest ? json{{"ts", util::format_rfc3339(s.latest->ts)}, {"value", s.latest->value}} : json(nullptr);
     return j;
 }
 
@@ -114,8 +115,9 @@ net::awaitable<json> registry_service::bulk_upsert(const json& body) {
     auto sites = parse_all<store::site_record>(sites_in, "site", parse_site, errors);
     auto sensors = parse_all<store::sensor_record>(sensors_in, "sensor", parse_sensor, errors);
     if (!errors.empty())
-        throw api_error(errc::validation_failed, std::to_string(errors.size()) + " item(s) refused; nothing was written",
-                        errors);
+        throw api_error(
+            errc::validation_failed, std::to_string(errors.size()) + " item(s) refused; nothing was written", errors
+        );
 
     const auto sensor_ids = [&] {
         std::vector<std::string> ids;
@@ -125,18 +127,23 @@ net::awaitable<json> registry_service::bulk_upsert(const json& body) {
     auto result = co_await repo_.upsert(std::move(sites), std::move(sensors));
     if (auto* missing = std::get_if<std::vector<store::missing_site>>(&result)) {
         for (const auto& m : *missing)
-            errors.push_back(item_error("sensor", m.sensor_index, sensor_ids[m.sensor_index],
-                                        "site '" + m.site + "' does not exist"));
-        throw api_error(errc::validation_failed, std::to_string(errors.size()) + " item(s) refused; nothing was written",
-                        errors);
+            errors.push_back(
+                item_error("sensor", m.sensor_index, sensor_ids[m.sensor_index], "site '" + m.site + "' does not exist")
+            );
+        throw api_error(
+            errc::validation_failed, std::to_string(errors.size()) + " item(s) refused; nothing was written", errors
+        );
     }
     auto& counts = std::get<store::upsert_counts>(result);
     directory_.upsert(counts.sensors);
-    co_return json{{"sites", {{"created", counts.sites_created}, {"updated", counts.sites_updated}}},
-                   {"sensors", {{"created", counts.sensors_created}, {"updated", counts.sensors_updated}}}};
+    co_return json{
+        {"sites", {{"created", counts.sites_created}, {"updated", counts.sites_updated}}},
+        {"sensors", {{"created", counts.sensors_created}, {"updated", counts.sensors_updated}}}};
 }
 
-net::awaitable<json> registry_service::list_sites(std::optional<std::string> domain, std::optional<std::string> district) {
+net::awaitable<json> registry_service::list_sites(
+    std::optional<std::string> domain, std::optional<std::string> district
+) {
     json out = json::array();
     auto rows = co_await repo_.list_sites(std::move(domain), std::move(district));
     for (const auto& s : rows) out.push_back(to_json(s));

@@ -1,13 +1,13 @@
 #include "cityguard/store/migrations.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <pqxx/pqxx>
 #include <sstream>
 #include <stdexcept>
-
-#include <pqxx/pqxx>
-#include <spdlog/spdlog.h>
 
 #include "cityguard/util/time.hpp"
 #include "pool.hpp"
@@ -48,7 +48,8 @@ std::vector<std::string> migrate(const std::string& db_url, const std::vector<mi
         pqxx::work tx(conn);
         tx.exec(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            "version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+            "version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        );
         tx.commit();
     }
     std::vector<std::string> applied;
@@ -69,8 +70,11 @@ int ensure_partitions_around_today(const std::string& db_url, int days_back, int
     pqxx::connection conn(db_url);
     pqxx::work tx(conn);
     const std::int64_t today = util::day_number(util::now_micros());
-    const auto created = tx.exec_params1("SELECT cityguard_ensure_partitions($1::date, $2::date)",
-                                         day_text(today - days_back), day_text(today + days_ahead))[0]
+    const auto created = tx.exec_params1(
+                               "SELECT cityguard_ensure_partitions($1::date, $2::date)",
+                               day_text(today - days_back),
+                               day_text(today + days_ahead)
+    )[0]
                              .as<int>();
     tx.commit();
     return created;

@@ -2,14 +2,13 @@
 // Private to store/: the only place that combines Asio executors with libpqxx connections.
 
 #include <atomic>
-#include <mutex>
-#include <type_traits>
-#include <vector>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <mutex>
 #include <pqxx/pqxx>
+#include <type_traits>
+#include <vector>
 
 #include "cityguard/store/database.hpp"
 #include "cityguard/util/error.hpp"

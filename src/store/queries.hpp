@@ -40,8 +40,7 @@ inline constexpr query upsert_sensor{
     "RETURNING key, (xmax = 0) AS inserted"};
 inline constexpr query existing_site_ids{"existing_site_ids", "SELECT id FROM sites WHERE id = ANY($1::text[])"};
 
-#define CITYGUARD_SITE_COLUMNS \
-    "s.id, s.name, s.domain, s.district, s.lat, s.lon, s.address, s.attributes::text, "
+#define CITYGUARD_SITE_COLUMNS "s.id, s.name, s.domain, s.district, s.lat, s.lon, s.address, s.attributes::text, "
 inline constexpr query list_sites{
     "list_sites",
     "SELECT " CITYGUARD_SITE_COLUMNS
@@ -56,14 +55,14 @@ inline constexpr query get_site{
 
 // The latest reading per sensor is one backward index probe per partition at most, and the
 // partitions are scanned newest first, so it stays cheap for the handful of sensors of a site.
-#define CITYGUARD_SENSOR_COLUMNS \
-    "s.id, s.key, s.site_id, s.kind, s.unit, s.lat, s.lon, s.interval_s, s.limits::text"
-#define CITYGUARD_LATEST_JOIN                                                                         \
+#define CITYGUARD_SENSOR_COLUMNS "s.id, s.key, s.site_id, s.kind, s.unit, s.lat, s.lon, s.interval_s, s.limits::text"
+#define CITYGUARD_LATEST_JOIN                                                                                 \
     " LEFT JOIN LATERAL (SELECT (extract(epoch FROM r.ts) * 1000000)::bigint AS ts, r.value FROM readings r " \
     "WHERE r.sensor_key = s.key ORDER BY r.ts DESC LIMIT 1) l ON true "
 inline constexpr query list_sensors{
     "list_sensors",
-    "SELECT " CITYGUARD_SENSOR_COLUMNS ", NULL::bigint, NULL::float8 FROM sensors s "
+    "SELECT " CITYGUARD_SENSOR_COLUMNS
+    ", NULL::bigint, NULL::float8 FROM sensors s "
     "WHERE ($1::text IS NULL OR s.site_id = $1) AND ($2::text IS NULL OR s.kind = $2) ORDER BY s.id"};
 inline constexpr query sensors_of_site{
     "sensors_of_site",
@@ -89,17 +88,31 @@ inline constexpr query readings_buckets{
     "WHERE sensor_key = $1 AND ts >= $2::timestamptz AND ts < $3::timestamptz"
     ") q GROUP BY b ORDER BY b"};
 
-inline constexpr query ensure_partitions{
-    "ensure_partitions", "SELECT cityguard_ensure_partitions($1::date, $2::date)"};
+inline constexpr query ensure_partitions{"ensure_partitions", "SELECT cityguard_ensure_partitions($1::date, $2::date)"};
 inline constexpr query staged_insert{
     "staged_insert",
     "INSERT INTO readings (sensor_key, ts, value) SELECT sensor_key, ts, value FROM readings_staging "
     "ON CONFLICT DO NOTHING RETURNING sensor_key, (extract(epoch FROM ts) * 1000000)::bigint"};
 
 inline constexpr query all[] = {
-    find_key_by_hash, insert_key,     upsert_key,      list_keys,        delete_key,      count_admin_keys,
-    upsert_site,      upsert_sensor,  existing_site_ids, list_sites,     get_site,        list_sensors,
-    sensors_of_site,  get_sensor,     sensor_directory, readings_range,  readings_buckets, ensure_partitions,
+    find_key_by_hash,
+    insert_key,
+    upsert_key,
+    list_keys,
+    delete_key,
+    count_admin_keys,
+    upsert_site,
+    upsert_sensor,
+    existing_site_ids,
+    list_sites,
+    get_site,
+    list_sensors,
+    sensors_of_site,
+    get_sensor,
+    sensor_directory,
+    readings_range,
+    readings_buckets,
+    ensure_partitions,
 };
 
 }  // namespace cityguard::store::queries

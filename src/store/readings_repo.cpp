@@ -39,8 +39,13 @@ net::awaitable<std::vector<bucket_row>> readings_repo::buckets(
         );
         out.reserve(r.size());
         for (const auto& row : r)
-            out.push_back({row[0].as<util::micros>(), row[1].as<double>(), row[2].as<double>(), row[3].as<double>(),
-                           row[4].as<std::int64_t>()});
+            out.push_back(
+                {row[0].as<util::micros>(),
+                 row[1].as<double>(),
+                 row[2].as<double>(),
+                 row[3].as<double>(),
+                 row[4].as<std::int64_t>()}
+            );
         return out;
     });
     co_return awaited;
@@ -50,8 +55,11 @@ net::awaitable<int> readings_repo::ensure_partitions(int days_ahead) {
     auto awaited = co_await db_.get_impl().run([days_ahead](pqxx::connection& c) {
         const std::int64_t today = util::day_number(util::now_micros());
         pqxx::work tx(c);
-        const int created = tx.exec_prepared1(queries::ensure_partitions.name, pg_time((today - 1) * 86'400'000'000LL),
-                                              pg_time((today + days_ahead) * 86'400'000'000LL))[0]
+        const int created = tx.exec_prepared1(
+                                  queries::ensure_partitions.name,
+                                  pg_time((today - 1) * 86'400'000'000LL),
+                                  pg_time((today + days_ahead) * 86'400'000'000LL)
+        )[0]
                                 .as<int>();
         tx.commit();
         return created;

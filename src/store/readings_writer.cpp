@@ -1,12 +1,12 @@
 #include "cityguard/store/readings_writer.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <charconv>
-#include <set>
-
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
-#include <spdlog/spdlog.h>
+#include <set>
 
 #include "pool.hpp"
 #include "queries.hpp"
@@ -15,11 +15,11 @@ namespace cityguard::store {
 namespace {
 
 class pqxx_scope final : public transaction_scope {
-public:
+  public:
     explicit pqxx_scope(pqxx::work& tx) : tx_(tx) {}
     pqxx::work& tx() { return tx_; }
 
-private:
+  private:
     pqxx::work& tx_;
 };
 
@@ -101,8 +101,13 @@ struct readings_writer::impl {
         partition_days.insert(missing.begin(), missing.end());
     }
 
-    void fast_path(pqxx::connection& c, const std::vector<reading_row>& rows, const std::string& text,
-                   std::vector<bool>& inserted, const before_commit& hook) {
+    void fast_path(
+        pqxx::connection& c,
+        const std::vector<reading_row>& rows,
+        const std::string& text,
+        std::vector<bool>& inserted,
+        const before_commit& hook
+    ) {
         pqxx::work tx(c);
         copy_into(tx, "readings", text);
         inserted.assign(rows.size(), true);
@@ -115,8 +120,13 @@ struct readings_writer::impl {
 
     // Some rows exist already (a gateway's retry): stage the batch and let ON CONFLICT sort
     // out which rows are new. Slower, so only taken after the plain COPY was refused.
-    void staged_path(pqxx::connection& c, const std::vector<reading_row>& rows, const std::string& text,
-                     std::vector<bool>& inserted, const before_commit& hook) {
+    void staged_path(
+        pqxx::connection& c,
+        const std::vector<reading_row>& rows,
+        const std::string& text,
+        std::vector<bool>& inserted,
+        const before_commit& hook
+    ) {
         pqxx::work tx(c);
         copy_into(tx, "readings_staging", text);
         inserted.assign(rows.size(), false);
@@ -141,8 +151,9 @@ readings_writer::readings_writer(std::string db_url, int statement_timeout_ms)
 
 readings_writer::~readings_writer() = default;
 
-void readings_writer::commit(const std::vector<reading_row>& rows, std::vector<bool>& inserted,
-                             const before_commit& hook) {
+void readings_writer::commit(
+    const std::vector<reading_row>& rows, std::vector<bool>& inserted, const before_commit& hook
+) {
     inserted.clear();
     if (rows.empty()) return;
     try {

@@ -73,7 +73,14 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_site>>> registry_
         std::set<std::string> known;
         for (const auto& s : sites) {
             const auto r = tx.exec_prepared1(
-                queries::upsert_site.name, s.id, s.name, s.domain, s.district, s.lat, s.lon, nullable(s.address),
+                queries::upsert_site.name,
+                s.id,
+                s.name,
+                s.domain,
+                s.district,
+                s.lat,
+                s.lon,
+                nullable(s.address),
                 s.attributes.dump()
             );
             (r[0].as<bool>() ? counts.sites_created : counts.sites_updated)++;
@@ -92,8 +99,15 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_site>>> registry_
         }
         for (auto s : sensors) {
             const auto r = tx.exec_prepared1(
-                queries::upsert_sensor.name, s.id, s.site, s.kind, s.unit, nullable(opt_double(s.lat)),
-                nullable(opt_double(s.lon)), s.interval_s, s.limits.dump()
+                queries::upsert_sensor.name,
+                s.id,
+                s.site,
+                s.kind,
+                s.unit,
+                nullable(opt_double(s.lat)),
+                nullable(opt_double(s.lon)),
+                s.interval_s,
+                s.limits.dump()
             );
             s.key = r[0].as<std::int32_t>();
             (r[1].as<bool>() ? counts.sensors_created : counts.sensors_updated)++;
@@ -132,7 +146,8 @@ net::awaitable<std::vector<sensor_record>> registry_repo::sensors_of_site(std::s
     auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
         pqxx::read_transaction tx(c);
         std::vector<sensor_record> out;
-        for (const auto& row : tx.exec_prepared(queries::sensors_of_site.name, site_id)) out.push_back(sensor_from(row));
+        for (const auto& row : tx.exec_prepared(queries::sensors_of_site.name, site_id))
+            out.push_back(sensor_from(row));
         return out;
     });
     co_return awaited;

@@ -4,20 +4,34 @@ namespace cityguard {
 
 std::string_view to_code(errc code) noexcept {
     switch (code) {
-        case errc::bad_request: return "bad_request";
-        case errc::invalid_json: return "invalid_json";
-        case errc::validation_failed: return "validation_failed";
-        case errc::unsupported_media_type: return "unsupported_media_type";
-        case errc::payload_too_large: return "payload_too_large";
-        case errc::too_many_readings: return "too_many_readings";
-        case errc::unauthorized: return "unauthorized";
-        case errc::forbidden: return "forbidden";
-        case errc::not_found: return "not_found";
-        case errc::method_not_allowed: return "method_not_allowed";
-        case errc::conflict: return "conflict";
-        case errc::overloaded: return "overloaded";
-        case errc::unavailable: return "unavailable";
-        case errc::internal: return "internal";
+        case errc::bad_request:
+            return "bad_request";
+        case errc::invalid_json:
+            return "invalid_json";
+        case errc::validation_failed:
+            return "validation_failed";
+        case errc::unsupported_media_type:
+            return "unsupported_media_type";
+        case errc::payload_too_large:
+            return "payload_too_large";
+        case errc::too_many_readings:
+            return "too_many_readings";
+        case errc::unauthorized:
+            return "unauthorized";
+        case errc::forbidden:
+            return "forbidden";
+        case errc::not_found:
+            return "not_found";
+        case errc::method_not_allowed:
+            return "method_not_allowed";
+        case errc::conflict:
+            return "conflict";
+        case errc::overloaded:
+            return "overloaded";
+        case errc::unavailable:
+            return "unavailable";
+        case errc::internal:
+            return "internal";
     }
     return "internal";
 }
@@ -25,19 +39,30 @@ std::string_view to_code(errc code) noexcept {
 int to_http_status(errc code) noexcept {
     switch (code) {
         case errc::bad_request:
-        case errc::invalid_json: return 400;
-        case errc::unauthorized: return 401;
-        case errc::forbidden: return 403;
-        case errc::not_found: return 404;
-        case errc::method_not_allowed: return 405;
-        case errc::conflict: return 409;
+        case errc::invalid_json:
+            return 400;
+        case errc::unauthorized:
+            return 401;
+        case errc::forbidden:
+            return 403;
+        case errc::not_found:
+            return 404;
+        case errc::method_not_allowed:
+            return 405;
+        case errc::conflict:
+            return 409;
         case errc::payload_too_large:
-        case errc::too_many_readings: return 413;
-        case errc::unsupported_media_type: return 415;
-        case errc::validation_failed: return 422;
+        case errc::too_many_readings:
+            return 413;
+        case errc::unsupported_media_type:
+            return 415;
+        case errc::validation_failed:
+            return 422;
         case errc::overloaded:
-        case errc::unavailable: return 503;
-        case errc::internal: return 500;
+        case errc::unavailable:
+            return 503;
+        case errc::internal:
+            return 500;
     }
     return 500;
 }

@@ -79,7 +79,8 @@ std::optional<micros> parse_rfc3339(std::string_view s) noexcept {
     if (!digits(s, 11, 2, hour) || s[13] != ':' || !digits(s, 14, 2, minute) || s[16] != ':' ||
         !digits(s, 17, 2, second))
         return std::nullopt;
-    if (month < 1 || month > 12 || day < 1 || static_cast<unsigned>(day) > days_in_month(year, month)) return std::nullopt;
+    if (month < 1 || month > 12 || day < 1 || static_cast<unsigned>(day) > days_in_month(year, month))
+        return std::nullopt;
     if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
     if (second == 60) second = 59;  // leap second: folded onto :59, as PostgreSQL does not store :60 either
 
@@ -135,11 +136,31 @@ std::string format_rfc3339(micros t) {
     char buf[40];
     int n;
     if (us % 1000 == 0) {
-        n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(c.y), c.m,
-                          c.d, hour, minute, second, us / 1000);
+        n = std::snprintf(
+            buf,
+            sizeof buf,
+            "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
+            static_cast<long long>(c.y),
+            c.m,
+            c.d,
+            hour,
+            minute,
+            second,
+            us / 1000
+        );
     } else {
-        n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%06dZ", static_cast<long long>(c.y), c.m,
-                          c.d, hour, minute, second, us);
+        n = std::snprintf(
+            buf,
+            sizeof buf,
+            "%04lld-%02u-%02uT%02d:%02d:%02d.%06dZ",
+            static_cast<long long>(c.y),
+            c.m,
+            c.d,
+            hour,
+            minute,
+            second,
+            us
+        );
     }
     return std::string(buf, static_cast<std::size_t>(n));
 }
@@ -151,8 +172,18 @@ void append_pg_timestamp(std::string& out, micros t) {
     const int hms = static_cast<int>(rem / kMicrosPerSecond);
     const int us = static_cast<int>(rem % kMicrosPerSecond);
     char buf[40];
-    const int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02d:%02d:%02d.%06d+00", static_cast<long long>(c.y),
-                                c.m, c.d, hms / 3600, hms / 60 % 60, hms % 60, us);
+    const int n = std::snprintf(
+        buf,
+        sizeof buf,
+        "%04lld-%02u-%02u %02d:%02d:%02d.%06d+00",
+        static_cast<long long>(c.y),
+        c.m,
+        c.d,
+        hms / 3600,
+        hms / 60 % 60,
+        hms % 60,
+        us
+    );
     out.append(buf, static_cast<std::size_t>(n));
 }
 
@@ -162,11 +193,16 @@ std::optional<std::int64_t> parse_duration_seconds(std::string_view text) noexce
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size() - 1, n);
     if (ec != std::errc{} || p != text.data() + text.size() - 1 || n <= 0) return std::nullopt;
     switch (text.back()) {
-        case 's': return n;
-        case 'm': return n * 60;
-        case 'h': return n * 3600;
-        case 'd': return n * 86400;
-        default: return std::nullopt;
+        case 's':
+            return n;
+        case 'm':
+            return n * 60;
+        case 'h':
+            return n * 3600;
+        case 'd':
+            return n * 86400;
+        default:
+            return std::nullopt;
     }
 }
 

@@ -40,8 +40,8 @@ TEST(AuthHttp, EveryEndpointRequiresAKeyOfTheRightRole) {
     CITYGUARD_REQUIRE_DB();
     test_server srv;
     srv.register_sensors("GP-1", {"S1"});
-    const std::map<std::string, std::string> keys{{"gateway", srv.make_key("gw", "gateway")},
-                                                  {"operator", srv.make_key("op", "operator")}};
+    const std::map<std::string, std::string> keys{
+        {"gateway", srv.make_key("gw", "gateway")}, {"operator", srv.make_key("op", "operator")}};
     auto c = srv.client();
     for (const auto& e : kEndpoints) {
         SCOPED_TRACE(std::string(e.method) + " " + e.target);

@@ -58,7 +58,9 @@ TEST(IngestHttp, RepeatedBatchIsReportedAsDuplicates) {
     EXPECT_EQ(again["accepted"], 1);
     EXPECT_EQ(again["duplicates"], 3);
     // A reading repeated inside one request is stored once.
-    auto inner = c.call("POST", "/api/v1/readings", kAdminKey, batch({reading("S1", t0 + 9000, 1), reading("S1", t0 + 9000, 1)})).json();
+    auto inner =
+        c.call("POST", "/api/v1/readings", kAdminKey, batch({reading("S1", t0 + 9000, 1), reading("S1", t0 + 9000, 1)}))
+            .json();
     EXPECT_EQ(inner["accepted"], 1);
     EXPECT_EQ(inner["duplicates"], 1);
     EXPECT_EQ(srv.db().query_value("SELECT count(*) FROM readings"), "5");
@@ -100,25 +102,30 @@ TEST(IngestHttp, PartialRejection) {
     srv.register_sensors("GP-1", {"S1"});
     auto c = srv.client();
     const auto now = now_micros();
-    json body{{"readings",
-               {reading("S1", now - 1'000'000, 1),
-                reading("GHOST", now - 1'000'000, 1),
-                {{"sensor", "S1"}, {"ts", "not a time"}, {"value", 1}},
-                {{"sensor", "S1"}, {"ts", format_rfc3339(now - 2'000'000)}},
-                reading("S1", now + 3'600'000'000LL, 1),
-                reading("S1", now - 400LL * 86'400'000'000LL, 1),
-                {{"sensor", "S1"}, {"ts", (now - 3'000'000) / 1000}, {"value", 7}}}}};
+    json body{
+        {"readings",
+         {reading("S1", now - 1'000'000, 1),
+          reading("GHOST", now - 1'000'000, 1),
+          {{"sensor", "S1"}, {"ts", "not a time"}, {"value", 1}},
+          {{"sensor", "S1"}, {"ts", format_rfc3339(now - 2'000'000)}},
+          reading("S1", now + 3'600'000'000LL, 1),
+          reading("S1", now - 400LL * 86'400'000'000LL, 1),
+          {{"sensor", "S1"}, {"ts", (now - 3'000'000) / 1000}, {"value", 7}}}}};
     auto r = c.call("POST", "/api/v1/readings", kAdminKey, body.dump());
     ASSERT_EQ(r.status, 200) << r.body;
     auto j = r.json();
     EXPECT_EQ(j["accepted"], 2);
     std::vector<std::pair<int, std::string>> rejected;
     for (const auto& x : j["rejected"]) rejected.emplace_back(x["index"], x["error"]);
-    EXPECT_EQ(rejected, (std::vector<std::pair<int, std::string>>{{1, "unknown_sensor"},
-                                                                  {2, "bad_timestamp"},
-                                                                  {3, "missing_value"},
-                                                                  {4, "future_timestamp"},
-                                                                  {5, "stale_timestamp"}}));
+    EXPECT_EQ(
+        rejected,
+        (std::vector<std::pair<int, std::string>>{
+            {1, "unknown_sensor"},
+            {2, "bad_timestamp"},
+            {3, "missing_value"},
+            {4, "future_timestamp"},
+            {5, "stale_timestamp"}})
+    );
 }
 
 TEST(IngestHttp, RequestLevelErrors) {
@@ -136,10 +143,17 @@ TEST(IngestHttp, RequestLevelErrors) {
     EXPECT_EQ(code(r), "invalid_json");
     r = c.call("POST", "/api/v1/readings", kAdminKey, "{}");
     EXPECT_EQ(r.status, 400);
-    r = c.request("POST", "/api/v1/readings", "{\"readings\":[]}", {{"Authorization", std::string("Bearer ") + kAdminKey}, {"Content-Type", "text/plain"}});
+    r = c.request(
+        "POST",
+        "/api/v1/readings",
+        "{\"readings\":[]}",
+        {{"Authorization", std::string("Bearer ") + kAdminKey}, {"Content-Type", "text/plain"}}
+    );
     EXPECT_EQ(r.status, 415);
     EXPECT_EQ(code(r), "unsupported_media_type");
-    r = c.request("POST", "/api/v1/readings", "{\"readings\":[]}", {{"Authorization", std::string("Bearer ") + kAdminKey}});
+    r = c.request(
+        "POST", "/api/v1/readings", "{\"readings\":[]}", {{"Authorization", std::string("Bearer ") + kAdminKey}}
+    );
     EXPECT_EQ(r.status, 415);
     r = c.call("POST", "/api/v1/readings", kAdminKey, R"({"readings":[1,2,3,4]})");
     EXPECT_EQ(r.status, 413);
@@ -166,8 +180,12 @@ TEST(IngestHttp, BucketedHistory) {
     for (int m = 0; m < 3; ++m)
         for (int k = 0; k < 6; ++k) items.push_back(reading("S1", start + m * minute + k * 10'000'000LL, m * 10 + k));
     ASSERT_EQ(c.call("POST", "/api/v1/readings", kAdminKey, batch(items)).json()["accepted"], 18);
-    auto r = c.call("GET", "/api/v1/sensors/S1/readings?bucket=60s&from=" + format_rfc3339(start) +
-                               "&to=" + format_rfc3339(start + 3 * minute), kAdminKey);
+    auto r = c.call(
+        "GET",
+        "/api/v1/sensors/S1/readings?bucket=60s&from=" + format_rfc3339(start) +
+            "&to=" + format_rfc3339(start + 3 * minute),
+        kAdminKey
+    );
     ASSERT_EQ(r.status, 200) << r.body;
     auto b = r.json()["buckets"];
     ASSERT_EQ(b.size(), 3u);
@@ -176,8 +194,17 @@ TEST(IngestHttp, BucketedHistory) {
     EXPECT_EQ(b[1]["max"], 15.0);
     EXPECT_EQ(b[1]["avg"], 12.5);
     EXPECT_EQ(b[1]["count"], 6);
-    r = c.call("GET", "/api/v1/sensors/S1/readings?bucket=5m&from=" + format_rfc3339(start) + "&to=" + format_rfc3339(start + 3 * minute), kAdminKey);
-    EXPECT_EQ(r.json()["buckets"][0]["count"].get<int>() + (r.json()["buckets"].size() > 1 ? r.json()["buckets"][1]["count"].get<int>() : 0), 18);
+    r = c.call(
+        "GET",
+        "/api/v1/sensors/S1/readings?bucket=5m&from=" + format_rfc3339(start) +
+            "&to=" + format_rfc3339(start + 3 * minute),
+        kAdminKey
+    );
+    EXPECT_EQ(
+        r.json()["buckets"][0]["count"].get<int>() +
+            (r.json()["buckets"].size() > 1 ? r.json()["buckets"][1]["count"].get<int>() : 0),
+        18
+    );
     EXPECT_EQ(c.call("GET", "/api/v1/sensors/S1/readings?bucket=7x", kAdminKey).status, 400);
     EXPECT_EQ(c.call("GET", "/api/v1/sensors/S1/readings?bucket=1s&from=2000-01-01T00:00:00Z", kAdminKey).status, 400);
     EXPECT_EQ(c.call("GET", "/api/v1/sensors/S1/readings?limit=0", kAdminKey).status, 400);

@@ -1,18 +1,16 @@
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <spawn.h>
-#include <unistd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "../support/test_env.hpp"
 #include "cityguard/store/migrations.hpp"
@@ -29,10 +27,11 @@ namespace {
 
 /// The real server binary, run as a child process.
 class child_server {
-public:
+  public:
     child_server(const std::string& db_url, std::uint16_t port) : port_(port) {
         const std::string listen = "127.0.0.1:" + std::to_string(port);
-        std::vector<std::string> args{CITYGUARD_BINARY, "--db", db_url, "--listen", listen, "--log-level", "warn", "--threads", "2"};
+        std::vector<std::string> args{
+            CITYGUARD_BINARY, "--db", db_url, "--listen", listen, "--log-level", "warn", "--threads", "2"};
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -74,7 +73,7 @@ public:
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
 
-private:
+  private:
     pid_t pid_ = -1;
     std::uint16_t port_;
 };
@@ -86,10 +85,18 @@ std::uint16_t free_port() {
 }
 
 void register_via(std::uint16_t port, int sensors) {
-    json body{{"sites", {{{"id", "K-1"}, {"name", "k"}, {"domain", "gas_station"}, {"district", "d"}, {"lat", 22.5}, {"lon", 114.0}}}},
-              {"sensors", json::array()}};
+    json body{
+        {"sites",
+         {{{"id", "K-1"}, {"name", "k"}, {"domain", "gas_station"}, {"district", "d"}, {"lat", 22.5}, {"lon", 114.0}}}},
+        {"sensors", json::array()}};
     for (int i = 0; i < sensors; ++i)
-        body["sensors"].push_back({{"id", "K-1-S" + std::to_string(i)}, {"site", "K-1"}, {"kind", "tank_level"}, {"unit", "%"}, {"interval_s", 10}});
+        body["sensors"].push_back(
+            {{"id", "K-1-S" + std::to_string(i)},
+             {"site", "K-1"},
+             {"kind", "tank_level"},
+             {"unit", "%"},
+             {"interval_s", 10}}
+        );
     http_client c(port);
     auto r = c.call("POST", "/api/v1/registry", kAdminKey, body.dump());
     if (r.status != 200) throw std::runtime_error(r.body);
@@ -130,8 +137,10 @@ TEST(Lifecycle, FirstStartGeneratesAnAdminKeyFileReadableOnlyByItsOwner) {
     {
         test_server srv(cfg);
         ASSERT_TRUE(fs::exists(cfg.auth.admin_key_file));
-        EXPECT_EQ(fs::status(cfg.auth.admin_key_file).permissions() & fs::perms::all,
-                  fs::perms::owner_read | fs::perms::owner_write);
+        EXPECT_EQ(
+            fs::status(cfg.auth.admin_key_file).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write
+        );
         std::ifstream(cfg.auth.admin_key_file) >> key;
         auto c = srv.client();
         EXPECT_EQ(c.call("GET", "/api/v1/keys", key).status, 200);
@@ -151,14 +160,26 @@ TEST(Lifecycle, RestartAppliesNoMigrationTwiceAndKeepsData) {
     srv.register_sensors("GP-1", {"S1"});
     auto c = srv.client();
     const auto t = now_micros() - 1'000'000;
-    ASSERT_EQ(c.call("POST", "/api/v1/readings", kAdminKey,
-                     json{{"readings", {{{"sensor", "S1"}, {"ts", format_rfc3339(t)}, {"value", 1}}}}}.dump()).status, 200);
+    ASSERT_EQ(
+        c.call(
+             "POST",
+             "/api/v1/readings",
+             kAdminKey,
+             json{{"readings", {{{"sensor", "S1"}, {"ts", format_rfc3339(t)}, {"value", 1}}}}}.dump()
+        )
+            .status,
+        200
+    );
     const auto applied_at = srv.db().query_value("SELECT max(applied_at)::text FROM schema_migrations");
     srv.restart();
     EXPECT_EQ(srv.db().query_value("SELECT max(applied_at)::text FROM schema_migrations"), applied_at);
     auto c2 = srv.client();
-    auto r = c2.call("POST", "/api/v1/readings", kAdminKey,
-                     json{{"readings", {{{"sensor", "S1"}, {"ts", format_rfc3339(t)}, {"value", 1}}}}}.dump());
+    auto r = c2.call(
+        "POST",
+        "/api/v1/readings",
+        kAdminKey,
+        json{{"readings", {{{"sensor", "S1"}, {"ts", format_rfc3339(t)}, {"value", 1}}}}}.dump()
+    );
     EXPECT_EQ(r.json()["duplicates"], 1) << "the sensor directory and the data survive a restart";
 }
 
@@ -177,11 +198,15 @@ TEST(Lifecycle, GracefulStopCommitsEveryAcknowledgedReading) {
             for (int i = 0; go; ++i) {
                 json items = json::array();
                 for (int k = 0; k < 50; ++k)
-                    items.push_back({{"sensor", sensor}, {"ts", format_rfc3339(base + (i * 50 + k) * 1000LL)}, {"value", k}});
+                    items.push_back(
+                        {{"sensor", sensor}, {"ts", format_rfc3339(base + (i * 50 + k) * 1000LL)}, {"value", k}}
+                    );
                 try {
                     auto r = c.call("POST", "/api/v1/readings", kAdminKey, json{{"readings", items}}.dump());
-                    if (r.status == 200) acked += r.json()["accepted"].get<long>();
-                    else return;
+                    if (r.status == 200)
+                        acked += r.json()["accepted"].get<long>();
+                    else
+                        return;
                 } catch (const std::exception&) {
                     return;  // the server closed the connection while stopping
                 }
@@ -218,7 +243,9 @@ TEST(Lifecycle, SigkillLosesNoAcknowledgedReading) {
                 for (int i = 0; go; ++i) {
                     json items = json::array();
                     for (int k = 0; k < 25; ++k)
-                        items.push_back({{"sensor", sensor}, {"ts", format_rfc3339(base + (i * 25 + k) * 1000LL)}, {"value", i}});
+                        items.push_back(
+                            {{"sensor", sensor}, {"ts", format_rfc3339(base + (i * 25 + k) * 1000LL)}, {"value", i}}
+                        );
                     try {
                         auto r = c.call("POST", "/api/v1/readings", kAdminKey, json{{"readings", items}}.dump());
                         if (r.status != 200) return;
@@ -244,15 +271,19 @@ TEST(Lifecycle, SigkillLosesNoAcknowledgedReading) {
     // Each poster posts in ts order and waits for each answer, so its acknowledged readings are
     // exactly those up to its last acknowledged ts: all of them must be in the database.
     for (int t = 0; t < kPosters; ++t) {
-        const auto stored = db.query_value("SELECT count(*) FROM readings r JOIN sensors s ON s.key = r.sensor_key "
-                                           "WHERE s.id = 'K-1-S" + std::to_string(t) + "' AND r.ts <= '" +
-                                           format_rfc3339(last_acked_ts[t]) + "'");
+        const auto stored = db.query_value(
+            "SELECT count(*) FROM readings r JOIN sensors s ON s.key = r.sensor_key "
+            "WHERE s.id = 'K-1-S" +
+            std::to_string(t) + "' AND r.ts <= '" + format_rfc3339(last_acked_ts[t]) + "'"
+        );
         EXPECT_EQ(std::stol(stored), acked_rows[t].load()) << "poster " << t;
     }
     // And the server comes back on the same database without applying a migration again.
     child_server again(db.url(), port);
     ASSERT_TRUE(again.wait_ready());
-    EXPECT_EQ(db.query_value("SELECT count(*) FROM schema_migrations"),
-              std::to_string(cityguard::store::embedded_migrations().size()));
+    EXPECT_EQ(
+        db.query_value("SELECT count(*) FROM schema_migrations"),
+        std::to_string(cityguard::store::embedded_migrations().size())
+    );
     EXPECT_EQ(again.terminate(), 0) << "SIGTERM exits cleanly";
 }

@@ -9,15 +9,22 @@ TEST(RegistryHttp, SiteAndSensorRoundTrip) {
     CITYGUARD_REQUIRE_DB();
     test_server srv;
     auto c = srv.client();
-    json site{{"name", "南山大桥"}, {"domain", "bridge"}, {"district", "南山区"}, {"lat", 22.52}, {"lon", 113.93},
-              {"address", "深南大道"}, {"attributes", {{"span_m", 120}}}};
+    json site{
+        {"name", "南山大桥"},
+        {"domain", "bridge"},
+        {"district", "南山区"},
+        {"lat", 22.52},
+        {"lon", 113.93},
+        {"address", "深南大道"},
+        {"attributes", {{"span_m", 120}}}};
     auto r = c.call("PUT", "/api/v1/sites/BR-001", kAdminKey, site.dump());
     ASSERT_EQ(r.status, 201) << r.body;
     EXPECT_EQ(r.json()["name"], "南山大桥");
     r = c.call("PUT", "/api/v1/sites/BR-001", kAdminKey, site.dump());
     EXPECT_EQ(r.status, 200) << "second PUT replaces";
 
-    json sensor{{"kind", "deflection"}, {"site", "BR-001"}, {"unit", "mm"}, {"interval_s", 60}, {"limits", {{"design", 80}}}};
+    json sensor{
+        {"kind", "deflection"}, {"site", "BR-001"}, {"unit", "mm"}, {"interval_s", 60}, {"limits", {{"design", 80}}}};
     r = c.call("PUT", "/api/v1/sensors/BR-001-DEF-01", kAdminKey, sensor.dump());
     ASSERT_EQ(r.status, 201) << r.body;
     EXPECT_EQ(r.json()["limits"]["design"], 80);
@@ -46,10 +53,16 @@ TEST(RegistryHttp, NotFoundAndValidation) {
     auto c = srv.client();
     EXPECT_EQ(c.call("GET", "/api/v1/sites/NOPE", kAdminKey).status, 404);
     EXPECT_EQ(c.call("GET", "/api/v1/sensors/NOPE", kAdminKey).status, 404);
-    auto r = c.call("PUT", "/api/v1/sites/X", kAdminKey, R"({"name":"x","domain":"moon","district":"d","lat":1,"lon":1})");
+    auto r =
+        c.call("PUT", "/api/v1/sites/X", kAdminKey, R"({"name":"x","domain":"moon","district":"d","lat":1,"lon":1})");
     EXPECT_EQ(r.status, 422);
     EXPECT_EQ(r.json()["error"]["code"], "validation_failed");
-    r = c.call("PUT", "/api/v1/sensors/S", kAdminKey, R"({"site":"NO-SUCH-SITE","kind":"gas_lel","unit":"%LEL","interval_s":5})");
+    r = c.call(
+        "PUT",
+        "/api/v1/sensors/S",
+        kAdminKey,
+        R"({"site":"NO-SUCH-SITE","kind":"gas_lel","unit":"%LEL","interval_s":5})"
+    );
     EXPECT_EQ(r.status, 422);
     EXPECT_EQ(c.call("PUT", "/api/v1/sites/X", kAdminKey, "{oops").status, 400);
 }
@@ -58,10 +71,17 @@ TEST(RegistryHttp, BulkIsAllOrNothingWithPerItemErrors) {
     CITYGUARD_REQUIRE_DB();
     test_server srv;
     auto c = srv.client();
-    json body{{"sites", json::array({{{"id", "A"}, {"name", "a"}, {"domain", "ground"}, {"district", "d"}, {"lat", 1}, {"lon", 1}},
-                                      {{"id", "B"}, {"name", "b"}, {"domain", "nowhere"}, {"district", "d"}, {"lat", 1}, {"lon", 1}}})},
-              {"sensors", json::array({{{"id", "A-1"}, {"site", "A"}, {"kind", "settlement"}, {"unit", "mm"}, {"interval_s", 3600}},
-                                        {{"id", "A-2"}, {"site", "A"}, {"kind", "BAD KIND"}, {"unit", "mm"}, {"interval_s", 3600}}})}};
+    json body{
+        {"sites",
+         json::array(
+             {{{"id", "A"}, {"name", "a"}, {"domain", "ground"}, {"district", "d"}, {"lat", 1}, {"lon", 1}},
+              {{"id", "B"}, {"name", "b"}, {"domain", "nowhere"}, {"district", "d"}, {"lat", 1}, {"lon", 1}}}
+         )},
+        {"sensors",
+         json::array(
+             {{{"id", "A-1"}, {"site", "A"}, {"kind", "settlement"}, {"unit", "mm"}, {"interval_s", 3600}},
+              {{"id", "A-2"}, {"site", "A"}, {"kind", "BAD KIND"}, {"unit", "mm"}, {"interval_s", 3600}}}
+         )}};
     auto r = c.call("POST", "/api/v1/registry", kAdminKey, body.dump());
     ASSERT_EQ(r.status, 422) << r.body;
     auto items = r.json()["error"]["items"];

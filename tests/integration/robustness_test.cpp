@@ -40,11 +40,14 @@ TEST(Robustness, GarbageOnTheWireGetsA400AndHurtsNobody) {
     auto steady = srv.client();
     ASSERT_EQ(steady.request("GET", "/healthz").status, 200);
     EXPECT_NE(raw_exchange(srv.port(), "GARBAGE GARBAGE\r\n\r\n").find("400"), std::string::npos);
-    EXPECT_NE(raw_exchange(srv.port(), "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n").find("400"),
-              std::string::npos);
-    EXPECT_NE(raw_exchange(srv.port(), "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n").find("400"),
-              std::string::npos);
-    raw_exchange(srv.port(), std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));  // a TLS hello
+    EXPECT_NE(
+        raw_exchange(srv.port(), "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n").find("400"),
+        std::string::npos
+    );
+    EXPECT_NE(
+        raw_exchange(srv.port(), "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n").find("400"), std::string::npos
+    );
+    raw_exchange(srv.port(), std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));          // a TLS hello
     raw_exchange(srv.port(), "POST /api/v1/readings HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"readi");  // cut short
     // The connection opened before all that still works, and so does ingest.
     auto r = steady.call("POST", "/api/v1/readings", kAdminKey, one_reading("S1", now_micros() - 1000));

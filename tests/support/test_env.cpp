@@ -3,16 +3,15 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
-#include <fstream>
-#include <stdexcept>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdlib>
+#include <fstream>
 #include <pqxx/pqxx>
+#include <stdexcept>
 
 namespace cityguard::test {
 
@@ -27,7 +26,9 @@ std::string cluster_dsn() {
         std::ifstream in(f);
         std::string line;
         if (!std::getline(in, line) || line.empty())
-            throw std::runtime_error(std::string("CITYGUARD_TEST_DSN_FILE ") + f + " is missing: did pg_cluster_start fail?");
+            throw std::runtime_error(
+                std::string("CITYGUARD_TEST_DSN_FILE ") + f + " is missing: did pg_cluster_start fail?"
+            );
         return line;
     }
     return {};
@@ -87,8 +88,12 @@ struct http_client::impl {
 http_client::http_client(std::uint16_t port) : impl_(std::make_unique<impl>()) { impl_->port = port; }
 http_client::~http_client() = default;
 
-http_result http_client::request(const std::string& method, const std::string& target, const std::string& body,
-                                 const std::map<std::string, std::string>& headers) {
+http_result http_client::request(
+    const std::string& method,
+    const std::string& target,
+    const std::string& body,
+    const std::map<std::string, std::string>& headers
+) {
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!impl_->stream) impl_->connect();
         bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
@@ -118,8 +123,9 @@ http_result http_client::request(const std::string& method, const std::string& t
     throw std::runtime_error("unreachable");
 }
 
-http_result http_client::call(const std::string& method, const std::string& target, const std::string& key,
-                              const std::string& body) {
+http_result http_client::call(
+    const std::string& method, const std::string& target, const std::string& key, const std::string& body
+) {
     std::map<std::string, std::string> headers;
     if (!key.empty()) headers["Authorization"] = "Bearer " + key;
     if (!body.empty()) headers["Content-Type"] = "application/json";
@@ -169,10 +175,16 @@ std::string test_server::make_key(const std::string& name, const std::string& ro
 void test_server::register_sensors(const std::string& site, const std::vector<std::string>& sensors) {
     nlohmann::json body{{"sites", nlohmann::json::array()}, {"sensors", nlohmann::json::array()}};
     body["sites"].push_back(
-        {{"id", site}, {"name", "站点 " + site}, {"domain", "gas_pipeline"}, {"district", "福田区"}, {"lat", 22.54}, {"lon", 114.05}}
+        {{"id", site},
+         {"name", "站点 " + site},
+         {"domain", "gas_pipeline"},
+         {"district", "福田区"},
+         {"lat", 22.54},
+         {"lon", 114.05}}
     );
     for (const auto& s : sensors)
-        body["sensors"].push_back({{"id", s}, {"site", site}, {"kind", "gas_lel"}, {"unit", "%LEL"}, {"interval_s", 30}});
+        body["sensors"].push_back({{"id", s}, {"site", site}, {"kind", "gas_lel"}, {"unit", "%LEL"}, {"interval_s", 30}}
+        );
     auto c = client();
     auto r = c.call("POST", "/api/v1/registry", kAdminKey, body.dump());
     if (r.status != 200) throw std::runtime_error("register_sensors failed: " + r.body);

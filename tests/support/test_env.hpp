@@ -5,10 +5,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "cityguard/app/app.hpp"
 #include "cityguard/config/config.hpp"
@@ -21,7 +20,7 @@ std::string cluster_dsn();
 
 /// A database created for one test and dropped afterwards.
 class scratch_database {
-public:
+  public:
     scratch_database();
     ~scratch_database();
     const std::string& url() const noexcept { return url_; }
@@ -29,7 +28,7 @@ public:
     std::string query_value(const std::string& sql) const;
     void exec(const std::string& sql) const;
 
-private:
+  private:
     std::string name_;
     std::string url_;
 };
@@ -43,16 +42,21 @@ struct http_result {
 
 /// One keep-alive HTTP/1.1 connection to 127.0.0.1:port (reconnects when the server closed it).
 class http_client {
-public:
+  public:
     explicit http_client(std::uint16_t port);
     ~http_client();
-    http_result request(const std::string& method, const std::string& target, const std::string& body = "",
-                        const std::map<std::string, std::string>& headers = {});
+    http_result request(
+        const std::string& method,
+        const std::string& target,
+        const std::string& body = "",
+        const std::map<std::string, std::string>& headers = {}
+    );
     /// The same with "Authorization: Bearer key" and, if there is a body, JSON content type.
-    http_result call(const std::string& method, const std::string& target, const std::string& key,
-                     const std::string& body = "");
+    http_result call(
+        const std::string& method, const std::string& target, const std::string& key, const std::string& body = ""
+    );
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };
@@ -64,7 +68,7 @@ config::config test_config(const std::string& db_url);
 
 /// A server started in-process against a scratch database.
 class test_server {
-public:
+  public:
     explicit test_server(std::optional<config::config> cfg = std::nullopt);
     ~test_server();
     std::uint16_t port() const { return app_->port(); }
@@ -79,17 +83,17 @@ public:
     /// Registers one site and the given sensors (kind gas_lel).
     void register_sensors(const std::string& site, const std::vector<std::string>& sensors);
 
-private:
+  private:
     scratch_database db_;
     config::config cfg_;
     std::unique_ptr<app::app> app_;
 };
 
 /// Skips the current test when no cluster is configured (never the case under ctest).
-#define CITYGUARD_REQUIRE_DB()                                                     \
-    do {                                                                           \
-        if (::cityguard::test::cluster_dsn().empty())                              \
-            GTEST_SKIP() << "no PostgreSQL cluster: run through ctest (fixture)";  \
+#define CITYGUARD_REQUIRE_DB()                                                    \
+    do {                                                                          \
+        if (::cityguard::test::cluster_dsn().empty())                             \
+            GTEST_SKIP() << "no PostgreSQL cluster: run through ctest (fixture)"; \
     } while (0)
 
 }  // namespace cityguard::test

@@ -58,10 +58,15 @@ TEST(Config, UnknownKeysAreRefused) {
 }
 
 TEST(Config, EnvironmentThenFlagsOverride) {
-    auto r = load({"--listen", "127.0.0.1:0", "--threads=3"},
-                  env_of({{"CITYGUARD_DB_URL", "host=x"}, {"CITYGUARD_LISTEN", "127.0.0.1:7000"},
-                          {"CITYGUARD_ADMIN_KEY", "0123456789abcdef"}}),
-                  "/nonexistent");
+    auto r = load(
+        {"--listen", "127.0.0.1:0", "--threads=3"},
+        env_of(
+            {{"CITYGUARD_DB_URL", "host=x"},
+             {"CITYGUARD_LISTEN", "127.0.0.1:7000"},
+             {"CITYGUARD_ADMIN_KEY", "0123456789abcdef"}}
+        ),
+        "/nonexistent"
+    );
     EXPECT_EQ(r.cfg.db.url, "host=x");
     EXPECT_EQ(r.cfg.listen_port, 0);
     EXPECT_EQ(r.cfg.threads, 3);
@@ -74,8 +79,9 @@ TEST(Config, CommandLineErrors) {
     EXPECT_THROW(load({"--bogus"}, env_of({{"CITYGUARD_DB_URL", "x"}}), "/nonexistent"), config_error);
     EXPECT_THROW(load({"--listen"}, env_of({{"CITYGUARD_DB_URL", "x"}}), "/nonexistent"), config_error);
     EXPECT_THROW(load({}, env_of({}), "/nonexistent"), config_error);  // no database
-    EXPECT_THROW(load({}, env_of({{"CITYGUARD_DB_URL", "x"}, {"CITYGUARD_ADMIN_KEY", "short"}}), "/nonexistent"),
-                 config_error);
+    EXPECT_THROW(
+        load({}, env_of({{"CITYGUARD_DB_URL", "x"}, {"CITYGUARD_ADMIN_KEY", "short"}}), "/nonexistent"), config_error
+    );
     EXPECT_THROW(load({"--config", "/nonexistent/file.json"}, env_of({}), "/"), config_error);
     EXPECT_EQ(load({"--help"}, env_of({}), "/").action, cli_action::help);
     EXPECT_EQ(load({"--version"}, env_of({}), "/").action, cli_action::version);

@@ -37,7 +37,8 @@ TEST(ReadingParser, AcceptsRfc3339AndEpochMillis) {
 }
 
 TEST(ReadingParser, BooleansAreDetections) {
-    auto p = parse_readings(R"({"readings":[{"sensor":"V","ts":0,"value":true},{"sensor":"V","ts":1,"value":false}]})", 10);
+    auto p =
+        parse_readings(R"({"readings":[{"sensor":"V","ts":0,"value":true},{"sensor":"V","ts":1,"value":false}]})", 10);
     ASSERT_EQ(p.readings.size(), 2u);
     EXPECT_EQ(p.readings[0].value, 1.0);
     EXPECT_EQ(p.readings[1].value, 0.0);
@@ -76,7 +77,9 @@ TEST(ReadingParser, NumbersBeyondDoubleAreInvalidJson) {
 }
 
 TEST(ReadingParser, RejectsItemsOneByOneAndKeepsTheRest) {
-    auto p = parse_readings(R"({"readings":[{"sensor":"A","ts":0,"value":1},{"sensor":"B"},{"sensor":"C","ts":0,"value":2}]})", 10);
+    auto p = parse_readings(
+        R"({"readings":[{"sensor":"A","ts":0,"value":1},{"sensor":"B"},{"sensor":"C","ts":0,"value":2}]})", 10
+    );
     ASSERT_EQ(p.readings.size(), 2u);
     ASSERT_EQ(p.rejected.size(), 1u);
     EXPECT_EQ(p.rejected[0].index, 1u);

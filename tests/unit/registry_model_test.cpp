@@ -8,10 +8,14 @@ using namespace cityguard;
 using nlohmann::json;
 
 namespace {
-json site() { return {{"name", "梅林加油站"}, {"domain", "gas_station"}, {"district", "福田区"}, {"lat", 22.57}, {"lon", 114.05}}; }
+json site() {
+    return {{"name", "梅林加油站"}, {"domain", "gas_station"}, {"district", "福田区"}, {"lat", 22.57}, {"lon", 114.05}};
+}
 json sensor() { return {{"site", "GS-1"}, {"kind", "gas_lel"}, {"unit", "%LEL"}, {"interval_s", 30}}; }
 template <class T>
-bool ok(const std::variant<T, std::string>& v) { return std::holds_alternative<T>(v); }
+bool ok(const std::variant<T, std::string>& v) {
+    return std::holds_alternative<T>(v);
+}
 }  // namespace
 
 TEST(RegistryModel, ValidSiteFromPath) {
@@ -23,13 +27,27 @@ TEST(RegistryModel, ValidSiteFromPath) {
 TEST(RegistryModel, SiteErrors) {
     auto bad = [](json j, std::optional<std::string_view> id = "GS-1") { return !ok(registry::parse_site(j, id)); };
     EXPECT_TRUE(bad(site(), std::nullopt));  // no id anywhere
-    auto j = site(); j["id"] = "OTHER"; EXPECT_TRUE(bad(j));
-    j = site(); j["domain"] = "airport"; EXPECT_TRUE(bad(j));
-    j = site(); j["lat"] = 91; EXPECT_TRUE(bad(j));
-    j = site(); j.erase("lon"); EXPECT_TRUE(bad(j));
-    j = site(); j["name"] = ""; EXPECT_TRUE(bad(j));
-    j = site(); j["attributes"] = 5; EXPECT_TRUE(bad(j));
-    j = site(); j["colour"] = "red"; EXPECT_TRUE(bad(j));
+    auto j = site();
+    j["id"] = "OTHER";
+    EXPECT_TRUE(bad(j));
+    j = site();
+    j["domain"] = "airport";
+    EXPECT_TRUE(bad(j));
+    j = site();
+    j["lat"] = 91;
+    EXPECT_TRUE(bad(j));
+    j = site();
+    j.erase("lon");
+    EXPECT_TRUE(bad(j));
+    j = site();
+    j["name"] = "";
+    EXPECT_TRUE(bad(j));
+    j = site();
+    j["attributes"] = 5;
+    EXPECT_TRUE(bad(j));
+    j = site();
+    j["colour"] = "red";
+    EXPECT_TRUE(bad(j));
     EXPECT_TRUE(bad(site(), "bad id with spaces"));
     EXPECT_TRUE(bad(json::array()));
 }
@@ -45,13 +63,27 @@ TEST(RegistryModel, SensorKindsAndLimits) {
 
 TEST(RegistryModel, SensorErrors) {
     auto bad = [](json j) { return !ok(registry::parse_sensor(j, "S")); };
-    auto j = sensor(); j["kind"] = "Gas LEL"; EXPECT_TRUE(bad(j));
-    j = sensor(); j["kind"] = "video."; EXPECT_TRUE(bad(j));
-    j = sensor(); j["interval_s"] = 0; EXPECT_TRUE(bad(j));
-    j = sensor(); j["interval_s"] = 1.5; EXPECT_TRUE(bad(j));
-    j = sensor(); j.erase("unit"); EXPECT_TRUE(bad(j));
-    j = sensor(); j["limits"] = {{"high", "ninety"}}; EXPECT_TRUE(bad(j));
-    j = sensor(); j.erase("site"); EXPECT_TRUE(bad(j));
+    auto j = sensor();
+    j["kind"] = "Gas LEL";
+    EXPECT_TRUE(bad(j));
+    j = sensor();
+    j["kind"] = "video.";
+    EXPECT_TRUE(bad(j));
+    j = sensor();
+    j["interval_s"] = 0;
+    EXPECT_TRUE(bad(j));
+    j = sensor();
+    j["interval_s"] = 1.5;
+    EXPECT_TRUE(bad(j));
+    j = sensor();
+    j.erase("unit");
+    EXPECT_TRUE(bad(j));
+    j = sensor();
+    j["limits"] = {{"high", "ninety"}};
+    EXPECT_TRUE(bad(j));
+    j = sensor();
+    j.erase("site");
+    EXPECT_TRUE(bad(j));
 }
 
 TEST(Crypto, KeysAreRandomAndWellFormed) {

@@ -1,13 +1,12 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cityguard/auth/key_service.hpp"
 
@@ -23,7 +22,7 @@ struct request {
     std::string content_type;
     std::string body;
 
-    std::vector<std::string> params;   ///< the {placeholders} of the matched route, in order
+    std::vector<std::string> params;        ///< the {placeholders} of the matched route, in order
     std::optional<auth::principal> caller;  ///< set by the dispatcher after authentication
 
     std::optional<std::string> query_param(std::string_view name) const;

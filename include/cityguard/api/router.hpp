@@ -1,11 +1,10 @@
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "cityguard/api/request.hpp"
 #include "cityguard/auth/key_service.hpp"
@@ -15,10 +14,10 @@ namespace cityguard::api {
 
 /// Who may call a route.
 enum class access {
-    anyone,    ///< no key needed (health probes)
-    ingest,    ///< gateway or admin
-    read,      ///< operator or admin
-    admin,     ///< admin only
+    anyone,  ///< no key needed (health probes)
+    ingest,  ///< gateway or admin
+    read,    ///< operator or admin
+    admin,   ///< admin only
 };
 
 /// True when `r` satisfies `a` (anyone is always satisfied).
@@ -37,7 +36,7 @@ struct route {
 /// A table of routes. Matching tells "no such path" (404) from "path exists, wrong method"
 /// (405 with the allowed methods). Immutable after set-up; find() is thread-safe.
 class router {
-public:
+  public:
     void add(route r);
 
     struct match {
@@ -49,7 +48,7 @@ public:
 
     const std::vector<route>& routes() const noexcept { return routes_; }
 
-private:
+  private:
     std::vector<route> routes_;
 };
 
@@ -57,12 +56,12 @@ private:
 /// one place where exceptions become JSON error responses. Never throws.
 /// Thread safety: handle() may run concurrently.
 class dispatcher {
-public:
+  public:
     dispatcher(router routes, auth::key_service& keys) : routes_(std::move(routes)), keys_(keys) {}
 
     boost::asio::awaitable<response> handle(request req);
 
-private:
+  private:
     router routes_;
     auth::key_service& keys_;
 };

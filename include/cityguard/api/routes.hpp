@@ -1,8 +1,7 @@
 #pragma once
 
-#include <functional>
-
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 
 #include "cityguard/api/router.hpp"
 #include "cityguard/auth/key_service.hpp"

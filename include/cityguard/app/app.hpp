@@ -18,7 +18,7 @@ namespace cityguard::app {
 ///
 /// Thread safety: start()/stop()/wait() from one controlling thread; request_stop() from any.
 class app {
-public:
+  public:
     explicit app(config::config cfg);
     ~app();
     app(const app&) = delete;
@@ -45,7 +45,7 @@ public:
     /// http.shutdown_timeout_ms), commit every accepted reading, join all threads. Idempotent.
     void stop();
 
-private:
+  private:
     struct parts;
     config::config cfg_;
     std::unique_ptr<parts> parts_;

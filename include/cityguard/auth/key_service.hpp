@@ -1,13 +1,12 @@
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "cityguard/config/config.hpp"
 #include "cityguard/store/keys_repo.hpp"
@@ -32,7 +31,7 @@ struct principal {
 ///
 /// Thread safety: all members may be called from any thread.
 class key_service {
-public:
+  public:
     key_service(store::keys_repo& repo, const config::auth_config& cfg);
 
     /// The principal for an "Authorization" header value ("Bearer <key>"), or nullopt.
@@ -55,7 +54,7 @@ public:
     /// generated now, else nullopt.
     boost::asio::awaitable<std::optional<std::string>> bootstrap_admin();
 
-private:
+  private:
     struct cached {
         principal who;
         std::chrono::steady_clock::time_point expires;

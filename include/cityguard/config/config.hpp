@@ -22,9 +22,9 @@ struct http_config {
 };
 
 struct db_config {
-    std::string url;               ///< libpq connection string or URI
-    int pool_size = 4;             ///< connections (and threads) for queries and registry writes
-    std::size_t max_queued = 1024; ///< queued pool tasks before requests get 503
+    std::string url;                ///< libpq connection string or URI
+    int pool_size = 4;              ///< connections (and threads) for queries and registry writes
+    std::size_t max_queued = 1024;  ///< queued pool tasks before requests get 503
     int statement_timeout_ms = 30'000;
 };
 
@@ -69,7 +69,7 @@ struct config {
 
 /// A bad configuration value: what() is one line naming the key.
 class config_error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

@@ -1,10 +1,9 @@
 #pragma once
 
-#include <optional>
-#include <string>
-
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "cityguard/config/config.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
@@ -24,14 +23,15 @@ struct readings_query {
 /// Per-sensor history for charts and reports. Throws api_error (bad_request, not_found).
 /// Thread safety: any thread.
 class history_service {
-public:
-    history_service(store::readings_repo& repo, const registry::sensor_directory& directory,
-                    const config::query_config& cfg)
+  public:
+    history_service(
+        store::readings_repo& repo, const registry::sensor_directory& directory, const config::query_config& cfg
+    )
         : repo_(repo), directory_(directory), cfg_(cfg) {}
 
     boost::asio::awaitable<nlohmann::json> readings(readings_query q);
 
-private:
+  private:
     store::readings_repo& repo_;
     const registry::sensor_directory& directory_;
     const config::query_config& cfg_;

@@ -1,13 +1,12 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "cityguard/api/router.hpp"
 #include "cityguard/config/config.hpp"
@@ -23,7 +22,7 @@ class http_session;
 /// Thread safety: start() before the I/O threads serve it; stop(), port() and connections()
 /// from any thread.
 class server {
-public:
+  public:
     server(boost::asio::io_context& ioc, const config::config& cfg, api::dispatcher& dispatcher);
     ~server();
 
@@ -41,7 +40,7 @@ public:
     api::dispatcher& dispatcher() noexcept { return dispatcher_; }
     void on_session_closed(std::uint64_t id);
 
-private:
+  private:
     boost::asio::awaitable<void> accept_loop();
 
     boost::asio::io_context& ioc_;

@@ -1,20 +1,18 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <string>
-#include <thread>
-#include <vector>
-
-#include <functional>
-#include <memory>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "cityguard/config/config.hpp"
 #include "cityguard/store/readings_writer.hpp"
@@ -41,9 +39,12 @@ struct commit_outcome {
 /// Thread safety: async_commit() may be called from any thread; completions are posted to
 /// the handler's associated executor.
 class group_committer {
-public:
-    group_committer(store::readings_writer& writer, const config::ingest_config& cfg,
-                    store::readings_writer::before_commit hook = {});
+  public:
+    group_committer(
+        store::readings_writer& writer,
+        const config::ingest_config& cfg,
+        store::readings_writer::before_commit hook = {}
+    );
     ~group_committer();
     group_committer(const group_committer&) = delete;
     group_committer& operator=(const group_committer&) = delete;
@@ -69,14 +70,15 @@ public:
                                                         std::move (*shared)(std::move(o));
                                                     }});
             },
-            token, std::move(rows)
+            token,
+            std::move(rows)
         );
     }
 
     /// Rows accepted and not yet committed.
     std::size_t pending_rows() const noexcept { return pending_rows_.load(); }
 
-private:
+  private:
     /// Where and what to call when a job's batch is done.
     struct completion {
         boost::asio::any_io_executor executor;

@@ -1,9 +1,8 @@
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "cityguard/config/config.hpp"
 #include "cityguard/ingest/group_committer.hpp"
@@ -24,14 +23,15 @@ struct ingest_result {
 ///
 /// Thread safety: ingest() may run concurrently on any number of threads.
 class ingest_service {
-public:
-    ingest_service(const registry::sensor_directory& directory, group_committer& committer,
-                   const config::ingest_config& cfg)
+  public:
+    ingest_service(
+        const registry::sensor_directory& directory, group_committer& committer, const config::ingest_config& cfg
+    )
         : directory_(directory), committer_(committer), cfg_(cfg) {}
 
     boost::asio::awaitable<ingest_result> ingest(std::string_view body);
 
-private:
+  private:
     const registry::sensor_directory& directory_;
     group_committer& committer_;
     const config::ingest_config& cfg_;

@@ -1,20 +1,19 @@
 #pragma once
 
 #include <array>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
-
-#include <nlohmann/json.hpp>
 
 #include "cityguard/store/records.hpp"
 
 /// Validation and JSON form of sites and sensors. Pure: no I/O.
 namespace cityguard::registry {
 
-inline constexpr std::array<std::string_view, 6> kDomains{"gas_pipeline",   "bridge",         "ground",
-                                                          "gas_station",    "chemical_plant", "major_hazard"};
+inline constexpr std::array<std::string_view, 6> kDomains{
+    "gas_pipeline", "bridge", "ground", "gas_station", "chemical_plant", "major_hazard"};
 
 /// Site and sensor ids: 1-64 characters of [A-Za-z0-9._-].
 bool valid_id(std::string_view id) noexcept;
@@ -25,12 +24,14 @@ bool valid_kind(std::string_view kind) noexcept;
 
 /// Parses one site object. `path_id`, when given, is the id from the URL: the body may omit
 /// "id" or must repeat it. Returns the record or a one-line reason.
-std::variant<store::site_record, std::string> parse_site(const nlohmann::json& body,
-                                                         std::optional<std::string_view> path_id);
+std::variant<store::site_record, std::string> parse_site(
+    const nlohmann::json& body, std::optional<std::string_view> path_id
+);
 
 /// Parses one sensor object; as parse_site.
-std::variant<store::sensor_record, std::string> parse_sensor(const nlohmann::json& body,
-                                                             std::optional<std::string_view> path_id);
+std::variant<store::sensor_record, std::string> parse_sensor(
+    const nlohmann::json& body, std::optional<std::string_view> path_id
+);
 
 nlohmann::json to_json(const store::site_record& site);
 nlohmann::json to_json(const store::sensor_record& sensor);

@@ -1,10 +1,9 @@
 #pragma once
 
-#include <optional>
-#include <string>
-
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "cityguard/registry/sensor_directory.hpp"
 #include "cityguard/store/registry_repo.hpp"
@@ -17,7 +16,7 @@ namespace cityguard::registry {
 ///
 /// Thread safety: all members may be called from any thread.
 class registry_service {
-public:
+  public:
     registry_service(store::registry_repo& repo, sensor_directory& directory) : repo_(repo), directory_(directory) {}
 
     /// Loads every sensor into the directory.
@@ -30,14 +29,17 @@ public:
     /// All-or-nothing bulk upsert of {"sites":[...],"sensors":[...]}; returns the counts.
     boost::asio::awaitable<nlohmann::json> bulk_upsert(const nlohmann::json& body);
 
-    boost::asio::awaitable<nlohmann::json> list_sites(std::optional<std::string> domain,
-                                                      std::optional<std::string> district);
+    boost::asio::awaitable<nlohmann::json> list_sites(
+        std::optional<std::string> domain, std::optional<std::string> district
+    );
     /// The site with its sensors and each sensor's latest reading.
     boost::asio::awaitable<nlohmann::json> get_site(std::string id);
-    boost::asio::awaitable<nlohmann::json> list_sensors(std::optional<std::string> site, std::optional<std::string> kind);
+    boost::asio::awaitable<nlohmann::json> list_sensors(
+        std::optional<std::string> site, std::optional<std::string> kind
+    );
     boost::asio::awaitable<nlohmann::json> get_sensor(std::string id);
 
-private:
+  private:
     store::registry_repo& repo_;
     sensor_directory& directory_;
 };

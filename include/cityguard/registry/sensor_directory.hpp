@@ -30,7 +30,7 @@ struct string_hash {
 ///
 /// Thread safety: all members may be called from any thread.
 class sensor_directory {
-public:
+  public:
     using map = std::unordered_map<std::string, sensor_entry, string_hash, std::equal_to<>>;
 
     sensor_directory() : current_(std::make_shared<const map>()) {}
@@ -46,7 +46,7 @@ public:
     /// Adds or replaces the given sensors, keeping the rest.
     void upsert(const std::vector<store::sensor_record>& changed);
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::shared_ptr<const map> current_;
 };

@@ -1,8 +1,7 @@
 #pragma once
 
-#include <memory>
-
 #include <boost/asio/awaitable.hpp>
+#include <memory>
 
 #include "cityguard/config/config.hpp"
 
@@ -15,7 +14,7 @@ namespace cityguard::store {
 /// Thread safety: all members may be called from any thread. Work beyond `db.max_queued`
 /// queued tasks is refused with api_error(overloaded) instead of waiting without bound.
 class database {
-public:
+  public:
     explicit database(const config::db_config& cfg);
     ~database();
     database(const database&) = delete;
@@ -30,7 +29,7 @@ public:
     struct impl;
     impl& get_impl() noexcept { return *impl_; }
 
-private:
+  private:
     std::unique_ptr<impl> impl_;
 };
 

@@ -1,10 +1,9 @@
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/records.hpp"
@@ -14,7 +13,7 @@ namespace cityguard::store {
 /// API keys by name and key hash. Coroutines resume on the caller's executor; database work
 /// runs on the pool. Throws api_error(unavailable|overloaded) when the database cannot serve.
 class keys_repo {
-public:
+  public:
     explicit keys_repo(database& db) : db_(db) {}
 
     boost::asio::awaitable<std::optional<key_record>> find_by_hash(std::string hash_hex);
@@ -27,7 +26,7 @@ public:
     boost::asio::awaitable<bool> remove(std::string name);
     boost::asio::awaitable<long> count_admins();
 
-private:
+  private:
     database& db_;
 };
 

@@ -1,9 +1,8 @@
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/records.hpp"
@@ -12,7 +11,7 @@ namespace cityguard::store {
 
 /// Reads stored readings. Writing is readings_writer's job, on its own connection.
 class readings_repo {
-public:
+  public:
     explicit readings_repo(database& db) : db_(db) {}
 
     /// Readings of one sensor with from <= ts < to, in time order, at most `limit`.
@@ -30,7 +29,7 @@ public:
     /// were new.
     boost::asio::awaitable<int> ensure_partitions(int days_ahead);
 
-private:
+  private:
     database& db_;
 };
 

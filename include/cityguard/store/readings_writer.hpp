@@ -13,18 +13,18 @@ namespace cityguard::store {
 /// writes caused by the batch (alarm changes, next issue) join the batch's transaction so that
 /// both commit or neither does.
 class transaction_scope {
-public:
+  public:
     virtual ~transaction_scope() = default;
 };
 
 /// Writes batches of readings on one dedicated connection. Not thread-safe: owned and called
 /// by the ingest committer thread only. Every call blocks on PostgreSQL.
 class readings_writer {
-public:
+  public:
     /// Runs inside the batch transaction after the rows are written and before COMMIT;
     /// `inserted[i]` tells whether rows[i] was new. Throwing aborts the whole batch.
-    using before_commit = std::function<void(transaction_scope&, const std::vector<reading_row>& rows,
-                                             const std::vector<bool>& inserted)>;
+    using before_commit = std::function<
+        void(transaction_scope&, const std::vector<reading_row>& rows, const std::vector<bool>& inserted)>;
 
     explicit readings_writer(std::string db_url, int statement_timeout_ms = 30'000);
     ~readings_writer();
@@ -37,7 +37,7 @@ public:
     /// a lost connection is re-opened on the next call.
     void commit(const std::vector<reading_row>& rows, std::vector<bool>& inserted, const before_commit& hook);
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

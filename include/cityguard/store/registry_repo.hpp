@@ -1,11 +1,10 @@
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/records.hpp"
@@ -29,7 +28,7 @@ struct missing_site {
 /// Sites and sensors. Coroutines resume on the caller's executor. Throws api_error on
 /// database unavailability.
 class registry_repo {
-public:
+  public:
     explicit registry_repo(database& db) : db_(db) {}
 
     /// Writes all sites then all sensors in one transaction. If any sensor names a site that is
@@ -52,7 +51,7 @@ public:
     /// Every sensor (id, key, site, kind, interval_s) for the in-memory directory.
     boost::asio::awaitable<std::vector<sensor_record>> all_sensors();
 
-private:
+  private:
     database& db_;
 };
 

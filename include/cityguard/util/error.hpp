@@ -1,10 +1,9 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace cityguard {
 
@@ -36,7 +35,7 @@ int to_http_status(errc code) noexcept;
 /// handlers; caught once, at the top of request dispatch, and turned into
 /// {"error":{"code":"...","message":"..."}} with the mapped status.
 class api_error : public std::runtime_error {
-public:
+  public:
     api_error(errc code, std::string message, nlohmann::json details = nullptr)
         : std::runtime_error(std::move(message)), code_(code), details_(std::move(details)) {}
 
@@ -44,7 +43,7 @@ public:
     /// Optional structured details (e.g. per-item errors); null when absent.
     const nlohmann::json& details() const noexcept { return details_; }
 
-private:
+  private:
     errc code_;
     nlohmann::json details_;
 };
