@@ -111,11 +111,7 @@ struct readings_writer::impl {
         pqxx::work tx(c);
         copy_into(tx, "readings", text);
         inserted.assign(rows.size(), true);
-        if (hook) {
-            pqxx_scope scope(tx);
-            hook(scope, rows, inserted);
-        }
-        tx.commit();
+        finish(tx, rows, inserted, hook);
     }
 
     // Some rows exist already (a gateway's retry): stage the batch and let ON CONFLICT sort
@@ -138,6 +134,16 @@ struct readings_writer::impl {
             if (it != rows.end() && it->sensor_key == key.sensor_key && it->ts == key.ts)
                 inserted[static_cast<std::size_t>(it - rows.begin())] = true;
         }
+        finish(tx, rows, inserted, hook);
+    }
+
+    /// Lets the hook add its writes to the batch's transaction, then commits both together.
+    static void finish(
+        pqxx::work& tx,
+        const std::vector<reading_row>& rows,
+        const std::vector<bool>& inserted,
+        const before_commit& hook
+    ) {
         if (hook) {
             pqxx_scope scope(tx);
             hook(scope, rows, inserted);

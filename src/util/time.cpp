@@ -123,68 +123,54 @@ std::optional<micros> parse_rfc3339(std::string_view s) noexcept {
     return secs * kMicrosPerSecond + frac;
 }
 
-std::string format_rfc3339(micros t) {
+namespace {
+
+/// A timestamp split into calendar fields (UTC).
+struct fields {
+    civil date;
+    int hour, minute, second, micro;
+};
+
+fields split(micros t) noexcept {
     const std::int64_t days = floor_div(t, kMicrosPerDay);
-    micros rem = t - days * kMicrosPerDay;
-    const civil c = civil_from_days(days);
-    const int hour = static_cast<int>(rem / (3600 * kMicrosPerSecond));
-    rem %= 3600 * kMicrosPerSecond;
-    const int minute = static_cast<int>(rem / (60 * kMicrosPerSecond));
-    rem %= 60 * kMicrosPerSecond;
-    const int second = static_cast<int>(rem / kMicrosPerSecond);
-    const int us = static_cast<int>(rem % kMicrosPerSecond);
-    char buf[40];
-    int n;
-    if (us % 1000 == 0) {
-        n = std::snprintf(
-            buf,
-            sizeof buf,
-            "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
-            static_cast<long long>(c.y),
-            c.m,
-            c.d,
-            hour,
-            minute,
-            second,
-            us / 1000
-        );
-    } else {
-        n = std::snprintf(
-            buf,
-            sizeof buf,
-            "%04lld-%02u-%02uT%02d:%02d:%02d.%06dZ",
-            static_cast<long long>(c.y),
-            c.m,
-            c.d,
-            hour,
-            minute,
-            second,
-            us
-        );
-    }
-    return std::string(buf, static_cast<std::size_t>(n));
+    const micros rem = t - days * kMicrosPerDay;
+    const int secs = static_cast<int>(rem / kMicrosPerSecond);
+    return {civil_from_days(days), secs / 3600, secs / 60 % 60, secs % 60, static_cast<int>(rem % kMicrosPerSecond)};
 }
 
-void append_pg_timestamp(std::string& out, micros t) {
-    const std::int64_t days = floor_div(t, kMicrosPerDay);
-    micros rem = t - days * kMicrosPerDay;
-    const civil c = civil_from_days(days);
-    const int hms = static_cast<int>(rem / kMicrosPerSecond);
-    const int us = static_cast<int>(rem % kMicrosPerSecond);
-    char buf[40];
+/// Formats the fields with `pattern` (whose last conversion takes `fraction`) into `buf`;
+/// returns the length. No allocation: this runs once per reading on the COPY path.
+std::size_t print(char (&buf)[48], const char* pattern, const fields& f, int fraction) {
     const int n = std::snprintf(
         buf,
         sizeof buf,
-        "%04lld-%02u-%02u %02d:%02d:%02d.%06d+00",
-        static_cast<long long>(c.y),
-        c.m,
-        c.d,
-        hms / 3600,
-        hms / 60 % 60,
-        hms % 60,
-        us
+        pattern,
+        static_cast<long long>(f.date.y),
+        f.date.m,
+        f.date.d,
+        f.hour,
+        f.minute,
+        f.second,
+        fraction
     );
-    out.append(buf, static_cast<std::size_t>(n));
+    return static_cast<std::size_t>(n);
+}
+
+}  // namespace
+
+std::string format_rfc3339(micros t) {
+    const fields f = split(t);
+    char buf[48];
+    // Milliseconds when they say it all (the common gateway precision), else microseconds.
+    const std::size_t n = f.micro % 1000 == 0 ? print(buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", f, f.micro / 1000)
+                                              : print(buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%06dZ", f, f.micro);
+    return std::string(buf, n);
+}
+
+void append_pg_timestamp(std::string& out, micros t) {
+    const fields f = split(t);
+    char buf[48];
+    out.append(buf, print(buf, "%04lld-%02u-%02u %02d:%02d:%02d.%06d+00", f, f.micro));
 }
 
 std::optional<std::int64_t> parse_duration_seconds(std::string_view text) noexcept {
