@@ -17,7 +17,8 @@ request = function()
   for k = 1, batch do
     local n = counter
     counter = counter + 1
-    parts[k] = string.format('{"sensor":"B-%d","ts":%d,"value":%d.%d}', n % sensors, base + n, n % 97, n % 10)
+    -- 0.0-3.9 %LEL: every reading is evaluated by the gas rules, none raises (a quiet city).
+    parts[k] = string.format('{"sensor":"B-%d","ts":%d,"value":%d.%d}', n % sensors, base + n, n % 4, n % 10)
   end
   return wrk.format(nil, "/api/v1/readings", nil, '{"readings":[' .. table.concat(parts, ",") .. ']}')
 end

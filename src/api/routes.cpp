@@ -16,6 +16,7 @@ router make_router(services& s) {
     add_key_routes(r, s);
     add_registry_routes(r, s);
     add_readings_routes(r, s);
+    add_alarm_routes(r, s);
     return r;
 }
 

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cityguard/alarming/alarm_service.hpp"
 #include "cityguard/api/routes.hpp"
 #include "cityguard/auth/key_service.hpp"
 #include "cityguard/history/history_service.hpp"
@@ -21,6 +22,8 @@
 #include "cityguard/ingest/group_committer.hpp"
 #include "cityguard/ingest/ingest_service.hpp"
 #include "cityguard/registry/registry_service.hpp"
+#include "cityguard/rules/rule.hpp"
+#include "cityguard/store/alarms_repo.hpp"
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/keys_repo.hpp"
 #include "cityguard/store/migrations.hpp"
@@ -36,7 +39,7 @@ namespace net = boost::asio;
 /// Every component, in dependency order: members are built top to bottom and destroyed in
 /// reverse, so nothing outlives what it uses.
 struct app::parts {
-    explicit parts(const config::config& cfg)
+    parts(const config::config& cfg, std::vector<rules::rule> rules)
         : cfg(cfg),
           ioc(cfg.threads > 0 ? cfg.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
           work(net::make_work_guard(ioc)),
@@ -44,13 +47,15 @@ struct app::parts {
           keys_repo(db),
           registry_repo(db),
           readings_repo(db),
+          alarms_repo(db),
           writer(cfg.db.url, cfg.db.statement_timeout_ms),
           keys(keys_repo, cfg.auth),
           registry(registry_repo, directory),
           committer(writer, cfg.ingest),
           ingest(directory, committer, cfg.ingest),
           history(readings_repo, directory, cfg.query),
-          services{keys, registry, ingest, history, [this] { return db.ping(); }},
+          alarms(ioc, std::move(rules), directory, committer, writer, alarms_repo, cfg.alarms),
+          services{keys, registry, ingest, history, alarms, [this] { return db.ping(); }},
           dispatcher(api::make_router(services), keys),
           server(ioc, cfg, dispatcher),
           signals(ioc, SIGINT, SIGTERM),
@@ -63,6 +68,7 @@ struct app::parts {
     store::keys_repo keys_repo;
     store::registry_repo registry_repo;
     store::readings_repo readings_repo;
+    store::alarms_repo alarms_repo;
     store::readings_writer writer;
     auth::key_service keys;
     registry::sensor_directory directory;
@@ -70,6 +76,7 @@ struct app::parts {
     ingest::group_committer committer;
     ingest::ingest_service ingest;
     history::history_service history;
+    alarming::alarm_service alarms;
     api::services services;
     api::dispatcher dispatcher;
     http::server server;
@@ -109,7 +116,12 @@ void app::start() {
     spdlog::info("schema: {} migration(s) applied, {} known", applied.size(), migrations.size());
     store::ensure_partitions_around_today(cfg_.db.url, 1, cfg_.storage.partition_days_ahead);
 
-    parts_ = std::make_unique<parts>(cfg_);
+    if (cfg_.rules_dir.empty())
+        throw std::runtime_error("no rule packs found: set rules_dir in the config or pass --rules DIR");
+    auto rule_set = rules::load_packs(cfg_.rules_dir);  // a bad pack stops start-up, naming file and rule
+    spdlog::info("rule packs: {} rules from {}", rule_set.size(), cfg_.rules_dir);
+
+    parts_ = std::make_unique<parts>(cfg_, std::move(rule_set));
     auto& p = *parts_;
     const int n = cfg_.threads > 0 ? cfg_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) threads_.emplace_back([&p] { p.ioc.run(); });
@@ -132,7 +144,10 @@ void app::start() {
         }
     }
     p.run_now(p.registry.load_directory());
+    p.run_now(p.alarms.restore());
+    p.committer.observe(&p.alarms);
     p.committer.start();
+    p.alarms.start();
     p.server.start();
     net::co_spawn(p.ioc, p.maintain_partitions(), net::detached);
     p.signals.async_wait([this](const boost::system::error_code& ec, int signo) {
@@ -180,6 +195,7 @@ void app::stop() {
         );
     // Every request that got an answer was committed before it; whatever is still queued is
     // committed now, before the process goes.
+    p.alarms.stop();
     p.committer.stop();
     boost::system::error_code ignored;
     p.signals.cancel(ignored);

@@ -122,6 +122,7 @@ void apply_json(config& cfg, const std::string& json_text) {
     validate_log_level(cfg.log_level, "log_level");
     root.string("migrations_dir", cfg.migrations_dir);
     root.string("registry_file", cfg.registry_file);
+    root.string("rules_dir", cfg.rules_dir);
 
     if (const json* v = root.object("http")) {
         section s(*v, "http");
@@ -168,7 +169,16 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.integer("max_buckets", cfg.query.max_buckets, 1, 1'000'000);
         s.finish();
     }
+    if (const json* v = root.object("alarms")) {
+        section s(*v, "alarms");
+        s.integer("tick_ms", cfg.alarms.tick_ms, 50, 3'600'000);
+        s.integer("max_list", cfg.alarms.max_list, 1, 100'000);
+        s.integer("default_list", cfg.alarms.default_list, 1, 100'000);
+        s.finish();
+    }
     root.finish();
+    if (cfg.alarms.default_list > cfg.alarms.max_list)
+        section::fail("alarms.default_list", "must not exceed alarms.max_list");
     if (cfg.query.default_readings > cfg.query.max_readings)
         section::fail("query.default_readings", "must not exceed query.max_readings");
     if (cfg.ingest.max_readings_per_request > cfg.ingest.max_pending_rows)
@@ -182,6 +192,7 @@ std::string usage() {
            "  --db URL            PostgreSQL connection string (or CITYGUARD_DB_URL)\n"
            "  --threads N         I/O threads (0 = hardware concurrency)\n"
            "  --migrations DIR    apply sql/NNNN_*.sql from DIR instead of the built-in migrations\n"
+           "  --rules DIR         rule packs (*.json) to load instead of config/rules of the install\n"
            "  --registry FILE     upsert a registry file ({\"sites\":[...],\"sensors\":[...]}) at start-up\n"
            "  --log-level LEVEL   trace, debug, info, warn, error\n"
            "  --help, --version\n"
@@ -204,7 +215,7 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
             return result;
         }
         static const std::set<std::string> valued{
-            "--config", "--listen", "--db", "--threads", "--migrations", "--registry", "--log-level"};
+            "--config", "--listen", "--db", "--threads", "--migrations", "--registry", "--log-level", "--rules"};
         std::string name = a, value;
         if (auto eq = a.find('='); eq != std::string::npos) {
             name = a.substr(0, eq);
@@ -261,9 +272,21 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
             cfg.migrations_dir = value;
         else if (name == "--registry")
             cfg.registry_file = value;
+        else if (name == "--rules")
+            cfg.rules_dir = value;
         else if (name == "--log-level") {
             validate_log_level(value, "--log-level");
             cfg.log_level = value;
+        }
+    }
+    if (cfg.rules_dir.empty()) {
+        namespace fs = std::filesystem;
+        for (const char* rel : {"../config/rules", "../../config/rules", "../share/cityguard/rules"}) {
+            std::error_code ec;
+            if (fs::is_directory(fs::path(exe_dir) / rel, ec)) {
+                cfg.rules_dir = fs::weakly_canonical(fs::path(exe_dir) / rel, ec).string();
+                break;
+            }
         }
     }
     if (cfg.db.url.empty())

@@ -24,9 +24,9 @@ util::micros parse_time(const std::string& text, const char* name) {
 
 net::awaitable<json> history_service::readings(readings_query q) {
     const auto sensors = directory_.snapshot();
-    auto it = sensors->find(std::string_view(q.sensor));
-    if (it == sensors->end()) throw api_error(errc::not_found, "no sensor '" + q.sensor + "'");
-    const std::int32_t key = it->second.key;
+    const auto* sensor = sensors->find(std::string_view(q.sensor));
+    if (!sensor) throw api_error(errc::not_found, "no sensor '" + q.sensor + "'");
+    const std::int32_t key = sensor->key;
 
     const util::micros to = q.to ? parse_time(*q.to, "to") : util::now_micros();
     const util::micros from = q.from ? parse_time(*q.from, "from") : to - 3'600'000'000LL;

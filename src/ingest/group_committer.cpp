@@ -10,10 +10,8 @@ namespace cityguard::ingest {
 
 namespace net = boost::asio;
 
-group_committer::group_committer(
-    store::readings_writer& writer, const config::ingest_config& cfg, store::readings_writer::before_commit hook
-)
-    : writer_(writer), cfg_(cfg), hook_(std::move(hook)) {}
+group_committer::group_committer(store::readings_writer& writer, const config::ingest_config& cfg)
+    : writer_(writer), cfg_(cfg) {}
 
 group_committer::~group_committer() { stop(); }
 
@@ -36,9 +34,23 @@ void group_committer::stop() {
         left.swap(queue_);
     }
     for (auto& j : left) {
+        if (j.task) {
+            j.task();  // the writer thread is gone; the task reports its own failure
+            continue;
+        }
         pending_rows_ -= j.rows.size();
         finish(j.done, {false, errc::unavailable, "server is shutting down", {}});
     }
+}
+
+bool group_committer::post_task(std::function<void()> task) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || !thread_.joinable()) return false;
+        queue_.push_back({{}, {}, std::move(task)});
+    }
+    wake_.notify_one();
+    return true;
 }
 
 void group_committer::finish(completion& done, commit_outcome outcome) {
@@ -63,7 +75,7 @@ void group_committer::enqueue(std::vector<store::reading_row> rows, completion d
             return;
         }
         pending_rows_ += n;
-        queue_.push_back({std::move(rows), std::move(done)});
+        queue_.push_back({std::move(rows), std::move(done), {}});
     }
     wake_.notify_one();
 }
@@ -76,7 +88,15 @@ void group_committer::run() {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping, and everything queued has been committed
-            while (!queue_.empty() && (batch.empty() || rows + queue_.front().rows.size() <= cfg_.max_batch_rows)) {
+            if (queue_.front().task) {
+                auto task = std::move(queue_.front().task);
+                queue_.pop_front();
+                lock.unlock();
+                task();
+                continue;
+            }
+            while (!queue_.empty() && !queue_.front().task &&
+                   (batch.empty() || rows + queue_.front().rows.size() <= cfg_.max_batch_rows)) {
                 rows += queue_.front().rows.size();
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
@@ -115,10 +135,18 @@ void group_committer::process(std::vector<job>& batch) {
     std::vector<bool> inserted;
     commit_outcome failure;
     try {
-        writer_.commit(unique, inserted, hook_);
+        store::readings_writer::before_commit hook;
+        if (observer_)
+            hook = [this](store::transaction_scope& tx, const auto& rows, const auto& fresh) {
+                observer_->before_commit(tx, rows, fresh);
+            };
+        writer_.commit(unique, inserted, hook);
+        if (observer_) observer_->after_commit();
     } catch (const api_error& e) {
+        if (observer_) observer_->after_abort();
         failure = {false, e.code(), e.what(), {}};
     } catch (const std::exception& e) {
+        if (observer_) observer_->after_abort();
         spdlog::error("readings batch of {} rows not committed: {}", unique.size(), e.what());
         failure = {false, errc::unavailable, "database unavailable; readings were not stored", {}};
     }

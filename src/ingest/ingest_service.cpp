@@ -20,15 +20,15 @@ net::awaitable<ingest_result> ingest_service::ingest(std::string_view body) {
     std::vector<store::reading_row> rows;
     rows.reserve(parsed.readings.size());
     for (const auto& r : parsed.readings) {
-        auto it = sensors->find(std::string_view(r.sensor));
-        if (it == sensors->end()) {
+        const auto* sensor = sensors->find(std::string_view(r.sensor));
+        if (!sensor) {
             result.rejected.push_back({r.index, "unknown_sensor", "sensor '" + r.sensor + "' is not registered"});
         } else if (r.ts > latest_allowed) {
             result.rejected.push_back({r.index, "future_timestamp", "ts is too far in the future"});
         } else if (r.ts < earliest_allowed) {
             result.rejected.push_back({r.index, "stale_timestamp", "ts is older than the accepted window"});
         } else {
-            rows.push_back({it->second.key, r.ts, r.value});
+            rows.push_back({sensor->key, r.ts, r.value});
         }
     }
     std::sort(result.rejected.begin(), result.rejected.end(), [](const auto& a, const auto& b) {

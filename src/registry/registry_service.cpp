@@ -13,19 +13,12 @@ namespace net = boost::asio;
 using json = nlohmann::json;
 
 void sensor_directory::replace(const std::vector<store::sensor_record>& all) {
-    auto next = std::make_shared<map>();
-    next->reserve(all.size());
-    for (const auto& s : all) next->insert_or_assign(s.id, sensor_entry{s.key, s.site, s.kind, s.interval_s});
+    auto next = std::make_shared<snapshot_t>();
+    next->by_id.reserve(all.size());
+    for (const auto& s : all)
+        next->by_id.insert_or_assign(s.id, sensor_entry{s.id, s.key, s.site, s.domain, s.kind, s.interval_s, s.limits});
+    for (const auto& [id, entry] : next->by_id) next->by_key.emplace(entry.key, &entry);
     std::lock_guard lock(mutex_);
-    current_ = std::move(next);
-}
-
-void sensor_directory::upsert(const std::vector<store::sensor_record>& changed) {
-    if (changed.empty()) return;
-    std::lock_guard lock(mutex_);
-    // Registry writes are rare next to lookups, so copying the map here keeps every lookup lock-free.
-    auto next = std::make_shared<map>(*current_);
-    for (const auto& s : changed) next->insert_or_assign(s.id, sensor_entry{s.key, s.site, s.kind, s.interval_s});
     current_ = std::move(next);
 }
 
@@ -84,7 +77,9 @@ net::awaitable<bool> registry_service::put_site(std::string id, const json& body
     std::vector<store::site_record> sites;
     sites.push_back(std::get<store::site_record>(std::move(parsed)));
     auto result = co_await repo_.upsert(std::move(sites), {});
-    co_return std::get<store::upsert_counts>(result).sites_created == 1;
+    const bool created = std::get<store::upsert_counts>(result).sites_created == 1;
+    co_await load_directory();
+    co_return created;
 }
 
 net::awaitable<bool> registry_service::put_sensor(std::string id, const json& body) {
@@ -95,9 +90,9 @@ net::awaitable<bool> registry_service::put_sensor(std::string id, const json& bo
     auto result = co_await repo_.upsert({}, std::move(sensors));
     if (auto* missing = std::get_if<std::vector<store::missing_site>>(&result))
         throw api_error(errc::validation_failed, "site '" + missing->front().site + "' does not exist");
-    auto& counts = std::get<store::upsert_counts>(result);
-    directory_.upsert(counts.sensors);
-    co_return counts.sensors_created == 1;
+    const bool created = std::get<store::upsert_counts>(result).sensors_created == 1;
+    co_await load_directory();
+    co_return created;
 }
 
 net::awaitable<json> registry_service::bulk_upsert(const json& body) {
@@ -135,7 +130,8 @@ net::awaitable<json> registry_service::bulk_upsert(const json& body) {
         );
     }
     auto& counts = std::get<store::upsert_counts>(result);
-    directory_.upsert(counts.sensors);
+    // A reload, not a patch: a site's domain change reaches all of its sensors too.
+    co_await load_directory();
     co_return json{
         {"sites", {{"created", counts.sites_created}, {"updated", counts.sites_updated}}},
         {"sensors", {{"created", counts.sensors_created}, {"updated", counts.sensors_updated}}}};

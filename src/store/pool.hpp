@@ -12,6 +12,7 @@
 
 #include "cityguard/store/database.hpp"
 #include "cityguard/util/error.hpp"
+#include "cityguard/util/time.hpp"
 
 namespace cityguard::store {
 
@@ -23,6 +24,28 @@ std::unique_ptr<pqxx::connection> open_connection(const std::string& url, int st
 
 /// Turns a null-able string into what libpqxx 6.4 binds as SQL NULL.
 inline const char* nullable(const std::optional<std::string>& s) { return s ? s->c_str() : nullptr; }
+
+/// A PostgreSQL text[] literal, every element quoted, for `$n::text[]` parameters.
+inline std::string text_array(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i) out += ',';
+        out += '"';
+        for (char c : items[i]) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+/// PostgreSQL's text form of a timestamptz, for parameters.
+inline std::string pg_time(util::micros t) {
+    std::string s;
+    util::append_pg_timestamp(s, t);
+    return s;
+}
 
 struct database::impl {
     explicit impl(const config::db_config& c) : cfg(c), threads(static_cast<std::size_t>(c.pool_size)) {}
@@ -52,6 +75,9 @@ struct database::impl {
 
     /// Runs f(pqxx::connection&) on a pool thread and resumes the caller on its own executor.
     /// A lost connection becomes api_error(unavailable); other exceptions propagate.
+    // Not a coroutine on purpose: GCC 12 mishandles a coroutine that moves from its own by-value
+    // parameter (both copies end up owning it). This plain function moves `f` once, into the
+    // task that co_spawn keeps alive until it has run.
     template <class F>
     net::awaitable<std::invoke_result_t<F&, pqxx::connection&>> run(F f) {
         using result_t = std::invoke_result_t<F&, pqxx::connection&>;
@@ -85,13 +111,7 @@ struct database::impl {
                 throw;
             }
         };
-        // GCC 12 destroys the operand of `co_return co_await` twice; keep the result in a local.
-        if constexpr (std::is_void_v<result_t>) {
-            co_await net::co_spawn(threads.get_executor(), std::move(task), net::use_awaitable);
-        } else {
-            result_t awaited = co_await net::co_spawn(threads.get_executor(), std::move(task), net::use_awaitable);
-            co_return awaited;
-        }
+        return net::co_spawn(threads.get_executor(), std::move(task), net::use_awaitable);
     }
 };
 

@@ -72,7 +72,9 @@ inline constexpr query get_sensor{
     "get_sensor",
     "SELECT " CITYGUARD_SENSOR_COLUMNS ", l.ts, l.value FROM sensors s" CITYGUARD_LATEST_JOIN "WHERE s.id = $1"};
 inline constexpr query sensor_directory{
-    "sensor_directory", "SELECT s.id, s.key, s.site_id, s.kind, s.interval_s FROM sensors s"};
+    "sensor_directory",
+    "SELECT s.id, s.key, s.site_id, s.kind, s.interval_s, si.domain, s.limits::text FROM sensors s "
+    "JOIN sites si ON si.id = s.site_id"};
 #undef CITYGUARD_SENSOR_COLUMNS
 #undef CITYGUARD_LATEST_JOIN
 
@@ -94,25 +96,97 @@ inline constexpr query staged_insert{
     "INSERT INTO readings (sensor_key, ts, value) SELECT sensor_key, ts, value FROM readings_staging "
     "ON CONFLICT DO NOTHING RETURNING sensor_key, (extract(epoch FROM ts) * 1000000)::bigint"};
 
+#define CITYGUARD_EPOCH(x) "(extract(epoch FROM " x ") * 1000000)::bigint"
+#define CITYGUARD_ALARM_COLUMNS                                                                                  \
+    "id, rule_id, site_id, sensor_id, domain, level, peak_level, condition, status, title, advice, value, "      \
+    "peak_value, " CITYGUARD_EPOCH("first_ts") ", " CITYGUARD_EPOCH("last_ts") ", " CITYGUARD_EPOCH("cleared_ts" \
+    ) ", count, " CITYGUARD_EPOCH("opened_at") ", " CITYGUARD_EPOCH("closed_at") ", close_reason"
+
+inline constexpr query insert_alarm{
+    "insert_alarm",
+    "INSERT INTO alarms (rule_id, site_id, sensor_id, domain, level, peak_level, condition, status, title, advice, "
+    "value, peak_value, first_ts, last_ts, cleared_ts, count, opened_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+    // Another server process opened this (rule, sensor) meanwhile: merge into its alarm.
+    "ON CONFLICT (rule_id, sensor_id) WHERE status <> 'closed' DO UPDATE SET level = EXCLUDED.level, "
+    "peak_level = LEAST(alarms.peak_level, EXCLUDED.peak_level), condition = EXCLUDED.condition, "
+    "title = EXCLUDED.title, advice = EXCLUDED.advice, value = EXCLUDED.value, "
+    "last_ts = GREATEST(alarms.last_ts, EXCLUDED.last_ts), cleared_ts = NULL, count = alarms.count + EXCLUDED.count "
+    "RETURNING id"};
+inline constexpr query update_alarm{
+    "update_alarm",
+    "UPDATE alarms SET level = $2, peak_level = $3, condition = $4, status = $5, title = $6, advice = $7, value = $8, "
+    "peak_value = $9, last_ts = $10, cleared_ts = $11, count = $12, closed_at = $13, close_reason = $14 WHERE id = $1"};
+inline constexpr query insert_event{
+    "insert_event",
+    "INSERT INTO alarm_events (alarm_id, type, at, reading_ts, actor, level, value, note) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"};
+inline constexpr query upsert_rule_state{
+    "upsert_rule_state",
+    "INSERT INTO rule_state (rule_id, sensor_id, state) VALUES ($1, $2, $3::jsonb) "
+    "ON CONFLICT (rule_id, sensor_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()"};
+inline constexpr query lock_event_order{"lock_event_order", "SELECT pg_advisory_xact_lock(437356841)"};
+
+inline constexpr query get_alarm{"get_alarm", "SELECT " CITYGUARD_ALARM_COLUMNS " FROM alarms WHERE id = $1"};
+inline constexpr query not_closed_alarms{
+    "not_closed_alarms", "SELECT " CITYGUARD_ALARM_COLUMNS " FROM alarms WHERE status <> 'closed' ORDER BY id"};
+inline constexpr query events_of_alarm{
+    "events_of_alarm",
+    "SELECT seq, alarm_id, type, " CITYGUARD_EPOCH("at") ", " CITYGUARD_EPOCH("reading_ts"
+    ) ", actor, level, value, note "
+      "FROM alarm_events WHERE alarm_id = $1 ORDER BY seq"};
+inline constexpr query all_rule_states{"all_rule_states", "SELECT rule_id, sensor_id, state::text FROM rule_state"};
+inline constexpr query latest_readings{
+    "latest_readings",
+    "SELECT s.id, " CITYGUARD_EPOCH("l.ts"
+    ) ", l.value FROM sensors s CROSS JOIN LATERAL "
+      "(SELECT ts, value FROM readings r WHERE r.sensor_key = s.key ORDER BY ts DESC LIMIT 1) l"};
+// Not prepared: planned with the actual filter values, so each filter uses its own index.
+inline constexpr const char* list_alarms_sql =
+    "SELECT " CITYGUARD_ALARM_COLUMNS
+    " FROM alarms WHERE "
+    "($1::text[] IS NULL OR status = ANY($1::text[])) AND ($2::boolean IS NOT TRUE OR status <> 'closed') AND "
+    "($3::smallint[] IS NULL OR level = ANY($3::smallint[])) AND ($4::text[] IS NULL OR domain = ANY($4::text[])) AND "
+    "($5::text[] IS NULL OR site_id = ANY($5::text[])) AND ($6::text[] IS NULL OR sensor_id = ANY($6::text[])) AND "
+    "($7::text[] IS NULL OR rule_id = ANY($7::text[])) AND ($8::timestamptz IS NULL OR first_ts >= $8) AND "
+    "($9::timestamptz IS NULL OR first_ts < $9) AND ($10::bigint IS NULL OR id < $10) "
+    "ORDER BY id DESC LIMIT $11";
+inline constexpr query count_by_domain{"count_sites_by_domain", "SELECT domain, count(*) FROM sites GROUP BY domain"};
+inline constexpr query count_sensors_by_domain{
+    "count_sensors_by_domain",
+    "SELECT si.domain, count(*) FROM sensors s JOIN sites si ON si.id = s.site_id GROUP BY si.domain"};
+inline constexpr query active_by_level{
+    "active_by_level", "SELECT level, count(*) FROM alarms WHERE status <> 'closed' GROUP BY level"};
+inline constexpr query active_by_domain{
+    "active_by_domain", "SELECT domain, count(*) FROM alarms WHERE status <> 'closed' GROUP BY domain"};
+inline constexpr query sensors_offline{
+    "sensors_offline",
+    "SELECT count(DISTINCT sensor_id) FROM alarms WHERE status <> 'closed' AND condition = 'active' "
+    "AND rule_id = ANY($1::text[])"};
+inline constexpr query oldest_unacknowledged_red{
+    "oldest_unacknowledged_red",
+    "SELECT " CITYGUARD_ALARM_COLUMNS " FROM alarms WHERE status = 'open' AND level = 1 ORDER BY id LIMIT 1"};
+#undef CITYGUARD_EPOCH
+#undef CITYGUARD_ALARM_COLUMNS
+
 inline constexpr query all[] = {
-    find_key_by_hash,
-    insert_key,
-    upsert_key,
-    list_keys,
-    delete_key,
-    count_admin_keys,
-    upsert_site,
-    upsert_sensor,
-    existing_site_ids,
-    list_sites,
-    get_site,
-    list_sensors,
-    sensors_of_site,
-    get_sensor,
-    sensor_directory,
-    readings_range,
-    readings_buckets,
-    ensure_partitions,
+    find_key_by_hash,  insert_key,
+    upsert_key,        list_keys,
+    delete_key,        count_admin_keys,
+    upsert_site,       upsert_sensor,
+    existing_site_ids, list_sites,
+    get_site,          list_sensors,
+    sensors_of_site,   get_sensor,
+    sensor_directory,  readings_range,
+    readings_buckets,  ensure_partitions,
+    insert_alarm,      update_alarm,
+    insert_event,      upsert_rule_state,
+    lock_event_order,  get_alarm,
+    not_closed_alarms, events_of_alarm,
+    all_rule_states,   latest_readings,
+    count_by_domain,   count_sensors_by_domain,
+    active_by_level,   active_by_domain,
+    sensors_offline,   oldest_unacknowledged_red,
 };
 
 }  // namespace cityguard::store::queries

@@ -4,14 +4,6 @@
 #include "queries.hpp"
 
 namespace cityguard::store {
-namespace {
-std::string pg_time(util::micros t) {
-    std::string s;
-    util::append_pg_timestamp(s, t);
-    return s;
-}
-}  // namespace
-
 net::awaitable<std::vector<reading_row>> readings_repo::range(
     std::int32_t sensor_key, util::micros from, util::micros to, std::size_t limit
 ) {

@@ -10,18 +10,10 @@
 
 #include "pool.hpp"
 #include "queries.hpp"
+#include "scope.hpp"
 
 namespace cityguard::store {
 namespace {
-
-class pqxx_scope final : public transaction_scope {
-  public:
-    explicit pqxx_scope(pqxx::work& tx) : tx_(tx) {}
-    pqxx::work& tx() { return tx_; }
-
-  private:
-    pqxx::work& tx_;
-};
 
 /// COPY text lines "key\tts\tvalue", one buffer for the whole batch: one write call instead of
 /// one per row. None of the fields can contain a tab, newline or backslash.
@@ -177,6 +169,22 @@ void readings_writer::commit(
     } catch (const pqxx::in_doubt_error&) {
         // COMMIT was sent but its outcome is unknown: report failure. The gateway's retry is
         // safe because (sensor, ts) makes the write idempotent.
+        impl_->conn.reset();
+        throw;
+    }
+}
+
+void readings_writer::transact(const std::function<void(transaction_scope&)>& fn) {
+    try {
+        auto& c = impl_->connection();
+        pqxx::work tx(c);
+        pqxx_scope scope(tx);
+        fn(scope);
+        tx.commit();
+    } catch (const pqxx::broken_connection&) {
+        impl_->conn.reset();
+        throw;
+    } catch (const pqxx::in_doubt_error&) {
         impl_->conn.reset();
         throw;
     }

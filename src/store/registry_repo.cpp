@@ -13,23 +13,6 @@ std::optional<std::string> opt_double(const std::optional<double>& v) {
     return pqxx::to_string(*v);
 }
 
-std::string text_array(const std::set<std::string>& items) {
-    // A PostgreSQL array literal with every element double-quoted and escaped.
-    std::string out = "{";
-    bool first = true;
-    for (const auto& s : items) {
-        if (!first) out += ',';
-        first = false;
-        out += '"';
-        for (char c : s) {
-            if (c == '"' || c == '\\') out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    return out + "}";
-}
-
 site_record site_from(const pqxx::row& row) {
     site_record s;
     s.id = row[0].as<std::string>();
@@ -90,7 +73,9 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_site>>> registry_
         for (const auto& s : sensors)
             if (!known.count(s.site)) wanted.insert(s.site);
         if (!wanted.empty()) {
-            for (const auto& row : tx.exec_prepared(queries::existing_site_ids.name, text_array(wanted)))
+            for (const auto& row : tx.exec_prepared(
+                     queries::existing_site_ids.name, text_array(std::vector<std::string>(wanted.begin(), wanted.end()))
+                 ))
                 known.insert(row[0].as<std::string>());
             std::vector<missing_site> missing;
             for (std::size_t i = 0; i < sensors.size(); ++i)
@@ -187,6 +172,8 @@ net::awaitable<std::vector<sensor_record>> registry_repo::all_sensors() {
             s.site = row[2].as<std::string>();
             s.kind = row[3].as<std::string>();
             s.interval_s = row[4].as<std::int32_t>();
+            s.domain = row[5].as<std::string>();
+            s.limits = nlohmann::json::parse(row[6].as<std::string>());
             out.push_back(std::move(s));
         }
         return out;

@@ -26,6 +26,8 @@ std::string_view to_code(errc code) noexcept {
             return "method_not_allowed";
         case errc::conflict:
             return "conflict";
+        case errc::invalid_transition:
+            return "invalid_transition";
         case errc::overloaded:
             return "overloaded";
         case errc::unavailable:
@@ -50,6 +52,7 @@ int to_http_status(errc code) noexcept {
         case errc::method_not_allowed:
             return 405;
         case errc::conflict:
+        case errc::invalid_transition:
             return 409;
         case errc::payload_too_large:
         case errc::too_many_readings:

@@ -26,6 +26,14 @@ const endpoint kEndpoints[] = {
     {"POST", "/api/v1/keys", "admin"},
     {"GET", "/api/v1/keys", "admin"},
     {"DELETE", "/api/v1/keys/somebody", "admin"},
+    {"GET", "/api/v1/rules", "read"},
+    {"GET", "/api/v1/alarms", "read"},
+    {"GET", "/api/v1/alarms/1", "read"},
+    {"POST", "/api/v1/alarms/1/acknowledge", "read"},
+    {"POST", "/api/v1/alarms/1/handle", "read"},
+    {"POST", "/api/v1/alarms/1/resolve", "read"},
+    {"POST", "/api/v1/alarms/1/close", "read"},
+    {"GET", "/api/v1/overview", "read"},
 };
 
 bool allowed(const std::string& needs, const std::string& role) {

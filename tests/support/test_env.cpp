@@ -143,6 +143,7 @@ config::config test_config(const std::string& db_url) {
     cfg.auth.admin_key = kAdminKey;
     cfg.auth.admin_key_file = "/nonexistent/never-written";
     cfg.http.shutdown_timeout_ms = 5000;
+    cfg.rules_dir = CITYGUARD_SOURCE_DIR "/config/rules";
     return cfg;
 }
 

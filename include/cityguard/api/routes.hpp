@@ -3,6 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 
+#include "cityguard/alarming/alarm_service.hpp"
 #include "cityguard/api/router.hpp"
 #include "cityguard/auth/key_service.hpp"
 #include "cityguard/history/history_service.hpp"
@@ -17,6 +18,7 @@ struct services {
     registry::registry_service& registry;
     ingest::ingest_service& ingest;
     history::history_service& history;
+    alarming::alarm_service& alarms;
     std::function<boost::asio::awaitable<bool>()> database_ready;
 };
 
@@ -24,6 +26,7 @@ void add_health_routes(router& r, services& s);
 void add_key_routes(router& r, services& s);
 void add_registry_routes(router& r, services& s);
 void add_readings_routes(router& r, services& s);
+void add_alarm_routes(router& r, services& s);
 
 /// Every route of the API.
 router make_router(services& s);

@@ -52,6 +52,12 @@ struct query_config {
     std::size_t max_buckets = 10'000;
 };
 
+struct alarms_config {
+    int tick_ms = 1000;           ///< how often offline detection and event expiry run
+    std::size_t max_list = 1000;  ///< largest `limit` of GET /api/v1/alarms
+    std::size_t default_list = 100;
+};
+
 struct config {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 8080;
@@ -59,12 +65,14 @@ struct config {
     std::string log_level = "info";
     std::string migrations_dir;  ///< empty = migrations compiled into the binary
     std::string registry_file;   ///< optional registry JSON upserted at start-up
+    std::string rules_dir;       ///< rule packs; empty = config/rules of the install
     http_config http;
     db_config db;
     ingest_config ingest;
     storage_config storage;
     auth_config auth;
     query_config query;
+    alarms_config alarms;
 };
 
 /// A bad configuration value: what() is one line naming the key.

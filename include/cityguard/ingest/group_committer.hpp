@@ -20,6 +20,19 @@
 
 namespace cityguard::ingest {
 
+/// Sees every batch on the writer thread: inside its transaction before COMMIT (rows sorted by
+/// sensor then ts, `inserted[i]` false for duplicates), then whether it committed. This is
+/// where the rule engine runs, so alarm changes commit with the readings that caused them.
+class batch_observer {
+  public:
+    virtual ~batch_observer() = default;
+    virtual void before_commit(
+        store::transaction_scope& tx, const std::vector<store::reading_row>& rows, const std::vector<bool>& inserted
+    ) = 0;
+    virtual void after_commit() = 0;
+    virtual void after_abort() = 0;
+};
+
 /// How one submitted job ended.
 struct commit_outcome {
     bool committed = false;
@@ -40,17 +53,20 @@ struct commit_outcome {
 /// the handler's associated executor.
 class group_committer {
   public:
-    group_committer(
-        store::readings_writer& writer,
-        const config::ingest_config& cfg,
-        store::readings_writer::before_commit hook = {}
-    );
+    group_committer(store::readings_writer& writer, const config::ingest_config& cfg);
     ~group_committer();
     group_committer(const group_committer&) = delete;
     group_committer& operator=(const group_committer&) = delete;
 
+    /// Sets the observer of every batch. Call before start().
+    void observe(batch_observer* observer) noexcept { observer_ = observer; }
+
     /// Starts the writer thread.
     void start();
+
+    /// Runs `task` on the writer thread, in order with the batches. False (and `task` not run)
+    /// when the committer is stopped. Thread-safe.
+    bool post_task(std::function<void()> task);
 
     /// Commits everything queued, then stops the writer thread. Later submissions fail with
     /// `unavailable`. Idempotent; blocks until the thread has exited.
@@ -88,6 +104,7 @@ class group_committer {
     struct job {
         std::vector<store::reading_row> rows;
         completion done;
+        std::function<void()> task;  ///< set for a task instead of rows
     };
 
     void enqueue(std::vector<store::reading_row> rows, completion done);
@@ -97,7 +114,7 @@ class group_committer {
 
     store::readings_writer& writer_;
     const config::ingest_config& cfg_;
-    store::readings_writer::before_commit hook_;
+    batch_observer* observer_ = nullptr;
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<job> queue_;

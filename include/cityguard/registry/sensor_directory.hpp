@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,10 +15,13 @@ namespace cityguard::registry {
 
 /// What ingest needs to know about a sensor, without asking the database.
 struct sensor_entry {
+    std::string id;
     std::int32_t key = 0;
     std::string site;
+    std::string domain;  ///< the site's
     std::string kind;
     std::int32_t interval_s = 0;
+    nlohmann::json limits = nlohmann::json::object();
 };
 
 struct string_hash {
@@ -33,22 +37,35 @@ class sensor_directory {
   public:
     using map = std::unordered_map<std::string, sensor_entry, string_hash, std::equal_to<>>;
 
-    sensor_directory() : current_(std::make_shared<const map>()) {}
+    /// One immutable version of the directory.
+    struct snapshot_t {
+        map by_id;
+        std::unordered_map<std::int32_t, const sensor_entry*> by_key;  ///< points into by_id
 
-    std::shared_ptr<const map> snapshot() const {
+        const sensor_entry* find(std::string_view id) const {
+            auto it = by_id.find(id);
+            return it == by_id.end() ? nullptr : &it->second;
+        }
+        const sensor_entry* find(std::int32_t key) const {
+            auto it = by_key.find(key);
+            return it == by_key.end() ? nullptr : it->second;
+        }
+    };
+
+    sensor_directory() : current_(std::make_shared<const snapshot_t>()) {}
+
+    std::shared_ptr<const snapshot_t> snapshot() const {
         std::lock_guard lock(mutex_);
         return current_;
     }
 
-    /// Replaces the whole directory (start-up load).
+    /// Replaces the whole directory: at start-up and after every registry write. Registry
+    /// writes are rare next to lookups, so rebuilding here keeps every lookup lock-free.
     void replace(const std::vector<store::sensor_record>& all);
-
-    /// Adds or replaces the given sensors, keeping the rest.
-    void upsert(const std::vector<store::sensor_record>& changed);
 
   private:
     mutable std::mutex mutex_;
-    std::shared_ptr<const map> current_;
+    std::shared_ptr<const snapshot_t> current_;
 };
 
 }  // namespace cityguard::registry

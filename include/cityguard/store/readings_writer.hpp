@@ -37,6 +37,11 @@ class readings_writer {
     /// a lost connection is re-opened on the next call.
     void commit(const std::vector<reading_row>& rows, std::vector<bool>& inserted, const before_commit& hook);
 
+    /// Runs `fn` in a transaction of its own on this connection and commits. For alarm work
+    /// that is not caused by readings (operator actions, timers), so that every alarm change
+    /// is made by this one thread, in order. Throws on failure (nothing committed).
+    void transact(const std::function<void(transaction_scope&)>& fn);
+
   private:
     struct impl;
     std::unique_ptr<impl> impl_;

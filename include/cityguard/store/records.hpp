@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cityguard/util/time.hpp"
 
@@ -38,6 +39,7 @@ struct sensor_record {
     std::int32_t interval_s = 60;
     nlohmann::json limits = nlohmann::json::object();
     std::optional<latest_reading> latest;  ///< filled by reads that ask for it
+    std::string domain;                    ///< the site's; filled by the directory read only
 };
 
 struct key_record {
@@ -59,6 +61,44 @@ struct bucket_row {
     double avg = 0;
     double max = 0;
     std::int64_t count = 0;
+};
+
+/// An alarm row. Levels are severities 1 (red) to 4 (blue); condition and status are text.
+struct alarm_record {
+    std::int64_t id = 0;
+    std::string rule, site, sensor, domain;
+    int level = 4, peak_level = 4;
+    std::string condition, status, title, advice;
+    std::optional<double> value, peak_value;
+    util::micros first_ts = 0, last_ts = 0;
+    std::optional<util::micros> cleared_ts;
+    std::int64_t count = 1;
+    util::micros opened_at = 0;
+    std::optional<util::micros> closed_at;
+    std::string close_reason;
+};
+
+struct event_record {
+    std::int64_t seq = 0;
+    std::int64_t alarm_id = 0;
+    std::string type;
+    util::micros at = 0;
+    std::optional<util::micros> reading_ts;
+    std::string actor;
+    std::optional<int> level;
+    std::optional<double> value;
+    std::string note;
+};
+
+/// One alarm's changes in one transaction: the row after them, and its new events.
+struct alarm_write_record {
+    alarm_record after;  ///< id 0: insert
+    std::vector<event_record> events;
+};
+
+struct rule_state_record {
+    std::string rule, sensor;
+    nlohmann::json state;
 };
 
 }  // namespace cityguard::store

@@ -20,6 +20,7 @@ enum class errc {
     not_found,
     method_not_allowed,
     conflict,
+    invalid_transition,
     overloaded,
     unavailable,
     internal,

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cityguard/alarms/engine.hpp"
+#include "cityguard/config/config.hpp"
+#include "cityguard/ingest/group_committer.hpp"
+#include "cityguard/registry/sensor_directory.hpp"
+#include "cityguard/store/alarms_repo.hpp"
+
+/// Alarm evaluation and handling, wired to the rest of the server: the rule engine runs inside
+/// every readings batch (as the committer's batch observer), the offline and expiry timers and
+/// the operators' actions run on the same writer thread, so all alarm changes are serialised
+/// and each one commits with its cause.
+namespace cityguard::alarming {
+
+/// Filters of GET /api/v1/alarms as given in the query string.
+struct list_query {
+    std::optional<std::string> status, level, domain, site, sensor, rule, from, to, limit, cursor;
+};
+
+class alarm_service final : public ingest::batch_observer {
+  public:
+    alarm_service(
+        boost::asio::io_context& ioc,
+        std::vector<rules::rule> rules,
+        const registry::sensor_directory& directory,
+        ingest::group_committer& committer,
+        store::readings_writer& writer,
+        store::alarms_repo& repo,
+        const config::alarms_config& cfg
+    );
+
+    /// Loads open alarms, rule states and the latest reading of every sensor into the engine.
+    /// Call once, before the committer starts.
+    boost::asio::awaitable<void> restore();
+    /// Starts the timer for offline detection and event expiry.
+    void start();
+    void stop();
+
+    // batch_observer: writer thread.
+    void before_commit(
+        store::transaction_scope& tx, const std::vector<store::reading_row>& rows, const std::vector<bool>& inserted
+    ) override;
+    void after_commit() override;
+    void after_abort() override;
+
+    /// One timer step (also callable from tests): runs on the writer thread and waits for it.
+    boost::asio::awaitable<void> tick();
+
+    // API. Throw api_error (not_found, bad_request, conflict "invalid_transition", forbidden).
+    boost::asio::awaitable<nlohmann::json> list(list_query q);
+    boost::asio::awaitable<nlohmann::json> get(std::int64_t id);
+    boost::asio::awaitable<nlohmann::json> act(std::int64_t id, alarms::action_request req);
+    boost::asio::awaitable<nlohmann::json> overview();
+    nlohmann::json rules_json() const;
+
+  private:
+    template <class T>
+    boost::asio::awaitable<T> on_writer(std::function<T()> fn);
+    void write_and_commit(alarms::changes ch);
+    const alarms::sensor_facts* facts(std::int32_t key);
+    void refresh_facts();
+    boost::asio::awaitable<void> timer_loop();
+
+    boost::asio::io_context& ioc_;
+    alarms::engine engine_;  // writer thread only (after restore)
+    const registry::sensor_directory& directory_;
+    ingest::group_committer& committer_;
+    store::readings_writer& writer_;
+    store::alarms_repo& repo_;
+    const config::alarms_config& cfg_;
+    std::vector<std::string> offline_rules_;
+
+    // Writer thread only: sensor facts, rebuilt when the directory snapshot changes.
+    std::shared_ptr<const registry::sensor_directory::snapshot_t> facts_of_;
+    std::unordered_map<std::int32_t, alarms::sensor_facts> facts_;
+    std::uint64_t facts_generation_ = 0;
+
+    boost::asio::steady_timer timer_;
+    std::atomic<bool> stopping_{false};
+};
+
+}  // namespace cityguard::alarming

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "cityguard/rules/rule.hpp"
+#include "cityguard/store/records.hpp"
+#include "cityguard/util/time.hpp"
+
+/// Alarms and their lifecycle. Pure: no I/O.
+namespace cityguard::alarms {
+
+using rules::level;
+
+/// Set by the rule engine.
+enum class condition { active, cleared, unknown };
+/// Set by people: open → acknowledged → handling → resolved → closed.
+enum class status { open, acknowledged, handling, resolved, closed };
+
+std::string_view to_string(condition c) noexcept;
+std::string_view to_string(status s) noexcept;
+std::optional<condition> parse_condition(std::string_view) noexcept;
+std::optional<status> parse_status(std::string_view) noexcept;
+
+struct alarm {
+    std::int64_t id = 0;  ///< 0 until stored
+    std::string rule;
+    std::string site;
+    std::string sensor;
+    std::string domain;
+    level lvl = level::blue;
+    level peak = level::blue;
+    condition cond = condition::active;
+    status state = status::open;
+    std::string title;
+    std::string advice;
+    std::optional<double> value;
+    std::optional<double> peak_value;
+    util::micros first_ts = 0;
+    util::micros last_ts = 0;
+    std::optional<util::micros> cleared_ts;
+    std::int64_t count = 1;
+    util::micros opened_at = 0;
+    std::optional<util::micros> closed_at;
+    std::string close_reason;
+};
+
+/// One entry of an alarm's history. `seq` is assigned by the store.
+struct event {
+    std::int64_t seq = 0;
+    std::string type;                        ///< raised, escalated, deescalated, cleared, reactivated, unknown,
+                                             ///< acknowledged, handling, resolved, closed
+    util::micros at = 0;                     ///< when it happened (server time)
+    std::optional<util::micros> reading_ts;  ///< the reading that caused it, if any
+    std::string actor;                       ///< rule id or key name
+    std::optional<level> lvl;
+    std::optional<double> value;
+    std::string note;
+};
+
+nlohmann::json to_json(const alarm& a);
+nlohmann::json to_json(const event& e);
+
+/// Conversions to and from the store's plain rows.
+store::alarm_record to_record(const alarm& a);
+alarm from_record(const store::alarm_record& r);
+store::event_record to_record(const event& e);
+event from_record(const store::event_record& r);
+
+/// An operator's request to move an alarm along its workflow.
+enum class action { acknowledge, handle, resolve, close };
+std::optional<action> parse_action(std::string_view text) noexcept;
+
+struct action_request {
+    action what = action::acknowledge;
+    std::string actor;
+    bool actor_is_admin = false;
+    std::string note;
+    std::string reason;  ///< close: false_alarm, device_fault, test, duplicate (or resolved)
+    bool force = false;  ///< close while the condition is still active
+};
+
+/// Why a transition was refused: a stable code and a message for the operator.
+struct refusal {
+    std::string code;  ///< "invalid_transition", "forbidden" or "validation_failed"
+    std::string message;
+};
+
+/// The workflow table. Applies `req` to `a` (status, closed_at, close_reason) and returns the
+/// event to record, or the reason it is refused. The transition rules:
+///   acknowledge: open → acknowledged;  handle: acknowledged → handling;
+///   resolve: handling → resolved;      close: resolved → closed;
+///   close from open or acknowledged only with reason false_alarm | device_fault | test | duplicate;
+///   closing while the condition is active needs force, a note and an admin.
+std::variant<event, refusal> apply(alarm& a, const action_request& req, util::micros now);
+
+}  // namespace cityguard::alarms

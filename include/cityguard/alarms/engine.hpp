@@ -1,0 +1,161 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "cityguard/alarms/alarm.hpp"
+#include "cityguard/rules/evaluator.hpp"
+#include "cityguard/rules/rule.hpp"
+#include "cityguard/store/records.hpp"
+
+namespace cityguard::alarms {
+
+/// What the engine needs to know about a sensor.
+struct sensor_facts {
+    std::string id;
+    std::int32_t key = 0;
+    std::string site;
+    std::string domain;
+    std::string kind;
+    std::int32_t interval_s = 60;
+    nlohmann::json limits = nlohmann::json::object();
+    std::uint64_t version = 0;  ///< changes whenever any field above changes (cached levels follow it)
+};
+
+using reading = store::reading_row;
+
+/// Everything one batch, tick or action changed, to be written in one transaction.
+struct changes {
+    struct alarm_write {
+        alarm after;                ///< id 0: a new alarm to insert
+        std::vector<event> events;  ///< in order
+    };
+    struct state_write {
+        std::string rule;
+        std::string sensor;
+        nlohmann::json state;
+    };
+    std::vector<alarm_write> alarms;
+    std::vector<state_write> states;
+    bool empty() const noexcept { return alarms.empty() && states.empty(); }
+};
+
+/// The in-memory rule engine and the not-closed alarms. Pure: no clock, no I/O.
+///
+/// Every mutating call stages its changes; commit() makes them current once the store has
+/// committed them, rollback() forgets them when it has not. So memory never runs ahead of the
+/// database. Not thread-safe: one owner thread (the ingest writer thread) calls everything.
+class engine {
+  public:
+    using sensor_lookup = std::function<const sensor_facts*(std::int32_t key)>;
+
+    explicit engine(std::vector<rules::rule> rules, util::micros started_at);
+
+    const std::vector<rules::rule>& rules() const noexcept { return rules_; }
+
+    // Start-up restore, before anything else runs. Alarms and states of sensors or rules that
+    // no longer exist are ignored.
+    void restore_alarm(alarm a, const sensor_facts& sensor);
+    void restore_state(const std::string& rule, const sensor_facts& sensor, const nlohmann::json& persisted);
+    void restore_last_reading(const sensor_facts& sensor, util::micros ts, double value);
+
+    /// Evaluates new readings (`rows` sorted by sensor then ts; `inserted[i]` false for
+    /// duplicates, which are skipped). A reading not newer than the last one evaluated for its
+    /// rule and sensor is stored but does not drive alarm state.
+    changes evaluate(
+        const std::vector<reading>& rows,
+        const std::vector<bool>& inserted,
+        const sensor_lookup& sensors,
+        util::micros now
+    );
+
+    /// Time-driven rules: offline detection over `all_sensors`, event expiry.
+    changes tick(const std::vector<const sensor_facts*>& all_sensors, util::micros now);
+
+    struct not_found {};
+    /// An operator's action on a not-closed alarm. not_found when no such alarm is open here.
+    std::variant<changes, refusal, not_found> act(std::int64_t alarm_id, const action_request& req, util::micros now);
+
+    /// The ids the store gave the new alarms of the last staged changes, in their order.
+    void assign_ids(const std::vector<std::int64_t>& ids);
+    void commit();
+    void rollback();
+
+    std::vector<alarm> open_alarms() const;
+    std::optional<alarm> find(std::int64_t id) const;
+
+  private:
+    using slot_key = std::uint64_t;  ///< rule index << 32 | sensor key
+
+    struct slot {
+        rules::eval_state state;
+        std::optional<alarm> open;  ///< the alarm of this (rule, sensor) that is not closed
+        std::uint64_t levels_version = ~0ULL;
+        std::vector<rules::resolved_level> levels;  ///< the rule's levels for this sensor, cached
+    };
+
+    using rule_list = std::vector<std::uint32_t>;  ///< indexes into rules_
+    const rule_list& rules_for(const sensor_facts& sensor);
+    static slot_key key_of(std::uint32_t rule, std::int32_t sensor) noexcept {
+        return (static_cast<std::uint64_t>(rule) << 32) | static_cast<std::uint32_t>(sensor);
+    }
+    std::optional<std::uint32_t> rule_index(const std::string& id) const;
+    slot& stage(slot_key key);
+    util::micros last_seen(std::int32_t sensor) const;
+
+    alarm& touch(slot_key key, slot& s);
+    void add_event(slot_key key, event e);
+    void record_state(
+        const rules::rule& r, const std::string& sensor, const rules::persisted_fields& before, const slot& s
+    );
+    void apply_outcome(
+        const rules::rule& r,
+        const sensor_facts& sensor,
+        slot_key key,
+        slot& s,
+        const rules::outcome& o,
+        util::micros ts,
+        util::micros now
+    );
+    void raise(
+        const rules::rule& r,
+        const sensor_facts& sensor,
+        slot_key key,
+        slot& s,
+        rules::level lvl,
+        condition cond,
+        double value,
+        const std::string& note,
+        util::micros ts,
+        util::micros now
+    );
+    void set_unknown(std::int32_t sensor, slot_key except, util::micros now);
+    changes take_staged_changes();
+
+    std::vector<rules::rule> rules_;
+    util::micros started_at_;
+    std::unordered_map<std::string, rule_list> rules_by_kind_;  ///< domain + kind → rules
+    std::unordered_map<std::int32_t, std::pair<std::uint64_t, const rule_list*>> rules_by_sensor_;
+    std::unordered_map<slot_key, slot> slots_;
+    std::unordered_map<std::int64_t, slot_key> slot_of_alarm_;
+    std::unordered_map<std::int32_t, util::micros> last_seen_;
+    std::unordered_map<std::int32_t, std::vector<slot_key>> slots_of_sensor_;
+    std::unordered_map<std::string, std::int32_t> sensor_keys_;  ///< sensor id → key, for restore
+
+    // Staged, not yet committed.
+    std::unordered_map<slot_key, slot> staged_;
+    std::unordered_map<std::int32_t, util::micros> staged_seen_;
+    std::vector<slot_key> touched_;  ///< slots with alarm writes, first-touch order
+    std::unordered_map<slot_key, std::vector<event>> staged_events_;
+    std::vector<changes::state_write> staged_states_;
+    std::vector<slot_key> new_alarm_keys_;  ///< slots whose alarm awaits an id
+    std::vector<std::int64_t> closed_ids_;
+};
+
+}  // namespace cityguard::alarms

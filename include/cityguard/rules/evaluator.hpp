@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "cityguard/rules/rule.hpp"
+#include "cityguard/util/time.hpp"
+
+/// Evaluation of one rule for one sensor, one reading at a time, in reading-time order.
+/// Pure: deterministic for the same readings, no clock, no I/O. Delays are measured in
+/// reading time, so replaying history gives the same answers.
+namespace cityguard::rules {
+
+/// The part of eval_state that is persisted, comparable cheaply (no JSON) so the engine can
+/// tell after each reading whether anything must be written.
+struct persisted_fields {
+    std::optional<level> current, pending;
+    std::optional<util::micros> pending_since, lower_since;
+    int streak = 0;
+    std::optional<double> baseline;
+    std::optional<util::micros> last_trigger;
+    bool operator==(const persisted_fields&) const = default;
+};
+
+/// What the engine must remember per (rule, sensor). The fields marked persisted are written
+/// to rule_state whenever they change, so a restart resumes on-delays, off-delays and
+/// baselines exactly; the rest is rebuilt from recent readings.
+struct eval_state {
+    std::optional<level> current;               ///< persisted: the level the condition is at
+    std::optional<level> pending;               ///< persisted: on-delay: level waiting to be raised
+    std::optional<util::micros> pending_since;  ///< persisted
+    std::optional<util::micros> lower_since;    ///< persisted: off-delay: target below current since
+    int streak = 0;                             ///< persisted: rate: consecutive periods over a limit
+    std::optional<double> baseline;             ///< persisted: cumulative
+    std::optional<util::micros> last_trigger;   ///< persisted: event
+    std::optional<util::micros> last_ts;        ///< last reading evaluated
+    std::optional<double> last_value;
+    std::deque<std::pair<util::micros, double>> window;  ///< rate / cumulative daily rate
+
+    persisted_fields fields() const {
+        return {current, pending, pending_since, lower_since, streak, baseline, last_trigger};
+    }
+    /// The persisted part as JSON, and back.
+    nlohmann::json persisted() const;
+    static eval_state from_persisted(const nlohmann::json& j);
+};
+
+/// The effect of one reading (or one timer tick) on a rule's condition.
+struct outcome {
+    enum class change { none, raised, escalated, deescalated, cleared, repeated, review } what = change::none;
+    level lvl = level::blue;  ///< the level after the change (raised, escalated, deescalated, repeated, review)
+    double value = 0;         ///< the evaluated quantity (the reading, or the rate / cumulative change)
+    std::string note;         ///< e.g. "rate 3.4 per 86400 s", "no baseline: needs review"
+};
+
+/// Evaluates one reading for a threshold, rate, cumulative or event rule. `levels` are the
+/// rule's levels resolved for this sensor (resolve_levels), `sensor_limits` the sensor's own
+/// limits (for a cumulative baseline). Readings older than state.last_ts must not be passed
+/// (the engine filters them).
+outcome evaluate(
+    const rule& r,
+    const std::vector<resolved_level>& levels,
+    const nlohmann::json& sensor_limits,
+    eval_state& state,
+    util::micros ts,
+    double value
+);
+
+/// Timer for event rules with clear_after_s: clears the condition when no trigger came for
+/// that long (compared with `now`).
+outcome expire(const rule& r, eval_state& state, util::micros now);
+
+}  // namespace cityguard::rules

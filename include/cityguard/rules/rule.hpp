@@ -1,0 +1,108 @@
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+/// Alarm rules and rule packs. Pure: no I/O beyond parsing the JSON it is given.
+namespace cityguard::rules {
+
+/// Normalised severity, most severe first: red (重大) = 1 ... blue (低) = 4.
+enum class level : int { red = 1, orange = 2, yellow = 3, blue = 4 };
+
+std::string_view to_string(level l) noexcept;
+std::optional<level> parse_level(std::string_view text) noexcept;
+/// True when a is more severe than b.
+inline bool more_severe(level a, level b) noexcept { return static_cast<int>(a) < static_cast<int>(b); }
+
+enum class rule_kind { threshold, rate, cumulative, event, offline };
+std::string_view to_string(rule_kind k) noexcept;
+
+/// One level of a multi-level rule. The limit is `value`, or the sensor's own
+/// `limits[limit]` when the sensor has it, or `fraction` × the sensor's `limits[of]`.
+struct level_spec {
+    level lvl = level::yellow;
+    std::optional<double> value;
+    std::optional<std::string> limit;
+    std::optional<double> fraction;
+    std::optional<std::string> of;
+    double deadband = 0;                  ///< hysteresis for clearing (threshold, rate)
+    std::optional<double> rate;           ///< cumulative: rate limit per day for this level
+    std::optional<double> rate_fraction;  ///< cumulative: rate = rate_fraction × limits[rate_of]
+    std::optional<std::string> rate_of;
+};
+
+enum class direction { high, low };
+enum class rate_direction { rising, falling, absolute };
+
+struct rule {
+    std::string id;
+    std::string name_zh;
+    std::string name_en;
+    std::string domain;
+    std::vector<std::string> kinds;  ///< sensor kinds; "video.*" matches every video kind
+    rule_kind kind = rule_kind::threshold;
+
+    std::vector<level_spec> levels;  ///< most severe first (validated)
+    direction dir = direction::high;
+    double for_s = 0;        ///< on-delay before raising
+    double clear_for_s = 0;  ///< off-delay before lowering or clearing
+
+    // rate
+    double window_s = 0;
+    double per_s = 3600;  ///< the rate's unit: change per this many seconds
+    rate_direction rate_dir = rate_direction::rising;
+    int consecutive = 1;
+
+    // cumulative
+    double warning_fraction = 0.7;
+    std::optional<level> warning_level;
+    bool baseline_from_limits = false;  ///< baseline must come from limits.baseline (else first reading)
+
+    // event
+    level event_level = level::yellow;
+    double clear_after_s = 0;  ///< 0: only a 0 reading clears
+
+    // offline
+    double multiplier = 3;
+    level offline_level = level::blue;
+
+    std::map<level, std::string> advice;  ///< what the operator should do, per level
+    std::string source;                   ///< the standard or reasoning behind the numbers
+    nlohmann::json definition;            ///< as written in the pack, for GET /api/v1/rules
+
+    bool applies_to(std::string_view domain, std::string_view sensor_kind) const noexcept;
+    /// The title of an alarm of this rule at a level.
+    std::string title(level l) const;
+};
+
+/// A refused pack: what() is "FILE: rule ID: reason".
+class pack_error : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Parses and checks one pack (a JSON object with "domain" and "rules"). Throws pack_error.
+std::vector<rule> parse_pack(const nlohmann::json& pack, const std::string& file);
+
+/// All rules of every *.json pack in `dir`, in file then rule order. Throws pack_error
+/// (including for duplicate rule ids across packs).
+std::vector<rule> load_packs(const std::string& dir);
+
+/// A level resolved against one sensor's limits.
+struct resolved_level {
+    level lvl;
+    double limit;
+    double deadband;
+    std::optional<double> rate;  ///< cumulative only
+};
+
+/// The levels of `r` that can be evaluated for a sensor with `limits`, most severe first.
+/// Levels whose limit depends on a missing sensor limit are left out.
+std::vector<resolved_level> resolve_levels(const rule& r, const nlohmann::json& limits);
+
+}  // namespace cityguard::rules

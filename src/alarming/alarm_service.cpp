@@ -1,0 +1,335 @@
+#include "cityguard/alarming/alarm_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+
+#include "cityguard/util/error.hpp"
+
+namespace cityguard::alarming {
+
+namespace net = boost::asio;
+using json = nlohmann::json;
+
+namespace {
+
+std::vector<std::string> split_list(const std::optional<std::string>& text) {
+    std::vector<std::string> out;
+    if (!text) return out;
+    std::string_view rest(*text);
+    while (!rest.empty()) {
+        auto comma = rest.find(',');
+        auto part = rest.substr(0, comma);
+        if (!part.empty()) out.emplace_back(part);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+util::micros parse_time(const std::string& text, const char* name) {
+    if (auto t = util::parse_rfc3339(text)) return *t;
+    long long ms = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+    if (ec == std::errc{} && p == text.data() + text.size() && ms >= 0) return ms * 1000;
+    throw api_error(errc::bad_request, std::string(name) + " must be RFC 3339 or epoch milliseconds");
+}
+
+// The cursor is opaque to clients; today it is the last id seen, in hex, behind a version tag.
+std::string make_cursor(std::int64_t id) {
+    char buf[32];
+    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, id, 16);
+    return "c1." + std::string(buf, p);
+}
+
+std::int64_t read_cursor(const std::string& c) {
+    std::int64_t id = 0;
+    if (c.rfind("c1.", 0) == 0) {
+        auto [p, ec] = std::from_chars(c.data() + 3, c.data() + c.size(), id, 16);
+        if (ec == std::errc{} && p == c.data() + c.size() && id > 0) return id;
+    }
+    throw api_error(errc::bad_request, "cursor is not one this server returned");
+}
+
+}  // namespace
+
+alarm_service::alarm_service(
+    net::io_context& ioc,
+    std::vector<rules::rule> rules,
+    const registry::sensor_directory& directory,
+    ingest::group_committer& committer,
+    store::readings_writer& writer,
+    store::alarms_repo& repo,
+    const config::alarms_config& cfg
+)
+    : ioc_(ioc),
+      engine_(std::move(rules), util::now_micros()),
+      directory_(directory),
+      committer_(committer),
+      writer_(writer),
+      repo_(repo),
+      cfg_(cfg),
+      timer_(ioc) {
+    for (const auto& r : engine_.rules())
+        if (r.kind == rules::rule_kind::offline) offline_rules_.push_back(r.id);
+}
+
+void alarm_service::refresh_facts() {
+    auto snap = directory_.snapshot();
+    if (snap == facts_of_) return;
+    // A new directory version: every sensor gets a new version number, so cached levels follow.
+    ++facts_generation_;
+    facts_.clear();
+    facts_.reserve(snap->by_id.size());
+    for (const auto& [id, e] : snap->by_id)
+        facts_.emplace(
+            e.key,
+            alarms::sensor_facts{e.id, e.key, e.site, e.domain, e.kind, e.interval_s, e.limits, facts_generation_}
+        );
+    facts_of_ = std::move(snap);
+}
+
+const alarms::sensor_facts* alarm_service::facts(std::int32_t key) {
+    auto it = facts_.find(key);
+    return it == facts_.end() ? nullptr : &it->second;
+}
+
+net::awaitable<void> alarm_service::restore() {
+    refresh_facts();
+    auto by_id = [&](const std::string& id) -> const alarms::sensor_facts* {
+        const auto* e = facts_of_->find(std::string_view(id));
+        return e ? facts(e->key) : nullptr;
+    };
+    const auto open = co_await repo_.not_closed();
+    for (const auto& r : open)
+        if (const auto* s = by_id(r.sensor)) engine_.restore_alarm(alarms::from_record(r), *s);
+    const auto states = co_await repo_.rule_states();
+    for (const auto& st : states)
+        if (const auto* s = by_id(st.sensor)) engine_.restore_state(st.rule, *s, st.state);
+    const auto latest = co_await repo_.latest_readings();
+    for (const auto& [id, ts, value] : latest)
+        if (const auto* s = by_id(id)) engine_.restore_last_reading(*s, ts, value);
+    spdlog::info(
+        "rule engine: {} rules, {} open alarms, {} rule states restored",
+        engine_.rules().size(),
+        open.size(),
+        states.size()
+    );
+}
+
+void alarm_service::start() { net::co_spawn(ioc_, timer_loop(), net::detached); }
+
+void alarm_service::stop() {
+    stopping_ = true;
+    net::post(ioc_, [this] { timer_.cancel(); });
+}
+
+net::awaitable<void> alarm_service::timer_loop() {
+    while (!stopping_) {
+        timer_.expires_after(std::chrono::milliseconds(cfg_.tick_ms));
+        auto [ec] = co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
+        if (ec || stopping_) co_return;
+        try {
+            co_await tick();
+        } catch (const std::exception& e) {
+            spdlog::warn("alarm timer step failed, will retry: {}", e.what());
+        }
+    }
+}
+
+void alarm_service::write_and_commit(alarms::changes ch) {
+    if (ch.empty()) {
+        engine_.commit();
+        return;
+    }
+    try {
+        writer_.transact([&](store::transaction_scope& tx) {
+            std::vector<store::alarm_write_record> writes;
+            for (const auto& w : ch.alarms) {
+                store::alarm_write_record rec{alarms::to_record(w.after), {}};
+                for (const auto& e : w.events) rec.events.push_back(alarms::to_record(e));
+                writes.push_back(std::move(rec));
+            }
+            std::vector<store::rule_state_record> states;
+            for (const auto& s : ch.states) states.push_back({s.rule, s.sensor, s.state});
+            engine_.assign_ids(store::write_alarm_changes(tx, writes, states));
+        });
+        engine_.commit();
+    } catch (...) {
+        engine_.rollback();
+        throw;
+    }
+}
+
+void alarm_service::before_commit(
+    store::transaction_scope& tx, const std::vector<store::reading_row>& rows, const std::vector<bool>& inserted
+) {
+    engine_.rollback();  // nothing half-staged from an earlier attempt may leak into this one
+    refresh_facts();
+    auto ch = engine_.evaluate(
+        rows, inserted, [this](std::int32_t key) { return facts(key); }, util::now_micros()
+    );
+    if (ch.empty()) return;
+    std::vector<store::alarm_write_record> writes;
+    writes.reserve(ch.alarms.size());
+    for (const auto& w : ch.alarms) {
+        store::alarm_write_record rec{alarms::to_record(w.after), {}};
+        for (const auto& e : w.events) rec.events.push_back(alarms::to_record(e));
+        writes.push_back(std::move(rec));
+    }
+    std::vector<store::rule_state_record> states;
+    for (const auto& s : ch.states) states.push_back({s.rule, s.sensor, s.state});
+    engine_.assign_ids(store::write_alarm_changes(tx, writes, states));
+}
+
+void alarm_service::after_commit() { engine_.commit(); }
+void alarm_service::after_abort() { engine_.rollback(); }
+
+// Not a coroutine on purpose: GCC 12 mishandles a coroutine that moves from its own by-value
+// parameter (both copies end up owning it). A plain function returning the awaitable has no
+// coroutine frame, so `fn` moves once, into the task.
+template <class T>
+net::awaitable<T> alarm_service::on_writer(std::function<T()> fn) {
+    return net::async_initiate<decltype(net::use_awaitable), void(std::exception_ptr, T)>(
+        [this](auto handler, std::function<T()> work) {
+            auto ex = net::any_io_executor(net::get_associated_executor(handler));
+            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+            auto deliver = [ex, shared](std::exception_ptr e, T value) {
+                net::post(ex, [shared, e, value = std::move(value)]() mutable {
+                    std::move (*shared)(e, std::move(value));
+                });
+            };
+            const bool queued = committer_.post_task([work = std::move(work), deliver]() mutable {
+                try {
+                    deliver(nullptr, work());
+                } catch (...) {
+                    deliver(std::current_exception(), T{});
+                }
+            });
+            if (!queued) deliver(std::make_exception_ptr(api_error(errc::unavailable, "server is shutting down")), T{});
+        },
+        net::use_awaitable,
+        std::move(fn)
+    );
+}
+
+net::awaitable<void> alarm_service::tick() {
+    // Named, not a temporary inside co_await: GCC 12 destroys such temporaries twice.
+    std::function<bool()> step = [this] {
+        refresh_facts();
+        std::vector<const alarms::sensor_facts*> all;
+        all.reserve(facts_.size());
+        for (const auto& [key, f] : facts_) all.push_back(&f);
+        write_and_commit(engine_.tick(all, util::now_micros()));
+        return true;
+    };
+    co_await on_writer<bool>(std::move(step));
+}
+
+net::awaitable<json> alarm_service::act(std::int64_t id, alarms::action_request req) {
+    using result_t = std::variant<alarms::alarm, alarms::refusal, bool>;  // bool: not open here
+    std::function<result_t()> step = [this, id, req]() -> result_t {
+        auto outcome = engine_.act(id, req, util::now_micros());
+        if (auto* ch = std::get_if<alarms::changes>(&outcome)) {
+            auto after = ch->alarms.front().after;
+            write_and_commit(std::move(*ch));
+            return after;
+        }
+        if (auto* no = std::get_if<alarms::refusal>(&outcome)) return *no;
+        return false;
+    };
+    auto result = co_await on_writer<result_t>(std::move(step));
+    if (auto* no = std::get_if<alarms::refusal>(&result)) {
+        if (no->code == "forbidden") throw api_error(errc::forbidden, no->message);
+        if (no->code == "validation_failed") throw api_error(errc::validation_failed, no->message);
+        throw api_error(errc::invalid_transition, no->message);
+    }
+    if (std::holds_alternative<bool>(result)) {
+        auto stored = co_await repo_.get(id);
+        if (!stored) throw api_error(errc::not_found, "no alarm " + std::to_string(id));
+        throw api_error(errc::invalid_transition, "the alarm is closed already");
+    }
+    co_return alarms::to_json(std::get<alarms::alarm>(result));
+}
+
+net::awaitable<json> alarm_service::list(list_query q) {
+    store::alarm_filter f;
+    for (auto& s : split_list(q.status)) {
+        if (s != "active" && !alarms::parse_status(s))
+            throw api_error(
+                errc::bad_request, "status must be active, open, acknowledged, handling, resolved or closed"
+            );
+        f.statuses.push_back(std::move(s));
+    }
+    for (const auto& l : split_list(q.level)) {
+        auto lvl = rules::parse_level(l);
+        if (!lvl) throw api_error(errc::bad_request, "level must be red, orange, yellow or blue");
+        f.levels.push_back(static_cast<int>(*lvl));
+    }
+    f.domains = split_list(q.domain);
+    f.sites = split_list(q.site);
+    f.sensors = split_list(q.sensor);
+    f.rules = split_list(q.rule);
+    if (q.from) f.from = parse_time(*q.from, "from");
+    if (q.to) f.to = parse_time(*q.to, "to");
+    if (q.cursor) f.before_id = read_cursor(*q.cursor);
+    f.limit = cfg_.default_list;
+    if (q.limit) {
+        std::size_t n = 0;
+        auto [p, ec] = std::from_chars(q.limit->data(), q.limit->data() + q.limit->size(), n);
+        if (ec != std::errc{} || p != q.limit->data() + q.limit->size() || n < 1 || n > cfg_.max_list)
+            throw api_error(errc::bad_request, "limit must be between 1 and " + std::to_string(cfg_.max_list));
+        f.limit = n;
+    }
+    const std::size_t limit = f.limit;
+    auto rows = co_await repo_.list(std::move(f));
+    const bool more = rows.size() > limit;
+    if (more) rows.pop_back();
+    json items = json::array();
+    for (const auto& r : rows) items.push_back(alarms::to_json(alarms::from_record(r)));
+    json out{{"alarms", std::move(items)}, {"next_cursor", nullptr}};
+    if (more) out["next_cursor"] = make_cursor(rows.back().id);
+    co_return out;
+}
+
+net::awaitable<json> alarm_service::get(std::int64_t id) {
+    auto stored = co_await repo_.get(id);
+    if (!stored) throw api_error(errc::not_found, "no alarm " + std::to_string(id));
+    auto events = co_await repo_.events_of(id);
+    json out = alarms::to_json(alarms::from_record(*stored));
+    json list = json::array();
+    for (const auto& e : events) list.push_back(alarms::to_json(alarms::from_record(e)));
+    out["events"] = std::move(list);
+    co_return out;
+}
+
+net::awaitable<json> alarm_service::overview() {
+    auto o = co_await repo_.overview(offline_rules_);
+    json levels = json::object();
+    for (auto l : {rules::level::red, rules::level::orange, rules::level::yellow, rules::level::blue})
+        levels[std::string(rules::to_string(l))] = o.active_by_level.value(std::to_string(static_cast<int>(l)), 0);
+    json out{
+        {"sites_by_domain", o.sites_by_domain},
+        {"sensors_by_domain", o.sensors_by_domain},
+        {"sensors_offline", o.sensors_offline},
+        {"active_alarms_by_level", levels},
+        {"active_alarms_by_domain", o.active_by_domain},
+        {"oldest_unacknowledged_red", nullptr}};
+    if (o.oldest_unacknowledged_red)
+        out["oldest_unacknowledged_red"] = alarms::to_json(alarms::from_record(*o.oldest_unacknowledged_red));
+    co_return out;
+}
+
+json alarm_service::rules_json() const {
+    json out = json::array();
+    for (const auto& r : engine_.rules()) out.push_back(r.definition);
+    return {{"rules", std::move(out)}};
+}
+
+}  // namespace cityguard::alarming

@@ -1,0 +1,234 @@
+#include "cityguard/alarms/alarm.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace cityguard::alarms {
+
+using json = nlohmann::json;
+
+std::string_view to_string(condition c) noexcept {
+    switch (c) {
+        case condition::active:
+            return "active";
+        case condition::cleared:
+            return "cleared";
+        case condition::unknown:
+            return "unknown";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(status s) noexcept {
+    switch (s) {
+        case status::open:
+            return "open";
+        case status::acknowledged:
+            return "acknowledged";
+        case status::handling:
+            return "handling";
+        case status::resolved:
+            return "resolved";
+        case status::closed:
+            return "closed";
+    }
+    return "open";
+}
+
+std::optional<condition> parse_condition(std::string_view t) noexcept {
+    for (auto c : {condition::active, condition::cleared, condition::unknown})
+        if (to_string(c) == t) return c;
+    return std::nullopt;
+}
+
+std::optional<status> parse_status(std::string_view t) noexcept {
+    for (auto s : {status::open, status::acknowledged, status::handling, status::resolved, status::closed})
+        if (to_string(s) == t) return s;
+    return std::nullopt;
+}
+
+std::optional<action> parse_action(std::string_view t) noexcept {
+    if (t == "acknowledge") return action::acknowledge;
+    if (t == "handle") return action::handle;
+    if (t == "resolve") return action::resolve;
+    if (t == "close") return action::close;
+    return std::nullopt;
+}
+
+namespace {
+json opt_time(const std::optional<util::micros>& t) { return t ? json(util::format_rfc3339(*t)) : json(nullptr); }
+template <class T>
+json opt(const std::optional<T>& v) {
+    return v ? json(*v) : json(nullptr);
+}
+}  // namespace
+
+json to_json(const alarm& a) {
+    return {
+        {"id", a.id},
+        {"rule", a.rule},
+        {"site", a.site},
+        {"sensor", a.sensor},
+        {"domain", a.domain},
+        {"level", rules::to_string(a.lvl)},
+        {"peak_level", rules::to_string(a.peak)},
+        {"condition", to_string(a.cond)},
+        {"status", to_string(a.state)},
+        {"title", a.title},
+        {"advice", a.advice},
+        {"value", opt(a.value)},
+        {"peak_value", opt(a.peak_value)},
+        {"first_ts", util::format_rfc3339(a.first_ts)},
+        {"last_ts", util::format_rfc3339(a.last_ts)},
+        {"cleared_ts", opt_time(a.cleared_ts)},
+        {"count", a.count},
+        {"opened_at", util::format_rfc3339(a.opened_at)},
+        {"closed_at", opt_time(a.closed_at)},
+        {"close_reason", a.close_reason.empty() ? json(nullptr) : json(a.close_reason)}};
+}
+
+json to_json(const event& e) {
+    return {
+        {"seq", e.seq},
+        {"type", e.type},
+        {"at", util::format_rfc3339(e.at)},
+        {"reading_ts", opt_time(e.reading_ts)},
+        {"actor", e.actor},
+        {"level", e.lvl ? json(rules::to_string(*e.lvl)) : json(nullptr)},
+        {"value", opt(e.value)},
+        {"note", e.note}};
+}
+
+store::alarm_record to_record(const alarm& a) {
+    store::alarm_record r;
+    r.id = a.id;
+    r.rule = a.rule;
+    r.site = a.site;
+    r.sensor = a.sensor;
+    r.domain = a.domain;
+    r.level = static_cast<int>(a.lvl);
+    r.peak_level = static_cast<int>(a.peak);
+    r.condition = to_string(a.cond);
+    r.status = to_string(a.state);
+    r.title = a.title;
+    r.advice = a.advice;
+    r.value = a.value;
+    r.peak_value = a.peak_value;
+    r.first_ts = a.first_ts;
+    r.last_ts = a.last_ts;
+    r.cleared_ts = a.cleared_ts;
+    r.count = a.count;
+    r.opened_at = a.opened_at;
+    r.closed_at = a.closed_at;
+    r.close_reason = a.close_reason;
+    return r;
+}
+
+alarm from_record(const store::alarm_record& r) {
+    alarm a;
+    a.id = r.id;
+    a.rule = r.rule;
+    a.site = r.site;
+    a.sensor = r.sensor;
+    a.domain = r.domain;
+    a.lvl = static_cast<level>(r.level);
+    a.peak = static_cast<level>(r.peak_level);
+    a.cond = parse_condition(r.condition).value_or(condition::unknown);
+    a.state = parse_status(r.status).value_or(status::open);
+    a.title = r.title;
+    a.advice = r.advice;
+    a.value = r.value;
+    a.peak_value = r.peak_value;
+    a.first_ts = r.first_ts;
+    a.last_ts = r.last_ts;
+    a.cleared_ts = r.cleared_ts;
+    a.count = r.count;
+    a.opened_at = r.opened_at;
+    a.closed_at = r.closed_at;
+    a.close_reason = r.close_reason;
+    return a;
+}
+
+store::event_record to_record(const event& e) {
+    store::event_record r;
+    r.seq = e.seq;
+    r.type = e.type;
+    r.at = e.at;
+    r.reading_ts = e.reading_ts;
+    r.actor = e.actor;
+    if (e.lvl) r.level = static_cast<int>(*e.lvl);
+    r.value = e.value;
+    r.note = e.note;
+    return r;
+}
+
+event from_record(const store::event_record& r) {
+    event e;
+    e.seq = r.seq;
+    e.type = r.type;
+    e.at = r.at;
+    e.reading_ts = r.reading_ts;
+    e.actor = r.actor;
+    if (r.level) e.lvl = static_cast<level>(*r.level);
+    e.value = r.value;
+    e.note = r.note;
+    return e;
+}
+
+std::variant<event, refusal> apply(alarm& a, const action_request& req, util::micros now) {
+    auto refuse = [&](std::string message) -> std::variant<event, refusal> {
+        return refusal{"invalid_transition", std::move(message)};
+    };
+    const auto from = std::string(to_string(a.state));
+    event e;
+    e.at = now;
+    e.actor = req.actor;
+    e.lvl = a.lvl;
+    e.value = a.value;
+    e.note = req.note;
+    switch (req.what) {
+        case action::acknowledge:
+            if (a.state != status::open) return refuse("acknowledge needs an open alarm; this one is " + from);
+            a.state = status::acknowledged;
+            e.type = "acknowledged";
+            return e;
+        case action::handle:
+            if (a.state != status::acknowledged)
+                return refuse("handle needs an acknowledged alarm; this one is " + from);
+            a.state = status::handling;
+            e.type = "handling";
+            return e;
+        case action::resolve:
+            if (a.state != status::handling) return refuse("resolve needs an alarm being handled; this one is " + from);
+            a.state = status::resolved;
+            e.type = "resolved";
+            return e;
+        case action::close: {
+            static constexpr std::array<std::string_view, 4> direct{"false_alarm", "device_fault", "test", "duplicate"};
+            const bool direct_reason = std::find(direct.begin(), direct.end(), req.reason) != direct.end();
+            if (a.state == status::closed) return refuse("the alarm is closed already");
+            if (a.state == status::handling) return refuse("resolve the alarm before closing it");
+            if ((a.state == status::open || a.state == status::acknowledged) && !direct_reason)
+                return refuse(
+                    "closing a " + from + " alarm directly needs a reason: false_alarm, device_fault, test or duplicate"
+                );
+            if (a.state == status::resolved && !req.reason.empty() && req.reason != "resolved" && !direct_reason)
+                return refusal{"validation_failed", "unknown close reason '" + req.reason + "'"};
+            if (a.cond == condition::active) {
+                if (!req.force)
+                    return refuse("the condition is still active: close it with \"force\": true and a note (admin)");
+                if (!req.actor_is_admin) return refusal{"forbidden", "only an admin may force-close an active alarm"};
+                if (req.note.empty()) return refusal{"validation_failed", "a forced close needs a note"};
+            }
+            a.state = status::closed;
+            a.closed_at = now;
+            a.close_reason = req.reason.empty() ? "resolved" : req.reason;
+            e.type = "closed";
+            if (e.note.empty()) e.note = a.close_reason;
+            return e;
+        }
+    }
+    return refuse("unknown action");
+}
+
+}  // namespace cityguard::alarms

@@ -1,0 +1,94 @@
+#include <charconv>
+
+#include "cityguard/api/routes.hpp"
+#include "cityguard/util/error.hpp"
+
+namespace cityguard::api {
+
+namespace net = boost::asio;
+using json = nlohmann::json;
+
+namespace {
+
+std::int64_t alarm_id(const std::string& text) {
+    std::int64_t id = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc{} || p != text.data() + text.size() || id <= 0)
+        throw api_error(errc::not_found, "no alarm '" + text + "'");
+    return id;
+}
+
+alarms::action_request action_from(const request& req, alarms::action what) {
+    const json body = req.body.empty() ? json::object() : parse_body(req);
+    if (!body.is_object())
+        throw api_error(errc::validation_failed, "body must be {\"note\":...,\"reason\":...,\"force\":...}");
+    alarms::action_request a;
+    a.what = what;
+    a.actor = req.caller->name;
+    a.actor_is_admin = req.caller->role_ == auth::role::admin;
+    for (auto it = body.begin(); it != body.end(); ++it) {
+        if (it.key() == "note" && it->is_string() && it->get<std::string>().size() <= 4000)
+            a.note = it->get<std::string>();
+        else if (it.key() == "reason" && it->is_string())
+            a.reason = it->get<std::string>();
+        else if (it.key() == "force" && it->is_boolean())
+            a.force = it->get<bool>();
+        else
+            throw api_error(
+                errc::validation_failed, "'" + it.key() + "' must be note (text), reason (text) or force (true/false)"
+            );
+    }
+    return a;
+}
+
+}  // namespace
+
+void add_alarm_routes(router& r, services& s) {
+    r.add({"GET", "/api/v1/rules", access::read, false, [&s](request&) -> net::awaitable<response> {
+               co_return json_response(200, s.alarms.rules_json());
+           }});
+    r.add({"GET", "/api/v1/alarms", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               alarming::list_query q{
+                   req.query_param("status"),
+                   req.query_param("level"),
+                   req.query_param("domain"),
+                   req.query_param("site"),
+                   req.query_param("sensor"),
+                   req.query_param("rule"),
+                   req.query_param("from"),
+                   req.query_param("to"),
+                   req.query_param("limit"),
+                   req.query_param("cursor")};
+               auto body = co_await s.alarms.list(std::move(q));
+               co_return json_response(200, body);
+           }});
+    r.add({"GET", "/api/v1/alarms/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               auto body = co_await s.alarms.get(alarm_id(req.params[0]));
+               co_return json_response(200, body);
+           }});
+    for (const auto& [name, what] :
+         {std::pair{"acknowledge", alarms::action::acknowledge},
+          std::pair{"handle", alarms::action::handle},
+          std::pair{"resolve", alarms::action::resolve},
+          std::pair{"close", alarms::action::close}}) {
+        const alarms::action act = what;
+        r.add(
+            {"POST",
+             std::string("/api/v1/alarms/{id}/") + name,
+             access::read,
+             true,
+             [&s, act](request& req) -> net::awaitable<response> {
+                 const auto id = alarm_id(req.params[0]);
+                 auto request = action_from(req, act);  // named: GCC 12 mis-destroys temporaries in co_await
+                 auto body = co_await s.alarms.act(id, std::move(request));
+                 co_return json_response(200, body);
+             }}
+        );
+    }
+    r.add({"GET", "/api/v1/overview", access::read, false, [&s](request&) -> net::awaitable<response> {
+               auto body = co_await s.alarms.overview();
+               co_return json_response(200, body);
+           }});
+}
+
+}  // namespace cityguard::api

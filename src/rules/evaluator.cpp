@@ -1,0 +1,235 @@
+#include "cityguard/rules/evaluator.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cityguard::rules {
+
+using json = nlohmann::json;
+using util::micros;
+
+namespace {
+
+constexpr double kMicrosPerSecond = 1e6;
+
+json opt_level(const std::optional<level>& l) { return l ? json(to_string(*l)) : json(nullptr); }
+std::optional<level> level_from(const json& j) {
+    if (!j.is_string()) return std::nullopt;
+    return parse_level(j.get<std::string>());
+}
+template <class T>
+json opt(const std::optional<T>& v) {
+    return v ? json(*v) : json(nullptr);
+}
+template <class T>
+std::optional<T> opt_from(const json& j) {
+    if (j.is_null()) return std::nullopt;
+    return j.get<T>();
+}
+
+/// The level a quantity asks for: the most severe level whose limit it reaches; levels at or
+/// below the current one also hold while within their deadband (hysteresis against chatter).
+std::optional<level> classify(
+    const std::vector<resolved_level>& levels, bool high, double x, const std::optional<level>& current
+) {
+    for (const auto& l : levels) {
+        const bool on = high ? x >= l.limit : x <= l.limit;
+        const bool held_range = current && !more_severe(l.lvl, *current);
+        const bool held = held_range && (high ? x >= l.limit - l.deadband : x <= l.limit + l.deadband);
+        if (on || held) return l.lvl;
+    }
+    return std::nullopt;
+}
+
+/// Applies on-delay, consecutive count and off-delay to a target level. Shared by threshold,
+/// rate and cumulative rules.
+outcome settle(const rule& r, eval_state& s, std::optional<level> target, micros ts, double x) {
+    outcome o;
+    o.value = x;
+    const auto for_us = static_cast<micros>(r.for_s * kMicrosPerSecond);
+    const auto clear_us = static_cast<micros>(r.clear_for_s * kMicrosPerSecond);
+    if (!s.current) {
+        if (!target) {
+            s.pending.reset();
+            s.pending_since.reset();
+            s.streak = 0;
+            return o;
+        }
+        s.streak = std::min(s.streak + 1, r.consecutive);  // capped: counting on would rewrite state per reading
+        if (!s.pending_since) s.pending_since = ts;
+        s.pending = target;
+        if (s.streak < r.consecutive || ts - *s.pending_since < for_us) return o;
+        s.current = target;
+        s.pending.reset();
+        s.pending_since.reset();
+        s.lower_since.reset();
+        o.what = outcome::change::raised;
+        o.lvl = *target;
+        return o;
+    }
+    s.pending.reset();
+    s.pending_since.reset();
+    if (target && more_severe(*target, *s.current)) {
+        // Escalation is never delayed: the more severe level is the one people must see now.
+        s.current = target;
+        s.lower_since.reset();
+        s.streak = r.consecutive;
+        o.what = outcome::change::escalated;
+        o.lvl = *target;
+        return o;
+    }
+    if (target && *target == *s.current) {
+        s.lower_since.reset();
+        o.what = outcome::change::repeated;
+        o.lvl = *target;
+        return o;
+    }
+    // The target is lower than the current level (or none): wait for the off-delay.
+    if (!s.lower_since) s.lower_since = ts;
+    if (ts - *s.lower_since < clear_us) {
+        o.what = outcome::change::repeated;
+        o.lvl = *s.current;
+        return o;
+    }
+    s.lower_since.reset();
+    s.streak = 0;
+    if (!target) {
+        s.current.reset();
+        o.what = outcome::change::cleared;
+        return o;
+    }
+    s.current = target;
+    o.what = outcome::change::deescalated;
+    o.lvl = *target;
+    return o;
+}
+
+/// Keeps `window` to the readings within `span` before ts and returns the change rate per
+/// `per_s` against the oldest of them, once they cover at least half the span.
+std::optional<double> rate_over(eval_state& s, micros ts, double value, double span_s, double per_s) {
+    s.window.emplace_back(ts, value);
+    const auto span = static_cast<micros>(span_s * kMicrosPerSecond);
+    while (s.window.size() > 2 && ts - s.window[1].first >= span) s.window.pop_front();
+    const auto& [t0, v0] = s.window.front();
+    if (ts - t0 < span / 2 || ts == t0) return std::nullopt;
+    return (value - v0) / (static_cast<double>(ts - t0) / kMicrosPerSecond) * per_s;
+}
+
+}  // namespace
+
+json eval_state::persisted() const {
+    return {
+        {"current", opt_level(current)},
+        {"pending", opt_level(pending)},
+        {"pending_since", opt(pending_since)},
+        {"lower_since", opt(lower_since)},
+        {"streak", streak},
+        {"baseline", opt(baseline)},
+        {"last_trigger", opt(last_trigger)}};
+}
+
+eval_state eval_state::from_persisted(const json& j) {
+    eval_state s;
+    s.current = level_from(j.value("current", json()));
+    s.pending = level_from(j.value("pending", json()));
+    s.pending_since = opt_from<micros>(j.value("pending_since", json()));
+    s.lower_since = opt_from<micros>(j.value("lower_since", json()));
+    s.streak = j.value("streak", 0);
+    s.baseline = opt_from<double>(j.value("baseline", json()));
+    s.last_trigger = opt_from<micros>(j.value("last_trigger", json()));
+    return s;
+}
+
+outcome evaluate(
+    const rule& r, const std::vector<resolved_level>& levels, const json& limits, eval_state& s, micros ts, double value
+) {
+    // A NaN compares false with every limit and would read as "normal": never let it near a rule.
+    if (!std::isfinite(value)) return {};
+    s.last_ts = ts;
+    s.last_value = value;
+    switch (r.kind) {
+        case rule_kind::threshold: {
+            if (levels.empty()) return {};
+            return settle(r, s, classify(levels, r.dir == direction::high, value, s.current), ts, value);
+        }
+        case rule_kind::rate: {
+            if (levels.empty()) return {};
+            auto rate = rate_over(s, ts, value, r.window_s, r.per_s);
+            if (!rate) return {};
+            const double x = r.rate_dir == rate_direction::rising    ? *rate
+                             : r.rate_dir == rate_direction::falling ? -*rate
+                                                                     : std::abs(*rate);
+            auto o = settle(r, s, classify(levels, true, x, s.current), ts, x);
+            o.note = "rate " + std::to_string(*rate) + " per " + std::to_string(static_cast<long long>(r.per_s)) + " s";
+            return o;
+        }
+        case rule_kind::cumulative: {
+            if (!s.baseline) {
+                if (r.baseline_from_limits) {
+                    auto it = limits.is_object() ? limits.find("baseline") : limits.end();
+                    if (limits.is_object() && it != limits.end() && it->is_number()) {
+                        s.baseline = it->get<double>();
+                    } else {
+                        // A missing baseline must never read as "normal": ask a person to look.
+                        outcome o;
+                        o.what = s.current ? outcome::change::repeated : outcome::change::review;
+                        s.current = s.current ? s.current : std::optional<level>(level::blue);
+                        o.lvl = *s.current;
+                        o.value = value;
+                        o.note = "no baseline: set limits.baseline for this sensor; needs review";
+                        return o;
+                    }
+                } else {
+                    s.baseline = value;  // the first reading is the zero of all later changes
+                }
+            }
+            if (levels.empty()) return {};
+            const double cum = value - *s.baseline;
+            const auto per_day = rate_over(s, ts, value, r.window_s, 86400.0);
+            std::optional<level> target;
+            for (const auto& l : levels) {
+                if (std::abs(cum) >= l.limit || (per_day && l.rate && std::abs(*per_day) >= *l.rate)) {
+                    target = l.lvl;
+                    break;
+                }
+            }
+            if (!target && r.warning_level && std::abs(cum) >= r.warning_fraction * levels.back().limit)
+                target = r.warning_level;
+            auto o = settle(r, s, target, ts, cum);
+            o.note = "cumulative " + std::to_string(cum) +
+                     (per_day ? ", rate " + std::to_string(*per_day) + " per day" : "");
+            return o;
+        }
+        case rule_kind::event: {
+            outcome o;
+            o.value = value;
+            if (value >= 0.5) {
+                s.last_trigger = ts;
+                o.lvl = r.event_level;
+                o.what = s.current ? outcome::change::repeated : outcome::change::raised;
+                s.current = r.event_level;
+                return o;
+            }
+            if (s.current) {
+                s.current.reset();
+                o.what = outcome::change::cleared;
+            }
+            return o;
+        }
+        case rule_kind::offline:
+            return {};  // driven by the engine's timer, not by data
+    }
+    return {};
+}
+
+outcome expire(const rule& r, eval_state& s, micros now) {
+    outcome o;
+    if (r.kind != rule_kind::event || r.clear_after_s <= 0 || !s.current || !s.last_trigger) return o;
+    if (now - *s.last_trigger < static_cast<micros>(r.clear_after_s * kMicrosPerSecond)) return o;
+    s.current.reset();
+    o.what = outcome::change::cleared;
+    o.note = "no detection for " + std::to_string(static_cast<long long>(r.clear_after_s)) + " s";
+    return o;
+}
+
+}  // namespace cityguard::rules

@@ -1,0 +1,357 @@
+#include "cityguard/rules/rule.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace cityguard::rules {
+
+using json = nlohmann::json;
+
+std::string_view to_string(level l) noexcept {
+    switch (l) {
+        case level::red:
+            return "red";
+        case level::orange:
+            return "orange";
+        case level::yellow:
+            return "yellow";
+        case level::blue:
+            return "blue";
+    }
+    return "blue";
+}
+
+std::optional<level> parse_level(std::string_view t) noexcept {
+    if (t == "red") return level::red;
+    if (t == "orange") return level::orange;
+    if (t == "yellow") return level::yellow;
+    if (t == "blue") return level::blue;
+    return std::nullopt;
+}
+
+std::string_view to_string(rule_kind k) noexcept {
+    switch (k) {
+        case rule_kind::threshold:
+            return "threshold";
+        case rule_kind::rate:
+            return "rate";
+        case rule_kind::cumulative:
+            return "cumulative";
+        case rule_kind::event:
+            return "event";
+        case rule_kind::offline:
+            return "offline";
+    }
+    return "threshold";
+}
+
+bool rule::applies_to(std::string_view d, std::string_view sensor_kind) const noexcept {
+    if (d != domain) return false;
+    for (const auto& k : kinds) {
+        if (k == sensor_kind) return true;
+        if (k == "*") return true;
+        if (k.size() > 2 && k.back() == '*' &&
+            sensor_kind.substr(0, k.size() - 1) == std::string_view(k).substr(0, k.size() - 1))
+            return true;
+    }
+    return false;
+}
+
+std::string rule::title(level l) const {
+    static const std::map<level, std::string> zh{
+        {level::red, "重大"}, {level::orange, "较大"}, {level::yellow, "一般"}, {level::blue, "低"}};
+    return name_zh + " / " + name_en + " [" + zh.at(l) + " " + std::string(to_string(l)) + "]";
+}
+
+namespace {
+
+class checker {
+  public:
+    checker(const std::string& file, const std::string& id) : file_(file), id_(id) {}
+    [[noreturn]] void fail(const std::string& why) const {
+        throw pack_error(file_ + ": rule " + (id_.empty() ? "?" : id_) + ": " + why);
+    }
+    double number(const json& o, const char* key, std::optional<double> fallback, double min = -1e300) const {
+        auto it = o.find(key);
+        if (it == o.end()) {
+            if (!fallback) fail(std::string("missing parameter '") + key + "'");
+            return *fallback;
+        }
+        if (!it->is_number()) fail(std::string("'") + key + "' must be a number");
+        double v = it->get<double>();
+        if (v < min) fail(std::string("'") + key + "' must be at least " + std::to_string(min));
+        return v;
+    }
+    std::optional<std::string> opt_string(const json& o, const char* key) const {
+        auto it = o.find(key);
+        if (it == o.end()) return std::nullopt;
+        if (!it->is_string()) fail(std::string("'") + key + "' must be a string");
+        return it->get<std::string>();
+    }
+    level level_of(const json& o, const char* key, std::optional<level> fallback = std::nullopt) const {
+        auto it = o.find(key);
+        if (it == o.end()) {
+            if (!fallback) fail(std::string("missing parameter '") + key + "'");
+            return *fallback;
+        }
+        if (!it->is_string() || !parse_level(it->get<std::string>()))
+            fail(std::string("'") + key + "' must be red, orange, yellow or blue");
+        return *parse_level(it->get<std::string>());
+    }
+
+  private:
+    const std::string& file_;
+    const std::string& id_;
+};
+
+void check_keys(const checker& c, const json& o, const std::set<std::string>& allowed, const char* what) {
+    for (auto it = o.begin(); it != o.end(); ++it)
+        if (!allowed.count(it.key())) c.fail(std::string("unknown ") + what + " '" + it.key() + "'");
+}
+
+level_spec parse_level_spec(const checker& c, const json& j, rule_kind kind) {
+    if (!j.is_object()) c.fail("each level must be an object");
+    check_keys(
+        c,
+        j,
+        {"level", "value", "limit", "fraction", "of", "deadband", "rate", "rate_fraction", "rate_of"},
+        "level field"
+    );
+    level_spec s;
+    s.lvl = c.level_of(j, "level");
+    if (j.contains("value")) s.value = c.number(j, "value", std::nullopt);
+    s.limit = c.opt_string(j, "limit");
+    if (j.contains("fraction")) s.fraction = c.number(j, "fraction", std::nullopt, 0);
+    s.of = c.opt_string(j, "of");
+    s.deadband = c.number(j, "deadband", 0.0, 0);
+    if (j.contains("rate")) s.rate = c.number(j, "rate", std::nullopt, 0);
+    if (j.contains("rate_fraction")) s.rate_fraction = c.number(j, "rate_fraction", std::nullopt, 0);
+    s.rate_of = c.opt_string(j, "rate_of");
+    if (s.fraction.has_value() != s.of.has_value()) c.fail("'fraction' and 'of' go together");
+    if (s.rate_fraction.has_value() != s.rate_of.has_value()) c.fail("'rate_fraction' and 'rate_of' go together");
+    if (!s.value && !s.limit && !s.fraction)
+        c.fail("level " + std::string(to_string(s.lvl)) + " needs 'value', 'limit' or 'fraction'+'of'");
+    if (kind != rule_kind::cumulative && (s.rate || s.rate_fraction)) c.fail("'rate' belongs to cumulative rules");
+    return s;
+}
+
+/// For levels given as plain values, stricter levels must have stricter limits.
+void check_order(const checker& c, const rule& r) {
+    for (std::size_t i = 1; i < r.levels.size(); ++i) {
+        const auto &prev = r.levels[i - 1], &cur = r.levels[i];
+        if (!more_severe(prev.lvl, cur.lvl))
+            c.fail("levels out of order: list them from most to least severe, each once");
+        auto key = [](const level_spec& s) -> std::optional<double> {
+            if (s.value && !s.limit) return s.value;
+            if (s.fraction && !s.value && !s.limit) return s.fraction;
+            return std::nullopt;
+        };
+        auto a = key(prev), b = key(cur);
+        if (a && b && ((prev.fraction.has_value() == cur.fraction.has_value()))) {
+            const bool ok = r.dir == direction::low && r.kind == rule_kind::threshold ? *a < *b : *a > *b;
+            if (!ok)
+                c.fail(
+                    "levels out of order: " + std::string(to_string(prev.lvl)) + " must be beyond " +
+                    std::string(to_string(cur.lvl))
+                );
+        }
+    }
+}
+
+rule parse_rule(const json& j, const std::string& pack_domain, const std::string& file) {
+    std::string id = j.is_object() && j.contains("id") && j["id"].is_string() ? j["id"].get<std::string>() : "";
+    checker c(file, id);
+    if (!j.is_object()) c.fail("a rule must be an object");
+    if (id.empty()) c.fail("missing 'id'");
+    check_keys(c, j, {"id", "name", "domain", "kinds", "kind", "params", "advice", "source"}, "field");
+    rule r;
+    r.id = id;
+    r.definition = j;
+    auto name = j.find("name");
+    if (name == j.end() || !name->is_object() || !name->contains("zh") || !name->contains("en") ||
+        !(*name)["zh"].is_string() || !(*name)["en"].is_string())
+        c.fail("'name' must be {\"zh\":\"...\",\"en\":\"...\"}");
+    r.name_zh = (*name)["zh"];
+    r.name_en = (*name)["en"];
+    r.domain = c.opt_string(j, "domain").value_or(pack_domain);
+    if (r.domain != pack_domain) c.fail("domain differs from the pack's domain '" + pack_domain + "'");
+    auto kinds = j.find("kinds");
+    if (kinds == j.end() || !kinds->is_array() || kinds->empty())
+        c.fail("'kinds' must be a non-empty array of sensor kinds");
+    for (const auto& k : *kinds) {
+        if (!k.is_string()) c.fail("'kinds' must hold strings");
+        r.kinds.push_back(k.get<std::string>());
+    }
+    const auto kind_text = c.opt_string(j, "kind");
+    if (!kind_text) c.fail("missing 'kind'");
+    static const std::map<std::string, rule_kind> kinds_by_name{
+        {"threshold", rule_kind::threshold},
+        {"rate", rule_kind::rate},
+        {"cumulative", rule_kind::cumulative},
+        {"event", rule_kind::event},
+        {"offline", rule_kind::offline}};
+    auto kit = kinds_by_name.find(*kind_text);
+    if (kit == kinds_by_name.end()) c.fail("unknown kind '" + *kind_text + "'");
+    r.kind = kit->second;
+    r.source = c.opt_string(j, "source").value_or("");
+    if (r.source.empty()) c.fail("missing 'source' (the standard or reasoning behind the numbers)");
+
+    const json params = j.value("params", json::object());
+    if (!params.is_object()) c.fail("'params' must be an object");
+    switch (r.kind) {
+        case rule_kind::threshold:
+        case rule_kind::rate:
+        case rule_kind::cumulative: {
+            std::set<std::string> allowed{"levels", "for_s", "clear_for_s"};
+            if (r.kind == rule_kind::threshold) allowed.insert("direction");
+            if (r.kind == rule_kind::rate) allowed.insert({"window_s", "per_s", "direction", "consecutive"});
+            if (r.kind == rule_kind::cumulative)
+                allowed.insert({"window_s", "warning_fraction", "warning_level", "baseline"});
+            check_keys(c, params, allowed, "parameter");
+            auto levels = params.find("levels");
+            if (levels == params.end() || !levels->is_array() || levels->empty())
+                c.fail("missing parameter 'levels' (a non-empty array)");
+            for (const auto& l : *levels) r.levels.push_back(parse_level_spec(c, l, r.kind));
+            r.for_s = c.number(params, "for_s", 0.0, 0);
+            r.clear_for_s = c.number(params, "clear_for_s", 0.0, 0);
+            if (r.kind == rule_kind::threshold) {
+                const auto d = c.opt_string(params, "direction").value_or("high");
+                if (d != "high" && d != "low") c.fail("'direction' must be high or low");
+                r.dir = d == "high" ? direction::high : direction::low;
+            }
+            if (r.kind == rule_kind::rate) {
+                r.window_s = c.number(params, "window_s", std::nullopt, 1);
+                r.per_s = c.number(params, "per_s", 3600.0, 1);
+                r.consecutive = static_cast<int>(c.number(params, "consecutive", 1.0, 1));
+                const auto d = c.opt_string(params, "direction").value_or("rising");
+                if (d == "rising")
+                    r.rate_dir = rate_direction::rising;
+                else if (d == "falling")
+                    r.rate_dir = rate_direction::falling;
+                else if (d == "absolute")
+                    r.rate_dir = rate_direction::absolute;
+                else
+                    c.fail("'direction' must be rising, falling or absolute");
+            }
+            if (r.kind == rule_kind::cumulative) {
+                r.window_s = c.number(params, "window_s", 86400.0, 3600);
+                r.warning_fraction = c.number(params, "warning_fraction", 0.7, 0);
+                if (r.warning_fraction >= 1) c.fail("'warning_fraction' must be below 1");
+                if (params.contains("warning_level")) r.warning_level = c.level_of(params, "warning_level");
+                const auto b = c.opt_string(params, "baseline").value_or("first_reading");
+                if (b != "first_reading" && b != "limits") c.fail("'baseline' must be first_reading or limits");
+                r.baseline_from_limits = b == "limits";
+                for (const auto& l : r.levels)
+                    if (!l.rate && !l.rate_fraction) c.fail("each cumulative level needs a 'rate' (per day)");
+            }
+            check_order(c, r);
+            if (r.warning_level && !more_severe(r.levels.back().lvl, *r.warning_level))
+                c.fail("'warning_level' must be less severe than every alarm level");
+            break;
+        }
+        case rule_kind::event:
+            check_keys(c, params, {"level", "clear_after_s"}, "parameter");
+            r.event_level = c.level_of(params, "level");
+            r.clear_after_s = c.number(params, "clear_after_s", 0.0, 0);
+            break;
+        case rule_kind::offline:
+            check_keys(c, params, {"level", "multiplier"}, "parameter");
+            r.offline_level = c.level_of(params, "level", level::blue);
+            r.multiplier = c.number(params, "multiplier", 3.0, 1);
+            break;
+    }
+
+    auto advice = j.find("advice");
+    if (advice == j.end() || !advice->is_object() || advice->empty())
+        c.fail("missing 'advice' (what the operator should do, per level)");
+    for (auto it = advice->begin(); it != advice->end(); ++it) {
+        auto l = parse_level(it.key());
+        if (!l || !it->is_string()) c.fail("'advice' keys must be levels and values text");
+        r.advice[*l] = it->get<std::string>();
+    }
+    std::vector<level> used;
+    if (r.kind == rule_kind::event)
+        used.push_back(r.event_level);
+    else if (r.kind == rule_kind::offline)
+        used.push_back(r.offline_level);
+    else
+        for (const auto& l : r.levels) used.push_back(l.lvl);
+    if (r.warning_level) used.push_back(*r.warning_level);
+    if (r.kind == rule_kind::cumulative && r.baseline_from_limits) used.push_back(level::blue);
+    for (auto l : used)
+        if (!r.advice.count(l)) c.fail("no advice for level " + std::string(to_string(l)));
+    return r;
+}
+
+}  // namespace
+
+std::vector<rule> parse_pack(const json& pack, const std::string& file) {
+    if (!pack.is_object() || !pack.contains("domain") || !pack["domain"].is_string() || !pack.contains("rules") ||
+        !pack["rules"].is_array())
+        throw pack_error(file + ": a pack must be {\"domain\":\"...\",\"rules\":[...]}");
+    const std::string domain = pack["domain"];
+    std::vector<rule> out;
+    std::set<std::string> ids;
+    bool has_offline = false;
+    for (const auto& j : pack["rules"]) {
+        out.push_back(parse_rule(j, domain, file));
+        if (!ids.insert(out.back().id).second) throw pack_error(file + ": rule " + out.back().id + ": duplicate id");
+        has_offline = has_offline || out.back().kind == rule_kind::offline;
+    }
+    if (!has_offline) throw pack_error(file + ": every pack needs an offline rule covering its sensor kinds");
+    return out;
+}
+
+std::vector<rule> load_packs(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::vector<fs::path> files;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
+    if (ec) throw pack_error(dir + ": cannot read rule pack directory: " + ec.message());
+    if (files.empty()) throw pack_error(dir + ": no rule packs (*.json)");
+    std::sort(files.begin(), files.end());
+    std::vector<rule> all;
+    std::set<std::string> ids;
+    for (const auto& f : files) {
+        std::ifstream in(f);
+        std::stringstream text;
+        text << in.rdbuf();
+        json doc = json::parse(text.str(), nullptr, false, true);
+        if (doc.is_discarded()) throw pack_error(f.string() + ": not valid JSON");
+        for (auto& r : parse_pack(doc, f.filename().string())) {
+            if (!ids.insert(r.id).second) throw pack_error(f.filename().string() + ": rule " + r.id + ": duplicate id");
+            all.push_back(std::move(r));
+        }
+    }
+    return all;
+}
+
+std::vector<resolved_level> resolve_levels(const rule& r, const json& limits) {
+    auto limit_of = [&](const std::string& key) -> std::optional<double> {
+        if (!limits.is_object()) return std::nullopt;
+        auto it = limits.find(key);
+        if (it == limits.end() || !it->is_number()) return std::nullopt;
+        return it->get<double>();
+    };
+    std::vector<resolved_level> out;
+    for (const auto& s : r.levels) {
+        std::optional<double> v;
+        if (s.limit) v = limit_of(*s.limit);
+        if (!v && s.fraction) {
+            if (auto base = limit_of(*s.of)) v = *s.fraction * *base;
+        }
+        if (!v && s.value) v = s.value;
+        if (!v) continue;
+        std::optional<double> rate = s.rate;
+        if (s.rate_fraction)
+            if (auto base = limit_of(*s.rate_of)) rate = *s.rate_fraction * *base;
+        out.push_back({s.lvl, *v, s.deadband, rate});
+    }
+    return out;
+}
+
+}  // namespace cityguard::rules

@@ -1,0 +1,254 @@
+#include "cityguard/store/alarms_repo.hpp"
+
+#include "pool.hpp"
+#include "queries.hpp"
+#include "scope.hpp"
+
+namespace cityguard::store {
+
+namespace {
+
+std::optional<std::string> opt_time(const std::optional<util::micros>& t) {
+    if (!t) return std::nullopt;
+    return pg_time(*t);
+}
+std::optional<std::string> opt_num(const std::optional<double>& v) {
+    if (!v) return std::nullopt;
+    return pqxx::to_string(*v);
+}
+std::optional<std::string> opt_int(const std::optional<int>& v) {
+    if (!v) return std::nullopt;
+    return std::to_string(*v);
+}
+template <class T>
+std::optional<T> opt_field(const pqxx::field& f) {
+    if (f.is_null()) return std::nullopt;
+    return f.as<T>();
+}
+
+alarm_record alarm_from(const pqxx::row& r) {
+    alarm_record a;
+    a.id = r[0].as<std::int64_t>();
+    a.rule = r[1].as<std::string>();
+    a.site = r[2].as<std::string>();
+    a.sensor = r[3].as<std::string>();
+    a.domain = r[4].as<std::string>();
+    a.level = r[5].as<int>();
+    a.peak_level = r[6].as<int>();
+    a.condition = r[7].as<std::string>();
+    a.status = r[8].as<std::string>();
+    a.title = r[9].as<std::string>();
+    a.advice = r[10].as<std::string>();
+    a.value = opt_field<double>(r[11]);
+    a.peak_value = opt_field<double>(r[12]);
+    a.first_ts = r[13].as<util::micros>();
+    a.last_ts = r[14].as<util::micros>();
+    a.cleared_ts = opt_field<util::micros>(r[15]);
+    a.count = r[16].as<std::int64_t>();
+    a.opened_at = r[17].as<util::micros>();
+    a.closed_at = opt_field<util::micros>(r[18]);
+    a.close_reason = r[19].is_null() ? "" : r[19].as<std::string>();
+    return a;
+}
+
+std::optional<std::string> array_or_null(const std::vector<std::string>& v) {
+    if (v.empty()) return std::nullopt;
+    return text_array(v);
+}
+
+}  // namespace
+
+std::vector<std::int64_t> write_alarm_changes(
+    transaction_scope& scope,
+    const std::vector<alarm_write_record>& alarms,
+    const std::vector<rule_state_record>& states
+) {
+    auto& tx = static_cast<pqxx_scope&>(scope).tx();
+    std::vector<std::int64_t> new_ids;
+    if (!alarms.empty()) tx.exec_prepared(queries::lock_event_order.name);
+    for (const auto& w : alarms) {
+        const auto& a = w.after;
+        std::int64_t id = a.id;
+        if (id == 0) {
+            id = tx.exec_prepared1(
+                       queries::insert_alarm.name,
+                       a.rule,
+                       a.site,
+                       a.sensor,
+                       a.domain,
+                       a.level,
+                       a.peak_level,
+                       a.condition,
+                       a.status,
+                       a.title,
+                       a.advice,
+                       nullable(opt_num(a.value)),
+                       nullable(opt_num(a.peak_value)),
+                       pg_time(a.first_ts),
+                       pg_time(a.last_ts),
+                       nullable(opt_time(a.cleared_ts)),
+                       a.count,
+                       pg_time(a.opened_at)
+            )[0]
+                     .as<std::int64_t>();
+            new_ids.push_back(id);
+        } else {
+            tx.exec_prepared(
+                queries::update_alarm.name,
+                id,
+                a.level,
+                a.peak_level,
+                a.condition,
+                a.status,
+                a.title,
+                a.advice,
+                nullable(opt_num(a.value)),
+                nullable(opt_num(a.peak_value)),
+                pg_time(a.last_ts),
+                nullable(opt_time(a.cleared_ts)),
+                a.count,
+                nullable(opt_time(a.closed_at)),
+                a.close_reason.empty() ? nullptr : a.close_reason.c_str()
+            );
+        }
+        for (const auto& e : w.events)
+            tx.exec_prepared(
+                queries::insert_event.name,
+                id,
+                e.type,
+                pg_time(e.at),
+                nullable(opt_time(e.reading_ts)),
+                e.actor,
+                nullable(opt_int(e.level)),
+                nullable(opt_num(e.value)),
+                e.note
+            );
+    }
+    for (const auto& s : states) tx.exec_prepared(queries::upsert_rule_state.name, s.rule, s.sensor, s.state.dump());
+    return new_ids;
+}
+
+net::awaitable<std::vector<alarm_record>> alarms_repo::list(alarm_filter f) {
+    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
+        std::vector<std::string> statuses;
+        bool active = false;
+        for (const auto& s : f.statuses) {
+            if (s == "active")
+                active = true;
+            else
+                statuses.push_back(s);
+        }
+        std::vector<std::string> levels;
+        for (int l : f.levels) levels.push_back(std::to_string(l));
+        pqxx::read_transaction tx(c);
+        std::vector<alarm_record> out;
+        const auto before = f.before_id ? std::optional<std::string>(std::to_string(*f.before_id)) : std::nullopt;
+        for (const auto& row : tx.exec_params(
+                 queries::list_alarms_sql,
+                 nullable(array_or_null(statuses)),
+                 active ? "true" : nullptr,
+                 nullable(array_or_null(levels)),
+                 nullable(array_or_null(f.domains)),
+                 nullable(array_or_null(f.sites)),
+                 nullable(array_or_null(f.sensors)),
+                 nullable(array_or_null(f.rules)),
+                 nullable(opt_time(f.from)),
+                 nullable(opt_time(f.to)),
+                 nullable(before),
+                 static_cast<long long>(f.limit + 1)
+             ))
+            out.push_back(alarm_from(row));
+        return out;
+    });
+    co_return awaited;
+}
+
+net::awaitable<std::optional<alarm_record>> alarms_repo::get(std::int64_t id) {
+    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) -> std::optional<alarm_record> {
+        pqxx::read_transaction tx(c);
+        auto r = tx.exec_prepared(queries::get_alarm.name, id);
+        if (r.empty()) return std::nullopt;
+        return alarm_from(r[0]);
+    });
+    co_return awaited;
+}
+
+net::awaitable<std::vector<event_record>> alarms_repo::events_of(std::int64_t id) {
+    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        std::vector<event_record> out;
+        for (const auto& r : tx.exec_prepared(queries::events_of_alarm.name, id)) {
+            event_record e;
+            e.seq = r[0].as<std::int64_t>();
+            e.alarm_id = r[1].as<std::int64_t>();
+            e.type = r[2].as<std::string>();
+            e.at = r[3].as<util::micros>();
+            e.reading_ts = opt_field<util::micros>(r[4]);
+            e.actor = r[5].as<std::string>();
+            e.level = opt_field<int>(r[6]);
+            e.value = opt_field<double>(r[7]);
+            e.note = r[8].as<std::string>();
+            out.push_back(std::move(e));
+        }
+        return out;
+    });
+    co_return awaited;
+}
+
+net::awaitable<overview_record> alarms_repo::overview(std::vector<std::string> offline_rules) {
+    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        overview_record o;
+        auto counts = [&](const char* name) {
+            nlohmann::json j = nlohmann::json::object();
+            for (const auto& r : tx.exec_prepared(name)) j[r[0].as<std::string>()] = r[1].as<std::int64_t>();
+            return j;
+        };
+        o.sites_by_domain = counts(queries::count_by_domain.name);
+        o.sensors_by_domain = counts(queries::count_sensors_by_domain.name);
+        o.active_by_level = counts(queries::active_by_level.name);
+        o.active_by_domain = counts(queries::active_by_domain.name);
+        o.sensors_offline =
+            tx.exec_prepared1(queries::sensors_offline.name, text_array(offline_rules))[0].as<std::int64_t>();
+        auto red = tx.exec_prepared(queries::oldest_unacknowledged_red.name);
+        if (!red.empty()) o.oldest_unacknowledged_red = alarm_from(red[0]);
+        return o;
+    });
+    co_return awaited;
+}
+
+net::awaitable<std::vector<alarm_record>> alarms_repo::not_closed() {
+    auto awaited = co_await db_.get_impl().run([](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        std::vector<alarm_record> out;
+        for (const auto& r : tx.exec_prepared(queries::not_closed_alarms.name)) out.push_back(alarm_from(r));
+        return out;
+    });
+    co_return awaited;
+}
+
+net::awaitable<std::vector<rule_state_record>> alarms_repo::rule_states() {
+    auto awaited = co_await db_.get_impl().run([](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        std::vector<rule_state_record> out;
+        for (const auto& r : tx.exec_prepared(queries::all_rule_states.name))
+            out.push_back(
+                {r[0].as<std::string>(), r[1].as<std::string>(), nlohmann::json::parse(r[2].as<std::string>())}
+            );
+        return out;
+    });
+    co_return awaited;
+}
+
+net::awaitable<std::vector<std::tuple<std::string, util::micros, double>>> alarms_repo::latest_readings() {
+    auto awaited = co_await db_.get_impl().run([](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        std::vector<std::tuple<std::string, util::micros, double>> out;
+        for (const auto& r : tx.exec_prepared(queries::latest_readings.name))
+            out.emplace_back(r[0].as<std::string>(), r[1].as<util::micros>(), r[2].as<double>());
+        return out;
+    });
+    co_return awaited;
+}
+
+}  // namespace cityguard::store

@@ -1,0 +1,300 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "../support/test_env.hpp"
+#include "cityguard/util/time.hpp"
+
+using namespace cityguard::test;
+using cityguard::util::format_rfc3339;
+using cityguard::util::now_micros;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t kMinute = 60'000'000;
+
+void registry(test_server& srv, const json& sites, const json& sensors) {
+    auto c = srv.client();
+    auto r = c.call("POST", "/api/v1/registry", kAdminKey, json{{"sites", sites}, {"sensors", sensors}}.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+}
+
+json site(const std::string& id, const std::string& domain) {
+    return {{"id", id}, {"name", id}, {"domain", domain}, {"district", "福田区"}, {"lat", 22.5}, {"lon", 114.0}};
+}
+
+json sensor(
+    const std::string& id,
+    const std::string& site_id,
+    const std::string& kind,
+    int interval = 60,
+    json limits = json::object()
+) {
+    return {{"id", id}, {"site", site_id}, {"kind", kind}, {"unit", "u"}, {"interval_s", interval}, {"limits", limits}};
+}
+
+int post(http_client& c, const std::string& sensor_id, std::int64_t ts, double value) {
+    json body{{"readings", {{{"sensor", sensor_id}, {"ts", format_rfc3339(ts)}, {"value", value}}}}};
+    return c.call("POST", "/api/v1/readings", kAdminKey, body.dump()).status;
+}
+
+json alarms_of(http_client& c, const std::string& query) {
+    auto r = c.call("GET", "/api/v1/alarms?" + query, kAdminKey);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json()["alarms"];
+}
+
+std::vector<std::string> event_types(http_client& c, std::int64_t id) {
+    std::vector<std::string> out;
+    auto j = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+    for (const auto& e : j["events"]) out.push_back(e["type"]);
+    return out;
+}
+
+}  // namespace
+
+TEST(AlarmsHttp, GasStationRampThroughTheWholeWorkflow) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    registry(srv, json::array({site("GS-1", "gas_station")}), json::array({sensor("GS-1-LEL", "GS-1", "gas_lel", 30)}));
+    auto op = srv.make_key("duty-op", "operator");
+    auto c = srv.client();
+    const auto t0 = now_micros() - 10 * kMinute;
+    int i = 0;
+    for (double v : {0.0, 30.0, 55.0, 10.0, 0.0}) ASSERT_EQ(post(c, "GS-1-LEL", t0 + kMinute * i++, v), 200);
+
+    auto list = alarms_of(c, "sensor=GS-1-LEL");
+    ASSERT_EQ(list.size(), 1u);
+    const std::int64_t id = list[0]["id"];
+    EXPECT_EQ(list[0]["rule"], "gas_station.lel");
+    EXPECT_EQ(list[0]["level"], "orange");
+    EXPECT_EQ(list[0]["peak_value"], 55.0);
+    EXPECT_EQ(list[0]["condition"], "cleared");
+    EXPECT_FALSE(list[0]["advice"].get<std::string>().empty());
+
+    auto act = [&](const std::string& what, const json& body = json::object()) {
+        return c.call("POST", "/api/v1/alarms/" + std::to_string(id) + "/" + what, op, body.dump());
+    };
+    auto refused = act("resolve");
+    EXPECT_EQ(refused.status, 409);
+    EXPECT_EQ(refused.json()["error"]["code"], "invalid_transition");
+    EXPECT_EQ(act("acknowledge", {{"note", "已签收"}}).json()["status"], "acknowledged");
+    EXPECT_EQ(act("handle", {{"note", "派员到场"}}).json()["status"], "handling");
+    EXPECT_EQ(act("resolve", {{"note", "阀门泄漏已修复"}}).json()["status"], "resolved");
+    auto closed = act("close");
+    ASSERT_EQ(closed.status, 200) << closed.body;
+    EXPECT_EQ(closed.json()["status"], "closed");
+    EXPECT_EQ(act("close").json()["error"]["code"], "invalid_transition");
+
+    EXPECT_EQ(
+        event_types(c, id),
+        (std::vector<std::string>{"raised", "escalated", "cleared", "acknowledged", "handling", "resolved", "closed"})
+    );
+    auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+    EXPECT_EQ(detail["events"][0]["level"], "yellow");
+    EXPECT_EQ(detail["events"][1]["level"], "orange");
+    EXPECT_EQ(detail["events"][3]["actor"], "duty-op");
+    EXPECT_EQ(detail["events"][3]["note"], "已签收");
+    EXPECT_EQ(detail["close_reason"], "resolved");
+    for (std::size_t k = 1; k < detail["events"].size(); ++k)
+        EXPECT_GT(detail["events"][k]["seq"].get<long>(), detail["events"][k - 1]["seq"].get<long>());
+
+    // After the close, a new trigger opens a new alarm.
+    ASSERT_EQ(post(c, "GS-1-LEL", t0 + kMinute * 6, 40), 200);
+    list = alarms_of(c, "sensor=GS-1-LEL");
+    ASSERT_EQ(list.size(), 2u);
+    EXPECT_NE(list[0]["id"], id);
+    EXPECT_EQ(alarms_of(c, "sensor=GS-1-LEL&status=active").size(), 1u);
+}
+
+TEST(AlarmsHttp, ForceCloseNeedsAdminAndNote) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    registry(srv, json::array({site("GS-1", "gas_station")}), json::array({sensor("GS-1-LEL", "GS-1", "gas_lel", 30)}));
+    auto op = srv.make_key("op", "operator");
+    auto c = srv.client();
+    ASSERT_EQ(post(c, "GS-1-LEL", now_micros() - kMinute, 60), 200);
+    const std::int64_t id = alarms_of(c, "sensor=GS-1-LEL")[0]["id"];
+    const std::string path = "/api/v1/alarms/" + std::to_string(id) + "/close";
+    EXPECT_EQ(c.call("POST", path, op, R"({"reason":"device_fault"})").status, 409) << "active: needs force";
+    EXPECT_EQ(c.call("POST", path, op, R"({"reason":"device_fault","force":true,"note":"probe dead"})").status, 403);
+    EXPECT_EQ(c.call("POST", path, kAdminKey, R"({"reason":"device_fault","force":true})").status, 422);
+    auto r = c.call("POST", path, kAdminKey, R"({"reason":"device_fault","force":true,"note":"probe dead"})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.json()["close_reason"], "device_fault");
+    EXPECT_EQ(c.call("POST", "/api/v1/alarms/999999/acknowledge", op, "{}").status, 404);
+    EXPECT_EQ(c.call("POST", "/api/v1/alarms/abc/acknowledge", op, "{}").status, 404);
+    EXPECT_EQ(c.call("POST", path, op, R"({"colour":"red"})").status, 422);
+}
+
+TEST(AlarmsHttp, OneAlarmUnderConcurrentBatchesForOneSensor) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    registry(srv, json::array({site("GS-1", "gas_station")}), json::array({sensor("GS-1-LEL", "GS-1", "gas_lel", 30)}));
+    const auto t0 = now_micros() - 60 * kMinute;
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < 6; ++t)
+        threads.emplace_back([&, t] {
+            auto c = srv.client();
+            for (int k = 0; k < 10; ++k)
+                if (post(c, "GS-1-LEL", t0 + (t * 10 + k) * 1'000'000LL, 30 + (k % 3) * 15) != 200) ++failures;
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(failures, 0);
+    EXPECT_EQ(srv.db().query_value("SELECT count(*) FROM alarms WHERE status <> 'closed'"), "1");
+    EXPECT_EQ(srv.db().query_value("SELECT count(*) FROM alarm_events WHERE type = 'raised'"), "1");
+}
+
+TEST(AlarmsHttp, RestartNeitherDuplicatesNorForgetsAlarms) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    registry(srv, json::array({site("GS-1", "gas_station")}), json::array({sensor("GS-1-LEL", "GS-1", "gas_lel", 30)}));
+    auto c = srv.client();
+    const auto t0 = now_micros() - 10 * kMinute;
+    ASSERT_EQ(post(c, "GS-1-LEL", t0, 30), 200);
+    srv.restart();
+    auto c2 = srv.client();
+    ASSERT_EQ(post(c2, "GS-1-LEL", t0 + kMinute, 31), 200);
+    ASSERT_EQ(post(c2, "GS-1-LEL", t0 + 2 * kMinute, 60), 200);
+    auto list = alarms_of(c2, "sensor=GS-1-LEL");
+    ASSERT_EQ(list.size(), 1u) << "the open alarm was restored, not raised again";
+    EXPECT_EQ(event_types(c2, list[0]["id"]), (std::vector<std::string>{"raised", "escalated"}));
+    // Re-posting old readings after the restart changes nothing.
+    ASSERT_EQ(post(c2, "GS-1-LEL", t0, 30), 200);
+    EXPECT_EQ(event_types(c2, list[0]["id"]).size(), 2u);
+}
+
+TEST(AlarmsHttp, RestartInTheMiddleOfAnOnDelay) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    registry(
+        srv,
+        json::array({site("MH-1", "major_hazard")}),
+        json::array({sensor("MH-1-LVL", "MH-1", "tank_level", 10, {{"high", 85}, {"high_high", 92}})})
+    );
+    auto c = srv.client();
+    const auto t0 = now_micros() - 10 * kMinute;
+    ASSERT_EQ(post(c, "MH-1-LVL", t0, 86), 200);  // major_hazard.level_high has a 5 s on-delay
+    ASSERT_EQ(post(c, "MH-1-LVL", t0 + 3'000'000, 86), 200);
+    EXPECT_TRUE(alarms_of(c, "sensor=MH-1-LVL").empty());
+    srv.restart();
+    auto c2 = srv.client();
+    ASSERT_EQ(post(c2, "MH-1-LVL", t0 + 6'000'000, 86), 200);
+    auto list = alarms_of(c2, "sensor=MH-1-LVL");
+    ASSERT_EQ(list.size(), 1u) << "the on-delay that started before the restart completes on time";
+    EXPECT_EQ(list[0]["level"], "orange");
+    EXPECT_EQ(list[0]["first_ts"], format_rfc3339(t0 + 6'000'000));
+}
+
+TEST(AlarmsHttp, AScenarioPerPack) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    registry(
+        srv,
+        json::array(
+            {site("GP", "gas_pipeline"),
+             site("BR", "bridge"),
+             site("GD", "ground"),
+             site("GS", "gas_station"),
+             site("CP", "chemical_plant"),
+             site("MH", "major_hazard")}
+        ),
+        json::array(
+            {sensor("GP-LEL", "GP", "gas_lel"),
+             sensor("BR-DEF", "BR", "deflection", 300, {{"design", 80}}),
+             sensor("GD-SET", "GD", "settlement", 3600),
+             sensor("GS-GND", "GS", "static_ground", 10),
+             sensor("GS-FIRE", "GS", "video.fire_smoke"),
+             sensor("CP-TOX", "CP", "toxic_gas", 30, {{"oel", 10}}),
+             sensor("MH-PRS", "MH", "pressure", 10, {{"high", 25}, {"high_high", 29}, {"low", 10}, {"low_low", 5}}),
+             sensor("MH-ESD", "MH", "emergency_stop", 10)}
+        )
+    );
+    auto c = srv.client();
+    const auto t0 = now_micros() - 3LL * 86'400'000'000LL;
+    auto level_of = [&](const std::string& s) {
+        auto l = alarms_of(c, "sensor=" + s);
+        return l.empty() ? std::string("none") : l[0]["level"].get<std::string>();
+    };
+    post(c, "GP-LEL", t0, 12);  // manhole methane 10-20 %LEL
+    EXPECT_EQ(level_of("GP-LEL"), "yellow");
+    post(c, "BR-DEF", t0, 70);  // 87.5 % of the design deflection
+    EXPECT_EQ(level_of("BR-DEF"), "orange");
+    for (int d = 0; d <= 2; ++d) post(c, "GD-SET", t0 + d * 86'400'000'000LL, d * 4.0);  // 4 mm/day
+    EXPECT_EQ(level_of("GD-SET"), "orange");
+    post(c, "GS-GND", t0, 1);
+    EXPECT_EQ(level_of("GS-GND"), "orange");
+    post(c, "GS-FIRE", t0, 1);
+    EXPECT_EQ(level_of("GS-FIRE"), "red");
+    post(c, "CP-TOX", t0, 12);  // 120 % OEL
+    EXPECT_EQ(level_of("CP-TOX"), "yellow");
+    post(c, "MH-PRS", t0, 30);
+    post(c, "MH-PRS", t0 + 6'000'000, 30);  // past the 5 s on-delay, beyond high_high
+    EXPECT_EQ(level_of("MH-PRS"), "red");
+    post(c, "MH-ESD", t0, 1);
+    EXPECT_EQ(level_of("MH-ESD"), "red");
+
+    auto rules = c.call("GET", "/api/v1/rules", kAdminKey).json()["rules"];
+    EXPECT_GE(rules.size(), 30u);
+    auto overview = c.call("GET", "/api/v1/overview", kAdminKey).json();
+    EXPECT_EQ(overview["sites_by_domain"]["bridge"], 1);
+    EXPECT_EQ(overview["active_alarms_by_level"]["red"], 3);
+    EXPECT_EQ(overview["oldest_unacknowledged_red"]["sensor"], "GS-FIRE");
+}
+
+TEST(AlarmsHttp, OfflineSensorRaisesAndRecovers) {
+    CITYGUARD_REQUIRE_DB();
+    auto cfg = test_config("");
+    cfg.alarms.tick_ms = 100;
+    test_server srv(cfg);
+    registry(
+        srv, json::array({site("GS-1", "gas_station")}), json::array({sensor("GS-1-TANK", "GS-1", "tank_level", 1)})
+    );
+    auto c = srv.client();
+    ASSERT_EQ(post(c, "GS-1-TANK", now_micros(), 50), 200);
+    json list;
+    for (int i = 0; i < 100 && list.empty(); ++i) {  // bounded wait: 3 × 1 s interval, checked every 100 ms
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        list = alarms_of(c, "rule=gas_station.offline");
+    }
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0]["level"], "blue");
+    EXPECT_EQ(c.call("GET", "/api/v1/overview", kAdminKey).json()["sensors_offline"], 1);
+    ASSERT_EQ(post(c, "GS-1-TANK", now_micros(), 50), 200);
+    EXPECT_EQ(alarms_of(c, "rule=gas_station.offline")[0]["condition"], "cleared");
+}
+
+TEST(AlarmsHttp, ListFiltersAndCursor) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    json sensors = json::array();
+    for (int i = 0; i < 5; ++i) sensors.push_back(sensor("S" + std::to_string(i), "GS-1", "gas_lel", 30));
+    registry(srv, json::array({site("GS-1", "gas_station")}), sensors);
+    auto c = srv.client();
+    const auto t0 = now_micros() - kMinute;
+    for (int i = 0; i < 5; ++i) post(c, "S" + std::to_string(i), t0, i < 2 ? 60 : 30);
+    EXPECT_EQ(alarms_of(c, "level=orange").size(), 2u);
+    EXPECT_EQ(alarms_of(c, "level=orange,yellow&domain=gas_station&status=open").size(), 5u);
+    EXPECT_EQ(alarms_of(c, "domain=bridge").size(), 0u);
+    auto page = c.call("GET", "/api/v1/alarms?limit=2", kAdminKey).json();
+    ASSERT_EQ(page["alarms"].size(), 2u);
+    std::set<std::int64_t> seen;
+    std::int64_t last = std::numeric_limits<std::int64_t>::max();
+    while (true) {
+        for (const auto& a : page["alarms"]) {
+            EXPECT_LT(a["id"].get<std::int64_t>(), last) << "newest first";
+            last = a["id"];
+            seen.insert(last);
+        }
+        if (page["next_cursor"].is_null()) break;
+        page =
+            c.call("GET", "/api/v1/alarms?limit=2&cursor=" + page["next_cursor"].get<std::string>(), kAdminKey).json();
+    }
+    EXPECT_EQ(seen.size(), 5u);
+    EXPECT_EQ(c.call("GET", "/api/v1/alarms?cursor=bogus", kAdminKey).status, 400);
+    EXPECT_EQ(c.call("GET", "/api/v1/alarms?limit=5000", kAdminKey).status, 400);
+    EXPECT_EQ(c.call("GET", "/api/v1/alarms?level=purple", kAdminKey).status, 400);
+}

@@ -1,0 +1,235 @@
+#include "cityguard/alarms/alarm.hpp"
+
+#include <gtest/gtest.h>
+
+#include "cityguard/alarms/engine.hpp"
+
+using namespace cityguard::alarms;
+using cityguard::rules::level;
+using nlohmann::json;
+
+namespace {
+
+std::string outcome_of(
+    status from,
+    condition cond,
+    action what,
+    const std::string& reason = "",
+    bool force = false,
+    bool admin = false,
+    const std::string& note = ""
+) {
+    cityguard::alarms::alarm a;  // qualified: POSIX has an alarm() too
+    a.state = from;
+    a.cond = cond;
+    action_request req{what, "op1", admin, note, reason, force};
+    auto r = apply(a, req, 1000);
+    if (auto* no = std::get_if<refusal>(&r)) return no->code;
+    return std::string(to_string(a.state));
+}
+
+}  // namespace
+
+TEST(Workflow, TheWholeTransitionTable) {
+    const auto cleared = condition::cleared;
+    struct row {
+        status from;
+        action what;
+        std::string expect;
+    };
+    const std::vector<row> table{
+        {status::open, action::acknowledge, "acknowledged"},
+        {status::open, action::handle, "invalid_transition"},
+        {status::open, action::resolve, "invalid_transition"},
+        {status::open, action::close, "invalid_transition"},
+        {status::acknowledged, action::acknowledge, "invalid_transition"},
+        {status::acknowledged, action::handle, "handling"},
+        {status::acknowledged, action::resolve, "invalid_transition"},
+        {status::acknowledged, action::close, "invalid_transition"},
+        {status::handling, action::acknowledge, "invalid_transition"},
+        {status::handling, action::handle, "invalid_transition"},
+        {status::handling, action::resolve, "resolved"},
+        {status::handling, action::close, "invalid_transition"},
+        {status::resolved, action::acknowledge, "invalid_transition"},
+        {status::resolved, action::handle, "invalid_transition"},
+        {status::resolved, action::resolve, "invalid_transition"},
+        {status::resolved, action::close, "closed"},
+        {status::closed, action::acknowledge, "invalid_transition"},
+        {status::closed, action::handle, "invalid_transition"},
+        {status::closed, action::resolve, "invalid_transition"},
+        {status::closed, action::close, "invalid_transition"},
+    };
+    for (const auto& r : table)
+        EXPECT_EQ(outcome_of(r.from, cleared, r.what), r.expect)
+            << to_string(r.from) << " + action " << static_cast<int>(r.what);
+}
+
+TEST(Workflow, DirectCloseNeedsOneOfTheReasons) {
+    for (const char* reason : {"false_alarm", "device_fault", "test", "duplicate"}) {
+        EXPECT_EQ(outcome_of(status::open, condition::cleared, action::close, reason), "closed") << reason;
+        EXPECT_EQ(outcome_of(status::acknowledged, condition::cleared, action::close, reason), "closed") << reason;
+    }
+    EXPECT_EQ(outcome_of(status::open, condition::cleared, action::close, "bored"), "invalid_transition");
+    EXPECT_EQ(outcome_of(status::handling, condition::cleared, action::close, "false_alarm"), "invalid_transition");
+}
+
+TEST(Workflow, ClosingAnActiveConditionNeedsForceNoteAndAdmin) {
+    EXPECT_EQ(outcome_of(status::resolved, condition::active, action::close), "invalid_transition");
+    EXPECT_EQ(outcome_of(status::resolved, condition::active, action::close, "", true, false, "why"), "forbidden");
+    EXPECT_EQ(outcome_of(status::resolved, condition::active, action::close, "", true, true, ""), "validation_failed");
+    EXPECT_EQ(
+        outcome_of(status::resolved, condition::active, action::close, "", true, true, "sensor replaced"), "closed"
+    );
+    EXPECT_EQ(
+        outcome_of(status::open, condition::active, action::close, "device_fault", true, true, "dead probe"), "closed"
+    );
+    EXPECT_EQ(outcome_of(status::resolved, condition::unknown, action::close), "closed");
+}
+
+namespace {
+
+std::vector<cityguard::rules::rule> gas_rules(double for_s = 0) {
+    json pack{
+        {"domain", "gas_station"},
+        {"rules",
+         {{{"id", "gas"},
+           {"name", {{"zh", "气"}, {"en", "gas"}}},
+           {"kinds", {"gas_lel"}},
+           {"kind", "threshold"},
+           {"params",
+            {{"levels", {{{"level", "orange"}, {"value", 50}}, {{"level", "yellow"}, {"value", 25}}}},
+             {"for_s", for_s}}},
+           {"advice", {{"yellow", "a"}, {"orange", "b"}}},
+           {"source", "s"}},
+          {{"id", "off"},
+           {"name", {{"zh", "离线"}, {"en", "offline"}}},
+           {"kinds", {"*"}},
+           {"kind", "offline"},
+           {"params", {{"level", "blue"}, {"multiplier", 3}}},
+           {"advice", {{"blue", "x"}}},
+           {"source", "s"}}}}};
+    return cityguard::rules::parse_pack(pack, "t.json");
+}
+
+constexpr std::int64_t kMinute = 60'000'000;
+
+struct bench {
+    engine e;
+    sensor_facts s{"S1", 7, "SITE", "gas_station", "gas_lel", 60, json::object(), 1};
+    explicit bench(double for_s = 0) : e(gas_rules(for_s), 0) {}
+    changes post(std::int64_t minute, double value, bool commit = true) {
+        std::vector<reading> rows{{7, minute * kMinute, value}};
+        auto ch = e.evaluate(
+            rows, {true}, [this](std::int32_t k) { return k == 7 ? &s : nullptr; }, minute * kMinute
+        );
+        std::vector<std::int64_t> ids;
+        for (const auto& w : ch.alarms)
+            if (w.after.id == 0) ids.push_back(next_id++);
+        e.assign_ids(ids);
+        if (commit)
+            e.commit();
+        else
+            e.rollback();
+        return ch;
+    }
+    std::int64_t next_id = 1;
+};
+
+std::vector<std::string> types(const changes& ch) {
+    std::vector<std::string> out;
+    for (const auto& w : ch.alarms)
+        for (const auto& ev : w.events) out.push_back(ev.type);
+    return out;
+}
+
+}  // namespace
+
+TEST(Engine, RampGivesOneAlarmWithItsEpisode) {
+    bench b;
+    EXPECT_TRUE(b.post(0, 0).empty());
+    EXPECT_EQ(types(b.post(1, 30)), std::vector<std::string>{"raised"});
+    EXPECT_EQ(types(b.post(2, 55)), std::vector<std::string>{"escalated"});
+    EXPECT_EQ(types(b.post(3, 10)), std::vector<std::string>{"cleared"});
+    auto open = b.e.open_alarms();
+    ASSERT_EQ(open.size(), 1u);
+    EXPECT_EQ(open[0].peak, level::orange);
+    EXPECT_EQ(open[0].peak_value, 55);
+    EXPECT_EQ(open[0].cond, condition::cleared);
+    EXPECT_EQ(types(b.post(4, 31)), std::vector<std::string>{"reactivated"}) << "not closed yet: the same alarm";
+    EXPECT_EQ(b.e.open_alarms().size(), 1u);
+    EXPECT_EQ(b.e.open_alarms()[0].count, 2);
+}
+
+TEST(Engine, RolledBackChangesLeaveNoTrace) {
+    bench b;
+    b.post(1, 30, /*commit=*/false);
+    EXPECT_TRUE(b.e.open_alarms().empty());
+    EXPECT_EQ(types(b.post(2, 30)), std::vector<std::string>{"raised"})
+        << "raised again, as if the first never happened";
+}
+
+TEST(Engine, LateAndDuplicateReadingsDoNotDriveState) {
+    bench b;
+    b.post(5, 30);
+    EXPECT_TRUE(b.post(4, 0).empty()) << "older than the last evaluated reading";
+    std::vector<reading> rows{{7, 6 * kMinute, 0}};
+    auto ch = b.e.evaluate(
+        rows, {false}, [&](std::int32_t) { return &b.s; }, 0
+    );
+    EXPECT_TRUE(ch.empty()) << "a duplicate is never evaluated";
+}
+
+TEST(Engine, OfflineMakesValueAlarmsUnknownAndRecovers) {
+    bench b;
+    b.post(0, 30);
+    auto ch = b.e.tick({&b.s}, 3 * kMinute);
+    EXPECT_TRUE(ch.empty()) << "exactly 3 intervals is still online";
+    ch = b.e.tick({&b.s}, 3 * kMinute + 1);
+    auto t = types(ch);
+    EXPECT_EQ(std::count(t.begin(), t.end(), "raised"), 1);
+    EXPECT_EQ(std::count(t.begin(), t.end(), "unknown"), 1);
+    b.e.assign_ids({b.next_id++});
+    b.e.commit();
+    EXPECT_TRUE(b.e.tick({&b.s}, 10 * kMinute).empty()) << "one offline alarm, not one per tick";
+    t = types(b.post(11, 30));
+    EXPECT_NE(std::find(t.begin(), t.end(), "cleared"), t.end()) << "offline recovers";
+    EXPECT_NE(std::find(t.begin(), t.end(), "reactivated"), t.end()) << "the value alarm is known again";
+}
+
+TEST(Engine, RestartInTheMiddleOfAnOnDelay) {
+    bench before(120);
+    before.post(0, 30);
+    auto ch = before.post(1, 30);
+    ASSERT_EQ(ch.states.size(), 0u) << "nothing persisted changes while the on-delay merely runs";
+    // What the database holds after the first reading: the state written then.
+    bench first(120);
+    auto first_changes = first.post(0, 30);
+    ASSERT_EQ(first_changes.states.size(), 1u);
+    bench after(120);
+    after.e.restore_state(first_changes.states[0].rule, after.s, first_changes.states[0].state);
+    after.e.restore_last_reading(after.s, kMinute, 30);
+    EXPECT_TRUE(after.post(1, 30).empty()) << "minute 1 was already evaluated before the restart";
+    EXPECT_EQ(types(after.post(2, 30)), std::vector<std::string>{"raised"}) << "fires on time, not two minutes later";
+}
+
+TEST(Engine, ActionsAndClose) {
+    bench b;
+    b.post(1, 30);
+    const auto id = b.e.open_alarms()[0].id;
+    auto r = b.e.act(id, {action::resolve, "op", false, "", "", false}, 0);
+    EXPECT_TRUE(std::holds_alternative<refusal>(r));
+    r = b.e.act(id, {action::acknowledge, "op", false, "seen", "", false}, 0);
+    ASSERT_TRUE(std::holds_alternative<changes>(r));
+    b.e.commit();
+    EXPECT_EQ(b.e.find(id)->state, status::acknowledged);
+    b.post(2, 0);
+    r = b.e.act(id, {action::close, "op", false, "", "false_alarm", false}, 0);
+    ASSERT_TRUE(std::holds_alternative<changes>(r));
+    b.e.commit();
+    EXPECT_FALSE(b.e.find(id));
+    EXPECT_TRUE(
+        std::holds_alternative<engine::not_found>(b.e.act(id, {action::acknowledge, "op", false, "", "", false}, 0))
+    );
+    EXPECT_EQ(types(b.post(3, 30)), std::vector<std::string>{"raised"}) << "after close, a new alarm";
+    EXPECT_NE(b.e.open_alarms()[0].id, id);
+}

@@ -1,0 +1,274 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "cityguard/rules/evaluator.hpp"
+
+using namespace cityguard::rules;
+using nlohmann::json;
+using change = outcome::change;
+
+namespace {
+
+constexpr cityguard::util::micros kSecond = 1'000'000;
+
+rule make(const json& j, const std::string& domain = "gas_station") {
+    json pack{
+        {"domain", domain},
+        {"rules",
+         json::array(
+             {j,
+              {{"id", "off"},
+               {"name", {{"zh", "离线"}, {"en", "offline"}}},
+               {"kinds", {"*"}},
+               {"kind", "offline"},
+               {"advice", {{"blue", "x"}}},
+               {"source", "s"}}}
+         )}};
+    return parse_pack(pack, "test.json").front();
+}
+
+json gas_rule(json params) {
+    return {
+        {"id", "gas"},
+        {"name", {{"zh", "可燃气体"}, {"en", "gas"}}},
+        {"kinds", {"gas_lel"}},
+        {"kind", "threshold"},
+        {"params", params},
+        {"advice", {{"yellow", "a"}, {"orange", "b"}, {"red", "c"}, {"blue", "d"}}},
+        {"source", "GB/T 50493-2019"}};
+}
+
+/// Feeds readings one a minute (or at given seconds) and returns the changes in order.
+struct runner {
+    explicit runner(rule rule_under_test) : r(std::move(rule_under_test)) {}
+    rule r;
+    json limits = json::object();
+    eval_state state;
+    std::vector<resolved_level> levels() const { return resolve_levels(r, limits); }
+    outcome at(double seconds, double value) {
+        return evaluate(r, levels(), limits, state, static_cast<cityguard::util::micros>(seconds * kSecond), value);
+    }
+};
+
+}  // namespace
+
+TEST(Threshold, RaisesExactlyAtTheLimit) {
+    runner t{
+        make(gas_rule({{"levels", {{{"level", "orange"}, {"value", 50}}, {{"level", "yellow"}, {"value", 25}}}}}))};
+    EXPECT_EQ(t.at(0, 24.999).what, change::none);
+    auto o = t.at(60, 25);
+    EXPECT_EQ(o.what, change::raised);
+    EXPECT_EQ(o.lvl, level::yellow);
+    o = t.at(120, 50);
+    EXPECT_EQ(o.what, change::escalated);
+    EXPECT_EQ(o.lvl, level::orange);
+}
+
+TEST(Threshold, DeadbandHoldsThenClears) {
+    runner t{make(gas_rule({{"levels", {{{"level", "yellow"}, {"value", 25}, {"deadband", 2}}}}}))};
+    EXPECT_EQ(t.at(0, 26).what, change::raised);
+    EXPECT_EQ(t.at(60, 23).what, change::repeated) << "inside the deadband the level holds";
+    EXPECT_EQ(t.at(120, 24.9).what, change::repeated);
+    EXPECT_EQ(t.at(180, 22.9).what, change::cleared);
+    EXPECT_EQ(t.at(240, 24).what, change::none) << "below the limit again does not re-raise";
+}
+
+TEST(Threshold, DeescalatesThroughTheDeadband) {
+    runner t{make(gas_rule(
+        {{"levels",
+          {{{"level", "orange"}, {"value", 50}, {"deadband", 2}},
+           {{"level", "yellow"}, {"value", 25}, {"deadband", 2}}}}}
+    ))};
+    t.at(0, 55);
+    EXPECT_EQ(t.at(60, 49).what, change::repeated);
+    auto o = t.at(120, 47);
+    EXPECT_EQ(o.what, change::deescalated);
+    EXPECT_EQ(o.lvl, level::yellow);
+}
+
+TEST(Threshold, OnDelayInterruptedJustBeforeItFires) {
+    runner t{make(gas_rule({{"levels", {{{"level", "yellow"}, {"value", 25}}}}, {"for_s", 60}}))};
+    EXPECT_EQ(t.at(0, 30).what, change::none);
+    EXPECT_EQ(t.at(59, 30).what, change::none);
+    EXPECT_EQ(t.at(59.5, 20).what, change::none) << "the condition stopped: the delay starts over";
+    EXPECT_EQ(t.at(61, 30).what, change::none);
+    EXPECT_EQ(t.at(120, 30).what, change::none);
+    EXPECT_EQ(t.at(121, 30).what, change::raised);
+}
+
+TEST(Threshold, OffDelay) {
+    runner t{make(gas_rule({{"levels", {{{"level", "yellow"}, {"value", 25}}}}, {"clear_for_s", 60}}))};
+    t.at(0, 30);
+    EXPECT_EQ(t.at(60, 10).what, change::repeated);
+    EXPECT_EQ(t.at(90, 30).what, change::repeated) << "back above: the off-delay restarts";
+    EXPECT_EQ(t.at(100, 10).what, change::repeated);
+    EXPECT_EQ(t.at(159, 10).what, change::repeated);
+    EXPECT_EQ(t.at(160, 10).what, change::cleared);
+}
+
+TEST(Threshold, LowDirectionAndSensorLimits) {
+    auto j = gas_rule(
+        {{"direction", "low"},
+         {"levels", {{{"level", "red"}, {"limit", "low_low"}}, {{"level", "orange"}, {"limit", "low"}, {"value", 10}}}}}
+    );
+    runner t{make(j)};
+    EXPECT_EQ(t.levels().size(), 1u) << "low_low has no default and the sensor gives none";
+    t.limits = {{"low", 20}, {"low_low", 5}};
+    EXPECT_EQ(t.at(0, 21).what, change::none);
+    EXPECT_EQ(t.at(60, 20).lvl, level::orange);
+    auto o = t.at(120, 4);
+    EXPECT_EQ(o.what, change::escalated);
+    EXPECT_EQ(o.lvl, level::red);
+}
+
+TEST(Threshold, FractionOfADesignLimit) {
+    auto j = gas_rule(
+        {{"levels",
+          {{{"level", "red"}, {"fraction", 1.0}, {"of", "design"}},
+           {{"level", "yellow"}, {"fraction", 0.6}, {"of", "design"}}}}}
+    );
+    runner t{make(j, "bridge")};
+    EXPECT_TRUE(t.levels().empty()) << "no design value: the rule cannot judge this sensor";
+    t.limits = {{"design", 80}};
+    EXPECT_EQ(t.at(0, 47).what, change::none);
+    EXPECT_EQ(t.at(60, 48).lvl, level::yellow);
+    EXPECT_EQ(t.at(120, 80).lvl, level::red);
+}
+
+TEST(Threshold, NanNeverClears) {
+    runner t{make(gas_rule({{"levels", {{{"level", "yellow"}, {"value", 25}}}}}))};
+    t.at(0, 30);
+    EXPECT_EQ(t.at(60, std::nan("")).what, change::none);
+    EXPECT_TRUE(t.state.current.has_value());
+}
+
+TEST(Rate, RisingOverTheWindowTwiceInARow) {
+    json j{
+        {"id", "rise"},
+        {"name", {{"zh", "上升"}, {"en", "rise"}}},
+        {"kinds", {"gas_lel"}},
+        {"kind", "rate"},
+        {"params",
+         {{"window_s", 600}, {"per_s", 60}, {"consecutive", 2}, {"levels", {{{"level", "yellow"}, {"value", 1}}}}}},
+        {"advice", {{"yellow", "a"}}},
+        {"source", "s"}};
+    runner t{make(j)};
+    EXPECT_EQ(t.at(0, 0).what, change::none);
+    EXPECT_EQ(t.at(120, 1).what, change::none) << "window not yet half covered";
+    EXPECT_EQ(t.at(300, 6).what, change::none) << "first period over 1/min";
+    EXPECT_EQ(t.at(360, 7).what, change::raised);
+    EXPECT_EQ(t.at(1500, 7).what, change::cleared) << "flat again";
+}
+
+TEST(Cumulative, BaselineRateWarningAndAlarm) {
+    json j{
+        {"id", "set"},
+        {"name", {{"zh", "沉降"}, {"en", "settlement"}}},
+        {"kinds", {"settlement"}},
+        {"kind", "cumulative"},
+        {"params", {{"levels", {{{"level", "orange"}, {"value", 30}, {"rate", 3}}}}, {"warning_level", "yellow"}}},
+        {"advice", {{"yellow", "a"}, {"orange", "b"}}},
+        {"source", "GB 50497-2019"}};
+    runner t{make(j, "ground")};
+    const double hour = 3600;
+    EXPECT_EQ(t.at(0, 100).what, change::none) << "first reading is the baseline";
+    EXPECT_EQ(*t.state.baseline, 100);
+    EXPECT_EQ(t.at(12 * hour, 101).what, change::none);
+    auto o = t.at(24 * hour, 104);  // 4 mm in a day: rate exceeded
+    EXPECT_EQ(o.what, change::raised);
+    EXPECT_EQ(o.lvl, level::orange);
+    runner w{make(j, "ground")};
+    w.at(0, 0);
+    for (int d = 1; d <= 12; ++d) w.at(d * 24 * hour, d * 1.8);  // 1.8 mm/d, below the rate limit
+    EXPECT_EQ(w.state.current, level::yellow) << "21.6 mm ≥ 0.7 × 30 mm: warning band";
+    auto a = w.at(17 * 24 * hour, 30.5);
+    EXPECT_EQ(a.lvl, level::orange);
+}
+
+TEST(Cumulative, MissingBaselineNeedsReviewNeverNormal) {
+    json j{
+        {"id", "set"},
+        {"name", {{"zh", "沉降"}, {"en", "settlement"}}},
+        {"kinds", {"settlement"}},
+        {"kind", "cumulative"},
+        {"params", {{"baseline", "limits"}, {"levels", {{{"level", "orange"}, {"value", 30}, {"rate", 3}}}}}},
+        {"advice", {{"orange", "b"}, {"blue", "review"}}},
+        {"source", "GB 50497-2019"}};
+    runner t{make(j, "ground")};
+    auto o = t.at(0, 5);
+    EXPECT_EQ(o.what, change::review);
+    EXPECT_EQ(t.at(60, 5).what, change::repeated);
+}
+
+TEST(Event, RaisesRepeatsClearsAndExpires) {
+    json j{
+        {"id", "smoke"},
+        {"name", {{"zh", "烟火"}, {"en", "fire"}}},
+        {"kinds", {"video.*"}},
+        {"kind", "event"},
+        {"params", {{"level", "red"}, {"clear_after_s", 300}}},
+        {"advice", {{"red", "a"}}},
+        {"source", "s"}};
+    runner t{make(j)};
+    EXPECT_TRUE(t.r.applies_to("gas_station", "video.fire_smoke"));
+    EXPECT_FALSE(t.r.applies_to("gas_station", "gas_lel"));
+    EXPECT_EQ(t.at(0, 1).what, change::raised);
+    EXPECT_EQ(t.at(10, 1).what, change::repeated);
+    EXPECT_EQ(t.at(20, 0).what, change::cleared);
+    t.at(30, 1);
+    EXPECT_EQ(expire(t.r, t.state, 329 * kSecond).what, change::none);
+    EXPECT_EQ(expire(t.r, t.state, 330 * kSecond).what, change::cleared);
+}
+
+TEST(State, PersistedRoundTrip) {
+    eval_state s;
+    s.current = level::orange;
+    s.pending_since = 42;
+    s.baseline = 1.5;
+    auto back = eval_state::from_persisted(s.persisted());
+    EXPECT_EQ(back.fields(), s.fields());
+}
+
+TEST(Packs, RefusedWithFileRuleAndReason) {
+    auto refused = [](json rule_json) -> std::string {
+        try {
+            make(rule_json);
+        } catch (const pack_error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    auto j = gas_rule({{"levels", {{{"level", "yellow"}, {"value", 25}}}}});
+    j["kind"] = "magic";
+    EXPECT_NE(refused(j).find("test.json: rule gas: unknown kind"), std::string::npos);
+    j = gas_rule(json::object());
+    EXPECT_NE(refused(j).find("missing parameter 'levels'"), std::string::npos);
+    j = gas_rule({{"levels", {{{"level", "yellow"}, {"value", 25}}, {{"level", "orange"}, {"value", 50}}}}});
+    EXPECT_NE(refused(j).find("levels out of order"), std::string::npos);
+    j = gas_rule({{"levels", {{{"level", "orange"}, {"value", 20}}, {{"level", "yellow"}, {"value", 25}}}}});
+    EXPECT_NE(refused(j).find("levels out of order"), std::string::npos);
+    j = gas_rule({{"levels", {{{"level", "yellow"}, {"value", 25}}}}});
+    j["advice"] = {{"orange", "x"}};
+    EXPECT_NE(refused(j).find("no advice for level yellow"), std::string::npos);
+    j = gas_rule({{"levels", {{{"level", "yellow"}, {"value", 25}}}}});
+    j.erase("source");
+    EXPECT_NE(refused(j).find("source"), std::string::npos);
+    EXPECT_THROW(
+        parse_pack(
+            json{
+                {"domain", "bridge"},
+                {"rules", json::array({gas_rule({{"levels", {{{"level", "yellow"}, {"value", 1}}}}})})}},
+            "x.json"
+        ),
+        pack_error
+    ) << "a pack without an offline rule is refused";
+}
+
+TEST(Packs, ShippedPacksLoad) {
+    auto all = load_packs(CITYGUARD_SOURCE_DIR "/config/rules");
+    std::set<std::string> domains;
+    for (const auto& r : all) domains.insert(r.domain);
+    EXPECT_EQ(domains.size(), 6u);
+    EXPECT_GE(all.size(), 30u);
+}
