@@ -41,9 +41,19 @@ std::optional<std::uint32_t> engine::rule_index(const std::string& id) const {
 }
 
 engine::slot& engine::stage(slot_key key) {
-    if (auto it = staged_.find(key); it != staged_.end()) return it->second;
-    auto base = slots_.find(key);
-    return staged_.emplace(key, base != slots_.end() ? base->second : slot{}).first->second;
+    auto [it, created] = slots_.try_emplace(key);
+    slot& s = it->second;
+    if (s.generation != generation_) {
+        s.generation = generation_;
+        s.undo.existed = !created;
+        s.undo.fields = s.state.fields();
+        s.undo.last_ts = s.state.last_ts;
+        s.undo.last_value = s.state.last_value;
+        s.undo.open = s.open;
+        s.undo.touched = false;
+        staged_keys_.push_back(key);
+    }
+    return s;
 }
 
 micros engine::last_seen(std::int32_t sensor) const {
@@ -53,7 +63,10 @@ micros engine::last_seen(std::int32_t sensor) const {
 }
 
 alarm& engine::touch(slot_key key, slot& s) {
-    if (std::find(touched_.begin(), touched_.end(), key) == touched_.end()) touched_.push_back(key);
+    if (!s.undo.touched) {  // every touched slot was staged first, in this generation
+        s.undo.touched = true;
+        touched_.push_back(key);
+    }
     return *s.open;
 }
 
@@ -328,24 +341,18 @@ std::variant<changes, refusal, engine::not_found> engine::act(
     auto it = slot_of_alarm_.find(alarm_id);
     if (it == slot_of_alarm_.end()) return not_found{};
     const slot_key key = it->second;
-    slot& s = stage(key);
-    if (!s.open) {
-        staged_.erase(key);
-        return not_found{};
-    }
-    alarm copy = *s.open;
+    auto live = slots_.find(key);
+    if (live == slots_.end() || !live->second.open) return not_found{};
+    alarm copy = *live->second.open;
     auto result = apply(copy, req, now);
-    if (auto* no = std::get_if<refusal>(&result)) {
-        staged_.erase(key);
-        return *no;
-    }
+    if (auto* no = std::get_if<refusal>(&result)) return *no;
+    slot& s = stage(key);
     const auto before = s.state.fields();
     *s.open = copy;
     touch(key, s);
     add_event(key, std::get<event>(result));
     if (copy.state == status::closed) {
         // A closed episode is over: whatever the sensor does next is judged afresh.
-        closed_ids_.push_back(copy.id);
         s.state.current.reset();
         s.state.pending.reset();
         s.state.pending_since.reset();
@@ -358,10 +365,7 @@ std::variant<changes, refusal, engine::not_found> engine::act(
 
 changes engine::take_staged_changes() {
     changes out;
-    for (const auto key : touched_) {
-        slot& s = staged_.at(key);
-        out.alarms.push_back({*s.open, std::move(staged_events_[key])});
-    }
+    for (const auto key : touched_) out.alarms.push_back({*slots_.at(key).open, std::move(staged_events_[key])});
     out.states = std::move(staged_states_);
     touched_.clear();
     staged_events_.clear();
@@ -371,33 +375,57 @@ changes engine::take_staged_changes() {
 
 void engine::assign_ids(const std::vector<std::int64_t>& ids) {
     for (std::size_t i = 0; i < ids.size() && i < new_alarm_keys_.size(); ++i) {
-        auto& s = staged_.at(new_alarm_keys_[i]);
+        auto& s = slots_.at(new_alarm_keys_[i]);
         if (s.open) s.open->id = ids[i];
     }
 }
 
 void engine::commit() {
-    for (auto id : closed_ids_) slot_of_alarm_.erase(id);
-    for (auto& [key, s] : staged_) {
-        if (s.open && s.open->state == status::closed) s.open.reset();  // the database keeps closed alarms
-        if (s.open && s.open->id != 0) slot_of_alarm_[s.open->id] = key;
-        slots_[key] = std::move(s);
+    for (const auto key : staged_keys_) {
+        slot& s = slots_.at(key);
+        s.undo.open.reset();
+        if (!s.open) continue;
+        if (s.open->state == status::closed) {
+            slot_of_alarm_.erase(s.open->id);
+            s.open.reset();  // the database keeps closed alarms
+        } else if (s.open->id != 0) {
+            slot_of_alarm_[s.open->id] = key;
+        }
     }
     for (auto& [sensor, ts] : staged_seen_) last_seen_[sensor] = ts;
-    staged_.clear();
-    staged_seen_.clear();
-    new_alarm_keys_.clear();
-    closed_ids_.clear();
+    end_change_set();
 }
 
 void engine::rollback() {
-    staged_.clear();
+    for (const auto key : staged_keys_) {
+        auto it = slots_.find(key);
+        if (it == slots_.end()) continue;
+        slot& s = it->second;
+        if (!s.undo.existed) {
+            slots_.erase(it);
+            continue;
+        }
+        s.state.restore(s.undo.fields);
+        const auto last_ts = s.undo.last_ts;
+        s.state.last_ts = last_ts;
+        s.state.last_value = s.undo.last_value;
+        s.open = std::move(s.undo.open);
+        // Samples added by the dropped readings leave the window; ones it trimmed stay gone,
+        // which only shortens the next rate's baseline a little.
+        while (!s.state.window.empty() && (!last_ts || s.state.window.back().first > *last_ts))
+            s.state.window.pop_back();
+    }
+    end_change_set();
+}
+
+void engine::end_change_set() {
+    ++generation_;
+    staged_keys_.clear();
     staged_seen_.clear();
     touched_.clear();
     staged_events_.clear();
     staged_states_.clear();
     new_alarm_keys_.clear();
-    closed_ids_.clear();
 }
 
 void engine::restore_alarm(alarm a, const sensor_facts& sensor) {

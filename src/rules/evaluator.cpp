@@ -107,8 +107,8 @@ outcome settle(const rule& r, eval_state& s, std::optional<level> target, micros
 /// Keeps `window` to the readings within `span` before ts and returns the change rate per
 /// `per_s` against the oldest of them, once they cover at least half the span.
 std::optional<double> rate_over(eval_state& s, micros ts, double value, double span_s, double per_s) {
-    s.window.emplace_back(ts, value);
     const auto span = static_cast<micros>(span_s * kMicrosPerSecond);
+    if (s.window.empty() || ts - s.window.back().first >= span / 128) s.window.emplace_back(ts, value);
     while (s.window.size() > 2 && ts - s.window[1].first >= span) s.window.pop_front();
     const auto& [t0, v0] = s.window.front();
     if (ts - t0 < span / 2 || ts == t0) return std::nullopt;
@@ -160,7 +160,11 @@ outcome evaluate(
                              : r.rate_dir == rate_direction::falling ? -*rate
                                                                      : std::abs(*rate);
             auto o = settle(r, s, classify(levels, true, x, s.current), ts, x);
-            o.note = "rate " + std::to_string(*rate) + " per " + std::to_string(static_cast<long long>(r.per_s)) + " s";
+            // Notes go into events only; formatting a double on every reading would cost more
+            // than the whole evaluation.
+            if (o.what != outcome::change::repeated && o.what != outcome::change::none)
+                o.note =
+                    "rate " + std::to_string(*rate) + " per " + std::to_string(static_cast<long long>(r.per_s)) + " s";
             return o;
         }
         case rule_kind::cumulative: {
@@ -196,8 +200,9 @@ outcome evaluate(
             if (!target && r.warning_level && std::abs(cum) >= r.warning_fraction * levels.back().limit)
                 target = r.warning_level;
             auto o = settle(r, s, target, ts, cum);
-            o.note = "cumulative " + std::to_string(cum) +
-                     (per_day ? ", rate " + std::to_string(*per_day) + " per day" : "");
+            if (o.what != outcome::change::repeated && o.what != outcome::change::none)
+                o.note = "cumulative " + std::to_string(cum) +
+                         (per_day ? ", rate " + std::to_string(*per_day) + " per day" : "");
             return o;
         }
         case rule_kind::event: {

@@ -271,11 +271,12 @@ TEST(AlarmsHttp, ListFiltersAndCursor) {
     CITYGUARD_REQUIRE_DB();
     test_server srv;
     json sensors = json::array();
-    for (int i = 0; i < 5; ++i) sensors.push_back(sensor("S" + std::to_string(i), "GS-1", "gas_lel", 30));
+    const std::vector<std::string> ids{"S0", "S1", "S2", "S3", "S4"};
+    for (const auto& id : ids) sensors.push_back(sensor(id, "GS-1", "gas_lel", 30));
     registry(srv, json::array({site("GS-1", "gas_station")}), sensors);
     auto c = srv.client();
     const auto t0 = now_micros() - kMinute;
-    for (int i = 0; i < 5; ++i) post(c, "S" + std::to_string(i), t0, i < 2 ? 60 : 30);
+    for (int i = 0; i < 5; ++i) post(c, ids[i], t0, i < 2 ? 60 : 30);
     EXPECT_EQ(alarms_of(c, "level=orange").size(), 2u);
     EXPECT_EQ(alarms_of(c, "level=orange,yellow&domain=gas_station&status=open").size(), 5u);
     EXPECT_EQ(alarms_of(c, "domain=bridge").size(), 0u);

@@ -93,11 +93,24 @@ class engine {
   private:
     using slot_key = std::uint64_t;  ///< rule index << 32 | sensor key
 
+    /// What a slot was before the change set in progress touched it, so rollback() can put it
+    /// back. Small: no reading windows are copied.
+    struct undo_entry {
+        bool existed = false;
+        rules::persisted_fields fields;
+        std::optional<util::micros> last_ts;
+        std::optional<double> last_value;
+        std::optional<alarm> open;
+        bool touched = false;  ///< has an alarm write in this change set
+    };
+
     struct slot {
         rules::eval_state state;
         std::optional<alarm> open;  ///< the alarm of this (rule, sensor) that is not closed
         std::uint64_t levels_version = ~0ULL;
         std::vector<rules::resolved_level> levels;  ///< the rule's levels for this sensor, cached
+        std::uint64_t generation = 0;               ///< the change set that last saved `undo`
+        undo_entry undo;
     };
 
     using rule_list = std::vector<std::uint32_t>;  ///< indexes into rules_
@@ -106,6 +119,7 @@ class engine {
         return (static_cast<std::uint64_t>(rule) << 32) | static_cast<std::uint32_t>(sensor);
     }
     std::optional<std::uint32_t> rule_index(const std::string& id) const;
+    /// The live slot, after saving what rollback() needs to restore it (first touch only).
     slot& stage(slot_key key);
     util::micros last_seen(std::int32_t sensor) const;
 
@@ -137,6 +151,7 @@ class engine {
     );
     void set_unknown(std::int32_t sensor, slot_key except, util::micros now);
     changes take_staged_changes();
+    void end_change_set();
 
     std::vector<rules::rule> rules_;
     util::micros started_at_;
@@ -148,14 +163,15 @@ class engine {
     std::unordered_map<std::int32_t, std::vector<slot_key>> slots_of_sensor_;
     std::unordered_map<std::string, std::int32_t> sensor_keys_;  ///< sensor id → key, for restore
 
-    // Staged, not yet committed.
-    std::unordered_map<slot_key, slot> staged_;
+    // The change set in progress: slots are changed in place, each keeping in `undo` what it
+    // was when this generation first touched it.
+    std::uint64_t generation_ = 1;
+    std::vector<slot_key> staged_keys_;
     std::unordered_map<std::int32_t, util::micros> staged_seen_;
     std::vector<slot_key> touched_;  ///< slots with alarm writes, first-touch order
     std::unordered_map<slot_key, std::vector<event>> staged_events_;
     std::vector<changes::state_write> staged_states_;
     std::vector<slot_key> new_alarm_keys_;  ///< slots whose alarm awaits an id
-    std::vector<std::int64_t> closed_ids_;
 };
 
 }  // namespace cityguard::alarms

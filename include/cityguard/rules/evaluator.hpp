@@ -39,10 +39,21 @@ struct eval_state {
     std::optional<util::micros> last_trigger;   ///< persisted: event
     std::optional<util::micros> last_ts;        ///< last reading evaluated
     std::optional<double> last_value;
-    std::deque<std::pair<util::micros, double>> window;  ///< rate / cumulative daily rate
+    /// rate / cumulative daily rate: samples at least span/128 apart, so at most ~130 whatever
+    /// the reporting rate
+    std::deque<std::pair<util::micros, double>> window;
 
     persisted_fields fields() const {
         return {current, pending, pending_since, lower_since, streak, baseline, last_trigger};
+    }
+    void restore(const persisted_fields& f) {
+        current = f.current;
+        pending = f.pending;
+        pending_since = f.pending_since;
+        lower_since = f.lower_since;
+        streak = f.streak;
+        baseline = f.baseline;
+        last_trigger = f.last_trigger;
     }
     /// The persisted part as JSON, and back.
     nlohmann::json persisted() const;
