@@ -28,8 +28,8 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
     net::read(s, net::dynamic_buffer(out), ec);
     return out;
 }
-std::string one_reading(const std::string& sensor, std::int64_t ts) {
-    return json{{"readings", {{{"sensor", sensor}, {"ts", format_rfc3339(ts)}, {"value", 1}}}}}.dump();
+std::string one_reading(const std::string& sensor, std::int64_t ts, double value = 1) {
+    return json{{"readings", {{{"sensor", sensor}, {"ts", format_rfc3339(ts)}, {"value", value}}}}}.dump();
 }
 }  // namespace
 
@@ -70,14 +70,18 @@ TEST(Robustness, DatabaseOutageAnswers503AndRecovers) {
     EXPECT_EQ(ready.status, 503);
     EXPECT_EQ(ready.json()["error"]["code"], "unavailable");
     const auto t = now_micros() - 1000;
-    auto r = c.call("POST", "/api/v1/readings", kAdminKey, one_reading("S1", t));
+    // 30 %LEL in a manhole raises an alarm: refused now, it must raise it once, on the retry.
+    auto r = c.call("POST", "/api/v1/readings", kAdminKey, one_reading("S1", t, 30));
     EXPECT_EQ(r.status, 503) << r.body;
     EXPECT_EQ(r.json()["error"]["code"], "unavailable");
     EXPECT_EQ(c.call("GET", "/api/v1/sites", kAdminKey).status, 503);
 
     admin.exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true");
     EXPECT_EQ(c.request("GET", "/readyz").status, 200);
-    r = c.call("POST", "/api/v1/readings", kAdminKey, one_reading("S1", t));
+    r = c.call("POST", "/api/v1/readings", kAdminKey, one_reading("S1", t, 30));
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.json()["accepted"], 1) << "the refused reading was not stored, so the retry stores it";
+    EXPECT_EQ(srv.db().query_value("SELECT count(*) FROM alarms"), "1");
+    EXPECT_EQ(srv.db().query_value("SELECT count(*) FROM alarm_events WHERE type = 'raised'"), "1")
+        << "the failed batch left nothing in the engine's memory: the retry raises, once";
 }
