@@ -143,23 +143,22 @@ net::awaitable<void> alarm_service::timer_loop() {
     }
 }
 
-void alarm_service::write_and_commit(alarms::changes ch) {
-    if (ch.empty()) {
-        engine_.commit();
-        return;
+void alarm_service::store_changes(store::transaction_scope& tx, const alarms::changes& ch) {
+    std::vector<store::alarm_write_record> writes;
+    writes.reserve(ch.alarms.size());
+    for (const auto& w : ch.alarms) {
+        store::alarm_write_record rec{alarms::to_record(w.after), {}};
+        for (const auto& e : w.events) rec.events.push_back(alarms::to_record(e));
+        writes.push_back(std::move(rec));
     }
+    std::vector<store::rule_state_record> states;
+    for (const auto& s : ch.states) states.push_back({s.rule, s.sensor, s.state});
+    engine_.assign_ids(store::write_alarm_changes(tx, writes, states));
+}
+
+void alarm_service::write_and_commit(alarms::changes ch) {
     try {
-        writer_.transact([&](store::transaction_scope& tx) {
-            std::vector<store::alarm_write_record> writes;
-            for (const auto& w : ch.alarms) {
-                store::alarm_write_record rec{alarms::to_record(w.after), {}};
-                for (const auto& e : w.events) rec.events.push_back(alarms::to_record(e));
-                writes.push_back(std::move(rec));
-            }
-            std::vector<store::rule_state_record> states;
-            for (const auto& s : ch.states) states.push_back({s.rule, s.sensor, s.state});
-            engine_.assign_ids(store::write_alarm_changes(tx, writes, states));
-        });
+        if (!ch.empty()) writer_.transact([&](store::transaction_scope& tx) { store_changes(tx, ch); });
         engine_.commit();
     } catch (...) {
         engine_.rollback();
@@ -175,17 +174,7 @@ void alarm_service::before_commit(
     auto ch = engine_.evaluate(
         rows, inserted, [this](std::int32_t key) { return facts(key); }, util::now_micros()
     );
-    if (ch.empty()) return;
-    std::vector<store::alarm_write_record> writes;
-    writes.reserve(ch.alarms.size());
-    for (const auto& w : ch.alarms) {
-        store::alarm_write_record rec{alarms::to_record(w.after), {}};
-        for (const auto& e : w.events) rec.events.push_back(alarms::to_record(e));
-        writes.push_back(std::move(rec));
-    }
-    std::vector<store::rule_state_record> states;
-    for (const auto& s : ch.states) states.push_back({s.rule, s.sensor, s.state});
-    engine_.assign_ids(store::write_alarm_changes(tx, writes, states));
+    if (!ch.empty()) store_changes(tx, ch);
 }
 
 void alarm_service::after_commit() { engine_.commit(); }

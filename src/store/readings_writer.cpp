@@ -63,6 +63,22 @@ struct readings_writer::impl {
     std::unique_ptr<pqxx::connection> conn;
     std::set<std::int64_t> partition_days;  // days known to have a partition on this connection's database
 
+    /// Runs `work` on the connection; a lost connection, or a COMMIT whose outcome is unknown,
+    /// drops it (re-opened on next use) and rethrows. Retrying the readings is safe: (sensor, ts)
+    /// makes the write idempotent.
+    template <class Work>
+    void guarded(Work&& work) {
+        try {
+            work(connection());
+        } catch (const pqxx::broken_connection&) {
+            conn.reset();
+            throw;
+        } catch (const pqxx::in_doubt_error&) {
+            conn.reset();
+            throw;
+        }
+    }
+
     pqxx::connection& connection() {
         if (conn && conn->is_open()) return *conn;
         conn.reset();
@@ -154,8 +170,7 @@ void readings_writer::commit(
 ) {
     inserted.clear();
     if (rows.empty()) return;
-    try {
-        auto& c = impl_->connection();
+    impl_->guarded([&](pqxx::connection& c) {
         impl_->ensure_partitions(c, rows);
         const std::string text = copy_text(rows);
         try {
@@ -163,31 +178,16 @@ void readings_writer::commit(
         } catch (const pqxx::unique_violation&) {
             impl_->staged_path(c, rows, text, inserted, hook);
         }
-    } catch (const pqxx::broken_connection&) {
-        impl_->conn.reset();
-        throw;
-    } catch (const pqxx::in_doubt_error&) {
-        // COMMIT was sent but its outcome is unknown: report failure. The gateway's retry is
-        // safe because (sensor, ts) makes the write idempotent.
-        impl_->conn.reset();
-        throw;
-    }
+    });
 }
 
 void readings_writer::transact(const std::function<void(transaction_scope&)>& fn) {
-    try {
-        auto& c = impl_->connection();
+    impl_->guarded([&](pqxx::connection& c) {
         pqxx::work tx(c);
         pqxx_scope scope(tx);
         fn(scope);
         tx.commit();
-    } catch (const pqxx::broken_connection&) {
-        impl_->conn.reset();
-        throw;
-    } catch (const pqxx::in_doubt_error&) {
-        impl_->conn.reset();
-        throw;
-    }
+    });
 }
 
 }  // namespace cityguard::store

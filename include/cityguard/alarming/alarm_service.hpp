@@ -67,6 +67,9 @@ class alarm_service final : public ingest::batch_observer {
   private:
     template <class T>
     boost::asio::awaitable<T> on_writer(std::function<T()> fn);
+    /// Writes the engine's changes in `tx` and hands the new alarm ids back to the engine.
+    void store_changes(store::transaction_scope& tx, const alarms::changes& ch);
+    /// Writes `ch` in a transaction of its own, then commits the engine (or rolls it back).
     void write_and_commit(alarms::changes ch);
     const alarms::sensor_facts* facts(std::int32_t key);
     void refresh_facts();
