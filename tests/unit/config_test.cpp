@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
+#include <sstream>
 
 using namespace cityguard::config;
 
@@ -40,6 +42,19 @@ TEST(Config, ShippedFileParses) {
     EXPECT_EQ(cfg.listen_port, 9000);
     EXPECT_EQ(cfg.http.body_limit, 2048u);
     EXPECT_EQ(cfg.ingest.max_batch_rows, 5u);
+}
+
+TEST(Config, TheShippedConfigFileIsValidAndMatchesTheDefaults) {
+    std::ifstream in(CITYGUARD_SOURCE_DIR "/config/cityguard.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    config from_file;
+    ASSERT_NO_THROW(apply_json(from_file, text.str()));
+    const config defaults;
+    EXPECT_EQ(from_file.http.body_limit, defaults.http.body_limit);
+    EXPECT_EQ(from_file.ingest.max_pending_rows, defaults.ingest.max_pending_rows);
+    EXPECT_EQ(from_file.alarms.tick_ms, defaults.alarms.tick_ms);
+    EXPECT_EQ(from_file.listen_port, defaults.listen_port);
 }
 
 TEST(Config, BadValuesNameTheKey) {
