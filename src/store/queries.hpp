@@ -37,7 +37,7 @@ inline constexpr query upsert_sensor{
     "ON CONFLICT (id) DO UPDATE SET site_id = EXCLUDED.site_id, kind = EXCLUDED.kind, unit = EXCLUDED.unit, "
     "lat = EXCLUDED.lat, lon = EXCLUDED.lon, interval_s = EXCLUDED.interval_s, limits = EXCLUDED.limits, "
     "updated_at = now() "
-    "RETURNING key, (xmax = 0) AS inserted"};
+    "RETURNING (xmax = 0) AS inserted"};
 inline constexpr query existing_site_ids{"existing_site_ids", "SELECT id FROM sites WHERE id = ANY($1::text[])"};
 
 #define CITYGUARD_SITE_COLUMNS "s.id, s.name, s.domain, s.district, s.lat, s.lon, s.address, s.attributes::text, "

@@ -82,7 +82,7 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_site>>> registry_
                 if (!known.count(sensors[i].site)) missing.push_back({i, sensors[i].site});
             if (!missing.empty()) return missing;  // the transaction rolls back unfinished
         }
-        for (auto s : sensors) {
+        for (const auto& s : sensors) {
             const auto r = tx.exec_prepared1(
                 queries::upsert_sensor.name,
                 s.id,
@@ -94,9 +94,7 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_site>>> registry_
                 s.interval_s,
                 s.limits.dump()
             );
-            s.key = r[0].as<std::int32_t>();
-            (r[1].as<bool>() ? counts.sensors_created : counts.sensors_updated)++;
-            counts.sensors.push_back(std::move(s));
+            (r[0].as<bool>() ? counts.sensors_created : counts.sensors_updated)++;
         }
         tx.commit();
         return counts;

@@ -16,7 +16,6 @@ struct upsert_counts {
     int sites_updated = 0;
     int sensors_created = 0;
     int sensors_updated = 0;
-    std::vector<sensor_record> sensors;  ///< as written, with their assigned keys
 };
 
 /// A sensor refused by the store because its site does not exist.
