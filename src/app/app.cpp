@@ -17,6 +17,7 @@
 #include "cityguard/alarming/alarm_service.hpp"
 #include "cityguard/api/routes.hpp"
 #include "cityguard/auth/key_service.hpp"
+#include "cityguard/feed/feed_service.hpp"
 #include "cityguard/history/history_service.hpp"
 #include "cityguard/http/server.hpp"
 #include "cityguard/ingest/group_committer.hpp"
@@ -25,12 +26,14 @@
 #include "cityguard/rules/rule.hpp"
 #include "cityguard/store/alarms_repo.hpp"
 #include "cityguard/store/database.hpp"
+#include "cityguard/store/event_log.hpp"
 #include "cityguard/store/keys_repo.hpp"
 #include "cityguard/store/migrations.hpp"
 #include "cityguard/store/readings_repo.hpp"
 #include "cityguard/store/readings_writer.hpp"
 #include "cityguard/store/registry_repo.hpp"
 #include "cityguard/util/error.hpp"
+#include "cityguard/web/static_files.hpp"
 
 namespace cityguard::app {
 
@@ -48,6 +51,7 @@ struct app::parts {
           registry_repo(db),
           readings_repo(db),
           alarms_repo(db),
+          event_log(db),
           writer(cfg.db.url, cfg.db.statement_timeout_ms),
           keys(keys_repo, cfg.auth),
           registry(registry_repo, directory),
@@ -57,7 +61,16 @@ struct app::parts {
           alarms(ioc, std::move(rules), directory, committer, writer, alarms_repo, cfg.alarms),
           services{keys, registry, ingest, history, alarms, [this] { return db.ping(); }},
           dispatcher(api::make_router(services), keys),
-          server(ioc, cfg, dispatcher),
+          feed(event_log, keys, directory, cfg.feed),
+          follower(
+              cfg.db.url,
+              cfg.db.statement_timeout_ms,
+              cfg.feed.poll_ms,
+              1000,
+              [this](std::vector<store::logged_event> events) { feed.events().publish(std::move(events)); }
+          ),
+          files(cfg.web.root, nlohmann::json{{"tile_url", cfg.web.tile_url}}.dump()),
+          server(ioc, cfg, dispatcher, feed, files),
           signals(ioc, SIGINT, SIGTERM),
           maintenance_timer(ioc) {}
 
@@ -69,6 +82,7 @@ struct app::parts {
     store::registry_repo registry_repo;
     store::readings_repo readings_repo;
     store::alarms_repo alarms_repo;
+    store::event_log event_log;
     store::readings_writer writer;
     auth::key_service keys;
     registry::sensor_directory directory;
@@ -79,6 +93,9 @@ struct app::parts {
     alarming::alarm_service alarms;
     api::services services;
     api::dispatcher dispatcher;
+    feed::feed_service feed;
+    store::event_follower follower;  // hands every committed alarm event to the feed, in seq order
+    web::static_files files;
     http::server server;
     net::signal_set signals;
     net::steady_timer maintenance_timer;
@@ -146,8 +163,16 @@ void app::start() {
     p.run_now(p.registry.load_directory());
     p.run_now(p.alarms.restore());
     p.committer.observe(&p.alarms);
+    p.committer.on_committed([&hub = p.feed.events()](const auto& rows, const auto& inserted) {
+        if (hub.wants_readings()) hub.publish_readings(rows, inserted);
+    });
+    p.follower.start();
     p.committer.start();
     p.alarms.start();
+    if (p.files.enabled())
+        spdlog::info("dashboard: {} file(s) from {}", p.files.size(), cfg_.web.root);
+    else
+        spdlog::info("dashboard: off (no web.root)");
     p.server.start();
     net::co_spawn(p.ioc, p.maintain_partitions(), net::detached);
     p.signals.async_wait([this](const boost::system::error_code& ec, int signo) {
@@ -197,6 +222,7 @@ void app::stop() {
     // committed now, before the process goes.
     p.alarms.stop();
     p.committer.stop();
+    p.follower.stop();
     boost::system::error_code ignored;
     p.signals.cancel(ignored);
     p.maintenance_timer.cancel();

@@ -176,6 +176,25 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.integer("default_list", cfg.alarms.default_list, 1, 100'000);
         s.finish();
     }
+    if (const json* v = root.object("feed")) {
+        section s(*v, "feed");
+        s.integer("max_queued_messages", cfg.feed.max_queued_messages, 16, 1'000'000);
+        s.integer("auth_timeout_ms", cfg.feed.auth_timeout_ms, 100, kMaxInt);
+        s.integer("idle_timeout_ms", cfg.feed.idle_timeout_ms, 1000, kMaxInt);
+        s.integer("close_timeout_ms", cfg.feed.close_timeout_ms, 100, kMaxInt);
+        s.integer("max_message_bytes", cfg.feed.max_message_bytes, 1024, 1 << 24);
+        s.integer("max_replay", cfg.feed.max_replay, 1, 10'000'000);
+        s.integer("max_reading_sensors", cfg.feed.max_reading_sensors, 0, 100'000);
+        s.integer("poll_ms", cfg.feed.poll_ms, 100, 3'600'000);
+        s.integer("socket_send_buffer", cfg.feed.socket_send_buffer, 0, 64 << 20);
+        s.finish();
+    }
+    if (const json* v = root.object("web")) {
+        section s(*v, "web");
+        s.string("root", cfg.web.root);
+        s.string("tile_url", cfg.web.tile_url);
+        s.finish();
+    }
     root.finish();
     if (cfg.alarms.default_list > cfg.alarms.max_list)
         section::fail("alarms.default_list", "must not exceed alarms.max_list");
@@ -193,6 +212,7 @@ std::string usage() {
            "  --threads N         I/O threads (0 = hardware concurrency)\n"
            "  --migrations DIR    apply sql/NNNN_*.sql from DIR instead of the built-in migrations\n"
            "  --rules DIR         rule packs (*.json) to load instead of config/rules of the install\n"
+           "  --web DIR           dashboard files to serve at / instead of web/ of the install (- for none)\n"
            "  --registry FILE     upsert a registry file ({\"sites\":[...],\"sensors\":[...]}) at start-up\n"
            "  --log-level LEVEL   trace, debug, info, warn, error\n"
            "  --help, --version\n"
@@ -215,7 +235,15 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
             return result;
         }
         static const std::set<std::string> valued{
-            "--config", "--listen", "--db", "--threads", "--migrations", "--registry", "--log-level", "--rules"};
+            "--config",
+            "--listen",
+            "--db",
+            "--threads",
+            "--migrations",
+            "--registry",
+            "--log-level",
+            "--rules",
+            "--web"};
         std::string name = a, value;
         if (auto eq = a.find('='); eq != std::string::npos) {
             name = a.substr(0, eq);
@@ -274,6 +302,8 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
             cfg.registry_file = value;
         else if (name == "--rules")
             cfg.rules_dir = value;
+        else if (name == "--web")
+            cfg.web.root = value;
         else if (name == "--log-level") {
             validate_log_level(value, "--log-level");
             cfg.log_level = value;
@@ -285,6 +315,16 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
             std::error_code ec;
             if (fs::is_directory(fs::path(exe_dir) / rel, ec)) {
                 cfg.rules_dir = fs::weakly_canonical(fs::path(exe_dir) / rel, ec).string();
+                break;
+            }
+        }
+    }
+    if (cfg.web.root.empty()) {
+        namespace fs = std::filesystem;
+        for (const char* rel : {"../web", "../../web", "../share/cityguard/web"}) {
+            std::error_code ec;
+            if (fs::is_regular_file(fs::path(exe_dir) / rel / "index.html", ec)) {
+                cfg.web.root = fs::weakly_canonical(fs::path(exe_dir) / rel, ec).string();
                 break;
             }
         }

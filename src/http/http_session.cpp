@@ -8,16 +8,19 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
 
 #include "cityguard/http/server.hpp"
 #include "cityguard/util/error.hpp"
+#include "feed_session.hpp"
 
 namespace cityguard::http {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using namespace std::chrono_literals;
 
 namespace {
@@ -39,6 +42,30 @@ bhttp::response<bhttp::string_body> to_beast(api::response res, unsigned version
 /// An error answered before the request reached the dispatcher; the connection closes after it.
 bhttp::response<bhttp::string_body> early_error(errc code, std::string_view message, unsigned version) {
     return to_beast(api::error_response(code, message), version, false);
+}
+
+/// A dashboard file, with revalidation: the page's files carry no version in their names, so
+/// browsers ask each time (If-None-Match) and get a 304 when nothing changed.
+bhttp::response<bhttp::string_body> static_response(
+    const web::file& f, const bhttp::request<bhttp::string_body>& req, bool keep_alive
+) {
+    const bool unchanged = req[bhttp::field::if_none_match] == f.etag;
+    bhttp::response<bhttp::string_body> out{unchanged ? bhttp::status::not_modified : bhttp::status::ok, req.version()};
+    out.set(bhttp::field::server, "cityguard/" CITYGUARD_VERSION);
+    out.set(bhttp::field::content_type, f.content_type);
+    out.set(bhttp::field::etag, f.etag);
+    out.set(bhttp::field::cache_control, "no-cache");
+    out.set("X-Content-Type-Options", "nosniff");
+    out.set(
+        "Content-Security-Policy",
+        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: http: https:; "
+        "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    );
+    out.keep_alive(keep_alive);
+    if (!unchanged && req.method() != bhttp::verb::head) out.body() = f.body;
+    out.prepare_payload();
+    if (req.method() == bhttp::verb::head) out.content_length(f.body.size());
+    return out;
 }
 
 /// A request the parser refused (as opposed to a closed, reset or timed-out connection).
@@ -72,7 +99,10 @@ void http_session::start() {
 void http_session::shutdown() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
         self->stopping_ = true;
-        if (!self->busy_) self->stream_.cancel();
+        if (self->upgraded_)
+            self->upgraded_->shutdown();
+        else if (!self->busy_)
+            self->stream_.cancel();
     });
 }
 
@@ -140,8 +170,29 @@ net::awaitable<void> http_session::run() {
         req.method = std::string(req_msg.method_string());
         const std::string target(req_msg.target());
         api::response res;
-        if (!api::parse_target(target, req.path, req.query)) {
+        const bool parsed = api::parse_target(target, req.path, req.query);
+        if (parsed && req.path == "/api/v1/feed" && websocket::is_upgrade(req_msg)) {
+            upgraded_ = std::make_shared<feed_session>(std::move(stream_), owner_.feed());
+            co_await upgraded_->run(std::move(req_msg));
+            co_return;  // the feed session closed the connection
+        }
+        const bool is_get = req_msg.method() == bhttp::verb::get || req_msg.method() == bhttp::verb::head;
+        if (parsed && is_get && req.path.rfind("/api/", 0) != 0 && owner_.files().enabled()) {
+            const bool keep_alive = req_msg.keep_alive() && !stopping_;
+            if (const auto* f = owner_.files().find(req.path)) {
+                auto out = static_response(*f, req_msg, keep_alive);
+                stream_.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
+                auto [wec, wn] = co_await bhttp::async_write(stream_, out, kUseTuple);
+                if (wec || !keep_alive) break;
+                continue;
+            }
+        }
+        if (!parsed) {
             res = api::error_response(errc::bad_request, "malformed request target");
+        } else if (req.path == "/api/v1/feed") {
+            res = api::error_response(errc::bad_request, "GET /api/v1/feed is a WebSocket endpoint; send an upgrade");
+            res.status = 426;
+            res.headers.emplace_back("Upgrade", "websocket");
         } else {
             req.authorization = std::string(req_msg[bhttp::field::authorization]);
             req.content_type = std::string(req_msg[bhttp::field::content_type]);

@@ -8,6 +8,7 @@
 namespace cityguard::http {
 
 class server;
+class feed_session;
 
 /// Reads requests, hands each to the dispatcher, writes the response; repeats while the
 /// client keeps the connection alive. Everything runs on the connection's strand.
@@ -26,6 +27,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     boost::beast::tcp_stream stream_;
     server& owner_;
     std::uint64_t id_;
+    std::shared_ptr<feed_session> upgraded_;  // set once the connection became a feed WebSocket
     bool busy_ = false;
     bool stopping_ = false;
 };

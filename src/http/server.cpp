@@ -15,8 +15,14 @@ namespace cityguard::http {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-server::server(net::io_context& ioc, const config::config& cfg, api::dispatcher& dispatcher)
-    : ioc_(ioc), cfg_(cfg), dispatcher_(dispatcher), acceptor_(net::make_strand(ioc)) {}
+server::server(
+    net::io_context& ioc,
+    const config::config& cfg,
+    api::dispatcher& dispatcher,
+    feed::feed_service& feed,
+    const web::static_files& files
+)
+    : ioc_(ioc), cfg_(cfg), dispatcher_(dispatcher), feed_(feed), files_(files), acceptor_(net::make_strand(ioc)) {}
 
 server::~server() = default;
 

@@ -155,6 +155,7 @@ void group_committer::process(std::vector<job>& batch) {
         for (auto& j : batch) finish(j.done, failure);
         return;
     }
+    if (committed_sink_) committed_sink_(unique, inserted);
     std::vector<commit_outcome> outcomes(batch.size());
     for (std::size_t j = 0; j < batch.size(); ++j) {
         outcomes[j].committed = true;

@@ -1,5 +1,6 @@
 #include "cityguard/store/alarms_repo.hpp"
 
+#include "alarm_rows.hpp"
 #include "pool.hpp"
 #include "queries.hpp"
 #include "scope.hpp"
@@ -20,37 +21,6 @@ std::optional<std::string> opt_int(const std::optional<int>& v) {
     if (!v) return std::nullopt;
     return std::to_string(*v);
 }
-template <class T>
-std::optional<T> opt_field(const pqxx::field& f) {
-    if (f.is_null()) return std::nullopt;
-    return f.as<T>();
-}
-
-alarm_record alarm_from(const pqxx::row& r) {
-    alarm_record a;
-    a.id = r[0].as<std::int64_t>();
-    a.rule = r[1].as<std::string>();
-    a.site = r[2].as<std::string>();
-    a.sensor = r[3].as<std::string>();
-    a.domain = r[4].as<std::string>();
-    a.level = r[5].as<int>();
-    a.peak_level = r[6].as<int>();
-    a.condition = r[7].as<std::string>();
-    a.status = r[8].as<std::string>();
-    a.title = r[9].as<std::string>();
-    a.advice = r[10].as<std::string>();
-    a.value = opt_field<double>(r[11]);
-    a.peak_value = opt_field<double>(r[12]);
-    a.first_ts = r[13].as<util::micros>();
-    a.last_ts = r[14].as<util::micros>();
-    a.cleared_ts = opt_field<util::micros>(r[15]);
-    a.count = r[16].as<std::int64_t>();
-    a.opened_at = r[17].as<util::micros>();
-    a.closed_at = opt_field<util::micros>(r[18]);
-    a.close_reason = r[19].is_null() ? "" : r[19].as<std::string>();
-    return a;
-}
-
 std::optional<std::string> array_or_null(const std::vector<std::string>& v) {
     if (v.empty()) return std::nullopt;
     return text_array(v);
@@ -65,6 +35,7 @@ std::vector<std::int64_t> write_alarm_changes(
 ) {
     auto& tx = static_cast<pqxx_scope&>(scope).tx();
     std::vector<std::int64_t> new_ids;
+    std::int64_t last_seq = 0;
     if (!alarms.empty()) tx.exec_prepared(queries::lock_event_order.name);
     for (const auto& w : alarms) {
         const auto& a = w.after;
@@ -112,18 +83,21 @@ std::vector<std::int64_t> write_alarm_changes(
             );
         }
         for (const auto& e : w.events)
-            tx.exec_prepared(
-                queries::insert_event.name,
-                id,
-                e.type,
-                pg_time(e.at),
-                nullable(opt_time(e.reading_ts)),
-                e.actor,
-                nullable(opt_int(e.level)),
-                nullable(opt_num(e.value)),
-                e.note
-            );
+            last_seq = tx.exec_prepared1(
+                             queries::insert_event.name,
+                             id,
+                             e.type,
+                             pg_time(e.at),
+                             nullable(opt_time(e.reading_ts)),
+                             e.actor,
+                             nullable(opt_int(e.level)),
+                             nullable(opt_num(e.value)),
+                             e.note
+            )[0]
+                           .as<std::int64_t>();
     }
+    // Listeners (this process's included) read the events back by seq once this commits.
+    if (last_seq) tx.exec_prepared(queries::notify_events.name, std::to_string(last_seq));
     for (const auto& s : states) tx.exec_prepared(queries::upsert_rule_state.name, s.rule, s.sensor, s.state.dump());
     return new_ids;
 }

@@ -119,8 +119,11 @@ inline constexpr query update_alarm{
     "peak_value = $9, last_ts = $10, cleared_ts = $11, count = $12, closed_at = $13, close_reason = $14 WHERE id = $1"};
 inline constexpr query insert_event{
     "insert_event",
-    "INSERT INTO alarm_events (alarm_id, type, at, reading_ts, actor, level, value, note) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"};
+    "INSERT INTO alarm_events (alarm_id, type, at, reading_ts, actor, level, value, note, alarm) "
+    "SELECT $1, $2, $3, $4, $5, $6, $7, $8, to_jsonb(a) FROM alarms a WHERE a.id = $1 RETURNING seq"};
+// Delivered to every listening server process when the writing transaction commits.
+inline constexpr query notify_events{"notify_events", "SELECT pg_notify('cityguard_events', $1)"};
+inline constexpr query max_event_seq{"max_event_seq", "SELECT COALESCE(max(seq), 0) FROM alarm_events"};
 inline constexpr query upsert_rule_state{
     "upsert_rule_state",
     "INSERT INTO rule_state (rule_id, sensor_id, state) VALUES ($1, $2, $3::jsonb) "
@@ -141,6 +144,19 @@ inline constexpr query latest_readings{
     "SELECT s.id, " CITYGUARD_EPOCH("l.ts"
     ) ", l.value FROM sensors s CROSS JOIN LATERAL "
       "(SELECT ts, value FROM readings r WHERE r.sensor_key = s.key ORDER BY ts DESC LIMIT 1) l"};
+// Events after a position with the alarm as it was right after each (the alarm columns first, in
+// the order of CITYGUARD_ALARM_COLUMNS, then the event's).
+inline constexpr query events_after{
+    "events_after",
+    "SELECT " CITYGUARD_ALARM_COLUMNS
+    ", ev_seq, ev_type, ev_at, ev_reading_ts, ev_actor, ev_level, ev_value, ev_note FROM ("
+    "SELECT e.seq AS ev_seq, e.alarm_id AS ev_alarm, e.type AS ev_type, " CITYGUARD_EPOCH("e.at"
+    ) " AS ev_at, " CITYGUARD_EPOCH("e.reading_ts"
+    ) " AS ev_reading_ts, e.actor AS ev_actor, e.level AS ev_level, "
+      "e.value AS ev_value, e.note AS ev_note, "
+      "COALESCE(e.alarm, (SELECT to_jsonb(c) FROM alarms c WHERE c.id = e.alarm_id)) AS snap "
+      "FROM alarm_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2) ev "
+      "CROSS JOIN LATERAL jsonb_populate_record(NULL::alarms, ev.snap) ORDER BY ev_seq"};
 // Not prepared: planned with the actual filter values, so each filter uses its own index.
 inline constexpr const char* list_alarms_sql =
     "SELECT " CITYGUARD_ALARM_COLUMNS
@@ -170,23 +186,43 @@ inline constexpr query oldest_unacknowledged_red{
 #undef CITYGUARD_ALARM_COLUMNS
 
 inline constexpr query all[] = {
-    find_key_by_hash,  insert_key,
-    upsert_key,        list_keys,
-    delete_key,        count_admin_keys,
-    upsert_site,       upsert_sensor,
-    existing_site_ids, list_sites,
-    get_site,          list_sensors,
-    sensors_of_site,   get_sensor,
-    sensor_directory,  readings_range,
-    readings_buckets,  ensure_partitions,
-    insert_alarm,      update_alarm,
-    insert_event,      upsert_rule_state,
-    lock_event_order,  get_alarm,
-    not_closed_alarms, events_of_alarm,
-    all_rule_states,   latest_readings,
-    count_by_domain,   count_sensors_by_domain,
-    active_by_level,   active_by_domain,
-    sensors_offline,   oldest_unacknowledged_red,
+    find_key_by_hash,
+    insert_key,
+    upsert_key,
+    list_keys,
+    delete_key,
+    count_admin_keys,
+    upsert_site,
+    upsert_sensor,
+    existing_site_ids,
+    list_sites,
+    get_site,
+    list_sensors,
+    sensors_of_site,
+    get_sensor,
+    sensor_directory,
+    readings_range,
+    readings_buckets,
+    ensure_partitions,
+    insert_alarm,
+    update_alarm,
+    insert_event,
+    upsert_rule_state,
+    lock_event_order,
+    get_alarm,
+    notify_events,
+    max_event_seq,
+    events_after,
+    not_closed_alarms,
+    events_of_alarm,
+    all_rule_states,
+    latest_readings,
+    count_by_domain,
+    count_sensors_by_domain,
+    active_by_level,
+    active_by_domain,
+    sensors_offline,
+    oldest_unacknowledged_red,
 };
 
 }  // namespace cityguard::store::queries

@@ -58,6 +58,23 @@ struct alarms_config {
     std::size_t default_list = 100;
 };
 
+struct feed_config {
+    std::size_t max_queued_messages = 4096;     ///< per connection; a client further behind is closed (4008)
+    int auth_timeout_ms = 5000;                 ///< for the first message's token when none came with the upgrade
+    int idle_timeout_ms = 60'000;               ///< nothing heard from the client (pings go out at half of it)
+    int close_timeout_ms = 2000;                ///< a close handshake longer than this drops the TCP connection
+    std::size_t max_message_bytes = 64 * 1024;  ///< largest client message
+    std::size_t max_replay = 10'000;            ///< events replayed for `since`; more gives a reset snapshot
+    std::size_t max_reading_sensors = 100;      ///< sensors one connection may follow live
+    int poll_ms = 1000;                         ///< the event log is read at least this often, notification or not
+    std::size_t socket_send_buffer = 0;         ///< SO_SNDBUF of feed connections in bytes; 0 = the kernel's
+};
+
+struct web_config {
+    std::string root;      ///< dashboard files; empty = web/ of the install, "-" = no dashboard
+    std::string tile_url;  ///< optional map tiles, e.g. "http://tiles.local/{z}/{x}/{y}.png"
+};
+
 struct config {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 8080;
@@ -73,6 +90,8 @@ struct config {
     auth_config auth;
     query_config query;
     alarms_config alarms;
+    feed_config feed;
+    web_config web;
 };
 
 /// A bad configuration value: what() is one line naming the key.

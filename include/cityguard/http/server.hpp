@@ -10,6 +10,8 @@
 
 #include "cityguard/api/router.hpp"
 #include "cityguard/config/config.hpp"
+#include "cityguard/feed/feed_service.hpp"
+#include "cityguard/web/static_files.hpp"
 
 namespace cityguard::http {
 
@@ -23,7 +25,14 @@ class http_session;
 /// from any thread.
 class server {
   public:
-    server(boost::asio::io_context& ioc, const config::config& cfg, api::dispatcher& dispatcher);
+    /// `feed` serves GET /api/v1/feed upgrades; `files`, every other GET outside /api/.
+    server(
+        boost::asio::io_context& ioc,
+        const config::config& cfg,
+        api::dispatcher& dispatcher,
+        feed::feed_service& feed,
+        const web::static_files& files
+    );
     ~server();
 
     /// Binds cfg.listen_host:listen_port and starts accepting. Throws boost::system::system_error.
@@ -38,6 +47,8 @@ class server {
     // For sessions:
     const config::http_config& http_config() const noexcept { return cfg_.http; }
     api::dispatcher& dispatcher() noexcept { return dispatcher_; }
+    feed::feed_service& feed() noexcept { return feed_; }
+    const web::static_files& files() const noexcept { return files_; }
     void on_session_closed(std::uint64_t id);
 
   private:
@@ -46,6 +57,8 @@ class server {
     boost::asio::io_context& ioc_;
     const config::config& cfg_;
     api::dispatcher& dispatcher_;
+    feed::feed_service& feed_;
+    const web::static_files& files_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::uint16_t port_ = 0;
     std::atomic<std::size_t> open_{0};

@@ -61,6 +61,12 @@ class group_committer {
     /// Sets the observer of every batch. Call before start().
     void observe(batch_observer* observer) noexcept { observer_ = observer; }
 
+    /// Called on the writer thread after each batch committed, with the batch's rows and which
+    /// of them were new (the live readings feed). Must not block. Call before start().
+    using committed_sink =
+        std::function<void(const std::vector<store::reading_row>& rows, const std::vector<bool>& inserted)>;
+    void on_committed(committed_sink sink) { committed_sink_ = std::move(sink); }
+
     /// Starts the writer thread.
     void start();
 
@@ -115,6 +121,7 @@ class group_committer {
     store::readings_writer& writer_;
     const config::ingest_config& cfg_;
     batch_observer* observer_ = nullptr;
+    committed_sink committed_sink_;
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<job> queue_;

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cityguard/auth/key_service.hpp"
+#include "cityguard/config/config.hpp"
+#include "cityguard/feed/hub.hpp"
+#include "cityguard/store/event_log.hpp"
+
+namespace cityguard::feed {
+
+/// One message from a feed client, parsed and checked.
+struct client_message {
+    enum class kind { auth, subscribe, subscribe_readings, unsubscribe_readings };
+    kind type = kind::subscribe;
+    std::string token;                  ///< auth
+    filter wanted;                      ///< subscribe
+    std::optional<std::int64_t> since;  ///< subscribe
+    std::vector<std::string> sensors;   ///< (un)subscribe_readings
+};
+
+/// Throws api_error(bad_request or invalid_json) naming what is wrong.
+client_message parse_client_message(std::string_view text);
+
+/// Where a subscription starts, loaded from the database.
+struct catch_up {
+    std::int64_t seq = 0;         ///< position reached; live events up to it are dropped
+    std::string snapshot;         ///< a snapshot message to send, or empty
+    std::vector<event> replayed;  ///< events after `since`, unfiltered, oldest first
+};
+
+/// What feed connections share: the hub, the event log and key checks.
+///
+/// Thread safety: every member may be called from any thread.
+class feed_service {
+  public:
+    feed_service(
+        store::event_log& log,
+        auth::key_service& keys,
+        const registry::sensor_directory& directory,
+        const config::feed_config& cfg
+    );
+
+    hub& events() noexcept { return hub_; }
+    const config::feed_config& config() const noexcept { return cfg_; }
+
+    /// For an "Authorization" header value or a bare token.
+    boost::asio::awaitable<std::optional<auth::principal>> authenticate(std::string credentials);
+
+    /// With `since`: the events after it, or a reset snapshot when `since` is ahead of the log or
+    /// more than feed.max_replay events behind. Without: a snapshot. May throw api_error
+    /// (overloaded, unavailable).
+    boost::asio::awaitable<catch_up> load(std::optional<std::int64_t> since, filter wanted);
+
+  private:
+    store::event_log& log_;
+    auth::key_service& keys_;
+    const config::feed_config& cfg_;
+    hub hub_;
+};
+
+}  // namespace cityguard::feed

@@ -1,0 +1,328 @@
+#include "feed_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cityguard/util/error.hpp"
+
+namespace cityguard::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+using json = nlohmann::json;
+
+namespace {
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+}
+
+feed_session::feed_session(beast::tcp_stream stream, feed::feed_service& service)
+    : ws_(std::move(stream)),
+      service_(service),
+      wake_(ws_.get_executor()),
+      auth_timer_(ws_.get_executor()),
+      close_timer_(ws_.get_executor()) {}
+
+feed_session::~feed_session() = default;
+
+net::awaitable<void> feed_session::run(beast::http::request<beast::http::string_body> upgrade) {
+    auto self = shared_from_this();
+    const auto& cfg = service_.config();
+    beast::get_lowest_layer(ws_).expires_never();  // the WebSocket timeouts below take over
+    if (cfg.socket_send_buffer > 0) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().set_option(
+            net::socket_base::send_buffer_size(static_cast<int>(cfg.socket_send_buffer)), ignored
+        );
+    }
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::milliseconds(cfg.close_timeout_ms);
+    timeouts.idle_timeout = std::chrono::milliseconds(cfg.idle_timeout_ms);
+    timeouts.keep_alive_pings = true;  // a ping at half the idle time; silence for the whole closes
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+        res.set(beast::http::field::server, "cityguard/" CITYGUARD_VERSION);
+    }));
+    ws_.read_message_max(cfg.max_message_bytes);
+    ws_.text(true);
+
+    auto [aec] = co_await ws_.async_accept(upgrade, kUseTuple);
+    if (aec) co_return;
+    net::co_spawn(ws_.get_executor(), write_loop(), net::detached);
+
+    if (const auto header = upgrade[beast::http::field::authorization]; !header.empty()) {
+        std::optional<auth::principal> who;
+        try {
+            who = co_await service_.authenticate(std::string(header));
+        } catch (const std::exception&) {
+            send(feed::error_message("unavailable", "could not check the key; try again"));
+        }
+        accept_principal(who);
+    } else {
+        net::co_spawn(
+            ws_.get_executor(), close_after(std::chrono::milliseconds(cfg.auth_timeout_ms), true), net::detached
+        );
+    }
+
+    beast::flat_buffer buffer;
+    for (;;) {
+        auto [ec, n] = co_await ws_.async_read(buffer, kUseTuple);
+        if (ec) {
+            if (ec == websocket::error::message_too_big)
+                request_close(websocket::close_code::too_big, "message too big");
+            break;
+        }
+        std::string text = beast::buffers_to_string(buffer.data());
+        buffer.consume(buffer.size());
+        if (close_requested_) continue;  // draining until the close handshake completes
+        co_await handle(std::move(text));
+    }
+
+    done_ = true;
+    if (in_hub_) service_.events().remove(this);
+    held_.clear();
+    out_.clear();
+    auth_timer_.cancel();
+    close_timer_.cancel();
+    wake_.cancel();
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(ws_).close();
+}
+
+void feed_session::shutdown() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+        self->request_close(websocket::close_code::going_away, "server shutting down");
+    });
+}
+
+void feed_session::deliver(feed::event_batch batch) {
+    net::post(ws_.get_executor(), [self = shared_from_this(), batch = std::move(batch)]() mutable {
+        if (self->done_ || self->close_requested_ || !self->subscribed_) return;
+        if (self->loading_) {
+            self->held_events_ += batch->size();
+            if (self->held_events_ > self->service_.config().max_queued_messages) {
+                self->request_close(kCloseSlowConsumer, "slow consumer");
+                return;
+            }
+            self->held_.push_back(std::move(batch));
+            return;
+        }
+        for (const auto& e : *batch) self->consider(e);
+    });
+}
+
+void feed_session::deliver_reading(feed::message reading) {
+    net::post(ws_.get_executor(), [self = shared_from_this(), reading = std::move(reading)]() mutable {
+        if (!self->done_ && self->authenticated_) self->send(std::move(reading));
+    });
+}
+
+void feed_session::consider(const feed::event& e) {
+    if (e.seq <= position_) return;  // already sent, or part of what was loaded
+    position_ = e.seq;
+    if (filter_.matches(e.level, e.peak_level, e.domain, e.site)) send(e.text);
+}
+
+void feed_session::send(std::string text) { send(std::make_shared<const std::string>(std::move(text))); }
+
+void feed_session::send(feed::message m) {
+    if (done_ || close_requested_) return;
+    if (out_.size() >= service_.config().max_queued_messages) {
+        request_close(kCloseSlowConsumer, "slow consumer");
+        return;
+    }
+    out_.push_back(std::move(m));
+    if (out_.size() == 1) wake_.cancel();
+}
+
+void feed_session::request_close(std::uint16_t code, std::string reason) {
+    if (done_ || close_requested_) return;
+    close_requested_ = true;
+    close_reason_.emplace(code, std::move(reason));
+    out_.clear();  // what was queued will not be sent; a resume with `since` fetches it again
+    held_.clear();
+    if (in_hub_) {
+        service_.events().remove(this);
+        in_hub_ = false;
+    }
+    wake_.cancel();
+    net::co_spawn(
+        ws_.get_executor(),
+        close_after(std::chrono::milliseconds(service_.config().close_timeout_ms), false),
+        net::detached
+    );
+}
+
+net::awaitable<void> feed_session::close_after(std::chrono::milliseconds delay, bool only_if_unauthenticated) {
+    auto self = shared_from_this();
+    auto& timer = only_if_unauthenticated ? auth_timer_ : close_timer_;
+    timer.expires_after(delay);
+    auto [ec] = co_await timer.async_wait(kUseTuple);
+    if (ec || done_) co_return;
+    if (only_if_unauthenticated) {
+        if (!authenticated_) request_close(kCloseUnauthorized, "authentication required");
+        co_return;
+    }
+    // The close handshake did not finish (a peer that stopped reading): drop the connection.
+    beast::get_lowest_layer(ws_).close();
+}
+
+net::awaitable<void> feed_session::write_loop() {
+    auto self = shared_from_this();
+    while (!done_) {
+        if (close_reason_) {
+            websocket::close_reason why;
+            why.code = close_reason_->first;
+            why.reason = close_reason_->second;
+            co_await ws_.async_close(why, kUseTuple);
+            co_return;
+        }
+        if (out_.empty()) {
+            wake_.expires_at(net::steady_timer::time_point::max());
+            co_await wake_.async_wait(kUseTuple);
+            continue;
+        }
+        feed::message next = std::move(out_.front());
+        out_.pop_front();
+        auto [ec, n] = co_await ws_.async_write(net::buffer(*next), kUseTuple);
+        if (ec) co_return;
+    }
+}
+
+void feed_session::accept_principal(const std::optional<auth::principal>& who) {
+    if (!who) {
+        request_close(kCloseUnauthorized, "invalid key");
+        return;
+    }
+    if (who->role_ == auth::role::gateway) {
+        request_close(kCloseForbidden, "the feed needs an operator or admin key");
+        return;
+    }
+    authenticated_ = true;
+    auth_timer_.cancel();
+    send(json{{"type", "authenticated"}, {"name", who->name}, {"role", auth::to_string(who->role_)}}.dump(
+        -1, ' ', false, json::error_handler_t::replace
+    ));
+}
+
+net::awaitable<void> feed_session::handle(std::string text) {
+    feed::client_message m;
+    try {
+        m = feed::parse_client_message(text);
+    } catch (const api_error& e) {
+        if (!authenticated_) {
+            request_close(kCloseUnauthorized, "the first message must be {\"type\":\"auth\",\"token\":...}");
+            co_return;
+        }
+        send(feed::error_message(to_code(e.code()), e.what()));
+        co_return;
+    }
+    if (!authenticated_) {
+        if (m.type != feed::client_message::kind::auth) {
+            request_close(kCloseUnauthorized, "the first message must be {\"type\":\"auth\",\"token\":...}");
+            co_return;
+        }
+        std::optional<auth::principal> who;
+        try {
+            who = co_await service_.authenticate(m.token);
+        } catch (const std::exception&) {
+            send(feed::error_message("unavailable", "could not check the key; try again"));
+            co_return;
+        }
+        accept_principal(who);
+        co_return;
+    }
+    switch (m.type) {
+        case feed::client_message::kind::auth:
+            send(feed::error_message("bad_request", "already authenticated"));
+            break;
+        case feed::client_message::kind::subscribe:
+            co_await subscribe(std::move(m));
+            break;
+        case feed::client_message::kind::subscribe_readings: {
+            auto& hub = service_.events();
+            if (hub.followed_by(this) + m.sensors.size() > service_.config().max_reading_sensors) {
+                send(feed::error_message(
+                    "bad_request",
+                    "at most feed.max_reading_sensors (" + std::to_string(service_.config().max_reading_sensors) +
+                        ") sensors per connection"
+                ));
+                break;
+            }
+            if (!in_hub_) {
+                hub.add(shared_from_this());
+                in_hub_ = true;
+            }
+            const auto unknown = hub.follow_readings(this, m.sensors);
+            if (!unknown.empty()) send(feed::error_message("not_found", "unknown sensor(s): " + json(unknown).dump()));
+            send(json{{"type", "readings_subscribed"}, {"sensors", hub.followed_by(this)}}.dump());
+            break;
+        }
+        case feed::client_message::kind::unsubscribe_readings:
+            service_.events().unfollow_readings(this, m.sensors);
+            send(json{{"type", "readings_subscribed"}, {"sensors", service_.events().followed_by(this)}}.dump());
+            break;
+    }
+}
+
+net::awaitable<void> feed_session::subscribe(feed::client_message m) {
+    auto self = shared_from_this();
+    filter_ = std::move(m.wanted);
+    subscribed_ = true;
+    loading_ = true;
+    held_.clear();
+    held_events_ = 0;
+    if (!in_hub_) {
+        service_.events().add(self);
+        in_hub_ = true;
+    }
+    feed::catch_up start;
+    try {
+        start = co_await service_.load(m.since, filter_);
+    } catch (const api_error& e) {
+        loading_ = false;
+        subscribed_ = false;
+        send(feed::error_message(to_code(e.code()), std::string("subscription not started: ") + e.what()));
+        co_return;
+    } catch (const std::exception& e) {
+        loading_ = false;
+        subscribed_ = false;
+        send(feed::error_message("unavailable", "subscription not started: database unavailable"));
+        co_return;
+    }
+    if (done_ || close_requested_) co_return;
+    position_ = m.since.value_or(0);
+    if (!start.snapshot.empty()) {
+        position_ = start.seq;
+        send(std::move(start.snapshot));
+    } else {
+        std::size_t sent = 0;
+        for (const auto& e : start.replayed) {
+            position_ = e.seq;
+            if (filter_.matches(e.level, e.peak_level, e.domain, e.site)) {
+                send(e.text);
+                ++sent;
+            }
+        }
+        position_ = std::max(position_, start.seq);
+        send(json{{"type", "resumed"}, {"since", *m.since}, {"seq", position_}, {"events", sent}}.dump());
+    }
+    loading_ = false;
+    auto held = std::move(held_);
+    held_.clear();
+    held_events_ = 0;
+    for (const auto& batch : held)
+        for (const auto& e : *batch) consider(e);
+}
+
+}  // namespace cityguard::http

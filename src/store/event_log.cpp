@@ -1,0 +1,138 @@
+#include "cityguard/store/event_log.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "alarm_rows.hpp"
+#include "pool.hpp"
+#include "queries.hpp"
+
+namespace cityguard::store {
+
+namespace {
+
+constexpr const char* kChannel = "cityguard_events";
+
+std::vector<logged_event> read_after(pqxx::connection& c, std::int64_t seq, std::size_t limit) {
+    pqxx::read_transaction tx(c);
+    std::vector<logged_event> out;
+    const auto rows = tx.exec_prepared(queries::events_after.name, seq, static_cast<long long>(limit));
+    out.reserve(rows.size());
+    for (const auto& r : rows) {
+        logged_event le;
+        le.alarm = alarm_from(r);
+        auto& e = le.event;
+        e.seq = r[20].as<std::int64_t>();
+        e.alarm_id = le.alarm.id;
+        e.type = r[21].as<std::string>();
+        e.at = r[22].as<util::micros>();
+        e.reading_ts = opt_field<util::micros>(r[23]);
+        e.actor = r[24].as<std::string>();
+        e.level = opt_field<int>(r[25]);
+        e.value = opt_field<double>(r[26]);
+        e.note = r[27].as<std::string>();
+        out.push_back(std::move(le));
+    }
+    return out;
+}
+
+std::int64_t newest_seq(pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    return tx.exec_prepared1(queries::max_event_seq.name)[0].as<std::int64_t>();
+}
+
+/// Only records that something arrived; the rows themselves are read by seq.
+class wake_flag final : public pqxx::notification_receiver {
+  public:
+    wake_flag(pqxx::connection_base& c, bool& flag) : pqxx::notification_receiver(c, kChannel), flag_(flag) {}
+    void operator()(const std::string&, int) override { flag_ = true; }
+
+  private:
+    bool& flag_;
+};
+
+}  // namespace
+
+net::awaitable<feed_snapshot> event_log::snapshot() {
+    auto awaited = co_await db_.get_impl().run([](pqxx::connection& c) {
+        // One snapshot for both reads: the alarms are exactly those as of `seq`.
+        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+        feed_snapshot s;
+        s.seq = tx.exec_prepared1(queries::max_event_seq.name)[0].as<std::int64_t>();
+        for (const auto& r : tx.exec_prepared(queries::not_closed_alarms.name)) s.alarms.push_back(alarm_from(r));
+        tx.commit();
+        return s;
+    });
+    co_return awaited;
+}
+
+net::awaitable<event_log::replay_result> event_log::replay(std::int64_t seq, std::size_t limit) {
+    auto awaited = co_await db_.get_impl().run([seq, limit](pqxx::connection& c) {
+        replay_result r;
+        r.newest = newest_seq(c);  // read first: every event up to it is then in the rows below
+        r.events = read_after(c, seq, limit);
+        return r;
+    });
+    co_return awaited;
+}
+
+event_follower::event_follower(std::string url, int statement_timeout_ms, int poll_ms, std::size_t batch_limit, sink to)
+    : url_(std::move(url)),
+      statement_timeout_ms_(statement_timeout_ms),
+      poll_ms_(poll_ms),
+      batch_limit_(batch_limit),
+      sink_(std::move(to)) {}
+
+event_follower::~event_follower() { stop(); }
+
+void event_follower::start() {
+    auto conn = open_connection(url_, statement_timeout_ms_);
+    position_ = newest_seq(*conn);
+    thread_ = std::thread([this] { run(); });
+}
+
+void event_follower::stop() {
+    stopping_ = true;
+    if (thread_.joinable()) thread_.join();
+}
+
+void event_follower::run() {
+    using clock = std::chrono::steady_clock;
+    // Short waits keep stop() prompt; the table is read on a notification or every poll_ms.
+    constexpr long kWaitUs = 100'000;
+    std::unique_ptr<pqxx::connection> conn;
+    std::unique_ptr<wake_flag> receiver;
+    bool notified = true;
+    auto next_poll = clock::now();
+    while (!stopping_) {
+        try {
+            if (!conn) {
+                conn = open_connection(url_, statement_timeout_ms_);
+                receiver = std::make_unique<wake_flag>(*conn, notified);
+                notified = true;  // whatever was committed while we were away
+            }
+            if (notified || clock::now() >= next_poll) {
+                notified = false;
+                next_poll = clock::now() + std::chrono::milliseconds(poll_ms_);
+                for (;;) {
+                    auto batch = read_after(*conn, position_.load(), batch_limit_);
+                    if (batch.empty()) break;
+                    const bool full = batch.size() == batch_limit_;
+                    position_ = batch.back().event.seq;
+                    sink_(std::move(batch));
+                    if (!full) break;
+                }
+            }
+            conn->await_notification(0, kWaitUs);
+        } catch (const std::exception& e) {
+            spdlog::warn("alarm event follower: {}; reconnecting", e.what());
+            receiver.reset();
+            conn.reset();
+            for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    receiver.reset();
+}
+
+}  // namespace cityguard::store
