@@ -25,6 +25,20 @@ ensure_packages() {
   fi
 }
 
+# What the browser test needs: Debian's Chromium (playwright-core drives it and never downloads
+# a browser), a CJK font so screenshots show the Chinese labels, Node.js with npm, and the
+# locked npm packages of tests/browser.
+ensure_browser_tools() {
+  local extra=(chromium fonts-wqy-zenhei)
+  command -v npm >/dev/null 2>&1 || extra+=(nodejs npm)
+  ensure_packages "${extra[@]}"
+  if [ ! -d tests/browser/node_modules/playwright-core ] ||
+     [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+    echo "==> npm ci in tests/browser"
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 # The newest installed PostgreSQL server binaries.
 pg_bindir() {
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1

@@ -1,0 +1,143 @@
+// The dashboard in a real browser (Debian's Chromium, driven by playwright-core): sign in, see
+// the live list, watch a new alarm arrive over the feed, acknowledge it with the button, and
+// save screenshots of the list, the map and a chart. Run by run.sh, which starts the server.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { strict as assert } from 'node:assert';
+
+const url = process.env.CITYGUARD_URL;
+const adminKey = process.env.CITYGUARD_ADMIN_KEY;
+const artifacts = process.env.CITYGUARD_ARTIFACTS || 'artifacts';
+mkdirSync(artifacts, { recursive: true });
+
+async function api(method, path, body, key = adminKey) {
+  const res = await fetch(url + path, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function post(sensor, value, ts = new Date()) {
+  await api('POST', '/api/v1/readings', { readings: [{ sensor, ts: ts.toISOString(), value }] });
+}
+
+const steps = [];
+function step(name) { steps.push(name); console.log(`- ${name}`); }
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let page;
+try {
+  const operator = (await api('POST', '/api/v1/keys', { name: 'browser-operator', role: 'operator' })).key;
+  // Some history for the chart: the last 50 minutes of a gas-station detector, then an alarm.
+  const now = Date.now();
+  const history = [];
+  for (let m = 50; m >= 2; m--) history.push({ sensor: 'GS-FT-001-LEL-02', ts: new Date(now - m * 60e3).toISOString(), value: 3 + (m % 7) * 0.8 });
+  await api('POST', '/api/v1/readings', { readings: history });
+  await post('GS-FT-001-LEL-02', 30, new Date(now - 60e3));  // yellow
+
+  const context = await browser.newContext({ viewport: { width: 1500, height: 1000 }, locale: 'zh-CN' });
+  page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // The refused key (401) and the refused close (409) are meant to fail; Chromium logs each.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
+  });
+
+  await page.goto(url + '/');
+  await page.waitForSelector('#signin:not([hidden])');
+  // A wrong key is refused on the form, and nothing goes into the URL.
+  await page.fill('#key', 'cg_wrong');
+  await page.click('#signin-button');
+  await page.waitForFunction(() => document.querySelector('#signin-error').textContent.length > 0);
+  step('a wrong key is refused');
+  await page.fill('#key', operator);
+  await page.click('#signin-button');
+  await page.waitForSelector('#signin', { state: 'hidden' });
+  assert.ok(!page.url().includes(operator), 'the key must never be in the URL');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('cityguard.key')), operator);
+  step('signed in with an operator key (kept in sessionStorage)');
+
+  await page.waitForSelector('#conn[data-state="live"]');
+  await page.waitForSelector('tr.alarm-row[data-level="yellow"]');
+  await page.waitForSelector('#map .site-marker[data-level="yellow"]');
+  step('the live list and the map show the existing alarm');
+
+  // A red alarm arrives over the feed without reload, within 2 s of the POST.
+  await page.evaluate(() => { window.__rows = document.querySelectorAll('tr.alarm-row').length; });
+  const posted = Date.now();
+  await post('GP-FT-001-LEL-01', 60);
+  await page.waitForSelector('tr.alarm-row[data-level="red"]', { timeout: 2000 });
+  console.log(`  red alarm on screen ${Date.now() - posted} ms after the POST`);
+  assert.equal(await page.locator('tr.alarm-row').first().getAttribute('data-level'), 'red', 'red sorts first');
+  await page.waitForSelector('#flash.on');
+  step('a new red alarm appears within 2 s, first in the list, with the visual cue');
+  await page.waitForFunction(() => document.querySelector('.counter.red b')?.textContent === '1');
+  step('the level counters follow');
+  await page.screenshot({ path: `${artifacts}/dashboard-list.png`, fullPage: true });
+
+  // Detail, then acknowledge with the button.
+  await page.click('tr.alarm-row[data-level="red"]');
+  await page.waitForSelector('#detail-status[data-status="open"]');
+  const advice = await page.textContent('.advice');
+  assert.ok(advice.length > 10, 'handling advice is shown');
+  await page.fill('#action-note', '值班员已通知燃气抢险');
+  await page.click('button[data-action="acknowledge"]');
+  await page.waitForSelector('#detail-status[data-status="acknowledged"]');
+  await page.waitForSelector('tr.alarm-row[data-level="red"][data-status="acknowledged"]');
+  step('acknowledged with the button; detail and list show it');
+
+  // A refused transition shows the server's error.
+  await page.click('button[data-action="close"]');
+  await page.waitForFunction(() => document.querySelector('#action-error').textContent.includes('invalid_transition') ||
+    document.querySelector('#action-error').textContent.includes('forbidden'));
+  step(`a refused close shows: ${await page.textContent('#action-error')}`);
+
+  // Filters.
+  await page.selectOption('#filter-level', 'yellow');
+  assert.equal(await page.locator('tr.alarm-row[data-level="red"]').count(), 0);
+  await page.selectOption('#filter-level', '');
+  step('level filter');
+
+  // The chart of the yellow alarm's sensor, with thresholds, continuing live.
+  await page.click('tr.alarm-row[data-level="yellow"]');
+  await page.waitForSelector('#chart svg polyline');
+  await page.waitForSelector('#chart line.threshold', { state: 'attached' });
+  const livePoints = await page.locator('#chart circle.chart-live').count();
+  await post('GS-FT-001-LEL-02', 31);
+  await page.waitForFunction((n) => document.querySelectorAll('#chart circle.chart-live').length > n, livePoints);
+  step('chart: last hour with thresholds, and a live reading appended');
+  await page.locator('#chart-panel').screenshot({ path: `${artifacts}/dashboard-chart.png` });
+  await page.locator('#map-panel').screenshot({ path: `${artifacts}/dashboard-map.png` });
+
+  // Drop the connection; events during the gap arrive after the reconnect (resume with since).
+  await page.evaluate(() => { window.__ws_closed = true; });
+  await page.evaluate(() => state.ws.close());
+  await post('GS-FT-001-LEL-03', 55);  // orange, while the page is disconnected (or reconnecting)
+  await page.waitForSelector('#conn[data-state="live"]');
+  await page.waitForSelector('tr.alarm-row[data-level="orange"]');
+  step('after a dropped connection the page resumes and shows what happened meanwhile');
+
+  // English labels.
+  await page.click('header .lang-toggle');
+  await page.waitForFunction(() => document.querySelector('#alarms-panel h2').textContent === 'Live alarms');
+  step('switches to English');
+  await page.screenshot({ path: `${artifacts}/dashboard-en.png`, fullPage: true });
+
+  assert.deepEqual(problems, [], `no errors in the page: ${problems.join('; ')}`);
+  console.log(`dashboard: ${steps.length} checks passed; screenshots in ${artifacts}`);
+} catch (e) {
+  if (page) await page.screenshot({ path: `${artifacts}/failure.png`, fullPage: true }).catch(() => {});
+  console.error(e);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,416 @@
+// cityguard-sim: posts realistic readings for a registry through the public API, the way a
+// sensor gateway would, with scripted incidents on a timeline (docs/demo.md).
+//
+// Only the public HTTP API is used: what the simulator can do, a real gateway can do.
+
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cityguard/util/time.hpp"
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using json = nlohmann::json;
+using clock_type = std::chrono::steady_clock;
+using cityguard::util::micros;
+
+volatile std::sig_atomic_t g_stop = 0;
+
+struct options {
+    std::string host = "127.0.0.1";
+    std::string port = "8080";
+    std::string key;
+    std::string registry = "config/demo/registry.json";
+    double speed = 1.0;       ///< readings per sensor interval (2 = twice as often)
+    double time_scale = 1.0;  ///< the incident timeline runs this many times faster
+    double duration_s = 0;    ///< 0 = until Ctrl-C
+    double start_s = 5;       ///< first incident this long after start (before scaling)
+    bool incidents = true;
+    bool quiet = false;
+};
+
+const char* kUsage =
+    "usage: cityguard-sim [--url http://HOST:PORT] [--key KEY] [--registry FILE] [--speed F]\n"
+    "                     [--time-scale F] [--duration S] [--start S] [--no-incidents] [--quiet]\n"
+    "  --url         server (default http://127.0.0.1:8080)\n"
+    "  --key         gateway (or admin) API key; default $CITYGUARD_SIM_KEY\n"
+    "  --registry    sites and sensors to simulate (default config/demo/registry.json)\n"
+    "  --speed       readings per sensor interval (default 1: each sensor at its interval_s)\n"
+    "  --time-scale  run the incident timeline F times faster (default 1, about two minutes)\n"
+    "  --duration    stop after S seconds (default: run until Ctrl-C)\n"
+    "  --start       seconds before the first incident (default 5)\n"
+    "  --no-incidents  readings with noise only\n";
+
+struct sensor {
+    std::string id, site, domain, kind;
+    double interval_s = 60;
+    json limits;
+    double base = 0, noise = 0;    ///< normal value and its spread
+    double next_due = 0;           ///< seconds since start
+    std::optional<double> forced;  ///< an incident's value, replacing the normal one
+    bool silent = false;           ///< an incident's "offline": nothing is sent
+    double drift = 0;              ///< cumulative sensors creep by this per reading
+};
+
+double limit(const json& limits, const char* name, double fallback) {
+    auto it = limits.find(name);
+    return it != limits.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+/// A plausible normal value and noise for each kind, inside the sensor's own limits.
+void normal_model(sensor& s) {
+    const auto& k = s.kind;
+    if (k == "gas_lel" || k == "tunnel_gas_lel")
+        s.base = 0.6, s.noise = 0.3;
+    else if (k == "gas_vol")
+        s.base = 0.02, s.noise = 0.01;
+    else if (k == "pressure") {
+        const double lo = limit(s.limits, "low", 0.1), hi = limit(s.limits, "high", 0.4);
+        s.base = (lo + hi) / 2, s.noise = (hi - lo) / 40;
+    } else if (k == "tank_level") {
+        const double lo = limit(s.limits, "low", 20), hi = limit(s.limits, "high", 85);
+        s.base = (lo + hi) / 2, s.noise = 0.3;
+    } else if (k == "temperature") {
+        const double lo = limit(s.limits, "low", 10), hi = limit(s.limits, "high", 40);
+        s.base = (lo + hi) / 2, s.noise = 0.4;
+    } else if (k == "toxic_gas")
+        s.base = 0.1 * limit(s.limits, "oel", 10), s.noise = 0.03 * limit(s.limits, "oel", 10);
+    else if (k == "vibration_rms" || k == "deflection" || k == "strain" || k == "strut_force" || (k == "displacement" && s.domain == "bridge"))
+        s.base = 0.3 * limit(s.limits, "design", 1), s.noise = 0.02 * limit(s.limits, "design", 1);
+    else if (k == "settlement" || k == "displacement")
+        s.base = 0, s.noise = 0.05;
+    else if (k == "modal_frequency")
+        s.base = limit(s.limits, "baseline_frequency_hz", 2), s.noise = 0.005;
+    else
+        s.base = 0, s.noise = 0;  // detections (video, leak, grounding, ESD): 0 = nothing seen
+}
+
+/// One scripted incident: at `at` (seconds on the timeline) `apply` changes sensors.
+struct step {
+    double at;
+    std::string what;
+    std::function<void(double now)> apply;
+};
+
+class simulator {
+  public:
+    simulator(options opt, std::vector<sensor> sensors) : opt_(std::move(opt)), sensors_(std::move(sensors)) {}
+
+    int run();
+
+  private:
+    sensor* find(const std::string& domain, const std::string& kind, std::size_t nth = 0);
+    std::vector<step> timeline();
+    void backfill();
+    bool post(const json& readings);
+    double value_of(sensor& s);
+
+    options opt_;
+    std::vector<sensor> sensors_;
+    std::mt19937 rng_{20261122};
+    net::io_context ioc_;
+    std::optional<beast::tcp_stream> stream_;
+    std::size_t posted_ = 0, failed_posts_ = 0;
+};
+
+sensor* simulator::find(const std::string& domain, const std::string& kind, std::size_t nth) {
+    // The nth sensor of a kind, within the first site of the domain that has enough of them.
+    std::map<std::string, std::vector<sensor*>> by_site;
+    std::vector<std::string> order;
+    for (auto& s : sensors_)
+        if (s.domain == domain && s.kind == kind) {
+            if (!by_site.count(s.site)) order.push_back(s.site);
+            by_site[s.site].push_back(&s);
+        }
+    for (const auto& site : order)
+        if (by_site[site].size() > nth) return by_site[site][nth];
+    return nullptr;
+}
+
+std::vector<step> simulator::timeline() {
+    std::vector<step> steps;
+    auto ramp = [&](sensor* s, double at, double from, double to, double over, int n, const std::string& what) {
+        if (!s) return;
+        for (int i = 0; i <= n; ++i) {
+            const double v = from + (to - from) * i / n;
+            steps.push_back({at + over * i / n, i == 0 ? what : "", [s, v](double) {
+                                 s->forced = v;
+                                 s->next_due = 0;  // report the change now, as a gateway does
+                             }});
+        }
+    };
+    auto set = [&](sensor* s, double at, std::optional<double> v, const std::string& what) {
+        if (s)
+            steps.push_back({at, what, [s, v](double) {
+                                 s->forced = v;
+                                 s->next_due = 0;  // report the change now, as a gateway does
+                             }});
+    };
+    const double t0 = opt_.start_s;
+
+    // A gas leak in a valve well: the detector in it climbs to red, the one in the next well
+    // follows to yellow a little later (the gas spreads along the pipe trench).
+    sensor* well = find("gas_pipeline", "gas_lel", 0);
+    sensor* next_well = find("gas_pipeline", "gas_lel", 1);
+    ramp(well, t0, 1, 58, 40, 8, "gas leak: " + (well ? well->id : "?") + " ramps to 58 %LEL");
+    ramp(next_well, t0 + 15, 1, 12, 30, 5, "gas leak spreads: " + (next_well ? next_well->id : "?") + " to 12 %LEL");
+    set(well, t0 + 100, std::nullopt, "gas leak isolated");
+    set(next_well, t0 + 100, std::nullopt, "");
+
+    // A bridge vibration burst: 0.9 x design for half a minute (heavy trucks, wind).
+    sensor* vib = find("bridge", "vibration_rms");
+    if (vib) {
+        const double design = limit(vib->limits, "design", 1);
+        set(vib, t0 + 10, 0.9 * design, "bridge vibration burst on " + vib->id);
+        set(vib, t0 + 45, std::nullopt, "bridge vibration back to normal");
+    }
+
+    // Ground settlement creeping past 3 mm/day next to an excavation (its last day of hourly
+    // readings was back-filled at start; this reading puts the daily rate over the limit).
+    sensor* settle = find("ground", "settlement");
+    if (settle) set(settle, t0 + 20, 3.6, "settlement " + settle->id + " creeps to 3.6 mm in a day");
+
+    // A tanker unloads at a gas station with the grounding clamp off; video analysis sees it.
+    sensor* ground_clamp = find("gas_station", "static_ground");
+    sensor* video = find("gas_station", "video.unloading_no_grounding");
+    set(ground_clamp, t0 + 25, 1, "tanker unloading without grounding at " + (ground_clamp ? ground_clamp->site : "?"));
+    set(video, t0 + 27, 1, "video: unloading without grounding");
+    set(ground_clamp, t0 + 80, 0, "grounding clamp attached");
+    set(video, t0 + 80, 0, "");
+
+    // A toxic-gas release at a chemical plant: 2.5 x the occupational exposure limit.
+    sensor* tox = find("chemical_plant", "toxic_gas");
+    if (tox) {
+        const double oel = limit(tox->limits, "oel", 10);
+        ramp(tox, t0 + 35, 0.1 * oel, 2.5 * oel, 15, 3, "toxic gas release at " + tox->site);
+        set(tox, t0 + 95, std::nullopt, "toxic gas dispersed");
+    }
+
+    // A sensor goes offline (power cut) and comes back.
+    sensor* esd = find("major_hazard", "emergency_stop");
+    if (esd) {
+        const double gap = std::max(4.5 * esd->interval_s / opt_.speed, 45.0 / opt_.time_scale);
+        steps.push_back({t0 + 5, "sensor " + esd->id + " goes offline", [esd](double) { esd->silent = true; }});
+        steps.push_back({t0 + 5 + gap * opt_.time_scale, "sensor " + esd->id + " is back", [esd](double) {
+                             esd->silent = false;
+                             esd->next_due = 0;
+                         }});
+    }
+    std::stable_sort(steps.begin(), steps.end(), [](const step& a, const step& b) { return a.at < b.at; });
+    return steps;
+}
+
+double simulator::value_of(sensor& s) {
+    if (s.forced) {
+        std::normal_distribution<double> jitter(0, s.noise / 4);
+        return *s.forced + (s.noise > 0 ? jitter(rng_) : 0);
+    }
+    std::normal_distribution<double> noise(0, s.noise > 0 ? s.noise : 1);
+    return s.noise > 0 ? s.base + noise(rng_) : s.base;
+}
+
+void simulator::backfill() {
+    // Cumulative rules (settlement, wall displacement) judge a daily rate: give them the last
+    // day of hourly readings, as a gateway uploading its buffer after a restart would.
+    const micros now = cityguard::util::now_micros();
+    const micros hour = 3'600'000'000LL;
+    const micros top = now / hour * hour;
+    json readings = json::array();
+    for (auto& s : sensors_) {
+        if (s.domain != "ground" || (s.kind != "settlement" && s.kind != "displacement")) continue;
+        for (int h = 24; h >= 1; --h) {
+            const double creep = s.kind == "settlement" ? 0.05 * (24 - h) : 0.02 * (24 - h);  // ~1 mm/day
+            readings.push_back(
+                {{"sensor", s.id},
+                 {"ts", cityguard::util::format_rfc3339(top - h * hour)},
+                 {"value", std::round((s.base + creep) * 100) / 100}}
+            );
+        }
+    }
+    if (!readings.empty() && post(readings) && !opt_.quiet)
+        std::cout << "back-filled " << readings.size() << " hourly readings of ground sensors\n";
+}
+
+bool simulator::post(const json& readings) {
+    const std::string body = json{{"readings", readings}}.dump();
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        try {
+            if (!stream_) {
+                stream_.emplace(ioc_);
+                net::ip::tcp::resolver resolver(ioc_);
+                stream_->connect(resolver.resolve(opt_.host, opt_.port));
+            }
+            http::request<http::string_body> req{http::verb::post, "/api/v1/readings", 11};
+            req.set(http::field::host, opt_.host);
+            req.set(http::field::authorization, "Bearer " + opt_.key);
+            req.set(http::field::content_type, "application/json");
+            req.set(http::field::user_agent, "cityguard-sim");
+            req.keep_alive(true);
+            req.body() = body;
+            req.prepare_payload();
+            stream_->expires_after(std::chrono::seconds(30));
+            http::write(*stream_, req);
+            beast::flat_buffer buffer;
+            http::response<http::string_body> res;
+            http::read(*stream_, buffer, res);
+            if (!res.keep_alive()) stream_.reset();
+            if (res.result_int() == 200) {
+                posted_ += readings.size();
+                return true;
+            }
+            ++failed_posts_;
+            std::cerr << "POST /api/v1/readings: " << res.result_int() << " " << res.body() << "\n";
+            if (res.result_int() == 401 || res.result_int() == 403) g_stop = 1;
+            return false;
+        } catch (const std::exception& e) {
+            stream_.reset();
+            if (attempt == 1) {
+                ++failed_posts_;
+                std::cerr << "POST /api/v1/readings failed: " << e.what() << "\n";
+            }
+        }
+    }
+    return false;
+}
+
+int simulator::run() {
+    std::uniform_real_distribution<double> spread(0, 1);
+    for (auto& s : sensors_) s.next_due = spread(rng_) * std::min(s.interval_s / opt_.speed, 5.0);
+    backfill();
+    auto steps = opt_.incidents ? timeline() : std::vector<step>{};
+    std::size_t next_step = 0;
+    const auto started = clock_type::now();
+    auto last_report = started;
+    if (!opt_.quiet)
+        std::cout << "simulating " << sensors_.size() << " sensors against http://" << opt_.host << ":" << opt_.port
+                  << (opt_.incidents ? ", incidents on" : ", incidents off") << std::endl;
+    while (!g_stop) {
+        const double now = std::chrono::duration<double>(clock_type::now() - started).count();
+        if (opt_.duration_s > 0 && now >= opt_.duration_s) break;
+        const double timeline_now = now * opt_.time_scale;
+        while (next_step < steps.size() && steps[next_step].at <= timeline_now) {
+            auto& st = steps[next_step++];
+            st.apply(now);
+            if (!st.what.empty() && !opt_.quiet)
+                std::cout << "[" << static_cast<int>(now) << " s] " << st.what << std::endl;
+        }
+        json readings = json::array();
+        const auto ts = cityguard::util::format_rfc3339(cityguard::util::now_micros());
+        for (auto& s : sensors_) {
+            if (s.silent || now < s.next_due) continue;
+            // Sensors in an incident report every few seconds, as gateways do on a change.
+            const double every = s.forced ? std::min(s.interval_s / opt_.speed, 5.0) : s.interval_s / opt_.speed;
+            s.next_due = now + every;
+            readings.push_back({{"sensor", s.id}, {"ts", ts}, {"value", std::round(value_of(s) * 1000) / 1000}});
+        }
+        if (!readings.empty()) post(readings);
+        if (!opt_.quiet && clock_type::now() - last_report > std::chrono::seconds(30)) {
+            last_report = clock_type::now();
+            std::cout << "[" << static_cast<int>(now) << " s] " << posted_ << " readings posted, " << failed_posts_
+                      << " failed posts" << std::endl;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    if (!opt_.quiet) std::cout << posted_ << " readings posted, " << failed_posts_ << " failed posts" << std::endl;
+    return 0;
+}
+
+std::vector<sensor> load_registry(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::stringstream text;
+    text << in.rdbuf();
+    const json doc = json::parse(text.str());
+    std::map<std::string, std::string> domain_of;
+    for (const auto& site : doc.at("sites")) domain_of[site.at("id")] = site.at("domain");
+    std::vector<sensor> out;
+    for (const auto& j : doc.at("sensors")) {
+        sensor s;
+        s.id = j.at("id");
+        s.site = j.at("site");
+        s.domain = domain_of[s.site];
+        s.kind = j.at("kind");
+        s.interval_s = j.value("interval_s", 60);
+        s.limits = j.value("limits", json::object());
+        normal_model(s);
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    options opt;
+    if (const char* k = std::getenv("CITYGUARD_SIM_KEY")) opt.key = k;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    try {
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            const auto& a = args[i];
+            auto value = [&]() -> std::string {
+                if (i + 1 >= args.size()) throw std::runtime_error(a + " needs a value");
+                return args[++i];
+            };
+            if (a == "--url") {
+                auto url = value();
+                if (url.rfind("http://", 0) == 0) url = url.substr(7);
+                while (!url.empty() && url.back() == '/') url.pop_back();
+                const auto colon = url.rfind(':');
+                if (colon == std::string::npos) throw std::runtime_error("--url needs http://HOST:PORT");
+                opt.host = url.substr(0, colon);
+                opt.port = url.substr(colon + 1);
+            } else if (a == "--key")
+                opt.key = value();
+            else if (a == "--registry")
+                opt.registry = value();
+            else if (a == "--speed")
+                opt.speed = std::stod(value());
+            else if (a == "--time-scale")
+                opt.time_scale = std::stod(value());
+            else if (a == "--duration")
+                opt.duration_s = std::stod(value());
+            else if (a == "--start")
+                opt.start_s = std::stod(value());
+            else if (a == "--no-incidents")
+                opt.incidents = false;
+            else if (a == "--quiet")
+                opt.quiet = true;
+            else if (a == "--help" || a == "-h") {
+                std::cout << kUsage;
+                return 0;
+            } else
+                throw std::runtime_error("unknown argument " + a);
+        }
+        if (opt.key.empty()) throw std::runtime_error("no key: pass --key or set CITYGUARD_SIM_KEY");
+        if (opt.speed <= 0 || opt.time_scale <= 0) throw std::runtime_error("--speed and --time-scale must be > 0");
+        std::signal(SIGINT, [](int) { g_stop = 1; });
+        std::signal(SIGTERM, [](int) { g_stop = 1; });
+        simulator sim(opt, load_registry(opt.registry));
+        return sim.run();
+    } catch (const std::exception& e) {
+        std::cerr << "cityguard-sim: " << e.what() << "\n" << kUsage;
+        return 2;
+    }
+}
