@@ -448,8 +448,11 @@ void engine::restore_state(const std::string& rule, const sensor_facts& sensor, 
 }
 
 void engine::restore_last_reading(const sensor_facts& sensor, micros ts, double value) {
+    // Silence counts from the server's start at the earliest: during an outage gateways could
+    // not deliver, and raising every short-interval sensor offline at start-up would bury the
+    // board under blue alarms each time the server restarts.
     auto& seen = last_seen_[sensor.key];
-    seen = std::max(seen, ts);
+    seen = std::max({seen, ts, started_at_});
     for (const std::uint32_t ri : rules_for(sensor)) {
         auto& s = slots_[key_of(ri, sensor.key)];
         s.state.last_ts = ts;

@@ -212,6 +212,17 @@ TEST(Engine, RestartInTheMiddleOfAnOnDelay) {
     EXPECT_EQ(types(after.post(2, 30)), std::vector<std::string>{"raised"}) << "fires on time, not two minutes later";
 }
 
+TEST(Engine, ARestartGivesSilentSensorsTheirIntervalsBeforeOffline) {
+    // The server was down from minute 1 to minute 10; the gateway could not deliver meanwhile.
+    engine e(gas_rules(0), 10 * kMinute);
+    sensor_facts s{"S1", 7, "SITE", "gas_station", "gas_lel", 60, json::object(), 1};
+    e.restore_last_reading(s, kMinute, 3);
+    EXPECT_TRUE(e.tick({&s}, 10 * kMinute + 1).empty()) << "no offline flood at start-up";
+    EXPECT_TRUE(e.tick({&s}, 13 * kMinute).empty());
+    EXPECT_EQ(types(e.tick({&s}, 13 * kMinute + 1)), std::vector<std::string>{"raised"})
+        << "three intervals after the restart without a reading: offline";
+}
+
 TEST(Engine, ActionsAndClose) {
     bench b;
     b.post(1, 30);
