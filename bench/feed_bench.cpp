@@ -1,0 +1,377 @@
+// Load generator and meter for bench/feed (run that script, not this directly).
+//
+//   latency:  a subscriber on the feed; probe readings that each cause exactly one alarm event
+//             (a grounding monitor toggling 1/0), posted one at a time while a paced
+//             background ingest load runs; the time from just before the POST is written to the
+//             moment its event arrives on the subscriber's socket.
+//   fanout:   N subscribers; bursts of events; deliveries per second until every subscriber has
+//             every event.
+//   memory:   the server's resident memory before and after N idle subscribed connections.
+//
+// Prints RESULT lines of key=value pairs for the script.
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cityguard/util/time.hpp"
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+using tcp = net::ip::tcp;
+using json = nlohmann::json;
+using steady = std::chrono::steady_clock;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+struct options {
+    std::string host = "127.0.0.1", port;
+    std::string key;
+    std::string mode;
+    int subscribers = 1000;
+    int probes = 200;
+    int probe_sensors = 20;   // G-0 .. G-19: static_ground at the bench gas station
+    int background_rate = 0;  // readings/s of background load (100-reading batches)
+    int background_sensors = 1000;
+    int bursts = 20, burst_size = 100;
+    int server_pid = 0;
+};
+
+long rss_kb(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+
+/// A blocking keep-alive HTTP client for the probes and bursts.
+class poster {
+  public:
+    poster(const options& o) : o_(o), stream_(ioc_) {
+        tcp::resolver r(ioc_);
+        stream_.connect(r.resolve(o.host, o.port));
+        stream_.socket().set_option(tcp::no_delay(true));
+    }
+    int post(const json& readings) {
+        http::request<http::string_body> req{http::verb::post, "/api/v1/readings", 11};
+        req.set(http::field::host, o_.host);
+        req.set(http::field::authorization, "Bearer " + o_.key);
+        req.set(http::field::content_type, "application/json");
+        req.body() = json{{"readings", readings}}.dump();
+        req.prepare_payload();
+        http::write(stream_, req);
+        beast::flat_buffer b;
+        http::response<http::string_body> res;
+        http::read(stream_, b, res);
+        return res.result_int();
+    }
+
+  private:
+    const options& o_;
+    net::io_context ioc_;
+    beast::tcp_stream stream_;
+};
+
+json reading(const std::string& sensor, double value) {
+    return {
+        {"sensor", sensor}, {"ts", cityguard::util::format_rfc3339(cityguard::util::now_micros())}, {"value", value}};
+}
+
+/// Paced background ingest on its own threads: `rate` readings/s in 100-reading batches.
+class background_load {
+  public:
+    background_load(const options& o) : o_(o) {
+        if (o.background_rate <= 0) return;
+        const int workers = 8;
+        for (int w = 0; w < workers; ++w)
+            threads_.emplace_back([this, w, workers] {
+                poster p(o_);
+                const double batches_per_s = o_.background_rate / 100.0 / workers;
+                const auto gap = std::chrono::duration<double>(1.0 / batches_per_s);
+                auto next = steady::now();
+                std::int64_t n = w;
+                while (!stop_) {
+                    json batch = json::array();
+                    const auto ts = cityguard::util::now_micros();
+                    for (int i = 0; i < 100; ++i, n += workers)
+                        batch.push_back(
+                            {{"sensor", "B-" + std::to_string(n % o_.background_sensors)},
+                             {"ts", cityguard::util::format_rfc3339(ts + i)},
+                             {"value", static_cast<double>(n % 4)}}
+                        );
+                    if (p.post(batch) == 200) sent_ += 100;
+                    next += std::chrono::duration_cast<steady::duration>(gap);
+                    std::this_thread::sleep_until(next);
+                }
+            });
+    }
+    ~background_load() {
+        stop_ = true;
+        for (auto& t : threads_) t.join();
+    }
+    std::int64_t sent() const { return sent_.load(); }
+
+  private:
+    const options& o_;
+    std::atomic<bool> stop_{false};
+    std::atomic<std::int64_t> sent_{0};
+    std::vector<std::thread> threads_;
+};
+
+/// One feed subscriber: counts alarm events, records the arrival time of each.
+struct subscriber : std::enable_shared_from_this<subscriber> {
+    explicit subscriber(net::io_context& ioc) : ws(net::make_strand(ioc)) {}
+    websocket::stream<beast::tcp_stream> ws;
+    std::atomic<int> events{0};
+    std::atomic<bool> ready{false}, closed{false};
+    std::mutex mutex;
+    std::vector<std::pair<steady::time_point, std::string>> arrivals;  // only when recording
+    bool record = false;
+
+    net::awaitable<void> run(const options& o) {
+        auto self = shared_from_this();
+        tcp::resolver r(ws.get_executor());
+        auto [rec, eps] = co_await r.async_resolve(o.host, o.port, kTuple);
+        if (rec) {
+            closed = true;
+            co_return;
+        }
+        auto [cec, ep] = co_await beast::get_lowest_layer(ws).async_connect(eps, kTuple);
+        if (cec) {
+            closed = true;
+            co_return;
+        }
+        beast::get_lowest_layer(ws).expires_never();
+        const std::string auth = "Bearer " + o.key;
+        ws.set_option(websocket::stream_base::decorator([auth](websocket::request_type& req) {
+            req.set(http::field::authorization, auth);
+        }));
+        const std::string host = o.host + ":" + o.port;
+        auto [hec] = co_await ws.async_handshake(host, "/api/v1/feed", kTuple);
+        if (hec) {
+            closed = true;
+            co_return;
+        }
+        const std::string sub = R"({"type":"subscribe"})";
+        auto [wec, wn] = co_await ws.async_write(net::buffer(sub), kTuple);
+        if (wec) {
+            closed = true;
+            co_return;
+        }
+        beast::flat_buffer buffer;
+        for (;;) {
+            auto [ec, n] = co_await ws.async_read(buffer, kTuple);
+            if (ec) break;
+            const auto now = steady::now();
+            const std::string_view text(static_cast<const char*>(buffer.data().data()), buffer.size());
+            if (text.find("\"type\":\"snapshot\"") != std::string_view::npos) ready = true;
+            if (text.find("\"type\":\"alarm_event\"") != std::string_view::npos) {
+                ++events;
+                if (record) {
+                    std::lock_guard lock(mutex);
+                    arrivals.emplace_back(now, std::string(text));
+                }
+            }
+            buffer.consume(buffer.size());
+        }
+        closed = true;
+    }
+};
+
+struct client_pool {
+    net::io_context ioc;
+    std::vector<std::shared_ptr<subscriber>> subs;
+    std::vector<std::thread> threads;
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> work{net::make_work_guard(ioc)};
+
+    void start(const options& o, int n, bool record) {
+        for (int i = 0; i < n; ++i) {
+            auto s = std::make_shared<subscriber>(ioc);
+            s->record = record;
+            subs.push_back(s);
+            net::co_spawn(s->ws.get_executor(), s->run(o), net::detached);
+        }
+        for (int t = 0; t < 2; ++t) threads.emplace_back([this] { ioc.run(); });
+    }
+    bool wait_ready(std::chrono::seconds limit) {
+        const auto until = steady::now() + limit;
+        while (steady::now() < until) {
+            if (std::all_of(subs.begin(), subs.end(), [](auto& s) { return s->ready.load() || s->closed.load(); }))
+                return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return false;
+    }
+    int closed() const {
+        return static_cast<int>(std::count_if(subs.begin(), subs.end(), [](auto& s) { return s->closed.load(); }));
+    }
+    ~client_pool() {
+        for (auto& s : subs) net::post(s->ws.get_executor(), [s] { beast::get_lowest_layer(s->ws).close(); });
+        work.reset();
+        for (auto& t : threads) t.join();
+    }
+};
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const auto i = static_cast<std::size_t>(std::min<double>(v.size() - 1, std::ceil(p * v.size()) - 1));
+    return v[i];
+}
+
+int latency(const options& o) {
+    client_pool pool;
+    pool.start(o, 1, true);
+    if (!pool.wait_ready(std::chrono::seconds(30))) return std::cerr << "subscriber not ready\n", 1;
+    auto& sub = *pool.subs[0];
+    background_load load(o);
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // let the load settle
+    poster p(o);
+    std::vector<double> ms;
+    std::vector<int> state(o.probe_sensors, 0);
+    int lost = 0;
+    const auto load_start = load.sent();
+    const auto t_load = steady::now();
+    for (int i = 0; i < o.probes; ++i) {
+        const int s = i % o.probe_sensors;
+        state[s] ^= 1;
+        const int before = sub.events.load();
+        const auto sent = steady::now();
+        if (p.post(json::array({reading("G-" + std::to_string(s), state[s])})) != 200) return 1;
+        const auto deadline = sent + std::chrono::seconds(5);
+        while (sub.events.load() == before && steady::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::microseconds(50));
+        if (sub.events.load() == before) {
+            ++lost;
+            continue;
+        }
+        std::lock_guard lock(sub.mutex);
+        ms.push_back(std::chrono::duration<double, std::milli>(sub.arrivals.back().first - sent).count());
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    const double load_rate = (load.sent() - load_start) / std::chrono::duration<double>(steady::now() - t_load).count();
+    std::printf(
+        "RESULT latency probes=%zu lost=%d p50_ms=%.2f p95_ms=%.2f p99_ms=%.2f max_ms=%.2f background_rate=%.0f\n",
+        ms.size(),
+        lost,
+        percentile(ms, 0.5),
+        percentile(ms, 0.95),
+        percentile(ms, 0.99),
+        percentile(ms, 1.0),
+        load_rate
+    );
+    return 0;
+}
+
+int fanout(const options& o) {
+    client_pool pool;
+    const long rss_before = o.server_pid ? rss_kb(o.server_pid) : -1;
+    pool.start(o, o.subscribers, false);
+    if (!pool.wait_ready(std::chrono::seconds(120))) return std::cerr << "subscribers not ready\n", 1;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const long rss_idle = o.server_pid ? rss_kb(o.server_pid) : -1;
+    const int connected = o.subscribers - pool.closed();
+    std::printf(
+        "RESULT memory connections=%d rss_before_kb=%ld rss_idle_kb=%ld per_connection_kb=%.1f\n",
+        connected,
+        rss_before,
+        rss_idle,
+        connected > 0 ? static_cast<double>(rss_idle - rss_before) / connected : 0.0
+    );
+    std::fflush(stdout);
+
+    poster p(o);
+    std::vector<int> state(o.burst_size, 0);
+    const auto start = steady::now();
+    int expected = 0;
+    for (int b = 0; b < o.bursts; ++b) {
+        json batch = json::array();
+        for (int i = 0; i < o.burst_size; ++i) {
+            state[i] ^= 1;
+            batch.push_back(reading("F-" + std::to_string(i), state[i]));
+        }
+        if (p.post(batch) != 200) return 1;
+        expected += o.burst_size;
+    }
+    const auto deadline = steady::now() + std::chrono::seconds(120);
+    auto done = [&] {
+        for (auto& s : pool.subs)
+            if (!s->closed && s->events.load() < expected) return false;
+        return true;
+    };
+    while (!done() && steady::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const double secs = std::chrono::duration<double>(steady::now() - start).count();
+    long delivered = 0;
+    for (auto& s : pool.subs) delivered += s->events.load();
+    std::printf(
+        "RESULT fanout subscribers=%d events=%d deliveries=%ld seconds=%.3f deliveries_per_s=%.0f closed=%d "
+        "rss_after_kb=%ld\n",
+        connected,
+        expected,
+        delivered,
+        secs,
+        delivered / secs,
+        pool.closed(),
+        o.server_pid ? rss_kb(o.server_pid) : -1
+    );
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    options o;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string a = argv[i], v = argv[i + 1];
+        if (a == "--port")
+            o.port = v;
+        else if (a == "--key")
+            o.key = v;
+        else if (a == "--mode")
+            o.mode = v;
+        else if (a == "--subscribers")
+            o.subscribers = std::stoi(v);
+        else if (a == "--probes")
+            o.probes = std::stoi(v);
+        else if (a == "--background-rate")
+            o.background_rate = std::stoi(v);
+        else if (a == "--bursts")
+            o.bursts = std::stoi(v);
+        else if (a == "--burst-size")
+            o.burst_size = std::stoi(v);
+        else if (a == "--server-pid")
+            o.server_pid = std::stoi(v);
+        else
+            return std::cerr << "unknown flag " << a << "\n", 2;
+    }
+    if (o.port.empty() || o.key.empty()) return std::cerr << "need --port and --key\n", 2;
+    if (o.mode == "latency") return latency(o);
+    if (o.mode == "fanout") return fanout(o);
+    std::cerr << "--mode latency|fanout\n";
+    return 2;
+}
