@@ -1,14 +1,16 @@
 // Load generator and meter for bench/feed (run that script, not this directly).
 //
 //   latency:  a subscriber on the feed; probe readings that each cause exactly one alarm event
-//             (a grounding monitor toggling 1/0), posted one at a time while a paced
-//             background ingest load runs; the time from just before the POST is written to the
-//             moment its event arrives on the subscriber's socket.
+//             (a grounding monitor toggling 1/0), posted one at a time (bench/feed runs the
+//             background ingest load beside it); the time from just before the POST is written
+//             to the moment its event arrives on the subscriber's socket.
 //   fanout:   N subscribers; bursts of events; deliveries per second until every subscriber has
 //             every event.
 //   memory:   the server's resident memory before and after N idle subscribed connections.
 //
 // Prints RESULT lines of key=value pairs for the script.
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -31,6 +33,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,8 +58,6 @@ struct options {
     int subscribers = 1000;
     int probes = 200;
     int probe_sensors = 20;   // G-0 .. G-19: static_ground at the bench gas station
-    int background_rate = 0;  // readings/s of background load (100-reading batches)
-    int background_sensors = 1000;
     int bursts = 20, burst_size = 100;
     int server_pid = 0;
 };
@@ -101,47 +102,6 @@ json reading(const std::string& sensor, double value) {
     return {
         {"sensor", sensor}, {"ts", cityguard::util::format_rfc3339(cityguard::util::now_micros())}, {"value", value}};
 }
-
-/// Paced background ingest on its own threads: `rate` readings/s in 100-reading batches.
-class background_load {
-  public:
-    background_load(const options& o) : o_(o) {
-        if (o.background_rate <= 0) return;
-        const int workers = 8;
-        for (int w = 0; w < workers; ++w)
-            threads_.emplace_back([this, w, workers] {
-                poster p(o_);
-                const double batches_per_s = o_.background_rate / 100.0 / workers;
-                const auto gap = std::chrono::duration<double>(1.0 / batches_per_s);
-                auto next = steady::now();
-                std::int64_t n = w;
-                while (!stop_) {
-                    json batch = json::array();
-                    const auto ts = cityguard::util::now_micros();
-                    for (int i = 0; i < 100; ++i, n += workers)
-                        batch.push_back(
-                            {{"sensor", "B-" + std::to_string(n % o_.background_sensors)},
-                             {"ts", cityguard::util::format_rfc3339(ts + i)},
-                             {"value", static_cast<double>(n % 4)}}
-                        );
-                    if (p.post(batch) == 200) sent_ += 100;
-                    next += std::chrono::duration_cast<steady::duration>(gap);
-                    std::this_thread::sleep_until(next);
-                }
-            });
-    }
-    ~background_load() {
-        stop_ = true;
-        for (auto& t : threads_) t.join();
-    }
-    std::int64_t sent() const { return sent_.load(); }
-
-  private:
-    const options& o_;
-    std::atomic<bool> stop_{false};
-    std::atomic<std::int64_t> sent_{0};
-    std::vector<std::thread> threads_;
-};
 
 /// One feed subscriber: counts alarm events, records the arrival time of each.
 struct subscriber : std::enable_shared_from_this<subscriber> {
@@ -237,6 +197,18 @@ struct client_pool {
     }
 };
 
+/// User + system CPU seconds of a process so far.
+double cpu_seconds(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string f;
+    double ticks = 0;
+    for (int i = 3; fields >> f; ++i)
+        if (i == 14 || i == 15) ticks += std::stod(f);
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 double percentile(std::vector<double> v, double p) {
     if (v.empty()) return 0;
     std::sort(v.begin(), v.end());
@@ -249,20 +221,18 @@ int latency(const options& o) {
     pool.start(o, 1, true);
     if (!pool.wait_ready(std::chrono::seconds(30))) return std::cerr << "subscriber not ready\n", 1;
     auto& sub = *pool.subs[0];
-    background_load load(o);
-    std::this_thread::sleep_for(std::chrono::seconds(2));  // let the load settle
     poster p(o);
-    std::vector<double> ms;
+    std::vector<double> ms, ack_ms;
     std::vector<int> state(o.probe_sensors, 0);
     int lost = 0;
-    const auto load_start = load.sent();
-    const auto t_load = steady::now();
     for (int i = 0; i < o.probes; ++i) {
         const int s = i % o.probe_sensors;
         state[s] ^= 1;
         const int before = sub.events.load();
         const auto sent = steady::now();
-        if (p.post(json::array({reading("G-" + std::to_string(s), state[s])})) != 200) return 1;
+        const auto batch = json::array({reading("G-" + std::to_string(s), state[s])});
+        if (p.post(batch) != 200) return 1;
+        ack_ms.push_back(std::chrono::duration<double, std::milli>(steady::now() - sent).count());
         const auto deadline = sent + std::chrono::seconds(5);
         while (sub.events.load() == before && steady::now() < deadline)
             std::this_thread::sleep_for(std::chrono::microseconds(50));
@@ -274,16 +244,17 @@ int latency(const options& o) {
         ms.push_back(std::chrono::duration<double, std::milli>(sub.arrivals.back().first - sent).count());
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    const double load_rate = (load.sent() - load_start) / std::chrono::duration<double>(steady::now() - t_load).count();
     std::printf(
-        "RESULT latency probes=%zu lost=%d p50_ms=%.2f p95_ms=%.2f p99_ms=%.2f max_ms=%.2f background_rate=%.0f\n",
+        "RESULT latency probes=%zu lost=%d p50_ms=%.2f p95_ms=%.2f p99_ms=%.2f max_ms=%.2f "
+        "ack_p50_ms=%.2f ack_p99_ms=%.2f\n",
         ms.size(),
         lost,
         percentile(ms, 0.5),
         percentile(ms, 0.95),
         percentile(ms, 0.99),
         percentile(ms, 1.0),
-        load_rate
+        percentile(ack_ms, 0.5),
+        percentile(ack_ms, 0.99)
     );
     return 0;
 }
@@ -307,6 +278,7 @@ int fanout(const options& o) {
 
     poster p(o);
     std::vector<int> state(o.burst_size, 0);
+    const double cpu_before = o.server_pid ? cpu_seconds(o.server_pid) : 0;
     const auto start = steady::now();
     int expected = 0;
     for (int b = 0; b < o.bursts; ++b) {
@@ -326,18 +298,20 @@ int fanout(const options& o) {
     };
     while (!done() && steady::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     const double secs = std::chrono::duration<double>(steady::now() - start).count();
+    const double cpu = o.server_pid ? cpu_seconds(o.server_pid) - cpu_before : 0;
     long delivered = 0;
     for (auto& s : pool.subs) delivered += s->events.load();
     std::printf(
         "RESULT fanout subscribers=%d events=%d deliveries=%ld seconds=%.3f deliveries_per_s=%.0f closed=%d "
-        "rss_after_kb=%ld\n",
+        "rss_after_kb=%ld server_cpu_s_per_million=%.2f\n",
         connected,
         expected,
         delivered,
         secs,
         delivered / secs,
         pool.closed(),
-        o.server_pid ? rss_kb(o.server_pid) : -1
+        o.server_pid ? rss_kb(o.server_pid) : -1,
+        delivered > 0 ? cpu / static_cast<double>(delivered) * 1e6 : 0.0
     );
     return 0;
 }
@@ -358,8 +332,6 @@ int main(int argc, char** argv) {
             o.subscribers = std::stoi(v);
         else if (a == "--probes")
             o.probes = std::stoi(v);
-        else if (a == "--background-rate")
-            o.background_rate = std::stoi(v);
         else if (a == "--bursts")
             o.bursts = std::stoi(v);
         else if (a == "--burst-size")

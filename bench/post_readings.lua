@@ -1,7 +1,8 @@
 -- wrk script: POST /api/v1/readings with BATCH readings per request, every reading unique.
 -- Environment: BATCH (readings per request), SENSORS (how many sensors B-0..B-n), KEY (bearer key),
 -- BASE_MS (epoch ms of the first reading). Each reading gets its own millisecond, so no two
--- readings of a run share (sensor, ts) and none is a duplicate.
+-- readings of a run share (sensor, ts) and none is a duplicate. DELAY_MS (optional) paces each
+-- connection: that long between a response and its next request (a background load).
 local batch = tonumber(os.getenv("BATCH") or "100")
 local sensors = tonumber(os.getenv("SENSORS") or "1000")
 local key = os.getenv("KEY") or ""
@@ -11,6 +12,11 @@ local counter = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. key
+
+local pause = tonumber(os.getenv("DELAY_MS") or "0")
+if pause > 0 then
+  delay = function() return pause end
+end
 
 request = function()
   local parts = {}
