@@ -40,4 +40,20 @@ inline alarm_record alarm_from(const pqxx::row& r) {
     return a;
 }
 
+/// An event from nine columns starting at `first`: seq, alarm_id, type, at, reading_ts, actor,
+/// level, value, note (times as epoch microseconds).
+inline event_record event_from(const pqxx::row& r, pqxx::row::size_type first) {
+    event_record e;
+    e.seq = r[first].as<std::int64_t>();
+    e.alarm_id = r[first + 1].as<std::int64_t>();
+    e.type = r[first + 2].as<std::string>();
+    e.at = r[first + 3].as<util::micros>();
+    e.reading_ts = opt_field<util::micros>(r[first + 4]);
+    e.actor = r[first + 5].as<std::string>();
+    e.level = opt_field<int>(r[first + 6]);
+    e.value = opt_field<double>(r[first + 7]);
+    e.note = r[first + 8].as<std::string>();
+    return e;
+}
+
 }  // namespace cityguard::store

@@ -151,19 +151,7 @@ net::awaitable<std::vector<event_record>> alarms_repo::events_of(std::int64_t id
     auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
         pqxx::read_transaction tx(c);
         std::vector<event_record> out;
-        for (const auto& r : tx.exec_prepared(queries::events_of_alarm.name, id)) {
-            event_record e;
-            e.seq = r[0].as<std::int64_t>();
-            e.alarm_id = r[1].as<std::int64_t>();
-            e.type = r[2].as<std::string>();
-            e.at = r[3].as<util::micros>();
-            e.reading_ts = opt_field<util::micros>(r[4]);
-            e.actor = r[5].as<std::string>();
-            e.level = opt_field<int>(r[6]);
-            e.value = opt_field<double>(r[7]);
-            e.note = r[8].as<std::string>();
-            out.push_back(std::move(e));
-        }
+        for (const auto& r : tx.exec_prepared(queries::events_of_alarm.name, id)) out.push_back(event_from(r, 0));
         return out;
     });
     co_return awaited;

@@ -20,19 +20,7 @@ std::vector<logged_event> read_after(pqxx::connection& c, std::int64_t seq, std:
     const auto rows = tx.exec_prepared(queries::events_after.name, seq, static_cast<long long>(limit));
     out.reserve(rows.size());
     for (const auto& r : rows) {
-        logged_event le;
-        le.alarm = alarm_from(r);
-        auto& e = le.event;
-        e.seq = r[20].as<std::int64_t>();
-        e.alarm_id = le.alarm.id;
-        e.type = r[21].as<std::string>();
-        e.at = r[22].as<util::micros>();
-        e.reading_ts = opt_field<util::micros>(r[23]);
-        e.actor = r[24].as<std::string>();
-        e.level = opt_field<int>(r[25]);
-        e.value = opt_field<double>(r[26]);
-        e.note = r[27].as<std::string>();
-        out.push_back(std::move(le));
+        out.push_back({event_from(r, 20), alarm_from(r)});
     }
     return out;
 }

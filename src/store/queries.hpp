@@ -145,11 +145,11 @@ inline constexpr query latest_readings{
     ) ", l.value FROM sensors s CROSS JOIN LATERAL "
       "(SELECT ts, value FROM readings r WHERE r.sensor_key = s.key ORDER BY ts DESC LIMIT 1) l"};
 // Events after a position with the alarm as it was right after each (the alarm columns first, in
-// the order of CITYGUARD_ALARM_COLUMNS, then the event's).
+// the order of CITYGUARD_ALARM_COLUMNS, then the event's as event_from() reads them).
 inline constexpr query events_after{
     "events_after",
     "SELECT " CITYGUARD_ALARM_COLUMNS
-    ", ev_seq, ev_type, ev_at, ev_reading_ts, ev_actor, ev_level, ev_value, ev_note FROM ("
+    ", ev_seq, ev_alarm, ev_type, ev_at, ev_reading_ts, ev_actor, ev_level, ev_value, ev_note FROM ("
     "SELECT e.seq AS ev_seq, e.alarm_id AS ev_alarm, e.type AS ev_type, " CITYGUARD_EPOCH("e.at"
     ) " AS ev_at, " CITYGUARD_EPOCH("e.reading_ts"
     ) " AS ev_reading_ts, e.actor AS ev_actor, e.level AS ev_level, "
