@@ -2,6 +2,7 @@
 
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "../support/child_server.hpp"
 #include "../support/test_env.hpp"
@@ -395,4 +396,41 @@ TEST(Feed, LiveReadingsOfSubscribedSensors) {
 
     ws.send({{"type", "unsubscribe_readings"}, {"sensors", {"GS-1-LEL1"}}});
     EXPECT_EQ((*ws.next_of("readings_subscribed"))["sensors"], 0);
+}
+
+TEST(Feed, EventsCommittedDuringAndAfterADatabaseOutageStillArriveInOrder) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    register_stations(srv.port());
+    const auto op = srv.make_key("op", "operator");
+    ws_client ws(srv.port(), op);
+    const std::int64_t start = subscribed(ws)["seq"];
+    const auto t0 = now_micros() - 600 * kSecond;
+    post_series(srv.port(), "GS-1-LEL0", {30}, t0);
+
+    // Every connection of the server is cut, its event follower's among them.
+    const std::string name = srv.db().query_value("SELECT current_database()");
+    scratch_database admin;
+    admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "'");
+    http_client c(srv.port());
+    const json later{{"readings", {{{"sensor", "GS-1-LEL0"}, {"ts", format_rfc3339(t0 + kStep)}, {"value", 55}}}}};
+    int status = 0;
+    for (int attempt = 0; attempt < 50 && status != 200; ++attempt) {  // a gateway retrying its 503s
+        status = c.call("POST", "/api/v1/readings", kAdminKey, later.dump()).status;
+        if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    ASSERT_EQ(status, 200);
+    const auto expected = logged_seqs(srv.db(), start);
+    ASSERT_EQ(expected.size(), 2u);
+    EXPECT_EQ(collect(ws, expected.size()), expected) << "the follower reconnected and resumed after its last seq";
+}
+
+TEST(Feed, AServerShutdownClosesFeedsWithGoingAway) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    const auto op = srv.make_key("op", "operator");
+    ws_client ws(srv.port(), op);
+    ASSERT_EQ(subscribed(ws)["type"], "snapshot");
+    srv.stop();
+    EXPECT_EQ(ws.wait_closed(), 1001);
 }
