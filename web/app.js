@@ -342,22 +342,28 @@ function renderMap() {
   if (!sites.length) { box.innerHTML = ''; return; }
   const lons = sites.map((s) => s.lon), lats = sites.map((s) => s.lat);
   const width = 800, height = 480;
+  // The largest tile zoom at which the sites fit, then a view box fitted to them (with a
+  // margin) at that zoom: tiles, if any, stay aligned and the sites fill the panel.
   let z = 18;
   for (; z > 1; z--) {
     const [x0, y0] = project(Math.min(...lons), Math.max(...lats), z);
     const [x1, y1] = project(Math.max(...lons), Math.min(...lats), z);
     if (x1 - x0 < width * 0.85 && y1 - y0 < height * 0.85) break;
   }
-  const [cx, cy] = project((Math.min(...lons) + Math.max(...lons)) / 2, (Math.min(...lats) + Math.max(...lats)) / 2, z);
-  const vx = cx - width / 2, vy = cy - height / 2;
-  state.map = { z, vx, vy };
+  const [x0, y0] = project(Math.min(...lons), Math.max(...lats), z);
+  const [x1, y1] = project(Math.max(...lons), Math.min(...lats), z);
+  let w = Math.max((x1 - x0) * 1.2, 80), h = Math.max((y1 - y0) * 1.25, 48);
+  if (w / h > width / height) h = (w * height) / width; else w = (h * width) / height;
+  const vx = (x0 + x1) / 2 - w / 2, vy = (y0 + y1) / 2 - h / 2;
+  const k = w / width;  // world pixels per screen unit: keeps markers and labels one size
+  state.map = { z, k };
   let tiles = '';
   const url = state.settings.tile_url;
   if (url) {
-    for (let tx = Math.floor(vx / 256); tx <= Math.floor((vx + width) / 256); tx++) {
-      for (let ty = Math.floor(vy / 256); ty <= Math.floor((vy + height) / 256); ty++) {
+    for (let tx = Math.floor(vx / 256); tx <= Math.floor((vx + w) / 256); tx++) {
+      for (let ty = Math.floor(vy / 256); ty <= Math.floor((vy + h) / 256); ty++) {
         const href = url.replace('{z}', z).replace('{x}', tx).replace('{y}', ty);
-        tiles += `<image href="${esc(href)}" x="${tx * 256 - vx}" y="${ty * 256 - vy}" width="256" height="256"/>`;
+        tiles += `<image href="${esc(href)}" x="${tx * 256}" y="${ty * 256}" width="256" height="256"/>`;
       }
     }
   }
@@ -365,17 +371,17 @@ function renderMap() {
   for (const s of sites) {
     const [x, y] = project(s.lon, s.lat, z);
     const d = districts.get(s.district) || { x: 0, y: 0, n: 0 };
-    d.x += x - vx; d.y += y - vy; d.n++;
+    d.x += x; d.y += y; d.n++;
     districts.set(s.district, d);
   }
   const labels = [...districts].map(([name, d]) =>
-    `<text class="district-label" x="${(d.x / d.n).toFixed(1)}" y="${(d.y / d.n - 16).toFixed(1)}">${esc(name)}</text>`).join('');
+    `<text class="district-label" style="font-size:${(13 * k).toFixed(2)}px" x="${(d.x / d.n).toFixed(1)}" y="${(d.y / d.n - 18 * k).toFixed(1)}">${esc(name)}</text>`).join('');
   const markers = sites.map((s) => {
     const [x, y] = project(s.lon, s.lat, z);
-    return `<circle class="site-marker" data-site="${esc(s.id)}" cx="${(x - vx).toFixed(1)}" cy="${(y - vy).toFixed(1)}" r="7"><title>${esc(s.name)} (${esc(s.id)})</title></circle>`;
+    return `<circle class="site-marker" data-site="${esc(s.id)}" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${7 * k}" style="stroke-width:${1.5 * k}"><title>${esc(s.name)} (${esc(s.id)})</title></circle>`;
   }).join('');
-  box.innerHTML = `<svg viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(t('site_map'))}">
-    <rect width="${width}" height="${height}" fill="#111a2b"/>${tiles}${labels}${markers}</svg>`;
+  box.innerHTML = `<svg viewBox="${vx.toFixed(1)} ${vy.toFixed(1)} ${w.toFixed(1)} ${h.toFixed(1)}" role="img" aria-label="${esc(t('site_map'))}">
+    <rect x="${vx}" y="${vy}" width="${w}" height="${h}" fill="#111a2b"/>${tiles}${labels}${markers}</svg>`;
   $('#map-legend').innerHTML = LEVELS.map((l) => `<span><i style="background:var(--${l})"></i>${esc(t(l))}</span>`).join('');
   renderMapMarkers();
 }
@@ -391,7 +397,7 @@ function renderMapMarkers() {
     const l = worst.get(m.dataset.site);
     m.style.fill = l ? `var(--${l})` : 'var(--none)';
     m.dataset.level = l || '';
-    m.setAttribute('r', l === 'red' ? 10 : l ? 8 : 6);
+    m.setAttribute('r', (l === 'red' ? 10 : l ? 8 : 6) * ((state.map && state.map.k) || 1));
   });
 }
 
