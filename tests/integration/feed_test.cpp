@@ -434,3 +434,20 @@ TEST(Feed, AServerShutdownClosesFeedsWithGoingAway) {
     srv.stop();
     EXPECT_EQ(ws.wait_closed(), 1001);
 }
+
+TEST(Feed, PingsKeepAnAnsweringClientAndTheIdleTimeoutDropsASilentOne) {
+    CITYGUARD_REQUIRE_DB();
+    auto cfg = test_config("");
+    cfg.feed.idle_timeout_ms = 1000;  // a ping after 0.5 s of silence; nothing for 1 s: closed
+    test_server srv(cfg);
+    const auto op = srv.make_key("op", "operator");
+    ws_client answering(srv.port(), op);  // its reader answers pings
+    ws_client silent(srv.port(), op, /*reading=*/false);
+    ASSERT_EQ(subscribed(answering)["type"], "snapshot");
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    silent.start_reading();
+    EXPECT_NE(silent.wait_closed(), -1) << "a client that answers nothing is dropped";
+    answering.send({{"type", "subscribe"}});
+    auto again = answering.next_of("snapshot");
+    EXPECT_TRUE(again.has_value()) << "three idle seconds later, the answering client is still connected";
+}
