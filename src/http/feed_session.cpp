@@ -61,12 +61,16 @@ net::awaitable<void> feed_session::run(beast::http::request<beast::http::string_
 
     if (const auto header = upgrade[beast::http::field::authorization]; !header.empty()) {
         std::optional<auth::principal> who;
+        bool checked = true;
         try {
             who = co_await service_.authenticate(std::string(header));
         } catch (const std::exception&) {
-            send(feed::error_message("unavailable", "could not check the key; try again"));
+            checked = false;
         }
-        accept_principal(who);
+        if (checked)
+            accept_principal(who);
+        else
+            request_close(kCloseTryAgainLater, "could not check the key; try again");
     } else {
         net::co_spawn(
             ws_.get_executor(), close_after(std::chrono::milliseconds(cfg.auth_timeout_ms), true), net::detached
@@ -236,7 +240,8 @@ net::awaitable<void> feed_session::handle(std::string text) {
         try {
             who = co_await service_.authenticate(m.token);
         } catch (const std::exception&) {
-            send(feed::error_message("unavailable", "could not check the key; try again"));
+            // Not the key's fault: the database could not be asked. 1013 tells the client to retry.
+            request_close(kCloseTryAgainLater, "could not check the key; try again");
             co_return;
         }
         accept_principal(who);

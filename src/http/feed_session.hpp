@@ -22,6 +22,7 @@ namespace cityguard::http {
 inline constexpr std::uint16_t kCloseUnauthorized = 4401;
 inline constexpr std::uint16_t kCloseForbidden = 4403;
 inline constexpr std::uint16_t kCloseSlowConsumer = 4008;
+inline constexpr std::uint16_t kCloseTryAgainLater = 1013;
 
 /// Speaks the feed protocol (docs/api.md) on one connection. Everything runs on the
 /// connection's strand: the hub's deliveries are posted onto it, so the session's state needs

@@ -451,3 +451,20 @@ TEST(Feed, PingsKeepAnAnsweringClientAndTheIdleTimeoutDropsASilentOne) {
     auto again = answering.next_of("snapshot");
     EXPECT_TRUE(again.has_value()) << "three idle seconds later, the answering client is still connected";
 }
+
+TEST(Feed, AKeyThatCannotBeCheckedDuringAnOutageGetsTryAgainLater) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    const auto op = srv.make_key("op", "operator");  // never used yet: not in the key cache
+    const std::string name = srv.db().query_value("SELECT current_database()");
+    scratch_database admin;
+    admin.exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false");
+    admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "'");
+    {
+        ws_client ws(srv.port(), op);
+        EXPECT_EQ(ws.wait_closed(), 1013) << "not 4401: the key may well be valid";
+    }
+    admin.exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true");
+    ws_client ws(srv.port(), op);
+    EXPECT_EQ(subscribed(ws)["type"], "snapshot");
+}
