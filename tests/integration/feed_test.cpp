@@ -409,9 +409,7 @@ TEST(Feed, EventsCommittedDuringAndAfterADatabaseOutageStillArriveInOrder) {
     post_series(srv.port(), "GS-1-LEL0", {30}, t0);
 
     // Every connection of the server is cut, its event follower's among them.
-    const std::string name = srv.db().query_value("SELECT current_database()");
-    scratch_database admin;
-    admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "'");
+    srv.db().cut_connections(/*refuse_new=*/false);
     http_client c(srv.port());
     const json later{{"readings", {{{"sensor", "GS-1-LEL0"}, {"ts", format_rfc3339(t0 + kStep)}, {"value", 55}}}}};
     int status = 0;
@@ -456,15 +454,12 @@ TEST(Feed, AKeyThatCannotBeCheckedDuringAnOutageGetsTryAgainLater) {
     CITYGUARD_REQUIRE_DB();
     test_server srv;
     const auto op = srv.make_key("op", "operator");  // never used yet: not in the key cache
-    const std::string name = srv.db().query_value("SELECT current_database()");
-    scratch_database admin;
-    admin.exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false");
-    admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "'");
+    srv.db().cut_connections(/*refuse_new=*/true);
     {
         ws_client ws(srv.port(), op);
         EXPECT_EQ(ws.wait_closed(), 1013) << "not 4401: the key may well be valid";
     }
-    admin.exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true");
+    srv.db().allow_connections();
     ws_client ws(srv.port(), op);
     EXPECT_EQ(subscribed(ws)["type"], "snapshot");
 }

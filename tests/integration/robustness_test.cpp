@@ -61,10 +61,7 @@ TEST(Robustness, DatabaseOutageAnswers503AndRecovers) {
     srv.register_sensors("GP-1", {"S1"});
     auto c = srv.client();
     ASSERT_EQ(c.request("GET", "/readyz").status, 200);
-    const std::string name = srv.db().query_value("SELECT current_database()");
-    scratch_database admin;  // any other database on the cluster, to run the outage from
-    admin.exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false");
-    admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "'");
+    srv.db().cut_connections(/*refuse_new=*/true);
 
     auto ready = c.request("GET", "/readyz");
     EXPECT_EQ(ready.status, 503);
@@ -76,7 +73,7 @@ TEST(Robustness, DatabaseOutageAnswers503AndRecovers) {
     EXPECT_EQ(r.json()["error"]["code"], "unavailable");
     EXPECT_EQ(c.call("GET", "/api/v1/sites", kAdminKey).status, 503);
 
-    admin.exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true");
+    srv.db().allow_connections();
     EXPECT_EQ(c.request("GET", "/readyz").status, 200);
     r = c.call("POST", "/api/v1/readings", kAdminKey, one_reading("S1", t, 30));
     EXPECT_EQ(r.status, 200) << r.body;

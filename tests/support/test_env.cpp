@@ -70,6 +70,23 @@ void scratch_database::exec(const std::string& sql) const {
     tx.exec(sql);
 }
 
+namespace {
+void exec_on_postgres(const std::string& sql) {
+    pqxx::connection c(cluster_dsn() + " dbname=postgres");
+    pqxx::nontransaction tx(c);
+    tx.exec(sql);
+}
+}  // namespace
+
+void scratch_database::cut_connections(bool refuse_new) const {
+    if (refuse_new) exec_on_postgres("ALTER DATABASE " + name_ + " ALLOW_CONNECTIONS false");
+    exec_on_postgres("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name_ + "'");
+}
+
+void scratch_database::allow_connections() const {
+    exec_on_postgres("ALTER DATABASE " + name_ + " ALLOW_CONNECTIONS true");
+}
+
 nlohmann::json http_result::json() const { return nlohmann::json::parse(body, nullptr, false); }
 
 struct http_client::impl {

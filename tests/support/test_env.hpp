@@ -27,6 +27,10 @@ class scratch_database {
     /// Runs one SQL statement and returns the first column of the first row as text ("" if none).
     std::string query_value(const std::string& sql) const;
     void exec(const std::string& sql) const;
+    /// A database outage, run from another database of the cluster: every connection to this
+    /// one is terminated and, with `refuse_new`, new ones are refused until allow_connections().
+    void cut_connections(bool refuse_new) const;
+    void allow_connections() const;
 
   private:
     std::string name_;
