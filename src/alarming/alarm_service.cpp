@@ -11,6 +11,7 @@
 #include <charconv>
 
 #include "cityguard/util/error.hpp"
+#include "cityguard/util/input.hpp"
 
 namespace cityguard::alarming {
 
@@ -31,14 +32,6 @@ std::vector<std::string> split_list(const std::optional<std::string>& text) {
         rest.remove_prefix(comma + 1);
     }
     return out;
-}
-
-util::micros parse_time(const std::string& text, const char* name) {
-    if (auto t = util::parse_rfc3339(text)) return *t;
-    long long ms = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
-    if (ec == std::errc{} && p == text.data() + text.size() && ms >= 0) return ms * 1000;
-    throw api_error(errc::bad_request, std::string(name) + " must be RFC 3339 or epoch milliseconds");
 }
 
 // The cursor is opaque to clients; today it is the last id seen, in hex, behind a version tag.
@@ -265,8 +258,8 @@ net::awaitable<json> alarm_service::list(list_query q) {
     f.sites = split_list(q.site);
     f.sensors = split_list(q.sensor);
     f.rules = split_list(q.rule);
-    if (q.from) f.from = parse_time(*q.from, "from");
-    if (q.to) f.to = parse_time(*q.to, "to");
+    if (q.from) f.from = util::parse_time_param(*q.from, "from");
+    if (q.to) f.to = util::parse_time_param(*q.to, "to");
     if (q.cursor) f.before_id = read_cursor(*q.cursor);
     f.limit = cfg_.default_list;
     if (q.limit) {

@@ -18,8 +18,7 @@ std::int64_t alarm_id(const std::string& text) {
     return id;
 }
 
-alarms::action_request action_from(const request& req, alarms::action what) {
-    const json body = req.body.empty() ? json::object() : parse_body(req);
+alarms::action_request action_from(const request& req, const json& body, alarms::action what) {
     if (!body.is_object())
         throw api_error(errc::validation_failed, "body must be {\"note\":...,\"reason\":...,\"force\":...}");
     alarms::action_request a;
@@ -79,7 +78,9 @@ void add_alarm_routes(router& r, services& s) {
              true,
              [&s, act](request& req) -> net::awaitable<response> {
                  const auto id = alarm_id(req.params[0]);
-                 auto request = action_from(req, act);  // named: GCC 12 mis-destroys temporaries in co_await
+                 json fields = json::object();
+                 if (!req.body.empty()) fields = co_await parse_body(s, req);
+                 auto request = action_from(req, fields, act);  // named: GCC 12 mis-destroys temporaries in co_await
                  auto body = co_await s.alarms.act(id, std::move(request));
                  co_return json_response(200, body);
              }}

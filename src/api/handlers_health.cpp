@@ -10,9 +10,7 @@ void add_health_routes(router& r, services& s) {
            }});
     r.add({"GET", "/readyz", access::anyone, false, [&s](request&) -> net::awaitable<response> {
                if (co_await s.database_ready()) co_return json_response(200, {{"status", "ready"}});
-               auto res = error_response(errc::unavailable, "database unreachable");
-               res.headers.emplace_back("Retry-After", "1");
-               co_return res;
+               co_return error_response(errc::unavailable, "database unreachable");
            }});
 }
 

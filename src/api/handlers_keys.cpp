@@ -9,7 +9,7 @@ using json = nlohmann::json;
 
 void add_key_routes(router& r, services& s) {
     r.add({"POST", "/api/v1/keys", access::admin, true, [&s](request& req) -> net::awaitable<response> {
-               const json body = parse_body(req);
+               const json body = co_await parse_body(s, req);
                if (!body.is_object() || !body.contains("name") || !body["name"].is_string() || !body.contains("role") ||
                    !body["role"].is_string())
                    throw api_error(

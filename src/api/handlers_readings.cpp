@@ -7,7 +7,9 @@ using json = nlohmann::json;
 
 void add_readings_routes(router& r, services& s) {
     r.add({"POST", "/api/v1/readings", access::ingest, true, [&s](request& req) -> net::awaitable<response> {
-               const auto result = co_await s.ingest.ingest(req.body);
+               auto parse = [&ingest = s.ingest, &body = req.body] { return ingest.parse(body); };
+               auto parsed = co_await parse_sized(s, req.body.size(), parse);
+               const auto result = co_await s.ingest.ingest(std::move(parsed));
                json rejected = json::array();
                for (const auto& x : result.rejected)
                    rejected.push_back({{"index", x.index}, {"error", x.error}, {"message", x.message}});

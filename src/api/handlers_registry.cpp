@@ -7,7 +7,8 @@ using json = nlohmann::json;
 
 void add_registry_routes(router& r, services& s) {
     r.add({"PUT", "/api/v1/sites/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {
-               const bool created = co_await s.registry.put_site(req.params[0], parse_body(req));
+               auto doc = co_await parse_body(s, req);
+               const bool created = co_await s.registry.put_site(req.params[0], doc);
                auto body = co_await s.registry.get_site(req.params[0]);
                co_return json_response(created ? 201 : 200, body);
            }});
@@ -20,7 +21,8 @@ void add_registry_routes(router& r, services& s) {
                co_return json_response(200, body);
            }});
     r.add({"PUT", "/api/v1/sensors/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {
-               const bool created = co_await s.registry.put_sensor(req.params[0], parse_body(req));
+               auto doc = co_await parse_body(s, req);
+               const bool created = co_await s.registry.put_sensor(req.params[0], doc);
                auto body = co_await s.registry.get_sensor(req.params[0]);
                co_return json_response(created ? 201 : 200, body);
            }});
@@ -33,7 +35,8 @@ void add_registry_routes(router& r, services& s) {
                co_return json_response(200, body);
            }});
     r.add({"POST", "/api/v1/registry", access::admin, true, [&s](request& req) -> net::awaitable<response> {
-               auto body = co_await s.registry.bulk_upsert(parse_body(req));
+               auto doc = co_await parse_body(s, req);
+               auto body = co_await s.registry.bulk_upsert(doc);
                co_return json_response(200, body);
            }});
 }

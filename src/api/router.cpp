@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cityguard/util/error.hpp"
+#include "cityguard/util/input.hpp"
 
 namespace cityguard::api {
 
@@ -87,43 +88,88 @@ router::match router::find(std::string_view method, std::string_view path) const
 }
 
 response error_response(errc code, std::string_view message, const nlohmann::json& details) {
-    return json_response(to_http_status(code), error_body(code, message, details));
+    auto res = json_response(to_http_status(code), error_body(code, message, details));
+    if (const int wait = retry_after_seconds(code)) res.headers.emplace_back("Retry-After", std::to_string(wait));
+    return res;
 }
 
-net::awaitable<response> dispatcher::handle(request req) {
+namespace {
+
+response refusal_for(const api_error& e) { return error_response(e.code(), e.what(), e.details()); }
+
+}  // namespace
+
+net::awaitable<admission> dispatcher::admit(request& req) {
+    admission out;
     try {
+        if (!util::storable_text(req.path))
+            throw api_error(errc::invalid_text, "the path must be UTF-8 text without NUL");
+        for (const auto& [name, value] : req.query)
+            if (!util::storable_text(name) || !util::storable_text(value))
+                throw api_error(errc::invalid_text, "query parameter '" + name + "' must be UTF-8 text without NUL");
         auto m = routes_.find(req.method, req.path);
         if (!m.found) {
-            if (m.allowed.empty()) co_return error_response(errc::not_found, "no such resource: " + req.path);
+            if (m.allowed.empty()) {
+                out.refusal = error_response(errc::not_found, "no such resource: " + req.path);
+                co_return out;
+            }
             std::string allow;
             for (const auto& a : m.allowed) allow += (allow.empty() ? "" : ", ") + a;
-            auto res = error_response(errc::method_not_allowed, req.method + " is not allowed here; use " + allow);
-            res.headers.emplace_back("Allow", allow);
-            co_return res;
+            out.refusal = error_response(errc::method_not_allowed, req.method + " is not allowed here; use " + allow);
+            out.refusal->headers.emplace_back("Allow", allow);
+            co_return out;
         }
         const route& r = *m.found;
         req.params = std::move(m.params);
         if (r.who != access::anyone) {
-            if (req.authorization.empty())
-                co_return error_response(errc::unauthorized, "missing Authorization: Bearer <key>");
-            req.caller = co_await keys_.authenticate(req.authorization);
-            if (!req.caller) co_return error_response(errc::unauthorized, "invalid API key");
-            if (!allows(r.who, req.caller->role_))
-                co_return error_response(
+            if (req.authorization.empty()) {
+                out.refusal = error_response(errc::unauthorized, "missing Authorization: Bearer <key>");
+                co_return out;
+            }
+            req.caller = co_await keys_.authenticate(req.authorization, req.client);
+            if (!req.caller) {
+                out.refusal = error_response(errc::unauthorized, "invalid API key");
+                co_return out;
+            }
+            if (!allows(r.who, req.caller->role_)) {
+                out.refusal = error_response(
                     errc::forbidden,
                     "the key's role (" + std::string(auth::to_string(req.caller->role_)) + ") may not do this"
                 );
+                co_return out;
+            }
         }
-        if (r.json_body && !is_json(req.content_type))
-            co_return error_response(errc::unsupported_media_type, "Content-Type must be application/json");
+        if (r.json_body && !is_json(req.content_type)) {
+            out.refusal = error_response(errc::unsupported_media_type, "Content-Type must be application/json");
+            co_return out;
+        }
+        out.found = &r;
+    } catch (const api_error& e) {
+        out.refusal = refusal_for(e);
+    } catch (const std::exception& e) {
+        spdlog::error("{} {} refused: {}", req.method, req.path, e.what());
+        out.refusal = error_response(errc::internal, "internal error");
+    }
+    co_return out;
+}
+
+net::awaitable<response> dispatcher::serve(const route& r, request req) {
+    try {
         auto awaited = co_await r.handle(req);
         co_return awaited;
     } catch (const api_error& e) {
-        co_return error_response(e.code(), e.what(), e.details());
+        co_return refusal_for(e);
     } catch (const std::exception& e) {
         spdlog::error("{} {} failed: {}", req.method, req.path, e.what());
         co_return error_response(errc::internal, "internal error");
     }
+}
+
+net::awaitable<response> dispatcher::handle(request req) {
+    auto admitted = co_await admit(req);
+    if (!admitted.found) co_return std::move(*admitted.refusal);
+    auto served = co_await serve(*admitted.found, std::move(req));
+    co_return served;
 }
 
 }  // namespace cityguard::api

@@ -1,13 +1,15 @@
 #include "cityguard/api/routes.hpp"
 
 #include "cityguard/util/error.hpp"
+#include "cityguard/util/input.hpp"
 
 namespace cityguard::api {
 
-nlohmann::json parse_body(const request& req) {
-    auto doc = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) throw api_error(errc::invalid_json, "request body is not valid JSON");
-    return doc;
+boost::asio::awaitable<nlohmann::json> parse_body(services& s, const request& req) {
+    const std::size_t depth = s.http.json_max_depth;
+    auto parse = [&body = req.body, depth] { return util::parse_untrusted_json(body, depth); };
+    auto doc = co_await parse_sized(s, req.body.size(), parse);
+    co_return doc;
 }
 
 router make_router(services& s) {

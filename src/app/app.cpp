@@ -56,12 +56,13 @@ struct app::parts {
           keys(keys_repo, cfg.auth),
           registry(registry_repo, directory),
           committer(writer, cfg.ingest),
-          ingest(directory, committer, cfg.ingest),
+          ingest(directory, committer, cfg.ingest, cfg.http.json_max_depth),
           history(readings_repo, directory, cfg.query),
           alarms(ioc, std::move(rules), directory, committer, writer, alarms_repo, cfg.alarms),
-          services{keys, registry, ingest, history, alarms, [this] { return db.ping(); }},
+          parsing(static_cast<std::size_t>(cfg.http.parse_threads), cfg.http.max_queued_parses),
+          services{keys, registry, ingest, history, alarms, [this] { return db.ping(); }, parsing, cfg.http},
           dispatcher(api::make_router(services), keys),
-          feed(event_log, keys, directory, cfg.feed),
+          feed(event_log, keys, directory, cfg.feed, cfg.http.json_max_depth),
           follower(
               cfg.db.url,
               cfg.db.statement_timeout_ms,
@@ -91,6 +92,7 @@ struct app::parts {
     ingest::ingest_service ingest;
     history::history_service history;
     alarming::alarm_service alarms;
+    util::worker_pool parsing;
     api::services services;
     api::dispatcher dispatcher;
     feed::feed_service feed;
@@ -122,6 +124,26 @@ struct app::parts {
     }
 };
 
+namespace {
+
+/// The last line of defence: an exception that escapes a handler (one that no session boundary
+/// caught) is logged and the thread goes on serving. A safety system that stops on one bad
+/// client misses every alarm after it.
+void run_io_thread(net::io_context& ioc) {
+    for (;;) {
+        try {
+            ioc.run();
+            return;
+        } catch (const std::exception& e) {
+            spdlog::error("I/O thread: exception escaped a handler, serving on: {}", e.what());
+        } catch (...) {
+            spdlog::error("I/O thread: unknown exception escaped a handler, serving on");
+        }
+    }
+}
+
+}  // namespace
+
 app::app(config::config cfg) : cfg_(std::move(cfg)) {}
 
 app::~app() { stop(); }
@@ -141,7 +163,7 @@ void app::start() {
     parts_ = std::make_unique<parts>(cfg_, std::move(rule_set));
     auto& p = *parts_;
     const int n = cfg_.threads > 0 ? cfg_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    for (int i = 0; i < n; ++i) threads_.emplace_back([&p] { p.ioc.run(); });
+    for (int i = 0; i < n; ++i) threads_.emplace_back([&p] { run_io_thread(p.ioc); });
 
     generated_admin_key_ = p.run_now(p.keys.bootstrap_admin());
     if (!cfg_.registry_file.empty()) {

@@ -39,9 +39,39 @@ bool valid_key_name(std::string_view name) noexcept {
     return true;
 }
 
-key_service::key_service(store::keys_repo& repo, const config::auth_config& cfg) : repo_(repo), cfg_(cfg) {}
+namespace {
+constexpr std::size_t kMaxTrackedClients = 100'000;
+}
 
-net::awaitable<std::optional<principal>> key_service::authenticate(std::string_view authorization) {
+key_service::key_service(store::keys_repo& repo, const config::auth_config& cfg)
+    : repo_(repo),
+      cfg_(cfg),
+      lookups_per_client_(cfg.max_lookups_per_client_per_s, cfg.max_lookups_per_client_per_s, kMaxTrackedClients) {}
+
+void key_service::admit_unknown_lookup(const std::string& client) {
+    if (!lookups_per_client_.try_take(client, std::chrono::steady_clock::now()))
+        throw api_error(
+            errc::too_many_requests,
+            "too many unknown keys from this address (auth.max_lookups_per_client_per_s); retry later"
+        );
+    if (unknown_lookups_in_flight_ >= cfg_.max_concurrent_lookups)
+        throw api_error(errc::overloaded, "too many key look-ups in flight (auth.max_concurrent_lookups); retry later");
+    ++unknown_lookups_in_flight_;
+}
+
+void key_service::remember_unknown(const std::string& hash, std::chrono::steady_clock::time_point now) {
+    if (cfg_.negative_cache_ttl_s <= 0 || cfg_.negative_cache_size == 0) return;
+    auto [it, inserted] = unknown_.try_emplace(hash);
+    it->second = now + std::chrono::seconds(cfg_.negative_cache_ttl_s);
+    if (!inserted) return;
+    unknown_order_.push_back(hash);
+    while (unknown_order_.size() > cfg_.negative_cache_size) {
+        unknown_.erase(unknown_order_.front());
+        unknown_order_.pop_front();
+    }
+}
+
+net::awaitable<std::optional<principal>> key_service::authenticate(std::string_view authorization, std::string client) {
     constexpr std::string_view scheme = "Bearer ";
     if (authorization.size() <= scheme.size() || authorization.substr(0, scheme.size()) != scheme)
         co_return std::nullopt;
@@ -51,32 +81,68 @@ net::awaitable<std::optional<principal>> key_service::authenticate(std::string_v
     if (key.empty() || key.size() > 512) co_return std::nullopt;
 
     std::string hash = util::to_hex(util::sha256(key));
-    const auto now = std::chrono::steady_clock::now();
+    bool counted = false;  // holds one of auth.max_concurrent_lookups
+    std::uint64_t revocations_seen = 0;
     {
         std::lock_guard lock(mutex_);
-        if (auto it = cache_.find(hash); it != cache_.end()) {
-            if (it->second.expires > now) co_return it->second.who;
-            cache_.erase(it);
+        const auto now = std::chrono::steady_clock::now();
+        const auto known = cache_.find(hash);
+        if (known != cache_.end() && known->second.expires > now) co_return known->second.who;
+        if (known == cache_.end()) {
+            if (auto it = unknown_.find(hash); it != unknown_.end()) {
+                if (it->second > now) co_return std::nullopt;
+                unknown_.erase(it);
+            }
+            admit_unknown_lookup(client);
+            counted = true;
         }
+        revocations_seen = revocations_;
     }
-    auto found = co_await repo_.find_by_hash(hash);
-    if (!found) co_return std::nullopt;
-    auto r = parse_role(found->role);
-    if (!r) co_return std::nullopt;
-    principal who{found->name, *r};
-    if (cfg_.cache_ttl_s > 0) {
+    struct release_slot {
+        key_service& self;
+        bool& counted;
+        ~release_slot() {
+            if (!counted) return;
+            std::lock_guard lock(self.mutex_);
+            --self.unknown_lookups_in_flight_;
+        }
+    } slot{*this, counted};
+
+    // A revoke() that ran while we asked may have deleted the key after our read: ask again.
+    for (;;) {
+        auto found = co_await repo_.find_by_hash(hash);
         std::lock_guard lock(mutex_);
+        if (revocations_ != revocations_seen) {
+            revocations_seen = revocations_;
+            continue;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        std::optional<role> r;
+        if (found) r = parse_role(found->role);
+        if (!r) {
+            cache_.erase(hash);
+            remember_unknown(hash, now);
+            co_return std::nullopt;
+        }
+        principal who{found->name, *r};
+        // Kept even with a TTL of 0 (expired at once): the entry marks the key as one seen valid.
         cache_[hash] = {who, now + std::chrono::seconds(cfg_.cache_ttl_s)};
+        co_return who;
     }
-    co_return who;
 }
 
 net::awaitable<key_service::created> key_service::create(std::string name, role r) {
     if (!valid_key_name(name))
         throw api_error(errc::validation_failed, "key name must be 1-64 characters of A-Z a-z 0-9 . _ -");
     std::string key = util::generate_api_key();
-    if (!co_await repo_.insert(name, std::string(to_string(r)), util::to_hex(util::sha256(key))))
+    const std::string hash = util::to_hex(util::sha256(key));
+    if (!co_await repo_.insert(name, std::string(to_string(r)), hash))
         throw api_error(errc::conflict, "a key named '" + name + "' exists already");
+    {
+        // Known from birth: its first use needs no look-up and is outside the unknown-key limits.
+        std::lock_guard lock(mutex_);
+        cache_[hash] = {principal{name, r}, std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.cache_ttl_s)};
+    }
     spdlog::info("api key '{}' created with role {}", name, to_string(r));
     co_return created{std::move(name), r, std::move(key)};
 }
@@ -90,7 +156,17 @@ net::awaitable<bool> key_service::revoke(std::string name) {
     const bool removed = co_await repo_.remove(name);
     if (removed) {
         std::lock_guard lock(mutex_);
-        std::erase_if(cache_, [&](const auto& entry) { return entry.second.who.name == name; });
+        ++revocations_;
+        // Remembered as unknown: refused at once, without the database or the look-up limits.
+        const auto now = std::chrono::steady_clock::now();
+        for (auto it = cache_.begin(); it != cache_.end();) {
+            if (it->second.who.name == name) {
+                remember_unknown(it->first, now);
+                it = cache_.erase(it);
+            } else {
+                ++it;
+            }
+        }
         spdlog::info("api key '{}' revoked", name);
     }
     co_return removed;

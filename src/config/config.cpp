@@ -132,6 +132,14 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.integer("idle_timeout_ms", cfg.http.idle_timeout_ms, 100, kMaxInt);
         s.integer("shutdown_timeout_ms", cfg.http.shutdown_timeout_ms, 0, kMaxInt);
         s.integer("max_connections", cfg.http.max_connections, 1, 1'000'000);
+        s.integer("max_connections_per_client", cfg.http.max_connections_per_client, 1, 1'000'000);
+        s.integer("reserved_connections", cfg.http.reserved_connections, 0, 1'000'000);
+        s.integer("max_body_bytes_in_flight", cfg.http.max_body_bytes_in_flight, 1024, 1LL << 40);
+        s.integer("json_max_depth", cfg.http.json_max_depth, 2, 10'000);
+        s.integer("refusal_log_interval_ms", cfg.http.refusal_log_interval_ms, 0, kMaxInt);
+        s.integer("inline_parse_bytes", cfg.http.inline_parse_bytes, 0, 1LL << 30);
+        s.integer("parse_threads", cfg.http.parse_threads, 1, 64);
+        s.integer("max_queued_parses", cfg.http.max_queued_parses, 1, 1'000'000);
         s.finish();
     }
     if (const json* v = root.object("db")) {
@@ -160,6 +168,10 @@ void apply_json(config& cfg, const std::string& json_text) {
         section s(*v, "auth");
         s.string("admin_key_file", cfg.auth.admin_key_file, false);
         s.integer("cache_ttl_s", cfg.auth.cache_ttl_s, 0, 86'400);
+        s.integer("negative_cache_ttl_s", cfg.auth.negative_cache_ttl_s, 0, 86'400);
+        s.integer("negative_cache_size", cfg.auth.negative_cache_size, 0, 10'000'000);
+        s.integer("max_lookups_per_client_per_s", cfg.auth.max_lookups_per_client_per_s, 1, 1'000'000);
+        s.integer("max_concurrent_lookups", cfg.auth.max_concurrent_lookups, 1, 1'000'000);
         s.finish();
     }
     if (const json* v = root.object("query")) {
@@ -187,6 +199,9 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.integer("max_reading_sensors", cfg.feed.max_reading_sensors, 0, 100'000);
         s.integer("poll_ms", cfg.feed.poll_ms, 100, 3'600'000);
         s.integer("socket_send_buffer", cfg.feed.socket_send_buffer, 0, 64 << 20);
+        s.integer("max_queued_bytes", cfg.feed.max_queued_bytes, 64 * 1024, 1LL << 32);
+        s.integer("send_timeout_ms", cfg.feed.send_timeout_ms, 100, kMaxInt);
+        s.integer("max_client_messages_per_s", cfg.feed.max_client_messages_per_s, 1, 1'000'000);
         s.finish();
     }
     if (const json* v = root.object("web")) {
@@ -200,6 +215,8 @@ void apply_json(config& cfg, const std::string& json_text) {
         section::fail("alarms.default_list", "must not exceed alarms.max_list");
     if (cfg.query.default_readings > cfg.query.max_readings)
         section::fail("query.default_readings", "must not exceed query.max_readings");
+    if (cfg.http.reserved_connections >= cfg.http.max_connections)
+        section::fail("http.reserved_connections", "must be less than http.max_connections");
     if (cfg.ingest.max_readings_per_request > cfg.ingest.max_pending_rows)
         section::fail("ingest.max_readings_per_request", "must not exceed ingest.max_pending_rows");
 }

@@ -25,9 +25,8 @@ std::vector<std::string> string_list(const json& msg, const char* key) {
 
 }  // namespace
 
-client_message parse_client_message(std::string_view text) {
-    const json msg = json::parse(text, nullptr, false);
-    if (msg.is_discarded()) throw api_error(errc::invalid_json, "message is not valid JSON");
+client_message parse_client_message(std::string_view text, std::size_t max_depth) {
+    const json msg = util::parse_untrusted_json(text, max_depth);
     if (!msg.is_object()) throw api_error(errc::bad_request, "message must be a JSON object");
     const auto type = msg.find("type");
     if (type == msg.end() || !type->is_string()) throw api_error(errc::bad_request, "message needs a string \"type\"");
@@ -71,13 +70,16 @@ feed_service::feed_service(
     store::event_log& log,
     auth::key_service& keys,
     const registry::sensor_directory& directory,
-    const config::feed_config& cfg
+    const config::feed_config& cfg,
+    std::size_t json_max_depth
 )
-    : log_(log), keys_(keys), cfg_(cfg), hub_(directory) {}
+    : log_(log), keys_(keys), cfg_(cfg), json_max_depth_(json_max_depth), hub_(directory) {}
 
-boost::asio::awaitable<std::optional<auth::principal>> feed_service::authenticate(std::string credentials) {
+boost::asio::awaitable<std::optional<auth::principal>> feed_service::authenticate(
+    std::string credentials, std::string client
+) {
     if (credentials.rfind("Bearer ", 0) != 0) credentials = "Bearer " + credentials;
-    auto who = co_await keys_.authenticate(credentials);
+    auto who = co_await keys_.authenticate(credentials, std::move(client));
     co_return who;
 }
 

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "cityguard/util/error.hpp"
+#include "cityguard/util/input.hpp"
 #include "cityguard/util/time.hpp"
 
 namespace cityguard::history {
@@ -10,17 +11,7 @@ namespace cityguard::history {
 namespace net = boost::asio;
 using json = nlohmann::json;
 
-namespace {
-
-util::micros parse_time(const std::string& text, const char* name) {
-    if (auto t = util::parse_rfc3339(text)) return *t;
-    long long ms = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
-    if (ec == std::errc{} && p == text.data() + text.size() && ms >= 0 && ms < 32'503'680'000'000LL) return ms * 1000;
-    throw api_error(errc::bad_request, std::string(name) + " must be RFC 3339 or epoch milliseconds");
-}
-
-}  // namespace
+namespace {}  // namespace
 
 net::awaitable<json> history_service::readings(readings_query q) {
     const auto sensors = directory_.snapshot();
@@ -28,8 +19,9 @@ net::awaitable<json> history_service::readings(readings_query q) {
     if (!sensor) throw api_error(errc::not_found, "no sensor '" + q.sensor + "'");
     const std::int32_t key = sensor->key;
 
-    const util::micros to = q.to ? parse_time(*q.to, "to") : util::now_micros();
-    const util::micros from = q.from ? parse_time(*q.from, "from") : to - 3'600'000'000LL;
+    const util::micros to = q.to ? util::parse_time_param(*q.to, "to") : util::now_micros();
+    const util::micros from = q.from ? util::parse_time_param(*q.from, "from")
+                                     : std::max<util::micros>(util::kEarliestTime, to - 3'600'000'000LL);
     if (from >= to) throw api_error(errc::bad_request, "from must be before to");
 
     json out{{"sensor", q.sensor}, {"from", util::format_rfc3339(from)}, {"to", util::format_rfc3339(to)}};

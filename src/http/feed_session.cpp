@@ -25,12 +25,22 @@ namespace {
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 }
 
-feed_session::feed_session(beast::tcp_stream stream, feed::feed_service& service)
+feed_session::feed_session(
+    beast::tcp_stream stream, feed::feed_service& service, std::string client, std::function<void()> on_authenticated
+)
     : ws_(std::move(stream)),
       service_(service),
       wake_(ws_.get_executor()),
       auth_timer_(ws_.get_executor()),
-      close_timer_(ws_.get_executor()) {}
+      close_timer_(ws_.get_executor()),
+      send_timer_(ws_.get_executor()),
+      client_(std::move(client)),
+      on_authenticated_(std::move(on_authenticated)),
+      client_messages_(
+          service.config().max_client_messages_per_s,
+          2.0 * service.config().max_client_messages_per_s,
+          std::chrono::steady_clock::now()
+      ) {}
 
 feed_session::~feed_session() = default;
 
@@ -63,7 +73,7 @@ net::awaitable<void> feed_session::run(beast::http::request<beast::http::string_
         std::optional<auth::principal> who;
         bool checked = true;
         try {
-            who = co_await service_.authenticate(std::string(header));
+            who = co_await service_.authenticate(std::string(header), client_);
         } catch (const std::exception&) {
             checked = false;
         }
@@ -88,15 +98,21 @@ net::awaitable<void> feed_session::run(beast::http::request<beast::http::string_
         std::string text = beast::buffers_to_string(buffer.data());
         buffer.consume(buffer.size());
         if (close_requested_) continue;  // draining until the close handshake completes
+        if (!client_messages_.try_take(std::chrono::steady_clock::now())) {
+            request_close(kCloseTooManyMessages, "too many messages (feed.max_client_messages_per_s)");
+            continue;
+        }
         co_await handle(std::move(text));
     }
 
     done_ = true;
     if (in_hub_) service_.events().remove(this);
     held_.clear();
+    for (const auto& m : out_) out_bytes_ -= m->size();
     out_.clear();
     auth_timer_.cancel();
     close_timer_.cancel();
+    send_timer_.cancel();
     wake_.cancel();
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
@@ -141,10 +157,12 @@ void feed_session::send(std::string text) { send(std::make_shared<const std::str
 
 void feed_session::send(feed::message m) {
     if (done_ || close_requested_) return;
-    if (out_.size() >= service_.config().max_queued_messages) {
+    const auto& cfg = service_.config();
+    if (out_.size() >= cfg.max_queued_messages || out_bytes_ + m->size() > cfg.max_queued_bytes) {
         request_close(kCloseSlowConsumer, "slow consumer");
         return;
     }
+    out_bytes_ += m->size();
     out_.push_back(std::move(m));
     if (out_.size() == 1) wake_.cancel();
 }
@@ -153,6 +171,7 @@ void feed_session::request_close(std::uint16_t code, std::string reason) {
     if (done_ || close_requested_) return;
     close_requested_ = true;
     close_reason_.emplace(code, std::move(reason));
+    for (const auto& m : out_) out_bytes_ -= m->size();
     out_.clear();  // what was queued will not be sent; a resume with `since` fetches it again
     held_.clear();
     if (in_hub_) {
@@ -198,9 +217,26 @@ net::awaitable<void> feed_session::write_loop() {
         }
         feed::message next = std::move(out_.front());
         out_.pop_front();
+        arm_send_timer();
         auto [ec, n] = co_await ws_.async_write(net::buffer(*next), kUseTuple);
+        writing_ = false;
+        send_timer_.cancel();
+        out_bytes_ -= next->size();
         if (ec) co_return;
     }
+}
+
+void feed_session::arm_send_timer() {
+    writing_ = true;
+    const auto write = ++writes_started_;
+    send_timer_.expires_after(std::chrono::milliseconds(service_.config().send_timeout_ms));
+    send_timer_.async_wait([self = shared_from_this(), write](const beast::error_code& ec) {
+        // A peer that takes nothing for this long holds memory for nothing: drop it. (A close
+        // frame would queue behind the stuck write.)
+        if (ec || self->done_ || !self->writing_ || self->writes_started_ != write) return;
+        spdlog::info("feed client {} took no data for feed.send_timeout_ms: dropped", self->client_);
+        beast::get_lowest_layer(self->ws_).close();
+    });
 }
 
 void feed_session::accept_principal(const std::optional<auth::principal>& who) {
@@ -214,6 +250,7 @@ void feed_session::accept_principal(const std::optional<auth::principal>& who) {
     }
     authenticated_ = true;
     auth_timer_.cancel();
+    if (on_authenticated_) on_authenticated_();
     send(json{{"type", "authenticated"}, {"name", who->name}, {"role", auth::to_string(who->role_)}}.dump(
         -1, ' ', false, json::error_handler_t::replace
     ));
@@ -222,7 +259,7 @@ void feed_session::accept_principal(const std::optional<auth::principal>& who) {
 net::awaitable<void> feed_session::handle(std::string text) {
     feed::client_message m;
     try {
-        m = feed::parse_client_message(text);
+        m = feed::parse_client_message(text, service_.json_max_depth());
     } catch (const api_error& e) {
         if (!authenticated_) {
             request_close(kCloseUnauthorized, "the first message must be {\"type\":\"auth\",\"token\":...}");
@@ -238,7 +275,7 @@ net::awaitable<void> feed_session::handle(std::string text) {
         }
         std::optional<auth::principal> who;
         try {
-            who = co_await service_.authenticate(m.token);
+            who = co_await service_.authenticate(m.token, client_);
         } catch (const std::exception&) {
             // Not the key's fault: the database could not be asked. 1013 tells the client to retry.
             request_close(kCloseTryAgainLater, "could not check the key; try again");

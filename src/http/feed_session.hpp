@@ -9,12 +9,14 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "cityguard/auth/key_service.hpp"
 #include "cityguard/feed/feed_service.hpp"
+#include "cityguard/util/rate_limit.hpp"
 
 namespace cityguard::http {
 
@@ -23,6 +25,7 @@ inline constexpr std::uint16_t kCloseUnauthorized = 4401;
 inline constexpr std::uint16_t kCloseForbidden = 4403;
 inline constexpr std::uint16_t kCloseSlowConsumer = 4008;
 inline constexpr std::uint16_t kCloseTryAgainLater = 1013;
+inline constexpr std::uint16_t kCloseTooManyMessages = 4029;
 
 /// Speaks the feed protocol (docs/api.md) on one connection. Everything runs on the
 /// connection's strand: the hub's deliveries are posted onto it, so the session's state needs
@@ -34,7 +37,13 @@ inline constexpr std::uint16_t kCloseTryAgainLater = 1013;
 /// client sees every event once, in seq order.
 class feed_session final : public feed::subscriber, public std::enable_shared_from_this<feed_session> {
   public:
-    feed_session(boost::beast::tcp_stream stream, feed::feed_service& service);
+    /// `client` is the peer's address; `on_authenticated` runs (on the strand) once a key was accepted.
+    feed_session(
+        boost::beast::tcp_stream stream,
+        feed::feed_service& service,
+        std::string client,
+        std::function<void()> on_authenticated
+    );
     ~feed_session() override;
 
     /// Accepts the upgrade and serves the connection until it closes.
@@ -56,13 +65,21 @@ class feed_session final : public feed::subscriber, public std::enable_shared_fr
     void send(feed::message m);
     void send(std::string text);
     void request_close(std::uint16_t code, std::string reason);
+    void arm_send_timer();
 
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
     feed::feed_service& service_;
     boost::asio::steady_timer wake_;
     boost::asio::steady_timer auth_timer_;
     boost::asio::steady_timer close_timer_;
+    boost::asio::steady_timer send_timer_;  // a write the peer does not take in feed.send_timeout_ms
+    std::uint64_t writes_started_ = 0;
+    bool writing_ = false;
+    std::string client_;
+    std::function<void()> on_authenticated_;
+    util::token_bucket client_messages_;
     std::deque<feed::message> out_;
+    std::size_t out_bytes_ = 0;  // queued + being written
     bool authenticated_ = false;
     bool subscribed_ = false;
     bool loading_ = false;

@@ -39,11 +39,6 @@ bhttp::response<bhttp::string_body> to_beast(api::response res, unsigned version
     return out;
 }
 
-/// An error answered before the request reached the dispatcher; the connection closes after it.
-bhttp::response<bhttp::string_body> early_error(errc code, std::string_view message, unsigned version) {
-    return to_beast(api::error_response(code, message), version, false);
-}
-
 /// A dashboard file, with revalidation: the page's files carry no version in their names, so
 /// browsers ask each time (If-None-Match) and get a 304 when nothing changed.
 bhttp::response<bhttp::string_body> static_response(
@@ -76,8 +71,8 @@ bool malformed(const beast::error_code& ec) {
 
 }  // namespace
 
-http_session::http_session(net::ip::tcp::socket socket, server& owner, std::uint64_t id)
-    : stream_(std::move(socket)), owner_(owner), id_(id) {}
+http_session::http_session(net::ip::tcp::socket socket, server& owner, std::uint64_t id, std::string client)
+    : stream_(std::move(socket)), owner_(owner), id_(id), client_(std::move(client)) {}
 
 void http_session::start() {
     net::co_spawn(
@@ -89,6 +84,8 @@ void http_session::start() {
                     std::rethrow_exception(e);
                 } catch (const std::exception& ex) {
                     spdlog::error("http session ended by exception: {}", ex.what());
+                } catch (...) {
+                    spdlog::error("http session ended by an unknown exception");
                 }
             }
             self->owner_.on_session_closed(self->id_);
@@ -106,13 +103,68 @@ void http_session::shutdown() {
     });
 }
 
+void http_session::evict() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+        if (self->authenticated_) return;
+        self->stopping_ = true;
+        if (self->upgraded_) {
+            self->upgraded_->shutdown();
+            return;
+        }
+        beast::error_code ignored;
+        self->stream_.socket().close(ignored);
+    });
+}
+
+void http_session::mark_authenticated() {
+    if (authenticated_) return;
+    authenticated_ = true;
+    owner_.on_session_authenticated(id_);
+}
+
+namespace {
+
+/// Bytes of http.max_body_bytes_in_flight held for one request's body, given back when done.
+class body_reservation {
+  public:
+    explicit body_reservation(server& owner) : owner_(owner) {}
+    ~body_reservation() { owner_.release_body_bytes(bytes_); }
+    body_reservation(const body_reservation&) = delete;
+    body_reservation& operator=(const body_reservation&) = delete;
+
+    bool add(std::uint64_t bytes) {
+        if (!owner_.reserve_body_bytes(static_cast<std::size_t>(bytes))) return false;
+        bytes_ += static_cast<std::size_t>(bytes);
+        return true;
+    }
+
+  private:
+    server& owner_;
+    std::size_t bytes_ = 0;
+};
+
+}  // namespace
+
 net::awaitable<void> http_session::run() {
     const auto& cfg = owner_.http_config();
-    beast::flat_buffer buffer;
+    // The read buffer holds at most one header block: the parser copies body bytes out as they
+    // arrive, so only a chunk-size line or the trailer must fit whole. Bounding it bounds both
+    // (Beast applies no limit of its own to trailers).
+    beast::flat_buffer buffer(cfg.header_limit);
     while (!stopping_) {
+        std::optional<body_reservation> reservation;
+        bool over_budget = false;
+        // Chunked bodies reserve their budget chunk by chunk, as each chunk is announced.
+        auto on_chunk = [&](std::uint64_t size, std::string_view, beast::error_code& ec) {
+            if (reservation && !reservation->add(size)) {
+                over_budget = true;
+                ec = net::error::no_buffer_space;
+            }
+        };
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
         parser.body_limit(cfg.body_limit);
+        parser.on_chunk_header(on_chunk);
 
         busy_ = false;
         stream_.expires_after(std::chrono::milliseconds(cfg.idle_timeout_ms));
@@ -120,73 +172,56 @@ net::awaitable<void> http_session::run() {
         if (hec) {
             if (hec == bhttp::error::body_limit) {
                 // Beast checks Content-Length against the limit while reading the header.
-                co_await bhttp::async_write(
-                    stream_, early_error(errc::payload_too_large, "body exceeds http.body_limit", 11), kUseTuple
-                );
-            } else if (hec == bhttp::error::header_limit) {
-                co_await bhttp::async_write(
-                    stream_, early_error(errc::bad_request, "request headers too large", 11), kUseTuple
-                );
+                co_await write_error(errc::payload_too_large, "body exceeds http.body_limit", 11);
+            } else if (hec == bhttp::error::header_limit || hec == bhttp::error::buffer_overflow) {
+                co_await write_error(errc::bad_request, "request headers exceed http.header_limit", 11);
             } else if (malformed(hec)) {
-                co_await bhttp::async_write(
-                    stream_, early_error(errc::bad_request, "malformed HTTP request", 11), kUseTuple
-                );
+                co_await write_error(errc::bad_request, "malformed HTTP request", 11);
             }
-            break;  // closed by the client, idle timeout, or shutdown
+            break;  // closed by the client, idle timeout, eviction or shutdown
         }
         busy_ = true;
         const auto started = std::chrono::steady_clock::now();
         auto& header = parser.get();
         const unsigned version = header.version();
+        const auto content_length = parser.content_length();
+        const bool has_body = parser.chunked() || content_length.value_or(0) > 0;
 
-        if (auto len = parser.content_length(); len && *len > cfg.body_limit) {
+        if (content_length && *content_length > cfg.body_limit) {
             // Refuse before reading: the body may be far larger than we are willing to buffer.
-            co_await bhttp::async_write(
-                stream_, early_error(errc::payload_too_large, "body exceeds http.body_limit", version), kUseTuple
-            );
-            break;
-        }
-        if (bhttp::token_list{header[bhttp::field::expect]}.exists("100-continue")) {
-            bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
-            auto [cec, cn] = co_await bhttp::async_write(stream_, cont, kUseTuple);
-            if (cec) break;
-        }
-        stream_.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
-        auto [bec, bn] = co_await bhttp::async_read(stream_, buffer, parser, kUseTuple);
-        if (bec) {
-            if (bec == bhttp::error::body_limit)
-                co_await bhttp::async_write(
-                    stream_, early_error(errc::payload_too_large, "body exceeds http.body_limit", version), kUseTuple
-                );
-            else if (malformed(bec))
-                co_await bhttp::async_write(
-                    stream_, early_error(errc::bad_request, "malformed HTTP request", version), kUseTuple
-                );
+            co_await write_error(errc::payload_too_large, "body exceeds http.body_limit", version);
             break;
         }
 
-        auto req_msg = parser.release();
         api::request req;
-        req.method = std::string(req_msg.method_string());
-        const std::string target(req_msg.target());
-        api::response res;
+        req.method = std::string(header.method_string());
+        const std::string target(header.target());
         const bool parsed = api::parse_target(target, req.path, req.query);
-        if (parsed && req.path == "/api/v1/feed" && websocket::is_upgrade(req_msg)) {
-            upgraded_ = std::make_shared<feed_session>(std::move(stream_), owner_.feed());
-            co_await upgraded_->run(std::move(req_msg));
+        if (parsed && req.path == "/api/v1/feed" && websocket::is_upgrade(header)) {
+            if (has_body) {
+                co_await write_error(errc::bad_request, "a WebSocket upgrade has no body", version);
+                break;
+            }
+            auto on_authenticated = [weak = weak_from_this()] {
+                if (auto self = weak.lock()) self->mark_authenticated();
+            };
+            upgraded_ = std::make_shared<feed_session>(std::move(stream_), owner_.feed(), client_, on_authenticated);
+            co_await upgraded_->run(parser.release());
             co_return;  // the feed session closed the connection
         }
-        const bool is_get = req_msg.method() == bhttp::verb::get || req_msg.method() == bhttp::verb::head;
-        if (parsed && is_get && req.path.rfind("/api/", 0) != 0 && owner_.files().enabled()) {
-            const bool keep_alive = req_msg.keep_alive() && !stopping_;
+        bool keep_alive = header.keep_alive() && !stopping_;
+        const bool is_get = header.method() == bhttp::verb::get || header.method() == bhttp::verb::head;
+        if (parsed && is_get && !has_body && req.path.rfind("/api/", 0) != 0 && owner_.files().enabled()) {
             if (const auto* f = owner_.files().find(req.path)) {
-                auto out = static_response(*f, req_msg, keep_alive);
+                auto out = static_response(*f, header, keep_alive);
                 stream_.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
                 auto [wec, wn] = co_await bhttp::async_write(stream_, out, kUseTuple);
                 if (wec || !keep_alive) break;
                 continue;
             }
         }
+
+        api::response res;
         if (!parsed) {
             res = api::error_response(errc::bad_request, "malformed request target");
         } else if (req.path == "/api/v1/feed") {
@@ -194,28 +229,82 @@ net::awaitable<void> http_session::run() {
             res.status = 426;
             res.headers.emplace_back("Upgrade", "websocket");
         } else {
-            req.authorization = std::string(req_msg[bhttp::field::authorization]);
-            req.content_type = std::string(req_msg[bhttp::field::content_type]);
-            req.body = std::move(req_msg.body());
-            res = co_await owner_.dispatcher().handle(std::move(req));
+            req.authorization = std::string(header[bhttp::field::authorization]);
+            req.content_type = std::string(header[bhttp::field::content_type]);
+            req.client = client_;
+            // Key, role, route and content type are settled from the header alone: a request that
+            // will be refused never gets to make us read (and hold) its body.
+            auto admitted = co_await owner_.dispatcher().admit(req);
+            if (req.caller) mark_authenticated();
+            if (!admitted.found) {
+                res = std::move(*admitted.refusal);
+            } else {
+                reservation.emplace(owner_);
+                if (!reservation->add(content_length.value_or(0))) {
+                    res = api::error_response(errc::overloaded, "too many request bodies in flight; retry later");
+                } else {
+                    auto [body_ec, body_res] = co_await read_body(buffer, parser, version);
+                    if (body_ec && over_budget)
+                        res = api::error_response(errc::overloaded, "too many request bodies in flight; retry later");
+                    else if (body_ec) {
+                        if (body_res) co_await write_response(*body_res, version, false);
+                        break;
+                    } else {
+                        req.body = std::move(parser.get().body());
+                        res = co_await owner_.dispatcher().serve(*admitted.found, std::move(req));
+                    }
+                }
+            }
         }
+        // A body we did not read would be taken for the next request: close after answering.
+        if (has_body && !parser.is_done()) keep_alive = false;
         const int status = res.status;
-        const bool keep_alive = req_msg.keep_alive() && !stopping_;
-        auto out = to_beast(std::move(res), version, keep_alive);
-        stream_.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
-        auto [wec, wn] = co_await bhttp::async_write(stream_, out, kUseTuple);
+        const bool ok = co_await write_response(res, version, keep_alive);
         spdlog::debug(
             "{} {} -> {} in {} us",
-            req_msg.method_string(),
+            header.method_string(),
             target,
             status,
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count()
         );
-        if (wec || !keep_alive) break;
+        if (!ok || !keep_alive) break;
     }
     beast::error_code ignored;
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
     stream_.close();
+}
+
+net::awaitable<std::pair<bool, std::optional<api::response>>> http_session::read_body(
+    beast::flat_buffer& buffer, bhttp::request_parser<bhttp::string_body>& parser, unsigned version
+) {
+    const auto& cfg = owner_.http_config();
+    if (bhttp::token_list{parser.get()[bhttp::field::expect]}.exists("100-continue")) {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
+        auto [cec, cn] = co_await bhttp::async_write(stream_, cont, kUseTuple);
+        if (cec) co_return std::pair{true, std::optional<api::response>{}};
+    }
+    stream_.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
+    auto [ec, n] = co_await bhttp::async_read(stream_, buffer, parser, kUseTuple);
+    std::optional<api::response> answer;
+    if (ec == bhttp::error::body_limit)
+        answer = api::error_response(errc::payload_too_large, "body exceeds http.body_limit");
+    else if (ec == bhttp::error::buffer_overflow)
+        answer = api::error_response(errc::bad_request, "a chunk header or the trailer exceeds http.header_limit");
+    else if (ec && malformed(ec))
+        answer = api::error_response(errc::bad_request, "malformed HTTP request");
+    co_return std::pair{static_cast<bool>(ec), std::move(answer)};
+}
+
+net::awaitable<bool> http_session::write_response(api::response& res, unsigned version, bool keep_alive) {
+    auto out = to_beast(std::move(res), version, keep_alive);
+    stream_.expires_after(std::chrono::milliseconds(owner_.http_config().read_timeout_ms));
+    auto [ec, n] = co_await bhttp::async_write(stream_, out, kUseTuple);
+    co_return !ec;
+}
+
+net::awaitable<void> http_session::write_error(errc code, std::string_view message, unsigned version) {
+    auto res = api::error_response(code, message);
+    co_await write_response(res, version, false);
 }
 
 }  // namespace cityguard::http

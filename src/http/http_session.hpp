@@ -2,8 +2,17 @@
 // Private to http/: one HTTP/1.1 connection.
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "cityguard/api/request.hpp"
+#include "cityguard/util/error.hpp"
 
 namespace cityguard::http {
 
@@ -14,19 +23,35 @@ class feed_session;
 /// client keeps the connection alive. Everything runs on the connection's strand.
 class http_session : public std::enable_shared_from_this<http_session> {
   public:
-    http_session(boost::asio::ip::tcp::socket socket, server& owner, std::uint64_t id);
+    /// `client` is the peer's address.
+    http_session(boost::asio::ip::tcp::socket socket, server& owner, std::uint64_t id, std::string client);
 
     /// Spawns the session coroutine on the connection's strand.
     void start();
     /// Thread-safe: close now if idle, otherwise after the response in progress.
     void shutdown();
+    /// Thread-safe: close now unless a valid key was presented meanwhile (room for others).
+    void evict();
 
   private:
     boost::asio::awaitable<void> run();
+    /// Reads the rest of the request. First: whether it failed; second: the answer to give
+    /// before closing, if any (413, 400).
+    boost::asio::awaitable<std::pair<bool, std::optional<api::response>>> read_body(
+        boost::beast::flat_buffer& buffer,
+        boost::beast::http::request_parser<boost::beast::http::string_body>& parser,
+        unsigned version
+    );
+    /// False when the write failed.
+    boost::asio::awaitable<bool> write_response(api::response& res, unsigned version, bool keep_alive);
+    boost::asio::awaitable<void> write_error(errc code, std::string_view message, unsigned version);
+    void mark_authenticated();
 
     boost::beast::tcp_stream stream_;
     server& owner_;
     std::uint64_t id_;
+    std::string client_;
+    bool authenticated_ = false;
     std::shared_ptr<feed_session> upgraded_;  // set once the connection became a feed WebSocket
     bool busy_ = false;
     bool stopping_ = false;

@@ -45,31 +45,104 @@ net::awaitable<void> server::accept_loop() {
             spdlog::warn("accept failed: {}", ec.message());
             continue;
         }
-        if (open_.load() >= cfg_.http.max_connections) {
-            spdlog::warn("connection refused: http.max_connections ({}) reached", cfg_.http.max_connections);
-            boost::system::error_code ignored;
-            socket.close(ignored);
-            continue;
-        }
-        socket.set_option(tcp::no_delay(true));
+        boost::system::error_code peer_ec;
+        const auto peer = socket.remote_endpoint(peer_ec);
+        if (peer_ec) continue;  // already gone
+        std::string client = peer.address().to_string();
         std::shared_ptr<http_session> session;
         {
             std::lock_guard lock(mutex_);
-            const auto id = next_id_++;
-            session = std::make_shared<http_session>(std::move(socket), *this, id);
-            sessions_.emplace(id, session);
+            if (admit_connection(client)) {
+                const auto id = next_id_++;
+                boost::system::error_code ignored;
+                socket.set_option(tcp::no_delay(true), ignored);
+                session = std::make_shared<http_session>(std::move(socket), *this, id, client);
+                sessions_.emplace(id, tracked_session{session, client});
+                unauthenticated_.insert(id);
+                ++per_client_[client];
+                ++open_;
+            }
         }
-        ++open_;
-        session->start();
+        if (session)
+            session->start();
+        else {
+            boost::system::error_code ignored;
+            socket.close(ignored);
+        }
     }
+}
+
+bool server::admit_connection(const std::string& client) {
+    const auto& cfg = cfg_.http;
+    if (auto it = per_client_.find(client); it != per_client_.end() && it->second >= cfg.max_connections_per_client) {
+        log_refusal("connection refused", "http.max_connections_per_client reached by " + client);
+        return false;
+    }
+    const std::size_t unauthenticated_room = cfg.max_connections - cfg.reserved_connections;
+    if (open_.load() < cfg.max_connections && unauthenticated_.size() < unauthenticated_room) return true;
+    if (unauthenticated_.empty()) {
+        log_refusal("connection refused", "http.max_connections reached, all by authenticated clients");
+        return false;
+    }
+    // Make room by closing the connection that has waited longest without presenting a key: a
+    // flood of idle sockets then churns among itself, while clients that authenticate stay.
+    const auto oldest = *unauthenticated_.begin();
+    unauthenticated_.erase(unauthenticated_.begin());
+    if (auto it = sessions_.find(oldest); it != sessions_.end())
+        if (auto s = it->second.session.lock()) s->evict();
+    log_refusal("connection evicted", "closed the oldest unauthenticated connection to make room for " + client);
+    return true;
+}
+
+void server::on_session_authenticated(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    unauthenticated_.erase(id);
 }
 
 void server::on_session_closed(std::uint64_t id) {
     {
         std::lock_guard lock(mutex_);
-        sessions_.erase(id);
+        if (auto it = sessions_.find(id); it != sessions_.end()) {
+            if (auto c = per_client_.find(it->second.client); c != per_client_.end() && --c->second == 0)
+                per_client_.erase(c);
+            sessions_.erase(it);
+        }
+        unauthenticated_.erase(id);
     }
     --open_;
+}
+
+bool server::reserve_body_bytes(std::size_t bytes) noexcept {
+    auto current = body_bytes_.load();
+    do {
+        if (bytes > cfg_.http.max_body_bytes_in_flight - std::min(current, cfg_.http.max_body_bytes_in_flight))
+            return false;
+    } while (!body_bytes_.compare_exchange_weak(current, current + bytes));
+    return true;
+}
+
+void server::release_body_bytes(std::size_t bytes) noexcept { body_bytes_.fetch_sub(bytes); }
+
+void server::log_refusal(std::string_view kind, std::string_view detail) {
+    const auto now = std::chrono::steady_clock::now();
+    std::size_t unlogged = 0;
+    {
+        std::lock_guard lock(log_mutex_);
+        auto it = refusal_logs_.find(kind);
+        if (it == refusal_logs_.end()) it = refusal_logs_.emplace(std::string(kind), refusal_log{}).first;
+        auto& entry = it->second;
+        if (entry.last != std::chrono::steady_clock::time_point{} &&
+            now - entry.last < std::chrono::milliseconds(cfg_.http.refusal_log_interval_ms)) {
+            ++entry.unlogged;
+            return;
+        }
+        entry.last = now;
+        unlogged = std::exchange(entry.unlogged, 0);
+    }
+    if (unlogged)
+        spdlog::warn("{}: {} ({} more since the last line)", kind, detail, unlogged);
+    else
+        spdlog::warn("{}: {}", kind, detail);
 }
 
 void server::stop() {
@@ -81,8 +154,8 @@ void server::stop() {
     std::vector<std::shared_ptr<http_session>> live;
     {
         std::lock_guard lock(mutex_);
-        for (auto& [id, weak] : sessions_)
-            if (auto s = weak.lock()) live.push_back(std::move(s));
+        for (auto& [id, tracked] : sessions_)
+            if (auto s = tracked.session.lock()) live.push_back(std::move(s));
     }
     // Called outside the lock: a session may finish and deregister meanwhile.
     for (auto& s : live) s->shutdown();

@@ -7,8 +7,11 @@ namespace cityguard::ingest {
 
 namespace net = boost::asio;
 
-net::awaitable<ingest_result> ingest_service::ingest(std::string_view body) {
-    parsed_readings parsed = parse_readings(body, cfg_.max_readings_per_request);
+parsed_readings ingest_service::parse(std::string_view body) const {
+    return parse_readings(body, cfg_.max_readings_per_request, json_max_depth_);
+}
+
+net::awaitable<ingest_result> ingest_service::ingest(parsed_readings parsed) {
     ingest_result result;
     result.rejected = std::move(parsed.rejected);
 

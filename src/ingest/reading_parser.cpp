@@ -4,14 +4,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cityguard/util/error.hpp"
+#include "cityguard/util/input.hpp"
 
 namespace cityguard::ingest {
 
 using json = nlohmann::json;
 
-parsed_readings parse_readings(std::string_view body, std::size_t max_items) {
-    json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) throw api_error(errc::invalid_json, "request body is not valid JSON");
+parsed_readings parse_readings(std::string_view body, std::size_t max_items, std::size_t max_depth) {
+    const json doc = util::parse_untrusted_json(body, max_depth);
     if (!doc.is_object()) throw api_error(errc::bad_request, "body must be an object {\"readings\":[...]}");
     auto list = doc.find("readings");
     if (list == doc.end() || !list->is_array())

@@ -85,7 +85,9 @@ inline constexpr query readings_range{
     "ORDER BY ts LIMIT $4"};
 inline constexpr query readings_buckets{
     "readings_buckets",
-    "SELECT (extract(epoch FROM b) * 1000000)::bigint, min(value), avg(value), max(value), count(*) FROM ("
+    "SELECT (extract(epoch FROM b) * 1000000)::bigint, "
+    // numeric: a float8 sum of values near its limit would overflow, and PostgreSQL errors on that.
+    "min(value), avg(value::numeric)::float8, max(value), count(*) FROM ("
     "SELECT date_bin(make_interval(secs => $4), ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS b, value FROM readings "
     "WHERE sensor_key = $1 AND ts >= $2::timestamptz AND ts < $3::timestamptz"
     ") q GROUP BY b ORDER BY b"};

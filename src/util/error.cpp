@@ -8,6 +8,8 @@ std::string_view to_code(errc code) noexcept {
             return "bad_request";
         case errc::invalid_json:
             return "invalid_json";
+        case errc::invalid_text:
+            return "invalid_text";
         case errc::validation_failed:
             return "validation_failed";
         case errc::unsupported_media_type:
@@ -28,6 +30,8 @@ std::string_view to_code(errc code) noexcept {
             return "conflict";
         case errc::invalid_transition:
             return "invalid_transition";
+        case errc::too_many_requests:
+            return "too_many_requests";
         case errc::overloaded:
             return "overloaded";
         case errc::unavailable:
@@ -42,7 +46,10 @@ int to_http_status(errc code) noexcept {
     switch (code) {
         case errc::bad_request:
         case errc::invalid_json:
+        case errc::invalid_text:
             return 400;
+        case errc::too_many_requests:
+            return 429;
         case errc::unauthorized:
             return 401;
         case errc::forbidden:
@@ -68,6 +75,18 @@ int to_http_status(errc code) noexcept {
             return 500;
     }
     return 500;
+}
+
+int retry_after_seconds(errc code) noexcept {
+    switch (code) {
+        case errc::too_many_requests:
+        case errc::overloaded:
+            return 1;
+        case errc::unavailable:
+            return 5;  // a database outage rarely ends within a second
+        default:
+            return 0;
+    }
 }
 
 nlohmann::json error_body(errc code, std::string_view message, const nlohmann::json& details) {

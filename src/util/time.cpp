@@ -79,6 +79,7 @@ std::optional<micros> parse_rfc3339(std::string_view s) noexcept {
     if (!digits(s, 11, 2, hour) || s[13] != ':' || !digits(s, 14, 2, minute) || s[16] != ':' ||
         !digits(s, 17, 2, second))
         return std::nullopt;
+    if (year < 1) return std::nullopt;  // year 0 does not exist for PostgreSQL
     if (month < 1 || month > 12 || day < 1 || static_cast<unsigned>(day) > days_in_month(year, month))
         return std::nullopt;
     if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
@@ -178,6 +179,10 @@ std::optional<std::int64_t> parse_duration_seconds(std::string_view text) noexce
     std::int64_t n = 0;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size() - 1, n);
     if (ec != std::errc{} || p != text.data() + text.size() - 1 || n <= 0) return std::nullopt;
+    // At most 100 years: beyond that no bucket means anything, and n * unit could overflow.
+    constexpr std::int64_t kMaxSeconds = 36'525LL * 86'400;
+    const std::int64_t unit = text.back() == 's' ? 1 : text.back() == 'm' ? 60 : text.back() == 'h' ? 3600 : 86'400;
+    if (n > kMaxSeconds / unit) return std::nullopt;
     switch (text.back()) {
         case 's':
             return n;

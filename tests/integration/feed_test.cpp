@@ -452,8 +452,10 @@ TEST(Feed, PingsKeepAnAnsweringClientAndTheIdleTimeoutDropsASilentOne) {
 
 TEST(Feed, AKeyThatCannotBeCheckedDuringAnOutageGetsTryAgainLater) {
     CITYGUARD_REQUIRE_DB();
-    test_server srv;
-    const auto op = srv.make_key("op", "operator");  // never used yet: not in the key cache
+    auto cfg = test_config("");
+    cfg.auth.cache_ttl_s = 0;  // every use asks the database
+    test_server srv(cfg);
+    const auto op = srv.make_key("op", "operator");
     srv.db().cut_connections(/*refuse_new=*/true);
     {
         ws_client ws(srv.port(), op);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -35,6 +36,9 @@ class child_server {
         std::vector<std::string> env_store;
         for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
         env_store.push_back(std::string("CITYGUARD_ADMIN_KEY=") + kAdminKey);
+        // Freed memory goes back to use soon, so RSS measures what the server holds (the
+        // default quarantine alone would keep up to 256 MB of freed blocks).
+        env_store.push_back("ASAN_OPTIONS=quarantine_size_mb=8:detect_leaks=1");
         std::vector<char*> envp;
         for (auto& e : env_store) envp.push_back(e.data());
         envp.push_back(nullptr);
@@ -69,6 +73,18 @@ class child_server {
         pid_ = -1;
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
+
+    pid_t pid() const noexcept { return pid_; }
+    /// Resident memory of the server process in KiB (VmRSS), 0 if it is gone.
+    std::size_t rss_kib() const {
+        std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+        std::string line;
+        while (std::getline(status, line))
+            if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
+        return 0;
+    }
+    /// True while the process runs (it has not died on its own).
+    bool alive() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
 
   private:
     pid_t pid_ = -1;

@@ -20,6 +20,7 @@ struct request {
     std::unordered_map<std::string, std::string> query;
     std::string authorization;
     std::string content_type;
+    std::string client;  ///< the peer's address: whose per-client limits the request uses
     std::string body;
 
     std::vector<std::string> params;        ///< the {placeholders} of the matched route, in order

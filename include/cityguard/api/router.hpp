@@ -2,6 +2,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,13 +53,27 @@ class router {
     std::vector<route> routes_;
 };
 
-/// Runs one request through the router: authentication, role, content type, handler, and the
-/// one place where exceptions become JSON error responses. Never throws.
-/// Thread safety: handle() may run concurrently.
+/// What admit() decided about a request from its header alone.
+struct admission {
+    const route* found = nullptr;     ///< the route to serve, when admitted
+    std::optional<response> refusal;  ///< the answer instead, when not
+};
+
+/// Runs one request through the router: text checks of path and query, route, authentication,
+/// role, content type, handler, and the one place where exceptions become JSON error
+/// responses. Split in two so that the HTTP layer decides everything it can from the header
+/// before it reads (and holds) a body: admit(), then serve(). Never throws.
+/// Thread safety: all members may run concurrently.
 class dispatcher {
   public:
     dispatcher(router routes, auth::key_service& keys) : routes_(std::move(routes)), keys_(keys) {}
 
+    /// Needs method, path, query, authorization, content_type and client of `req`; sets its
+    /// params and caller.
+    boost::asio::awaitable<admission> admit(request& req);
+    /// Runs the admitted route's handler with the complete request.
+    boost::asio::awaitable<response> serve(const route& r, request req);
+    /// admit() then serve(), for a request whose body is already there.
     boost::asio::awaitable<response> handle(request req);
 
   private:

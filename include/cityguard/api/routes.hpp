@@ -9,6 +9,7 @@
 #include "cityguard/history/history_service.hpp"
 #include "cityguard/ingest/ingest_service.hpp"
 #include "cityguard/registry/registry_service.hpp"
+#include "cityguard/util/worker_pool.hpp"
 
 namespace cityguard::api {
 
@@ -20,6 +21,8 @@ struct services {
     history::history_service& history;
     alarming::alarm_service& alarms;
     std::function<boost::asio::awaitable<bool>()> database_ready;
+    util::worker_pool& parsing;  ///< bodies over http.inline_parse_bytes are parsed here
+    const config::http_config& http;
 };
 
 void add_health_routes(router& r, services& s);
@@ -31,7 +34,16 @@ void add_alarm_routes(router& r, services& s);
 /// Every route of the API.
 router make_router(services& s);
 
-/// Parses a JSON request body or throws api_error(invalid_json).
-nlohmann::json parse_body(const request& req);
+/// Parses a JSON request body (http.json_max_depth; off the I/O thread when larger than
+/// http.inline_parse_bytes) or throws api_error(invalid_json, invalid_text, overloaded).
+boost::asio::awaitable<nlohmann::json> parse_body(services& s, const request& req);
+
+/// Runs f() inline for a small body, on the parsing pool for a large one.
+template <class F>
+boost::asio::awaitable<std::invoke_result_t<F&>> parse_sized(services& s, std::size_t body_size, F f) {
+    if (body_size <= s.http.inline_parse_bytes) co_return f();
+    auto parsed = co_await s.parsing.run(std::move(f));
+    co_return parsed;
+}
 
 }  // namespace cityguard::api

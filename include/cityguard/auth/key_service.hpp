@@ -2,6 +2,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "cityguard/config/config.hpp"
 #include "cityguard/store/keys_repo.hpp"
+#include "cityguard/util/rate_limit.hpp"
 
 namespace cityguard::auth {
 
@@ -27,7 +29,15 @@ struct principal {
 
 /// Verifies bearer keys and manages them. Keys are stored only as SHA-256 hashes; a verified key
 /// is trusted for `auth.cache_ttl_s` without asking the database, so revocation by another
-/// process takes effect within that time (immediately in this process).
+/// process takes effect within that time (immediately in this process, also for a look-up of
+/// that key in flight when it is revoked).
+///
+/// Wrong keys cost memory and CPU only, bounded: an unknown key is refused without the database
+/// for `auth.negative_cache_ttl_s` (at most `auth.negative_cache_size` remembered), each client
+/// address may send at most `auth.max_lookups_per_client_per_s` never-seen keys to the database
+/// (beyond: too_many_requests), and at most `auth.max_concurrent_lookups` such look-ups run at
+/// once (beyond: overloaded), so a flood never fills the database queue. Keys this instance has
+/// verified before are re-checked outside those limits: a flood never locks them out.
 ///
 /// Thread safety: all members may be called from any thread.
 class key_service {
@@ -35,7 +45,9 @@ class key_service {
     key_service(store::keys_repo& repo, const config::auth_config& cfg);
 
     /// The principal for an "Authorization" header value ("Bearer <key>"), or nullopt.
-    boost::asio::awaitable<std::optional<principal>> authenticate(std::string_view authorization);
+    /// `client` (the peer's address) is whose look-up budget a never-seen key uses. Throws
+    /// api_error(too_many_requests, overloaded, unavailable).
+    boost::asio::awaitable<std::optional<principal>> authenticate(std::string_view authorization, std::string client);
 
     struct created {
         std::string name;
@@ -60,10 +72,19 @@ class key_service {
         std::chrono::steady_clock::time_point expires;
     };
 
+    /// Admits a database look-up of a key never verified here, or throws.
+    void admit_unknown_lookup(const std::string& client);
+    void remember_unknown(const std::string& hash, std::chrono::steady_clock::time_point now);
+
     store::keys_repo& repo_;
     const config::auth_config& cfg_;
     std::mutex mutex_;
-    std::unordered_map<std::string, cached> cache_;  // key hash (hex) -> principal
+    std::unordered_map<std::string, cached> cache_;  // key hash (hex) -> principal; expired = re-check
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;  // hash -> refuse until
+    std::deque<std::string> unknown_order_;                                           // oldest first, for forgetting
+    util::keyed_rate_limiter lookups_per_client_;
+    std::size_t unknown_lookups_in_flight_ = 0;
+    std::uint64_t revocations_ = 0;  // bumped by revoke(): a look-up that spans one is redone
 };
 
 /// A valid key name: 1-64 of [A-Za-z0-9._-].

@@ -8,17 +8,31 @@
 #include <string>
 #include <vector>
 
+#include "cityguard/util/input.hpp"
+
 /// The typed configuration tree. Defaults live here; config/cityguard.json, the environment and
 /// command-line flags override them in that order. Built once in main and passed by const&.
 namespace cityguard::config {
 
 struct http_config {
-    std::size_t body_limit = 8 * 1024 * 1024;  ///< bytes; larger bodies get 413
-    std::size_t header_limit = 16 * 1024;      ///< bytes of request line + headers
-    int read_timeout_ms = 30'000;              ///< to receive one whole request
-    int idle_timeout_ms = 60'000;              ///< keep-alive connection with no request
-    int shutdown_timeout_ms = 10'000;          ///< graceful drain bound on SIGINT/SIGTERM
-    std::size_t max_connections = 10'000;      ///< further connections are closed at accept
+    std::size_t body_limit = 8 * 1024 * 1024;      ///< bytes; larger bodies get 413
+    std::size_t header_limit = 16 * 1024;          ///< bytes of request line + headers
+    int read_timeout_ms = 30'000;                  ///< to receive one whole request
+    int idle_timeout_ms = 60'000;                  ///< keep-alive connection with no request
+    int shutdown_timeout_ms = 10'000;              ///< graceful drain bound on SIGINT/SIGTERM
+    std::size_t max_connections = 10'000;          ///< further connections are closed at accept
+    std::size_t max_connections_per_client = 256;  ///< open connections from one client address
+    /// Slots only connections that presented a valid key may use: connections that have not
+    /// authenticated yet are held to max_connections - reserved_connections (the oldest of them
+    /// is closed to make room), so a flood of idle sockets never locks operators out.
+    std::size_t reserved_connections = 100;
+    std::size_t max_body_bytes_in_flight = 128 * 1024 * 1024;  ///< request bodies being read at once, all clients
+    std::size_t json_max_depth =
+        util::kDefaultJsonMaxDepth;              ///< nesting of any JSON from a client (bodies, feed messages)
+    int refusal_log_interval_ms = 1000;          ///< at most one log line per kind of refusal in this time
+    std::size_t inline_parse_bytes = 64 * 1024;  ///< larger JSON bodies are parsed off the I/O threads
+    int parse_threads = 1;                       ///< threads for those large parses
+    std::size_t max_queued_parses = 64;          ///< large parses waiting for a thread before 503
 };
 
 struct db_config {
@@ -44,6 +58,10 @@ struct auth_config {
     std::string admin_key_file = "var/admin.key";  ///< where a generated first admin key is written
     int cache_ttl_s = 10;                          ///< how long a verified key is trusted without the DB
     std::optional<std::string> admin_key;          ///< CITYGUARD_ADMIN_KEY only; never from the file
+    int negative_cache_ttl_s = 30;                 ///< how long an unknown key is refused without the DB
+    std::size_t negative_cache_size = 65'536;      ///< unknown keys remembered (oldest forgotten first)
+    int max_lookups_per_client_per_s = 10;         ///< database look-ups of unknown keys per client address
+    std::size_t max_concurrent_lookups = 8;        ///< look-ups of never-seen keys in flight, all clients
 };
 
 struct query_config {
@@ -67,7 +85,12 @@ struct feed_config {
     std::size_t max_replay = 10'000;            ///< events replayed for `since`; more gives a reset snapshot
     std::size_t max_reading_sensors = 100;      ///< sensors one connection may follow live
     int poll_ms = 1000;                         ///< the event log is read at least this often, notification or not
-    std::size_t socket_send_buffer = 0;         ///< SO_SNDBUF of feed connections in bytes; 0 = the kernel's
+    /// SO_SNDBUF of feed connections in bytes (0 = the kernel's, which grows to megabytes): with
+    /// max_queued_bytes, it bounds what one connection can hold.
+    std::size_t socket_send_buffer = 256 * 1024;
+    std::size_t max_queued_bytes = 16 * 1024 * 1024;  ///< per connection, queued + being written; beyond: 4008
+    int send_timeout_ms = 30'000;                     ///< one message not taken by the peer in this time: 4008
+    int max_client_messages_per_s = 20;  ///< client messages per second (burst of twice that); beyond: 4029
 };
 
 struct web_config {

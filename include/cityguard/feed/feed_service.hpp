@@ -11,6 +11,7 @@
 #include "cityguard/config/config.hpp"
 #include "cityguard/feed/hub.hpp"
 #include "cityguard/store/event_log.hpp"
+#include "cityguard/util/input.hpp"
 
 namespace cityguard::feed {
 
@@ -24,8 +25,8 @@ struct client_message {
     std::vector<std::string> sensors;   ///< (un)subscribe_readings
 };
 
-/// Throws api_error(bad_request or invalid_json) naming what is wrong.
-client_message parse_client_message(std::string_view text);
+/// Throws api_error(bad_request, invalid_json or invalid_text) naming what is wrong.
+client_message parse_client_message(std::string_view text, std::size_t max_depth = util::kDefaultJsonMaxDepth);
 
 /// Where a subscription starts, loaded from the database.
 struct catch_up {
@@ -43,14 +44,16 @@ class feed_service {
         store::event_log& log,
         auth::key_service& keys,
         const registry::sensor_directory& directory,
-        const config::feed_config& cfg
+        const config::feed_config& cfg,
+        std::size_t json_max_depth
     );
 
     hub& events() noexcept { return hub_; }
     const config::feed_config& config() const noexcept { return cfg_; }
+    std::size_t json_max_depth() const noexcept { return json_max_depth_; }
 
-    /// For an "Authorization" header value or a bare token.
-    boost::asio::awaitable<std::optional<auth::principal>> authenticate(std::string credentials);
+    /// For an "Authorization" header value or a bare token, from the client at address `client`.
+    boost::asio::awaitable<std::optional<auth::principal>> authenticate(std::string credentials, std::string client);
 
     /// With `since`: the events after it, or a reset snapshot when `since` is ahead of the log or
     /// more than feed.max_replay events behind. Without: a snapshot. May throw api_error
@@ -61,6 +64,7 @@ class feed_service {
     store::event_log& log_;
     auth::key_service& keys_;
     const config::feed_config& cfg_;
+    std::size_t json_max_depth_;
     hub hub_;
 };
 

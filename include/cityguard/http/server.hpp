@@ -3,9 +3,14 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "cityguard/api/router.hpp"
@@ -20,6 +25,13 @@ class http_session;
 /// Accepts HTTP/1.1 connections and runs one session per connection, each on its own strand.
 /// Tracks its sessions so that stop() can drain them: stop accepting, let each finish the
 /// request it is serving, close idle keep-alive connections.
+///
+/// Connection limits (docs/security.md): at most http.max_connections_per_client from one
+/// address; connections that have not presented a valid key yet are held to
+/// http.max_connections - http.reserved_connections, and when a new one would pass that (or
+/// http.max_connections) the oldest of them is closed for it. Connections that authenticated are
+/// never closed for room. Request bodies being read, over all connections, are bounded by
+/// http.max_body_bytes_in_flight.
 ///
 /// Thread safety: start() before the I/O threads serve it; stop(), port() and connections()
 /// from any thread.
@@ -50,9 +62,29 @@ class server {
     feed::feed_service& feed() noexcept { return feed_; }
     const web::static_files& files() const noexcept { return files_; }
     void on_session_closed(std::uint64_t id);
+    /// The session presented a valid key: it is no longer a candidate for eviction.
+    void on_session_authenticated(std::uint64_t id);
+    /// Reserves `bytes` of http.max_body_bytes_in_flight; false when that would pass it.
+    bool reserve_body_bytes(std::size_t bytes) noexcept;
+    void release_body_bytes(std::size_t bytes) noexcept;
+    /// Logs a refusal of `kind` at most once per http.refusal_log_interval_ms (with how many
+    /// went unlogged), so a flood cannot fill the disk or the CPU with log lines.
+    void log_refusal(std::string_view kind, std::string_view detail);
 
   private:
     boost::asio::awaitable<void> accept_loop();
+    /// Whether a connection from `client` may be served, closing the oldest unauthenticated
+    /// connection when that makes room. Called with mutex_ held.
+    bool admit_connection(const std::string& client);
+
+    struct tracked_session {
+        std::weak_ptr<http_session> session;
+        std::string client;
+    };
+    struct refusal_log {
+        std::chrono::steady_clock::time_point last{};
+        std::size_t unlogged = 0;
+    };
 
     boost::asio::io_context& ioc_;
     const config::config& cfg_;
@@ -65,7 +97,12 @@ class server {
     std::atomic<bool> stopping_{false};
     std::mutex mutex_;
     std::uint64_t next_id_ = 0;
-    std::unordered_map<std::uint64_t, std::weak_ptr<http_session>> sessions_;
+    std::unordered_map<std::uint64_t, tracked_session> sessions_;
+    std::set<std::uint64_t> unauthenticated_;  // session ids, oldest first
+    std::unordered_map<std::string, std::size_t> per_client_;
+    std::atomic<std::size_t> body_bytes_{0};
+    std::mutex log_mutex_;
+    std::map<std::string, refusal_log, std::less<>> refusal_logs_;
 };
 
 }  // namespace cityguard::http

@@ -25,16 +25,24 @@ struct ingest_result {
 class ingest_service {
   public:
     ingest_service(
-        const registry::sensor_directory& directory, group_committer& committer, const config::ingest_config& cfg
+        const registry::sensor_directory& directory,
+        group_committer& committer,
+        const config::ingest_config& cfg,
+        std::size_t json_max_depth
     )
-        : directory_(directory), committer_(committer), cfg_(cfg) {}
+        : directory_(directory), committer_(committer), cfg_(cfg), json_max_depth_(json_max_depth) {}
 
-    boost::asio::awaitable<ingest_result> ingest(std::string_view body);
+    /// The body's readings, checked one by one (no I/O: may run on any thread). Throws api_error
+    /// for a body that is not a readings document.
+    parsed_readings parse(std::string_view body) const;
+    /// Checks parsed readings against the directory and waits for their group commit.
+    boost::asio::awaitable<ingest_result> ingest(parsed_readings parsed);
 
   private:
     const registry::sensor_directory& directory_;
     group_committer& committer_;
     const config::ingest_config& cfg_;
+    std::size_t json_max_depth_;
 };
 
 }  // namespace cityguard::ingest

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cityguard/util/input.hpp"
 #include "cityguard/util/time.hpp"
 
 /// Parsing of POST /api/v1/readings bodies. Pure: no I/O, no registry.
@@ -35,6 +36,9 @@ struct parsed_readings {
 /// `value` may also be true/false (1/0), as detections are. Throws api_error(invalid_json) for
 /// a body that is not JSON, api_error(bad_request) for a body without a "readings" array, and
 /// api_error(too_many_readings) beyond `max_items`.
-parsed_readings parse_readings(std::string_view body, std::size_t max_items);
+/// Nesting beyond `max_depth` is refused as invalid_json and "\u0000" as invalid_text, before parsing.
+parsed_readings parse_readings(
+    std::string_view body, std::size_t max_items, std::size_t max_depth = util::kDefaultJsonMaxDepth
+);
 
 }  // namespace cityguard::ingest

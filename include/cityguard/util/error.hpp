@@ -11,6 +11,7 @@ namespace cityguard {
 enum class errc {
     bad_request,
     invalid_json,
+    invalid_text,  ///< text PostgreSQL cannot store (NUL) or that is not UTF-8
     validation_failed,
     unsupported_media_type,
     payload_too_large,
@@ -21,6 +22,7 @@ enum class errc {
     method_not_allowed,
     conflict,
     invalid_transition,
+    too_many_requests,
     overloaded,
     unavailable,
     internal,
@@ -48,6 +50,9 @@ class api_error : public std::runtime_error {
     errc code_;
     nlohmann::json details_;
 };
+
+/// Seconds a client should wait before retrying, for codes that ask it to (429, 503); 0 otherwise.
+int retry_after_seconds(errc code) noexcept;
 
 /// Builds the JSON error body for a code and message (and optional details under "items").
 nlohmann::json error_body(errc code, std::string_view message, const nlohmann::json& details = nullptr);
