@@ -131,6 +131,12 @@ net::awaitable<std::optional<principal>> key_service::authenticate(std::string_v
     }
 }
 
+void key_service::remember_verified(std::string_view key, principal who) {
+    std::lock_guard lock(mutex_);
+    cache_[util::to_hex(util::sha256(key))] = {
+        std::move(who), std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.cache_ttl_s)};
+}
+
 net::awaitable<key_service::created> key_service::create(std::string name, role r) {
     if (!valid_key_name(name))
         throw api_error(errc::validation_failed, "key name must be 1-64 characters of A-Z a-z 0-9 . _ -");

@@ -48,27 +48,30 @@ net::awaitable<void> server::accept_loop() {
         boost::system::error_code peer_ec;
         const auto peer = socket.remote_endpoint(peer_ec);
         if (peer_ec) continue;  // already gone
-        std::string client = peer.address().to_string();
-        std::shared_ptr<http_session> session;
-        {
-            std::lock_guard lock(mutex_);
-            if (admit_connection(client)) {
-                const auto id = next_id_++;
-                boost::system::error_code ignored;
-                socket.set_option(tcp::no_delay(true), ignored);
-                session = std::make_shared<http_session>(std::move(socket), *this, id, client);
-                sessions_.emplace(id, tracked_session{session, client});
-                unauthenticated_.insert(id);
-                ++per_client_[client];
-                ++open_;
-            }
-        }
-        if (session)
-            session->start();
-        else {
+        adopt(std::move(socket), peer.address().to_string());
+    }
+}
+
+void server::adopt(tcp::socket socket, std::string client) {
+    std::shared_ptr<http_session> session;
+    {
+        std::lock_guard lock(mutex_);
+        if (admit_connection(client)) {
+            const auto id = next_id_++;
             boost::system::error_code ignored;
-            socket.close(ignored);
+            socket.set_option(tcp::no_delay(true), ignored);
+            session = std::make_shared<http_session>(std::move(socket), *this, id, client);
+            sessions_.emplace(id, tracked_session{session, client});
+            unauthenticated_.insert(id);
+            ++per_client_[client];
+            ++open_;
         }
+    }
+    if (session) {
+        session->start();
+    } else {
+        boost::system::error_code ignored;
+        socket.close(ignored);
     }
 }
 

@@ -55,6 +55,18 @@ TEST(Config, TheShippedConfigFileIsValidAndMatchesTheDefaults) {
     EXPECT_EQ(from_file.ingest.max_pending_rows, defaults.ingest.max_pending_rows);
     EXPECT_EQ(from_file.alarms.tick_ms, defaults.alarms.tick_ms);
     EXPECT_EQ(from_file.listen_port, defaults.listen_port);
+    // The limits of docs/security.md.
+    EXPECT_EQ(from_file.http.max_connections_per_client, defaults.http.max_connections_per_client);
+    EXPECT_EQ(from_file.http.reserved_connections, defaults.http.reserved_connections);
+    EXPECT_EQ(from_file.http.max_body_bytes_in_flight, defaults.http.max_body_bytes_in_flight);
+    EXPECT_EQ(from_file.http.json_max_depth, defaults.http.json_max_depth);
+    EXPECT_EQ(from_file.http.inline_parse_bytes, defaults.http.inline_parse_bytes);
+    EXPECT_EQ(from_file.auth.negative_cache_size, defaults.auth.negative_cache_size);
+    EXPECT_EQ(from_file.auth.max_lookups_per_client_per_s, defaults.auth.max_lookups_per_client_per_s);
+    EXPECT_EQ(from_file.auth.max_concurrent_lookups, defaults.auth.max_concurrent_lookups);
+    EXPECT_EQ(from_file.feed.max_queued_bytes, defaults.feed.max_queued_bytes);
+    EXPECT_EQ(from_file.feed.socket_send_buffer, defaults.feed.socket_send_buffer);
+    EXPECT_EQ(from_file.feed.max_client_messages_per_s, defaults.feed.max_client_messages_per_s);
 }
 
 TEST(Config, BadValuesNameTheKey) {
@@ -65,6 +77,12 @@ TEST(Config, BadValuesNameTheKey) {
     EXPECT_NE(error_of(R"({"log_level":"loud"})").find("log_level"), std::string::npos);
     EXPECT_NE(error_of(R"({"http":5})").find("http"), std::string::npos);
     EXPECT_NE(error_of("{not json").find("not valid JSON"), std::string::npos);
+    EXPECT_NE(
+        error_of(R"({"http":{"max_connections":10,"reserved_connections":10}})").find("http.reserved_connections"),
+        std::string::npos
+    );
+    EXPECT_NE(error_of(R"({"http":{"json_max_depth":1}})").find("http.json_max_depth"), std::string::npos);
+    EXPECT_NE(error_of(R"({"auth":{"max_lookups_per_client_per_s":0}})").find("auth.max_lookups"), std::string::npos);
 }
 
 TEST(Config, UnknownKeysAreRefused) {

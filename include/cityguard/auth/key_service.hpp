@@ -49,6 +49,10 @@ class key_service {
     /// api_error(too_many_requests, overloaded, unavailable).
     boost::asio::awaitable<std::optional<principal>> authenticate(std::string_view authorization, std::string client);
 
+    /// Trusts `key` as `who` for auth.cache_ttl_s, as if just looked up. For harnesses that run
+    /// the dispatcher without a database (fuzz/).
+    void remember_verified(std::string_view key, principal who);
+
     struct created {
         std::string name;
         role role_;

@@ -53,6 +53,9 @@ class server {
     std::uint16_t port() const noexcept { return port_; }
     /// Stops accepting and asks every connection to close after its current response.
     void stop();
+    /// Serves a connected socket from `client` (an address) as if it had been accepted, within
+    /// the connection limits. The accept loop uses it; so does the fuzzing harness (fuzz/).
+    void adopt(boost::asio::ip::tcp::socket socket, std::string client);
     /// Connections still open.
     std::size_t connections() const noexcept { return open_.load(); }
 

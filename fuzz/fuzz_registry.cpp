@@ -1,0 +1,33 @@
+// Registry bodies: PUT /api/v1/sites/{id}, PUT /api/v1/sensors/{id} and the bulk document,
+// parsed as the API parses them (depth and NUL checks first) and validated.
+#include <cstdint>
+#include <string_view>
+
+#include "cityguard/registry/registry_model.hpp"
+#include "cityguard/util/error.hpp"
+#include "cityguard/util/input.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view body(reinterpret_cast<const char*>(data), size);
+    nlohmann::json doc;
+    try {
+        doc = cityguard::util::parse_untrusted_json(body, 32);
+    } catch (const cityguard::api_error&) {
+        return 0;
+    }
+    using cityguard::registry::parse_sensor;
+    using cityguard::registry::parse_site;
+    for (const auto path_id : {std::optional<std::string_view>{}, std::optional<std::string_view>{"GP-1"}}) {
+        if (auto site = parse_site(doc, path_id); site.index() == 0) cityguard::registry::to_json(std::get<0>(site));
+        if (auto sensor = parse_sensor(doc, path_id); sensor.index() == 0)
+            cityguard::registry::to_json(std::get<0>(sensor));
+    }
+    if (doc.is_object())
+        for (const char* list : {"sites", "sensors"})
+            if (auto it = doc.find(list); it != doc.end() && it->is_array())
+                for (const auto& item : *it) {
+                    (void)parse_site(item, std::nullopt);
+                    (void)parse_sensor(item, std::nullopt);
+                }
+    return 0;
+}
