@@ -390,3 +390,27 @@ TEST(Hostile, Every503CarriesRetryAfter) {
     }
     srv.db().allow_connections();
 }
+
+// Findings 4 and 5 on the WebSocket path: the feed's client messages get the same checks.
+TEST(Hostile, FeedMessagesAreCheckedLikeBodies) {
+    CITYGUARD_REQUIRE_DB();
+    hostile_server srv;
+    {
+        ws_client nul(srv.port(), "");
+        nul.send_text(R"({"type":"auth","token":"cg_\u0000"})");
+        EXPECT_EQ(nul.wait_closed(), 4401);
+    }
+    ws_client ws(srv.port(), kAdminKey);
+    ASSERT_TRUE(ws.next_of("authenticated"));
+    ws.send_text("{\"type\":\"subscribe\",\"sites\":" + std::string(40, '[') + std::string(40, ']') + "}");
+    auto error = ws.next_of("error");
+    ASSERT_TRUE(error);
+    EXPECT_EQ((*error)["code"], "invalid_json");
+    ws.send_text(R"({"type":"subscribe","sites":["a\u0000"]})");
+    error = ws.next_of("error");
+    ASSERT_TRUE(error);
+    EXPECT_EQ((*error)["code"], "invalid_text");
+    ws.send(json{{"type", "subscribe"}});
+    EXPECT_TRUE(ws.next_of("snapshot")) << "the connection still serves";
+    srv.expect_serving();
+}
