@@ -110,7 +110,8 @@ void apply_json(config& cfg, const std::string& json_text) {
     json doc;
     try {
         doc = json::parse(json_text, nullptr, true, /*ignore_comments=*/true);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // parse_error, and out_of_range for a number beyond double range (found by fuzz_config).
         throw config_error(std::string("config: not valid JSON: ") + e.what());
     }
     section root(doc, "");

@@ -77,6 +77,12 @@ TEST(Config, BadValuesNameTheKey) {
     EXPECT_NE(error_of(R"({"log_level":"loud"})").find("log_level"), std::string::npos);
     EXPECT_NE(error_of(R"({"http":5})").find("http"), std::string::npos);
     EXPECT_NE(error_of("{not json").find("not valid JSON"), std::string::npos);
+    // fuzz_config's first crash: a number beyond double range threw out_of_range, not parse_error.
+    EXPECT_NE(
+        error_of("// \": \"170.0.0.1:8080\",\n11111111111111e1111111111111111111QlQ").find("not valid JSON"),
+        std::string::npos
+    );
+    EXPECT_NE(error_of(R"({"threads":1e999})").find("not valid JSON"), std::string::npos);
     EXPECT_NE(
         error_of(R"({"http":{"max_connections":10,"reserved_connections":10}})").find("http.reserved_connections"),
         std::string::npos
