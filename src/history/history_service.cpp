@@ -27,7 +27,7 @@ net::awaitable<json> history_service::readings(readings_query q) {
     json out{{"sensor", q.sensor}, {"from", util::format_rfc3339(from)}, {"to", util::format_rfc3339(to)}};
     if (q.bucket) {
         const auto seconds = util::parse_duration_seconds(*q.bucket);
-        if (!seconds) throw api_error(errc::bad_request, "bucket must look like 60s, 5m, 1h or 1d");
+        if (!seconds) throw api_error(errc::bad_request, "bucket must look like 60s, 5m, 1h or 1d (at most 100 years)");
         const auto span_s = (to - from) / 1'000'000;
         if (span_s / *seconds > static_cast<long long>(cfg_.max_buckets))
             throw api_error(
