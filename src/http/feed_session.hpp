@@ -65,14 +65,14 @@ class feed_session final : public feed::subscriber, public std::enable_shared_fr
     void send(feed::message m);
     void send(std::string text);
     void request_close(std::uint16_t code, std::string reason);
-    void arm_send_timer();
+    boost::asio::awaitable<void> watch_writes();
 
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
     feed::feed_service& service_;
     boost::asio::steady_timer wake_;
     boost::asio::steady_timer auth_timer_;
     boost::asio::steady_timer close_timer_;
-    boost::asio::steady_timer send_timer_;  // a write the peer does not take in feed.send_timeout_ms
+    boost::asio::steady_timer send_timer_;  // wakes watch_writes()
     std::uint64_t writes_started_ = 0;
     bool writing_ = false;
     std::string client_;

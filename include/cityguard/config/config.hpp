@@ -89,7 +89,7 @@ struct feed_config {
     /// max_queued_bytes, it bounds what one connection can hold.
     std::size_t socket_send_buffer = 256 * 1024;
     std::size_t max_queued_bytes = 16 * 1024 * 1024;  ///< per connection, queued + being written; beyond: 4008
-    int send_timeout_ms = 30'000;                     ///< one message not taken by the peer in this time: 4008
+    int send_timeout_ms = 30'000;  ///< one message not taken by the peer in this time (checked once per it): dropped
     int max_client_messages_per_s = 20;  ///< client messages per second (burst of twice that); beyond: 4029
 };
 
