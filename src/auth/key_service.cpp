@@ -125,16 +125,19 @@ net::awaitable<std::optional<principal>> key_service::authenticate(std::string_v
             co_return std::nullopt;
         }
         principal who{found->name, *r};
-        // Kept even with a TTL of 0 (expired at once): the entry marks the key as one seen valid.
-        cache_[hash] = {who, now + std::chrono::seconds(cfg_.cache_ttl_s)};
+        trust_locked(hash, who);
         co_return who;
     }
 }
 
+void key_service::trust_locked(const std::string& hash, principal who) {
+    // Kept even with a TTL of 0 (expired at once): the entry marks the key as one seen valid.
+    cache_[hash] = {std::move(who), std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.cache_ttl_s)};
+}
+
 void key_service::remember_verified(std::string_view key, principal who) {
     std::lock_guard lock(mutex_);
-    cache_[util::to_hex(util::sha256(key))] = {
-        std::move(who), std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.cache_ttl_s)};
+    trust_locked(util::to_hex(util::sha256(key)), std::move(who));
 }
 
 net::awaitable<key_service::created> key_service::create(std::string name, role r) {
@@ -147,7 +150,7 @@ net::awaitable<key_service::created> key_service::create(std::string name, role 
     {
         // Known from birth: its first use needs no look-up and is outside the unknown-key limits.
         std::lock_guard lock(mutex_);
-        cache_[hash] = {principal{name, r}, std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.cache_ttl_s)};
+        trust_locked(hash, principal{name, r});
     }
     spdlog::info("api key '{}' created with role {}", name, to_string(r));
     co_return created{std::move(name), r, std::move(key)};

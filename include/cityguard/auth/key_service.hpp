@@ -79,6 +79,8 @@ class key_service {
     /// Admits a database look-up of a key never verified here, or throws.
     void admit_unknown_lookup(const std::string& client);
     void remember_unknown(const std::string& hash, std::chrono::steady_clock::time_point now);
+    /// Caches `hash` as verified for auth.cache_ttl_s. Called with mutex_ held.
+    void trust_locked(const std::string& hash, principal who);
 
     store::keys_repo& repo_;
     const config::auth_config& cfg_;
