@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <string>
 
-#include "cityguard/alarming/alarm_service.hpp"
+#include "cityguard/alarms/alarm_service.hpp"
 #include "cityguard/api/routes.hpp"
 #include "cityguard/auth/key_service.hpp"
 #include "cityguard/feed/feed_service.hpp"
@@ -67,7 +67,7 @@ struct harness {
     cg::ingest::group_committer committer{writer, cfg.ingest};  // never started
     cg::ingest::ingest_service ingest{directory, committer, cfg.ingest, cfg.http.json_max_depth};
     cg::history::history_service history{readings_repo, directory, cfg.query};
-    cg::alarming::alarm_service alarms{
+    cg::alarms::alarm_service alarms{
         ioc,
         cg::rules::load_packs(CITYGUARD_SOURCE_DIR "/config/rules"),
         directory,

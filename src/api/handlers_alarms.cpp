@@ -18,10 +18,10 @@ std::int64_t alarm_id(const std::string& text) {
     return id;
 }
 
-alarms::action_request action_from(const request& req, const json& body, alarms::action what) {
+alarm_model::action_request action_from(const request& req, const json& body, alarm_model::action what) {
     if (!body.is_object())
         throw api_error(errc::validation_failed, "body must be {\"note\":...,\"reason\":...,\"force\":...}");
-    alarms::action_request a;
+    alarm_model::action_request a;
     a.what = what;
     a.actor = req.caller->name;
     a.actor_is_admin = req.caller->role_ == auth::role::admin;
@@ -47,7 +47,7 @@ void add_alarm_routes(router& r, services& s) {
                co_return json_response(200, s.alarms.rules_json());
            }});
     r.add({"GET", "/api/v1/alarms", access::read, false, [&s](request& req) -> net::awaitable<response> {
-               alarming::list_query q{
+               alarms::list_query q{
                    req.query_param("status"),
                    req.query_param("level"),
                    req.query_param("domain"),
@@ -66,11 +66,11 @@ void add_alarm_routes(router& r, services& s) {
                co_return json_response(200, body);
            }});
     for (const auto& [name, what] :
-         {std::pair{"acknowledge", alarms::action::acknowledge},
-          std::pair{"handle", alarms::action::handle},
-          std::pair{"resolve", alarms::action::resolve},
-          std::pair{"close", alarms::action::close}}) {
-        const alarms::action act = what;
+         {std::pair{"acknowledge", alarm_model::action::acknowledge},
+          std::pair{"handle", alarm_model::action::handle},
+          std::pair{"resolve", alarm_model::action::resolve},
+          std::pair{"close", alarm_model::action::close}}) {
+        const alarm_model::action act = what;
         r.add(
             {"POST",
              std::string("/api/v1/alarms/{id}/") + name,

@@ -14,7 +14,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cityguard/alarming/alarm_service.hpp"
+#include "cityguard/alarms/alarm_service.hpp"
 #include "cityguard/api/routes.hpp"
 #include "cityguard/auth/key_service.hpp"
 #include "cityguard/feed/feed_service.hpp"
@@ -91,7 +91,7 @@ struct app::parts {
     ingest::group_committer committer;
     ingest::ingest_service ingest;
     history::history_service history;
-    alarming::alarm_service alarms;
+    alarms::alarm_service alarms;
     util::worker_pool parsing;
     api::services services;
     api::dispatcher dispatcher;

@@ -95,7 +95,7 @@ boost::asio::awaitable<catch_up> feed_service::load(std::optional<std::int64_t> 
         }
     }
     auto snap = co_await log_.snapshot();
-    std::vector<store::alarm_record> matching;
+    std::vector<alarm_model::alarm> matching;
     for (auto& a : snap.alarms)
         if (wanted.matches(a)) matching.push_back(std::move(a));
     out.seq = snap.seq;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "cityguard/alarms/alarm.hpp"
+#include "cityguard/alarm_model/alarm.hpp"
 #include "cityguard/util/time.hpp"
 
 namespace cityguard::feed {
@@ -24,23 +24,23 @@ bool filter::matches(int level, int peak_level, const std::string& domain, const
 }
 
 event make_event(const store::logged_event& e) {
-    json j = alarms::to_json(alarms::from_record(e.event));
+    json j = alarm_model::to_json(e.event);
     j["event"] = std::move(j["type"]);
     j["type"] = "alarm_event";
-    j["alarm_id"] = e.event.alarm_id;
-    j["alarm"] = alarms::to_json(alarms::from_record(e.alarm));
+    j["alarm_id"] = e.alarm.id;
+    j["alarm"] = alarm_model::to_json(e.alarm);
     return {
         e.event.seq,
-        e.alarm.level,
-        e.alarm.peak_level,
+        static_cast<int>(e.alarm.lvl),
+        static_cast<int>(e.alarm.peak),
         e.alarm.domain,
         e.alarm.site,
         std::make_shared<const std::string>(j.dump(-1, ' ', false, json::error_handler_t::replace))};
 }
 
-std::string snapshot_message(std::int64_t seq, const std::vector<store::alarm_record>& alarms, bool reset) {
+std::string snapshot_message(std::int64_t seq, const std::vector<alarm_model::alarm>& alarms, bool reset) {
     json list = json::array();
-    for (const auto& a : alarms) list.push_back(alarms::to_json(alarms::from_record(a)));
+    for (const auto& a : alarms) list.push_back(alarm_model::to_json(a));
     json j{{"type", "snapshot"}, {"seq", seq}, {"alarms", std::move(list)}};
     if (reset) j["reset"] = true;
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -132,7 +132,7 @@ std::size_t hub::followed_by(const subscriber* s) const {
     return n;
 }
 
-void hub::publish_readings(const std::vector<store::reading_row>& rows, const std::vector<bool>& inserted) {
+void hub::publish_readings(const std::vector<rules::reading>& rows, const std::vector<bool>& inserted) {
     std::vector<std::pair<std::shared_ptr<subscriber>, message>> out;
     {
         std::lock_guard lock(mutex_);

@@ -60,7 +60,7 @@ void group_committer::finish(completion& done, commit_outcome outcome) {
     });
 }
 
-void group_committer::enqueue(std::vector<store::reading_row> rows, completion done) {
+void group_committer::enqueue(std::vector<rules::reading> rows, completion done) {
     const std::size_t n = rows.size();
     {
         std::unique_lock lock(mutex_);
@@ -116,13 +116,13 @@ void group_committer::process(std::vector<job>& batch) {
     std::vector<ref> refs;
     for (std::uint32_t j = 0; j < batch.size(); ++j)
         for (std::uint32_t r = 0; r < batch[j].rows.size(); ++r) refs.push_back({j, r});
-    auto row_of = [&](const ref& x) -> const store::reading_row& { return batch[x.job].rows[x.row]; };
+    auto row_of = [&](const ref& x) -> const rules::reading& { return batch[x.job].rows[x.row]; };
     std::stable_sort(refs.begin(), refs.end(), [&](const ref& a, const ref& b) {
         const auto &ra = row_of(a), &rb = row_of(b);
         return ra.sensor_key != rb.sensor_key ? ra.sensor_key < rb.sensor_key : ra.ts < rb.ts;
     });
 
-    std::vector<store::reading_row> unique;
+    std::vector<rules::reading> unique;
     std::vector<std::int64_t> slot(refs.size(), -1);  // index into `unique`, or -1 for an in-batch repeat
     unique.reserve(refs.size());
     for (std::size_t i = 0; i < refs.size(); ++i) {

@@ -20,7 +20,7 @@ net::awaitable<ingest_result> ingest_service::ingest(parsed_readings parsed) {
     const util::micros latest_allowed = now + static_cast<util::micros>(cfg_.max_future_skew_s) * 1'000'000;
     const util::micros earliest_allowed = now - static_cast<util::micros>(cfg_.max_age_days) * 86'400'000'000LL;
 
-    std::vector<store::reading_row> rows;
+    std::vector<rules::reading> rows;
     rows.reserve(parsed.readings.size());
     for (const auto& r : parsed.readings) {
         const auto* sensor = sensors->find(std::string_view(r.sensor));

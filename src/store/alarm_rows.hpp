@@ -1,10 +1,11 @@
 #pragma once
-// Private to store/: reading alarm rows selected with CITYGUARD_ALARM_COLUMNS.
+// Private to store/: the one mapping between alarm rows and the alarm model. Levels are stored
+// as severities 1 (red) to 4 (blue), condition and status as their text.
 
 #include <optional>
 #include <pqxx/pqxx>
 
-#include "cityguard/store/records.hpp"
+#include "cityguard/alarm_model/alarm.hpp"
 
 namespace cityguard::store {
 
@@ -14,18 +15,22 @@ inline std::optional<T> opt_field(const pqxx::field& f) {
     return f.as<T>();
 }
 
+inline rules::level level_from(const pqxx::field& f) { return static_cast<rules::level>(f.as<int>()); }
+inline int level_column(rules::level l) { return static_cast<int>(l); }
+
 /// The first 20 columns of `r` (CITYGUARD_ALARM_COLUMNS).
-inline alarm_record alarm_from(const pqxx::row& r) {
-    alarm_record a;
+inline alarm_model::alarm alarm_from(const pqxx::row& r) {
+    alarm_model::alarm a;
     a.id = r[0].as<std::int64_t>();
     a.rule = r[1].as<std::string>();
     a.site = r[2].as<std::string>();
     a.sensor = r[3].as<std::string>();
     a.domain = r[4].as<std::string>();
-    a.level = r[5].as<int>();
-    a.peak_level = r[6].as<int>();
-    a.condition = r[7].as<std::string>();
-    a.status = r[8].as<std::string>();
+    a.lvl = level_from(r[5]);
+    a.peak = level_from(r[6]);
+    // The columns' CHECK constraints admit only these words; the fallbacks are never taken.
+    a.cond = alarm_model::parse_condition(r[7].c_str()).value_or(alarm_model::condition::unknown);
+    a.state = alarm_model::parse_status(r[8].c_str()).value_or(alarm_model::status::open);
     a.title = r[9].as<std::string>();
     a.advice = r[10].as<std::string>();
     a.value = opt_field<double>(r[11]);
@@ -41,16 +46,15 @@ inline alarm_record alarm_from(const pqxx::row& r) {
 }
 
 /// An event from nine columns starting at `first`: seq, alarm_id, type, at, reading_ts, actor,
-/// level, value, note (times as epoch microseconds).
-inline event_record event_from(const pqxx::row& r, pqxx::row::size_type first) {
-    event_record e;
+/// level, value, note (times as epoch microseconds). The alarm id is the caller's to know.
+inline alarm_model::event event_from(const pqxx::row& r, pqxx::row::size_type first) {
+    alarm_model::event e;
     e.seq = r[first].as<std::int64_t>();
-    e.alarm_id = r[first + 1].as<std::int64_t>();
     e.type = r[first + 2].as<std::string>();
     e.at = r[first + 3].as<util::micros>();
     e.reading_ts = opt_field<util::micros>(r[first + 4]);
     e.actor = r[first + 5].as<std::string>();
-    e.level = opt_field<int>(r[first + 6]);
+    if (!r[first + 6].is_null()) e.lvl = level_from(r[first + 6]);
     e.value = opt_field<double>(r[first + 7]);
     e.note = r[first + 8].as<std::string>();
     return e;

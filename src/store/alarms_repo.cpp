@@ -17,9 +17,9 @@ std::optional<std::string> opt_num(const std::optional<double>& v) {
     if (!v) return std::nullopt;
     return pqxx::to_string(*v);
 }
-std::optional<std::string> opt_int(const std::optional<int>& v) {
-    if (!v) return std::nullopt;
-    return std::to_string(*v);
+std::optional<std::string> opt_level(const std::optional<rules::level>& l) {
+    if (!l) return std::nullopt;
+    return std::to_string(level_column(*l));
 }
 std::optional<std::string> array_or_null(const std::vector<std::string>& v) {
     if (v.empty()) return std::nullopt;
@@ -28,16 +28,12 @@ std::optional<std::string> array_or_null(const std::vector<std::string>& v) {
 
 }  // namespace
 
-std::vector<std::int64_t> write_alarm_changes(
-    transaction_scope& scope,
-    const std::vector<alarm_write_record>& alarms,
-    const std::vector<rule_state_record>& states
-) {
+std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const alarm_model::changes& changes) {
     auto& tx = static_cast<pqxx_scope&>(scope).tx();
     std::vector<std::int64_t> new_ids;
     std::int64_t last_seq = 0;
-    if (!alarms.empty()) tx.exec_prepared(queries::lock_event_order.name);
-    for (const auto& w : alarms) {
+    if (!changes.alarms.empty()) tx.exec_prepared(queries::lock_event_order.name);
+    for (const auto& w : changes.alarms) {
         const auto& a = w.after;
         std::int64_t id = a.id;
         if (id == 0) {
@@ -47,10 +43,10 @@ std::vector<std::int64_t> write_alarm_changes(
                        a.site,
                        a.sensor,
                        a.domain,
-                       a.level,
-                       a.peak_level,
-                       a.condition,
-                       a.status,
+                       level_column(a.lvl),
+                       level_column(a.peak),
+                       std::string(alarm_model::to_string(a.cond)),
+                       std::string(alarm_model::to_string(a.state)),
                        a.title,
                        a.advice,
                        nullable(opt_num(a.value)),
@@ -67,10 +63,10 @@ std::vector<std::int64_t> write_alarm_changes(
             tx.exec_prepared(
                 queries::update_alarm.name,
                 id,
-                a.level,
-                a.peak_level,
-                a.condition,
-                a.status,
+                level_column(a.lvl),
+                level_column(a.peak),
+                std::string(alarm_model::to_string(a.cond)),
+                std::string(alarm_model::to_string(a.state)),
                 a.title,
                 a.advice,
                 nullable(opt_num(a.value)),
@@ -90,7 +86,7 @@ std::vector<std::int64_t> write_alarm_changes(
                              pg_time(e.at),
                              nullable(opt_time(e.reading_ts)),
                              e.actor,
-                             nullable(opt_int(e.level)),
+                             nullable(opt_level(e.lvl)),
                              nullable(opt_num(e.value)),
                              e.note
             )[0]
@@ -98,11 +94,12 @@ std::vector<std::int64_t> write_alarm_changes(
     }
     // Listeners (this process's included) read the events back by seq once this commits.
     if (last_seq) tx.exec_prepared(queries::notify_events.name, std::to_string(last_seq));
-    for (const auto& s : states) tx.exec_prepared(queries::upsert_rule_state.name, s.rule, s.sensor, s.state.dump());
+    for (const auto& s : changes.states)
+        tx.exec_prepared(queries::upsert_rule_state.name, s.rule, s.sensor, s.state.dump());
     return new_ids;
 }
 
-net::awaitable<std::vector<alarm_record>> alarms_repo::list(alarm_filter f) {
+net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::list(alarm_filter f) {
     auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
         std::vector<std::string> statuses;
         bool active = false;
@@ -115,7 +112,7 @@ net::awaitable<std::vector<alarm_record>> alarms_repo::list(alarm_filter f) {
         std::vector<std::string> levels;
         for (int l : f.levels) levels.push_back(std::to_string(l));
         pqxx::read_transaction tx(c);
-        std::vector<alarm_record> out;
+        std::vector<alarm_model::alarm> out;
         const auto before = f.before_id ? std::optional<std::string>(std::to_string(*f.before_id)) : std::nullopt;
         for (const auto& row : tx.exec_params(
                  queries::list_alarms_sql,
@@ -137,8 +134,8 @@ net::awaitable<std::vector<alarm_record>> alarms_repo::list(alarm_filter f) {
     co_return awaited;
 }
 
-net::awaitable<std::optional<alarm_record>> alarms_repo::get(std::int64_t id) {
-    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) -> std::optional<alarm_record> {
+net::awaitable<std::optional<alarm_model::alarm>> alarms_repo::get(std::int64_t id) {
+    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) -> std::optional<alarm_model::alarm> {
         pqxx::read_transaction tx(c);
         auto r = tx.exec_prepared(queries::get_alarm.name, id);
         if (r.empty()) return std::nullopt;
@@ -147,10 +144,10 @@ net::awaitable<std::optional<alarm_record>> alarms_repo::get(std::int64_t id) {
     co_return awaited;
 }
 
-net::awaitable<std::vector<event_record>> alarms_repo::events_of(std::int64_t id) {
+net::awaitable<std::vector<alarm_model::event>> alarms_repo::events_of(std::int64_t id) {
     auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
         pqxx::read_transaction tx(c);
-        std::vector<event_record> out;
+        std::vector<alarm_model::event> out;
         for (const auto& r : tx.exec_prepared(queries::events_of_alarm.name, id)) out.push_back(event_from(r, 0));
         return out;
     });
@@ -179,20 +176,20 @@ net::awaitable<overview_record> alarms_repo::overview(std::vector<std::string> o
     co_return awaited;
 }
 
-net::awaitable<std::vector<alarm_record>> alarms_repo::not_closed() {
+net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::not_closed() {
     auto awaited = co_await db_.get_impl().run([](pqxx::connection& c) {
         pqxx::read_transaction tx(c);
-        std::vector<alarm_record> out;
+        std::vector<alarm_model::alarm> out;
         for (const auto& r : tx.exec_prepared(queries::not_closed_alarms.name)) out.push_back(alarm_from(r));
         return out;
     });
     co_return awaited;
 }
 
-net::awaitable<std::vector<rule_state_record>> alarms_repo::rule_states() {
+net::awaitable<std::vector<alarm_model::changes::state_write>> alarms_repo::rule_states() {
     auto awaited = co_await db_.get_impl().run([](pqxx::connection& c) {
         pqxx::read_transaction tx(c);
-        std::vector<rule_state_record> out;
+        std::vector<alarm_model::changes::state_write> out;
         for (const auto& r : tx.exec_prepared(queries::all_rule_states.name))
             out.push_back(
                 {r[0].as<std::string>(), r[1].as<std::string>(), nlohmann::json::parse(r[2].as<std::string>())}

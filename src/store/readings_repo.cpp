@@ -4,12 +4,12 @@
 #include "queries.hpp"
 
 namespace cityguard::store {
-net::awaitable<std::vector<reading_row>> readings_repo::range(
+net::awaitable<std::vector<rules::reading>> readings_repo::range(
     std::int32_t sensor_key, util::micros from, util::micros to, std::size_t limit
 ) {
     auto awaited = co_await db_.get_impl().run([=](pqxx::connection& c) {
         pqxx::read_transaction tx(c);
-        std::vector<reading_row> out;
+        std::vector<rules::reading> out;
         const auto r = tx.exec_prepared(
             queries::readings_range.name, sensor_key, pg_time(from), pg_time(to), static_cast<long long>(limit)
         );

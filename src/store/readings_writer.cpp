@@ -17,7 +17,7 @@ namespace {
 
 /// COPY text lines "key\tts\tvalue", one buffer for the whole batch: one write call instead of
 /// one per row. None of the fields can contain a tab, newline or backslash.
-std::string copy_text(const std::vector<reading_row>& rows) {
+std::string copy_text(const std::vector<rules::reading>& rows) {
     std::string out;
     out.reserve(rows.size() * 56);
     char num[32];
@@ -96,7 +96,7 @@ struct readings_writer::impl {
         return *conn;
     }
 
-    void ensure_partitions(pqxx::connection& c, const std::vector<reading_row>& rows) {
+    void ensure_partitions(pqxx::connection& c, const std::vector<rules::reading>& rows) {
         std::set<std::int64_t> missing;
         for (const auto& r : rows) {
             const auto day = util::day_number(r.ts);
@@ -111,7 +111,7 @@ struct readings_writer::impl {
 
     void fast_path(
         pqxx::connection& c,
-        const std::vector<reading_row>& rows,
+        const std::vector<rules::reading>& rows,
         const std::string& text,
         std::vector<bool>& inserted,
         const before_commit& hook
@@ -126,7 +126,7 @@ struct readings_writer::impl {
     // out which rows are new. Slower, so only taken after the plain COPY was refused.
     void staged_path(
         pqxx::connection& c,
-        const std::vector<reading_row>& rows,
+        const std::vector<rules::reading>& rows,
         const std::string& text,
         std::vector<bool>& inserted,
         const before_commit& hook
@@ -135,10 +135,11 @@ struct readings_writer::impl {
         copy_into(tx, "readings_staging", text);
         inserted.assign(rows.size(), false);
         for (const auto& row : tx.exec_prepared(queries::staged_insert.name)) {
-            const reading_row key{row[0].as<std::int32_t>(), row[1].as<util::micros>(), 0};
-            auto it = std::lower_bound(rows.begin(), rows.end(), key, [](const reading_row& a, const reading_row& b) {
-                return a.sensor_key != b.sensor_key ? a.sensor_key < b.sensor_key : a.ts < b.ts;
-            });
+            const rules::reading key{row[0].as<std::int32_t>(), row[1].as<util::micros>(), 0};
+            auto it =
+                std::lower_bound(rows.begin(), rows.end(), key, [](const rules::reading& a, const rules::reading& b) {
+                    return a.sensor_key != b.sensor_key ? a.sensor_key < b.sensor_key : a.ts < b.ts;
+                });
             if (it != rows.end() && it->sensor_key == key.sensor_key && it->ts == key.ts)
                 inserted[static_cast<std::size_t>(it - rows.begin())] = true;
         }
@@ -148,7 +149,7 @@ struct readings_writer::impl {
     /// Lets the hook add its writes to the batch's transaction, then commits both together.
     static void finish(
         pqxx::work& tx,
-        const std::vector<reading_row>& rows,
+        const std::vector<rules::reading>& rows,
         const std::vector<bool>& inserted,
         const before_commit& hook
     ) {
@@ -166,7 +167,7 @@ readings_writer::readings_writer(std::string db_url, int statement_timeout_ms)
 readings_writer::~readings_writer() = default;
 
 void readings_writer::commit(
-    const std::vector<reading_row>& rows, std::vector<bool>& inserted, const before_commit& hook
+    const std::vector<rules::reading>& rows, std::vector<bool>& inserted, const before_commit& hook
 ) {
     inserted.clear();
     if (rows.empty()) return;

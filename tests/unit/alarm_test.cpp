@@ -1,10 +1,10 @@
-#include "cityguard/alarms/alarm.hpp"
+#include "cityguard/alarm_model/alarm.hpp"
 
 #include <gtest/gtest.h>
 
-#include "cityguard/alarms/engine.hpp"
+#include "cityguard/alarm_model/engine.hpp"
 
-using namespace cityguard::alarms;
+using namespace cityguard::alarm_model;
 using cityguard::rules::level;
 using nlohmann::json;
 
@@ -19,7 +19,7 @@ std::string outcome_of(
     bool admin = false,
     const std::string& note = ""
 ) {
-    cityguard::alarms::alarm a;  // qualified: POSIX has an alarm() too
+    cityguard::alarm_model::alarm a;  // qualified: POSIX has an alarm() too
     a.state = from;
     a.cond = cond;
     action_request req{what, "op1", admin, note, reason, force};

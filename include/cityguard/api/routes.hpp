@@ -3,7 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 
-#include "cityguard/alarming/alarm_service.hpp"
+#include "cityguard/alarms/alarm_service.hpp"
 #include "cityguard/api/router.hpp"
 #include "cityguard/auth/key_service.hpp"
 #include "cityguard/history/history_service.hpp"
@@ -19,7 +19,7 @@ struct services {
     registry::registry_service& registry;
     ingest::ingest_service& ingest;
     history::history_service& history;
-    alarming::alarm_service& alarms;
+    alarms::alarm_service& alarms;
     std::function<boost::asio::awaitable<bool>()> database_ready;
     util::worker_pool& parsing;  ///< bodies over http.inline_parse_bytes are parsed here
     const config::http_config& http;

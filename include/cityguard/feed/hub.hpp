@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "cityguard/registry/sensor_directory.hpp"
+#include "cityguard/rules/reading.hpp"
 #include "cityguard/store/event_log.hpp"
-#include "cityguard/store/records.hpp"
 
 /// The live feed's fan-out: alarm events, read back from the event log in seq order, and
 /// committed readings go to every connected dashboard that asked for them. Each message is
@@ -37,13 +37,15 @@ struct filter {
     /// An alarm matches on its current level or its peak level, so a subscriber to red alarms
     /// also sees the later changes (de-escalation, clearing, closing) of an alarm that was red.
     bool matches(int level, int peak_level, const std::string& domain, const std::string& site) const;
-    bool matches(const store::alarm_record& a) const { return matches(a.level, a.peak_level, a.domain, a.site); }
+    bool matches(const alarm_model::alarm& a) const {
+        return matches(static_cast<int>(a.lvl), static_cast<int>(a.peak), a.domain, a.site);
+    }
 };
 
 /// The feed message for one logged event: {"type":"alarm_event","seq":..,"event":"raised",...,"alarm":{..}}.
 event make_event(const store::logged_event& e);
 /// {"type":"snapshot","seq":S,"alarms":[..]} (with "reset":true when a resume was refused).
-std::string snapshot_message(std::int64_t seq, const std::vector<store::alarm_record>& alarms, bool reset);
+std::string snapshot_message(std::int64_t seq, const std::vector<alarm_model::alarm>& alarms, bool reset);
 /// {"type":"error","code":..,"message":..}
 std::string error_message(std::string_view code, std::string_view text);
 
@@ -76,7 +78,7 @@ class hub {
     /// Cheap check for the ingest hot path: does anyone follow any sensor?
     bool wants_readings() const noexcept { return followed_sensors_.load(std::memory_order_relaxed) > 0; }
     /// From the writer thread after a batch committed: readings that were new (not duplicates).
-    void publish_readings(const std::vector<store::reading_row>& rows, const std::vector<bool>& inserted);
+    void publish_readings(const std::vector<rules::reading>& rows, const std::vector<bool>& inserted);
 
   private:
     struct follower_set {

@@ -27,7 +27,7 @@ class batch_observer {
   public:
     virtual ~batch_observer() = default;
     virtual void before_commit(
-        store::transaction_scope& tx, const std::vector<store::reading_row>& rows, const std::vector<bool>& inserted
+        store::transaction_scope& tx, const std::vector<rules::reading>& rows, const std::vector<bool>& inserted
     ) = 0;
     virtual void after_commit() = 0;
     virtual void after_abort() = 0;
@@ -64,7 +64,7 @@ class group_committer {
     /// Called on the writer thread after each batch committed, with the batch's rows and which
     /// of them were new (the live readings feed). Must not block. Call before start().
     using committed_sink =
-        std::function<void(const std::vector<store::reading_row>& rows, const std::vector<bool>& inserted)>;
+        std::function<void(const std::vector<rules::reading>& rows, const std::vector<bool>& inserted)>;
     void on_committed(committed_sink sink) { committed_sink_ = std::move(sink); }
 
     /// Starts the writer thread.
@@ -82,9 +82,9 @@ class group_committer {
     /// accepted-but-uncommitted rows would exceed `ingest.max_pending_rows`, completes at once
     /// with errc::overloaded so the caller can answer 503 and the gateway retries later.
     template <class Token>
-    auto async_commit(std::vector<store::reading_row> rows, Token&& token) {
+    auto async_commit(std::vector<rules::reading> rows, Token&& token) {
         return boost::asio::async_initiate<Token, void(commit_outcome)>(
-            [this](auto handler, std::vector<store::reading_row> rows) {
+            [this](auto handler, std::vector<rules::reading> rows) {
                 // The handler is move-only; std::function needs copies, so it is shared.
                 auto ex = boost::asio::any_io_executor(boost::asio::get_associated_executor(handler));
                 auto shared = std::make_shared<decltype(handler)>(std::move(handler));
@@ -108,12 +108,12 @@ class group_committer {
     };
 
     struct job {
-        std::vector<store::reading_row> rows;
+        std::vector<rules::reading> rows;
         completion done;
         std::function<void()> task;  ///< set for a task instead of rows
     };
 
-    void enqueue(std::vector<store::reading_row> rows, completion done);
+    void enqueue(std::vector<rules::reading> rows, completion done);
     void run();
     void process(std::vector<job>& batch);
     static void finish(completion& done, commit_outcome outcome);

@@ -5,18 +5,16 @@
 #include <string>
 #include <vector>
 
+#include "cityguard/alarm_model/alarm.hpp"
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/readings_writer.hpp"
-#include "cityguard/store/records.hpp"
 
 namespace cityguard::store {
 
 /// Writes one transaction's alarm changes and rule states inside `tx` (the ingest writer's
 /// open transaction). Takes the event-order lock first, so `seq` follows commit order.
 /// Returns the ids of the inserted alarms, in the order they appear. Blocking; writer thread.
-std::vector<std::int64_t> write_alarm_changes(
-    transaction_scope& tx, const std::vector<alarm_write_record>& alarms, const std::vector<rule_state_record>& states
-);
+std::vector<std::int64_t> write_alarm_changes(transaction_scope& tx, const alarm_model::changes& changes);
 
 /// Filters of GET /api/v1/alarms; empty means "any".
 struct alarm_filter {
@@ -31,7 +29,7 @@ struct alarm_filter {
 struct overview_record {
     nlohmann::json sites_by_domain, sensors_by_domain, active_by_level, active_by_domain;
     std::int64_t sensors_offline = 0;
-    std::optional<alarm_record> oldest_unacknowledged_red;
+    std::optional<alarm_model::alarm> oldest_unacknowledged_red;
 };
 
 /// Alarm reads for the API and the engine's restore. Async through the pool.
@@ -40,15 +38,15 @@ class alarms_repo {
     explicit alarms_repo(database& db) : db_(db) {}
 
     /// Newest first (by id); at most filter.limit + 1 rows, so the caller can tell whether more exist.
-    boost::asio::awaitable<std::vector<alarm_record>> list(alarm_filter filter);
-    boost::asio::awaitable<std::optional<alarm_record>> get(std::int64_t id);
-    boost::asio::awaitable<std::vector<event_record>> events_of(std::int64_t id);
+    boost::asio::awaitable<std::vector<alarm_model::alarm>> list(alarm_filter filter);
+    boost::asio::awaitable<std::optional<alarm_model::alarm>> get(std::int64_t id);
+    boost::asio::awaitable<std::vector<alarm_model::event>> events_of(std::int64_t id);
     /// `offline_rules`: the ids of the offline rules, whose active alarms count sensors offline.
     boost::asio::awaitable<overview_record> overview(std::vector<std::string> offline_rules);
 
     // Restore at start-up.
-    boost::asio::awaitable<std::vector<alarm_record>> not_closed();
-    boost::asio::awaitable<std::vector<rule_state_record>> rule_states();
+    boost::asio::awaitable<std::vector<alarm_model::alarm>> not_closed();
+    boost::asio::awaitable<std::vector<alarm_model::changes::state_write>> rule_states();
     /// The latest reading of every sensor that has one: (sensor id, ts, value).
     boost::asio::awaitable<std::vector<std::tuple<std::string, util::micros, double>>> latest_readings();
 

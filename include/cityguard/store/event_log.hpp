@@ -9,22 +9,22 @@
 #include <thread>
 #include <vector>
 
+#include "cityguard/alarm_model/alarm.hpp"
 #include "cityguard/store/database.hpp"
-#include "cityguard/store/records.hpp"
 
 namespace cityguard::store {
 
 /// One alarm event as the live feed sends it: the event, and the alarm right after it.
 struct logged_event {
-    event_record event;
-    alarm_record alarm;
+    alarm_model::event event;
+    alarm_model::alarm alarm;
 };
 
 /// Where a subscriber without a resume position starts: the newest seq and every alarm not
 /// closed at that seq, read from one consistent snapshot.
 struct feed_snapshot {
     std::int64_t seq = 0;
-    std::vector<alarm_record> alarms;
+    std::vector<alarm_model::alarm> alarms;
 };
 
 /// Reads of the alarm event log for feed subscribers. Async through the pool.

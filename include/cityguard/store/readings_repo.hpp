@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "cityguard/rules/reading.hpp"
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/records.hpp"
 
@@ -15,7 +16,7 @@ class readings_repo {
     explicit readings_repo(database& db) : db_(db) {}
 
     /// Readings of one sensor with from <= ts < to, in time order, at most `limit`.
-    boost::asio::awaitable<std::vector<reading_row>> range(
+    boost::asio::awaitable<std::vector<rules::reading>> range(
         std::int32_t sensor_key, util::micros from, util::micros to, std::size_t limit
     );
 

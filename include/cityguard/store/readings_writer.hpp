@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cityguard/store/records.hpp"
+#include "cityguard/rules/reading.hpp"
 
 namespace cityguard::store {
 
@@ -24,7 +24,7 @@ class readings_writer {
     /// Runs inside the batch transaction after the rows are written and before COMMIT;
     /// `inserted[i]` tells whether rows[i] was new. Throwing aborts the whole batch.
     using before_commit = std::function<
-        void(transaction_scope&, const std::vector<reading_row>& rows, const std::vector<bool>& inserted)>;
+        void(transaction_scope&, const std::vector<rules::reading>& rows, const std::vector<bool>& inserted)>;
 
     explicit readings_writer(std::string db_url, int statement_timeout_ms = 30'000);
     ~readings_writer();
@@ -35,7 +35,7 @@ class readings_writer {
     /// commits. Rows already stored are left alone and reported as not inserted. Creates any
     /// missing daily partition first. Throws on failure, in which case nothing was committed;
     /// a lost connection is re-opened on the next call.
-    void commit(const std::vector<reading_row>& rows, std::vector<bool>& inserted, const before_commit& hook);
+    void commit(const std::vector<rules::reading>& rows, std::vector<bool>& inserted, const before_commit& hook);
 
     /// Runs `fn` in a transaction of its own on this connection and commits. For alarm work
     /// that is not caused by readings (operator actions, timers), so that every alarm change

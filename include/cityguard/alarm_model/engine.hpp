@@ -9,12 +9,12 @@
 #include <variant>
 #include <vector>
 
-#include "cityguard/alarms/alarm.hpp"
+#include "cityguard/alarm_model/alarm.hpp"
 #include "cityguard/rules/evaluator.hpp"
+#include "cityguard/rules/reading.hpp"
 #include "cityguard/rules/rule.hpp"
-#include "cityguard/store/records.hpp"
 
-namespace cityguard::alarms {
+namespace cityguard::alarm_model {
 
 /// What the engine needs to know about a sensor.
 struct sensor_facts {
@@ -28,23 +28,7 @@ struct sensor_facts {
     std::uint64_t version = 0;  ///< changes whenever any field above changes (cached levels follow it)
 };
 
-using reading = store::reading_row;
-
-/// Everything one batch, tick or action changed, to be written in one transaction.
-struct changes {
-    struct alarm_write {
-        alarm after;                ///< id 0: a new alarm to insert
-        std::vector<event> events;  ///< in order
-    };
-    struct state_write {
-        std::string rule;
-        std::string sensor;
-        nlohmann::json state;
-    };
-    std::vector<alarm_write> alarms;
-    std::vector<state_write> states;
-    bool empty() const noexcept { return alarms.empty() && states.empty(); }
-};
+using reading = rules::reading;
 
 /// The in-memory rule engine and the not-closed alarms. Pure: no clock, no I/O.
 ///
@@ -174,4 +158,4 @@ class engine {
     std::vector<slot_key> new_alarm_keys_;  ///< slots whose alarm awaits an id
 };
 
-}  // namespace cityguard::alarms
+}  // namespace cityguard::alarm_model

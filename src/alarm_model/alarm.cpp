@@ -1,9 +1,9 @@
-#include "cityguard/alarms/alarm.hpp"
+#include "cityguard/alarm_model/alarm.hpp"
 
 #include <algorithm>
 #include <array>
 
-namespace cityguard::alarms {
+namespace cityguard::alarm_model {
 
 using json = nlohmann::json;
 
@@ -99,82 +99,6 @@ json to_json(const event& e) {
         {"note", e.note}};
 }
 
-store::alarm_record to_record(const alarm& a) {
-    store::alarm_record r;
-    r.id = a.id;
-    r.rule = a.rule;
-    r.site = a.site;
-    r.sensor = a.sensor;
-    r.domain = a.domain;
-    r.level = static_cast<int>(a.lvl);
-    r.peak_level = static_cast<int>(a.peak);
-    r.condition = to_string(a.cond);
-    r.status = to_string(a.state);
-    r.title = a.title;
-    r.advice = a.advice;
-    r.value = a.value;
-    r.peak_value = a.peak_value;
-    r.first_ts = a.first_ts;
-    r.last_ts = a.last_ts;
-    r.cleared_ts = a.cleared_ts;
-    r.count = a.count;
-    r.opened_at = a.opened_at;
-    r.closed_at = a.closed_at;
-    r.close_reason = a.close_reason;
-    return r;
-}
-
-alarm from_record(const store::alarm_record& r) {
-    alarm a;
-    a.id = r.id;
-    a.rule = r.rule;
-    a.site = r.site;
-    a.sensor = r.sensor;
-    a.domain = r.domain;
-    a.lvl = static_cast<level>(r.level);
-    a.peak = static_cast<level>(r.peak_level);
-    a.cond = parse_condition(r.condition).value_or(condition::unknown);
-    a.state = parse_status(r.status).value_or(status::open);
-    a.title = r.title;
-    a.advice = r.advice;
-    a.value = r.value;
-    a.peak_value = r.peak_value;
-    a.first_ts = r.first_ts;
-    a.last_ts = r.last_ts;
-    a.cleared_ts = r.cleared_ts;
-    a.count = r.count;
-    a.opened_at = r.opened_at;
-    a.closed_at = r.closed_at;
-    a.close_reason = r.close_reason;
-    return a;
-}
-
-store::event_record to_record(const event& e) {
-    store::event_record r;
-    r.seq = e.seq;
-    r.type = e.type;
-    r.at = e.at;
-    r.reading_ts = e.reading_ts;
-    r.actor = e.actor;
-    if (e.lvl) r.level = static_cast<int>(*e.lvl);
-    r.value = e.value;
-    r.note = e.note;
-    return r;
-}
-
-event from_record(const store::event_record& r) {
-    event e;
-    e.seq = r.seq;
-    e.type = r.type;
-    e.at = r.at;
-    e.reading_ts = r.reading_ts;
-    e.actor = r.actor;
-    if (r.level) e.lvl = static_cast<level>(*r.level);
-    e.value = r.value;
-    e.note = r.note;
-    return e;
-}
-
 std::variant<event, refusal> apply(alarm& a, const action_request& req, util::micros now) {
     auto refuse = [&](std::string message) -> std::variant<event, refusal> {
         return refusal{"invalid_transition", std::move(message)};
@@ -231,4 +155,4 @@ std::variant<event, refusal> apply(alarm& a, const action_request& req, util::mi
     return refuse("unknown action");
 }
 
-}  // namespace cityguard::alarms
+}  // namespace cityguard::alarm_model

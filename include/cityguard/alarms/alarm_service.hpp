@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cityguard/alarms/engine.hpp"
+#include "cityguard/alarm_model/engine.hpp"
 #include "cityguard/config/config.hpp"
 #include "cityguard/ingest/group_committer.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
@@ -21,7 +21,7 @@
 /// every readings batch (as the committer's batch observer), the offline and expiry timers and
 /// the operators' actions run on the same writer thread, so all alarm changes are serialised
 /// and each one commits with its cause.
-namespace cityguard::alarming {
+namespace cityguard::alarms {
 
 /// Filters of GET /api/v1/alarms as given in the query string.
 struct list_query {
@@ -49,7 +49,7 @@ class alarm_service final : public ingest::batch_observer {
 
     // batch_observer: writer thread.
     void before_commit(
-        store::transaction_scope& tx, const std::vector<store::reading_row>& rows, const std::vector<bool>& inserted
+        store::transaction_scope& tx, const std::vector<rules::reading>& rows, const std::vector<bool>& inserted
     ) override;
     void after_commit() override;
     void after_abort() override;
@@ -60,7 +60,7 @@ class alarm_service final : public ingest::batch_observer {
     // API. Throw api_error (not_found, bad_request, conflict "invalid_transition", forbidden).
     boost::asio::awaitable<nlohmann::json> list(list_query q);
     boost::asio::awaitable<nlohmann::json> get(std::int64_t id);
-    boost::asio::awaitable<nlohmann::json> act(std::int64_t id, alarms::action_request req);
+    boost::asio::awaitable<nlohmann::json> act(std::int64_t id, alarm_model::action_request req);
     boost::asio::awaitable<nlohmann::json> overview();
     nlohmann::json rules_json() const;
 
@@ -68,15 +68,15 @@ class alarm_service final : public ingest::batch_observer {
     template <class T>
     boost::asio::awaitable<T> on_writer(std::function<T()> fn);
     /// Writes the engine's changes in `tx` and hands the new alarm ids back to the engine.
-    void store_changes(store::transaction_scope& tx, const alarms::changes& ch);
+    void store_changes(store::transaction_scope& tx, const alarm_model::changes& ch);
     /// Writes `ch` in a transaction of its own, then commits the engine (or rolls it back).
-    void write_and_commit(alarms::changes ch);
-    const alarms::sensor_facts* facts(std::int32_t key);
+    void write_and_commit(alarm_model::changes ch);
+    const alarm_model::sensor_facts* facts(std::int32_t key);
     void refresh_facts();
     boost::asio::awaitable<void> timer_loop();
 
     boost::asio::io_context& ioc_;
-    alarms::engine engine_;  // writer thread only (after restore)
+    alarm_model::engine engine_;  // writer thread only (after restore)
     const registry::sensor_directory& directory_;
     ingest::group_committer& committer_;
     store::readings_writer& writer_;
@@ -86,11 +86,11 @@ class alarm_service final : public ingest::batch_observer {
 
     // Writer thread only: sensor facts, rebuilt when the directory snapshot changes.
     std::shared_ptr<const registry::sensor_directory::snapshot_t> facts_of_;
-    std::unordered_map<std::int32_t, alarms::sensor_facts> facts_;
+    std::unordered_map<std::int32_t, alarm_model::sensor_facts> facts_;
     std::uint64_t facts_generation_ = 0;
 
     boost::asio::steady_timer timer_;
     std::atomic<bool> stopping_{false};
 };
 
-}  // namespace cityguard::alarming
+}  // namespace cityguard::alarms

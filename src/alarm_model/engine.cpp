@@ -1,9 +1,9 @@
-#include "cityguard/alarms/engine.hpp"
+#include "cityguard/alarm_model/engine.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace cityguard::alarms {
+namespace cityguard::alarm_model {
 
 using json = nlohmann::json;
 using rules::level;
@@ -475,4 +475,4 @@ std::optional<alarm> engine::find(std::int64_t id) const {
     return s->second.open;
 }
 
-}  // namespace cityguard::alarms
+}  // namespace cityguard::alarm_model

@@ -1,4 +1,4 @@
-#include "cityguard/alarming/alarm_service.hpp"
+#include "cityguard/alarms/alarm_service.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -13,7 +13,7 @@
 #include "cityguard/util/error.hpp"
 #include "cityguard/util/input.hpp"
 
-namespace cityguard::alarming {
+namespace cityguard::alarms {
 
 namespace net = boost::asio;
 using json = nlohmann::json;
@@ -83,25 +83,25 @@ void alarm_service::refresh_facts() {
     for (const auto& [id, e] : snap->by_id)
         facts_.emplace(
             e.key,
-            alarms::sensor_facts{e.id, e.key, e.site, e.domain, e.kind, e.interval_s, e.limits, facts_generation_}
+            alarm_model::sensor_facts{e.id, e.key, e.site, e.domain, e.kind, e.interval_s, e.limits, facts_generation_}
         );
     facts_of_ = std::move(snap);
 }
 
-const alarms::sensor_facts* alarm_service::facts(std::int32_t key) {
+const alarm_model::sensor_facts* alarm_service::facts(std::int32_t key) {
     auto it = facts_.find(key);
     return it == facts_.end() ? nullptr : &it->second;
 }
 
 net::awaitable<void> alarm_service::restore() {
     refresh_facts();
-    auto by_id = [&](const std::string& id) -> const alarms::sensor_facts* {
+    auto by_id = [&](const std::string& id) -> const alarm_model::sensor_facts* {
         const auto* e = facts_of_->find(std::string_view(id));
         return e ? facts(e->key) : nullptr;
     };
     const auto open = co_await repo_.not_closed();
     for (const auto& r : open)
-        if (const auto* s = by_id(r.sensor)) engine_.restore_alarm(alarms::from_record(r), *s);
+        if (const auto* s = by_id(r.sensor)) engine_.restore_alarm(r, *s);
     const auto states = co_await repo_.rule_states();
     for (const auto& st : states)
         if (const auto* s = by_id(st.sensor)) engine_.restore_state(st.rule, *s, st.state);
@@ -136,20 +136,11 @@ net::awaitable<void> alarm_service::timer_loop() {
     }
 }
 
-void alarm_service::store_changes(store::transaction_scope& tx, const alarms::changes& ch) {
-    std::vector<store::alarm_write_record> writes;
-    writes.reserve(ch.alarms.size());
-    for (const auto& w : ch.alarms) {
-        store::alarm_write_record rec{alarms::to_record(w.after), {}};
-        for (const auto& e : w.events) rec.events.push_back(alarms::to_record(e));
-        writes.push_back(std::move(rec));
-    }
-    std::vector<store::rule_state_record> states;
-    for (const auto& s : ch.states) states.push_back({s.rule, s.sensor, s.state});
-    engine_.assign_ids(store::write_alarm_changes(tx, writes, states));
+void alarm_service::store_changes(store::transaction_scope& tx, const alarm_model::changes& ch) {
+    engine_.assign_ids(store::write_alarm_changes(tx, ch));
 }
 
-void alarm_service::write_and_commit(alarms::changes ch) {
+void alarm_service::write_and_commit(alarm_model::changes ch) {
     try {
         if (!ch.empty()) writer_.transact([&](store::transaction_scope& tx) { store_changes(tx, ch); });
         engine_.commit();
@@ -160,7 +151,7 @@ void alarm_service::write_and_commit(alarms::changes ch) {
 }
 
 void alarm_service::before_commit(
-    store::transaction_scope& tx, const std::vector<store::reading_row>& rows, const std::vector<bool>& inserted
+    store::transaction_scope& tx, const std::vector<rules::reading>& rows, const std::vector<bool>& inserted
 ) {
     engine_.rollback();  // nothing half-staged from an earlier attempt may leak into this one
     refresh_facts();
@@ -205,7 +196,7 @@ net::awaitable<void> alarm_service::tick() {
     // Named, not a temporary inside co_await: GCC 12 destroys such temporaries twice.
     std::function<bool()> step = [this] {
         refresh_facts();
-        std::vector<const alarms::sensor_facts*> all;
+        std::vector<const alarm_model::sensor_facts*> all;
         all.reserve(facts_.size());
         for (const auto& [key, f] : facts_) all.push_back(&f);
         write_and_commit(engine_.tick(all, util::now_micros()));
@@ -214,20 +205,20 @@ net::awaitable<void> alarm_service::tick() {
     co_await on_writer<bool>(std::move(step));
 }
 
-net::awaitable<json> alarm_service::act(std::int64_t id, alarms::action_request req) {
-    using result_t = std::variant<alarms::alarm, alarms::refusal, bool>;  // bool: not open here
+net::awaitable<json> alarm_service::act(std::int64_t id, alarm_model::action_request req) {
+    using result_t = std::variant<alarm_model::alarm, alarm_model::refusal, bool>;  // bool: not open here
     std::function<result_t()> step = [this, id, req]() -> result_t {
         auto outcome = engine_.act(id, req, util::now_micros());
-        if (auto* ch = std::get_if<alarms::changes>(&outcome)) {
+        if (auto* ch = std::get_if<alarm_model::changes>(&outcome)) {
             auto after = ch->alarms.front().after;
             write_and_commit(std::move(*ch));
             return after;
         }
-        if (auto* no = std::get_if<alarms::refusal>(&outcome)) return *no;
+        if (auto* no = std::get_if<alarm_model::refusal>(&outcome)) return *no;
         return false;
     };
     auto result = co_await on_writer<result_t>(std::move(step));
-    if (auto* no = std::get_if<alarms::refusal>(&result)) {
+    if (auto* no = std::get_if<alarm_model::refusal>(&result)) {
         if (no->code == "forbidden") throw api_error(errc::forbidden, no->message);
         if (no->code == "validation_failed") throw api_error(errc::validation_failed, no->message);
         throw api_error(errc::invalid_transition, no->message);
@@ -237,13 +228,13 @@ net::awaitable<json> alarm_service::act(std::int64_t id, alarms::action_request 
         if (!stored) throw api_error(errc::not_found, "no alarm " + std::to_string(id));
         throw api_error(errc::invalid_transition, "the alarm is closed already");
     }
-    co_return alarms::to_json(std::get<alarms::alarm>(result));
+    co_return alarm_model::to_json(std::get<alarm_model::alarm>(result));
 }
 
 net::awaitable<json> alarm_service::list(list_query q) {
     store::alarm_filter f;
     for (auto& s : split_list(q.status)) {
-        if (s != "active" && !alarms::parse_status(s))
+        if (s != "active" && !alarm_model::parse_status(s))
             throw api_error(
                 errc::bad_request, "status must be active, open, acknowledged, handling, resolved or closed"
             );
@@ -274,7 +265,7 @@ net::awaitable<json> alarm_service::list(list_query q) {
     const bool more = rows.size() > limit;
     if (more) rows.pop_back();
     json items = json::array();
-    for (const auto& r : rows) items.push_back(alarms::to_json(alarms::from_record(r)));
+    for (const auto& r : rows) items.push_back(alarm_model::to_json(r));
     json out{{"alarms", std::move(items)}, {"next_cursor", nullptr}};
     if (more) out["next_cursor"] = make_cursor(rows.back().id);
     co_return out;
@@ -284,9 +275,9 @@ net::awaitable<json> alarm_service::get(std::int64_t id) {
     auto stored = co_await repo_.get(id);
     if (!stored) throw api_error(errc::not_found, "no alarm " + std::to_string(id));
     auto events = co_await repo_.events_of(id);
-    json out = alarms::to_json(alarms::from_record(*stored));
+    json out = alarm_model::to_json(*stored);
     json list = json::array();
-    for (const auto& e : events) list.push_back(alarms::to_json(alarms::from_record(e)));
+    for (const auto& e : events) list.push_back(alarm_model::to_json(e));
     out["events"] = std::move(list);
     co_return out;
 }
@@ -304,7 +295,7 @@ net::awaitable<json> alarm_service::overview() {
         {"active_alarms_by_domain", o.active_by_domain},
         {"oldest_unacknowledged_red", nullptr}};
     if (o.oldest_unacknowledged_red)
-        out["oldest_unacknowledged_red"] = alarms::to_json(alarms::from_record(*o.oldest_unacknowledged_red));
+        out["oldest_unacknowledged_red"] = alarm_model::to_json(*o.oldest_unacknowledged_red);
     co_return out;
 }
 
@@ -314,4 +305,4 @@ json alarm_service::rules_json() const {
     return {{"rules", std::move(out)}};
 }
 
-}  // namespace cityguard::alarming
+}  // namespace cityguard::alarms

@@ -9,11 +9,10 @@
 #include <vector>
 
 #include "cityguard/rules/rule.hpp"
-#include "cityguard/store/records.hpp"
 #include "cityguard/util/time.hpp"
 
 /// Alarms and their lifecycle. Pure: no I/O.
-namespace cityguard::alarms {
+namespace cityguard::alarm_model {
 
 using rules::level;
 
@@ -66,11 +65,22 @@ struct event {
 nlohmann::json to_json(const alarm& a);
 nlohmann::json to_json(const event& e);
 
-/// Conversions to and from the store's plain rows.
-store::alarm_record to_record(const alarm& a);
-alarm from_record(const store::alarm_record& r);
-store::event_record to_record(const event& e);
-event from_record(const store::event_record& r);
+/// Everything one batch, tick or action changed, to be written in one transaction. The
+/// store writes exactly this; the model never sees how.
+struct changes {
+    struct alarm_write {
+        alarm after;                ///< id 0: a new alarm to insert
+        std::vector<event> events;  ///< in order
+    };
+    struct state_write {
+        std::string rule;
+        std::string sensor;
+        nlohmann::json state;
+    };
+    std::vector<alarm_write> alarms;
+    std::vector<state_write> states;
+    bool empty() const noexcept { return alarms.empty() && states.empty(); }
+};
 
 /// An operator's request to move an alarm along its workflow.
 enum class action { acknowledge, handle, resolve, close };
@@ -99,4 +109,4 @@ struct refusal {
 ///   closing while the condition is active needs force, a note and an admin.
 std::variant<event, refusal> apply(alarm& a, const action_request& req, util::micros now);
 
-}  // namespace cityguard::alarms
+}  // namespace cityguard::alarm_model
