@@ -20,7 +20,6 @@
 #include "cityguard/feed/feed_service.hpp"
 #include "cityguard/history/history_service.hpp"
 #include "cityguard/http/server.hpp"
-#include "cityguard/ingest/group_committer.hpp"
 #include "cityguard/ingest/ingest_service.hpp"
 #include "cityguard/registry/registry_service.hpp"
 #include "cityguard/rules/rule.hpp"
@@ -29,9 +28,10 @@
 #include "cityguard/store/event_log.hpp"
 #include "cityguard/store/keys_repo.hpp"
 #include "cityguard/store/readings_repo.hpp"
-#include "cityguard/store/readings_writer.hpp"
 #include "cityguard/store/registry_repo.hpp"
+#include "cityguard/store/writer_connection.hpp"
 #include "cityguard/web/static_files.hpp"
+#include "cityguard/writer/serial_writer.hpp"
 
 namespace cg = cityguard;
 namespace net = boost::asio;
@@ -60,21 +60,15 @@ struct harness {
     cg::store::readings_repo readings_repo{db};
     cg::store::alarms_repo alarms_repo{db};
     cg::store::event_log event_log{db};
-    cg::store::readings_writer writer{cfg.db.url, 1000};
+    cg::store::writer_connection writer_connection{cfg.db.url, 1000};
     cg::auth::key_service keys{keys_repo, cfg.auth};
     cg::registry::sensor_directory directory;
     cg::registry::registry_service registry{registry_repo, directory};
-    cg::ingest::group_committer committer{writer, cfg.ingest};  // never started
-    cg::ingest::ingest_service ingest{directory, committer, cfg.ingest, cfg.http.json_max_depth};
+    cg::writer::serial_writer writer{writer_connection, cfg.ingest, cfg.writer};  // never started
+    cg::ingest::ingest_service ingest{directory, writer, cfg.ingest, cfg.http.json_max_depth};
     cg::history::history_service history{readings_repo, directory, cfg.query};
     cg::alarms::alarm_service alarms{
-        ioc,
-        cg::rules::load_packs(CITYGUARD_SOURCE_DIR "/config/rules"),
-        directory,
-        committer,
-        writer,
-        alarms_repo,
-        cfg.alarms};
+        ioc, cg::rules::load_packs(CITYGUARD_SOURCE_DIR "/config/rules"), directory, writer, alarms_repo, cfg.alarms};
     cg::util::worker_pool parsing{1, cfg.http.max_queued_parses};
     cg::api::services services{
         keys, registry, ingest, history, alarms, [] { return always_down(); }, parsing, cfg.http};

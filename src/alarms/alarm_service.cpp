@@ -56,15 +56,13 @@ alarm_service::alarm_service(
     net::io_context& ioc,
     std::vector<rules::rule> rules,
     const registry::sensor_directory& directory,
-    ingest::group_committer& committer,
-    store::readings_writer& writer,
+    writer::serial_writer& writer,
     store::alarms_repo& repo,
     const config::alarms_config& cfg
 )
     : ioc_(ioc),
       engine_(std::move(rules), util::now_micros()),
       directory_(directory),
-      committer_(committer),
       writer_(writer),
       repo_(repo),
       cfg_(cfg),
@@ -140,9 +138,9 @@ void alarm_service::store_changes(store::transaction_scope& tx, const alarm_mode
     engine_.assign_ids(store::write_alarm_changes(tx, ch));
 }
 
-void alarm_service::write_and_commit(alarm_model::changes ch) {
+void alarm_service::write_and_commit(store::writer_connection& connection, alarm_model::changes ch) {
     try {
-        if (!ch.empty()) writer_.transact([&](store::transaction_scope& tx) { store_changes(tx, ch); });
+        if (!ch.empty()) connection.transact([&](store::transaction_scope& tx) { store_changes(tx, ch); });
         engine_.commit();
     } catch (...) {
         engine_.rollback();
@@ -168,9 +166,9 @@ void alarm_service::after_abort() { engine_.rollback(); }
 // parameter (both copies end up owning it). A plain function returning the awaitable has no
 // coroutine frame, so `fn` moves once, into the task.
 template <class T>
-net::awaitable<T> alarm_service::on_writer(std::function<T()> fn) {
+net::awaitable<T> alarm_service::on_writer(std::function<T(store::writer_connection&)> fn) {
     return net::async_initiate<decltype(net::use_awaitable), void(std::exception_ptr, T)>(
-        [this](auto handler, std::function<T()> work) {
+        [this](auto handler, std::function<T(store::writer_connection&)> work) {
             auto ex = net::any_io_executor(net::get_associated_executor(handler));
             auto shared = std::make_shared<decltype(handler)>(std::move(handler));
             auto deliver = [ex, shared](std::exception_ptr e, T value) {
@@ -178,14 +176,22 @@ net::awaitable<T> alarm_service::on_writer(std::function<T()> fn) {
                     std::move (*shared)(e, std::move(value));
                 });
             };
-            const bool queued = committer_.post_task([work = std::move(work), deliver]() mutable {
+            const auto queued = writer_.post([work = std::move(work), deliver](store::writer_connection& c) mutable {
                 try {
-                    deliver(nullptr, work());
+                    deliver(nullptr, work(c));
                 } catch (...) {
                     deliver(std::current_exception(), T{});
                 }
             });
-            if (!queued) deliver(std::make_exception_ptr(api_error(errc::unavailable, "server is shutting down")), T{});
+            if (queued == writer::post_result::full)
+                deliver(
+                    std::make_exception_ptr(
+                        api_error(errc::overloaded, "the alarm writer is busy (writer.max_queued_tasks); retry later")
+                    ),
+                    T{}
+                );
+            else if (queued == writer::post_result::stopped)
+                deliver(std::make_exception_ptr(api_error(errc::unavailable, "server is shutting down")), T{});
         },
         net::use_awaitable,
         std::move(fn)
@@ -194,12 +200,12 @@ net::awaitable<T> alarm_service::on_writer(std::function<T()> fn) {
 
 net::awaitable<void> alarm_service::tick() {
     // Named, not a temporary inside co_await: GCC 12 destroys such temporaries twice.
-    std::function<bool()> step = [this] {
+    std::function<bool(store::writer_connection&)> step = [this](store::writer_connection& connection) {
         refresh_facts();
         std::vector<const alarm_model::sensor_facts*> all;
         all.reserve(facts_.size());
         for (const auto& [key, f] : facts_) all.push_back(&f);
-        write_and_commit(engine_.tick(all, util::now_micros()));
+        write_and_commit(connection, engine_.tick(all, util::now_micros()));
         return true;
     };
     co_await on_writer<bool>(std::move(step));
@@ -207,11 +213,12 @@ net::awaitable<void> alarm_service::tick() {
 
 net::awaitable<json> alarm_service::act(std::int64_t id, alarm_model::action_request req) {
     using result_t = std::variant<alarm_model::alarm, alarm_model::refusal, bool>;  // bool: not open here
-    std::function<result_t()> step = [this, id, req]() -> result_t {
+    std::function<result_t(store::writer_connection&)> step = [this, id, req](store::writer_connection& connection
+                                                              ) -> result_t {
         auto outcome = engine_.act(id, req, util::now_micros());
         if (auto* ch = std::get_if<alarm_model::changes>(&outcome)) {
             auto after = ch->alarms.front().after;
-            write_and_commit(std::move(*ch));
+            write_and_commit(connection, std::move(*ch));
             return after;
         }
         if (auto* no = std::get_if<alarm_model::refusal>(&outcome)) return *no;

@@ -20,7 +20,6 @@
 #include "cityguard/feed/feed_service.hpp"
 #include "cityguard/history/history_service.hpp"
 #include "cityguard/http/server.hpp"
-#include "cityguard/ingest/group_committer.hpp"
 #include "cityguard/ingest/ingest_service.hpp"
 #include "cityguard/registry/registry_service.hpp"
 #include "cityguard/rules/rule.hpp"
@@ -30,10 +29,11 @@
 #include "cityguard/store/keys_repo.hpp"
 #include "cityguard/store/migrations.hpp"
 #include "cityguard/store/readings_repo.hpp"
-#include "cityguard/store/readings_writer.hpp"
 #include "cityguard/store/registry_repo.hpp"
+#include "cityguard/store/writer_connection.hpp"
 #include "cityguard/util/error.hpp"
 #include "cityguard/web/static_files.hpp"
+#include "cityguard/writer/serial_writer.hpp"
 
 namespace cityguard::app {
 
@@ -52,13 +52,13 @@ struct app::parts {
           readings_repo(db),
           alarms_repo(db),
           event_log(db),
-          writer(cfg.db.url, cfg.db.statement_timeout_ms),
+          writer_connection(cfg.db.url, cfg.db.statement_timeout_ms),
           keys(keys_repo, cfg.auth),
           registry(registry_repo, directory),
-          committer(writer, cfg.ingest),
-          ingest(directory, committer, cfg.ingest, cfg.http.json_max_depth),
+          writer(writer_connection, cfg.ingest, cfg.writer),
+          ingest(directory, writer, cfg.ingest, cfg.http.json_max_depth),
           history(readings_repo, directory, cfg.query),
-          alarms(ioc, std::move(rules), directory, committer, writer, alarms_repo, cfg.alarms),
+          alarms(ioc, std::move(rules), directory, writer, alarms_repo, cfg.alarms),
           parsing(static_cast<std::size_t>(cfg.http.parse_threads), cfg.http.max_queued_parses),
           services{keys, registry, ingest, history, alarms, [this] { return db.ping(); }, parsing, cfg.http},
           dispatcher(api::make_router(services), keys),
@@ -84,11 +84,11 @@ struct app::parts {
     store::readings_repo readings_repo;
     store::alarms_repo alarms_repo;
     store::event_log event_log;
-    store::readings_writer writer;
+    store::writer_connection writer_connection;
     auth::key_service keys;
     registry::sensor_directory directory;
     registry::registry_service registry;
-    ingest::group_committer committer;
+    writer::serial_writer writer;
     ingest::ingest_service ingest;
     history::history_service history;
     alarms::alarm_service alarms;
@@ -184,12 +184,12 @@ void app::start() {
     }
     p.run_now(p.registry.load_directory());
     p.run_now(p.alarms.restore());
-    p.committer.observe(&p.alarms);
-    p.committer.on_committed([&hub = p.feed.events()](const auto& rows, const auto& inserted) {
+    p.writer.observe(&p.alarms);
+    p.writer.on_committed([&hub = p.feed.events()](const auto& rows, const auto& inserted) {
         if (hub.wants_readings()) hub.publish_readings(rows, inserted);
     });
     p.follower.start();
-    p.committer.start();
+    p.writer.start();
     p.alarms.start();
     if (p.files.enabled())
         spdlog::info("dashboard: {} file(s) from {}", p.files.size(), cfg_.web.root);
@@ -243,7 +243,7 @@ void app::stop() {
     // Every request that got an answer was committed before it; whatever is still queued is
     // committed now, before the process goes.
     p.alarms.stop();
-    p.committer.stop();
+    p.writer.stop();
     p.follower.stop();
     boost::system::error_code ignored;
     p.signals.cancel(ignored);

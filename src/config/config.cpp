@@ -160,6 +160,11 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.integer("max_age_days", cfg.ingest.max_age_days, 1, 36'500);
         s.finish();
     }
+    if (const json* v = root.object("writer")) {
+        section s(*v, "writer");
+        s.integer("max_queued_tasks", cfg.writer.max_queued_tasks, 1, 1'000'000);
+        s.finish();
+    }
     if (const json* v = root.object("storage")) {
         section s(*v, "storage");
         s.integer("partition_days_ahead", cfg.storage.partition_days_ahead, 1, 366);

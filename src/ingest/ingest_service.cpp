@@ -39,7 +39,7 @@ net::awaitable<ingest_result> ingest_service::ingest(parsed_readings parsed) {
     });
     if (rows.empty()) co_return result;
 
-    commit_outcome outcome = co_await committer_.async_commit(std::move(rows), net::use_awaitable);
+    writer::commit_outcome outcome = co_await writer_.async_commit(std::move(rows), net::use_awaitable);
     if (!outcome.committed) throw api_error(outcome.error, outcome.message);
     for (bool fresh : outcome.inserted) (fresh ? result.accepted : result.duplicates)++;
     co_return result;

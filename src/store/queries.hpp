@@ -93,6 +93,10 @@ inline constexpr query readings_buckets{
     ") q GROUP BY b ORDER BY b"};
 
 inline constexpr query ensure_partitions{"ensure_partitions", "SELECT cityguard_ensure_partitions($1::date, $2::date)"};
+// The writer connection's own staging table for batches that repeat stored readings.
+inline constexpr const char* create_readings_staging =
+    "CREATE TEMP TABLE IF NOT EXISTS readings_staging "
+    "(sensor_key integer, ts timestamptz, value double precision) ON COMMIT DELETE ROWS";
 inline constexpr query staged_insert{
     "staged_insert",
     "INSERT INTO readings (sensor_key, ts, value) SELECT sensor_key, ts, value FROM readings_staging "

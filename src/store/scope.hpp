@@ -3,7 +3,7 @@
 
 #include <pqxx/pqxx>
 
-#include "cityguard/store/readings_writer.hpp"
+#include "cityguard/store/writer_connection.hpp"
 
 namespace cityguard::store {
 

@@ -13,12 +13,12 @@
 
 #include "cityguard/alarm_model/engine.hpp"
 #include "cityguard/config/config.hpp"
-#include "cityguard/ingest/group_committer.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
 #include "cityguard/store/alarms_repo.hpp"
+#include "cityguard/writer/serial_writer.hpp"
 
 /// Alarm evaluation and handling, wired to the rest of the server: the rule engine runs inside
-/// every readings batch (as the committer's batch observer), the offline and expiry timers and
+/// every readings batch (as the writer's batch observer), the offline and expiry timers and
 /// the operators' actions run on the same writer thread, so all alarm changes are serialised
 /// and each one commits with its cause.
 namespace cityguard::alarms {
@@ -28,20 +28,19 @@ struct list_query {
     std::optional<std::string> status, level, domain, site, sensor, rule, from, to, limit, cursor;
 };
 
-class alarm_service final : public ingest::batch_observer {
+class alarm_service final : public writer::batch_observer {
   public:
     alarm_service(
         boost::asio::io_context& ioc,
         std::vector<rules::rule> rules,
         const registry::sensor_directory& directory,
-        ingest::group_committer& committer,
-        store::readings_writer& writer,
+        writer::serial_writer& writer,
         store::alarms_repo& repo,
         const config::alarms_config& cfg
     );
 
     /// Loads open alarms, rule states and the latest reading of every sensor into the engine.
-    /// Call once, before the committer starts.
+    /// Call once, before the writer starts.
     boost::asio::awaitable<void> restore();
     /// Starts the timer for offline detection and event expiry.
     void start();
@@ -66,11 +65,11 @@ class alarm_service final : public ingest::batch_observer {
 
   private:
     template <class T>
-    boost::asio::awaitable<T> on_writer(std::function<T()> fn);
+    boost::asio::awaitable<T> on_writer(std::function<T(store::writer_connection&)> fn);
     /// Writes the engine's changes in `tx` and hands the new alarm ids back to the engine.
     void store_changes(store::transaction_scope& tx, const alarm_model::changes& ch);
     /// Writes `ch` in a transaction of its own, then commits the engine (or rolls it back).
-    void write_and_commit(alarm_model::changes ch);
+    void write_and_commit(store::writer_connection& connection, alarm_model::changes ch);
     const alarm_model::sensor_facts* facts(std::int32_t key);
     void refresh_facts();
     boost::asio::awaitable<void> timer_loop();
@@ -78,8 +77,7 @@ class alarm_service final : public ingest::batch_observer {
     boost::asio::io_context& ioc_;
     alarm_model::engine engine_;  // writer thread only (after restore)
     const registry::sensor_directory& directory_;
-    ingest::group_committer& committer_;
-    store::readings_writer& writer_;
+    writer::serial_writer& writer_;
     store::alarms_repo& repo_;
     const config::alarms_config& cfg_;
     std::vector<std::string> offline_rules_;

@@ -50,6 +50,12 @@ struct ingest_config {
     int max_age_days = 365;                  ///< older readings are rejected
 };
 
+/// The writer thread (writer::serial_writer), which makes every change to readings and alarms.
+struct writer_config {
+    /// Alarm work (timer steps, operator actions) waiting for the writer; beyond it: 503.
+    std::size_t max_queued_tasks = 1024;
+};
+
 struct storage_config {
     int partition_days_ahead = 7;  ///< daily partitions created ahead of time
 };
@@ -109,6 +115,7 @@ struct config {
     http_config http;
     db_config db;
     ingest_config ingest;
+    writer_config writer;
     storage_config storage;
     auth_config auth;
     query_config query;

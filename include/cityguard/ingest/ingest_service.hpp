@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "cityguard/config/config.hpp"
-#include "cityguard/ingest/group_committer.hpp"
 #include "cityguard/ingest/reading_parser.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
+#include "cityguard/writer/serial_writer.hpp"
 
 namespace cityguard::ingest {
 
@@ -26,11 +26,11 @@ class ingest_service {
   public:
     ingest_service(
         const registry::sensor_directory& directory,
-        group_committer& committer,
+        writer::serial_writer& writer,
         const config::ingest_config& cfg,
         std::size_t json_max_depth
     )
-        : directory_(directory), committer_(committer), cfg_(cfg), json_max_depth_(json_max_depth) {}
+        : directory_(directory), writer_(writer), cfg_(cfg), json_max_depth_(json_max_depth) {}
 
     /// The body's readings, checked one by one (no I/O: may run on any thread). Throws api_error
     /// for a body that is not a readings document.
@@ -40,7 +40,7 @@ class ingest_service {
 
   private:
     const registry::sensor_directory& directory_;
-    group_committer& committer_;
+    writer::serial_writer& writer_;
     const config::ingest_config& cfg_;
     std::size_t json_max_depth_;
 };

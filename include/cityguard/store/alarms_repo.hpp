@@ -7,7 +7,7 @@
 
 #include "cityguard/alarm_model/alarm.hpp"
 #include "cityguard/store/database.hpp"
-#include "cityguard/store/readings_writer.hpp"
+#include "cityguard/store/writer_connection.hpp"
 
 namespace cityguard::store {
 

@@ -10,7 +10,7 @@
 
 namespace cityguard::store {
 
-/// Reads stored readings. Writing is readings_writer's job, on its own connection.
+/// Reads stored readings. Writing is the writer's, on its own connection (writer_connection).
 class readings_repo {
   public:
     explicit readings_repo(database& db) : db_(db) {}

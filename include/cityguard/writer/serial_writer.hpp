@@ -15,14 +15,18 @@
 #include <vector>
 
 #include "cityguard/config/config.hpp"
-#include "cityguard/store/readings_writer.hpp"
+#include "cityguard/rules/reading.hpp"
+#include "cityguard/store/writer_connection.hpp"
 #include "cityguard/util/error.hpp"
 
-namespace cityguard::ingest {
+/// The writer: one thread, one database connection, and every change to readings and alarms
+/// made there, in order. Readings batches, the alarm timer and operators' actions all queue
+/// here, so no two alarm changes ever race and each commits together with its cause.
+namespace cityguard::writer {
 
-/// Sees every batch on the writer thread: inside its transaction before COMMIT (rows sorted by
-/// sensor then ts, `inserted[i]` false for duplicates), then whether it committed. This is
-/// where the rule engine runs, so alarm changes commit with the readings that caused them.
+/// Sees every readings batch on the writer thread: inside its transaction before COMMIT (rows
+/// sorted by sensor then ts, `inserted[i]` false for duplicates), then whether it committed.
+/// This is where the rule engine runs, so alarm changes commit with the readings that caused them.
 class batch_observer {
   public:
     virtual ~batch_observer() = default;
@@ -33,7 +37,7 @@ class batch_observer {
     virtual void after_abort() = 0;
 };
 
-/// How one submitted job ended.
+/// How one submitted readings job ended.
 struct commit_outcome {
     bool committed = false;
     errc error = errc::internal;  ///< when not committed
@@ -41,22 +45,32 @@ struct commit_outcome {
     std::vector<bool> inserted;   ///< per submitted row, in submission order: new (true) or a duplicate
 };
 
-/// Group commit: concurrent requests' readings are merged into one COPY and one COMMIT on a
-/// dedicated writer thread. While one batch commits, the next gathers, so batches grow with
-/// load and a lone request waits for nobody. Each job completes only after its batch committed.
+/// Whether post() queued a task.
+enum class post_result {
+    queued,
+    full,     ///< writer.max_queued_tasks tasks are waiting: the caller answers 503
+    stopped,  ///< the writer is not running (not yet started, or stopping)
+};
+
+/// Readings use group commit: concurrent requests' readings are merged into one COPY and one
+/// COMMIT. While one batch commits, the next gathers, so batches grow with load and a lone
+/// request waits for nobody. Each job completes only after its batch committed. Within a batch,
+/// rows are sorted by (sensor, ts) and exact repeats marked duplicates before writing, so the
+/// rule engine sees every accepted reading in sensor-time order.
 ///
-/// Within a batch, rows are sorted by (sensor, ts) and exact repeats are marked duplicates
-/// before writing: this is where, in sensor-time order and before COMMIT, the rule engine
-/// will see every accepted reading (see store::readings_writer::before_commit).
+/// Both queues are bounded: readings by `ingest.max_pending_rows` rows, tasks by
+/// `writer.max_queued_tasks`. Tasks and batches run in the order they were queued.
 ///
-/// Thread safety: async_commit() may be called from any thread; completions are posted to
-/// the handler's associated executor.
-class group_committer {
+/// Thread safety: async_commit() and post() may be called from any thread; completions are
+/// posted to the handler's associated executor.
+class serial_writer {
   public:
-    group_committer(store::readings_writer& writer, const config::ingest_config& cfg);
-    ~group_committer();
-    group_committer(const group_committer&) = delete;
-    group_committer& operator=(const group_committer&) = delete;
+    serial_writer(
+        store::writer_connection& connection, const config::ingest_config& ingest, const config::writer_config& cfg
+    );
+    ~serial_writer();
+    serial_writer(const serial_writer&) = delete;
+    serial_writer& operator=(const serial_writer&) = delete;
 
     /// Sets the observer of every batch. Call before start().
     void observe(batch_observer* observer) noexcept { observer_ = observer; }
@@ -70,13 +84,15 @@ class group_committer {
     /// Starts the writer thread.
     void start();
 
-    /// Runs `task` on the writer thread, in order with the batches. False (and `task` not run)
-    /// when the committer is stopped. Thread-safe.
-    bool post_task(std::function<void()> task);
-
     /// Commits everything queued, then stops the writer thread. Later submissions fail with
     /// `unavailable`. Idempotent; blocks until the thread has exited.
     void stop();
+
+    /// A unit of alarm work, run on the writer thread with its connection.
+    using task = std::function<void(store::writer_connection&)>;
+    /// Queues `work` to run on the writer thread, in order with the batches. When the result is
+    /// not `queued`, `work` was not run and never will be.
+    post_result post(task work);
 
     /// Queues `rows` for the next batch. Completes with an outcome; never blocks. When the
     /// accepted-but-uncommitted rows would exceed `ingest.max_pending_rows`, completes at once
@@ -99,6 +115,8 @@ class group_committer {
 
     /// Rows accepted and not yet committed.
     std::size_t pending_rows() const noexcept { return pending_rows_.load(); }
+    /// Tasks queued and not yet run.
+    std::size_t queued_tasks() const noexcept { return queued_tasks_.load(); }
 
   private:
     /// Where and what to call when a job's batch is done.
@@ -107,19 +125,24 @@ class group_committer {
         std::function<void(commit_outcome)> call;
     };
 
+    /// Either readings (with their completion) or a task.
     struct job {
         std::vector<rules::reading> rows;
         completion done;
-        std::function<void()> task;  ///< set for a task instead of rows
+        task work;
     };
 
     void enqueue(std::vector<rules::reading> rows, completion done);
     void run();
-    void process(std::vector<job>& batch);
+    void run_task(task& work);
+    /// One group commit: merges the jobs' rows, writes them with the observer's changes, and
+    /// completes every job.
+    void commit_batch(std::vector<job>& batch);
     static void finish(completion& done, commit_outcome outcome);
 
-    store::readings_writer& writer_;
-    const config::ingest_config& cfg_;
+    store::writer_connection& connection_;
+    const config::ingest_config& ingest_;
+    const config::writer_config& cfg_;
     batch_observer* observer_ = nullptr;
     committed_sink committed_sink_;
     std::mutex mutex_;
@@ -127,7 +150,8 @@ class group_committer {
     std::deque<job> queue_;
     bool stopping_ = false;
     std::atomic<std::size_t> pending_rows_{0};
+    std::atomic<std::size_t> queued_tasks_{0};
     std::thread thread_;
 };
 
-}  // namespace cityguard::ingest
+}  // namespace cityguard::writer

@@ -1,66 +1,68 @@
-#include "cityguard/ingest/group_committer.hpp"
+#include "cityguard/writer/serial_writer.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <numeric>
 
-namespace cityguard::ingest {
+namespace cityguard::writer {
 
 namespace net = boost::asio;
 
-group_committer::group_committer(store::readings_writer& writer, const config::ingest_config& cfg)
-    : writer_(writer), cfg_(cfg) {}
+serial_writer::serial_writer(
+    store::writer_connection& connection, const config::ingest_config& ingest, const config::writer_config& cfg
+)
+    : connection_(connection), ingest_(ingest), cfg_(cfg) {}
 
-group_committer::~group_committer() { stop(); }
+serial_writer::~serial_writer() { stop(); }
 
-void group_committer::start() {
+void serial_writer::start() {
     std::lock_guard lock(mutex_);
     if (!thread_.joinable() && !stopping_) thread_ = std::thread([this] { run(); });
 }
 
-void group_committer::stop() {
+void serial_writer::stop() {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
     }
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
-    // Never started (or already drained): fail whatever is left rather than leave callers hanging.
+    // The thread drains the queue before it exits, and nothing is queued while it is not
+    // running, so only readings of a writer that never started can be left: fail them rather
+    // than leave their requests waiting. (post() refuses tasks then, so none are here.)
     std::deque<job> left;
     {
         std::lock_guard lock(mutex_);
         left.swap(queue_);
     }
     for (auto& j : left) {
-        if (j.task) {
-            j.task();  // the writer thread is gone; the task reports its own failure
-            continue;
-        }
+        if (j.work) continue;
         pending_rows_ -= j.rows.size();
         finish(j.done, {false, errc::unavailable, "server is shutting down", {}});
     }
 }
 
-bool group_committer::post_task(std::function<void()> task) {
+post_result serial_writer::post(task work) {
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ || !thread_.joinable()) return false;
-        queue_.push_back({{}, {}, std::move(task)});
+        if (stopping_ || !thread_.joinable()) return post_result::stopped;
+        if (queued_tasks_.load() >= cfg_.max_queued_tasks) return post_result::full;
+        ++queued_tasks_;
+        queue_.push_back({{}, {}, std::move(work)});
     }
     wake_.notify_one();
-    return true;
+    return post_result::queued;
 }
 
-void group_committer::finish(completion& done, commit_outcome outcome) {
+void serial_writer::finish(completion& done, commit_outcome outcome) {
     // Runs the completion on the waiting request's own executor (its strand), never here.
     net::post(done.executor, [call = std::move(done.call), outcome = std::move(outcome)]() mutable {
         call(std::move(outcome));
     });
 }
 
-void group_committer::enqueue(std::vector<rules::reading> rows, completion done) {
+void serial_writer::enqueue(std::vector<rules::reading> rows, completion done) {
     const std::size_t n = rows.size();
     {
         std::unique_lock lock(mutex_);
@@ -69,7 +71,7 @@ void group_committer::enqueue(std::vector<rules::reading> rows, completion done)
             finish(done, {false, errc::unavailable, "server is shutting down", {}});
             return;
         }
-        if (pending_rows_.load() + n > cfg_.max_pending_rows) {
+        if (pending_rows_.load() + n > ingest_.max_pending_rows) {
             lock.unlock();
             finish(done, {false, errc::overloaded, "ingest queue is full; retry later", {}});
             return;
@@ -80,34 +82,47 @@ void group_committer::enqueue(std::vector<rules::reading> rows, completion done)
     wake_.notify_one();
 }
 
-void group_committer::run() {
+void serial_writer::run() {
     for (;;) {
         std::vector<job> batch;
         std::size_t rows = 0;
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) return;  // stopping, and everything queued has been committed
-            if (queue_.front().task) {
-                auto task = std::move(queue_.front().task);
+            if (queue_.empty()) return;  // stopping, and everything queued has been written
+            if (queue_.front().work) {
+                auto work = std::move(queue_.front().work);
                 queue_.pop_front();
                 lock.unlock();
-                task();
+                run_task(work);
                 continue;
             }
-            while (!queue_.empty() && !queue_.front().task &&
-                   (batch.empty() || rows + queue_.front().rows.size() <= cfg_.max_batch_rows)) {
+            // Every readings job queued up to the next task (or the batch limit) shares one
+            // transaction: a task queued after readings must see them committed first.
+            while (!queue_.empty() && !queue_.front().work &&
+                   (batch.empty() || rows + queue_.front().rows.size() <= ingest_.max_batch_rows)) {
                 rows += queue_.front().rows.size();
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
         }
-        process(batch);
+        commit_batch(batch);
         pending_rows_ -= rows;
     }
 }
 
-void group_committer::process(std::vector<job>& batch) {
+void serial_writer::run_task(task& work) {
+    --queued_tasks_;
+    try {
+        work(connection_);
+    } catch (const std::exception& e) {
+        // Tasks report their own failures to whoever waits for them; one that lets an
+        // exception escape must not take the writer thread (and all ingest) with it.
+        spdlog::error("writer task failed: {}", e.what());
+    }
+}
+
+void serial_writer::commit_batch(std::vector<job>& batch) {
     // Every row of the batch, by reference to its job, sorted into (sensor, ts) order; ties keep
     // submission order so the first submitter of a repeated reading is the one that stores it.
     struct ref {
@@ -135,18 +150,17 @@ void group_committer::process(std::vector<job>& batch) {
     std::vector<bool> inserted;
     commit_outcome failure;
     try {
-        store::readings_writer::before_commit hook;
+        store::writer_connection::before_commit hook;
         if (observer_)
             hook = [this](store::transaction_scope& tx, const auto& rows, const auto& fresh) {
                 observer_->before_commit(tx, rows, fresh);
             };
-        writer_.commit(unique, inserted, hook);
+        connection_.commit_readings(unique, inserted, hook);
         if (observer_) observer_->after_commit();
-    } catch (const api_error& e) {
-        if (observer_) observer_->after_abort();
-        failure = {false, e.code(), e.what(), {}};
     } catch (const std::exception& e) {
         if (observer_) observer_->after_abort();
+        // Nothing of the batch was stored (or, after a lost COMMIT, the retry will find it as
+        // duplicates): every request gets 503 and may safely send the same readings again.
         spdlog::error("readings batch of {} rows not committed: {}", unique.size(), e.what());
         failure = {false, errc::unavailable, "database unavailable; readings were not stored", {}};
     }
@@ -167,4 +181,4 @@ void group_committer::process(std::vector<job>& batch) {
     for (std::size_t j = 0; j < batch.size(); ++j) finish(batch[j].done, std::move(outcomes[j]));
 }
 
-}  // namespace cityguard::ingest
+}  // namespace cityguard::writer

@@ -1,4 +1,4 @@
-#include "cityguard/store/readings_writer.hpp"
+#include "cityguard/store/writer_connection.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -57,7 +57,7 @@ void copy_into(pqxx::work& tx, const char* table, const std::string& text) {
 
 }  // namespace
 
-struct readings_writer::impl {
+struct writer_connection::impl {
     std::string url;
     int statement_timeout_ms;
     std::unique_ptr<pqxx::connection> conn;
@@ -86,10 +86,7 @@ struct readings_writer::impl {
         auto c = open_connection(url, statement_timeout_ms);
         {
             pqxx::nontransaction setup(*c);
-            setup.exec(
-                "CREATE TEMP TABLE IF NOT EXISTS readings_staging "
-                "(sensor_key integer, ts timestamptz, value double precision) ON COMMIT DELETE ROWS"
-            );
+            setup.exec(queries::create_readings_staging);
         }
         c->prepare(queries::staged_insert.name, queries::staged_insert.sql);
         conn = std::move(c);
@@ -161,12 +158,12 @@ struct readings_writer::impl {
     }
 };
 
-readings_writer::readings_writer(std::string db_url, int statement_timeout_ms)
+writer_connection::writer_connection(std::string db_url, int statement_timeout_ms)
     : impl_(std::make_unique<impl>(impl{std::move(db_url), statement_timeout_ms, nullptr, {}})) {}
 
-readings_writer::~readings_writer() = default;
+writer_connection::~writer_connection() = default;
 
-void readings_writer::commit(
+void writer_connection::commit_readings(
     const std::vector<rules::reading>& rows, std::vector<bool>& inserted, const before_commit& hook
 ) {
     inserted.clear();
@@ -182,7 +179,7 @@ void readings_writer::commit(
     });
 }
 
-void readings_writer::transact(const std::function<void(transaction_scope&)>& fn) {
+void writer_connection::transact(const std::function<void(transaction_scope&)>& fn) {
     impl_->guarded([&](pqxx::connection& c) {
         pqxx::work tx(c);
         pqxx_scope scope(tx);

@@ -1,0 +1,78 @@
+// The writer's task queue: bounded by writer.max_queued_tasks, in order, and refused when the
+// writer is not running. No database: tasks here never touch the connection, which is only
+// opened on first use.
+#include "cityguard/writer/serial_writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <vector>
+
+namespace cg = cityguard;
+
+namespace {
+
+struct writer_fixture {
+    cg::config::ingest_config ingest;
+    cg::config::writer_config cfg;
+    cg::store::writer_connection connection{"host=invalid.invalid connect_timeout=1"};
+    std::unique_ptr<cg::writer::serial_writer> writer;
+
+    explicit writer_fixture(std::size_t max_tasks) {
+        cfg.max_queued_tasks = max_tasks;
+        writer = std::make_unique<cg::writer::serial_writer>(connection, ingest, cfg);
+    }
+};
+
+}  // namespace
+
+TEST(SerialWriter, RefusesTasksWhenNotRunning) {
+    writer_fixture f(4);
+    EXPECT_EQ(f.writer->post([](cg::store::writer_connection&) {}), cg::writer::post_result::stopped);
+    f.writer->start();
+    f.writer->stop();
+    EXPECT_EQ(f.writer->post([](cg::store::writer_connection&) {}), cg::writer::post_result::stopped);
+}
+
+TEST(SerialWriter, BoundsTheTaskQueueAndRunsTasksInOrder) {
+    writer_fixture f(2);
+    f.writer->start();
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    std::promise<void> first_running;
+    std::vector<int> order;
+    // The first task holds the thread, so the next ones wait in the queue.
+    ASSERT_EQ(
+        f.writer->post([&, released](cg::store::writer_connection&) {
+            first_running.set_value();
+            released.wait();
+            order.push_back(1);
+        }),
+        cg::writer::post_result::queued
+    );
+    first_running.get_future().wait();
+    EXPECT_EQ(
+        f.writer->post([&](cg::store::writer_connection&) { order.push_back(2); }), cg::writer::post_result::queued
+    );
+    EXPECT_EQ(
+        f.writer->post([&](cg::store::writer_connection&) { order.push_back(3); }), cg::writer::post_result::queued
+    );
+    EXPECT_EQ(f.writer->queued_tasks(), 2u);
+    EXPECT_EQ(
+        f.writer->post([&](cg::store::writer_connection&) { order.push_back(4); }), cg::writer::post_result::full
+    );
+    release.set_value();
+    f.writer->stop();  // drains the queue first
+    EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+    EXPECT_EQ(f.writer->queued_tasks(), 0u);
+}
+
+TEST(SerialWriter, ATaskThatThrowsDoesNotStopTheWriter) {
+    writer_fixture f(4);
+    f.writer->start();
+    bool ran = false;
+    f.writer->post([](cg::store::writer_connection&) { throw std::runtime_error("boom"); });
+    f.writer->post([&](cg::store::writer_connection&) { ran = true; });
+    f.writer->stop();
+    EXPECT_TRUE(ran);
+}
