@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -90,8 +91,10 @@ net::awaitable<void> feed_session::run(beast::http::request<beast::http::string_
 
     beast::flat_buffer buffer;
     for (;;) {
-        auto [ec, n] = co_await ws_.async_read(buffer, kUseTuple);
+        auto read_token = net::bind_cancellation_slot(read_cancel_.slot(), kUseTuple);
+        auto [ec, n] = co_await ws_.async_read(buffer, std::move(read_token));
         if (ec) {
+            spdlog::debug("feed client {}: read ended: {}", client_, ec.message());
             if (ec == websocket::error::message_too_big)
                 request_close(websocket::close_code::too_big, "message too big");
             break;
@@ -170,6 +173,7 @@ void feed_session::send(feed::message m) {
 
 void feed_session::request_close(std::uint16_t code, std::string reason) {
     if (done_ || close_requested_) return;
+    spdlog::debug("feed client {}: closing with {} ({})", client_, code, reason);
     close_requested_ = true;
     close_reason_.emplace(code, std::move(reason));
     for (const auto& m : out_) out_bytes_ -= m->size();
@@ -197,8 +201,12 @@ net::awaitable<void> feed_session::close_after(std::chrono::milliseconds delay, 
         if (!authenticated_) request_close(kCloseUnauthorized, "authentication required");
         co_return;
     }
-    // The close handshake did not finish (a peer that stopped reading): drop the connection.
+    // The close handshake did not finish (a peer that stopped reading, or Beast's read and
+    // close waiting for each other): drop the connection and wake whatever is parked.
+    spdlog::debug("feed client {}: close handshake timed out; dropping the connection", client_);
     beast::get_lowest_layer(ws_).close();
+    read_cancel_.emit(net::cancellation_type::terminal);
+    close_cancel_.emit(net::cancellation_type::terminal);
 }
 
 net::awaitable<void> feed_session::write_loop() {
@@ -208,7 +216,8 @@ net::awaitable<void> feed_session::write_loop() {
             websocket::close_reason why;
             why.code = close_reason_->first;
             why.reason = close_reason_->second;
-            co_await ws_.async_close(why, kUseTuple);
+            auto close_token = net::bind_cancellation_slot(close_cancel_.slot(), kUseTuple);
+            co_await ws_.async_close(why, std::move(close_token));
             co_return;
         }
         if (out_.empty()) {

@@ -2,6 +2,7 @@
 // Private to http/: one WebSocket connection of the live feed (GET /api/v1/feed).
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -73,6 +74,11 @@ class feed_session final : public feed::subscriber, public std::enable_shared_fr
     boost::asio::steady_timer auth_timer_;
     boost::asio::steady_timer close_timer_;
     boost::asio::steady_timer send_timer_;  // wakes watch_writes()
+    // Beast 1.81 can park a read that fails the connection and our close in each other's
+    // lock for good (each holds the lock the other waits for); closing the socket does not
+    // wake either. A terminal cancellation does, so the session can always end.
+    boost::asio::cancellation_signal read_cancel_;
+    boost::asio::cancellation_signal close_cancel_;
     std::uint64_t writes_started_ = 0;
     bool writing_ = false;
     std::string client_;

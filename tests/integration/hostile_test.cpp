@@ -414,3 +414,31 @@ TEST(Hostile, FeedMessagesAreCheckedLikeBodies) {
     EXPECT_TRUE(ws.next_of("snapshot")) << "the connection still serves";
     srv.expect_serving();
 }
+
+// Found by fuzz_http (long run): a feed upgrade with a bad key followed by bytes that are not
+// WebSocket frames. The server's close and Beast's failing read waited for each other for good,
+// so the session never ended and kept its connection slot: a few hundred such connections
+// locked the address (and, from many addresses, everyone) out. Closing the socket did not wake
+// them; the close timeout now cancels both.
+TEST(Hostile, AFeedThatFailsWhileClosingStillEndsAndFreesItsSlot) {
+    CITYGUARD_REQUIRE_DB();
+    hostile_server srv(json{{"http", {{"max_connections_per_client", 3}}}, {"feed", {{"close_timeout_ms", 200}}}});
+    const std::string upgrade =
+        "GET /api/v1/feed HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Authorization: not-a-bearer-token\r\n\r\n" +
+        // Not a WebSocket frame; long enough (over ~330 bytes, measured) that the server's read
+        // fails the connection while the close for the bad key is under way.
+        std::string(1000, 'x');
+    // Three times the per-address cap, one after the other: each must have ended and given its
+    // slot back before the next can get one.
+    for (int i = 0; i < 9; ++i) {
+        const auto answer = exchange(srv.port(), upgrade);
+        ASSERT_EQ(status_of(answer), 101) << "attempt " << i << ": " << answer.substr(0, 80);
+        // exchange() returns when the server has closed the TCP connection; the session's slot
+        // is released right after, on the server's own thread.
+        for (int wait = 0; wait < 100 && srv.client().request("GET", "/healthz").status != 200; ++wait)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    srv.expect_serving();
+}
