@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 #include "cityguard/alarms/alarm_service.hpp"
@@ -127,7 +128,9 @@ struct harness {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    spdlog::set_level(spdlog::level::off);
+    // CITYGUARD_FUZZ_LOG=debug shows what the server did with an input (reproducing a finding).
+    const char* level = std::getenv("CITYGUARD_FUZZ_LOG");
+    spdlog::set_level(level ? spdlog::level::from_str(level) : spdlog::level::off);
     return 0;
 }
 
