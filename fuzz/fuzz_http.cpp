@@ -47,6 +47,9 @@ cg::config::config harness_config() {
     cfg.http.header_limit = 4096;
     cfg.http.body_limit = 64 * 1024;
     cfg.http.inline_parse_bytes = 64 * 1024;  // parse inline: one thread, deterministic
+    // Feed closes wait this long for the peer; the server's defaults would cost seconds per input.
+    cfg.feed.close_timeout_ms = 200;
+    cfg.feed.auth_timeout_ms = 200;
     return cfg;
 }
 
