@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "cityguard/api/errors.hpp"
 #include "cityguard/util/error.hpp"
 #include "cityguard/util/input.hpp"
 
@@ -96,6 +97,7 @@ response error_response(errc code, std::string_view message, const nlohmann::jso
 namespace {
 
 response refusal_for(const api_error& e) { return error_response(e.code(), e.what(), e.details()); }
+response refusal_for(const store::error& e) { return error_response(to_errc(e.kind()), e.what()); }
 
 }  // namespace
 
@@ -146,6 +148,8 @@ net::awaitable<admission> dispatcher::admit(request& req) {
         out.found = &r;
     } catch (const api_error& e) {
         out.refusal = refusal_for(e);
+    } catch (const store::error& e) {
+        out.refusal = refusal_for(e);
     } catch (const std::exception& e) {
         spdlog::error("{} {} refused: {}", req.method, req.path, e.what());
         out.refusal = error_response(errc::internal, "internal error");
@@ -158,6 +162,8 @@ net::awaitable<response> dispatcher::serve(const route& r, request req) {
         auto awaited = co_await r.handle(req);
         co_return awaited;
     } catch (const api_error& e) {
+        co_return refusal_for(e);
+    } catch (const store::error& e) {
         co_return refusal_for(e);
     } catch (const std::exception& e) {
         spdlog::error("{} {} failed: {}", req.method, req.path, e.what());

@@ -13,6 +13,7 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cityguard/api/errors.hpp"
 #include "cityguard/util/error.hpp"
 
 namespace cityguard::http {
@@ -353,6 +354,12 @@ net::awaitable<void> feed_session::subscribe(feed::client_message m) {
         loading_ = false;
         subscribed_ = false;
         send(feed::error_message(to_code(e.code()), std::string("subscription not started: ") + e.what()));
+        co_return;
+    } catch (const store::error& e) {
+        loading_ = false;
+        subscribed_ = false;
+        send(feed::error_message(to_code(api::to_errc(e.kind())), std::string("subscription not started: ") + e.what())
+        );
         co_return;
     } catch (const std::exception& e) {
         loading_ = false;

@@ -100,7 +100,7 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const al
 }
 
 net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::list(alarm_filter f) {
-    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
+    return read(db_, [f = std::move(f)](pqxx::read_transaction& tx) {
         std::vector<std::string> statuses;
         bool active = false;
         for (const auto& s : f.statuses) {
@@ -111,9 +111,9 @@ net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::list(alarm_filter f
         }
         std::vector<std::string> levels;
         for (int l : f.levels) levels.push_back(std::to_string(l));
-        pqxx::read_transaction tx(c);
         std::vector<alarm_model::alarm> out;
         const auto before = f.before_id ? std::optional<std::string>(std::to_string(*f.before_id)) : std::nullopt;
+        // Not prepared (see queries::list_alarms_sql), so not map_rows().
         for (const auto& row : tx.exec_params(
                  queries::list_alarms_sql,
                  nullable(array_or_null(statuses)),
@@ -131,32 +131,24 @@ net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::list(alarm_filter f
             out.push_back(alarm_from(row));
         return out;
     });
-    co_return awaited;
 }
 
 net::awaitable<std::optional<alarm_model::alarm>> alarms_repo::get(std::int64_t id) {
-    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) -> std::optional<alarm_model::alarm> {
-        pqxx::read_transaction tx(c);
-        auto r = tx.exec_prepared(queries::get_alarm.name, id);
-        if (r.empty()) return std::nullopt;
-        return alarm_from(r[0]);
+    return read(db_, [id](pqxx::read_transaction& tx) {
+        return map_first(tx, queries::get_alarm.name, alarm_from, id);
     });
-    co_return awaited;
 }
 
 net::awaitable<std::vector<alarm_model::event>> alarms_repo::events_of(std::int64_t id) {
-    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
-        pqxx::read_transaction tx(c);
-        std::vector<alarm_model::event> out;
-        for (const auto& r : tx.exec_prepared(queries::events_of_alarm.name, id)) out.push_back(event_from(r, 0));
-        return out;
+    return read(db_, [id](pqxx::read_transaction& tx) {
+        return map_rows(
+            tx, queries::events_of_alarm.name, [](const pqxx::row& r) { return event_from(r, 0); }, id
+        );
     });
-    co_return awaited;
 }
 
 net::awaitable<overview_record> alarms_repo::overview(std::vector<std::string> offline_rules) {
-    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
-        pqxx::read_transaction tx(c);
+    return read(db_, [offline_rules = std::move(offline_rules)](pqxx::read_transaction& tx) {
         overview_record o;
         auto counts = [&](const char* name) {
             nlohmann::json j = nlohmann::json::object();
@@ -169,45 +161,33 @@ net::awaitable<overview_record> alarms_repo::overview(std::vector<std::string> o
         o.active_by_domain = counts(queries::active_by_domain.name);
         o.sensors_offline =
             tx.exec_prepared1(queries::sensors_offline.name, text_array(offline_rules))[0].as<std::int64_t>();
-        auto red = tx.exec_prepared(queries::oldest_unacknowledged_red.name);
-        if (!red.empty()) o.oldest_unacknowledged_red = alarm_from(red[0]);
+        o.oldest_unacknowledged_red = map_first(tx, queries::oldest_unacknowledged_red.name, alarm_from);
         return o;
     });
-    co_return awaited;
 }
 
 net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::not_closed() {
-    auto awaited = co_await db_.get_impl().run([](pqxx::connection& c) {
-        pqxx::read_transaction tx(c);
-        std::vector<alarm_model::alarm> out;
-        for (const auto& r : tx.exec_prepared(queries::not_closed_alarms.name)) out.push_back(alarm_from(r));
-        return out;
+    return read(db_, [](pqxx::read_transaction& tx) {
+        return map_rows(tx, queries::not_closed_alarms.name, alarm_from);
     });
-    co_return awaited;
 }
 
 net::awaitable<std::vector<alarm_model::changes::state_write>> alarms_repo::rule_states() {
-    auto awaited = co_await db_.get_impl().run([](pqxx::connection& c) {
-        pqxx::read_transaction tx(c);
-        std::vector<alarm_model::changes::state_write> out;
-        for (const auto& r : tx.exec_prepared(queries::all_rule_states.name))
-            out.push_back(
-                {r[0].as<std::string>(), r[1].as<std::string>(), nlohmann::json::parse(r[2].as<std::string>())}
-            );
-        return out;
+    return read(db_, [](pqxx::read_transaction& tx) {
+        return map_rows(tx, queries::all_rule_states.name, [](const pqxx::row& r) {
+            return alarm_model::changes::state_write{
+                r[0].as<std::string>(), r[1].as<std::string>(), nlohmann::json::parse(r[2].as<std::string>())};
+        });
     });
-    co_return awaited;
 }
 
 net::awaitable<std::vector<std::tuple<std::string, util::micros, double>>> alarms_repo::latest_readings() {
-    auto awaited = co_await db_.get_impl().run([](pqxx::connection& c) {
-        pqxx::read_transaction tx(c);
-        std::vector<std::tuple<std::string, util::micros, double>> out;
-        for (const auto& r : tx.exec_prepared(queries::latest_readings.name))
-            out.emplace_back(r[0].as<std::string>(), r[1].as<util::micros>(), r[2].as<double>());
-        return out;
+    return read(db_, [](pqxx::read_transaction& tx) {
+        return map_rows(tx, queries::latest_readings.name, [](const pqxx::row& r) {
+            return std::tuple<std::string, util::micros, double>{
+                r[0].as<std::string>(), r[1].as<util::micros>(), r[2].as<double>()};
+        });
     });
-    co_return awaited;
 }
 
 }  // namespace cityguard::store

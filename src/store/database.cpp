@@ -13,9 +13,9 @@ std::unique_ptr<pqxx::connection> open_connection(const std::string& url, int st
         pqxx::nontransaction setup(*conn);
         // UTC everywhere: timestamps cross the wire as text, and epoch conversions must not
         // depend on the server's default zone.
-        setup.exec("SET TimeZone = 'UTC'");
-        setup.exec("SET application_name = 'cityguard'");
-        setup.exec("SET statement_timeout = " + std::to_string(statement_timeout_ms));
+        setup.exec(queries::session_time_zone);
+        setup.exec(queries::session_application_name);
+        setup.exec(queries::session_statement_timeout + std::to_string(statement_timeout_ms));
     }
     for (const auto& q : queries::all) conn->prepare(q.name, q.sql);
     return conn;
@@ -35,7 +35,7 @@ boost::asio::awaitable<bool> database::ping() {
     try {
         co_await impl_->run([](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            tx.exec("SELECT 1");
+            tx.exec(queries::ping);
         });
         co_return true;
     } catch (const std::exception& e) {

@@ -43,26 +43,24 @@ class wake_flag final : public pqxx::notification_receiver {
 }  // namespace
 
 net::awaitable<feed_snapshot> event_log::snapshot() {
-    auto awaited = co_await db_.get_impl().run([](pqxx::connection& c) {
+    return pool_of(db_).run([](pqxx::connection& c) {
         // One snapshot for both reads: the alarms are exactly those as of `seq`.
         pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
         feed_snapshot s;
         s.seq = tx.exec_prepared1(queries::max_event_seq.name)[0].as<std::int64_t>();
-        for (const auto& r : tx.exec_prepared(queries::not_closed_alarms.name)) s.alarms.push_back(alarm_from(r));
+        s.alarms = map_rows(tx, queries::not_closed_alarms.name, alarm_from);
         tx.commit();
         return s;
     });
-    co_return awaited;
 }
 
 net::awaitable<event_log::replay_result> event_log::replay(std::int64_t seq, std::size_t limit) {
-    auto awaited = co_await db_.get_impl().run([seq, limit](pqxx::connection& c) {
+    return pool_of(db_).run([seq, limit](pqxx::connection& c) {
         replay_result r;
         r.newest = newest_seq(c);  // read first: every event up to it is then in the rows below
         r.events = read_after(c, seq, limit);
         return r;
     });
-    co_return awaited;
 }
 
 event_follower::event_follower(std::string url, int statement_timeout_ms, int poll_ms, std::size_t batch_limit, sink to)

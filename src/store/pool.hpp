@@ -6,12 +6,13 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <mutex>
+#include <optional>
 #include <pqxx/pqxx>
 #include <type_traits>
 #include <vector>
 
 #include "cityguard/store/database.hpp"
-#include "cityguard/util/error.hpp"
+#include "cityguard/store/errors.hpp"
 #include "cityguard/util/time.hpp"
 
 namespace cityguard::store {
@@ -74,7 +75,8 @@ struct database::impl {
     }
 
     /// Runs f(pqxx::connection&) on a pool thread and resumes the caller on its own executor.
-    /// A lost connection becomes api_error(unavailable); other exceptions propagate.
+    /// A lost connection becomes store::error(unavailable), a unique-key violation
+    /// store::error(conflict); other exceptions propagate.
     // Not a coroutine on purpose: GCC 12 mishandles a coroutine that moves from its own by-value
     // parameter (both copies end up owning it). This plain function moves `f` once, into the
     // task that co_spawn keeps alive until it has run.
@@ -83,7 +85,7 @@ struct database::impl {
         using result_t = std::invoke_result_t<F&, pqxx::connection&>;
         if (queued.fetch_add(1) >= cfg.max_queued) {
             queued.fetch_sub(1);
-            throw api_error(errc::overloaded, "database work queue is full; retry later");
+            throw error(failure::overloaded, "database work queue is full; retry later");
         }
         auto task = [this, f = std::move(f)]() mutable -> net::awaitable<result_t> {
             struct dequeue {
@@ -103,7 +105,10 @@ struct database::impl {
                     co_return r;
                 }
             } catch (const pqxx::broken_connection&) {
-                throw api_error(errc::unavailable, "database unavailable");
+                throw error(failure::unavailable, "database unavailable");
+            } catch (const pqxx::unique_violation&) {
+                if (conn && conn->is_open()) release(std::move(conn));
+                throw error(failure::conflict, "the change conflicts with stored data");
             } catch (...) {
                 // After a failed statement the connection is still usable (the transaction
                 // object rolled back); keep it unless it broke.
@@ -114,5 +119,52 @@ struct database::impl {
         return net::co_spawn(threads.get_executor(), std::move(task), net::use_awaitable);
     }
 };
+
+inline database::impl& pool_of(database& db) noexcept { return *db.impl_; }
+
+/// Runs f(pqxx::read_transaction&) on a pool thread; the caller resumes with its result. For
+/// every read-only query. `f` is moved into the task: capture by value.
+template <class F>
+auto read(database& db, F f) {
+    return pool_of(db).run([f = std::move(f)](pqxx::connection& c) mutable {
+        pqxx::read_transaction tx(c);
+        return f(tx);
+    });
+}
+
+/// Runs f(pqxx::work&) on a pool thread and commits once it returns; an exception rolls back.
+template <class F>
+auto write(database& db, F f) {
+    return pool_of(db).run([f = std::move(f)](pqxx::connection& c) mutable {
+        pqxx::work tx(c);
+        if constexpr (std::is_void_v<std::invoke_result_t<F&, pqxx::work&>>) {
+            f(tx);
+            tx.commit();
+        } else {
+            auto result = f(tx);
+            tx.commit();
+            return result;
+        }
+    });
+}
+
+/// Every row of a prepared statement, through `map`.
+template <class Map, class... Args>
+auto map_rows(pqxx::transaction_base& tx, const char* statement, Map map, Args&&... args) {
+    std::vector<std::invoke_result_t<Map&, const pqxx::row&>> out;
+    const auto rows = tx.exec_prepared(statement, std::forward<Args>(args)...);
+    out.reserve(rows.size());
+    for (const auto& row : rows) out.push_back(map(row));
+    return out;
+}
+
+/// The first row of a prepared statement through `map`, or nullopt when it returned none.
+template <class Map, class... Args>
+auto map_first(pqxx::transaction_base& tx, const char* statement, Map map, Args&&... args)
+    -> std::optional<std::invoke_result_t<Map&, const pqxx::row&>> {
+    const auto rows = tx.exec_prepared(statement, std::forward<Args>(args)...);
+    if (rows.empty()) return std::nullopt;
+    return map(rows[0]);
+}
 
 }  // namespace cityguard::store

@@ -9,6 +9,12 @@ struct query {
     const char* sql;
 };
 
+// Session settings of every connection (open_connection), and the health check.
+inline constexpr const char* session_time_zone = "SET TimeZone = 'UTC'";
+inline constexpr const char* session_application_name = "SET application_name = 'cityguard'";
+inline constexpr const char* session_statement_timeout = "SET statement_timeout = ";  // + milliseconds
+inline constexpr const char* ping = "SELECT 1";
+
 inline constexpr query find_key_by_hash{"find_key_by_hash", "SELECT name, role FROM api_keys WHERE key_hash = $1"};
 inline constexpr query insert_key{
     "insert_key",

@@ -42,15 +42,14 @@ sensor_record sensor_from(const pqxx::row& row) {
     return s;
 }
 
-std::optional<std::string> opt(const std::optional<std::string>& s) { return s; }
-
 }  // namespace
 
 net::awaitable<std::variant<upsert_counts, std::vector<missing_site>>> registry_repo::upsert(
     std::vector<site_record> sites, std::vector<sensor_record> sensors
 ) {
     using result_t = std::variant<upsert_counts, std::vector<missing_site>>;
-    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) -> result_t {
+    // Not write(): a missing site must roll the whole document back, so the commit is ours.
+    return pool_of(db_).run([sites = std::move(sites), sensors = std::move(sensors)](pqxx::connection& c) -> result_t {
         pqxx::work tx(c);
         upsert_counts counts;
         std::set<std::string> known;
@@ -99,71 +98,45 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_site>>> registry_
         tx.commit();
         return counts;
     });
-    co_return awaited;
 }
 
 net::awaitable<std::vector<site_record>> registry_repo::list_sites(
     std::optional<std::string> domain, std::optional<std::string> district
 ) {
-    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
-        pqxx::read_transaction tx(c);
-        std::vector<site_record> out;
-        for (const auto& row : tx.exec_prepared(queries::list_sites.name, nullable(domain), nullable(district)))
-            out.push_back(site_from(row));
-        return out;
+    return read(db_, [domain = std::move(domain), district = std::move(district)](pqxx::read_transaction& tx) {
+        return map_rows(tx, queries::list_sites.name, site_from, nullable(domain), nullable(district));
     });
-    co_return awaited;
 }
 
 net::awaitable<std::optional<site_record>> registry_repo::get_site(std::string id) {
-    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) -> std::optional<site_record> {
-        pqxx::read_transaction tx(c);
-        auto r = tx.exec_prepared(queries::get_site.name, id);
-        if (r.empty()) return std::nullopt;
-        return site_from(r[0]);
+    return read(db_, [id = std::move(id)](pqxx::read_transaction& tx) {
+        return map_first(tx, queries::get_site.name, site_from, id);
     });
-    co_return awaited;
 }
 
 net::awaitable<std::vector<sensor_record>> registry_repo::sensors_of_site(std::string site_id) {
-    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
-        pqxx::read_transaction tx(c);
-        std::vector<sensor_record> out;
-        for (const auto& row : tx.exec_prepared(queries::sensors_of_site.name, site_id))
-            out.push_back(sensor_from(row));
-        return out;
+    return read(db_, [site_id = std::move(site_id)](pqxx::read_transaction& tx) {
+        return map_rows(tx, queries::sensors_of_site.name, sensor_from, site_id);
     });
-    co_return awaited;
 }
 
 net::awaitable<std::vector<sensor_record>> registry_repo::list_sensors(
     std::optional<std::string> site, std::optional<std::string> kind
 ) {
-    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) {
-        pqxx::read_transaction tx(c);
-        std::vector<sensor_record> out;
-        for (const auto& row : tx.exec_prepared(queries::list_sensors.name, nullable(opt(site)), nullable(opt(kind))))
-            out.push_back(sensor_from(row));
-        return out;
+    return read(db_, [site = std::move(site), kind = std::move(kind)](pqxx::read_transaction& tx) {
+        return map_rows(tx, queries::list_sensors.name, sensor_from, nullable(site), nullable(kind));
     });
-    co_return awaited;
 }
 
 net::awaitable<std::optional<sensor_record>> registry_repo::get_sensor(std::string id) {
-    auto awaited = co_await db_.get_impl().run([&](pqxx::connection& c) -> std::optional<sensor_record> {
-        pqxx::read_transaction tx(c);
-        auto r = tx.exec_prepared(queries::get_sensor.name, id);
-        if (r.empty()) return std::nullopt;
-        return sensor_from(r[0]);
+    return read(db_, [id = std::move(id)](pqxx::read_transaction& tx) {
+        return map_first(tx, queries::get_sensor.name, sensor_from, id);
     });
-    co_return awaited;
 }
 
 net::awaitable<std::vector<sensor_record>> registry_repo::all_sensors() {
-    auto awaited = co_await db_.get_impl().run([](pqxx::connection& c) {
-        pqxx::read_transaction tx(c);
-        std::vector<sensor_record> out;
-        for (const auto& row : tx.exec_prepared(queries::sensor_directory.name)) {
+    return read(db_, [](pqxx::read_transaction& tx) {
+        return map_rows(tx, queries::sensor_directory.name, [](const pqxx::row& row) {
             sensor_record s;
             s.id = row[0].as<std::string>();
             s.key = row[1].as<std::int32_t>();
@@ -172,11 +145,9 @@ net::awaitable<std::vector<sensor_record>> registry_repo::all_sensors() {
             s.interval_s = row[4].as<std::int32_t>();
             s.domain = row[5].as<std::string>();
             s.limits = nlohmann::json::parse(row[6].as<std::string>());
-            out.push_back(std::move(s));
-        }
-        return out;
+            return s;
+        });
     });
-    co_return awaited;
 }
 
 }  // namespace cityguard::store

@@ -12,7 +12,7 @@ namespace cityguard::store {
 /// sees a connection.
 ///
 /// Thread safety: all members may be called from any thread. Work beyond `db.max_queued`
-/// queued tasks is refused with api_error(overloaded) instead of waiting without bound.
+/// queued tasks is refused with store::error(overloaded) instead of waiting without bound.
 class database {
   public:
     explicit database(const config::db_config& cfg);
@@ -27,9 +27,10 @@ class database {
     void stop();
 
     struct impl;
-    impl& get_impl() noexcept { return *impl_; }
 
   private:
+    // Repositories reach the pool through store-private helpers (src/store/pool.hpp).
+    friend impl& pool_of(database& db) noexcept;
     std::unique_ptr<impl> impl_;
 };
 

@@ -11,7 +11,7 @@
 namespace cityguard::store {
 
 /// API keys by name and key hash. Coroutines resume on the caller's executor; database work
-/// runs on the pool. Throws api_error(unavailable|overloaded) when the database cannot serve.
+/// runs on the pool. Throws store::error (unavailable, overloaded) when the database cannot serve.
 class keys_repo {
   public:
     explicit keys_repo(database& db) : db_(db) {}

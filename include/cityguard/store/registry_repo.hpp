@@ -24,8 +24,8 @@ struct missing_site {
     std::string site;
 };
 
-/// Sites and sensors. Coroutines resume on the caller's executor. Throws api_error on
-/// database unavailability.
+/// Sites and sensors. Coroutines resume on the caller's executor. Throws store::error when
+/// the database cannot serve.
 class registry_repo {
   public:
     explicit registry_repo(database& db) : db_(db) {}

@@ -31,12 +31,9 @@ enum class errc {
 /// The code as it appears in JSON bodies, e.g. "invalid_json".
 std::string_view to_code(errc code) noexcept;
 
-/// The one place that maps an error code to an HTTP status.
-int to_http_status(errc code) noexcept;
-
 /// A request-level failure with a safe, operator-readable message. Thrown by services and
-/// handlers; caught once, at the top of request dispatch, and turned into
-/// {"error":{"code":"...","message":"..."}} with the mapped status.
+/// handlers; caught once, at the top of request dispatch (api::dispatcher), and turned into
+/// {"error":{"code":"...","message":"..."}} with the status api/errors.hpp maps it to.
 class api_error : public std::runtime_error {
   public:
     api_error(errc code, std::string message, nlohmann::json details = nullptr)
@@ -50,11 +47,5 @@ class api_error : public std::runtime_error {
     errc code_;
     nlohmann::json details_;
 };
-
-/// Seconds a client should wait before retrying, for codes that ask it to (429, 503); 0 otherwise.
-int retry_after_seconds(errc code) noexcept;
-
-/// Builds the JSON error body for a code and message (and optional details under "items").
-nlohmann::json error_body(errc code, std::string_view message, const nlohmann::json& details = nullptr);
 
 }  // namespace cityguard
