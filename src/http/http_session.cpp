@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
+#include <functional>
 
 #include "cityguard/http/server.hpp"
 #include "cityguard/util/error.hpp"
@@ -145,6 +146,31 @@ class body_reservation {
 
 }  // namespace
 
+/// One request on this connection: its parser and the share of the body budget it holds.
+struct http_session::exchange {
+    explicit exchange(server& owner) : owner(owner) {
+        const auto& cfg = owner.http_config();
+        parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
+        parser.body_limit(cfg.body_limit);
+        // Chunked bodies reserve their budget chunk by chunk, as each chunk is announced.
+        parser.on_chunk_header(on_chunk);
+    }
+    exchange(const exchange&) = delete;
+    exchange& operator=(const exchange&) = delete;
+
+    server& owner;
+    std::optional<body_reservation> reservation;  // from admission on
+    bool over_budget = false;                     // a chunk did not fit the budget
+    std::function<void(std::uint64_t, std::string_view, beast::error_code&)> on_chunk =
+        [this](std::uint64_t size, std::string_view, beast::error_code& ec) {
+            if (reservation && !reservation->add(size)) {
+                over_budget = true;
+                ec = net::error::no_buffer_space;
+            }
+        };
+    bhttp::request_parser<bhttp::string_body> parser;
+};
+
 net::awaitable<void> http_session::run() {
     const auto& cfg = owner_.http_config();
     // The read buffer holds at most one header block: the parser copies body bytes out as they
@@ -152,23 +178,10 @@ net::awaitable<void> http_session::run() {
     // (Beast applies no limit of its own to trailers).
     beast::flat_buffer buffer(cfg.header_limit);
     while (!stopping_) {
-        std::optional<body_reservation> reservation;
-        bool over_budget = false;
-        // Chunked bodies reserve their budget chunk by chunk, as each chunk is announced.
-        auto on_chunk = [&](std::uint64_t size, std::string_view, beast::error_code& ec) {
-            if (reservation && !reservation->add(size)) {
-                over_budget = true;
-                ec = net::error::no_buffer_space;
-            }
-        };
-        bhttp::request_parser<bhttp::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
-        parser.body_limit(cfg.body_limit);
-        parser.on_chunk_header(on_chunk);
-
+        exchange x(owner_);
         busy_ = false;
         stream_.expires_after(std::chrono::milliseconds(cfg.idle_timeout_ms));
-        auto [hec, hn] = co_await bhttp::async_read_header(stream_, buffer, parser, kUseTuple);
+        auto [hec, hn] = co_await bhttp::async_read_header(stream_, buffer, x.parser, kUseTuple);
         if (hec) {
             if (hec == bhttp::error::body_limit) {
                 // Beast checks Content-Length against the limit while reading the header.
@@ -181,97 +194,107 @@ net::awaitable<void> http_session::run() {
             break;  // closed by the client, idle timeout, eviction or shutdown
         }
         busy_ = true;
-        const auto started = std::chrono::steady_clock::now();
-        auto& header = parser.get();
-        const unsigned version = header.version();
-        const auto content_length = parser.content_length();
-        const bool has_body = parser.chunked() || content_length.value_or(0) > 0;
-
-        if (content_length && *content_length > cfg.body_limit) {
-            // Refuse before reading: the body may be far larger than we are willing to buffer.
-            co_await write_error(errc::payload_too_large, "body exceeds http.body_limit", version);
-            break;
-        }
-
-        api::request req;
-        req.method = std::string(header.method_string());
-        const std::string target(header.target());
-        const bool parsed = api::parse_target(target, req.path, req.query);
-        if (parsed && req.path == "/api/v1/feed" && websocket::is_upgrade(header)) {
-            if (has_body) {
-                co_await write_error(errc::bad_request, "a WebSocket upgrade has no body", version);
-                break;
-            }
-            auto on_authenticated = [weak = weak_from_this()] {
-                if (auto self = weak.lock()) self->mark_authenticated();
-            };
-            upgraded_ = std::make_shared<feed_session>(std::move(stream_), owner_.feed(), client_, on_authenticated);
-            co_await upgraded_->run(parser.release());
-            co_return;  // the feed session closed the connection
-        }
-        bool keep_alive = header.keep_alive() && !stopping_;
-        const bool is_get = header.method() == bhttp::verb::get || header.method() == bhttp::verb::head;
-        if (parsed && is_get && !has_body && req.path.rfind("/api/", 0) != 0 && owner_.files().enabled()) {
-            if (const auto* f = owner_.files().find(req.path)) {
-                auto out = static_response(*f, header, keep_alive);
-                stream_.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
-                auto [wec, wn] = co_await bhttp::async_write(stream_, out, kUseTuple);
-                if (wec || !keep_alive) break;
-                continue;
-            }
-        }
-
-        api::response res;
-        if (!parsed) {
-            res = api::error_response(errc::bad_request, "malformed request target");
-        } else if (req.path == "/api/v1/feed") {
-            res = api::error_response(errc::bad_request, "GET /api/v1/feed is a WebSocket endpoint; send an upgrade");
-            res.status = 426;
-            res.headers.emplace_back("Upgrade", "websocket");
-        } else {
-            req.authorization = std::string(header[bhttp::field::authorization]);
-            req.content_type = std::string(header[bhttp::field::content_type]);
-            req.client = client_;
-            // Key, role, route and content type are settled from the header alone: a request that
-            // will be refused never gets to make us read (and hold) its body.
-            auto admitted = co_await owner_.dispatcher().admit(req);
-            if (req.caller) mark_authenticated();
-            if (!admitted.found) {
-                res = std::move(*admitted.refusal);
-            } else {
-                reservation.emplace(owner_);
-                if (!reservation->add(content_length.value_or(0))) {
-                    res = api::error_response(errc::overloaded, "too many request bodies in flight; retry later");
-                } else {
-                    auto [body_ec, body_res] = co_await read_body(buffer, parser, version);
-                    if (body_ec && over_budget)
-                        res = api::error_response(errc::overloaded, "too many request bodies in flight; retry later");
-                    else if (body_ec) {
-                        if (body_res) co_await write_response(*body_res, version, false);
-                        break;
-                    } else {
-                        req.body = std::move(parser.get().body());
-                        res = co_await owner_.dispatcher().serve(*admitted.found, std::move(req));
-                    }
-                }
-            }
-        }
-        // A body we did not read would be taken for the next request: close after answering.
-        if (has_body && !parser.is_done()) keep_alive = false;
-        const int status = res.status;
-        const bool ok = co_await write_response(res, version, keep_alive);
-        spdlog::debug(
-            "{} {} -> {} in {} us",
-            header.method_string(),
-            target,
-            status,
-            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count()
-        );
-        if (!ok || !keep_alive) break;
+        const auto outcome = co_await handle(buffer, x);
+        if (outcome == next::upgraded) co_return;  // the feed session closed the connection
+        if (outcome == next::close) break;
     }
     beast::error_code ignored;
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
     stream_.close();
+}
+
+net::awaitable<http_session::next> http_session::handle(beast::flat_buffer& buffer, exchange& x) {
+    const auto& cfg = owner_.http_config();
+    const auto started = std::chrono::steady_clock::now();
+    auto& header = x.parser.get();
+    const unsigned version = header.version();
+    const auto content_length = x.parser.content_length();
+    const bool has_body = x.parser.chunked() || content_length.value_or(0) > 0;
+
+    if (content_length && *content_length > cfg.body_limit) {
+        // Refuse before reading: the body may be far larger than we are willing to buffer.
+        co_await write_error(errc::payload_too_large, "body exceeds http.body_limit", version);
+        co_return next::close;
+    }
+
+    api::request req;
+    req.method = std::string(header.method_string());
+    const std::string target(header.target());
+    const bool parsed = api::parse_target(target, req.path, req.query);
+    if (parsed && req.path == "/api/v1/feed" && websocket::is_upgrade(header)) {
+        if (has_body) {
+            co_await write_error(errc::bad_request, "a WebSocket upgrade has no body", version);
+            co_return next::close;
+        }
+        auto on_authenticated = [weak = weak_from_this()] {
+            if (auto self = weak.lock()) self->mark_authenticated();
+        };
+        upgraded_ = std::make_shared<feed_session>(std::move(stream_), owner_.feed(), client_, on_authenticated);
+        co_await upgraded_->run(x.parser.release());
+        co_return next::upgraded;
+    }
+    bool keep_alive = header.keep_alive() && !stopping_;
+    const bool is_get = header.method() == bhttp::verb::get || header.method() == bhttp::verb::head;
+    // The dashboard's files: no key, no body, served from memory.
+    if (parsed && is_get && !has_body && req.path.rfind("/api/", 0) != 0 && owner_.files().enabled()) {
+        if (const auto* f = owner_.files().find(req.path)) {
+            auto out = static_response(*f, header, keep_alive);
+            stream_.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
+            auto [wec, wn] = co_await bhttp::async_write(stream_, out, kUseTuple);
+            co_return (wec || !keep_alive) ? next::close : next::keep_reading;
+        }
+    }
+
+    std::optional<api::response> res;
+    if (!parsed) {
+        res = api::error_response(errc::bad_request, "malformed request target");
+    } else if (req.path == "/api/v1/feed") {
+        res = api::error_response(errc::bad_request, "GET /api/v1/feed is a WebSocket endpoint; send an upgrade");
+        res->status = 426;
+        res->headers.emplace_back("Upgrade", "websocket");
+    } else {
+        req.authorization = std::string(header[bhttp::field::authorization]);
+        req.content_type = std::string(header[bhttp::field::content_type]);
+        req.client = client_;
+        res = co_await answer_api(buffer, x, std::move(req), content_length.value_or(0));
+        if (!res) co_return next::close;  // the body could not be read; answered already
+    }
+    // A body we did not read would be taken for the next request: close after answering.
+    if (has_body && !x.parser.is_done()) keep_alive = false;
+    const int status = res->status;
+    const bool ok = co_await write_response(*res, version, keep_alive);
+    spdlog::debug(
+        "{} {} -> {} in {} us",
+        header.method_string(),
+        target,
+        status,
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count()
+    );
+    co_return (!ok || !keep_alive) ? next::close : next::keep_reading;
+}
+
+net::awaitable<std::optional<api::response>> http_session::answer_api(
+    beast::flat_buffer& buffer, exchange& x, api::request req, std::uint64_t content_length
+) {
+    // Key, role, route and content type are settled from the header alone: a request that will
+    // be refused never gets to make us read (and hold) its body.
+    auto admitted = co_await owner_.dispatcher().admit(req);
+    if (req.caller) mark_authenticated();
+    if (!admitted.found) co_return std::move(admitted.refusal);
+    x.reservation.emplace(owner_);
+    if (!x.reservation->add(content_length))
+        co_return api::error_response(errc::overloaded, "too many request bodies in flight; retry later");
+    const unsigned version = x.parser.get().version();
+    auto [body_failed, body_answer] = co_await read_body(buffer, x.parser, version);
+    if (body_failed && x.over_budget)
+        co_return api::error_response(errc::overloaded, "too many request bodies in flight; retry later");
+    if (body_failed) {
+        if (body_answer) co_await write_response(*body_answer, version, false);
+        co_return std::nullopt;
+    }
+    req.body = std::move(x.parser.get().body());
+    auto served = co_await owner_.dispatcher().serve(*admitted.found, std::move(req));
+    co_return served;
 }
 
 net::awaitable<std::pair<bool, std::optional<api::response>>> http_session::read_body(

@@ -34,7 +34,18 @@ class http_session : public std::enable_shared_from_this<http_session> {
     void evict();
 
   private:
+    struct exchange;
+    enum class next { keep_reading, close, upgraded };
+
+    /// The connection's loop: read a header, handle the request, until close.
     boost::asio::awaitable<void> run();
+    /// One request whose header has been read: a feed upgrade, a dashboard file or an API call.
+    boost::asio::awaitable<next> handle(boost::beast::flat_buffer& buffer, exchange& x);
+    /// Admits an API request, reads its body within the budget, serves it. nullopt: the body
+    /// could not be read and the connection is to close (any answer was written already).
+    boost::asio::awaitable<std::optional<api::response>> answer_api(
+        boost::beast::flat_buffer& buffer, exchange& x, api::request req, std::uint64_t content_length
+    );
     /// Reads the rest of the request. First: whether it failed; second: the answer to give
     /// before closing, if any (413, 400).
     boost::asio::awaitable<std::pair<bool, std::optional<api::response>>> read_body(

@@ -191,6 +191,8 @@ outcome evaluate(
             const double cum = value - *s.baseline;
             const auto per_day = rate_over(s, ts, value, r.window_s, 86400.0);
             std::optional<level> target;
+            // Settlement standards (GB 50497) alarm on either the total or the daily rate, and
+            // on movement in both directions (heave as much as settlement): hence abs and "or".
             for (const auto& l : levels) {
                 if (std::abs(cum) >= l.limit || (per_day && l.rate && std::abs(*per_day) >= *l.rate)) {
                     target = l.lvl;
@@ -206,6 +208,8 @@ outcome evaluate(
             return o;
         }
         case rule_kind::event: {
+            // Video analysis reports a detection as 1 and its absence as 0; anything from 0.5 up
+            // counts as a detection, so a gateway that forwards a confidence score still works.
             outcome o;
             o.value = value;
             if (value >= 0.5) {
@@ -227,6 +231,8 @@ outcome evaluate(
     return {};
 }
 
+// A detection is a moment, not a state: without this, a camera that stops reporting would leave
+// its alarm active for ever. clear_after_s without a new detection clears it.
 outcome expire(const rule& r, eval_state& s, micros now) {
     outcome o;
     if (r.kind != rule_kind::event || r.clear_after_s <= 0 || !s.current || !s.last_trigger) return o;

@@ -161,15 +161,8 @@ void check_order(const checker& c, const rule& r) {
     }
 }
 
-rule parse_rule(const json& j, const std::string& pack_domain, const std::string& file) {
-    std::string id = j.is_object() && j.contains("id") && j["id"].is_string() ? j["id"].get<std::string>() : "";
-    checker c(file, id);
-    if (!j.is_object()) c.fail("a rule must be an object");
-    if (id.empty()) c.fail("missing 'id'");
-    check_keys(c, j, {"id", "name", "domain", "kinds", "kind", "params", "advice", "source"}, "field");
-    rule r;
-    r.id = id;
-    r.definition = j;
+/// The fields every rule has: names, domain, sensor kinds, rule kind, source.
+void parse_identity(const checker& c, const json& j, const std::string& pack_domain, rule& r) {
     auto name = j.find("name");
     if (name == j.end() || !name->is_object() || !name->contains("zh") || !name->contains("en") ||
         !(*name)["zh"].is_string() || !(*name)["en"].is_string())
@@ -196,74 +189,63 @@ rule parse_rule(const json& j, const std::string& pack_domain, const std::string
     auto kit = kinds_by_name.find(*kind_text);
     if (kit == kinds_by_name.end()) c.fail("unknown kind '" + *kind_text + "'");
     r.kind = kit->second;
+    // A number without its source cannot be defended in a review: every rule names one.
     r.source = c.opt_string(j, "source").value_or("");
     if (r.source.empty()) c.fail("missing 'source' (the standard or reasoning behind the numbers)");
+}
 
-    const json params = j.value("params", json::object());
-    if (!params.is_object()) c.fail("'params' must be an object");
-    switch (r.kind) {
-        case rule_kind::threshold:
-        case rule_kind::rate:
-        case rule_kind::cumulative: {
-            std::set<std::string> allowed{"levels", "for_s", "clear_for_s"};
-            if (r.kind == rule_kind::threshold) allowed.insert("direction");
-            if (r.kind == rule_kind::rate) allowed.insert({"window_s", "per_s", "direction", "consecutive"});
-            if (r.kind == rule_kind::cumulative)
-                allowed.insert({"window_s", "warning_fraction", "warning_level", "baseline"});
-            check_keys(c, params, allowed, "parameter");
-            auto levels = params.find("levels");
-            if (levels == params.end() || !levels->is_array() || levels->empty())
-                c.fail("missing parameter 'levels' (a non-empty array)");
-            for (const auto& l : *levels) r.levels.push_back(parse_level_spec(c, l, r.kind));
-            r.for_s = c.number(params, "for_s", 0.0, 0);
-            r.clear_for_s = c.number(params, "clear_for_s", 0.0, 0);
-            if (r.kind == rule_kind::threshold) {
-                const auto d = c.opt_string(params, "direction").value_or("high");
-                if (d != "high" && d != "low") c.fail("'direction' must be high or low");
-                r.dir = d == "high" ? direction::high : direction::low;
-            }
-            if (r.kind == rule_kind::rate) {
-                r.window_s = c.number(params, "window_s", std::nullopt, 1);
-                r.per_s = c.number(params, "per_s", 3600.0, 1);
-                r.consecutive = static_cast<int>(c.number(params, "consecutive", 1.0, 1));
-                const auto d = c.opt_string(params, "direction").value_or("rising");
-                if (d == "rising")
-                    r.rate_dir = rate_direction::rising;
-                else if (d == "falling")
-                    r.rate_dir = rate_direction::falling;
-                else if (d == "absolute")
-                    r.rate_dir = rate_direction::absolute;
-                else
-                    c.fail("'direction' must be rising, falling or absolute");
-            }
-            if (r.kind == rule_kind::cumulative) {
-                r.window_s = c.number(params, "window_s", 86400.0, 3600);
-                r.warning_fraction = c.number(params, "warning_fraction", 0.7, 0);
-                if (r.warning_fraction >= 1) c.fail("'warning_fraction' must be below 1");
-                if (params.contains("warning_level")) r.warning_level = c.level_of(params, "warning_level");
-                const auto b = c.opt_string(params, "baseline").value_or("first_reading");
-                if (b != "first_reading" && b != "limits") c.fail("'baseline' must be first_reading or limits");
-                r.baseline_from_limits = b == "limits";
-                for (const auto& l : r.levels)
-                    if (!l.rate && !l.rate_fraction) c.fail("each cumulative level needs a 'rate' (per day)");
-            }
-            check_order(c, r);
-            if (r.warning_level && !more_severe(r.levels.back().lvl, *r.warning_level))
-                c.fail("'warning_level' must be less severe than every alarm level");
-            break;
-        }
-        case rule_kind::event:
-            check_keys(c, params, {"level", "clear_after_s"}, "parameter");
-            r.event_level = c.level_of(params, "level");
-            r.clear_after_s = c.number(params, "clear_after_s", 0.0, 0);
-            break;
-        case rule_kind::offline:
-            check_keys(c, params, {"level", "multiplier"}, "parameter");
-            r.offline_level = c.level_of(params, "level", level::blue);
-            r.multiplier = c.number(params, "multiplier", 3.0, 1);
-            break;
+/// Threshold, rate and cumulative rules: graded levels plus the kind's own parameters.
+void parse_leveled_params(const checker& c, const json& params, rule& r) {
+    std::set<std::string> allowed{"levels", "for_s", "clear_for_s"};
+    if (r.kind == rule_kind::threshold) allowed.insert("direction");
+    if (r.kind == rule_kind::rate) allowed.insert({"window_s", "per_s", "direction", "consecutive"});
+    if (r.kind == rule_kind::cumulative) allowed.insert({"window_s", "warning_fraction", "warning_level", "baseline"});
+    check_keys(c, params, allowed, "parameter");
+    auto levels = params.find("levels");
+    if (levels == params.end() || !levels->is_array() || levels->empty())
+        c.fail("missing parameter 'levels' (a non-empty array)");
+    for (const auto& l : *levels) r.levels.push_back(parse_level_spec(c, l, r.kind));
+    r.for_s = c.number(params, "for_s", 0.0, 0);
+    r.clear_for_s = c.number(params, "clear_for_s", 0.0, 0);
+    if (r.kind == rule_kind::threshold) {
+        const auto d = c.opt_string(params, "direction").value_or("high");
+        if (d != "high" && d != "low") c.fail("'direction' must be high or low");
+        r.dir = d == "high" ? direction::high : direction::low;
     }
+    if (r.kind == rule_kind::rate) {
+        r.window_s = c.number(params, "window_s", std::nullopt, 1);
+        r.per_s = c.number(params, "per_s", 3600.0, 1);
+        r.consecutive = static_cast<int>(c.number(params, "consecutive", 1.0, 1));
+        const auto d = c.opt_string(params, "direction").value_or("rising");
+        if (d == "rising")
+            r.rate_dir = rate_direction::rising;
+        else if (d == "falling")
+            r.rate_dir = rate_direction::falling;
+        else if (d == "absolute")
+            r.rate_dir = rate_direction::absolute;
+        else
+            c.fail("'direction' must be rising, falling or absolute");
+    }
+    if (r.kind == rule_kind::cumulative) {
+        // A day's window at least: settlement and deformation standards give daily rates.
+        r.window_s = c.number(params, "window_s", 86400.0, 3600);
+        r.warning_fraction = c.number(params, "warning_fraction", 0.7, 0);
+        if (r.warning_fraction >= 1) c.fail("'warning_fraction' must be below 1");
+        if (params.contains("warning_level")) r.warning_level = c.level_of(params, "warning_level");
+        const auto b = c.opt_string(params, "baseline").value_or("first_reading");
+        if (b != "first_reading" && b != "limits") c.fail("'baseline' must be first_reading or limits");
+        r.baseline_from_limits = b == "limits";
+        for (const auto& l : r.levels)
+            if (!l.rate && !l.rate_fraction) c.fail("each cumulative level needs a 'rate' (per day)");
+    }
+    check_order(c, r);
+    if (r.warning_level && !more_severe(r.levels.back().lvl, *r.warning_level))
+        c.fail("'warning_level' must be less severe than every alarm level");
+}
 
+/// Handling advice per level. Every level the rule can raise needs some: an alarm without
+/// advice leaves the operator guessing, which is what the platform exists to prevent.
+void parse_advice(const checker& c, const json& j, rule& r) {
     auto advice = j.find("advice");
     if (advice == j.end() || !advice->is_object() || advice->empty())
         c.fail("missing 'advice' (what the operator should do, per level)");
@@ -283,6 +265,39 @@ rule parse_rule(const json& j, const std::string& pack_domain, const std::string
     if (r.kind == rule_kind::cumulative && r.baseline_from_limits) used.push_back(level::blue);
     for (auto l : used)
         if (!r.advice.count(l)) c.fail("no advice for level " + std::string(to_string(l)));
+}
+
+rule parse_rule(const json& j, const std::string& pack_domain, const std::string& file) {
+    std::string id = j.is_object() && j.contains("id") && j["id"].is_string() ? j["id"].get<std::string>() : "";
+    checker c(file, id);
+    if (!j.is_object()) c.fail("a rule must be an object");
+    if (id.empty()) c.fail("missing 'id'");
+    check_keys(c, j, {"id", "name", "domain", "kinds", "kind", "params", "advice", "source"}, "field");
+    rule r;
+    r.id = id;
+    r.definition = j;
+    parse_identity(c, j, pack_domain, r);
+
+    const json params = j.value("params", json::object());
+    if (!params.is_object()) c.fail("'params' must be an object");
+    switch (r.kind) {
+        case rule_kind::threshold:
+        case rule_kind::rate:
+        case rule_kind::cumulative:
+            parse_leveled_params(c, params, r);
+            break;
+        case rule_kind::event:
+            check_keys(c, params, {"level", "clear_after_s"}, "parameter");
+            r.event_level = c.level_of(params, "level");
+            r.clear_after_s = c.number(params, "clear_after_s", 0.0, 0);
+            break;
+        case rule_kind::offline:
+            check_keys(c, params, {"level", "multiplier"}, "parameter");
+            r.offline_level = c.level_of(params, "level", level::blue);
+            r.multiplier = c.number(params, "multiplier", 3.0, 1);
+            break;
+    }
+    parse_advice(c, j, r);
     return r;
 }
 
@@ -315,6 +330,7 @@ std::vector<rule> load_packs(const std::string& dir) {
     if (files.empty()) throw pack_error(dir + ": no rule packs (*.json)");
     std::sort(files.begin(), files.end());
     std::vector<rule> all;
+    // Ids are global, not per pack: alarms and rule states are keyed by rule id alone.
     std::set<std::string> ids;
     for (const auto& f : files) {
         std::ifstream in(f);
@@ -337,6 +353,8 @@ std::vector<resolved_level> resolve_levels(const rule& r, const json& limits) {
         if (it == limits.end() || !it->is_number()) return std::nullopt;
         return it->get<double>();
     };
+    // A level whose limit the sensor does not define is left out, not guessed: the sensor then
+    // alarms on the levels it can be judged by.
     std::vector<resolved_level> out;
     for (const auto& s : r.levels) {
         std::optional<double> v;

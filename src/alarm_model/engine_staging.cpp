@@ -1,0 +1,130 @@
+#include <algorithm>
+#include <cmath>
+
+#include "cityguard/alarm_model/engine.hpp"
+
+namespace cityguard::alarm_model {
+
+using json = nlohmann::json;
+using rules::level;
+using rules::outcome;
+using util::micros;
+
+// Change sets: every mutation stages its slot first (saving what rollback() restores), so the
+// engine's memory never runs ahead of the database; commit() makes a set current once the
+// store committed it. Also the start-up restore, which bypasses staging: it is the database.
+
+engine::slot& engine::stage(slot_key key) {
+    auto [it, created] = slots_.try_emplace(key);
+    slot& s = it->second;
+    if (s.generation != generation_) {
+        s.generation = generation_;
+        s.undo.existed = !created;
+        s.undo.fields = s.state.fields();
+        s.undo.last_ts = s.state.last_ts;
+        s.undo.last_value = s.state.last_value;
+        s.undo.open = s.open;
+        s.undo.touched = false;
+        staged_keys_.push_back(key);
+    }
+    return s;
+}
+
+changes engine::take_staged_changes() {
+    changes out;
+    for (const auto key : touched_) out.alarms.push_back({*slots_.at(key).open, std::move(staged_events_[key])});
+    out.states = std::move(staged_states_);
+    touched_.clear();
+    staged_events_.clear();
+    staged_states_.clear();
+    return out;
+}
+
+void engine::assign_ids(const std::vector<std::int64_t>& ids) {
+    for (std::size_t i = 0; i < ids.size() && i < new_alarm_keys_.size(); ++i) {
+        auto& s = slots_.at(new_alarm_keys_[i]);
+        if (s.open) s.open->id = ids[i];
+    }
+}
+
+void engine::commit() {
+    for (const auto key : staged_keys_) {
+        slot& s = slots_.at(key);
+        s.undo.open.reset();
+        if (!s.open) continue;
+        if (s.open->state == status::closed) {
+            slot_of_alarm_.erase(s.open->id);
+            s.open.reset();  // the database keeps closed alarms
+        } else if (s.open->id != 0) {
+            slot_of_alarm_[s.open->id] = key;
+        }
+    }
+    for (auto& [sensor, ts] : staged_seen_) last_seen_[sensor] = ts;
+    end_change_set();
+}
+
+void engine::rollback() {
+    for (const auto key : staged_keys_) {
+        auto it = slots_.find(key);
+        if (it == slots_.end()) continue;
+        slot& s = it->second;
+        if (!s.undo.existed) {
+            slots_.erase(it);
+            continue;
+        }
+        s.state.restore(s.undo.fields);
+        const auto last_ts = s.undo.last_ts;
+        s.state.last_ts = last_ts;
+        s.state.last_value = s.undo.last_value;
+        s.open = std::move(s.undo.open);
+        // Samples added by the dropped readings leave the window; ones it trimmed stay gone,
+        // which only shortens the next rate's baseline a little.
+        while (!s.state.window.empty() && (!last_ts || s.state.window.back().first > *last_ts))
+            s.state.window.pop_back();
+    }
+    end_change_set();
+}
+
+void engine::end_change_set() {
+    ++generation_;
+    staged_keys_.clear();
+    staged_seen_.clear();
+    touched_.clear();
+    staged_events_.clear();
+    staged_states_.clear();
+    new_alarm_keys_.clear();
+}
+
+void engine::restore_alarm(alarm a, const sensor_facts& sensor) {
+    auto ri = rule_index(a.rule);
+    if (!ri) return;
+    const slot_key key = key_of(*ri, sensor.key);
+    slot_of_alarm_[a.id] = key;
+    auto& list = slots_of_sensor_[sensor.key];
+    if (std::find(list.begin(), list.end(), key) == list.end()) list.push_back(key);
+    slots_[key].open = std::move(a);
+}
+
+void engine::restore_state(const std::string& rule, const sensor_facts& sensor, const json& persisted) {
+    auto ri = rule_index(rule);
+    if (!ri) return;
+    auto& s = slots_[key_of(*ri, sensor.key)];
+    const auto last_ts = s.state.last_ts;
+    s.state = rules::eval_state::from_persisted(persisted);
+    s.state.last_ts = last_ts;
+}
+
+void engine::restore_last_reading(const sensor_facts& sensor, micros ts, double value) {
+    // Silence counts from the server's start at the earliest: during an outage gateways could
+    // not deliver, and raising every short-interval sensor offline at start-up would bury the
+    // board under blue alarms each time the server restarts.
+    auto& seen = last_seen_[sensor.key];
+    seen = std::max({seen, ts, started_at_});
+    for (const std::uint32_t ri : rules_for(sensor)) {
+        auto& s = slots_[key_of(ri, sensor.key)];
+        s.state.last_ts = ts;
+        s.state.last_value = value;
+    }
+}
+
+}  // namespace cityguard::alarm_model
