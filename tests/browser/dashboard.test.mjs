@@ -120,7 +120,7 @@ try {
 
   // Drop the connection; events during the gap arrive after the reconnect (resume with since).
   await page.evaluate(() => { window.__ws_closed = true; });
-  await page.evaluate(() => state.ws.close());
+  await page.evaluate(() => window.cityguard.state.ws.close());
   await post('GS-FT-001-LEL-03', 55);  // orange, while the page is disconnected (or reconnecting)
   await page.waitForSelector('#conn[data-state="live"]');
   await page.waitForSelector('tr.alarm-row[data-level="orange"]');

@@ -1,0 +1,97 @@
+// Shared by every part of the dashboard: constants, bilingual text, the one state object,
+// small formatting helpers and the REST call. Imports nothing.
+
+export const LEVELS = ['red', 'orange', 'yellow', 'blue'];
+export const DOMAINS = ['gas_pipeline', 'gas_station', 'bridge', 'ground', 'chemical_plant', 'major_hazard'];
+export const STATUSES = ['open', 'acknowledged', 'handling', 'resolved', 'closed'];
+export const CLOSE_REASONS = ['false_alarm', 'device_fault', 'test', 'duplicate'];
+
+export const TEXT = {
+  zh: {
+    app_title: '城市安全风险监测预警平台', api_key: 'API 密钥', sign_in: '登录', sign_out: '退出',
+    key_hint: '密钥只保存在本标签页 (sessionStorage)，不会出现在地址栏。', bad_key: '密钥无效或无权限',
+    live_alarms: '实时告警', site_map: '监测点位图', alarm_detail: '告警详情', sensor_chart: '传感器曲线',
+    clear_filters: '清除筛选', no_alarms: '当前没有符合条件的告警', pick_alarm: '点击列表中的告警查看详情',
+    pick_alarm_chart: '选择告警后显示该传感器最近一小时曲线',
+    col_level: '等级', col_title: '告警', col_site: '点位', col_value: '数值', col_status: '状态', col_time: '时间',
+    all_levels: '全部等级', all_domains: '全部行业', all_districts: '全部辖区',
+    red: '红色', orange: '橙色', yellow: '黄色', blue: '蓝色',
+    gas_pipeline: '燃气管网', gas_station: '加油站', bridge: '桥梁', ground: '地面沉降', chemical_plant: '化工企业',
+    major_hazard: '重大危险源',
+    open: '待确认', acknowledged: '已确认', handling: '处置中', resolved: '已解决', closed: '已关闭',
+    active: '持续', cleared: '已恢复', unknown: '未知',
+    acknowledge: '确认', handle: '处置', resolve: '解决', close: '关闭', note: '备注', reason: '关闭原因',
+    no_reason: '（无）', false_alarm: '误报', device_fault: '设备故障', test: '测试', duplicate: '重复',
+    rule: '规则', sensor: '传感器', site: '点位', district: '辖区', value: '当前值', peak: '峰值',
+    first: '首次', last: '最近', count: '次数', advice: '处置建议', timeline: '处置记录', done: '已提交',
+    offline: '离线传感器', live: '实时', connecting: '连接中', disconnected: '已断开', sound_on: '声音：开',
+    sound_off: '声音：关', no_data: '最近一小时无数据', thresholds: '阈值', new_red: '新的红色告警',
+    raised: '触发', escalated: '升级', deescalated: '降级', reactivated: '再次触发',
+  },
+  en: {
+    app_title: 'City Safety Monitoring & Early Warning', api_key: 'API key', sign_in: 'Sign in', sign_out: 'Sign out',
+    key_hint: 'The key stays in this tab (sessionStorage) and never appears in the URL.',
+    bad_key: 'Invalid key or not allowed', live_alarms: 'Live alarms', site_map: 'Site map',
+    alarm_detail: 'Alarm detail', sensor_chart: 'Sensor chart', clear_filters: 'Clear filters',
+    no_alarms: 'No alarms match', pick_alarm: 'Pick an alarm in the list', pick_alarm_chart:
+      'Pick an alarm to see its sensor over the last hour',
+    col_level: 'Level', col_title: 'Alarm', col_site: 'Site', col_value: 'Value', col_status: 'Status',
+    col_time: 'Time', all_levels: 'All levels', all_domains: 'All domains', all_districts: 'All districts',
+    red: 'Red', orange: 'Orange', yellow: 'Yellow', blue: 'Blue',
+    gas_pipeline: 'Gas pipeline', gas_station: 'Gas station', bridge: 'Bridge', ground: 'Ground',
+    chemical_plant: 'Chemical plant', major_hazard: 'Major hazard',
+    open: 'Open', acknowledged: 'Acknowledged', handling: 'Handling', resolved: 'Resolved', closed: 'Closed',
+    active: 'active', cleared: 'cleared', unknown: 'unknown',
+    acknowledge: 'Acknowledge', handle: 'Handle', resolve: 'Resolve', close: 'Close', note: 'Note',
+    reason: 'Close reason', no_reason: '(none)', false_alarm: 'False alarm', device_fault: 'Device fault',
+    test: 'Test', duplicate: 'Duplicate', rule: 'Rule', sensor: 'Sensor', site: 'Site', district: 'District',
+    value: 'Value', peak: 'Peak', first: 'First', last: 'Last', count: 'Count', advice: 'Handling advice',
+    timeline: 'Timeline', done: 'Done', offline: 'Sensors offline', live: 'live', connecting: 'connecting',
+    disconnected: 'disconnected', sound_on: 'Sound: on', sound_off: 'Sound: off', no_data: 'No data in the last hour',
+    thresholds: 'Thresholds', new_red: 'New red alarm',
+    raised: 'raised', escalated: 'escalated', deescalated: 'de-escalated', reactivated: 'reactivated',
+  },
+};
+
+export const state = {
+  lang: localStorage.getItem('cityguard.lang') || 'zh',
+  key: sessionStorage.getItem('cityguard.key') || '',
+  sound: localStorage.getItem('cityguard.sound') !== 'off',
+  alarms: new Map(),       // id -> alarm, not closed
+  fresh: new Set(),        // ids to highlight once
+  lastSeq: 0,              // resume position of the feed
+  sites: new Map(),        // id -> site
+  rules: new Map(),        // id -> rule
+  selected: null,          // alarm id
+  chart: null,             // {sensor, points: [{t, v, min, max}], unit, thresholds}
+  ws: null,
+  retry: 0,
+  settings: {},
+  overviewTimer: null,
+};
+
+export const $ = (sel) => document.querySelector(sel);
+export const t = (k) => (TEXT[state.lang] && TEXT[state.lang][k]) || k;
+export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+export const levelRank = (l) => { const i = LEVELS.indexOf(l); return i < 0 ? 9 : i; };
+export const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false }) : '');
+export const fmtNum = (v) => (v === null || v === undefined ? '–' : Math.abs(v) >= 100 ? v.toFixed(1) : (+v.toFixed(3)).toString());
+
+// ---------- REST ----------
+export async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { Authorization: 'Bearer ' + state.key, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
+  if (!res.ok) {
+    const err = new Error((json && json.error && json.error.message) || res.statusText);
+    err.status = res.status;
+    err.code = json && json.error && json.error.code;
+    throw err;
+  }
+  return json;
+}

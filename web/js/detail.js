@@ -1,0 +1,156 @@
+// One alarm: its detail and history, the operator's workflow actions, and the sensor's chart
+// with the rule's thresholds.
+
+import { CLOSE_REASONS, state, $, t, esc, fmtTime, fmtNum, api } from './core.js';
+import { ruleName } from './views.js';
+
+// ---------- detail & actions ----------
+export async function loadDetail(id) {
+  state.selected = id;
+  let a;
+  try { a = await api('GET', `/api/v1/alarms/${id}`); } catch (e) {
+    $('#detail').innerHTML = `<p class="error">${esc(e.message)}</p>`;
+    return;
+  }
+  if (state.selected !== id) return;
+  const site = state.sites.get(a.site) || {};
+  const rule = state.rules.get(a.rule);
+  const events = (a.events || []).map((e) => `<li><time>${esc(fmtTime(e.at))}</time><b>${esc(t(e.type))}</b>
+      ${e.level ? `<span class="lvl ${e.level}">${esc(t(e.level))}</span>` : ''} ${e.value !== null && e.value !== undefined ? fmtNum(e.value) : ''}
+      · ${esc(e.actor)} ${e.note ? '· ' + esc(e.note) : ''}</li>`).join('');
+  $('#detail').innerHTML = `
+    <h3><span class="lvl ${a.level}">${esc(t(a.level))}</span> ${esc(ruleName(a.rule) || a.title)} <small>#${a.id}</small></h3>
+    <dl class="facts">
+      <dt>${esc(t('col_status'))}</dt><dd id="detail-status" data-status="${a.status}">${esc(t(a.status))} · ${esc(t(a.condition))}</dd>
+      <dt>${esc(t('rule'))}</dt><dd>${esc(a.rule)}${rule && rule.source ? `<br><small class="hint">${esc(rule.source)}</small>` : ''}</dd>
+      <dt>${esc(t('sensor'))}</dt><dd>${esc(a.sensor)}</dd>
+      <dt>${esc(t('site'))}</dt><dd>${esc(site.name || a.site)} · ${esc(site.district || '')}</dd>
+      <dt>${esc(t('value'))}</dt><dd>${fmtNum(a.value)} (${esc(t('peak'))} ${fmtNum(a.peak_value)}, ${esc(t(a.peak_level))})</dd>
+      <dt>${esc(t('first'))}</dt><dd>${esc(fmtTime(a.first_ts))}</dd>
+      <dt>${esc(t('last'))}</dt><dd>${esc(fmtTime(a.last_ts))}</dd>
+      <dt>${esc(t('count'))}</dt><dd>${a.count}</dd>
+    </dl>
+    <div class="advice"><b>${esc(t('advice'))}</b><br>${esc(a.advice)}</div>
+    <div class="actions">
+      <textarea id="action-note" placeholder="${esc(t('note'))}"></textarea>
+      ${['acknowledge', 'handle', 'resolve', 'close'].map((x) => `<button type="button" data-action="${x}">${esc(t(x))}</button>`).join('')}
+      <label>${esc(t('reason'))} <select id="action-reason"><option value="">${esc(t('no_reason'))}</option>
+        ${CLOSE_REASONS.map((r) => `<option value="${r}">${esc(t(r))}</option>`).join('')}</select></label>
+      <span id="action-error" role="alert"></span><span id="action-ok"></span>
+    </div>
+    <h4>${esc(t('timeline'))}</h4><ul class="timeline">${events}</ul>`;
+  if (!state.chart || state.chart.sensor !== a.sensor) loadChart(a.sensor, a.rule);
+}
+
+export async function act(action) {
+  const id = state.selected;
+  if (!id) return;
+  const body = { note: $('#action-note').value };
+  const reason = $('#action-reason').value;
+  if (action === 'close' && reason) body.reason = reason;
+  $('#action-error').textContent = '';
+  $('#action-ok').textContent = '';
+  try {
+    await api('POST', `/api/v1/alarms/${id}/${action}`, body);
+    await loadDetail(id);
+    $('#action-ok').textContent = t('done');
+  } catch (e) {
+    $('#action-error').textContent = `${e.code || e.status}: ${e.message}`;
+  }
+}
+
+// ---------- chart ----------
+export function thresholdsFor(sensor, ruleId) {
+  const out = [];
+  const domain = (state.sites.get(sensor.site) || {}).domain;
+  for (const r of state.rules.values()) {
+    if (r.kind !== 'threshold' || !r.id.startsWith(domain + '.') || !(r.kinds || []).includes(sensor.kind)) continue;
+    if (ruleId && r.id !== ruleId && !(r.kinds || []).includes(sensor.kind)) continue;
+    for (const l of (r.params && r.params.levels) || []) {
+      const limits = sensor.limits || {};
+      let v = null;
+      if (l.limit && limits[l.limit] !== undefined) v = limits[l.limit];
+      else if (l.fraction !== undefined && limits[l.of] !== undefined) v = l.fraction * limits[l.of];
+      else if (typeof l.value === 'number') v = l.value;
+      if (v !== null) out.push({ level: l.level, value: v, rule: r.id });
+    }
+  }
+  return out;
+}
+
+export async function loadChart(sensorId, ruleId) {
+  const prev = state.chart;
+  if (prev && state.ws && state.ws.readyState === 1)
+    state.ws.send(JSON.stringify({ type: 'unsubscribe_readings', sensors: [prev.sensor] }));
+  const from = new Date(Date.now() - 3600e3).toISOString();
+  let sensor, hist;
+  try {
+    [sensor, hist] = await Promise.all([
+      api('GET', `/api/v1/sensors/${encodeURIComponent(sensorId)}`),
+      api('GET', `/api/v1/sensors/${encodeURIComponent(sensorId)}/readings?from=${encodeURIComponent(from)}&bucket=60s`),
+    ]);
+  } catch (e) {
+    $('#chart').innerHTML = `<p class="error">${esc(e.message)}</p>`;
+    return;
+  }
+  state.chart = {
+    sensor: sensorId,
+    unit: sensor.unit || '',
+    points: (hist.buckets || []).map((b) => ({ t: Date.parse(b.ts) + 30e3, v: b.avg, min: b.min, max: b.max })),
+    thresholds: thresholdsFor(sensor, ruleId),
+  };
+  $('#chart-title').textContent = `${sensorId} (${sensor.unit || ''})`;
+  if (state.ws && state.ws.readyState === 1)
+    state.ws.send(JSON.stringify({ type: 'subscribe_readings', sensors: [sensorId] }));
+  renderChart();
+}
+
+export function onReading(m) {
+  const c = state.chart;
+  if (!c || m.sensor !== c.sensor) return;
+  c.points.push({ t: Date.parse(m.ts), v: m.value, live: true });
+  const cutoff = Date.now() - 3600e3;
+  while (c.points.length && c.points[0].t < cutoff) c.points.shift();
+  renderChart();
+}
+
+export function renderChart() {
+  const c = state.chart;
+  if (!c) return;
+  const W = 640, H = 260, L = 56, R = 12, T = 12, B = 28;
+  const now = Date.now();
+  const t0 = now - 3600e3;
+  const vals = c.points.flatMap((p) => [p.v, p.min ?? p.v, p.max ?? p.v]).concat(c.thresholds.map((x) => x.value));
+  if (!c.points.length) {
+    $('#chart').innerHTML = `<p class="hint">${esc(t('no_data'))}</p>`;
+    return;
+  }
+  let lo = Math.min(...vals), hi = Math.max(...vals);
+  if (hi === lo) { hi += 1; lo -= 1; }
+  const pad = (hi - lo) * 0.08;
+  lo -= pad; hi += pad;
+  const x = (ts) => L + ((ts - t0) / 3600e3) * (W - L - R);
+  const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
+  const line = c.points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
+  const band = c.points.filter((p) => p.min !== undefined);
+  const bandPath = band.length > 1
+    ? `<polygon class="chart-band" points="${band.map((p) => `${x(p.t).toFixed(1)},${y(p.max).toFixed(1)}`).join(' ')} ${band.slice().reverse().map((p) => `${x(p.t).toFixed(1)},${y(p.min).toFixed(1)}`).join(' ')}"/>`
+    : '';
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
+    const v = lo + f * (hi - lo);
+    return `<line class="chart-axis" x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" opacity=".3"/>
+      <text class="chart-label" x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${fmtNum(v)}</text>`;
+  }).join('');
+  const times = [0, 15, 30, 45, 60].map((m) => {
+    const ts = t0 + m * 60e3;
+    const d = new Date(ts);
+    return `<text class="chart-label" x="${x(ts)}" y="${H - 8}" text-anchor="${m === 60 ? 'end' : m === 0 ? 'start' : 'middle'}">${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}</text>`;
+  }).join('');
+  const thresholds = c.thresholds.map((th) => `<line class="threshold" data-level="${th.level}" x1="${L}" x2="${W - R}"
+      y1="${y(th.value)}" y2="${y(th.value)}" style="stroke:var(--${th.level})"><title>${esc(t(th.level))} ${fmtNum(th.value)} (${esc(th.rule)})</title></line>
+      <text class="chart-label" x="${W - R - 4}" y="${y(th.value) - 4}" text-anchor="end" style="fill:var(--${th.level})">${esc(t(th.level))} ${fmtNum(th.value)}</text>`).join('');
+  const live = c.points.filter((p) => p.live).map((p) => `<circle class="chart-live" cx="${x(p.t)}" cy="${y(p.v)}" r="2.5"/>`).join('');
+  $('#chart').innerHTML = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(t('sensor_chart'))}">
+    ${ticks}${times}${bandPath}<polyline class="chart-line" points="${line}"/>${live}${thresholds}
+    <line class="chart-axis" x1="${L}" x2="${L}" y1="${T}" y2="${H - B}"/></svg>`;
+}

@@ -1,0 +1,130 @@
+// CityGuard command-center dashboard, entry point. Plain ES modules, no build step: the server
+// serves these files as they are. State comes from the REST API once and then from the live
+// feed. Sign-in, language and wiring of the page's controls live here.
+
+import { LEVELS, DOMAINS, state, $, t, esc, api } from './core.js';
+import { connect } from './feed.js';
+import { renderConn, renderAll, renderList, refreshOverview, renderMap } from './views.js';
+import { loadDetail, act, renderChart } from './detail.js';
+
+// ---------- i18n ----------
+export function applyText() {
+  document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
+  document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  $('#sound-toggle').textContent = t(state.sound ? 'sound_on' : 'sound_off');
+  fillFilters();
+  renderConn();
+  renderMap();
+  renderAll();
+}
+
+export function fillFilters() {
+  const keep = (sel) => sel.value;
+  const fill = (sel, allKey, values, label) => {
+    const v = keep(sel);
+    sel.innerHTML = `<option value="">${esc(t(allKey))}</option>` +
+      values.map((x) => `<option value="${esc(x)}">${esc(label(x))}</option>`).join('');
+    sel.value = values.includes(v) ? v : '';
+  };
+  fill($('#filter-level'), 'all_levels', LEVELS, t);
+  fill($('#filter-domain'), 'all_domains', DOMAINS, t);
+  const districts = [...new Set([...state.sites.values()].map((s) => s.district))].sort();
+  fill($('#filter-district'), 'all_districts', districts, (x) => x);
+}
+
+// ---------- sign-in ----------
+export async function signIn(key) {
+  state.key = key;
+  try {
+    await api('GET', '/api/v1/overview');
+  } catch (e) {
+    state.key = '';
+    sessionStorage.removeItem('cityguard.key');
+    throw e;
+  }
+  sessionStorage.setItem('cityguard.key', key);
+  $('#signin').hidden = true;
+  await loadReference();
+  connect();
+  refreshOverview();
+}
+
+export function signOut() {
+  sessionStorage.removeItem('cityguard.key');
+  state.key = '';
+  if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
+  state.alarms.clear();
+  state.lastSeq = 0;
+  state.selected = null;
+  renderAll();
+  $('#signin').hidden = false;
+  $('#key').value = '';
+}
+
+export async function loadReference() {
+  const [sites, rules, settings] = await Promise.all([
+    api('GET', '/api/v1/sites'),
+    api('GET', '/api/v1/rules'),
+    fetch('settings.json').then((r) => (r.ok ? r.json() : {})).catch(() => ({})),
+  ]);
+  state.sites = new Map((sites.sites || sites.items || sites || []).map((s) => [s.id, s]));
+  state.rules = new Map((rules.rules || []).map((r) => [r.id, r]));
+  state.settings = settings || {};
+  fillFilters();
+  renderMap();
+}
+
+
+// ---------- wiring ----------
+export function init() {
+  document.querySelectorAll('.lang-toggle').forEach((b) => b.addEventListener('click', () => {
+    state.lang = state.lang === 'zh' ? 'en' : 'zh';
+    localStorage.setItem('cityguard.lang', state.lang);
+    applyText();
+    if (state.selected) loadDetail(state.selected);
+    refreshOverview();
+    renderChart();
+  }));
+  $('#sound-toggle').addEventListener('click', () => {
+    state.sound = !state.sound;
+    localStorage.setItem('cityguard.sound', state.sound ? 'on' : 'off');
+    applyText();
+  });
+  $('#signout').addEventListener('click', signOut);
+  $('#signin-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    $('#signin-error').textContent = '';
+    try { await signIn($('#key').value.trim()); } catch (e) { $('#signin-error').textContent = `${t('bad_key')} (${e.message})`; }
+  });
+  ['#filter-level', '#filter-domain', '#filter-district'].forEach((s) => $(s).addEventListener('change', renderList));
+  $('#filter-clear').addEventListener('click', () => {
+    ['#filter-level', '#filter-domain', '#filter-district'].forEach((s) => { $(s).value = ''; });
+    renderList();
+  });
+  $('#alarm-rows').addEventListener('click', (ev) => {
+    const row = ev.target.closest('tr.alarm-row');
+    if (!row) return;
+    loadDetail(Number(row.dataset.id));
+    renderList();
+  });
+  $('#map').addEventListener('click', (ev) => {
+    const m = ev.target.closest('.site-marker');
+    if (!m) return;
+    const site = state.sites.get(m.dataset.site);
+    if (site) { $('#filter-district').value = site.district; renderList(); }
+  });
+  $('#detail').addEventListener('click', (ev) => {
+    const b = ev.target.closest('button[data-action]');
+    if (b) act(b.dataset.action);
+  });
+  setInterval(() => { if (state.chart) renderChart(); }, 30000);  // the time axis moves on
+  applyText();
+  if (state.key) signIn(state.key).catch(() => { $('#signin').hidden = false; });
+  else $('#signin').hidden = false;
+}
+
+// Module scope hides the state from the browser console; this one handle shows it (and lets the
+// browser test drop the feed connection to watch it resume).
+window.cityguard = { state };
+
+document.addEventListener('DOMContentLoaded', init);
