@@ -104,14 +104,36 @@ net::awaitable<void> alarm_service::restore() {
     for (const auto& st : states)
         if (const auto* s = by_id(st.sensor)) engine_.restore_state(st.rule, *s, st.state);
     const auto latest = co_await repo_.latest_readings();
-    for (const auto& [id, ts, value] : latest)
-        if (const auto* s = by_id(id)) engine_.restore_last_reading(*s, ts, value);
+    std::vector<store::alarms_repo::history_request> wanted;
+    for (const auto& [id, ts, value] : latest) {
+        const auto* s = by_id(id);
+        if (!s) continue;
+        engine_.restore_last_reading(*s, ts, value);
+        // Rate windows refilled from stored readings: without them the first rate after a
+        // restart would wait half a window, and an alarm could come that much late.
+        if (const auto need = engine_.history_needed(*s); need.span > 0)
+            wanted.push_back({s->key, ts - need.span, need.step});
+    }
+    const auto history = co_await repo_.recent_readings(std::move(wanted));
+    restore_history(history);
     spdlog::info(
-        "rule engine: {} rules, {} open alarms, {} rule states restored",
+        "rule engine: {} rules, {} open alarms, {} rule states, {} readings of rule windows restored",
         engine_.rules().size(),
         open.size(),
-        states.size()
+        states.size(),
+        history.size()
     );
+}
+
+void alarm_service::restore_history(const std::vector<std::tuple<std::int32_t, util::micros, double>>& rows) {
+    std::vector<std::pair<util::micros, double>> of_sensor;
+    for (std::size_t i = 0; i < rows.size();) {
+        const std::int32_t key = std::get<0>(rows[i]);
+        of_sensor.clear();
+        for (; i < rows.size() && std::get<0>(rows[i]) == key; ++i)
+            of_sensor.emplace_back(std::get<1>(rows[i]), std::get<2>(rows[i]));
+        if (const auto* s = facts(key)) engine_.restore_history(*s, of_sensor);
+    }
 }
 
 void alarm_service::start() { net::co_spawn(ioc_, timer_loop(), net::detached); }

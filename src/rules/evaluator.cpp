@@ -104,12 +104,19 @@ outcome settle(const rule& r, eval_state& s, std::optional<level> target, micros
     return o;
 }
 
-/// Keeps `window` to the readings within `span` before ts and returns the change rate per
-/// `per_s` against the oldest of them, once they cover at least half the span.
-std::optional<double> rate_over(eval_state& s, micros ts, double value, double span_s, double per_s) {
-    const auto span = static_cast<micros>(span_s * kMicrosPerSecond);
+/// Keeps `window` to samples at least span/128 apart, dropping those a newer sample has made
+/// older than `span`. Shared by evaluation and the restore after a restart, so both keep the
+/// same samples.
+void keep_sample(eval_state& s, micros ts, double value, micros span) {
     if (s.window.empty() || ts - s.window.back().first >= span / 128) s.window.emplace_back(ts, value);
     while (s.window.size() > 2 && ts - s.window[1].first >= span) s.window.pop_front();
+}
+
+/// Keeps the window (keep_sample) and returns the change rate per `per_s` against the oldest
+/// sample, once the samples cover at least half the span.
+std::optional<double> rate_over(eval_state& s, micros ts, double value, double span_s, double per_s) {
+    const auto span = static_cast<micros>(span_s * kMicrosPerSecond);
+    keep_sample(s, ts, value, span);
     const auto& [t0, v0] = s.window.front();
     if (ts - t0 < span / 2 || ts == t0) return std::nullopt;
     return (value - v0) / (static_cast<double>(ts - t0) / kMicrosPerSecond) * per_s;
@@ -229,6 +236,20 @@ outcome evaluate(
             return {};  // driven by the engine's timer, not by data
     }
     return {};
+}
+
+micros history_span(const rule& r) {
+    if (r.kind != rule_kind::rate && r.kind != rule_kind::cumulative) return 0;
+    // One sampling step more than the window: the oldest sample kept is the last one at least a
+    // window old, which lies just beyond it.
+    const auto span = static_cast<micros>(r.window_s * kMicrosPerSecond);
+    return span + span / 64;
+}
+
+void remember(const rule& r, eval_state& s, micros ts, double value) {
+    if (!std::isfinite(value)) return;
+    if (r.kind == rule_kind::rate || r.kind == rule_kind::cumulative)
+        keep_sample(s, ts, value, static_cast<micros>(r.window_s * kMicrosPerSecond));
 }
 
 // A detection is a moment, not a state: without this, a camera that stops reporting would leave

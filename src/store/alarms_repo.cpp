@@ -190,4 +190,35 @@ net::awaitable<std::vector<std::tuple<std::string, util::micros, double>>> alarm
     });
 }
 
+net::awaitable<std::vector<std::tuple<std::int32_t, util::micros, double>>> alarms_repo::recent_readings(
+    std::vector<history_request> wanted
+) {
+    std::string keys = "{", froms = "{", steps = "{";
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+        const char* sep = i ? "," : "";
+        keys += sep + std::to_string(wanted[i].sensor_key);
+        froms += sep + std::to_string(wanted[i].from);
+        steps += sep + std::to_string(std::max<util::micros>(wanted[i].step, 1));
+    }
+    keys += '}';
+    froms += '}';
+    steps += '}';
+    return read(
+        db_,
+        [keys = std::move(keys), froms = std::move(froms), steps = std::move(steps)](pqxx::read_transaction& tx) {
+            return map_rows(
+                tx,
+                queries::recent_readings.name,
+                [](const pqxx::row& r) {
+                    return std::tuple<std::int32_t, util::micros, double>{
+                        r[0].as<std::int32_t>(), r[1].as<util::micros>(), r[2].as<double>()};
+                },
+                keys,
+                froms,
+                steps
+            );
+        }
+    );
+}
+
 }  // namespace cityguard::store

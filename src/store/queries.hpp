@@ -156,6 +156,15 @@ inline constexpr query latest_readings{
     "SELECT s.id, " CITYGUARD_EPOCH("l.ts"
     ) ", l.value FROM sensors s CROSS JOIN LATERAL "
       "(SELECT ts, value FROM readings r WHERE r.sensor_key = s.key ORDER BY ts DESC LIMIT 1) l"};
+// The readings a restart feeds back into the rules' windows: per sensor key, those from
+// `from` on, thinned to the first of each `step` (the windows keep no finer samples).
+inline constexpr query recent_readings{
+    "recent_readings",
+    "SELECT DISTINCT ON (w.key, (" CITYGUARD_EPOCH("r.ts") " - w.from_us) / w.step_us) w.key, " CITYGUARD_EPOCH("r.ts"
+    ) ", r.value "
+      "FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS w(key, from_us, step_us) "
+      "JOIN readings r ON r.sensor_key = w.key AND r.ts >= to_timestamp(w.from_us / 1000000.0) "
+      "ORDER BY w.key, (" CITYGUARD_EPOCH("r.ts") " - w.from_us) / w.step_us, r.ts"};
 // Events after a position with the alarm as it was right after each (the alarm columns first, in
 // the order of CITYGUARD_ALARM_COLUMNS, then the event's as event_from() reads them).
 inline constexpr query events_after{
@@ -198,43 +207,25 @@ inline constexpr query oldest_unacknowledged_red{
 #undef CITYGUARD_ALARM_COLUMNS
 
 inline constexpr query all[] = {
-    find_key_by_hash,
-    insert_key,
-    upsert_key,
-    list_keys,
-    delete_key,
-    count_admin_keys,
-    upsert_site,
-    upsert_sensor,
-    existing_site_ids,
-    list_sites,
-    get_site,
-    list_sensors,
-    sensors_of_site,
-    get_sensor,
-    sensor_directory,
-    readings_range,
-    readings_buckets,
-    ensure_partitions,
-    insert_alarm,
-    update_alarm,
-    insert_event,
-    upsert_rule_state,
-    lock_event_order,
-    get_alarm,
-    notify_events,
-    max_event_seq,
-    events_after,
-    not_closed_alarms,
-    events_of_alarm,
-    all_rule_states,
-    latest_readings,
-    count_by_domain,
-    count_sensors_by_domain,
-    active_by_level,
-    active_by_domain,
-    sensors_offline,
-    oldest_unacknowledged_red,
+    find_key_by_hash,  insert_key,
+    upsert_key,        list_keys,
+    delete_key,        count_admin_keys,
+    upsert_site,       upsert_sensor,
+    existing_site_ids, list_sites,
+    get_site,          list_sensors,
+    sensors_of_site,   get_sensor,
+    sensor_directory,  readings_range,
+    readings_buckets,  ensure_partitions,
+    insert_alarm,      update_alarm,
+    insert_event,      upsert_rule_state,
+    lock_event_order,  get_alarm,
+    notify_events,     max_event_seq,
+    events_after,      not_closed_alarms,
+    events_of_alarm,   all_rule_states,
+    latest_readings,   recent_readings,
+    count_by_domain,   count_sensors_by_domain,
+    active_by_level,   active_by_domain,
+    sensors_offline,   oldest_unacknowledged_red,
 };
 
 }  // namespace cityguard::store::queries

@@ -189,6 +189,24 @@ TEST(AlarmsHttp, RestartInTheMiddleOfAnOnDelay) {
     EXPECT_EQ(list[0]["first_ts"], format_rfc3339(t0 + 6'000'000));
 }
 
+TEST(AlarmsHttp, ARateAlarmAcrossARestartComesOnTime) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    registry(
+        srv, json::array({site("GP-1", "gas_pipeline")}), json::array({sensor("GP-1-LEL", "GP-1", "gas_lel", 60)})
+    );
+    auto c = srv.client();
+    const auto t0 = now_micros() - 30 * kMinute;
+    // manhole_lel_rise: ≥ 1 %LEL/min over 10 min, computed once half the window is covered, twice in a row.
+    for (int m = 0; m < 5; ++m) ASSERT_EQ(post(c, "GP-1-LEL", t0 + m * kMinute, 1.2 * m), 200);
+    srv.restart();
+    auto c2 = srv.client();
+    for (int m = 5; m < 8; ++m) ASSERT_EQ(post(c2, "GP-1-LEL", t0 + m * kMinute, 1.2 * m), 200);
+    auto list = alarms_of(c2, "rule=gas_pipeline.manhole_lel_rise");
+    ASSERT_EQ(list.size(), 1u) << "the window was refilled from stored readings";
+    EXPECT_EQ(list[0]["first_ts"], format_rfc3339(t0 + 6 * kMinute)) << "as without the restart, not 5 minutes late";
+}
+
 TEST(AlarmsHttp, AScenarioPerPack) {
     CITYGUARD_REQUIRE_DB();
     test_server srv;

@@ -212,6 +212,53 @@ TEST(Engine, RestartInTheMiddleOfAnOnDelay) {
     EXPECT_EQ(types(after.post(2, 30)), std::vector<std::string>{"raised"}) << "fires on time, not two minutes later";
 }
 
+TEST(Engine, ARestartRefillsRateWindowsFromStoredReadings) {
+    json pack{
+        {"domain", "gas_pipeline"},
+        {"rules",
+         {{{"id", "rise"},
+           {"name", {{"zh", "升"}, {"en", "rise"}}},
+           {"kinds", {"gas_lel"}},
+           {"kind", "rate"},
+           {"params", {{"levels", {{{"level", "yellow"}, {"value", 1}}}}, {"window_s", 600}, {"per_s", 60}}},
+           {"advice", {{"yellow", "a"}}},
+           {"source", "s"}},
+          {{"id", "off"},
+           {"name", {{"zh", "离线"}, {"en", "offline"}}},
+           {"kinds", {"*"}},
+           {"kind", "offline"},
+           {"params", {{"level", "blue"}}},
+           {"advice", {{"blue", "x"}}},
+           {"source", "s"}}}}};
+    sensor_facts s{"S1", 7, "SITE", "gas_pipeline", "gas_lel", 60, json::object(), 1};
+    auto post = [&](engine& e, std::int64_t minute) {
+        std::vector<reading> rows{{7, minute * kMinute, 2.0 * minute}};  // rising 2 %LEL per minute
+        auto ch = e.evaluate(
+            rows, {true}, [&](std::int32_t) { return &s; }, minute * kMinute
+        );
+        e.commit();
+        return ch;
+    };
+    engine live(cityguard::rules::parse_pack(pack, "t.json"), 0);
+    for (int m = 0; m < 5; ++m) EXPECT_TRUE(types(post(live, m)).empty());
+    EXPECT_EQ(types(post(live, 5)), std::vector<std::string>{"raised"}) << "half the window covered";
+
+    engine restarted(cityguard::rules::parse_pack(pack, "t.json"), 4 * kMinute + 1);
+    const auto need = restarted.history_needed(s);
+    EXPECT_GE(need.span, 10 * kMinute);
+    EXPECT_GT(need.step, 0);
+    std::vector<std::pair<std::int64_t, double>> stored;
+    for (int m = 0; m < 5; ++m) stored.emplace_back(m * kMinute, 2.0 * m);
+    restarted.restore_history(s, stored);
+    restarted.restore_last_reading(s, 4 * kMinute, 8);
+    EXPECT_EQ(types(post(restarted, 5)), std::vector<std::string>{"raised"})
+        << "the same minute as without the restart, not half a window later";
+
+    engine forgetful(cityguard::rules::parse_pack(pack, "t.json"), 4 * kMinute + 1);
+    forgetful.restore_last_reading(s, 4 * kMinute, 8);
+    EXPECT_TRUE(types(post(forgetful, 5)).empty()) << "without the history the rate would come late";
+}
+
 TEST(Engine, ARestartGivesSilentSensorsTheirIntervalsBeforeOffline) {
     // The server was down from minute 1 to minute 10; the gateway could not deliver meanwhile.
     engine e(gas_rules(0), 10 * kMinute);

@@ -48,6 +48,15 @@ class engine {
     void restore_alarm(alarm a, const sensor_facts& sensor);
     void restore_state(const std::string& rule, const sensor_facts& sensor, const nlohmann::json& persisted);
     void restore_last_reading(const sensor_facts& sensor, util::micros ts, double value);
+    /// How far before its latest reading the rules of `sensor` look (span 0: not at all), and
+    /// the spacing of the samples they keep: the store need not send readings closer than that.
+    struct history_need {
+        util::micros span = 0;
+        util::micros step = 0;
+    };
+    history_need history_needed(const sensor_facts& sensor);
+    /// The stored readings of that span, oldest first, fed back into the rules' windows.
+    void restore_history(const sensor_facts& sensor, const std::vector<std::pair<util::micros, double>>& readings);
 
     /// Evaluates new readings (`rows` sorted by sensor then ts; `inserted[i]` false for
     /// duplicates, which are skipped). A reading not newer than the last one evaluated for its

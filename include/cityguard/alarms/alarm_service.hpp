@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -72,6 +73,8 @@ class alarm_service final : public writer::batch_observer {
     void write_and_commit(store::writer_connection& connection, alarm_model::changes ch);
     const alarm_model::sensor_facts* facts(std::int32_t key);
     void refresh_facts();
+    /// Feeds stored readings (sensor key, ts, value; by sensor then time) into the rules' windows.
+    void restore_history(const std::vector<std::tuple<std::int32_t, util::micros, double>>& rows);
     boost::asio::awaitable<void> timer_loop();
 
     boost::asio::io_context& ioc_;

@@ -81,6 +81,14 @@ outcome evaluate(
     double value
 );
 
+/// How far before its latest reading a rule looks (rate and cumulative windows); 0 for rules
+/// that keep no history. After a restart the engine feeds the stored readings of that span
+/// back through remember(), so the first new reading is judged as without the restart.
+util::micros history_span(const rule& r);
+/// Feeds one stored reading into the windows the rule keeps, without judging it. Readings in
+/// time order, none newer than the latest already evaluated.
+void remember(const rule& r, eval_state& s, util::micros ts, double value);
+
 /// Timer for event rules with clear_after_s: clears the condition when no trigger came for
 /// that long (compared with `now`).
 outcome expire(const rule& r, eval_state& state, util::micros now);

@@ -49,6 +49,16 @@ class alarms_repo {
     boost::asio::awaitable<std::vector<alarm_model::changes::state_write>> rule_states();
     /// The latest reading of every sensor that has one: (sensor id, ts, value).
     boost::asio::awaitable<std::vector<std::tuple<std::string, util::micros, double>>> latest_readings();
+    /// What one sensor's rules need of its history: readings from `from` on, at most one per `step`.
+    struct history_request {
+        std::int32_t sensor_key = 0;
+        util::micros from = 0;
+        util::micros step = 1;
+    };
+    /// Those readings: (sensor key, ts, value), by sensor then time.
+    boost::asio::awaitable<std::vector<std::tuple<std::int32_t, util::micros, double>>> recent_readings(
+        std::vector<history_request> wanted
+    );
 
   private:
     database& db_;
