@@ -63,6 +63,31 @@ json opt(const std::optional<T>& v) {
 }
 }  // namespace
 
+std::string_view to_string(category c) noexcept {
+    switch (c) {
+        case category::process:
+            return "process";
+        case category::fault:
+            return "fault";
+        case category::offline:
+            return "offline";
+    }
+    return "process";
+}
+
+std::optional<category> parse_category(std::string_view t) noexcept {
+    if (t == "process") return category::process;
+    if (t == "fault") return category::fault;
+    if (t == "offline") return category::offline;
+    return std::nullopt;
+}
+
+category category_of(const rules::rule& r) noexcept {
+    if (r.kind == rules::rule_kind::fault) return category::fault;
+    if (r.kind == rules::rule_kind::offline) return category::offline;
+    return category::process;
+}
+
 json to_json(const alarm& a) {
     return {
         {"id", a.id},
@@ -70,6 +95,7 @@ json to_json(const alarm& a) {
         {"site", a.site},
         {"sensor", a.sensor},
         {"domain", a.domain},
+        {"category", to_string(a.cat)},
         {"level", rules::to_string(a.lvl)},
         {"peak_level", rules::to_string(a.peak)},
         {"condition", to_string(a.cond)},

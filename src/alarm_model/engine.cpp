@@ -25,12 +25,14 @@ const engine::rule_list& engine::rules_for(const sensor_facts& sensor) {
     if (it == rules_by_kind_.end()) {
         rule_list list;
         // Offline rules first: a returning sensor is back online before its values are judged.
-        for (std::uint32_t i = 0; i < rules_.size(); ++i)
-            if (rules_[i].kind == rules::rule_kind::offline && rules_[i].applies_to(sensor.domain, sensor.kind))
-                list.push_back(i);
-        for (std::uint32_t i = 0; i < rules_.size(); ++i)
-            if (rules_[i].kind != rules::rule_kind::offline && rules_[i].applies_to(sensor.domain, sensor.kind))
-                list.push_back(i);
+        // Fault rules next: a bad reading must be known as bad before process rules see it.
+        auto add = [&](auto wanted) {
+            for (std::uint32_t i = 0; i < rules_.size(); ++i)
+                if (wanted(rules_[i].kind) && rules_[i].applies_to(sensor.domain, sensor.kind)) list.push_back(i);
+        };
+        add([](rules::rule_kind k) { return k == rules::rule_kind::offline; });
+        add([](rules::rule_kind k) { return k == rules::rule_kind::fault; });
+        add([](rules::rule_kind k) { return k != rules::rule_kind::offline && k != rules::rule_kind::fault; });
         it = rules_by_kind_.emplace(std::move(kind_key), std::move(list)).first;
     }
     cached = {sensor.version, &it->second};
@@ -59,6 +61,7 @@ changes engine::evaluate(
         const sensor_facts* sensor = sensors(row.sensor_key);
         if (!sensor) continue;
         if (row.ts > last_seen(sensor->key)) staged_seen_[sensor->key] = row.ts;
+        bool in_fault = false;  // set by the fault rules, which come before the process rules
         for (const std::uint32_t ri : rules_for(*sensor)) {
             const rules::rule& r = rules_[ri];
             const slot_key key = key_of(ri, sensor->key);
@@ -85,6 +88,18 @@ changes engine::evaluate(
                 continue;
             }
             if (s.state.last_ts && row.ts <= *s.state.last_ts) continue;  // late: stored, not evaluated
+            if (r.kind == rules::rule_kind::fault) {
+                const bool was_in_fault = s.state.current.has_value();
+                const auto o = rules::evaluate(r, {}, sensor->limits, s.state, row.ts, row.value);
+                apply_outcome(r, *sensor, key, s, o, row.ts, now);
+                record_state(r, sensor->id, before, s);
+                // A faulty sensor's process alarms cannot be confirmed nor cleared by it.
+                if (!was_in_fault && s.state.current)
+                    set_unknown(sensor->key, key, now, "sensor fault: condition unknown");
+                in_fault = in_fault || o.bad_reading || s.state.current.has_value();
+                continue;
+            }
+            if (in_fault) continue;  // stored, but a bad reading drives no process rule
             if (s.levels_version != sensor->version) {
                 s.levels = rules::resolve_levels(r, sensor->limits);
                 s.levels_version = sensor->version;
@@ -124,7 +139,7 @@ changes engine::tick(const std::vector<const sensor_facts*>& all_sensors, micros
                     now,
                     now
                 );
-                set_unknown(sensor->key, key, now);
+                set_unknown(sensor->key, key, now, "sensor offline: condition unknown");
                 record_state(r, sensor->id, before, s);
             } else if (r.kind == rules::rule_kind::event && r.clear_after_s > 0) {
                 auto existing = slots_.find(key);

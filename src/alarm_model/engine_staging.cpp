@@ -127,15 +127,13 @@ void engine::restore_last_reading(const sensor_facts& sensor, micros ts, double 
     }
 }
 
-engine::history_need engine::history_needed(const sensor_facts& sensor) {
-    history_need need;
+rules::history_need engine::history_needed(const sensor_facts& sensor) {
+    rules::history_need need;
     for (const std::uint32_t ri : rules_for(sensor)) {
-        const auto span = rules::history_span(rules_[ri]);
-        if (span == 0) continue;
-        need.span = std::max(need.span, span);
-        // Windows keep samples span/128 apart; a finer step costs rows and changes nothing.
-        const auto step = std::max<micros>(span / 130, 1);
-        need.step = need.step == 0 ? step : std::min(need.step, step);
+        const auto one = rules::history_needed(rules_[ri], sensor.interval_s);
+        if (one.span == 0) continue;
+        need.span = std::max(need.span, one.span);
+        need.step = need.step == 0 ? one.step : std::min(need.step, one.step);
     }
     return need;
 }
@@ -143,7 +141,7 @@ engine::history_need engine::history_needed(const sensor_facts& sensor) {
 void engine::restore_history(const sensor_facts& sensor, const std::vector<std::pair<micros, double>>& readings) {
     for (const std::uint32_t ri : rules_for(sensor)) {
         const rules::rule& r = rules_[ri];
-        if (rules::history_span(r) == 0) continue;
+        if (rules::history_needed(r, sensor.interval_s).span == 0) continue;
         auto& s = slots_[key_of(ri, sensor.key)];
         for (const auto& [ts, value] : readings) rules::remember(r, s.state, ts, value);
     }

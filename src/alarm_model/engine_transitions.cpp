@@ -77,6 +77,7 @@ void engine::raise(
     }
     alarm a;
     a.rule = r.id;
+    a.cat = category_of(r);
     a.site = sensor.site;
     a.sensor = sensor.id;
     a.domain = sensor.domain;
@@ -186,13 +187,14 @@ void engine::apply_outcome(
     }
 }
 
-// An offline sensor cannot confirm its alarms still hold, nor that they cleared: they become
-// "unknown" rather than silently staying active (Alertmanager's stale-alert gap, ANCHORS.md).
-void engine::set_unknown(std::int32_t sensor, slot_key except, micros now) {
+// An offline or faulty sensor cannot confirm its alarms still hold, nor that they cleared: they
+// become "unknown" rather than silently staying active (Alertmanager's stale-alert gap,
+// ANCHORS.md). Only process alarms: the device alarms (offline, fault) are what is known.
+void engine::set_unknown(std::int32_t sensor, slot_key except, micros now, const char* note) {
     auto it = slots_of_sensor_.find(sensor);
     if (it == slots_of_sensor_.end()) return;
     for (const auto key : it->second) {
-        if (key == except) continue;
+        if (key == except || category_of(rules_[key >> 32]) != category::process) continue;
         slot& s = stage(key);
         if (!s.open || s.open->cond != condition::active) continue;
         alarm& a = touch(key, s);
@@ -202,7 +204,7 @@ void engine::set_unknown(std::int32_t sensor, slot_key except, micros now) {
         e.at = now;
         e.actor = a.rule;
         e.lvl = a.lvl;
-        e.note = "sensor offline: condition unknown";
+        e.note = note;
         add_event(key, std::move(e));
     }
 }

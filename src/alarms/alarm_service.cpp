@@ -278,6 +278,11 @@ net::awaitable<json> alarm_service::list(list_query q) {
     f.sites = split_list(q.site);
     f.sensors = split_list(q.sensor);
     f.rules = split_list(q.rule);
+    for (auto& c : split_list(q.category)) {
+        if (!alarm_model::parse_category(c))
+            throw api_error(errc::bad_request, "category must be process, fault or offline");
+        f.categories.push_back(std::move(c));
+    }
     if (q.from) f.from = util::parse_time_param(*q.from, "from");
     if (q.to) f.to = util::parse_time_param(*q.to, "to");
     if (q.cursor) f.before_id = read_cursor(*q.cursor);

@@ -54,6 +54,7 @@ void add_alarm_routes(router& r, services& s) {
                    req.query_param("site"),
                    req.query_param("sensor"),
                    req.query_param("rule"),
+                   req.query_param("category"),
                    req.query_param("from"),
                    req.query_param("to"),
                    req.query_param("limit"),

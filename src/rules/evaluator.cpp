@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 namespace cityguard::rules {
 
@@ -122,6 +124,105 @@ std::optional<double> rate_over(eval_state& s, micros ts, double value, double s
     return (value - v0) / (static_cast<double>(ts - t0) / kMicrosPerSecond) * per_s;
 }
 
+constexpr std::size_t kMaxSpikeSamples = 64;  // bounds the median's cost per reading
+
+double median_of(std::vector<double>& v) {
+    const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+    std::nth_element(v.begin(), mid, v.end());
+    return *mid;
+}
+
+/// What the fault tests make of one reading: bad (this reading is implausible), stuck (the
+/// sensor has not moved for too long), and why, for the alarm's note.
+struct quality {
+    bool bad = false;
+    bool stuck = false;
+    std::string reason;
+};
+
+std::string number_text(double x) {
+    std::string t = std::to_string(x);
+    while (t.size() > 1 && t.back() == '0') t.pop_back();
+    if (!t.empty() && t.back() == '.') t.pop_back();
+    return t;
+}
+
+/// The spike test. A reading far from the good readings before it is suspect; a second one
+/// close to it confirms a real level shift (a gas leak can jump), so a shift costs one reading
+/// of delay and is never hidden for longer.
+bool is_spike(const fault_spec& f, eval_state& s, micros ts, double v, std::string& reason) {
+    if (!f.has_spike() || s.window.empty()) return false;
+    double limit = std::numeric_limits<double>::infinity();
+    double centre = s.window.back().second;
+    if (f.max_step) limit = *f.max_step;
+    if (f.spike_window_s > 0 && s.window.size() >= 5) {
+        std::vector<double> values;
+        values.reserve(s.window.size());
+        for (const auto& [t, x] : s.window) values.push_back(x);
+        const double med = median_of(values);
+        for (auto& x : values) x = std::abs(x - med);
+        const double robust = std::max(f.spike_k * 1.4826 * median_of(values), f.spike_min_dev);
+        if (std::abs(v - med) > robust && (!f.max_step || robust < limit)) {
+            limit = robust;
+            centre = med;
+        }
+    }
+    if (std::abs(v - centre) <= limit) {
+        s.suspect.reset();
+        return false;
+    }
+    if (s.suspect && std::abs(v - *s.suspect) <= limit) {
+        // Two readings agree on the new level: it is real. Judge from here on against it.
+        s.window.clear();
+        s.window.emplace_back(ts, *s.suspect);
+        s.suspect.reset();
+        return false;
+    }
+    s.suspect = v;
+    reason =
+        "spike: " + number_text(v) + " against " + number_text(centre) + " (plausible ±" + number_text(limit) + ")";
+    return true;
+}
+
+quality judge_quality(const fault_spec& f, eval_state& s, micros ts, double v) {
+    quality q;
+    if ((f.min && v < *f.min) || (f.max && v > *f.max)) {
+        q.bad = true;
+        q.reason = "outside the physical range [" + (f.min ? number_text(*f.min) : std::string("-∞")) + ", " +
+                   (f.max ? number_text(*f.max) : std::string("∞")) + "]: " + number_text(v);
+        return q;  // an impossible value says nothing about spikes or a stuck sensor
+    }
+    if (f.stuck_epsilon) {
+        if (s.run_count == 0 || std::max(s.run_max, v) - std::min(s.run_min, v) > *f.stuck_epsilon) {
+            s.run_since = ts;
+            s.run_min = s.run_max = v;
+            s.run_count = 1;
+        } else {
+            s.run_min = std::min(s.run_min, v);
+            s.run_max = std::max(s.run_max, v);
+            s.run_count = std::min(s.run_count + 1, 1 << 30);
+        }
+        const bool by_count = f.stuck_count == 0 || s.run_count >= f.stuck_count;
+        const bool by_time =
+            f.stuck_for_s <= 0 || ts - *s.run_since >= static_cast<micros>(f.stuck_for_s * kMicrosPerSecond);
+        q.stuck = by_count && by_time && s.run_count >= 2;
+    }
+    if (is_spike(f, s, ts, v, q.reason)) {
+        q.bad = true;
+        return q;  // a spike stays out of the window it is judged against
+    }
+    if (f.has_spike()) {
+        s.window.emplace_back(ts, v);
+        const auto span = static_cast<micros>(f.spike_window_s * kMicrosPerSecond);
+        while (s.window.size() > 1 && (s.window.size() > kMaxSpikeSamples || ts - s.window.front().first > span))
+            s.window.pop_front();
+    }
+    if (q.stuck)
+        q.reason = "no change beyond " + number_text(*f.stuck_epsilon) + " for " + std::to_string(s.run_count) +
+                   " readings over " + std::to_string((ts - *s.run_since) / 1'000'000) + " s";
+    return q;
+}
+
 }  // namespace
 
 json eval_state::persisted() const {
@@ -234,22 +335,44 @@ outcome evaluate(
         }
         case rule_kind::offline:
             return {};  // driven by the engine's timer, not by data
+        case rule_kind::fault: {
+            auto q = judge_quality(r.fault, s, ts, value);
+            std::optional<level> target;
+            if (q.bad || q.stuck) target = r.fault_level;
+            auto o = settle(r, s, target, ts, value);
+            o.bad_reading = q.bad;
+            if (o.what != outcome::change::repeated && o.what != outcome::change::none)
+                o.note = target ? q.reason : "plausible readings again";
+            return o;
+        }
     }
     return {};
 }
 
-micros history_span(const rule& r) {
-    if (r.kind != rule_kind::rate && r.kind != rule_kind::cumulative) return 0;
-    // One sampling step more than the window: the oldest sample kept is the last one at least a
-    // window old, which lies just beyond it.
-    const auto span = static_cast<micros>(r.window_s * kMicrosPerSecond);
-    return span + span / 64;
+history_need history_needed(const rule& r, std::int32_t interval_s) {
+    if (r.kind == rule_kind::rate || r.kind == rule_kind::cumulative) {
+        // One sampling step more than the window: the oldest sample kept is the last one at
+        // least a window old, which lies just beyond it.
+        const auto span = static_cast<micros>(r.window_s * kMicrosPerSecond);
+        return {span + span / 64, std::max<micros>(span / 130, 1)};
+    }
+    if (r.kind == rule_kind::fault) {
+        const fault_spec& f = r.fault;
+        double seconds = f.spike_window_s;
+        if (f.max_step) seconds = std::max(seconds, 2.0 * interval_s);
+        if (f.stuck_epsilon)
+            seconds = std::max({seconds, f.stuck_for_s, 2.0 * interval_s * std::max(f.stuck_count, 1)});
+        // Stuck runs need every reading: a skipped one might have been the change.
+        return {static_cast<micros>(seconds * kMicrosPerSecond), 1};
+    }
+    return {};
 }
 
 void remember(const rule& r, eval_state& s, micros ts, double value) {
     if (!std::isfinite(value)) return;
     if (r.kind == rule_kind::rate || r.kind == rule_kind::cumulative)
         keep_sample(s, ts, value, static_cast<micros>(r.window_s * kMicrosPerSecond));
+    if (r.kind == rule_kind::fault) judge_quality(r.fault, s, ts, value);
 }
 
 // A detection is a moment, not a state: without this, a camera that stops reporting would leave

@@ -44,6 +44,8 @@ std::string_view to_string(rule_kind k) noexcept {
             return "event";
         case rule_kind::offline:
             return "offline";
+        case rule_kind::fault:
+            return "fault";
     }
     return "threshold";
 }
@@ -185,7 +187,8 @@ void parse_identity(const checker& c, const json& j, const std::string& pack_dom
         {"rate", rule_kind::rate},
         {"cumulative", rule_kind::cumulative},
         {"event", rule_kind::event},
-        {"offline", rule_kind::offline}};
+        {"offline", rule_kind::offline},
+        {"fault", rule_kind::fault}};
     auto kit = kinds_by_name.find(*kind_text);
     if (kit == kinds_by_name.end()) c.fail("unknown kind '" + *kind_text + "'");
     r.kind = kit->second;
@@ -243,6 +246,46 @@ void parse_leveled_params(const checker& c, const json& params, rule& r) {
         c.fail("'warning_level' must be less severe than every alarm level");
 }
 
+/// Fault rules: which of the range, spike and stuck tests apply, with what numbers.
+void parse_fault_params(const checker& c, const json& params, rule& r) {
+    check_keys(c, params, {"level", "range", "spike", "stuck", "for_s", "clear_for_s"}, "parameter");
+    r.fault_level = c.level_of(params, "level", level::yellow);
+    r.for_s = c.number(params, "for_s", 0.0, 0);
+    r.clear_for_s = c.number(params, "clear_for_s", 0.0, 0);
+    auto part = [&](const char* name) -> const json* {
+        auto it = params.find(name);
+        if (it == params.end()) return nullptr;
+        if (!it->is_object() || it->empty()) c.fail(std::string("'") + name + "' must be a non-empty object");
+        return &*it;
+    };
+    fault_spec& f = r.fault;
+    if (const json* range = part("range")) {
+        check_keys(c, *range, {"min", "max"}, "range field");
+        if (range->contains("min")) f.min = c.number(*range, "min", std::nullopt);
+        if (range->contains("max")) f.max = c.number(*range, "max", std::nullopt);
+        if (f.min && f.max && !(*f.min < *f.max)) c.fail("empty range: 'min' must be below 'max'");
+    }
+    if (const json* spike = part("spike")) {
+        check_keys(c, *spike, {"max_step", "window_s", "k", "min_dev"}, "spike field");
+        if (spike->contains("max_step")) f.max_step = c.number(*spike, "max_step", std::nullopt, 0);
+        f.spike_window_s = c.number(*spike, "window_s", 0.0, 0);
+        f.spike_k = c.number(*spike, "k", 5.0, 1);
+        f.spike_min_dev = c.number(*spike, "min_dev", 0.0, 0);
+        if (!f.max_step && f.spike_window_s <= 0) c.fail("'spike' needs 'max_step' or 'window_s'");
+        // Without a floor a flat series (MAD 0) would call every change a spike.
+        if (f.spike_window_s > 0 && f.spike_min_dev <= 0) c.fail("'spike' with 'window_s' needs 'min_dev' > 0");
+    }
+    if (const json* stuck = part("stuck")) {
+        check_keys(c, *stuck, {"epsilon", "count", "for_s"}, "stuck field");
+        f.stuck_epsilon = c.number(*stuck, "epsilon", std::nullopt, 0);
+        f.stuck_count = static_cast<int>(c.number(*stuck, "count", 0.0, 0));
+        f.stuck_for_s = c.number(*stuck, "for_s", 0.0, 0);
+        if (f.stuck_count < 2 && f.stuck_for_s <= 0) c.fail("'stuck' needs 'count' (at least 2) or 'for_s'");
+    }
+    if (!f.min && !f.max && !f.has_spike() && !f.stuck_epsilon)
+        c.fail("a fault rule needs at least one of 'range', 'spike', 'stuck'");
+}
+
 /// Handling advice per level. Every level the rule can raise needs some: an alarm without
 /// advice leaves the operator guessing, which is what the platform exists to prevent.
 void parse_advice(const checker& c, const json& j, rule& r) {
@@ -259,6 +302,8 @@ void parse_advice(const checker& c, const json& j, rule& r) {
         used.push_back(r.event_level);
     else if (r.kind == rule_kind::offline)
         used.push_back(r.offline_level);
+    else if (r.kind == rule_kind::fault)
+        used.push_back(r.fault_level);
     else
         for (const auto& l : r.levels) used.push_back(l.lvl);
     if (r.warning_level) used.push_back(*r.warning_level);
@@ -295,6 +340,9 @@ rule parse_rule(const json& j, const std::string& pack_domain, const std::string
             check_keys(c, params, {"level", "multiplier"}, "parameter");
             r.offline_level = c.level_of(params, "level", level::blue);
             r.multiplier = c.number(params, "multiplier", 3.0, 1);
+            break;
+        case rule_kind::fault:
+            parse_fault_params(c, params, r);
             break;
     }
     parse_advice(c, j, r);

@@ -18,7 +18,9 @@ inline std::optional<T> opt_field(const pqxx::field& f) {
 inline rules::level level_from(const pqxx::field& f) { return static_cast<rules::level>(f.as<int>()); }
 inline int level_column(rules::level l) { return static_cast<int>(l); }
 
-/// The first 20 columns of `r` (CITYGUARD_ALARM_COLUMNS).
+/// The first 21 columns of `r` (CITYGUARD_ALARM_COLUMNS).
+inline constexpr pqxx::row::size_type alarm_column_count = 21;
+
 inline alarm_model::alarm alarm_from(const pqxx::row& r) {
     alarm_model::alarm a;
     a.id = r[0].as<std::int64_t>();
@@ -42,6 +44,9 @@ inline alarm_model::alarm alarm_from(const pqxx::row& r) {
     a.opened_at = r[17].as<util::micros>();
     a.closed_at = opt_field<util::micros>(r[18]);
     a.close_reason = r[19].is_null() ? "" : r[19].as<std::string>();
+    // NULL only in feed snapshots written before the category existed (migration 0004).
+    a.cat = r[20].is_null() ? alarm_model::category::process
+                            : alarm_model::parse_category(r[20].c_str()).value_or(alarm_model::category::process);
     return a;
 }
 

@@ -55,7 +55,8 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const al
                        pg_time(a.last_ts),
                        nullable(opt_time(a.cleared_ts)),
                        a.count,
-                       pg_time(a.opened_at)
+                       pg_time(a.opened_at),
+                       std::string(alarm_model::to_string(a.cat))
             )[0]
                      .as<std::int64_t>();
             new_ids.push_back(id);
@@ -126,7 +127,8 @@ net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::list(alarm_filter f
                  nullable(opt_time(f.from)),
                  nullable(opt_time(f.to)),
                  nullable(before),
-                 static_cast<long long>(f.limit + 1)
+                 static_cast<long long>(f.limit + 1),
+                 nullable(array_or_null(f.categories))
              ))
             out.push_back(alarm_from(row));
         return out;

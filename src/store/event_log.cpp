@@ -20,7 +20,7 @@ std::vector<logged_event> read_after(pqxx::connection& c, std::int64_t seq, std:
     const auto rows = tx.exec_prepared(queries::events_after.name, seq, static_cast<long long>(limit));
     out.reserve(rows.size());
     for (const auto& r : rows) {
-        out.push_back({event_from(r, 20), alarm_from(r)});
+        out.push_back({event_from(r, alarm_column_count), alarm_from(r)});
     }
     return out;
 }

@@ -112,13 +112,13 @@ inline constexpr query staged_insert{
 #define CITYGUARD_ALARM_COLUMNS                                                                                  \
     "id, rule_id, site_id, sensor_id, domain, level, peak_level, condition, status, title, advice, value, "      \
     "peak_value, " CITYGUARD_EPOCH("first_ts") ", " CITYGUARD_EPOCH("last_ts") ", " CITYGUARD_EPOCH("cleared_ts" \
-    ) ", count, " CITYGUARD_EPOCH("opened_at") ", " CITYGUARD_EPOCH("closed_at") ", close_reason"
+    ) ", count, " CITYGUARD_EPOCH("opened_at") ", " CITYGUARD_EPOCH("closed_at") ", close_reason, category"
 
 inline constexpr query insert_alarm{
     "insert_alarm",
     "INSERT INTO alarms (rule_id, site_id, sensor_id, domain, level, peak_level, condition, status, title, advice, "
-    "value, peak_value, first_ts, last_ts, cleared_ts, count, opened_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+    "value, peak_value, first_ts, last_ts, cleared_ts, count, opened_at, category) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
     // Another server process opened this (rule, sensor) meanwhile: merge into its alarm.
     "ON CONFLICT (rule_id, sensor_id) WHERE status <> 'closed' DO UPDATE SET level = EXCLUDED.level, "
     "peak_level = LEAST(alarms.peak_level, EXCLUDED.peak_level), condition = EXCLUDED.condition, "
@@ -186,7 +186,8 @@ inline constexpr const char* list_alarms_sql =
     "($3::smallint[] IS NULL OR level = ANY($3::smallint[])) AND ($4::text[] IS NULL OR domain = ANY($4::text[])) AND "
     "($5::text[] IS NULL OR site_id = ANY($5::text[])) AND ($6::text[] IS NULL OR sensor_id = ANY($6::text[])) AND "
     "($7::text[] IS NULL OR rule_id = ANY($7::text[])) AND ($8::timestamptz IS NULL OR first_ts >= $8) AND "
-    "($9::timestamptz IS NULL OR first_ts < $9) AND ($10::bigint IS NULL OR id < $10) "
+    "($9::timestamptz IS NULL OR first_ts < $9) AND ($10::bigint IS NULL OR id < $10) AND "
+    "($12::text[] IS NULL OR category = ANY($12::text[])) "
     "ORDER BY id DESC LIMIT $11";
 inline constexpr query count_by_domain{"count_sites_by_domain", "SELECT domain, count(*) FROM sites GROUP BY domain"};
 inline constexpr query count_sensors_by_domain{

@@ -291,3 +291,66 @@ TEST(Engine, ActionsAndClose) {
     EXPECT_EQ(types(b.post(3, 30)), std::vector<std::string>{"raised"}) << "after close, a new alarm";
     EXPECT_NE(b.e.open_alarms()[0].id, id);
 }
+
+TEST(Engine, AFaultyReadingRaisesAFaultAlarmNotAProcessAlarm) {
+    auto rules = gas_rules(0);
+    json fault{
+        {"domain", "gas_station"},
+        {"rules",
+         {{{"id", "lel_fault"},
+           {"name", {{"zh", "故障"}, {"en", "fault"}}},
+           {"kinds", {"gas_lel"}},
+           {"kind", "fault"},
+           {"params", {{"range", {{"min", 0}, {"max", 100}}}}},
+           {"advice", {{"yellow", "send a technician"}}},
+           {"source", "s"}},
+          {{"id", "off2"},
+           {"name", {{"zh", "离线"}, {"en", "offline"}}},
+           {"kinds", {"x"}},
+           {"kind", "offline"},
+           {"advice", {{"blue", "x"}}},
+           {"source", "s"}}}}};
+    for (auto& r : cityguard::rules::parse_pack(fault, "f.json")) rules.push_back(std::move(r));
+    engine e(std::move(rules), 0);
+    sensor_facts s{"S1", 7, "SITE", "gas_station", "gas_lel", 60, json::object(), 1};
+    std::int64_t next_id = 1;
+    auto post = [&](std::int64_t minute, double value) {
+        std::vector<reading> rows{{7, minute * kMinute, value}};
+        auto ch = e.evaluate(
+            rows, {true}, [&](std::int32_t) { return &s; }, minute * kMinute
+        );
+        std::vector<std::int64_t> ids;
+        for (const auto& w : ch.alarms)
+            if (w.after.id == 0) ids.push_back(next_id++);
+        e.assign_ids(ids);
+        e.commit();
+        return ch;
+    };
+    auto of_rule = [&](const std::string& rule) -> std::optional<cityguard::alarm_model::alarm> {
+        for (const auto& a : e.open_alarms())
+            if (a.rule == rule) return a;
+        return std::nullopt;
+    };
+    // 150 %LEL is impossible: a fault, and the gas rule never sees it (no red "explosion").
+    auto ch = post(0, 150);
+    ASSERT_EQ(ch.alarms.size(), 1u);
+    EXPECT_EQ(ch.alarms[0].after.rule, "lel_fault");
+    EXPECT_EQ(ch.alarms[0].after.cat, category::fault);
+    EXPECT_FALSE(of_rule("gas"));
+
+    post(1, 0);  // plausible again: the fault clears
+    EXPECT_EQ(of_rule("lel_fault")->cond, condition::cleared);
+    post(2, 30);  // a real gas alarm
+    EXPECT_EQ(of_rule("gas")->cat, category::process);
+    EXPECT_EQ(of_rule("gas")->cond, condition::active);
+
+    ch = post(3, -5);  // the sensor fails while the gas alarm is active
+    EXPECT_EQ(of_rule("gas")->cond, condition::unknown) << "a faulty sensor cannot confirm it";
+    EXPECT_EQ(of_rule("lel_fault")->cond, condition::active);
+    EXPECT_EQ(types(ch), (std::vector<std::string>{"reactivated", "unknown"}));
+
+    ch = post(4, 30);  // plausible and still over the limit
+    EXPECT_EQ(of_rule("gas")->cond, condition::active);
+    EXPECT_EQ(of_rule("lel_fault")->cond, condition::cleared);
+    EXPECT_EQ(types(ch), (std::vector<std::string>{"cleared", "reactivated"}));
+}

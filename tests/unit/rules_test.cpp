@@ -272,3 +272,117 @@ TEST(Packs, ShippedPacksLoad) {
     EXPECT_EQ(domains.size(), 6u);
     EXPECT_GE(all.size(), 30u);
 }
+
+namespace {
+
+json fault_rule(json params) {
+    return {
+        {"id", "fault"},
+        {"name", {{"zh", "传感器故障"}, {"en", "sensor fault"}}},
+        {"kinds", {"pressure"}},
+        {"kind", "fault"},
+        {"params", params},
+        {"advice", {{"yellow", "check the transmitter"}}},
+        {"source", "QARTOD"}};
+}
+
+}  // namespace
+
+TEST(Fault, RangeEdgesAreGoodValuesOutsideAreBad) {
+    runner t{make(fault_rule({{"range", {{"min", 0}, {"max", 100}}}}))};
+    EXPECT_EQ(t.at(0, 0).what, change::none);
+    EXPECT_EQ(t.at(60, 100).what, change::none) << "exactly at the range's edge is plausible";
+    auto o = t.at(120, 100.01);
+    EXPECT_EQ(o.what, change::raised);
+    EXPECT_TRUE(o.bad_reading);
+    EXPECT_EQ(o.lvl, level::yellow);
+    EXPECT_NE(o.note.find("physical range [0, 100]"), std::string::npos) << o.note;
+    EXPECT_TRUE(t.at(180, -1).bad_reading);
+    o = t.at(240, 50);
+    EXPECT_EQ(o.what, change::cleared);
+    EXPECT_FALSE(o.bad_reading);
+}
+
+TEST(Fault, StuckForNMinusOneReadingsIsNoFaultNIs) {
+    runner t{make(fault_rule({{"stuck", {{"epsilon", 0.001}, {"count", 5}}}}))};
+    EXPECT_EQ(t.at(0, 3.0).what, change::none);
+    for (int i = 1; i < 4; ++i) EXPECT_EQ(t.at(60 * i, 3.0005).what, change::none) << i;
+    auto o = t.at(240, 3.0);  // the fifth reading within epsilon
+    EXPECT_EQ(o.what, change::raised);
+    EXPECT_FALSE(o.bad_reading) << "a stuck sensor's reading is not impossible, the sensor is suspect";
+    EXPECT_NE(o.note.find("5 readings"), std::string::npos) << o.note;
+    EXPECT_EQ(t.at(300, 3.01).what, change::cleared) << "any change beyond epsilon";
+}
+
+TEST(Fault, StuckRunIsMaxMinusMinNotDriftFromTheFirst) {
+    runner t{make(fault_rule({{"stuck", {{"epsilon", 0.01}, {"count", 3}}}}))};
+    t.at(0, 1.000);
+    t.at(60, 1.008);
+    // 1.016 is within epsilon of the reading before but 0.016 from the first: the run restarts.
+    EXPECT_EQ(t.at(120, 1.016).what, change::none);
+    EXPECT_EQ(t.at(180, 1.016).what, change::none);
+    EXPECT_EQ(t.at(240, 1.016).what, change::raised);
+}
+
+TEST(Fault, StuckByTimeNeedsTheWholeDuration) {
+    runner t{make(fault_rule({{"stuck", {{"epsilon", 0.0}, {"for_s", 600}}}}))};
+    t.at(0, 5);
+    EXPECT_EQ(t.at(599, 5).what, change::none);
+    EXPECT_EQ(t.at(600, 5).what, change::raised);
+}
+
+TEST(Fault, ASpikeInsideALegitimateRamp) {
+    runner t{make(fault_rule({{"spike", {{"window_s", 900}, {"k", 5}, {"min_dev", 0.5}}}}))};
+    double v = 10;
+    for (int i = 0; i < 10; ++i, v += 1.0) EXPECT_EQ(t.at(60 * i, v).what, change::none) << "the ramp is plausible";
+    auto o = t.at(600, 60);
+    EXPECT_EQ(o.what, change::raised) << "far beyond the ramp's spread";
+    EXPECT_TRUE(o.bad_reading);
+    EXPECT_NE(o.note.find("spike"), std::string::npos);
+    o = t.at(660, v + 1);
+    EXPECT_EQ(o.what, change::cleared) << "the ramp goes on; the spike stayed out of its window";
+    EXPECT_FALSE(o.bad_reading);
+}
+
+TEST(Fault, ALevelShiftConfirmedByTheNextReadingIsReal) {
+    // A gas leak can jump: a second reading close to the first suspect one makes it real.
+    runner t{make(fault_rule({{"spike", {{"max_step", 20}}}}))};
+    t.at(0, 1);
+    t.at(60, 2);
+    EXPECT_TRUE(t.at(120, 60).bad_reading);
+    auto o = t.at(180, 62);
+    EXPECT_FALSE(o.bad_reading) << "two readings agree: the level is real";
+    EXPECT_FALSE(t.at(240, 63).bad_reading);
+}
+
+TEST(Fault, RestartInTheMiddleOfAStuckRunAndASpikeWindow) {
+    auto r = make(fault_rule(
+        {{"stuck", {{"epsilon", 0.001}, {"count", 6}}}, {"spike", {{"window_s", 900}, {"k", 5}, {"min_dev", 0.5}}}}
+    ));
+    runner live{r};
+    for (int i = 0; i < 5; ++i) live.at(60 * i, 4.0);
+    EXPECT_EQ(live.at(300, 4.0).what, change::raised);
+
+    runner restarted{r};
+    const auto need = history_needed(r, 60);
+    EXPECT_GE(need.span, 6 * 60 * kSecond) << "six readings at 60 s";
+    EXPECT_EQ(need.step, 1) << "stuck runs need every reading";
+    for (int i = 0; i < 5; ++i) remember(r, restarted.state, 60 * i * kSecond, 4.0);
+    EXPECT_EQ(restarted.at(300, 4.0).what, change::raised) << "on the same reading as without the restart";
+}
+
+TEST(Fault, RefusedPacks) {
+    auto refused = [](json params) -> std::string {
+        try {
+            make(fault_rule(std::move(params)));
+        } catch (const pack_error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_NE(refused({{"range", {{"min", 5}, {"max", 5}}}}).find("empty range"), std::string::npos);
+    EXPECT_NE(refused({{"spike", {{"window_s", 60}}}}).find("min_dev"), std::string::npos);
+    EXPECT_NE(refused({{"stuck", {{"epsilon", 0.1}}}}).find("'count'"), std::string::npos);
+    EXPECT_NE(refused(json::object()).find("at least one of"), std::string::npos);
+    EXPECT_NE(refused({{"range", {{"low", 1}}}}).find("unknown range field 'low'"), std::string::npos);
+}

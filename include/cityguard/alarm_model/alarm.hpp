@@ -16,6 +16,14 @@ namespace cityguard::alarm_model {
 
 using rules::level;
 
+/// What an alarm is about: the monitored process, or the device that monitors it (offline,
+/// fault). Device alarms call for a technician, not an evacuation, and are shown apart.
+enum class category { process, fault, offline };
+std::string_view to_string(category c) noexcept;
+std::optional<category> parse_category(std::string_view) noexcept;
+/// The category of the alarms a rule raises.
+category category_of(const rules::rule& r) noexcept;
+
 /// Set by the rule engine.
 enum class condition { active, cleared, unknown };
 /// Set by people: open → acknowledged → handling → resolved → closed.
@@ -32,6 +40,7 @@ struct alarm {
     std::string site;
     std::string sensor;
     std::string domain;
+    category cat = category::process;
     level lvl = level::blue;
     level peak = level::blue;
     condition cond = condition::active;

@@ -50,11 +50,7 @@ class engine {
     void restore_last_reading(const sensor_facts& sensor, util::micros ts, double value);
     /// How far before its latest reading the rules of `sensor` look (span 0: not at all), and
     /// the spacing of the samples they keep: the store need not send readings closer than that.
-    struct history_need {
-        util::micros span = 0;
-        util::micros step = 0;
-    };
-    history_need history_needed(const sensor_facts& sensor);
+    rules::history_need history_needed(const sensor_facts& sensor);
     /// The stored readings of that span, oldest first, fed back into the rules' windows.
     void restore_history(const sensor_facts& sensor, const std::vector<std::pair<util::micros, double>>& readings);
 
@@ -142,7 +138,7 @@ class engine {
         util::micros ts,
         util::micros now
     );
-    void set_unknown(std::int32_t sensor, slot_key except, util::micros now);
+    void set_unknown(std::int32_t sensor, slot_key except, util::micros now, const char* note);
     changes take_staged_changes();
     void end_change_set();
 

@@ -26,7 +26,7 @@ namespace cityguard::alarms {
 
 /// Filters of GET /api/v1/alarms as given in the query string.
 struct list_query {
-    std::optional<std::string> status, level, domain, site, sensor, rule, from, to, limit, cursor;
+    std::optional<std::string> status, level, domain, site, sensor, rule, category, from, to, limit, cursor;
 };
 
 class alarm_service final : public writer::batch_observer {

@@ -42,6 +42,12 @@ struct eval_state {
     /// rate / cumulative daily rate: samples at least span/128 apart, so at most ~130 whatever
     /// the reporting rate
     std::deque<std::pair<util::micros, double>> window;
+    // fault: the run of readings within stuck epsilon, and a spike waiting for confirmation
+    // (rebuilt from recent readings after a restart, like the windows)
+    std::optional<util::micros> run_since;
+    double run_min = 0, run_max = 0;
+    int run_count = 0;
+    std::optional<double> suspect;  ///< the last reading looked like a spike
 
     persisted_fields fields() const {
         return {current, pending, pending_since, lower_since, streak, baseline, last_trigger};
@@ -63,9 +69,10 @@ struct eval_state {
 /// The effect of one reading (or one timer tick) on a rule's condition.
 struct outcome {
     enum class change { none, raised, escalated, deescalated, cleared, repeated, review } what = change::none;
-    level lvl = level::blue;  ///< the level after the change (raised, escalated, deescalated, repeated, review)
-    double value = 0;         ///< the evaluated quantity (the reading, or the rate / cumulative change)
-    std::string note;         ///< e.g. "rate 3.4 per 86400 s", "no baseline: needs review"
+    level lvl = level::blue;   ///< the level after the change (raised, escalated, deescalated, repeated, review)
+    double value = 0;          ///< the evaluated quantity (the reading, or the rate / cumulative change)
+    std::string note;          ///< e.g. "rate 3.4 per 86400 s", "no baseline: needs review"
+    bool bad_reading = false;  ///< fault rules: this reading is implausible and must not drive process rules
 };
 
 /// Evaluates one reading for a threshold, rate, cumulative or event rule. `levels` are the
@@ -81,10 +88,16 @@ outcome evaluate(
     double value
 );
 
-/// How far before its latest reading a rule looks (rate and cumulative windows); 0 for rules
-/// that keep no history. After a restart the engine feeds the stored readings of that span
-/// back through remember(), so the first new reading is judged as without the restart.
-util::micros history_span(const rule& r);
+/// How far before its latest reading a rule looks (span 0: it keeps no history), and the
+/// spacing of the samples it keeps (the store need not send readings closer than `step`).
+/// After a restart the engine feeds the stored readings of that span back through remember(),
+/// so the first new reading is judged as without the restart.
+struct history_need {
+    util::micros span = 0;
+    util::micros step = 0;
+};
+/// `interval_s`: the sensor's reporting interval, for tests counted in readings.
+history_need history_needed(const rule& r, std::int32_t interval_s);
 /// Feeds one stored reading into the windows the rule keeps, without judging it. Readings in
 /// time order, none newer than the latest already evaluated.
 void remember(const rule& r, eval_state& s, util::micros ts, double value);

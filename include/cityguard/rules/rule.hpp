@@ -19,7 +19,7 @@ std::optional<level> parse_level(std::string_view text) noexcept;
 /// True when a is more severe than b.
 inline bool more_severe(level a, level b) noexcept { return static_cast<int>(a) < static_cast<int>(b); }
 
-enum class rule_kind { threshold, rate, cumulative, event, offline };
+enum class rule_kind { threshold, rate, cumulative, event, offline, fault };
 std::string_view to_string(rule_kind k) noexcept;
 
 /// One level of a multi-level rule. The limit is `value`, or the sensor's own
@@ -34,6 +34,20 @@ struct level_spec {
     std::optional<double> rate;           ///< cumulative: rate limit per day for this level
     std::optional<double> rate_fraction;  ///< cumulative: rate = rate_fraction × limits[rate_of]
     std::optional<std::string> rate_of;
+};
+
+/// Sensor-fault tests (R8, R9): what makes a reading implausible or a sensor stuck. Each part
+/// is optional; a fault rule has at least one.
+struct fault_spec {
+    std::optional<double> min, max;       ///< physical range: outside it a reading is bad
+    std::optional<double> max_step;       ///< the largest plausible change from the last good reading
+    double spike_window_s = 0;            ///< > 0: robust spike test against the window's median
+    double spike_k = 5;                   ///< ... a reading beyond k × 1.4826 × MAD from it is a spike
+    double spike_min_dev = 0;             ///< ... and beyond this at least (a flat series has MAD 0)
+    std::optional<double> stuck_epsilon;  ///< set: stuck when max − min ≤ epsilon ...
+    int stuck_count = 0;                  ///< ... over at least this many readings (0: any)
+    double stuck_for_s = 0;               ///< ... spanning at least this long (0: any)
+    bool has_spike() const noexcept { return max_step.has_value() || spike_window_s > 0; }
 };
 
 enum class direction { high, low };
@@ -70,6 +84,10 @@ struct rule {
     // offline
     double multiplier = 3;
     level offline_level = level::blue;
+
+    // fault
+    fault_spec fault;
+    level fault_level = level::yellow;
 
     std::map<level, std::string> advice;  ///< what the operator should do, per level
     std::string source;                   ///< the standard or reasoning behind the numbers

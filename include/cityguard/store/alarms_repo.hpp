@@ -20,7 +20,7 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& tx, const alarm
 struct alarm_filter {
     std::vector<std::string> statuses;  ///< "active" stands for every status but closed
     std::vector<int> levels;
-    std::vector<std::string> domains, sites, sensors, rules;
+    std::vector<std::string> domains, sites, sensors, rules, categories;
     std::optional<util::micros> from, to;   ///< on first_ts
     std::optional<std::int64_t> before_id;  ///< keyset cursor
     std::size_t limit = 100;
