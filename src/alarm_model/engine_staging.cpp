@@ -143,7 +143,7 @@ void engine::restore_history(const sensor_facts& sensor, const std::vector<std::
         const rules::rule& r = rules_[ri];
         if (rules::history_needed(r, sensor.interval_s).span == 0) continue;
         auto& s = slots_[key_of(ri, sensor.key)];
-        for (const auto& [ts, value] : readings) rules::remember(r, s.state, ts, value);
+        for (const auto& [ts, value] : readings) rules::remember(r, sensor.limits, s.state, ts, value);
     }
 }
 

@@ -66,7 +66,7 @@ void engine::raise(
         a.lvl = lvl;
         if (rules::more_severe(lvl, a.peak)) a.peak = lvl;
         a.title = r.title(lvl);
-        a.advice = r.advice.count(lvl) ? r.advice.at(lvl) : "";
+        a.advice = r.advice_at(lvl);
         a.value = value;
         a.last_ts = ts;
         a.cleared_ts.reset();
@@ -85,7 +85,7 @@ void engine::raise(
     a.cond = cond;
     a.state = status::open;
     a.title = r.title(lvl);
-    a.advice = r.advice.count(lvl) ? r.advice.at(lvl) : "";
+    a.advice = r.advice_at(lvl);
     a.value = a.peak_value = value;
     a.first_ts = a.last_ts = ts;
     a.opened_at = now;
@@ -152,7 +152,7 @@ void engine::apply_outcome(
             a.lvl = o.lvl;
             a.cond = condition::active;
             a.title = r.title(o.lvl);
-            a.advice = r.advice.count(o.lvl) ? r.advice.at(o.lvl) : "";
+            a.advice = r.advice_at(o.lvl);
             a.value = o.value;
             a.last_ts = ts;
             track_peak(a);

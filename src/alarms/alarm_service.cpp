@@ -66,10 +66,7 @@ alarm_service::alarm_service(
       writer_(writer),
       repo_(repo),
       cfg_(cfg),
-      timer_(ioc) {
-    for (const auto& r : engine_.rules())
-        if (r.kind == rules::rule_kind::offline) offline_rules_.push_back(r.id);
-}
+      timer_(ioc) {}
 
 void alarm_service::refresh_facts() {
     auto snap = directory_.snapshot();
@@ -317,7 +314,7 @@ net::awaitable<json> alarm_service::get(std::int64_t id) {
 }
 
 net::awaitable<json> alarm_service::overview() {
-    auto o = co_await repo_.overview(offline_rules_);
+    auto o = co_await repo_.overview();
     json levels = json::object();
     for (auto l : {rules::level::red, rules::level::orange, rules::level::yellow, rules::level::blue})
         levels[std::string(rules::to_string(l))] = o.active_by_level.value(std::to_string(static_cast<int>(l)), 0);
@@ -325,6 +322,7 @@ net::awaitable<json> alarm_service::overview() {
         {"sites_by_domain", o.sites_by_domain},
         {"sensors_by_domain", o.sensors_by_domain},
         {"sensors_offline", o.sensors_offline},
+        {"sensors_in_fault", o.sensors_in_fault},
         {"active_alarms_by_level", levels},
         {"active_alarms_by_domain", o.active_by_domain},
         {"oldest_unacknowledged_red", nullptr}};

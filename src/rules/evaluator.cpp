@@ -184,12 +184,22 @@ bool is_spike(const fault_spec& f, eval_state& s, micros ts, double v, std::stri
     return true;
 }
 
-quality judge_quality(const fault_spec& f, eval_state& s, micros ts, double v) {
+/// A sensor's own measuring range (limits.range_min / range_max) overrides the rule's: the
+/// instrument, not the kind, decides what it can report.
+std::optional<double> range_end(const json& limits, const char* key, const std::optional<double>& fallback) {
+    if (!limits.is_object() || limits.empty()) return fallback;
+    auto it = limits.find(key);
+    return it != limits.end() && it->is_number() ? std::optional<double>(it->get<double>()) : fallback;
+}
+
+quality judge_quality(const fault_spec& f, const json& limits, eval_state& s, micros ts, double v) {
     quality q;
-    if ((f.min && v < *f.min) || (f.max && v > *f.max)) {
+    const auto lo = range_end(limits, "range_min", f.min);
+    const auto hi = range_end(limits, "range_max", f.max);
+    if ((lo && v < *lo) || (hi && v > *hi)) {
         q.bad = true;
-        q.reason = "outside the physical range [" + (f.min ? number_text(*f.min) : std::string("-∞")) + ", " +
-                   (f.max ? number_text(*f.max) : std::string("∞")) + "]: " + number_text(v);
+        q.reason = "outside the physical range [" + (lo ? number_text(*lo) : std::string("-∞")) + ", " +
+                   (hi ? number_text(*hi) : std::string("∞")) + "]: " + number_text(v);
         return q;  // an impossible value says nothing about spikes or a stuck sensor
     }
     if (f.stuck_epsilon) {
@@ -336,7 +346,7 @@ outcome evaluate(
         case rule_kind::offline:
             return {};  // driven by the engine's timer, not by data
         case rule_kind::fault: {
-            auto q = judge_quality(r.fault, s, ts, value);
+            auto q = judge_quality(r.fault, limits, s, ts, value);
             std::optional<level> target;
             if (q.bad || q.stuck) target = r.fault_level;
             auto o = settle(r, s, target, ts, value);
@@ -368,11 +378,11 @@ history_need history_needed(const rule& r, std::int32_t interval_s) {
     return {};
 }
 
-void remember(const rule& r, eval_state& s, micros ts, double value) {
+void remember(const rule& r, const json& limits, eval_state& s, micros ts, double value) {
     if (!std::isfinite(value)) return;
     if (r.kind == rule_kind::rate || r.kind == rule_kind::cumulative)
         keep_sample(s, ts, value, static_cast<micros>(r.window_s * kMicrosPerSecond));
-    if (r.kind == rule_kind::fault) judge_quality(r.fault, s, ts, value);
+    if (r.kind == rule_kind::fault) judge_quality(r.fault, limits, s, ts, value);
 }
 
 // A detection is a moment, not a state: without this, a camera that stops reporting would leave

@@ -62,10 +62,15 @@ bool rule::applies_to(std::string_view d, std::string_view sensor_kind) const no
     return false;
 }
 
-std::string rule::title(level l) const {
+text rule::title(level l) const {
     static const std::map<level, std::string> zh{
         {level::red, "重大"}, {level::orange, "较大"}, {level::yellow, "一般"}, {level::blue, "低"}};
-    return name_zh + " / " + name_en + " [" + zh.at(l) + " " + std::string(to_string(l)) + "]";
+    return {name_zh + " [" + zh.at(l) + "]", name_en + " [" + std::string(to_string(l)) + "]"};
+}
+
+text rule::advice_at(level l) const {
+    auto it = advice.find(l);
+    return it == advice.end() ? text{} : it->second;
 }
 
 namespace {
@@ -294,8 +299,12 @@ void parse_advice(const checker& c, const json& j, rule& r) {
         c.fail("missing 'advice' (what the operator should do, per level)");
     for (auto it = advice->begin(); it != advice->end(); ++it) {
         auto l = parse_level(it.key());
-        if (!l || !it->is_string()) c.fail("'advice' keys must be levels and values text");
-        r.advice[*l] = it->get<std::string>();
+        if (!l) c.fail("'advice' keys must be levels");
+        const json& v = *it;
+        if (!v.is_object() || v.size() != 2 || !v.contains("zh") || !v.contains("en") || !v["zh"].is_string() ||
+            !v["en"].is_string() || v["zh"].get<std::string>().empty() || v["en"].get<std::string>().empty())
+            c.fail("advice for " + it.key() + " must be {\"zh\":\"...\",\"en\":\"...\"}, both non-empty");
+        r.advice[*l] = {v["zh"].get<std::string>(), v["en"].get<std::string>()};
     }
     std::vector<level> used;
     if (r.kind == rule_kind::event)

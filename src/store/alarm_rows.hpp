@@ -18,8 +18,8 @@ inline std::optional<T> opt_field(const pqxx::field& f) {
 inline rules::level level_from(const pqxx::field& f) { return static_cast<rules::level>(f.as<int>()); }
 inline int level_column(rules::level l) { return static_cast<int>(l); }
 
-/// The first 21 columns of `r` (CITYGUARD_ALARM_COLUMNS).
-inline constexpr pqxx::row::size_type alarm_column_count = 21;
+/// The first 23 columns of `r` (CITYGUARD_ALARM_COLUMNS).
+inline constexpr pqxx::row::size_type alarm_column_count = 23;
 
 inline alarm_model::alarm alarm_from(const pqxx::row& r) {
     alarm_model::alarm a;
@@ -33,8 +33,10 @@ inline alarm_model::alarm alarm_from(const pqxx::row& r) {
     // The columns' CHECK constraints admit only these words; the fallbacks are never taken.
     a.cond = alarm_model::parse_condition(r[7].c_str()).value_or(alarm_model::condition::unknown);
     a.state = alarm_model::parse_status(r[8].c_str()).value_or(alarm_model::status::open);
-    a.title = r[9].as<std::string>();
-    a.advice = r[10].as<std::string>();
+    // Chinese in title/advice, English in title_en/advice_en (NULL in feed snapshots older
+    // than migration 0005).
+    a.title = {r[9].as<std::string>(), r[21].is_null() ? "" : r[21].as<std::string>()};
+    a.advice = {r[10].as<std::string>(), r[22].is_null() ? "" : r[22].as<std::string>()};
     a.value = opt_field<double>(r[11]);
     a.peak_value = opt_field<double>(r[12]);
     a.first_ts = r[13].as<util::micros>();

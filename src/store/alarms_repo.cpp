@@ -47,8 +47,8 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const al
                        level_column(a.peak),
                        std::string(alarm_model::to_string(a.cond)),
                        std::string(alarm_model::to_string(a.state)),
-                       a.title,
-                       a.advice,
+                       a.title.zh,
+                       a.advice.zh,
                        nullable(opt_num(a.value)),
                        nullable(opt_num(a.peak_value)),
                        pg_time(a.first_ts),
@@ -56,7 +56,9 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const al
                        nullable(opt_time(a.cleared_ts)),
                        a.count,
                        pg_time(a.opened_at),
-                       std::string(alarm_model::to_string(a.cat))
+                       std::string(alarm_model::to_string(a.cat)),
+                       a.title.en,
+                       a.advice.en
             )[0]
                      .as<std::int64_t>();
             new_ids.push_back(id);
@@ -68,15 +70,17 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const al
                 level_column(a.peak),
                 std::string(alarm_model::to_string(a.cond)),
                 std::string(alarm_model::to_string(a.state)),
-                a.title,
-                a.advice,
+                a.title.zh,
+                a.advice.zh,
                 nullable(opt_num(a.value)),
                 nullable(opt_num(a.peak_value)),
                 pg_time(a.last_ts),
                 nullable(opt_time(a.cleared_ts)),
                 a.count,
                 nullable(opt_time(a.closed_at)),
-                a.close_reason.empty() ? nullptr : a.close_reason.c_str()
+                a.close_reason.empty() ? nullptr : a.close_reason.c_str(),
+                a.title.en,
+                a.advice.en
             );
         }
         for (const auto& e : w.events)
@@ -149,8 +153,8 @@ net::awaitable<std::vector<alarm_model::event>> alarms_repo::events_of(std::int6
     });
 }
 
-net::awaitable<overview_record> alarms_repo::overview(std::vector<std::string> offline_rules) {
-    return read(db_, [offline_rules = std::move(offline_rules)](pqxx::read_transaction& tx) {
+net::awaitable<overview_record> alarms_repo::overview() {
+    return read(db_, [](pqxx::read_transaction& tx) {
         overview_record o;
         auto counts = [&](const char* name) {
             nlohmann::json j = nlohmann::json::object();
@@ -161,8 +165,9 @@ net::awaitable<overview_record> alarms_repo::overview(std::vector<std::string> o
         o.sensors_by_domain = counts(queries::count_sensors_by_domain.name);
         o.active_by_level = counts(queries::active_by_level.name);
         o.active_by_domain = counts(queries::active_by_domain.name);
-        o.sensors_offline =
-            tx.exec_prepared1(queries::sensors_offline.name, text_array(offline_rules))[0].as<std::int64_t>();
+        const auto devices = tx.exec_prepared1(queries::sensors_offline.name);
+        o.sensors_offline = devices[0].as<std::int64_t>();
+        o.sensors_in_fault = devices[1].as<std::int64_t>();
         o.oldest_unacknowledged_red = map_first(tx, queries::oldest_unacknowledged_red.name, alarm_from);
         return o;
     });

@@ -89,6 +89,7 @@ try {
   await page.waitForSelector('#detail-status[data-status="open"]');
   const advice = await page.textContent('.advice');
   assert.ok(advice.length > 10, 'handling advice is shown');
+  assert.ok(/[\u4e00-\u9fff]/.test(advice) && !advice.includes(' / '), `advice in Chinese only: ${advice}`);
   await page.fill('#action-note', '值班员已通知燃气抢险');
   await page.click('button[data-action="acknowledge"]');
   await page.waitForSelector('#detail-status[data-status="acknowledged"]');
@@ -126,10 +127,24 @@ try {
   await page.waitForSelector('tr.alarm-row[data-level="orange"]');
   step('after a dropped connection the page resumes and shows what happened meanwhile');
 
-  // English labels.
+  // A faulty detector (150 %LEL cannot be measured) is a device alarm: not in the process list.
+  await post('GS-FT-001-LEL-01', 150);
+  await page.waitForFunction(() => document.querySelector('#count-device').textContent !== '0');
+  assert.equal(await page.locator('tr.alarm-row[data-level="red"]').count(), 1, 'no red gas alarm from a faulty reading');
+  await page.click('#category-tabs [data-category="device"]');
+  await page.waitForSelector('tr.alarm-row .cat');
+  assert.equal(await page.locator('tr.alarm-row[data-level="red"]').count(), 0, 'process alarms are not in the device list');
+  step('a sensor fault is listed apart, under device alarms');
+  await page.click('#category-tabs [data-category="process"]');
+  await page.waitForSelector('tr.alarm-row[data-level="red"]');
+
+  // English labels, and the alarm's own texts in English.
   await page.click('header .lang-toggle');
   await page.waitForFunction(() => document.querySelector('#alarms-panel h2').textContent === 'Live alarms');
-  step('switches to English');
+  await page.click('tr.alarm-row[data-level="orange"]');
+  await page.waitForFunction(() => /evacuate/.test(document.querySelector('.advice')?.textContent || ''));
+  assert.ok(!/[\u4e00-\u9fff]/.test(await page.textContent('.advice')), 'English advice has no Chinese');
+  step('switches to English, advice included');
   await page.screenshot({ path: `${artifacts}/dashboard-en.png`, fullPage: true });
 
   assert.deepEqual(problems, [], `no errors in the page: ${problems.join('; ')}`);

@@ -72,7 +72,13 @@ TEST(AlarmsHttp, GasStationRampThroughTheWholeWorkflow) {
     EXPECT_EQ(list[0]["level"], "orange");
     EXPECT_EQ(list[0]["peak_value"], 55.0);
     EXPECT_EQ(list[0]["condition"], "cleared");
-    EXPECT_FALSE(list[0]["advice"].get<std::string>().empty());
+    // Each language on its own: no client has to cut a joined string apart.
+    EXPECT_EQ(list[0]["title"]["zh"], "加油站可燃气体浓度 [较大]");
+    EXPECT_EQ(list[0]["title"]["en"], "Combustible gas at a gas station [orange]");
+    const std::string advice_zh = list[0]["advice"]["zh"], advice_en = list[0]["advice"]["en"];
+    EXPECT_NE(advice_zh.find("疏散"), std::string::npos) << advice_zh;
+    EXPECT_EQ(advice_en.find(" / "), std::string::npos) << advice_en;
+    EXPECT_NE(advice_en.find("evacuate"), std::string::npos) << advice_en;
 
     auto act = [&](const std::string& what, const json& body = json::object()) {
         return c.call("POST", "/api/v1/alarms/" + std::to_string(id) + "/" + what, op, body.dump());
@@ -205,6 +211,42 @@ TEST(AlarmsHttp, ARateAlarmAcrossARestartComesOnTime) {
     auto list = alarms_of(c2, "rule=gas_pipeline.manhole_lel_rise");
     ASSERT_EQ(list.size(), 1u) << "the window was refilled from stored readings";
     EXPECT_EQ(list[0]["first_ts"], format_rfc3339(t0 + 6 * kMinute)) << "as without the restart, not 5 minutes late";
+}
+
+TEST(AlarmsHttp, AStuckTransmitterIsADeviceFaultAndItsProcessAlarmUnknown) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    registry(
+        srv,
+        json::array({site("MH-2", "major_hazard")}),
+        json::array({sensor("MH-2-PRS", "MH-2", "pressure", 60, {{"high", 25}, {"high_high", 29}})})
+    );
+    auto c = srv.client();
+    const auto t0 = now_micros() - 3 * 60 * kMinute;
+    // A gateway posts an hour of one frozen value, above the high limit.
+    json rows = json::array();
+    for (int m = 0; m <= 60; ++m)
+        rows.push_back({{"sensor", "MH-2-PRS"}, {"ts", format_rfc3339(t0 + m * kMinute)}, {"value", 27.5}});
+    auto r = c.call("POST", "/api/v1/readings", kAdminKey, json{{"readings", rows}}.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto faults = alarms_of(c, "category=fault");
+    ASSERT_EQ(faults.size(), 1u);
+    EXPECT_EQ(faults[0]["rule"], "major_hazard.pressure_fault");
+    EXPECT_EQ(faults[0]["first_ts"], format_rfc3339(t0 + 60 * kMinute)) << "60 identical readings over an hour";
+    EXPECT_NE(faults[0]["title"]["en"].get<std::string>().find("Pressure transmitter fault"), std::string::npos);
+    auto process = alarms_of(c, "category=process&sensor=MH-2-PRS");
+    ASSERT_EQ(process.size(), 1u);
+    EXPECT_EQ(process[0]["rule"], "major_hazard.pressure_high");
+    EXPECT_EQ(process[0]["condition"], "unknown") << "a frozen transmitter cannot confirm the high pressure";
+    auto overview = c.call("GET", "/api/v1/overview", kAdminKey).json();
+    EXPECT_EQ(overview["sensors_in_fault"], 1);
+    EXPECT_EQ(overview["active_alarms_by_level"].value("yellow", 0), 0) << "the fault is not a process alarm";
+    EXPECT_EQ(c.call("GET", "/api/v1/alarms?category=broken", kAdminKey).status, 400);
+
+    // The transmitter moves again: the fault clears and the process alarm is judged afresh.
+    ASSERT_EQ(post(c, "MH-2-PRS", t0 + 61 * kMinute, 27.6), 200);
+    EXPECT_EQ(alarms_of(c, "category=fault")[0]["condition"], "cleared");
+    EXPECT_EQ(alarms_of(c, "category=process&sensor=MH-2-PRS")[0]["condition"], "active");
 }
 
 TEST(AlarmsHttp, AScenarioPerPack) {

@@ -99,14 +99,14 @@ std::vector<cityguard::rules::rule> gas_rules(double for_s = 0) {
            {"params",
             {{"levels", {{{"level", "orange"}, {"value", 50}}, {{"level", "yellow"}, {"value", 25}}}},
              {"for_s", for_s}}},
-           {"advice", {{"yellow", "a"}, {"orange", "b"}}},
+           {"advice", {{"yellow", {{"zh", "a"}, {"en", "a"}}}, {"orange", {{"zh", "b"}, {"en", "b"}}}}},
            {"source", "s"}},
           {{"id", "off"},
            {"name", {{"zh", "离线"}, {"en", "offline"}}},
            {"kinds", {"*"}},
            {"kind", "offline"},
            {"params", {{"level", "blue"}, {"multiplier", 3}}},
-           {"advice", {{"blue", "x"}}},
+           {"advice", {{"blue", {{"zh", "x"}, {"en", "x"}}}}},
            {"source", "s"}}}}};
     return cityguard::rules::parse_pack(pack, "t.json");
 }
@@ -221,14 +221,14 @@ TEST(Engine, ARestartRefillsRateWindowsFromStoredReadings) {
            {"kinds", {"gas_lel"}},
            {"kind", "rate"},
            {"params", {{"levels", {{{"level", "yellow"}, {"value", 1}}}}, {"window_s", 600}, {"per_s", 60}}},
-           {"advice", {{"yellow", "a"}}},
+           {"advice", {{"yellow", {{"zh", "a"}, {"en", "a"}}}}},
            {"source", "s"}},
           {{"id", "off"},
            {"name", {{"zh", "离线"}, {"en", "offline"}}},
            {"kinds", {"*"}},
            {"kind", "offline"},
            {"params", {{"level", "blue"}}},
-           {"advice", {{"blue", "x"}}},
+           {"advice", {{"blue", {{"zh", "x"}, {"en", "x"}}}}},
            {"source", "s"}}}}};
     sensor_facts s{"S1", 7, "SITE", "gas_pipeline", "gas_lel", 60, json::object(), 1};
     auto post = [&](engine& e, std::int64_t minute) {
@@ -302,13 +302,13 @@ TEST(Engine, AFaultyReadingRaisesAFaultAlarmNotAProcessAlarm) {
            {"kinds", {"gas_lel"}},
            {"kind", "fault"},
            {"params", {{"range", {{"min", 0}, {"max", 100}}}}},
-           {"advice", {{"yellow", "send a technician"}}},
+           {"advice", {{"yellow", {{"zh", "send a technician"}, {"en", "send a technician"}}}}},
            {"source", "s"}},
           {{"id", "off2"},
            {"name", {{"zh", "离线"}, {"en", "offline"}}},
            {"kinds", {"x"}},
            {"kind", "offline"},
-           {"advice", {{"blue", "x"}}},
+           {"advice", {{"blue", {{"zh", "x"}, {"en", "x"}}}}},
            {"source", "s"}}}}};
     for (auto& r : cityguard::rules::parse_pack(fault, "f.json")) rules.push_back(std::move(r));
     engine e(std::move(rules), 0);

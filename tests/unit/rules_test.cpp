@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "cityguard/rules/evaluator.hpp"
@@ -22,7 +23,7 @@ rule make(const json& j, const std::string& domain = "gas_station") {
                {"name", {{"zh", "离线"}, {"en", "offline"}}},
                {"kinds", {"*"}},
                {"kind", "offline"},
-               {"advice", {{"blue", "x"}}},
+               {"advice", {{"blue", {{"zh", "x"}, {"en", "x"}}}}},
                {"source", "s"}}}
          )}};
     return parse_pack(pack, "test.json").front();
@@ -35,7 +36,11 @@ json gas_rule(json params) {
         {"kinds", {"gas_lel"}},
         {"kind", "threshold"},
         {"params", params},
-        {"advice", {{"yellow", "a"}, {"orange", "b"}, {"red", "c"}, {"blue", "d"}}},
+        {"advice",
+         {{"yellow", {{"zh", "a"}, {"en", "a"}}},
+          {"orange", {{"zh", "b"}, {"en", "b"}}},
+          {"red", {{"zh", "c"}, {"en", "c"}}},
+          {"blue", {{"zh", "d"}, {"en", "d"}}}}},
         {"source", "GB/T 50493-2019"}};
 }
 
@@ -151,7 +156,7 @@ TEST(Rate, RisingOverTheWindowTwiceInARow) {
         {"kind", "rate"},
         {"params",
          {{"window_s", 600}, {"per_s", 60}, {"consecutive", 2}, {"levels", {{{"level", "yellow"}, {"value", 1}}}}}},
-        {"advice", {{"yellow", "a"}}},
+        {"advice", {{"yellow", {{"zh", "a"}, {"en", "a"}}}}},
         {"source", "s"}};
     runner t{make(j)};
     EXPECT_EQ(t.at(0, 0).what, change::none);
@@ -168,7 +173,7 @@ TEST(Cumulative, BaselineRateWarningAndAlarm) {
         {"kinds", {"settlement"}},
         {"kind", "cumulative"},
         {"params", {{"levels", {{{"level", "orange"}, {"value", 30}, {"rate", 3}}}}, {"warning_level", "yellow"}}},
-        {"advice", {{"yellow", "a"}, {"orange", "b"}}},
+        {"advice", {{"yellow", {{"zh", "a"}, {"en", "a"}}}, {"orange", {{"zh", "b"}, {"en", "b"}}}}},
         {"source", "GB 50497-2019"}};
     runner t{make(j, "ground")};
     const double hour = 3600;
@@ -193,7 +198,7 @@ TEST(Cumulative, MissingBaselineNeedsReviewNeverNormal) {
         {"kinds", {"settlement"}},
         {"kind", "cumulative"},
         {"params", {{"baseline", "limits"}, {"levels", {{{"level", "orange"}, {"value", 30}, {"rate", 3}}}}}},
-        {"advice", {{"orange", "b"}, {"blue", "review"}}},
+        {"advice", {{"orange", {{"zh", "b"}, {"en", "b"}}}, {"blue", {{"zh", "review"}, {"en", "review"}}}}},
         {"source", "GB 50497-2019"}};
     runner t{make(j, "ground")};
     auto o = t.at(0, 5);
@@ -208,7 +213,7 @@ TEST(Event, RaisesRepeatsClearsAndExpires) {
         {"kinds", {"video.*"}},
         {"kind", "event"},
         {"params", {{"level", "red"}, {"clear_after_s", 300}}},
-        {"advice", {{"red", "a"}}},
+        {"advice", {{"red", {{"zh", "a"}, {"en", "a"}}}}},
         {"source", "s"}};
     runner t{make(j)};
     EXPECT_TRUE(t.r.applies_to("gas_station", "video.fire_smoke"));
@@ -249,7 +254,7 @@ TEST(Packs, RefusedWithFileRuleAndReason) {
     j = gas_rule({{"levels", {{{"level", "orange"}, {"value", 20}}, {{"level", "yellow"}, {"value", 25}}}}});
     EXPECT_NE(refused(j).find("levels out of order"), std::string::npos);
     j = gas_rule({{"levels", {{{"level", "yellow"}, {"value", 25}}}}});
-    j["advice"] = {{"orange", "x"}};
+    j["advice"] = {{"orange", {{"zh", "x"}, {"en", "x"}}}};
     EXPECT_NE(refused(j).find("no advice for level yellow"), std::string::npos);
     j = gas_rule({{"levels", {{{"level", "yellow"}, {"value", 25}}}}});
     j.erase("source");
@@ -271,6 +276,25 @@ TEST(Packs, ShippedPacksLoad) {
     for (const auto& r : all) domains.insert(r.domain);
     EXPECT_EQ(domains.size(), 6u);
     EXPECT_GE(all.size(), 30u);
+    for (const auto& r : all) {
+        // Operators read the source: it names a standard, patent or practice, not our files.
+        EXPECT_EQ(r.source.find(".md"), std::string::npos) << r.id << ": " << r.source;
+        for (const auto& [lvl, advice] : r.advice) {
+            EXPECT_EQ(advice.zh.find(" / "), std::string::npos) << r.id << ": one language per text";
+            EXPECT_EQ(advice.en.find(" / "), std::string::npos) << r.id;
+        }
+    }
+    // Every sensor kind a pack judges has a fault rule: no reading reaches a process rule untested.
+    for (const auto& r : all) {
+        if (r.kind == rule_kind::fault || r.kind == rule_kind::offline) continue;
+        for (const auto& kind : r.kinds) {
+            const std::string probe = kind == "video.*" ? "video.fire_smoke" : kind;
+            const bool covered = std::any_of(all.begin(), all.end(), [&](const rule& f) {
+                return f.kind == rule_kind::fault && f.applies_to(r.domain, probe);
+            });
+            EXPECT_TRUE(covered) << r.domain << " / " << kind << " has no fault rule";
+        }
+    }
 }
 
 namespace {
@@ -282,7 +306,7 @@ json fault_rule(json params) {
         {"kinds", {"pressure"}},
         {"kind", "fault"},
         {"params", params},
-        {"advice", {{"yellow", "check the transmitter"}}},
+        {"advice", {{"yellow", {{"zh", "check the transmitter"}, {"en", "check the transmitter"}}}}},
         {"source", "QARTOD"}};
 }
 
@@ -299,6 +323,13 @@ TEST(Fault, RangeEdgesAreGoodValuesOutsideAreBad) {
     EXPECT_NE(o.note.find("physical range [0, 100]"), std::string::npos) << o.note;
     EXPECT_TRUE(t.at(180, -1).bad_reading);
     o = t.at(240, 50);
+    EXPECT_EQ(o.what, change::cleared);
+    EXPECT_FALSE(o.bad_reading);
+    t.limits = {{"range_max", 40}};  // the instrument's own measuring range wins
+    o = t.at(300, 50);
+    EXPECT_TRUE(o.bad_reading);
+    EXPECT_NE(o.note.find("[0, 40]"), std::string::npos) << o.note;
+    o = t.at(360, 30);
     EXPECT_EQ(o.what, change::cleared);
     EXPECT_FALSE(o.bad_reading);
 }
@@ -367,7 +398,7 @@ TEST(Fault, RestartInTheMiddleOfAStuckRunAndASpikeWindow) {
     const auto need = history_needed(r, 60);
     EXPECT_GE(need.span, 6 * 60 * kSecond) << "six readings at 60 s";
     EXPECT_EQ(need.step, 1) << "stuck runs need every reading";
-    for (int i = 0; i < 5; ++i) remember(r, restarted.state, 60 * i * kSecond, 4.0);
+    for (int i = 0; i < 5; ++i) remember(r, json::object(), restarted.state, 60 * i * kSecond, 4.0);
     EXPECT_EQ(restarted.at(300, 4.0).what, change::raised) << "on the same reading as without the restart";
 }
 

@@ -1,8 +1,7 @@
 // One alarm: its detail and history, the operator's workflow actions, and the sensor's chart
 // with the rule's thresholds.
 
-import { CLOSE_REASONS, state, $, t, esc, fmtTime, fmtNum, api } from './core.js';
-import { ruleName } from './views.js';
+import { CLOSE_REASONS, state, $, t, esc, inLang, fmtTime, fmtNum, api } from './core.js';
 
 // ---------- detail & actions ----------
 export async function loadDetail(id) {
@@ -19,7 +18,7 @@ export async function loadDetail(id) {
       ${e.level ? `<span class="lvl ${e.level}">${esc(t(e.level))}</span>` : ''} ${e.value !== null && e.value !== undefined ? fmtNum(e.value) : ''}
       · ${esc(e.actor)} ${e.note ? '· ' + esc(e.note) : ''}</li>`).join('');
   $('#detail').innerHTML = `
-    <h3><span class="lvl ${a.level}">${esc(t(a.level))}</span> ${esc(ruleName(a.rule) || a.title)} <small>#${a.id}</small></h3>
+    <h3><span class="lvl ${a.level}">${esc(t(a.level))}</span> ${esc(inLang(a.title))} <small>#${a.id}</small></h3>
     <dl class="facts">
       <dt>${esc(t('col_status'))}</dt><dd id="detail-status" data-status="${a.status}">${esc(t(a.status))} · ${esc(t(a.condition))}</dd>
       <dt>${esc(t('rule'))}</dt><dd>${esc(a.rule)}${rule && rule.source ? `<br><small class="hint">${esc(rule.source)}</small>` : ''}</dd>
@@ -30,7 +29,7 @@ export async function loadDetail(id) {
       <dt>${esc(t('last'))}</dt><dd>${esc(fmtTime(a.last_ts))}</dd>
       <dt>${esc(t('count'))}</dt><dd>${a.count}</dd>
     </dl>
-    <div class="advice"><b>${esc(t('advice'))}</b><br>${esc(a.advice)}</div>
+    <div class="advice"><b>${esc(t('advice'))}</b><br>${esc(inLang(a.advice))}</div>
     <div class="actions">
       <textarea id="action-note" placeholder="${esc(t('note'))}"></textarea>
       ${['acknowledge', 'handle', 'resolve', 'close'].map((x) => `<button type="button" data-action="${x}">${esc(t(x))}</button>`).join('')}

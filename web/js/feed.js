@@ -1,7 +1,7 @@
 // The live feed: one WebSocket to /api/v1/feed, resumed with `since` after a dropped
 // connection so the list never misses an event; batched re-rendering; the red-alarm cue.
 
-import { state, $, t, api } from './core.js';
+import { state, $, t, inLang, api } from './core.js';
 import { setConn, renderAll, renderList, refreshOverview, renderMapMarkers } from './views.js';
 import { loadDetail, onReading } from './detail.js';
 import { signOut } from './main.js';
@@ -93,7 +93,7 @@ export function redCue(a) {
   void flash.offsetWidth;  // restart the animation
   flash.classList.add('on');
   flash.textContent = '';
-  flash.dataset.last = `${t('new_red')}: ${a.title}`;
+  flash.dataset.last = `${t('new_red')}: ${inLang(a.title)}`;
   document.title = `🔴 ${t('new_red')} · CityGuard`;
   setTimeout(() => { document.title = 'CityGuard · 城市安全风险监测预警'; }, 10000);
   if (!state.sound) return;

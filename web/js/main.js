@@ -97,6 +97,10 @@ export function init() {
     try { await signIn($('#key').value.trim()); } catch (e) { $('#signin-error').textContent = `${t('bad_key')} (${e.message})`; }
   });
   ['#filter-level', '#filter-domain', '#filter-district'].forEach((s) => $(s).addEventListener('change', renderList));
+  document.querySelectorAll('#category-tabs [data-category]').forEach((b) => b.addEventListener('click', () => {
+    state.category = b.dataset.category;
+    renderList();
+  }));
   $('#filter-clear').addEventListener('click', () => {
     ['#filter-level', '#filter-domain', '#filter-district'].forEach((s) => { $(s).value = ''; });
     renderList();

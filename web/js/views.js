@@ -1,7 +1,7 @@
 // Rendering: connection badge, alarm list, overview, and the district map (Web Mercator, so
 // optional tiles line up with the markers).
 
-import { LEVELS, DOMAINS, state, $, t, esc, levelRank, fmtTime, fmtNum, api } from './core.js';
+import { LEVELS, DOMAINS, state, $, t, esc, inLang, levelRank, fmtTime, fmtNum, api } from './core.js';
 
 // ---------- rendering ----------
 export function setConn(s) { state.conn = s; renderConn(); }
@@ -13,24 +13,34 @@ export function renderConn() {
 
 export function renderAll() { renderList(); renderMapMarkers(); }
 
+// Device alarms call for a technician, process alarms for the duty desk: one list each.
+export const isDeviceAlarm = (a) => a.category === 'fault' || a.category === 'offline';
+
 export function visibleAlarms() {
+  const device = state.category === 'device';
   const level = $('#filter-level').value;
   const domain = $('#filter-domain').value;
   const district = $('#filter-district').value;
   return [...state.alarms.values()]
-    .filter((a) => (!level || a.level === level) && (!domain || a.domain === domain) &&
+    .filter((a) => isDeviceAlarm(a) === device && (!level || a.level === level) && (!domain || a.domain === domain) &&
       (!district || (state.sites.get(a.site) || {}).district === district))
     .sort((x, y) => levelRank(x.level) - levelRank(y.level) || (y.last_ts > x.last_ts ? 1 : y.last_ts < x.last_ts ? -1 : y.id - x.id));
 }
 
 export function renderList() {
+  const all = [...state.alarms.values()];
+  $('#count-device').textContent = all.filter(isDeviceAlarm).length;
+  $('#count-process').textContent = all.length - all.filter(isDeviceAlarm).length;
+  document.querySelectorAll('#category-tabs [data-category]').forEach((b) => {
+    b.setAttribute('aria-selected', String(b.dataset.category === state.category));
+  });
   const rows = visibleAlarms();
   $('#alarm-rows').innerHTML = rows.map((a) => {
     const site = state.sites.get(a.site);
     const cls = ['alarm-row', a.level, state.fresh.has(a.id) ? 'fresh' : '', state.selected === a.id ? 'selected' : ''].join(' ');
     return `<tr class="${cls}" data-id="${a.id}" data-level="${a.level}" data-status="${a.status}">
       <td><span class="lvl ${a.level}">${esc(t(a.level))}</span></td>
-      <td class="title">${esc(ruleName(a.rule) || a.title)}<br><small class="cond-${a.condition}">${esc(a.sensor)} · ${esc(t(a.condition))}</small></td>
+      <td class="title">${esc(ruleName(a.rule) || inLang(a.title))}<br><small class="cond-${a.condition}">${isDeviceAlarm(a) ? `<span class="cat">${esc(t(`cat_${a.category}`))}</span> ` : ''}${esc(a.sensor)} · ${esc(t(a.condition))}</small></td>
       <td>${esc(site ? site.name : a.site)}<br><small>${esc(site ? site.district : '')}</small></td>
       <td>${fmtNum(a.value)}<br><small>${esc(t('peak'))} ${fmtNum(a.peak_value)}</small></td>
       <td class="status">${esc(t(a.status))}</td>
@@ -53,7 +63,8 @@ export async function refreshOverview() {
   const byDomain = o.active_alarms_by_domain || {};
   $('#level-counters').innerHTML = LEVELS.map((l) =>
     `<div class="counter ${l}" data-level="${l}"><b>${byLevel[l] || 0}</b>${esc(t(l))}</div>`).join('') +
-    `<div class="counter" data-offline><b>${o.sensors_offline || 0}</b>${esc(t('offline'))}</div>`;
+    `<div class="counter" data-offline><b>${o.sensors_offline || 0}</b>${esc(t('offline'))}</div>` +
+    `<div class="counter" data-fault><b>${o.sensors_in_fault || 0}</b>${esc(t('in_fault'))}</div>`;
   $('#domain-counters').innerHTML = DOMAINS.map((d) =>
     `<div class="counter" data-domain="${d}"><b>${byDomain[d] || 0}</b>${esc(t(d))}</div>`).join('');
 }

@@ -45,8 +45,8 @@ struct alarm {
     level peak = level::blue;
     condition cond = condition::active;
     status state = status::open;
-    std::string title;
-    std::string advice;
+    rules::text title;
+    rules::text advice;
     std::optional<double> value;
     std::optional<double> peak_value;
     util::micros first_ts = 0;

@@ -83,7 +83,6 @@ class alarm_service final : public writer::batch_observer {
     writer::serial_writer& writer_;
     store::alarms_repo& repo_;
     const config::alarms_config& cfg_;
-    std::vector<std::string> offline_rules_;
 
     // Writer thread only: sensor facts, rebuilt when the directory snapshot changes.
     std::shared_ptr<const registry::sensor_directory::snapshot_t> facts_of_;

@@ -100,7 +100,7 @@ struct history_need {
 history_need history_needed(const rule& r, std::int32_t interval_s);
 /// Feeds one stored reading into the windows the rule keeps, without judging it. Readings in
 /// time order, none newer than the latest already evaluated.
-void remember(const rule& r, eval_state& s, util::micros ts, double value);
+void remember(const rule& r, const nlohmann::json& sensor_limits, eval_state& s, util::micros ts, double value);
 
 /// Timer for event rules with clear_after_s: clears the condition when no trigger came for
 /// that long (compared with `now`).

@@ -19,6 +19,14 @@ std::optional<level> parse_level(std::string_view text) noexcept;
 /// True when a is more severe than b.
 inline bool more_severe(level a, level b) noexcept { return static_cast<int>(a) < static_cast<int>(b); }
 
+/// Text shown to people, in both languages the platform speaks: each client shows the one its
+/// operator chose, so the two are never joined into one string.
+struct text {
+    std::string zh;
+    std::string en;
+    bool operator==(const text&) const = default;
+};
+
 enum class rule_kind { threshold, rate, cumulative, event, offline, fault };
 std::string_view to_string(rule_kind k) noexcept;
 
@@ -89,13 +97,15 @@ struct rule {
     fault_spec fault;
     level fault_level = level::yellow;
 
-    std::map<level, std::string> advice;  ///< what the operator should do, per level
-    std::string source;                   ///< the standard or reasoning behind the numbers
-    nlohmann::json definition;            ///< as written in the pack, for GET /api/v1/rules
+    std::map<level, text> advice;  ///< what the operator should do, per level
+    std::string source;            ///< the standard or reasoning behind the numbers
+    nlohmann::json definition;     ///< as written in the pack, for GET /api/v1/rules
 
     bool applies_to(std::string_view domain, std::string_view sensor_kind) const noexcept;
     /// The title of an alarm of this rule at a level.
-    std::string title(level l) const;
+    text title(level l) const;
+    /// The advice at a level (empty when the rule has none for it).
+    text advice_at(level l) const;
 };
 
 /// A refused pack: what() is "FILE: rule ID: reason".

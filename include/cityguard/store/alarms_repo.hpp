@@ -29,6 +29,7 @@ struct alarm_filter {
 struct overview_record {
     nlohmann::json sites_by_domain, sensors_by_domain, active_by_level, active_by_domain;
     std::int64_t sensors_offline = 0;
+    std::int64_t sensors_in_fault = 0;
     std::optional<alarm_model::alarm> oldest_unacknowledged_red;
 };
 
@@ -41,8 +42,8 @@ class alarms_repo {
     boost::asio::awaitable<std::vector<alarm_model::alarm>> list(alarm_filter filter);
     boost::asio::awaitable<std::optional<alarm_model::alarm>> get(std::int64_t id);
     boost::asio::awaitable<std::vector<alarm_model::event>> events_of(std::int64_t id);
-    /// `offline_rules`: the ids of the offline rules, whose active alarms count sensors offline.
-    boost::asio::awaitable<overview_record> overview(std::vector<std::string> offline_rules);
+    /// Counts of process alarms by level and domain; sensors offline and in fault.
+    boost::asio::awaitable<overview_record> overview();
 
     // Restore at start-up.
     boost::asio::awaitable<std::vector<alarm_model::alarm>> not_closed();
