@@ -110,7 +110,37 @@ json to_json(const alarm& a) {
         {"count", a.count},
         {"opened_at", util::format_rfc3339(a.opened_at)},
         {"closed_at", opt_time(a.closed_at)},
-        {"close_reason", a.close_reason.empty() ? json(nullptr) : json(a.close_reason)}};
+        {"close_reason", a.close_reason.empty() ? json(nullptr) : json(a.close_reason)},
+        {"members", members_json(a.members)}};
+}
+
+json members_json(const std::vector<rules::member>& members) {
+    json out = json::array();
+    for (const auto& m : members) {
+        json j{{"sensor", m.sensor}};
+        if (!m.rule.empty()) {
+            j["rule"] = m.rule;
+            j["alarm"] = m.alarm;
+            j["level"] = m.lvl ? json(rules::to_string(*m.lvl)) : json(nullptr);
+        }
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+std::vector<rules::member> members_from(const json& j) {
+    std::vector<rules::member> out;
+    if (!j.is_array()) return out;
+    for (const auto& m : j) {
+        if (!m.is_object()) continue;
+        rules::member x;
+        x.sensor = m.value("sensor", "");
+        x.rule = m.value("rule", "");
+        x.alarm = m.value("alarm", std::int64_t{0});
+        if (m.contains("level") && m["level"].is_string()) x.lvl = rules::parse_level(m["level"].get<std::string>());
+        out.push_back(std::move(x));
+    }
+    return out;
 }
 
 json to_json(const event& e) {

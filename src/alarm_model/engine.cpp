@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 namespace cityguard::alarm_model {
 
@@ -14,7 +15,22 @@ using util::micros;
 // alarm is in engine_transitions.cpp; change sets (stage, commit, rollback) and the start-up
 // restore in engine_staging.cpp.
 
-engine::engine(std::vector<rules::rule> rules, micros started_at) : rules_(std::move(rules)), started_at_(started_at) {}
+engine::engine(std::vector<rules::rule> rules, micros started_at) : rules_(std::move(rules)), started_at_(started_at) {
+    for (std::uint32_t i = 0; i < rules_.size(); ++i) rule_ids_.emplace(rules_[i].id, i);
+    // Compounds that read other compounds' alarms come after them (the packs have no cycles).
+    std::function<int(std::uint32_t)> depth = [&](std::uint32_t i) {
+        int d = 0;
+        for (const auto& id : rules_[i].member_rules)
+            if (auto m = rule_index(id); m && rules_[*m].kind == rules::rule_kind::compound)
+                d = std::max(d, 1 + depth(*m));
+        return d;
+    };
+    for (std::uint32_t i = 0; i < rules_.size(); ++i)
+        if (rules_[i].kind == rules::rule_kind::compound) compound_order_.push_back(i);
+    std::stable_sort(compound_order_.begin(), compound_order_.end(), [&](auto a, auto b) {
+        return depth(a) < depth(b);
+    });
+}
 
 const engine::rule_list& engine::rules_for(const sensor_facts& sensor) {
     // Cached per sensor and facts version: this runs for every reading.
@@ -32,18 +48,53 @@ const engine::rule_list& engine::rules_for(const sensor_facts& sensor) {
         };
         add([](rules::rule_kind k) { return k == rules::rule_kind::offline; });
         add([](rules::rule_kind k) { return k == rules::rule_kind::fault; });
-        add([](rules::rule_kind k) { return k != rules::rule_kind::offline && k != rules::rule_kind::fault; });
+        add([](rules::rule_kind k) {
+            return k != rules::rule_kind::offline && k != rules::rule_kind::fault && k != rules::rule_kind::compound;
+        });
         it = rules_by_kind_.emplace(std::move(kind_key), std::move(list)).first;
     }
     cached = {sensor.version, &it->second};
     sensor_keys_[sensor.id] = sensor.key;
+    // Compound rules read a site's sensors: keep each site's list current (a sensor may move).
+    if (auto old = site_of_sensor_.find(sensor.key); old != site_of_sensor_.end() && old->second != sensor.site)
+        if (auto s = sites_.find(old->second); s != sites_.end()) s->second.sensors.erase(sensor.key);
+    site_of_sensor_[sensor.key] = sensor.site;
+    site_named(sensor.site, sensor.domain).sensors[sensor.key] = {sensor.id, sensor.kind};
+    return it->second;
+}
+
+const engine::rule_list& engine::compounds_for(const sensor_facts& sensor) {
+    auto& cached = compounds_by_sensor_[sensor.key];
+    if (cached.first == sensor.version && cached.second) return *cached.second;
+    std::string kind_key = sensor.domain + '\x1f' + sensor.kind;
+    auto it = compounds_by_kind_.find(kind_key);
+    if (it == compounds_by_kind_.end()) {
+        // A compound changes when a sensor it names reports, or when an alarm it reads may change.
+        std::function<bool(const rules::rule&)> triggered = [&](const rules::rule& c) {
+            if (c.domain != sensor.domain) return false;
+            if (std::find(c.kinds.begin(), c.kinds.end(), sensor.kind) != c.kinds.end()) return true;
+            for (const auto& id : c.member_rules) {
+                auto m = rule_index(id);
+                if (!m) continue;
+                const rules::rule& mr = rules_[*m];
+                if (mr.kind == rules::rule_kind::compound ? triggered(mr) : mr.applies_to(sensor.domain, sensor.kind))
+                    return true;
+            }
+            return false;
+        };
+        rule_list list;
+        for (const auto ci : compound_order_)
+            if (triggered(rules_[ci])) list.push_back(ci);
+        it = compounds_by_kind_.emplace(std::move(kind_key), std::move(list)).first;
+    }
+    cached = {sensor.version, &it->second};
     return it->second;
 }
 
 std::optional<std::uint32_t> engine::rule_index(const std::string& id) const {
-    for (std::uint32_t i = 0; i < rules_.size(); ++i)
-        if (rules_[i].id == id) return i;
-    return std::nullopt;
+    auto it = rule_ids_.find(id);
+    if (it == rule_ids_.end()) return std::nullopt;
+    return it->second;
 }
 
 micros engine::last_seen(std::int32_t sensor) const {
@@ -108,6 +159,13 @@ changes engine::evaluate(
             apply_outcome(r, *sensor, key, s, o, row.ts, now);
             record_state(r, sensor->id, before, s);
         }
+        const rule_list& compounds = compounds_for(*sensor);
+        if (compounds.empty()) continue;
+        // What compounds read of a sensor is its last good reading.
+        const auto known = latest(sensor->key);
+        if (!in_fault && std::isfinite(row.value) && (!known || row.ts >= known->second))
+            staged_latest_[sensor->key] = {row.value, row.ts};
+        evaluate_site(site_named(sensor->site, sensor->domain), compounds, row.ts, now);
     }
     return take_staged_changes();
 }
@@ -152,7 +210,23 @@ changes engine::tick(const std::vector<const sensor_facts*>& all_sensors, micros
             }
         }
     }
+    tick_compounds(now);
     return take_staged_changes();
+}
+
+void engine::tick_compounds(micros now) {
+    // Compounds hold and expire with time ("within", on-delays, event alarms that expired).
+    for (std::size_t i = 0; i < compound_slots_.size(); ++i) {
+        const slot_key key = compound_slots_[i];
+        if (!slots_.count(key)) continue;
+        const auto site_key = static_cast<std::int32_t>(key & 0xffffffffULL);
+        auto site = site_by_key_.find(site_key);
+        if (site == site_by_key_.end()) continue;
+        const rule_list one{static_cast<std::uint32_t>(key >> 32)};
+        site_info& s = sites_.at(site->second);
+        const micros at = s.server_clock ? s.reading_clock + (now - s.server_clock) : now;
+        evaluate_site(s, one, at, now);
+    }
 }
 
 std::variant<changes, refusal, engine::not_found> engine::act(
@@ -178,7 +252,7 @@ std::variant<changes, refusal, engine::not_found> engine::act(
         s.state.pending_since.reset();
         s.state.lower_since.reset();
         s.state.streak = 0;
-        record_state(rules_[key >> 32], copy.sensor, before, s);
+        record_state(rules_[key >> 32], copy.sensor.empty() ? site_subject(copy.site) : copy.sensor, before, s);
     }
     return take_staged_changes();
 }

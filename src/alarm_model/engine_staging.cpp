@@ -25,6 +25,7 @@ engine::slot& engine::stage(slot_key key) {
         s.undo.last_value = s.state.last_value;
         s.undo.open = s.open;
         s.undo.touched = false;
+        s.undo.memory = s.memory;
         staged_keys_.push_back(key);
     }
     return s;
@@ -60,6 +61,7 @@ void engine::commit() {
         }
     }
     for (auto& [sensor, ts] : staged_seen_) last_seen_[sensor] = ts;
+    for (auto& [sensor, reading] : staged_latest_) latest_[sensor] = reading;
     end_change_set();
 }
 
@@ -77,6 +79,7 @@ void engine::rollback() {
         s.state.last_ts = last_ts;
         s.state.last_value = s.undo.last_value;
         s.open = std::move(s.undo.open);
+        s.memory = std::move(s.undo.memory);
         // Samples added by the dropped readings leave the window; ones it trimmed stay gone,
         // which only shortens the next rate's baseline a little.
         while (!s.state.window.empty() && (!last_ts || s.state.window.back().first > *last_ts))
@@ -89,6 +92,7 @@ void engine::end_change_set() {
     ++generation_;
     staged_keys_.clear();
     staged_seen_.clear();
+    staged_latest_.clear();
     touched_.clear();
     staged_events_.clear();
     staged_states_.clear();
@@ -120,6 +124,7 @@ void engine::restore_last_reading(const sensor_facts& sensor, micros ts, double 
     // board under blue alarms each time the server restarts.
     auto& seen = last_seen_[sensor.key];
     seen = std::max({seen, ts, started_at_});
+    latest_[sensor.key] = {value, ts};
     for (const std::uint32_t ri : rules_for(sensor)) {
         auto& s = slots_[key_of(ri, sensor.key)];
         s.state.last_ts = ts;

@@ -95,11 +95,20 @@ net::awaitable<void> alarm_service::restore() {
         return e ? facts(e->key) : nullptr;
     };
     const auto open = co_await repo_.not_closed();
-    for (const auto& r : open)
-        if (const auto* s = by_id(r.sensor)) engine_.restore_alarm(r, *s);
+    for (const auto& r : open) {
+        if (r.sensor.empty())
+            engine_.restore_site_alarm(r);  // a compound's: it belongs to its site
+        else if (const auto* s = by_id(r.sensor))
+            engine_.restore_alarm(r, *s);
+    }
     const auto states = co_await repo_.rule_states();
-    for (const auto& st : states)
-        if (const auto* s = by_id(st.sensor)) engine_.restore_state(st.rule, *s, st.state);
+    const std::string site_prefix = alarm_model::engine::site_subject("");
+    for (const auto& st : states) {
+        if (st.sensor.starts_with(site_prefix))
+            engine_.restore_site_state(st.rule, st.sensor.substr(site_prefix.size()), st.state);
+        else if (const auto* s = by_id(st.sensor))
+            engine_.restore_state(st.rule, *s, st.state);
+    }
     const auto latest = co_await repo_.latest_readings();
     std::vector<store::alarms_repo::history_request> wanted;
     for (const auto& [id, ts, value] : latest) {

@@ -344,7 +344,8 @@ outcome evaluate(
             return o;
         }
         case rule_kind::offline:
-            return {};  // driven by the engine's timer, not by data
+        case rule_kind::compound:
+            return {};  // driven by the engine (timer; the site's facts), not by one reading
         case rule_kind::fault: {
             auto q = judge_quality(r.fault, limits, s, ts, value);
             std::optional<level> target;
@@ -357,6 +358,10 @@ outcome evaluate(
         }
     }
     return {};
+}
+
+outcome settle_level(const rule& r, eval_state& s, std::optional<level> target, micros at) {
+    return settle(r, s, target, at, target ? 1.0 : 0.0);
 }
 
 history_need history_needed(const rule& r, std::int32_t interval_s) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -46,6 +47,8 @@ std::string_view to_string(rule_kind k) noexcept {
             return "offline";
         case rule_kind::fault:
             return "fault";
+        case rule_kind::compound:
+            return "compound";
     }
     return "threshold";
 }
@@ -178,14 +181,19 @@ void parse_identity(const checker& c, const json& j, const std::string& pack_dom
     r.name_en = (*name)["en"];
     r.domain = c.opt_string(j, "domain").value_or(pack_domain);
     if (r.domain != pack_domain) c.fail("domain differs from the pack's domain '" + pack_domain + "'");
-    auto kinds = j.find("kinds");
-    if (kinds == j.end() || !kinds->is_array() || kinds->empty())
-        c.fail("'kinds' must be a non-empty array of sensor kinds");
-    for (const auto& k : *kinds) {
-        if (!k.is_string()) c.fail("'kinds' must hold strings");
-        r.kinds.push_back(k.get<std::string>());
-    }
     const auto kind_text = c.opt_string(j, "kind");
+    auto kinds = j.find("kinds");
+    if (kind_text == "compound") {
+        // A compound reads what its condition names; a kinds list could only disagree with it.
+        if (kinds != j.end()) c.fail("a compound rule has no 'kinds': its condition names them");
+    } else {
+        if (kinds == j.end() || !kinds->is_array() || kinds->empty())
+            c.fail("'kinds' must be a non-empty array of sensor kinds");
+        for (const auto& k : *kinds) {
+            if (!k.is_string()) c.fail("'kinds' must hold strings");
+            r.kinds.push_back(k.get<std::string>());
+        }
+    }
     if (!kind_text) c.fail("missing 'kind'");
     static const std::map<std::string, rule_kind> kinds_by_name{
         {"threshold", rule_kind::threshold},
@@ -193,7 +201,8 @@ void parse_identity(const checker& c, const json& j, const std::string& pack_dom
         {"cumulative", rule_kind::cumulative},
         {"event", rule_kind::event},
         {"offline", rule_kind::offline},
-        {"fault", rule_kind::fault}};
+        {"fault", rule_kind::fault},
+        {"compound", rule_kind::compound}};
     auto kit = kinds_by_name.find(*kind_text);
     if (kit == kinds_by_name.end()) c.fail("unknown kind '" + *kind_text + "'");
     r.kind = kit->second;
@@ -291,6 +300,29 @@ void parse_fault_params(const checker& c, const json& params, rule& r) {
         c.fail("a fault rule needs at least one of 'range', 'spike', 'stuck'");
 }
 
+/// Compound rules: the condition over the site's sensors and alarms, and the level it raises.
+void parse_compound_params(const checker& c, const json& params, rule& r) {
+    check_keys(c, params, {"level", "when", "for_s", "clear_for_s"}, "parameter");
+    r.for_s = c.number(params, "for_s", 0.0, 0);
+    r.clear_for_s = c.number(params, "clear_for_s", 0.0, 0);
+    if (params.value("level", json()) == "one_above") {
+        r.one_above_members = true;
+    } else {
+        r.compound_level = c.level_of(params, "level");
+    }
+    if (!params.contains("when")) c.fail("missing parameter 'when' (the condition)");
+    try {
+        r.when = parse_condition(params["when"]);
+    } catch (const std::invalid_argument& e) {
+        c.fail(std::string("'when': ") + e.what());
+    }
+    std::vector<std::string> kinds;
+    referenced(*r.when, kinds, r.member_rules);
+    r.kinds = kinds;
+    if (r.one_above_members && r.member_rules.empty())
+        c.fail("level 'one_above' needs an alarm in the condition to be one above");
+}
+
 /// Handling advice per level. Every level the rule can raise needs some: an alarm without
 /// advice leaves the operator guessing, which is what the platform exists to prevent.
 void parse_advice(const checker& c, const json& j, rule& r) {
@@ -313,6 +345,10 @@ void parse_advice(const checker& c, const json& j, rule& r) {
         used.push_back(r.offline_level);
     else if (r.kind == rule_kind::fault)
         used.push_back(r.fault_level);
+    else if (r.kind == rule_kind::compound && r.one_above_members)
+        used.insert(used.end(), {level::red, level::orange, level::yellow});
+    else if (r.kind == rule_kind::compound)
+        used.push_back(r.compound_level);
     else
         for (const auto& l : r.levels) used.push_back(l.lvl);
     if (r.warning_level) used.push_back(*r.warning_level);
@@ -353,6 +389,9 @@ rule parse_rule(const json& j, const std::string& pack_domain, const std::string
         case rule_kind::fault:
             parse_fault_params(c, params, r);
             break;
+        case rule_kind::compound:
+            parse_compound_params(c, params, r);
+            break;
     }
     parse_advice(c, j, r);
     return r;
@@ -374,6 +413,9 @@ std::vector<rule> parse_pack(const json& pack, const std::string& file) {
         has_offline = has_offline || out.back().kind == rule_kind::offline;
     }
     if (!has_offline) throw pack_error(file + ": every pack needs an offline rule covering its sensor kinds");
+    std::map<std::string, std::string> file_of;
+    for (const auto& r : out) file_of[r.id] = file;
+    check_references(out, file_of);
     return out;
 }
 
@@ -389,6 +431,7 @@ std::vector<rule> load_packs(const std::string& dir) {
     std::vector<rule> all;
     // Ids are global, not per pack: alarms and rule states are keyed by rule id alone.
     std::set<std::string> ids;
+    std::map<std::string, std::string> file_of;
     for (const auto& f : files) {
         std::ifstream in(f);
         std::stringstream text;
@@ -397,10 +440,45 @@ std::vector<rule> load_packs(const std::string& dir) {
         if (doc.is_discarded()) throw pack_error(f.string() + ": not valid JSON");
         for (auto& r : parse_pack(doc, f.filename().string())) {
             if (!ids.insert(r.id).second) throw pack_error(f.filename().string() + ": rule " + r.id + ": duplicate id");
+            file_of[r.id] = f.filename().string();
             all.push_back(std::move(r));
         }
     }
+    check_references(all, file_of);
     return all;
+}
+
+void check_references(const std::vector<rule>& rules, const std::map<std::string, std::string>& file_of) {
+    std::map<std::string, const rule*> by_id;
+    for (const auto& r : rules) by_id[r.id] = &r;
+    for (const auto& r : rules) {
+        if (r.kind != rule_kind::compound) continue;
+        const std::string where = (file_of.count(r.id) ? file_of.at(r.id) : std::string("?")) + ": rule " + r.id + ": ";
+        for (const auto& id : r.member_rules) {
+            auto it = by_id.find(id);
+            if (it == by_id.end())
+                throw pack_error(where + "its condition names rule '" + id + "', which does not exist");
+            if (it->second->domain != r.domain)
+                throw pack_error(where + "rule '" + id + "' is of domain " + it->second->domain + ", not " + r.domain);
+        }
+        // A compound reading itself through other compounds would never settle: refuse cycles.
+        std::vector<std::string> path{r.id};
+        std::function<void(const rule&)> walk = [&](const rule& at) {
+            for (const auto& id : at.member_rules) {
+                const rule& next = *by_id.at(id);
+                if (next.kind != rule_kind::compound) continue;
+                if (std::find(path.begin(), path.end(), id) != path.end()) {
+                    std::string cycle;
+                    for (const auto& p : path) cycle += p + " -> ";
+                    throw pack_error(where + "cycle between compound rules: " + cycle + id);
+                }
+                path.push_back(id);
+                walk(next);
+                path.pop_back();
+            }
+        };
+        walk(r);
+    }
 }
 
 std::vector<resolved_level> resolve_levels(const rule& r, const json& limits) {

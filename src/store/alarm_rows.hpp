@@ -18,8 +18,8 @@ inline std::optional<T> opt_field(const pqxx::field& f) {
 inline rules::level level_from(const pqxx::field& f) { return static_cast<rules::level>(f.as<int>()); }
 inline int level_column(rules::level l) { return static_cast<int>(l); }
 
-/// The first 23 columns of `r` (CITYGUARD_ALARM_COLUMNS).
-inline constexpr pqxx::row::size_type alarm_column_count = 23;
+/// The first 24 columns of `r` (CITYGUARD_ALARM_COLUMNS).
+inline constexpr pqxx::row::size_type alarm_column_count = 24;
 
 inline alarm_model::alarm alarm_from(const pqxx::row& r) {
     alarm_model::alarm a;
@@ -37,6 +37,7 @@ inline alarm_model::alarm alarm_from(const pqxx::row& r) {
     // than migration 0005).
     a.title = {r[9].as<std::string>(), r[21].is_null() ? "" : r[21].as<std::string>()};
     a.advice = {r[10].as<std::string>(), r[22].is_null() ? "" : r[22].as<std::string>()};
+    if (!r[23].is_null()) a.members = alarm_model::members_from(nlohmann::json::parse(r[23].c_str(), nullptr, false));
     a.value = opt_field<double>(r[11]);
     a.peak_value = opt_field<double>(r[12]);
     a.first_ts = r[13].as<util::micros>();

@@ -1,5 +1,7 @@
 #include "cityguard/store/alarms_repo.hpp"
 
+#include <map>
+
 #include "alarm_rows.hpp"
 #include "pool.hpp"
 #include "queries.hpp"
@@ -33,9 +35,20 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const al
     std::vector<std::int64_t> new_ids;
     std::int64_t last_seq = 0;
     if (!changes.alarms.empty()) tx.exec_prepared(queries::lock_event_order.name);
+    // Alarms this change set inserts, by (rule, sensor): a compound raised in the same change
+    // set as one of its member alarms learns the member's id here.
+    std::map<std::pair<std::string, std::string>, std::int64_t> inserted;
     for (const auto& w : changes.alarms) {
         const auto& a = w.after;
         std::int64_t id = a.id;
+        std::optional<std::string> members;
+        if (!a.members.empty()) {
+            auto resolved = a.members;
+            for (auto& m : resolved)
+                if (m.alarm == 0 && !m.rule.empty())
+                    if (auto it = inserted.find({m.rule, m.sensor}); it != inserted.end()) m.alarm = it->second;
+            members = alarm_model::members_json(resolved).dump();
+        }
         if (id == 0) {
             id = tx.exec_prepared1(
                        queries::insert_alarm.name,
@@ -58,10 +71,12 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const al
                        pg_time(a.opened_at),
                        std::string(alarm_model::to_string(a.cat)),
                        a.title.en,
-                       a.advice.en
+                       a.advice.en,
+                       nullable(members)
             )[0]
                      .as<std::int64_t>();
             new_ids.push_back(id);
+            inserted[{a.rule, a.sensor}] = id;
         } else {
             tx.exec_prepared(
                 queries::update_alarm.name,
@@ -80,7 +95,8 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const al
                 nullable(opt_time(a.closed_at)),
                 a.close_reason.empty() ? nullptr : a.close_reason.c_str(),
                 a.title.en,
-                a.advice.en
+                a.advice.en,
+                nullable(members)
             );
         }
         for (const auto& e : w.events)

@@ -113,25 +113,25 @@ inline constexpr query staged_insert{
     "id, rule_id, site_id, sensor_id, domain, level, peak_level, condition, status, title, advice, value, "      \
     "peak_value, " CITYGUARD_EPOCH("first_ts") ", " CITYGUARD_EPOCH("last_ts") ", " CITYGUARD_EPOCH("cleared_ts" \
     ) ", count, " CITYGUARD_EPOCH("opened_at") ", " CITYGUARD_EPOCH("closed_at"                                  \
-    ) ", close_reason, category, title_en, advice_en"
+    ) ", close_reason, category, title_en, advice_en, members::text"
 
 inline constexpr query insert_alarm{
     "insert_alarm",
     "INSERT INTO alarms (rule_id, site_id, sensor_id, domain, level, peak_level, condition, status, title, advice, "
-    "value, peak_value, first_ts, last_ts, cleared_ts, count, opened_at, category, title_en, advice_en) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) "
+    "value, peak_value, first_ts, last_ts, cleared_ts, count, opened_at, category, title_en, advice_en, members) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21::jsonb) "
     // Another server process opened this (rule, sensor) meanwhile: merge into its alarm.
-    "ON CONFLICT (rule_id, sensor_id) WHERE status <> 'closed' DO UPDATE SET level = EXCLUDED.level, "
+    "ON CONFLICT (rule_id, site_id, sensor_id) WHERE status <> 'closed' DO UPDATE SET level = EXCLUDED.level, "
     "peak_level = LEAST(alarms.peak_level, EXCLUDED.peak_level), condition = EXCLUDED.condition, "
     "title = EXCLUDED.title, advice = EXCLUDED.advice, title_en = EXCLUDED.title_en, "
-    "advice_en = EXCLUDED.advice_en, value = EXCLUDED.value, "
+    "advice_en = EXCLUDED.advice_en, members = EXCLUDED.members, value = EXCLUDED.value, "
     "last_ts = GREATEST(alarms.last_ts, EXCLUDED.last_ts), cleared_ts = NULL, count = alarms.count + EXCLUDED.count "
     "RETURNING id"};
 inline constexpr query update_alarm{
     "update_alarm",
     "UPDATE alarms SET level = $2, peak_level = $3, condition = $4, status = $5, title = $6, advice = $7, value = $8, "
     "peak_value = $9, last_ts = $10, cleared_ts = $11, count = $12, closed_at = $13, close_reason = $14, "
-    "title_en = $15, advice_en = $16 WHERE id = $1"};
+    "title_en = $15, advice_en = $16, members = $17::jsonb WHERE id = $1"};
 inline constexpr query insert_event{
     "insert_event",
     "INSERT INTO alarm_events (alarm_id, type, at, reading_ts, actor, level, value, note, alarm) "

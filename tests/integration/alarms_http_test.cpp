@@ -249,6 +249,60 @@ TEST(AlarmsHttp, AStuckTransmitterIsADeviceFaultAndItsProcessAlarmUnknown) {
     EXPECT_EQ(alarms_of(c, "category=process&sensor=MH-2-PRS")[0]["condition"], "active");
 }
 
+TEST(AlarmsHttp, UnloadingWithoutGroundingIsARedSiteAlarmWithItsMembers) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    registry(
+        srv,
+        json::array({site("GS-9", "gas_station")}),
+        json::array(
+            {sensor("GS-9-UNL", "GS-9", "video.unloading", 10),
+             sensor("GS-9-GND", "GS-9", "static_ground", 10),
+             sensor("GS-9-LEL", "GS-9", "gas_lel", 10)}
+        )
+    );
+    auto c = srv.client();
+    const auto t0 = now_micros() - 10 * kMinute;
+    // The gateway posts the camera's and the grounding monitor's states as they change, and
+    // the detector every 10 s.
+    ASSERT_EQ(post(c, "GS-9-UNL", t0, 1), 200);
+    ASSERT_EQ(post(c, "GS-9-GND", t0 + 2'000'000, 1), 200);
+    for (int s = 10; s <= 30; s += 10) ASSERT_EQ(post(c, "GS-9-LEL", t0 + s * 1'000'000, 0), 200);
+    EXPECT_TRUE(alarms_of(c, "rule=gas_station.unloading_without_grounding").empty()) << "28 s of 30";
+    ASSERT_EQ(post(c, "GS-9-UNL", t0 + 32'000'000, 1), 200);  // the camera repeats its state
+    auto list = alarms_of(c, "rule=gas_station.unloading_without_grounding");
+    ASSERT_EQ(list.size(), 1u);
+    const auto& a = list[0];
+    EXPECT_EQ(a["level"], "red");
+    EXPECT_EQ(a["site"], "GS-9");
+    EXPECT_EQ(a["sensor"], "") << "the alarm belongs to the site";
+    ASSERT_EQ(a["members"].size(), 2u) << a.dump();
+    EXPECT_EQ(a["members"][0]["sensor"], "GS-9-UNL");
+    EXPECT_EQ(a["members"][1]["sensor"], "GS-9-GND");
+    EXPECT_EQ(a["title"]["zh"], "卸油时静电接地异常 [重大]");
+
+    // Gas during unloading: one level above the detector's own alarm, with that alarm as member.
+    ASSERT_EQ(post(c, "GS-9-LEL", t0 + 40'000'000, 30), 200);  // gas_station.lel yellow
+    auto gas = alarms_of(c, "rule=gas_station.gas_during_unloading");
+    ASSERT_EQ(gas.size(), 1u);
+    EXPECT_EQ(gas[0]["level"], "orange");
+    const auto lel = alarms_of(c, "rule=gas_station.lel");
+    ASSERT_EQ(lel.size(), 1u);
+    EXPECT_EQ(gas[0]["members"][1]["alarm"], lel[0]["id"]) << "the member alarm's id, raised in the same batch";
+
+    // Grounding fixed: the red compound clears; a restart keeps it, once.
+    ASSERT_EQ(post(c, "GS-9-GND", t0 + 50'000'000, 0), 200);
+    EXPECT_EQ(alarms_of(c, "rule=gas_station.unloading_without_grounding")[0]["condition"], "cleared");
+    srv.restart();
+    auto c2 = srv.client();
+    ASSERT_EQ(post(c2, "GS-9-GND", t0 + 60'000'000, 1), 200);
+    ASSERT_EQ(post(c2, "GS-9-UNL", t0 + 95'000'000, 1), 200);
+    list = alarms_of(c2, "rule=gas_station.unloading_without_grounding");
+    ASSERT_EQ(list.size(), 1u) << "the restored site alarm comes back, not a second one";
+    EXPECT_EQ(list[0]["condition"], "active");
+    EXPECT_EQ(list[0]["count"], 2);
+}
+
 TEST(AlarmsHttp, AScenarioPerPack) {
     CITYGUARD_REQUIRE_DB();
     test_server srv;
@@ -296,12 +350,16 @@ TEST(AlarmsHttp, AScenarioPerPack) {
     EXPECT_EQ(level_of("MH-PRS"), "red");
     post(c, "MH-ESD", t0, 1);
     EXPECT_EQ(level_of("MH-ESD"), "red");
+    // The trip with the pressure beyond its limit is one incident: a compound site alarm.
+    auto incident = alarms_of(c, "rule=major_hazard.esd_with_high_process");
+    ASSERT_EQ(incident.size(), 1u);
+    EXPECT_EQ(incident[0]["site"], "MH");
 
     auto rules = c.call("GET", "/api/v1/rules", kAdminKey).json()["rules"];
     EXPECT_GE(rules.size(), 30u);
     auto overview = c.call("GET", "/api/v1/overview", kAdminKey).json();
     EXPECT_EQ(overview["sites_by_domain"]["bridge"], 1);
-    EXPECT_EQ(overview["active_alarms_by_level"]["red"], 3);
+    EXPECT_EQ(overview["active_alarms_by_level"]["red"], 4);
     EXPECT_EQ(overview["oldest_unacknowledged_red"]["sensor"], "GS-FIRE");
 }
 

@@ -56,6 +56,9 @@ struct alarm {
     util::micros opened_at = 0;
     std::optional<util::micros> closed_at;
     std::string close_reason;
+    /// Compound alarms: what made the condition true (member alarms and sensor readings). The
+    /// alarm of a compound belongs to its site: `sensor` is empty.
+    std::vector<rules::member> members;
 };
 
 /// One entry of an alarm's history. `seq` is assigned by the store.
@@ -72,6 +75,9 @@ struct event {
 };
 
 nlohmann::json to_json(const alarm& a);
+/// A compound alarm's members as stored and sent: [{"sensor", "rule", "alarm", "level"}].
+nlohmann::json members_json(const std::vector<rules::member>& members);
+std::vector<rules::member> members_from(const nlohmann::json& j);
 nlohmann::json to_json(const event& e);
 
 /// Everything one batch, tick or action changed, to be written in one transaction. The

@@ -47,6 +47,12 @@ class engine {
     // no longer exist are ignored.
     void restore_alarm(alarm a, const sensor_facts& sensor);
     void restore_state(const std::string& rule, const sensor_facts& sensor, const nlohmann::json& persisted);
+    /// A compound alarm (its `sensor` is empty: it belongs to its site) and a compound's state.
+    void restore_site_alarm(alarm a);
+    void restore_site_state(const std::string& rule, const std::string& site, const nlohmann::json& persisted);
+    /// The rule_state subject of a compound rule at a site (rule states are keyed by rule and
+    /// subject; a sensor's subject is its id).
+    static std::string site_subject(const std::string& site) { return "site:" + site; }
     void restore_last_reading(const sensor_facts& sensor, util::micros ts, double value);
     /// How far before its latest reading the rules of `sensor` look (span 0: not at all), and
     /// the spacing of the samples they keep: the store need not send readings closer than that.
@@ -91,6 +97,7 @@ class engine {
         std::optional<double> last_value;
         std::optional<alarm> open;
         bool touched = false;  ///< has an alarm write in this change set
+        rules::condition_memory memory;
     };
 
     struct slot {
@@ -100,10 +107,31 @@ class engine {
         std::vector<rules::resolved_level> levels;  ///< the rule's levels for this sensor, cached
         std::uint64_t generation = 0;               ///< the change set that last saved `undo`
         undo_entry undo;
+        rules::condition_memory memory;  ///< compound slots: the condition's look-back
+    };
+
+    /// A site, for compound rules: its slots are keyed by a negative number, never a sensor key.
+    struct site_info {
+        std::int32_t key = 0;
+        std::string id;
+        std::string domain;
+        std::unordered_map<std::int32_t, std::pair<std::string, std::string>> sensors;  ///< key → (id, kind)
+        /// The site's clock: the newest reading time seen, and the server time it was seen at.
+        /// Timer ticks advance it by the server time elapsed since, so a site's compounds run
+        /// on reading time even when its gateway posts late (or a test posts the past).
+        util::micros reading_clock = 0, server_clock = 0;
     };
 
     using rule_list = std::vector<std::uint32_t>;  ///< indexes into rules_
     const rule_list& rules_for(const sensor_facts& sensor);
+    /// The compound rules a reading of `sensor` may change, members before the compounds that read them.
+    const rule_list& compounds_for(const sensor_facts& sensor);
+    site_info& site_named(const std::string& id, const std::string& domain);
+    /// Re-evaluates `compounds` at the sensor's site, at time `at`.
+    void evaluate_site(site_info& site, const rule_list& compounds, util::micros at, util::micros now);
+    rules::site_facts facts_of(const site_info& site) const;
+    void tick_compounds(util::micros now);
+    std::optional<std::pair<double, util::micros>> latest(std::int32_t sensor) const;
     static slot_key key_of(std::uint32_t rule, std::int32_t sensor) noexcept {
         return (static_cast<std::uint64_t>(rule) << 32) | static_cast<std::uint32_t>(sensor);
     }
@@ -152,11 +180,23 @@ class engine {
     std::unordered_map<std::int32_t, std::vector<slot_key>> slots_of_sensor_;
     std::unordered_map<std::string, std::int32_t> sensor_keys_;  ///< sensor id → key, for restore
 
+    // Compound rules (R12): per site, what its sensors last read and which alarms are active.
+    rule_list compound_order_;  ///< every compound, members before the compounds that read them
+    std::unordered_map<std::string, rule_list> compounds_by_kind_;  ///< domain + kind → compounds
+    std::unordered_map<std::int32_t, std::pair<std::uint64_t, const rule_list*>> compounds_by_sensor_;
+    std::unordered_map<std::string, site_info> sites_;
+    std::unordered_map<std::int32_t, std::string> site_by_key_;
+    std::unordered_map<std::string, std::uint32_t> rule_ids_;
+    std::unordered_map<std::int32_t, std::string> site_of_sensor_;
+    std::unordered_map<std::int32_t, std::pair<double, util::micros>> latest_;  ///< last good reading per sensor
+    std::vector<slot_key> compound_slots_;
+
     // The change set in progress: slots are changed in place, each keeping in `undo` what it
     // was when this generation first touched it.
     std::uint64_t generation_ = 1;
     std::vector<slot_key> staged_keys_;
     std::unordered_map<std::int32_t, util::micros> staged_seen_;
+    std::unordered_map<std::int32_t, std::pair<double, util::micros>> staged_latest_;
     std::vector<slot_key> touched_;  ///< slots with alarm writes, first-touch order
     std::unordered_map<slot_key, std::vector<event>> staged_events_;
     std::vector<changes::state_write> staged_states_;

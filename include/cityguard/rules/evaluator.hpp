@@ -102,6 +102,10 @@ history_need history_needed(const rule& r, std::int32_t interval_s);
 /// time order, none newer than the latest already evaluated.
 void remember(const rule& r, const nlohmann::json& sensor_limits, eval_state& s, util::micros ts, double value);
 
+/// Applies a rule's on-delay and off-delay to a level decided elsewhere (compound rules: the
+/// engine evaluates the condition over the site). `target` nullopt: the condition does not hold.
+outcome settle_level(const rule& r, eval_state& s, std::optional<level> target, util::micros at);
+
 /// Timer for event rules with clear_after_s: clears the condition when no trigger came for
 /// that long (compared with `now`).
 outcome expire(const rule& r, eval_state& state, util::micros now);

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cityguard/rules/compound.hpp"
+
 /// Alarm rules and rule packs. Pure: no I/O beyond parsing the JSON it is given.
 namespace cityguard::rules {
 
@@ -27,7 +29,7 @@ struct text {
     bool operator==(const text&) const = default;
 };
 
-enum class rule_kind { threshold, rate, cumulative, event, offline, fault };
+enum class rule_kind { threshold, rate, cumulative, event, offline, fault, compound };
 std::string_view to_string(rule_kind k) noexcept;
 
 /// One level of a multi-level rule. The limit is `value`, or the sensor's own
@@ -97,6 +99,12 @@ struct rule {
     fault_spec fault;
     level fault_level = level::yellow;
 
+    // compound: the alarm belongs to the site; `kinds` lists the sensor kinds it reads
+    std::optional<condition_node> when;
+    level compound_level = level::red;
+    bool one_above_members = false;         ///< level: one above the most severe member alarm
+    std::vector<std::string> member_rules;  ///< the rules whose alarms it reads
+
     std::map<level, text> advice;  ///< what the operator should do, per level
     std::string source;            ///< the standard or reasoning behind the numbers
     nlohmann::json definition;     ///< as written in the pack, for GET /api/v1/rules
@@ -116,6 +124,11 @@ class pack_error : public std::runtime_error {
 
 /// Parses and checks one pack (a JSON object with "domain" and "rules"). Throws pack_error.
 std::vector<rule> parse_pack(const nlohmann::json& pack, const std::string& file);
+
+/// Checks what compound rules refer to: every rule they read exists in their domain and is
+/// not a compound that reads them back (no cycles). `file_of` names a rule's file. Throws
+/// pack_error "FILE: rule ID: reason".
+void check_references(const std::vector<rule>& rules, const std::map<std::string, std::string>& file_of);
 
 /// All rules of every *.json pack in `dir`, in file then rule order. Throws pack_error
 /// (including for duplicate rule ids across packs).

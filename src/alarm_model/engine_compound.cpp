@@ -1,0 +1,114 @@
+#include <algorithm>
+
+#include "cityguard/alarm_model/engine.hpp"
+
+namespace cityguard::alarm_model {
+
+using rules::level;
+using util::micros;
+
+// Compound rules (R12): a condition over the sensors and alarms of one site. Its alarm belongs
+// to the site, in a slot keyed by the site's own (negative) key; it is re-evaluated after each
+// reading that may change it and on every tick.
+
+engine::site_info& engine::site_named(const std::string& id, const std::string& domain) {
+    auto [it, created] = sites_.try_emplace(id);
+    if (created) {
+        it->second.id = id;
+        it->second.key = -static_cast<std::int32_t>(sites_.size());  // sensor keys are positive
+        site_by_key_[it->second.key] = id;
+    }
+    it->second.domain = domain;
+    return it->second;
+}
+
+std::optional<std::pair<double, micros>> engine::latest(std::int32_t sensor) const {
+    if (auto it = staged_latest_.find(sensor); it != staged_latest_.end()) return it->second;
+    if (auto it = latest_.find(sensor); it != latest_.end()) return it->second;
+    return std::nullopt;
+}
+
+rules::site_facts engine::facts_of(const site_info& site) const {
+    rules::site_facts f;
+    f.sensors = [this, &site](const std::string& kind, const std::function<void(const std::string&, double)>& each) {
+        for (const auto& [key, id_kind] : site.sensors) {
+            if (id_kind.second != kind) continue;
+            if (auto l = latest(key)) each(id_kind.first, l->first);
+        }
+    };
+    f.alarms = [this, &site](const std::string& rule, const std::function<void(const rules::member&)>& each) {
+        auto ri = rule_index(rule);
+        if (!ri) return;
+        auto visit = [&](slot_key key) {
+            auto it = slots_.find(key);
+            if (it == slots_.end() || !it->second.open || it->second.open->cond != condition::active) return;
+            const alarm& a = *it->second.open;
+            each({a.sensor, a.rule, a.id, a.lvl});
+        };
+        if (rules_[*ri].kind == rules::rule_kind::compound) {
+            visit(key_of(*ri, site.key));
+            return;
+        }
+        for (const auto& [key, id_kind] : site.sensors) visit(key_of(*ri, key));
+    };
+    return f;
+}
+
+void engine::evaluate_site(site_info& site, const rule_list& compounds, micros at, micros now) {
+    if (at >= site.reading_clock) {
+        site.reading_clock = at;
+        site.server_clock = now;
+    }
+    const rules::site_facts facts = facts_of(site);
+    for (const std::uint32_t ci : compounds) {
+        const rules::rule& r = rules_[ci];
+        if (r.domain != site.domain) continue;
+        const slot_key key = key_of(ci, site.key);
+        const bool known = slots_.count(key) > 0;
+        slot& s = stage(key);
+        if (!known) compound_slots_.push_back(key);
+        const auto before = s.state.fields();
+        const auto result = rules::evaluate_condition(*r.when, facts, s.memory, at);
+        const micros t = *s.memory.last_at;  // never earlier than the last evaluation
+        std::optional<level> target;
+        if (result.holds) {
+            target = r.compound_level;
+            if (r.one_above_members) {
+                // One level above the most severe member alarm: red stays red.
+                std::optional<level> worst;
+                for (const auto& m : result.members)
+                    if (m.lvl && (!worst || rules::more_severe(*m.lvl, *worst))) worst = m.lvl;
+                target = !worst                 ? level::yellow
+                         : *worst == level::red ? level::red
+                                                : static_cast<level>(static_cast<int>(*worst) - 1);
+            }
+        }
+        const auto o = rules::settle_level(r, s.state, target, t);
+        const sensor_facts subject{"", site.key, site.id, site.domain, "", 0, nlohmann::json::object(), 0};
+        apply_outcome(r, subject, key, s, o, t, now);
+        // The members are what made it true: kept current while it holds, kept as they were
+        // when it stops holding.
+        if (s.open && result.holds && s.open->members != result.members) touch(key, s).members = result.members;
+        record_state(r, site_subject(site.id), before, s);
+    }
+}
+
+void engine::restore_site_alarm(alarm a) {
+    auto ri = rule_index(a.rule);
+    if (!ri || rules_[*ri].kind != rules::rule_kind::compound) return;
+    site_info& site = site_named(a.site, a.domain);
+    const slot_key key = key_of(*ri, site.key);
+    slot_of_alarm_[a.id] = key;
+    if (!slots_.count(key)) compound_slots_.push_back(key);
+    slots_[key].open = std::move(a);
+}
+
+void engine::restore_site_state(const std::string& rule, const std::string& site, const nlohmann::json& persisted) {
+    auto ri = rule_index(rule);
+    if (!ri || rules_[*ri].kind != rules::rule_kind::compound) return;
+    const slot_key key = key_of(*ri, site_named(site, rules_[*ri].domain).key);
+    if (!slots_.count(key)) compound_slots_.push_back(key);
+    slots_[key].state = rules::eval_state::from_persisted(persisted);
+}
+
+}  // namespace cityguard::alarm_model
