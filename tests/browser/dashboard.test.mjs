@@ -138,10 +138,25 @@ try {
   await page.click('#category-tabs [data-category="process"]');
   await page.waitForSelector('tr.alarm-row[data-level="red"]');
 
+  // Video + IoT: a tanker unloading while the grounding monitor reports a fault, for 30 s (in
+  // reading time) → one red site alarm, with the grounding alarm nested under it.
+  const t = Date.now();
+  await post('GS-FT-001-V-UNLOADING', 1, new Date(t - 40e3));
+  await post('GS-FT-001-GND-01', 1, new Date(t - 39e3));
+  await post('GS-FT-001-V-UNLOADING', 1, new Date(t - 5e3));
+  const compound = (await api('GET', '/api/v1/alarms?rule=gas_station.unloading_without_grounding')).alarms[0];
+  assert.ok(compound && compound.level === 'red', 'the compound alarm is raised');
+  await page.waitForSelector(`tr.alarm-row[data-id="${compound.id}"]`);
+  await page.waitForSelector(`tr.alarm-row.member[data-parent="${compound.id}"]`);
+  await page.click(`tr.alarm-row[data-id="${compound.id}"]`);
+  await page.waitForFunction(() => /GS-FT-001-GND-01/.test(document.querySelector('#detail .members')?.textContent || ''));
+  step('a compound alarm shows its members nested under it and in its detail');
+  await page.screenshot({ path: `${artifacts}/dashboard-compound.png`, fullPage: true });
+
   // English labels, and the alarm's own texts in English.
   await page.click('header .lang-toggle');
   await page.waitForFunction(() => document.querySelector('#alarms-panel h2').textContent === 'Live alarms');
-  await page.click('tr.alarm-row[data-level="orange"]');
+  await page.click('tr.alarm-row:has-text("GS-FT-001-LEL-03")');
   await page.waitForFunction(() => /evacuate/.test(document.querySelector('.advice')?.textContent || ''));
   assert.ok(!/[\u4e00-\u9fff]/.test(await page.textContent('.advice')), 'English advice has no Chinese');
   step('switches to English, advice included');

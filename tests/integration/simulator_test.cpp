@@ -40,6 +40,9 @@ json compact_registry() {
           sensor("GP-1-LEL-02", "GP-1", "gas_lel", json::object()),
           sensor("BR-1-VIB-01", "BR-1", "vibration_rms", {{"design", 0.5}}),
           sensor("GD-1-SET-01", "GD-1", "settlement", {{"cumulative", 30}, {"rate_per_day", 3}}),
+          sensor("GD-1-SET-02", "GD-1", "settlement", {{"cumulative", 30}, {"rate_per_day", 3}}),
+          sensor("GP-1-PRS-01", "GP-1", "pressure", {{"high", 0.4}, {"low", 0.1}}),
+          sensor("GS-1-V-UNL", "GS-1", "video.unloading", json::object()),
           sensor("GS-1-GND-01", "GS-1", "static_ground", json::object()),
           sensor("GS-1-V-NOGND", "GS-1", "video.unloading_no_grounding", json::object()),
           sensor("CP-1-TOX-01", "CP-1", "toxic_gas", {{"oel", 10}}),
@@ -111,6 +114,8 @@ TEST(Simulator, AShortRunRaisesAnAlarmForEachScriptedIncident) {
              "gas_station.video_unloading GS-1-V-NOGND orange",  // ... seen on video
              "chemical_plant.toxic CP-1-TOX-01 orange",          // the release
              "major_hazard.offline MH-1-ESD-01 blue",            // offline, then back
+             "gas_pipeline.pressure_fault GP-1-PRS-01 yellow",   // a frozen transmitter
+             "ground.survey_fault GD-1-SET-02 blue",             // a spike
          })
         EXPECT_TRUE(seen.count(expected)) << expected << " not among: " << all;
 }

@@ -71,6 +71,7 @@ struct sensor {
     double next_due = 0;           ///< seconds since start
     std::optional<double> forced;  ///< an incident's value, replacing the normal one
     bool silent = false;           ///< an incident's "offline": nothing is sent
+    bool frozen = false;           ///< an incident's stuck transmitter: `forced` exactly, every time
     double drift = 0;              ///< cumulative sensors creep by this per reading
 };
 
@@ -122,6 +123,7 @@ class simulator {
 
   private:
     sensor* find(const std::string& domain, const std::string& kind, std::size_t nth = 0);
+    sensor* at_site(const std::string& site, const std::string& kind);
     std::vector<step> timeline();
     void backfill();
     bool post(const json& readings);
@@ -146,6 +148,12 @@ sensor* simulator::find(const std::string& domain, const std::string& kind, std:
         }
     for (const auto& site : order)
         if (by_site[site].size() > nth) return by_site[site][nth];
+    return nullptr;
+}
+
+sensor* simulator::at_site(const std::string& site, const std::string& kind) {
+    for (auto& s : sensors_)
+        if (s.site == site && s.kind == kind) return &s;
     return nullptr;
 }
 
@@ -192,13 +200,34 @@ std::vector<step> simulator::timeline() {
     sensor* settle = find("ground", "settlement");
     if (settle) set(settle, t0 + 20, 3.6, "settlement " + settle->id + " creeps to 3.6 mm in a day");
 
-    // A tanker unloads at a gas station with the grounding clamp off; video analysis sees it.
+    // A tanker unloads at a gas station with the grounding clamp off: video sees the unloading,
+    // the grounding monitor reports its fault; together, for 30 s, a red compound alarm.
     sensor* ground_clamp = find("gas_station", "static_ground");
-    sensor* video = find("gas_station", "video.unloading_no_grounding");
-    set(ground_clamp, t0 + 25, 1, "tanker unloading without grounding at " + (ground_clamp ? ground_clamp->site : "?"));
+    const std::string station = ground_clamp ? ground_clamp->site : "";
+    sensor* unloading = at_site(station, "video.unloading");
+    sensor* video = at_site(station, "video.unloading_no_grounding");
+    set(unloading, t0 + 22, 1, "video: a tanker starts unloading at " + station);
+    set(ground_clamp, t0 + 25, 1, "tanker unloading without grounding at " + station);
     set(video, t0 + 27, 1, "video: unloading without grounding");
+    // The camera repeats its state every few seconds, as video analysis gateways do.
+    for (double at = t0 + 35; at < t0 + 80; at += 10) set(unloading, at, 1, "");
     set(ground_clamp, t0 + 80, 0, "grounding clamp attached");
     set(video, t0 + 80, 0, "");
+    set(unloading, t0 + 100, 0, "unloading finished");
+
+    // A pressure transmitter is frozen from the start (its last hour, back-filled, is one value):
+    // a fault alarm, and the pipeline's pressure alarms cannot be judged by it.
+    if (sensor* frozen = find("gas_pipeline", "pressure")) {
+        frozen->forced = frozen->base;
+        frozen->frozen = true;
+        steps.push_back({0, "pressure transmitter " + frozen->id + " is frozen (stuck for an hour)", [](double) {}});
+    }
+
+    // A settlement gauge glitches: one reading 25 mm off, then plausible again (a spike).
+    if (sensor* glitch = find("ground", "settlement", 1)) {
+        set(glitch, t0 + 40, glitch->base + 25, "settlement gauge " + glitch->id + " spikes by 25 mm");
+        set(glitch, t0 + 50, std::nullopt, "settlement gauge back to plausible readings");
+    }
 
     // A toxic-gas release at a chemical plant: 2.5 x the occupational exposure limit.
     sensor* tox = find("chemical_plant", "toxic_gas");
@@ -223,6 +252,7 @@ std::vector<step> simulator::timeline() {
 }
 
 double simulator::value_of(sensor& s) {
+    if (s.frozen && s.forced) return *s.forced;
     if (s.forced) {
         std::normal_distribution<double> jitter(0, s.noise / 4);
         return *s.forced + (s.noise > 0 ? jitter(rng_) : 0);
@@ -249,8 +279,20 @@ void simulator::backfill() {
             );
         }
     }
+    // The transmitter the timeline freezes: its last hour, one identical reading a minute (a
+    // stuck-sensor rule needs that much history to say "stuck").
+    if (sensor* frozen = opt_.incidents ? find("gas_pipeline", "pressure") : nullptr) {
+        const micros minute = 60'000'000LL;
+        for (int m = 61; m >= 1; --m)
+            readings.push_back(
+                {{"sensor", frozen->id},
+                 {"ts", cityguard::util::format_rfc3339(now - m * minute)},
+                 {"value", frozen->base}}
+            );
+    }
     if (!readings.empty() && post(readings) && !opt_.quiet)
-        std::cout << "back-filled " << readings.size() << " hourly readings of ground sensors\n";
+        std::cout << "back-filled " << readings.size()
+                  << " readings (ground sensors' last day, a frozen transmitter's last hour)\n";
 }
 
 bool simulator::post(const json& readings) {

@@ -14,7 +14,7 @@ export const TEXT = {
     clear_filters: '清除筛选', no_alarms: '当前没有符合条件的告警', pick_alarm: '点击列表中的告警查看详情',
     pick_alarm_chart: '选择告警后显示该传感器最近一小时曲线',
     col_level: '等级', col_title: '告警', col_site: '点位', col_value: '数值', col_status: '状态', col_time: '时间',
-    cat_process: '过程告警', cat_device: '设备告警（故障/离线）', cat_fault: '故障', cat_offline: '离线', in_fault: '故障传感器', all_levels: '全部等级', all_domains: '全部行业', all_districts: '全部辖区',
+    cat_process: '过程告警', cat_device: '设备告警（故障/离线）', cat_fault: '故障', cat_offline: '离线', in_fault: '故障传感器', site_alarm: '点位组合告警', members: '关联告警', all_levels: '全部等级', all_domains: '全部行业', all_districts: '全部辖区',
     red: '红色', orange: '橙色', yellow: '黄色', blue: '蓝色',
     gas_pipeline: '燃气管网', gas_station: '加油站', bridge: '桥梁', ground: '地面沉降', chemical_plant: '化工企业',
     major_hazard: '重大危险源',
@@ -36,7 +36,7 @@ export const TEXT = {
     no_alarms: 'No alarms match', pick_alarm: 'Pick an alarm in the list', pick_alarm_chart:
       'Pick an alarm to see its sensor over the last hour',
     col_level: 'Level', col_title: 'Alarm', col_site: 'Site', col_value: 'Value', col_status: 'Status',
-    col_time: 'Time', cat_process: 'Process alarms', cat_device: 'Device alarms (fault, offline)', cat_fault: 'fault', cat_offline: 'offline', in_fault: 'Sensors in fault', all_levels: 'All levels', all_domains: 'All domains', all_districts: 'All districts',
+    col_time: 'Time', cat_process: 'Process alarms', cat_device: 'Device alarms (fault, offline)', cat_fault: 'fault', cat_offline: 'offline', in_fault: 'Sensors in fault', site_alarm: 'site alarm', members: 'Members', all_levels: 'All levels', all_domains: 'All domains', all_districts: 'All districts',
     red: 'Red', orange: 'Orange', yellow: 'Yellow', blue: 'Blue',
     gas_pipeline: 'Gas pipeline', gas_station: 'Gas station', bridge: 'Bridge', ground: 'Ground',
     chemical_plant: 'Chemical plant', major_hazard: 'Major hazard',

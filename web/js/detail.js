@@ -22,7 +22,9 @@ export async function loadDetail(id) {
     <dl class="facts">
       <dt>${esc(t('col_status'))}</dt><dd id="detail-status" data-status="${a.status}">${esc(t(a.status))} · ${esc(t(a.condition))}</dd>
       <dt>${esc(t('rule'))}</dt><dd>${esc(a.rule)}${rule && rule.source ? `<br><small class="hint">${esc(rule.source)}</small>` : ''}</dd>
-      <dt>${esc(t('sensor'))}</dt><dd>${esc(a.sensor)}</dd>
+      <dt>${esc(t('sensor'))}</dt><dd>${a.sensor ? esc(a.sensor) : esc(t('site_alarm'))}</dd>
+      ${a.members && a.members.length ? `<dt>${esc(t('members'))}</dt><dd class="members">${a.members.map((m) =>
+        `<div>${m.alarm ? `<a href="#" data-alarm="${m.alarm}">#${m.alarm}</a> ${esc(m.rule)} <span class="lvl ${esc(m.level || '')}">${esc(t(m.level || ''))}</span> · ` : ''}${esc(m.sensor)}</div>`).join('')}</dd>` : ''}
       <dt>${esc(t('site'))}</dt><dd>${esc(site.name || a.site)} · ${esc(site.district || '')}</dd>
       <dt>${esc(t('value'))}</dt><dd>${fmtNum(a.value)} (${esc(t('peak'))} ${fmtNum(a.peak_value)}, ${esc(t(a.peak_level))})</dd>
       <dt>${esc(t('first'))}</dt><dd>${esc(fmtTime(a.first_ts))}</dd>
@@ -38,7 +40,13 @@ export async function loadDetail(id) {
       <span id="action-error" role="alert"></span><span id="action-ok"></span>
     </div>
     <h4>${esc(t('timeline'))}</h4><ul class="timeline">${events}</ul>`;
-  if (!state.chart || state.chart.sensor !== a.sensor) loadChart(a.sensor, a.rule);
+  $('#detail').querySelectorAll('.members a[data-alarm]').forEach((link) => link.addEventListener('click', (ev) => {
+    ev.preventDefault();
+    loadDetail(Number(link.dataset.alarm));
+  }));
+  // A site alarm has no sensor of its own: chart its first member sensor.
+  const chartSensor = a.sensor || (a.members || []).map((m) => m.sensor).find(Boolean);
+  if (chartSensor && (!state.chart || state.chart.sensor !== chartSensor)) loadChart(chartSensor, a.rule);
 }
 
 export async function act(action) {

@@ -27,6 +27,29 @@ export function visibleAlarms() {
     .sort((x, y) => levelRank(x.level) - levelRank(y.level) || (y.last_ts > x.last_ts ? 1 : y.last_ts < x.last_ts ? -1 : y.id - x.id));
 }
 
+// A compound alarm's members: the alarms it names, and the alarms of the sensors it names at
+// its site. They are shown under it, one incident, not five.
+export function membersOf(a) {
+  if (!a.members || !a.members.length) return [];
+  const ids = new Set(a.members.filter((m) => m.alarm).map((m) => m.alarm));
+  const sensors = new Set(a.members.map((m) => m.sensor).filter(Boolean));
+  return [...state.alarms.values()].filter((x) => x.id !== a.id && !isDeviceAlarm(x) &&
+    (ids.has(x.id) || (x.site === a.site && sensors.has(x.sensor) && !(x.members && x.members.length))));
+}
+
+function rowHtml(a, nested) {
+  const site = state.sites.get(a.site);
+  const cls = ['alarm-row', a.level, nested ? 'member' : '', state.fresh.has(a.id) ? 'fresh' : '', state.selected === a.id ? 'selected' : ''].join(' ');
+  const subject = a.sensor ? esc(a.sensor) : `<span class="cat">${esc(t('site_alarm'))}</span>`;
+  return `<tr class="${cls}" data-id="${a.id}" data-level="${a.level}" data-status="${a.status}"${nested ? ` data-parent="${nested}"` : ''}>
+      <td><span class="lvl ${a.level}">${esc(t(a.level))}</span></td>
+      <td class="title">${nested ? '└ ' : ''}${esc(ruleName(a.rule) || inLang(a.title))}<br><small class="cond-${a.condition}">${isDeviceAlarm(a) ? `<span class="cat">${esc(t(`cat_${a.category}`))}</span> ` : ''}${subject} · ${esc(t(a.condition))}</small></td>
+      <td>${esc(site ? site.name : a.site)}<br><small>${esc(site ? site.district : '')}</small></td>
+      <td>${fmtNum(a.value)}<br><small>${esc(t('peak'))} ${fmtNum(a.peak_value)}</small></td>
+      <td class="status">${esc(t(a.status))}</td>
+      <td>${esc(fmtTime(a.last_ts))}</td></tr>`;
+}
+
 export function renderList() {
   const all = [...state.alarms.values()];
   $('#count-device').textContent = all.filter(isDeviceAlarm).length;
@@ -35,17 +58,11 @@ export function renderList() {
     b.setAttribute('aria-selected', String(b.dataset.category === state.category));
   });
   const rows = visibleAlarms();
-  $('#alarm-rows').innerHTML = rows.map((a) => {
-    const site = state.sites.get(a.site);
-    const cls = ['alarm-row', a.level, state.fresh.has(a.id) ? 'fresh' : '', state.selected === a.id ? 'selected' : ''].join(' ');
-    return `<tr class="${cls}" data-id="${a.id}" data-level="${a.level}" data-status="${a.status}">
-      <td><span class="lvl ${a.level}">${esc(t(a.level))}</span></td>
-      <td class="title">${esc(ruleName(a.rule) || inLang(a.title))}<br><small class="cond-${a.condition}">${isDeviceAlarm(a) ? `<span class="cat">${esc(t(`cat_${a.category}`))}</span> ` : ''}${esc(a.sensor)} · ${esc(t(a.condition))}</small></td>
-      <td>${esc(site ? site.name : a.site)}<br><small>${esc(site ? site.district : '')}</small></td>
-      <td>${fmtNum(a.value)}<br><small>${esc(t('peak'))} ${fmtNum(a.peak_value)}</small></td>
-      <td class="status">${esc(t(a.status))}</td>
-      <td>${esc(fmtTime(a.last_ts))}</td></tr>`;
-  }).join('');
+  // Members of an active compound are nested under it rather than listed again.
+  const nestedIn = new Map();
+  for (const a of rows) if (a.condition !== 'cleared') for (const m of membersOf(a)) if (!nestedIn.has(m.id)) nestedIn.set(m.id, a.id);
+  $('#alarm-rows').innerHTML = rows.filter((a) => !nestedIn.has(a.id)).map((a) =>
+    rowHtml(a, 0) + membersOf(a).filter((m) => nestedIn.get(m.id) === a.id).map((m) => rowHtml(m, a.id)).join('')).join('');
   state.fresh.clear();
   $('#alarm-empty').hidden = rows.length > 0;
 }
