@@ -32,11 +32,13 @@ engine::engine(std::vector<rules::rule> rules, micros started_at) : rules_(std::
     });
 }
 
-const engine::rule_list& engine::rules_for(const sensor_facts& sensor) {
-    // Cached per sensor and facts version: this runs for every reading.
+const engine::rule_list& engine::rules_for(const sensor_facts& sensor) { return *rules_of(sensor).rules; }
+
+const engine::sensor_rules& engine::rules_of(const sensor_facts& sensor) {
+    // Cached per sensor and facts version, both lists in one entry: this runs for every reading.
     auto& cached = rules_by_sensor_[sensor.key];
-    if (cached.first == sensor.version && cached.second) return *cached.second;
-    std::string kind_key = sensor.domain + '\x1f' + sensor.kind;
+    if (cached.version == sensor.version && cached.rules) return cached;
+    const std::string kind_key = sensor.domain + '\x1f' + sensor.kind;
     auto it = rules_by_kind_.find(kind_key);
     if (it == rules_by_kind_.end()) {
         rule_list list;
@@ -51,24 +53,10 @@ const engine::rule_list& engine::rules_for(const sensor_facts& sensor) {
         add([](rules::rule_kind k) {
             return k != rules::rule_kind::offline && k != rules::rule_kind::fault && k != rules::rule_kind::compound;
         });
-        it = rules_by_kind_.emplace(std::move(kind_key), std::move(list)).first;
+        it = rules_by_kind_.emplace(kind_key, std::move(list)).first;
     }
-    cached = {sensor.version, &it->second};
-    sensor_keys_[sensor.id] = sensor.key;
-    // Compound rules read a site's sensors: keep each site's list current (a sensor may move).
-    if (auto old = site_of_sensor_.find(sensor.key); old != site_of_sensor_.end() && old->second != sensor.site)
-        if (auto s = sites_.find(old->second); s != sites_.end()) s->second.sensors.erase(sensor.key);
-    site_of_sensor_[sensor.key] = sensor.site;
-    site_named(sensor.site, sensor.domain).sensors[sensor.key] = {sensor.id, sensor.kind};
-    return it->second;
-}
-
-const engine::rule_list& engine::compounds_for(const sensor_facts& sensor) {
-    auto& cached = compounds_by_sensor_[sensor.key];
-    if (cached.first == sensor.version && cached.second) return *cached.second;
-    std::string kind_key = sensor.domain + '\x1f' + sensor.kind;
-    auto it = compounds_by_kind_.find(kind_key);
-    if (it == compounds_by_kind_.end()) {
+    auto compounds = compounds_by_kind_.find(kind_key);
+    if (compounds == compounds_by_kind_.end()) {
         // A compound changes when a sensor it names reports, or when an alarm it reads may change.
         std::function<bool(const rules::rule&)> triggered = [&](const rules::rule& c) {
             if (c.domain != sensor.domain) return false;
@@ -85,10 +73,16 @@ const engine::rule_list& engine::compounds_for(const sensor_facts& sensor) {
         rule_list list;
         for (const auto ci : compound_order_)
             if (triggered(rules_[ci])) list.push_back(ci);
-        it = compounds_by_kind_.emplace(std::move(kind_key), std::move(list)).first;
+        compounds = compounds_by_kind_.emplace(kind_key, std::move(list)).first;
     }
-    cached = {sensor.version, &it->second};
-    return it->second;
+    cached = {sensor.version, &it->second, &compounds->second};
+    sensor_keys_[sensor.id] = sensor.key;
+    // Compound rules read a site's sensors: keep each site's list current (a sensor may move).
+    if (auto old = site_of_sensor_.find(sensor.key); old != site_of_sensor_.end() && old->second != sensor.site)
+        if (auto s = sites_.find(old->second); s != sites_.end()) s->second.sensors.erase(sensor.key);
+    site_of_sensor_[sensor.key] = sensor.site;
+    site_named(sensor.site, sensor.domain).sensors[sensor.key] = {sensor.id, sensor.kind};
+    return cached;
 }
 
 std::optional<std::uint32_t> engine::rule_index(const std::string& id) const {
@@ -113,9 +107,18 @@ changes engine::evaluate(
         if (!sensor) continue;
         if (row.ts > last_seen(sensor->key)) staged_seen_[sensor->key] = row.ts;
         bool in_fault = false;  // set by the fault rules, which come before the process rules
-        for (const std::uint32_t ri : rules_for(*sensor)) {
+        const sensor_rules& applicable = rules_of(*sensor);
+        for (const std::uint32_t ri : *applicable.rules) {
             const rules::rule& r = rules_[ri];
             const slot_key key = key_of(ri, sensor->key);
+            // Staging is the engine's main cost per reading, and most readings change nothing for
+            // an offline rule (the sensor is online) or a range-only fault rule (the value is
+            // plausible): those skip it unless the slot is raised or pending.
+            if (r.kind == rules::rule_kind::offline ||
+                (r.kind == rules::rule_kind::fault && rules::plausible_by_range(r, sensor->limits, row.value))) {
+                auto it = slots_.find(key);
+                if (it == slots_.end() || (!it->second.state.current && !it->second.state.pending)) continue;
+            }
             slot& s = stage(key);
             const auto before = s.state.fields();
             if (r.kind == rules::rule_kind::offline) {
@@ -159,7 +162,7 @@ changes engine::evaluate(
             apply_outcome(r, *sensor, key, s, o, row.ts, now);
             record_state(r, sensor->id, before, s);
         }
-        const rule_list& compounds = compounds_for(*sensor);
+        const rule_list& compounds = *applicable.compounds;
         if (compounds.empty()) continue;
         // What compounds read of a sensor is its last good reading.
         const auto known = latest(sensor->key);

@@ -360,6 +360,14 @@ outcome evaluate(
     return {};
 }
 
+bool plausible_by_range(const rule& r, const json& limits, double v) {
+    const fault_spec& f = r.fault;
+    if (r.kind != rule_kind::fault || f.has_spike() || f.stuck_epsilon) return false;
+    const auto lo = range_end(limits, "range_min", f.min);
+    const auto hi = range_end(limits, "range_max", f.max);
+    return !(lo && v < *lo) && !(hi && v > *hi);
+}
+
 outcome settle_level(const rule& r, eval_state& s, std::optional<level> target, micros at) {
     return settle(r, s, target, at, target ? 1.0 : 0.0);
 }

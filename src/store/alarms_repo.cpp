@@ -217,11 +217,16 @@ net::awaitable<std::vector<std::tuple<std::int32_t, util::micros, double>>> alar
     std::vector<history_request> wanted
 ) {
     std::string keys = "{", froms = "{", steps = "{";
+    // Appended piece by piece: "," + std::to_string(...) trips GCC 12's -Wstringop-overflow.
     for (std::size_t i = 0; i < wanted.size(); ++i) {
-        const char* sep = i ? "," : "";
-        keys += sep + std::to_string(wanted[i].sensor_key);
-        froms += sep + std::to_string(wanted[i].from);
-        steps += sep + std::to_string(std::max<util::micros>(wanted[i].step, 1));
+        if (i) {
+            keys += ',';
+            froms += ',';
+            steps += ',';
+        }
+        keys += std::to_string(wanted[i].sensor_key);
+        froms += std::to_string(wanted[i].from);
+        steps += std::to_string(std::max<util::micros>(wanted[i].step, 1));
     }
     keys += '}';
     froms += '}';

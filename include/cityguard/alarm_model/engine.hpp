@@ -124,8 +124,14 @@ class engine {
 
     using rule_list = std::vector<std::uint32_t>;  ///< indexes into rules_
     const rule_list& rules_for(const sensor_facts& sensor);
-    /// The compound rules a reading of `sensor` may change, members before the compounds that read them.
-    const rule_list& compounds_for(const sensor_facts& sensor);
+    /// The rules that judge a sensor's readings (offline, fault, process) and the compound rules
+    /// its readings may change (members before the compounds that read them), cached per sensor.
+    struct sensor_rules {
+        std::uint64_t version = ~0ULL;
+        const rule_list* rules = nullptr;
+        const rule_list* compounds = nullptr;
+    };
+    const sensor_rules& rules_of(const sensor_facts& sensor);
     site_info& site_named(const std::string& id, const std::string& domain);
     /// Re-evaluates `compounds` at the sensor's site, at time `at`.
     void evaluate_site(site_info& site, const rule_list& compounds, util::micros at, util::micros now);
@@ -173,7 +179,7 @@ class engine {
     std::vector<rules::rule> rules_;
     util::micros started_at_;
     std::unordered_map<std::string, rule_list> rules_by_kind_;  ///< domain + kind → rules
-    std::unordered_map<std::int32_t, std::pair<std::uint64_t, const rule_list*>> rules_by_sensor_;
+    std::unordered_map<std::int32_t, sensor_rules> rules_by_sensor_;
     std::unordered_map<slot_key, slot> slots_;
     std::unordered_map<std::int64_t, slot_key> slot_of_alarm_;
     std::unordered_map<std::int32_t, util::micros> last_seen_;
@@ -183,7 +189,6 @@ class engine {
     // Compound rules (R12): per site, what its sensors last read and which alarms are active.
     rule_list compound_order_;  ///< every compound, members before the compounds that read them
     std::unordered_map<std::string, rule_list> compounds_by_kind_;  ///< domain + kind → compounds
-    std::unordered_map<std::int32_t, std::pair<std::uint64_t, const rule_list*>> compounds_by_sensor_;
     std::unordered_map<std::string, site_info> sites_;
     std::unordered_map<std::int32_t, std::string> site_by_key_;
     std::unordered_map<std::string, std::uint32_t> rule_ids_;

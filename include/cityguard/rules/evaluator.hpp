@@ -102,6 +102,10 @@ history_need history_needed(const rule& r, std::int32_t interval_s);
 /// time order, none newer than the latest already evaluated.
 void remember(const rule& r, const nlohmann::json& sensor_limits, eval_state& s, util::micros ts, double value);
 
+/// True for a fault rule with no spike or stuck test (it keeps no state but its level) when
+/// `value` lies within its range: evaluating it could change nothing but a raised fault.
+bool plausible_by_range(const rule& r, const nlohmann::json& sensor_limits, double value);
+
 /// Applies a rule's on-delay and off-delay to a level decided elsewhere (compound rules: the
 /// engine evaluates the condition over the site). `target` nullopt: the condition does not hold.
 outcome settle_level(const rule& r, eval_state& s, std::optional<level> target, util::micros at);
