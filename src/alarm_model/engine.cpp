@@ -81,7 +81,9 @@ const engine::sensor_rules& engine::rules_of(const sensor_facts& sensor) {
     if (auto old = site_of_sensor_.find(sensor.key); old != site_of_sensor_.end() && old->second != sensor.site)
         if (auto s = sites_.find(old->second); s != sites_.end()) s->second.sensors.erase(sensor.key);
     site_of_sensor_[sensor.key] = sensor.site;
-    site_named(sensor.site, sensor.domain).sensors[sensor.key] = {sensor.id, sensor.kind};
+    std::optional<std::pair<double, double>> position;
+    if (sensor.lat && sensor.lon) position = std::pair{*sensor.lat, *sensor.lon};
+    site_named(sensor.site, sensor.domain).sensors[sensor.key] = {sensor.id, sensor.kind, position};
     return cached;
 }
 

@@ -31,9 +31,9 @@ std::optional<std::pair<double, micros>> engine::latest(std::int32_t sensor) con
 rules::site_facts engine::facts_of(const site_info& site) const {
     rules::site_facts f;
     f.sensors = [this, &site](const std::string& kind, const std::function<void(const std::string&, double)>& each) {
-        for (const auto& [key, id_kind] : site.sensors) {
-            if (id_kind.second != kind) continue;
-            if (auto l = latest(key)) each(id_kind.first, l->first);
+        for (const auto& [key, s] : site.sensors) {
+            if (s.kind != kind) continue;
+            if (auto l = latest(key)) each(s.id, l->first);
         }
     };
     f.alarms = [this, &site](const std::string& rule, const std::function<void(const rules::member&)>& each) {
@@ -49,7 +49,12 @@ rules::site_facts engine::facts_of(const site_info& site) const {
             visit(key_of(*ri, site.key));
             return;
         }
-        for (const auto& [key, id_kind] : site.sensors) visit(key_of(*ri, key));
+        for (const auto& [key, s] : site.sensors) visit(key_of(*ri, key));
+    };
+    f.position = [&site](const std::string& sensor) -> std::optional<std::pair<double, double>> {
+        for (const auto& [key, s] : site.sensors)
+            if (s.id == sensor) return s.position;
+        return std::nullopt;
     };
     return f;
 }

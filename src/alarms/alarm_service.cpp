@@ -78,7 +78,8 @@ void alarm_service::refresh_facts() {
     for (const auto& [id, e] : snap->by_id)
         facts_.emplace(
             e.key,
-            alarm_model::sensor_facts{e.id, e.key, e.site, e.domain, e.kind, e.interval_s, e.limits, facts_generation_}
+            alarm_model::sensor_facts{
+                e.id, e.key, e.site, e.domain, e.kind, e.interval_s, e.limits, facts_generation_, e.lat, e.lon}
         );
     facts_of_ = std::move(snap);
 }

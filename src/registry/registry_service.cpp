@@ -16,7 +16,9 @@ void sensor_directory::replace(const std::vector<store::sensor_record>& all) {
     auto next = std::make_shared<snapshot_t>();
     next->by_id.reserve(all.size());
     for (const auto& s : all)
-        next->by_id.insert_or_assign(s.id, sensor_entry{s.id, s.key, s.site, s.domain, s.kind, s.interval_s, s.limits});
+        next->by_id.insert_or_assign(
+            s.id, sensor_entry{s.id, s.key, s.site, s.domain, s.kind, s.interval_s, s.limits, s.lat, s.lon}
+        );
     for (const auto& [id, entry] : next->by_id) next->by_key.emplace(entry.key, &entry);
     std::lock_guard lock(mutex_);
     current_ = std::move(next);

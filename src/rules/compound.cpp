@@ -1,6 +1,7 @@
 #include "cityguard/rules/compound.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "cityguard/rules/rule.hpp"
@@ -30,6 +31,14 @@ std::size_t count_nodes(const condition_node& n) {
     std::size_t total = 1;
     for (const auto& c : n.children) total += count_nodes(c);
     return total;
+}
+
+/// Distance in metres between two (lat, lon) points: equirectangular, exact enough within a site.
+double metres(const std::pair<double, double>& a, const std::pair<double, double>& b) {
+    constexpr double kEarthRadius = 6'371'000.0, kRad = 3.14159265358979323846 / 180.0;
+    const double x = (b.second - a.second) * kRad * std::cos((a.first + b.first) / 2 * kRad);
+    const double y = (b.first - a.first) * kRad;
+    return std::hypot(x, y) * kEarthRadius;
 }
 
 struct evaluation {
@@ -80,6 +89,41 @@ struct evaluation {
             case condition_node::op::negate: {
                 std::vector<member> ignored;  // what is absent made nothing true
                 now = !eval(n.children[0], ignored);
+                break;
+            }
+            case condition_node::op::count: {
+                auto& seen = memory.nodes[index].seen;
+                if (n.within_s <= 0) seen.clear();  // without a window only what holds now counts
+                facts.alarms(n.rule, [&](const member& m) {
+                    if (n.min_level && m.lvl && more_severe(*n.min_level, *m.lvl)) return;
+                    auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& e) {
+                        return e.second.sensor == m.sensor;
+                    });
+                    if (it == seen.end())
+                        seen.emplace_back(at, m);
+                    else
+                        *it = {at, m};
+                });
+                const auto window = static_cast<micros>(n.within_s * 1e6);
+                std::erase_if(seen, [&](const auto& e) { return at - e.first > window; });
+                // The first member around which k of them lie within D.
+                for (const auto& centre : seen) {
+                    std::vector<member> near;
+                    const auto here = n.within_m > 0 ? facts.position(centre.second.sensor) : std::nullopt;
+                    if (n.within_m > 0 && !here) continue;  // a sensor without a position proves no adjacency
+                    for (const auto& other : seen) {
+                        if (n.within_m > 0) {
+                            const auto there = facts.position(other.second.sensor);
+                            if (!there || metres(*here, *there) > n.within_m) continue;
+                        }
+                        near.push_back(other.second);
+                    }
+                    if (static_cast<int>(near.size()) >= n.at_least) {
+                        now = true;
+                        mine = std::move(near);
+                        break;
+                    }
+                }
                 break;
             }
             case condition_node::op::then: {
@@ -141,6 +185,25 @@ condition_node parse_condition(const json& j) {
         }
         return n;
     }
+    if (j.contains("count")) {
+        only_keys(j, {"count", "at_least", "within_s", "within_m"});
+        const json& what = j["count"];
+        if (!what.is_object() || !what.contains("alarm"))
+            bad("'count' counts sensors with an alarm: {\"alarm\": RULE}");
+        condition_node leaf = parse_condition(what);
+        n = std::move(leaf);
+        n.what = condition_node::op::count;
+        if (!j.contains("at_least") || !j["at_least"].is_number_integer() || j["at_least"].get<int>() < 2)
+            bad("'at_least' must be an integer of at least 2");
+        n.at_least = j["at_least"].get<int>();
+        n.within_s = within_of(j);
+        if (j.contains("within_m")) {
+            if (!j["within_m"].is_number() || j["within_m"].get<double>() <= 0)
+                bad("'within_m' must be a positive number");
+            n.within_m = j["within_m"].get<double>();
+        }
+        return n;
+    }
     if (j.contains("not")) {
         only_keys(j, {"not"});
         n.what = condition_node::op::negate;
@@ -169,7 +232,8 @@ condition_node parse_condition(const json& j) {
 void referenced(const condition_node& n, std::vector<std::string>& kinds, std::vector<std::string>& rules) {
     if (n.what == condition_node::op::sensor && std::find(kinds.begin(), kinds.end(), n.kind) == kinds.end())
         kinds.push_back(n.kind);
-    if (n.what == condition_node::op::alarm && std::find(rules.begin(), rules.end(), n.rule) == rules.end())
+    if ((n.what == condition_node::op::alarm || n.what == condition_node::op::count) &&
+        std::find(rules.begin(), rules.end(), n.rule) == rules.end())
         rules.push_back(n.rule);
     for (const auto& c : n.children) referenced(c, kinds, rules);
 }

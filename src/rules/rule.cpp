@@ -183,9 +183,9 @@ void parse_identity(const checker& c, const json& j, const std::string& pack_dom
     if (r.domain != pack_domain) c.fail("domain differs from the pack's domain '" + pack_domain + "'");
     const auto kind_text = c.opt_string(j, "kind");
     auto kinds = j.find("kinds");
-    if (kind_text == "compound") {
+    if (kind_text == "compound" || kind_text == "correlation") {
         // A compound reads what its condition names; a kinds list could only disagree with it.
-        if (kinds != j.end()) c.fail("a compound rule has no 'kinds': its condition names them");
+        if (kinds != j.end()) c.fail("a " + *kind_text + " rule has no 'kinds': its condition names them");
     } else {
         if (kinds == j.end() || !kinds->is_array() || kinds->empty())
             c.fail("'kinds' must be a non-empty array of sensor kinds");
@@ -202,7 +202,10 @@ void parse_identity(const checker& c, const json& j, const std::string& pack_dom
         {"event", rule_kind::event},
         {"offline", rule_kind::offline},
         {"fault", rule_kind::fault},
-        {"compound", rule_kind::compound}};
+        {"compound", rule_kind::compound},
+        // A correlation (R11) is a compound whose condition is one count: same engine, same
+        // site alarm with its members.
+        {"correlation", rule_kind::compound}};
     auto kit = kinds_by_name.find(*kind_text);
     if (kit == kinds_by_name.end()) c.fail("unknown kind '" + *kind_text + "'");
     r.kind = kit->second;
@@ -323,6 +326,26 @@ void parse_compound_params(const checker& c, const json& params, rule& r) {
         c.fail("level 'one_above' needs an alarm in the condition to be one above");
 }
 
+/// Correlation rules (R11): at least k sensors of a site with an alarm of one rule at a level,
+/// within a time window and a distance; written as a compound with one count.
+void parse_correlation_params(const checker& c, const json& params, rule& r) {
+    check_keys(
+        c, params, {"rule", "level", "at_least", "within_s", "within_m", "raise", "for_s", "clear_for_s"}, "parameter"
+    );
+    const auto member_rule = c.opt_string(params, "rule");
+    if (!member_rule || member_rule->empty()) c.fail("missing parameter 'rule' (the rule whose alarms are counted)");
+    json count{{"alarm", *member_rule}};
+    if (params.contains("level")) count["level"] = params["level"];
+    json when{{"count", count}, {"at_least", params.value("at_least", json())}};
+    for (const char* key : {"within_s", "within_m"})
+        if (params.contains(key)) when[key] = params[key];
+    json as_compound{{"level", params.value("raise", json())}, {"when", when}};
+    for (const char* key : {"for_s", "clear_for_s"})
+        if (params.contains(key)) as_compound[key] = params[key];
+    if (!params.contains("raise")) c.fail("missing parameter 'raise' (the group alarm's level, or one_above)");
+    parse_compound_params(c, as_compound, r);
+}
+
 /// Handling advice per level. Every level the rule can raise needs some: an alarm without
 /// advice leaves the operator guessing, which is what the platform exists to prevent.
 void parse_advice(const checker& c, const json& j, rule& r) {
@@ -390,7 +413,10 @@ rule parse_rule(const json& j, const std::string& pack_domain, const std::string
             parse_fault_params(c, params, r);
             break;
         case rule_kind::compound:
-            parse_compound_params(c, params, r);
+            if (j.value("kind", "") == "correlation")
+                parse_correlation_params(c, params, r);
+            else
+                parse_compound_params(c, params, r);
             break;
     }
     parse_advice(c, j, r);

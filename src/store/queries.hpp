@@ -79,7 +79,7 @@ inline constexpr query get_sensor{
     "SELECT " CITYGUARD_SENSOR_COLUMNS ", l.ts, l.value FROM sensors s" CITYGUARD_LATEST_JOIN "WHERE s.id = $1"};
 inline constexpr query sensor_directory{
     "sensor_directory",
-    "SELECT s.id, s.key, s.site_id, s.kind, s.interval_s, si.domain, s.limits::text FROM sensors s "
+    "SELECT s.id, s.key, s.site_id, s.kind, s.interval_s, si.domain, s.limits::text, s.lat, s.lon FROM sensors s "
     "JOIN sites si ON si.id = s.site_id"};
 #undef CITYGUARD_SENSOR_COLUMNS
 #undef CITYGUARD_LATEST_JOIN

@@ -145,6 +145,8 @@ net::awaitable<std::vector<sensor_record>> registry_repo::all_sensors() {
             s.interval_s = row[4].as<std::int32_t>();
             s.domain = row[5].as<std::string>();
             s.limits = nlohmann::json::parse(row[6].as<std::string>());
+            if (!row[7].is_null()) s.lat = row[7].as<double>();
+            if (!row[8].is_null()) s.lon = row[8].as<double>();
             return s;
         });
     });

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "../support/test_env.hpp"
@@ -301,6 +302,40 @@ TEST(AlarmsHttp, UnloadingWithoutGroundingIsARedSiteAlarmWithItsMembers) {
     ASSERT_EQ(list.size(), 1u) << "the restored site alarm comes back, not a second one";
     EXPECT_EQ(list[0]["condition"], "active");
     EXPECT_EQ(list[0]["count"], 2);
+}
+
+TEST(AlarmsHttp, TwoAdjacentWellsConfirmALeak) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto well = [](const std::string& id, double lat, double lon) {
+        auto s = sensor(id, "GP-7", "gas_lel", 60);
+        s["lat"] = lat;
+        s["lon"] = lon;
+        return s;
+    };
+    registry(
+        srv,
+        json::array({site("GP-7", "gas_pipeline")}),
+        json::array(
+            {well("GP-7-W1", 22.5433, 114.0555),
+             well("GP-7-W2", 22.5424, 114.0563),
+             well("GP-7-FAR", 22.5300, 114.0555)}
+        )
+    );
+    auto c = srv.client();
+    const auto t0 = now_micros() - 60 * kMinute;
+    ASSERT_EQ(post(c, "GP-7-W1", t0, 25), 200);             // orange: 20 %LEL or more
+    ASSERT_EQ(post(c, "GP-7-FAR", t0 + kMinute, 30), 200);  // 1.5 km away: not adjacent
+    EXPECT_TRUE(alarms_of(c, "rule=gas_pipeline.confirmed_leak").empty());
+    ASSERT_EQ(post(c, "GP-7-W1", t0 + 5 * kMinute, 3), 200);    // the first well clears ...
+    ASSERT_EQ(post(c, "GP-7-W2", t0 + 20 * kMinute, 22), 200);  // ... the neighbour 130 m away within 30 min
+    auto group = alarms_of(c, "rule=gas_pipeline.confirmed_leak");
+    ASSERT_EQ(group.size(), 1u);
+    EXPECT_EQ(group[0]["level"], "red");
+    EXPECT_EQ(group[0]["sensor"], "");
+    std::set<std::string> members;
+    for (const auto& m : group[0]["members"]) members.insert(m["sensor"].get<std::string>());
+    EXPECT_EQ(members, (std::set<std::string>{"GP-7-W1", "GP-7-W2"}));
 }
 
 TEST(AlarmsHttp, AScenarioPerPack) {

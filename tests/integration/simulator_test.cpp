@@ -27,6 +27,12 @@ json compact_registry() {
         return json{
             {"id", id}, {"site", site_id}, {"kind", kind}, {"unit", "u"}, {"interval_s", 2}, {"limits", limits}};
     };
+    json two_wells = json::array(
+        {sensor("GP-1-LEL-01", "GP-1", "gas_lel", json::object()),
+         sensor("GP-1-LEL-02", "GP-1", "gas_lel", json::object())}
+    );
+    two_wells[0]["lat"] = 22.5433, two_wells[0]["lon"] = 114.0555;  // about 130 m apart
+    two_wells[1]["lat"] = 22.5424, two_wells[1]["lon"] = 114.0563;
     return {
         {"sites",
          {site("GP-1", "gas_pipeline"),
@@ -36,8 +42,8 @@ json compact_registry() {
           site("CP-1", "chemical_plant"),
           site("MH-1", "major_hazard")}},
         {"sensors",
-         {sensor("GP-1-LEL-01", "GP-1", "gas_lel", json::object()),
-          sensor("GP-1-LEL-02", "GP-1", "gas_lel", json::object()),
+         {two_wells[0],
+          two_wells[1],
           sensor("BR-1-VIB-01", "BR-1", "vibration_rms", {{"design", 0.5}}),
           sensor("GD-1-SET-01", "GD-1", "settlement", {{"cumulative", 30}, {"rate_per_day", 3}}),
           sensor("GD-1-SET-02", "GD-1", "settlement", {{"cumulative", 30}, {"rate_per_day", 3}}),
@@ -107,7 +113,8 @@ TEST(Simulator, AShortRunRaisesAnAlarmForEachScriptedIncident) {
     for (const auto& s : seen) all += s + "; ";
     for (const char* expected : {
              "gas_pipeline.manhole_lel GP-1-LEL-01 red",         // the leak
-             "gas_pipeline.manhole_lel GP-1-LEL-02 yellow",      // spreading to the next well
+             "gas_pipeline.manhole_lel GP-1-LEL-02 orange",      // spreading to the next well
+             "gas_pipeline.confirmed_leak  red",                 // two adjacent wells: a site alarm
              "bridge.vibration_rms BR-1-VIB-01 orange",          // the vibration burst
              "ground.settlement GD-1-SET-01 orange",             // creeping past 3 mm/day
              "gas_station.static_ground GS-1-GND-01 orange",     // unloading without grounding

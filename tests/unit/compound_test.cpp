@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "cityguard/alarm_model/engine.hpp"
@@ -295,4 +296,134 @@ TEST(CompoundEngine, RestartInTheMiddleOfTheOnDelay) {
     EXPECT_TRUE(after.e.tick({&after.video, &after.ground}, 30 * kSecond).alarms.empty());
     after.e.commit();
     EXPECT_EQ(after.e.tick({&after.video, &after.ground}, 31 * kSecond).alarms.size(), 1u);
+}
+
+namespace {
+
+/// A site of gas detectors whose alarms (level per sensor) and positions the test sets.
+struct wells {
+    std::map<std::string, level> alarms;
+    std::map<std::string, std::pair<double, double>> where;
+    condition_memory memory;
+    condition_result at(double seconds, const condition_node& n) {
+        site_facts f;
+        f.sensors = [](const std::string&, const std::function<void(const std::string&, double)>&) {};
+        f.alarms = [this](const std::string& rule, const std::function<void(const member&)>& each) {
+            std::int64_t id = 1;
+            for (const auto& [sensor, lvl] : alarms) each({sensor, rule, id++, lvl});
+        };
+        f.position = [this](const std::string& s) -> std::optional<std::pair<double, double>> {
+            auto it = where.find(s);
+            return it == where.end() ? std::nullopt : std::optional(it->second);
+        };
+        return evaluate_condition(n, f, memory, static_cast<micros>(seconds * kSecond));
+    }
+};
+
+condition_node two_of(double within_s, double within_m = 0) {
+    json j{{"count", {{"alarm", "lel"}, {"level", "orange"}}}, {"at_least", 2}, {"within_s", within_s}};
+    if (within_m > 0) j["within_m"] = within_m;
+    return parse_condition(j);
+}
+
+}  // namespace
+
+TEST(Correlation, KMinusOneMembersIsNotEnough) {
+    wells w;
+    w.alarms = {{"W1", level::orange}, {"W2", level::yellow}};
+    EXPECT_FALSE(w.at(0, two_of(1800)).holds) << "one well at orange, the other below";
+    w.alarms["W2"] = level::red;
+    auto r = w.at(1, two_of(1800));
+    EXPECT_TRUE(r.holds);
+    EXPECT_EQ(r.members.size(), 2u);
+}
+
+TEST(Correlation, ExactlyAtWAndOneMomentOutside) {
+    auto n = two_of(1800);
+    wells w;
+    w.alarms = {{"W1", level::orange}};
+    w.at(0, n);
+    w.alarms = {{"W2", level::orange}};  // W1 cleared, W2 reaches orange 30 min later
+    EXPECT_TRUE(w.at(1800, n).holds) << "both within 1800 s";
+    wells late;
+    late.alarms = {{"W1", level::orange}};
+    late.at(0, n);
+    late.alarms = {{"W2", level::orange}};
+    EXPECT_FALSE(late.at(1800.001, n).holds);
+}
+
+TEST(Correlation, AMemberClearingWhileTheGroupHolds) {
+    auto n = two_of(600);
+    wells w;
+    w.alarms = {{"W1", level::orange}, {"W2", level::orange}};
+    EXPECT_TRUE(w.at(0, n).holds);
+    w.alarms = {{"W2", level::orange}};  // W1's alarm clears
+    EXPECT_TRUE(w.at(300, n).holds) << "W1 was at orange within the window: the group holds";
+    EXPECT_FALSE(w.at(601, n).holds) << "the window has passed";
+}
+
+TEST(Correlation, OnlyAdjacentSensorsCount) {
+    auto n = two_of(1800, 200);
+    wells w;
+    w.alarms = {{"W1", level::orange}, {"W2", level::orange}, {"W3", level::orange}};
+    w.where = {{"W1", {22.5433, 114.0555}}, {"W2", {22.5400, 114.0555}}};  // 367 m apart; W3 unknown
+    EXPECT_FALSE(w.at(0, n).holds) << "too far apart, and a sensor without a position proves nothing";
+    w.where["W3"] = {22.5424, 114.0563};  // about 130 m from W1
+    auto r = w.at(1, n);
+    EXPECT_TRUE(r.holds);
+    ASSERT_EQ(r.members.size(), 2u);
+    EXPECT_EQ(r.members[0].sensor, "W1");
+    EXPECT_EQ(r.members[1].sensor, "W3");
+}
+
+TEST(Correlation, TheShippedPipelineRule) {
+    auto all = load_packs(CITYGUARD_SOURCE_DIR "/config/rules");
+    auto it = std::find_if(all.begin(), all.end(), [](const rule& r) { return r.id == "gas_pipeline.confirmed_leak"; });
+    ASSERT_NE(it, all.end());
+    EXPECT_EQ(it->kind, rule_kind::compound);
+    EXPECT_EQ(it->compound_level, level::red);
+    ASSERT_TRUE(it->when);
+    EXPECT_EQ(it->when->what, condition_node::op::count);
+    EXPECT_EQ(it->when->at_least, 2);
+    EXPECT_EQ(it->member_rules, std::vector<std::string>{"gas_pipeline.manhole_lel"});
+}
+
+TEST(Correlation, RefusedParameters) {
+    auto refused = [](json params) -> std::string {
+        json rules = json::array(
+            {{{"id", "x.lel"},
+              {"name", {{"zh", "气"}, {"en", "gas"}}},
+              {"kinds", {"gas_lel"}},
+              {"kind", "threshold"},
+              {"params", {{"levels", {{{"level", "orange"}, {"value", 20}}}}}},
+              {"advice", {{"orange", {{"zh", "a"}, {"en", "a"}}}}},
+              {"source", "s"}},
+             {{"id", "x.group"},
+              {"name", {{"zh", "组"}, {"en", "group"}}},
+              {"kind", "correlation"},
+              {"params", params},
+              {"advice", {{"red", {{"zh", "a"}, {"en", "a"}}}}},
+              {"source", "s"}},
+             {{"id", "x.off"},
+              {"name", {{"zh", "离线"}, {"en", "offline"}}},
+              {"kinds", {"*"}},
+              {"kind", "offline"},
+              {"advice", {{"blue", {{"zh", "x"}, {"en", "x"}}}}},
+              {"source", "s"}}}
+        );
+        try {
+            parse_pack({{"domain", "x"}, {"rules", rules}}, "x.json");
+        } catch (const pack_error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_EQ(refused({{"rule", "x.lel"}, {"level", "orange"}, {"at_least", 2}, {"raise", "red"}}), "");
+    EXPECT_NE(refused({{"rule", "x.lel"}, {"at_least", 1}, {"raise", "red"}}).find("at least 2"), std::string::npos);
+    EXPECT_NE(refused({{"rule", "x.nope"}, {"at_least", 2}, {"raise", "red"}}).find("'x.nope'"), std::string::npos);
+    EXPECT_NE(refused({{"rule", "x.lel"}, {"at_least", 2}}).find("'raise'"), std::string::npos);
+    EXPECT_NE(
+        refused({{"rule", "x.lel"}, {"at_least", 2}, {"raise", "red"}, {"within_m", -5}}).find("within_m"),
+        std::string::npos
+    );
 }

@@ -179,11 +179,12 @@ std::vector<step> simulator::timeline() {
     const double t0 = opt_.start_s;
 
     // A gas leak in a valve well: the detector in it climbs to red, the one in the next well
-    // follows to yellow a little later (the gas spreads along the pipe trench).
+    // follows to orange a little later (the gas spreads along the pipe trench): two adjacent
+    // wells at 20 %LEL confirm the leak (a red correlation alarm, when they are within 200 m).
     sensor* well = find("gas_pipeline", "gas_lel", 0);
     sensor* next_well = find("gas_pipeline", "gas_lel", 1);
     ramp(well, t0, 1, 58, 40, 8, "gas leak: " + (well ? well->id : "?") + " ramps to 58 %LEL");
-    ramp(next_well, t0 + 15, 1, 12, 30, 5, "gas leak spreads: " + (next_well ? next_well->id : "?") + " to 12 %LEL");
+    ramp(next_well, t0 + 15, 1, 25, 30, 5, "gas leak spreads: " + (next_well ? next_well->id : "?") + " to 25 %LEL");
     set(well, t0 + 100, std::nullopt, "gas leak isolated");
     set(next_well, t0 + 100, std::nullopt, "");
 
@@ -225,8 +226,9 @@ std::vector<step> simulator::timeline() {
 
     // A settlement gauge glitches: one reading 25 mm off, then plausible again (a spike).
     if (sensor* glitch = find("ground", "settlement", 1)) {
+        // One reading only: a glitch repeated by the next reading would be a real shift.
         set(glitch, t0 + 40, glitch->base + 25, "settlement gauge " + glitch->id + " spikes by 25 mm");
-        set(glitch, t0 + 50, std::nullopt, "settlement gauge back to plausible readings");
+        set(glitch, t0 + 41, std::nullopt, "settlement gauge back to plausible readings");
     }
 
     // A toxic-gas release at a chemical plant: 2.5 x the occupational exposure limit.
@@ -258,7 +260,10 @@ double simulator::value_of(sensor& s) {
         return *s.forced + (s.noise > 0 ? jitter(rng_) : 0);
     }
     std::normal_distribution<double> noise(0, s.noise > 0 ? s.noise : 1);
-    return s.noise > 0 ? s.base + noise(rng_) : s.base;
+    const double v = s.noise > 0 ? s.base + noise(rng_) : s.base;
+    // Concentrations and levels are never negative: detectors report 0 in clean air.
+    const bool non_negative = s.kind.find("gas") != std::string::npos || s.kind == "tank_level";
+    return non_negative ? std::max(v, 0.0) : v;
 }
 
 void simulator::backfill() {

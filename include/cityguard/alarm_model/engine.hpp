@@ -25,7 +25,8 @@ struct sensor_facts {
     std::string kind;
     std::int32_t interval_s = 60;
     nlohmann::json limits = nlohmann::json::object();
-    std::uint64_t version = 0;  ///< changes whenever any field above changes (cached levels follow it)
+    std::uint64_t version = 0;           ///< changes whenever any field above changes (cached levels follow it)
+    std::optional<double> lat{}, lon{};  ///< for correlation rules' distances
 };
 
 using reading = rules::reading;
@@ -115,7 +116,11 @@ class engine {
         std::int32_t key = 0;
         std::string id;
         std::string domain;
-        std::unordered_map<std::int32_t, std::pair<std::string, std::string>> sensors;  ///< key → (id, kind)
+        struct member_sensor {
+            std::string id, kind;
+            std::optional<std::pair<double, double>> position;
+        };
+        std::unordered_map<std::int32_t, member_sensor> sensors;
         /// The site's clock: the newest reading time seen, and the server time it was seen at.
         /// Timer ticks advance it by the server time elapsed since, so a site's compounds run
         /// on reading time even when its gateway posts late (or a test posts the past).

@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,6 +23,7 @@ struct sensor_entry {
     std::string kind;
     std::int32_t interval_s = 0;
     nlohmann::json limits = nlohmann::json::object();
+    std::optional<double> lat, lon;  ///< where it is, when the registry says
 };
 
 struct string_hash {

@@ -24,14 +24,20 @@ enum class level : int;
 ///   {"all": [...]}, {"any": [...]}, {"not": {...}}
 ///   {"all": [...], "within_s": W}   each member was true at some moment of the last W seconds
 ///   {"then": [A, B], "within_s": W} B is true and became true at most W after A did
+///   {"count": {"alarm": R, "level": j}, "at_least": k, "within_s": W, "within_m": D}
+///       correlation (R11): at least k sensors of the site had an alarm of R at level ≥ j at
+///       some moment of the last W seconds (now, without W), all within D metres of one of
+///       them (any distance, without D)
 struct condition_node {
-    enum class op { sensor, alarm, all, any, negate, then } what = op::sensor;
+    enum class op { sensor, alarm, all, any, negate, then, count } what = op::sensor;
     std::string kind;  ///< sensor
     std::optional<double> above, below;
     std::string rule;  ///< alarm
     std::optional<level> min_level;
     std::vector<condition_node> children;
     double within_s = 0;
+    int at_least = 0;     ///< count
+    double within_m = 0;  ///< count: 0 = anywhere on the site
 };
 
 /// Parses an expression; throws std::invalid_argument naming the problem.
@@ -54,6 +60,8 @@ struct site_facts {
     std::function<void(const std::string& kind, const std::function<void(const std::string&, double)>&)> sensors;
     /// Calls back with each active (not cleared, not closed) alarm of `rule` at the site.
     std::function<void(const std::string& rule, const std::function<void(const member&)>&)> alarms;
+    /// A sensor's position (lat, lon in degrees), when the registry has one.
+    std::function<std::optional<std::pair<double, double>>(const std::string& sensor)> position;
 };
 
 /// Per (compound rule, site): when each node was last true and last became true, so that
@@ -63,6 +71,8 @@ struct condition_memory {
         bool was_true = false;
         std::optional<util::micros> last_true, became_true;
         bool then_armed = false;  ///< then: B's current episode began within W after A's
+        /// count: per sensor, when its alarm was last at the level, and that alarm
+        std::vector<std::pair<util::micros, member>> seen;
     };
     std::vector<node> nodes;
     std::optional<util::micros> last_at;  ///< the last evaluation time (evaluation never goes back)
