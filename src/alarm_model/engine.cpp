@@ -57,25 +57,33 @@ const engine::sensor_rules& engine::rules_of(const sensor_facts& sensor) {
     }
     auto compounds = compounds_by_kind_.find(kind_key);
     if (compounds == compounds_by_kind_.end()) {
-        // A compound changes when a sensor it names reports, or when an alarm it reads may change.
-        std::function<bool(const rules::rule&)> triggered = [&](const rules::rule& c) {
-            if (c.domain != sensor.domain) return false;
-            if (std::find(c.kinds.begin(), c.kinds.end(), sensor.kind) != c.kinds.end()) return true;
+        // A compound changes when a sensor it names reports (its value), or when an alarm it
+        // reads changes; the second only needs evaluating when the reading moved an alarm.
+        enum class trigger { none, alarm, value };
+        std::function<trigger(const rules::rule&)> triggered = [&](const rules::rule& c) {
+            if (c.domain != sensor.domain) return trigger::none;
+            if (std::find(c.kinds.begin(), c.kinds.end(), sensor.kind) != c.kinds.end()) return trigger::value;
+            trigger best = trigger::none;
             for (const auto& id : c.member_rules) {
                 auto m = rule_index(id);
                 if (!m) continue;
                 const rules::rule& mr = rules_[*m];
-                if (mr.kind == rules::rule_kind::compound ? triggered(mr) : mr.applies_to(sensor.domain, sensor.kind))
-                    return true;
+                const trigger t = mr.kind == rules::rule_kind::compound       ? triggered(mr)
+                                  : mr.applies_to(sensor.domain, sensor.kind) ? trigger::alarm
+                                                                              : trigger::none;
+                best = std::max(best, t);
             }
-            return false;
+            return best;
         };
-        rule_list list;
-        for (const auto ci : compound_order_)
-            if (triggered(rules_[ci])) list.push_back(ci);
-        compounds = compounds_by_kind_.emplace(kind_key, std::move(list)).first;
+        compound_lists lists;
+        for (const auto ci : compound_order_) {
+            const trigger t = triggered(rules_[ci]);
+            if (t != trigger::none) lists.all.push_back(ci);
+            if (t == trigger::value) lists.by_value.push_back(ci);
+        }
+        compounds = compounds_by_kind_.emplace(kind_key, std::move(lists)).first;
     }
-    cached = {sensor.version, &it->second, &compounds->second};
+    cached = {sensor.version, &it->second, &compounds->second.all, &compounds->second.by_value};
     sensor_keys_[sensor.id] = sensor.key;
     // Compound rules read a site's sensors: keep each site's list current (a sensor may move).
     if (auto old = site_of_sensor_.find(sensor.key); old != site_of_sensor_.end() && old->second != sensor.site)
@@ -110,6 +118,7 @@ changes engine::evaluate(
         if (row.ts > last_seen(sensor->key)) staged_seen_[sensor->key] = row.ts;
         bool in_fault = false;  // set by the fault rules, which come before the process rules
         const sensor_rules& applicable = rules_of(*sensor);
+        const auto events_before = events_added_;
         for (const std::uint32_t ri : *applicable.rules) {
             const rules::rule& r = rules_[ri];
             const slot_key key = key_of(ri, sensor->key);
@@ -164,7 +173,10 @@ changes engine::evaluate(
             apply_outcome(r, *sensor, key, s, o, row.ts, now);
             record_state(r, sensor->id, before, s);
         }
-        const rule_list& compounds = *applicable.compounds;
+        // Compounds that read this sensor's alarms change only when the reading moved one (an
+        // event); time alone is the tick's. A site of 1000 wells must not count them per reading.
+        const rule_list& compounds =
+            events_added_ != events_before ? *applicable.compounds : *applicable.compounds_by_value;
         if (compounds.empty()) continue;
         // What compounds read of a sensor is its last good reading.
         const auto known = latest(sensor->key);

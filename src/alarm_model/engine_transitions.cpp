@@ -21,7 +21,10 @@ alarm& engine::touch(slot_key key, slot& s) {
     return *s.open;
 }
 
-void engine::add_event(slot_key key, event e) { staged_events_[key].push_back(std::move(e)); }
+void engine::add_event(slot_key key, event e) {
+    staged_events_[key].push_back(std::move(e));
+    ++events_added_;
+}
 
 void engine::record_state(
     const rules::rule& r, const std::string& sensor, const rules::persisted_fields& before, const slot& s

@@ -134,7 +134,11 @@ class engine {
     struct sensor_rules {
         std::uint64_t version = ~0ULL;
         const rule_list* rules = nullptr;
-        const rule_list* compounds = nullptr;
+        const rule_list* compounds = nullptr;           ///< every compound a reading may change
+        const rule_list* compounds_by_value = nullptr;  ///< those naming its kind (its value matters)
+    };
+    struct compound_lists {
+        rule_list all, by_value;
     };
     const sensor_rules& rules_of(const sensor_facts& sensor);
     site_info& site_named(const std::string& id, const std::string& domain);
@@ -193,7 +197,8 @@ class engine {
 
     // Compound rules (R12): per site, what its sensors last read and which alarms are active.
     rule_list compound_order_;  ///< every compound, members before the compounds that read them
-    std::unordered_map<std::string, rule_list> compounds_by_kind_;  ///< domain + kind → compounds
+    std::unordered_map<std::string, compound_lists> compounds_by_kind_;  ///< domain + kind → compounds
+    std::uint64_t events_added_ = 0;  ///< counts add_event(): did a reading move an alarm
     std::unordered_map<std::string, site_info> sites_;
     std::unordered_map<std::int32_t, std::string> site_by_key_;
     std::unordered_map<std::string, std::uint32_t> rule_ids_;
