@@ -26,6 +26,7 @@ engine::slot& engine::stage(slot_key key) {
         s.undo.open = s.open;
         s.undo.touched = false;
         s.undo.memory = s.memory;
+        s.undo.filling = s.state.filling;
         staged_keys_.push_back(key);
     }
     return s;
@@ -84,6 +85,12 @@ void engine::rollback() {
         // which only shortens the next rate's baseline a little.
         while (!s.state.window.empty() && (!last_ts || s.state.window.back().first > *last_ts))
             s.state.window.pop_back();
+        // Buckets the dropped readings closed reopen as they were.
+        const auto series_end = s.undo.fields.series_end;
+        while (!s.state.series.empty() && (!series_end || s.state.series.back().first > *series_end))
+            s.state.series.pop_back();
+        s.state.filling = s.undo.filling;
+        s.state.series_stat_fresh = false;
     }
     end_change_set();
 }

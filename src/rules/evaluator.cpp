@@ -233,10 +233,99 @@ quality judge_quality(const fault_spec& f, const json& limits, eval_state& s, mi
     return q;
 }
 
+micros bucket_us(const rule& r) {
+    return std::max<micros>(static_cast<micros>(r.series.bucket_s * kMicrosPerSecond), 1);
+}
+micros sample_us(const rule& r) { return std::max<micros>(bucket_us(r) / kSeriesSamples, 1); }
+
+/// Adds a reading to the series: the first reading of each aligned sub-step counts towards its
+/// bucket's mean; a reading in a later bucket closes the open one. Readings of buckets already
+/// closed are ignored (a restart's history overlaps the persisted series).
+void add_to_series(const rule& r, eval_state& s, micros ts, double v) {
+    const micros width = bucket_us(r);
+    const micros start = ts - ts % width;
+    if (!s.series.empty() && start <= s.series.back().first) return;
+    open_bucket& b = s.filling;
+    if (b.count > 0 && start != b.start) {
+        if (start < b.start) return;
+        s.series.emplace_back(b.start, b.sum / b.count);
+        s.series_step = width;
+        b = {};
+        const auto span = static_cast<micros>(r.series.span_s * kMicrosPerSecond);
+        while (!s.series.empty() && s.series.front().first < start - span) s.series.pop_front();
+        s.series_stat_fresh = false;
+    }
+    const micros sample = ts / sample_us(r);
+    if (b.count == 0) {
+        b = {start, sample, v, 1};
+    } else if (sample > b.last_sample) {
+        b.last_sample = sample;
+        b.sum += v;
+        ++b.count;
+    }
+}
+
+/// How much time the closed buckets cover (gaps do not count).
+double covered_s(const rule& r, const eval_state& s) {
+    return static_cast<double>(s.series.size()) * r.series.bucket_s;
+}
+
+std::optional<double> limit_value(const json& limits, const std::string& key) {
+    if (!limits.is_object()) return std::nullopt;
+    auto it = limits.find(key);
+    return it != limits.end() && it->is_number() ? std::optional<double>(it->get<double>()) : std::nullopt;
+}
+
+/// The baseline a reading is compared with: the median of the closed buckets once they cover
+/// min_history_s, else the sensor's reference limit if the rule names one.
+std::optional<double> baseline_of(const rule& r, const json& limits, eval_state& s) {
+    if (r.series.span_s > 0 && !s.series_stat_fresh) {
+        s.series_stat.reset();
+        if (!s.series.empty() && covered_s(r, s) >= r.series.min_history_s) {
+            std::vector<double> values;
+            values.reserve(s.series.size());
+            for (const auto& [t, x] : s.series) values.push_back(x);
+            s.series_stat = median_of(values);
+        }
+        s.series_stat_fresh = true;
+    }
+    if (s.series_stat) return s.series_stat;
+    return r.series.reference ? limit_value(limits, *r.series.reference) : std::nullopt;
+}
+
+/// The least-squares slope of the closed buckets per second, once their first and last cover
+/// min_history_s.
+std::optional<double> slope_of(const rule& r, eval_state& s) {
+    if (s.series_stat_fresh) return s.series_stat;
+    s.series_stat_fresh = true;
+    s.series_stat.reset();
+    if (s.series.size() < 3) return std::nullopt;
+    const micros t0 = s.series.front().first;
+    if (static_cast<double>(s.series.back().first - t0) / kMicrosPerSecond + r.series.bucket_s < r.series.min_history_s)
+        return std::nullopt;
+    double st = 0, sv = 0, stt = 0, stv = 0;
+    const double n = static_cast<double>(s.series.size());
+    for (const auto& [t, v] : s.series) {
+        const double x = static_cast<double>(t - t0) / kMicrosPerSecond;
+        st += x;
+        sv += v;
+        stt += x * x;
+        stv += x * v;
+    }
+    const double den = n * stt - st * st;
+    if (den <= 0) return std::nullopt;
+    s.series_stat = (n * stv - st * sv) / den;
+    return s.series_stat;
+}
+
+double directed(rate_direction d, double x) {
+    return d == rate_direction::rising ? x : d == rate_direction::falling ? -x : std::abs(x);
+}
+
 }  // namespace
 
 json eval_state::persisted() const {
-    return {
+    json j{
         {"current", opt_level(current)},
         {"pending", opt_level(pending)},
         {"pending_since", opt(pending_since)},
@@ -244,6 +333,19 @@ json eval_state::persisted() const {
         {"streak", streak},
         {"baseline", opt(baseline)},
         {"last_trigger", opt(last_trigger)}};
+    if (!series.empty()) {
+        // Aligned buckets: a start and a step, with null for the buckets a silence left empty,
+        // keep a year of daily means to a few kilobytes.
+        json values = json::array();
+        micros t = series.front().first;
+        for (const auto& [start, v] : series) {
+            for (; t < start; t += series_step) values.push_back(nullptr);
+            values.push_back(v);
+            t = start + series_step;
+        }
+        j["series"] = {{"from", series.front().first}, {"step", series_step}, {"v", std::move(values)}};
+    }
+    return j;
 }
 
 eval_state eval_state::from_persisted(const json& j) {
@@ -255,6 +357,20 @@ eval_state eval_state::from_persisted(const json& j) {
     s.streak = j.value("streak", 0);
     s.baseline = opt_from<double>(j.value("baseline", json()));
     s.last_trigger = opt_from<micros>(j.value("last_trigger", json()));
+    auto series = j.find("series");
+    if (series != j.end() && series->is_object()) {
+        const auto from = series->value("from", micros{0});
+        const auto step = series->value("step", micros{0});
+        auto values = series->find("v");
+        if (step > 0 && values != series->end() && values->is_array()) {
+            s.series_step = step;
+            micros t = from;
+            for (const auto& v : *values) {
+                if (v.is_number()) s.series.emplace_back(t, v.get<double>());
+                t += step;
+            }
+        }
+    }
     return s;
 }
 
@@ -343,6 +459,36 @@ outcome evaluate(
             }
             return o;
         }
+        case rule_kind::baseline: {
+            if (levels.empty()) return {};
+            if (r.series.span_s > 0) add_to_series(r, s, ts, value);
+            const auto base = baseline_of(r, limits, s);
+            if (!base) return {};  // too little history and no reference: nothing to judge against
+            double dev = value - *base;
+            if (r.series.relative) {
+                if (*base == 0) return {};
+                dev /= std::abs(*base);
+            }
+            const double x = directed(r.rate_dir, dev);
+            auto o = settle(r, s, classify(levels, true, x, s.current), ts, x);
+            if (o.what != outcome::change::repeated && o.what != outcome::change::none)
+                o.note = "baseline " + number_text(*base) + ", deviation " + number_text(dev) +
+                         (r.series.relative ? " (fraction)" : "");
+            return o;
+        }
+        case rule_kind::trend: {
+            if (levels.empty()) return {};
+            add_to_series(r, s, ts, value);
+            const auto slope = slope_of(r, s);
+            if (!slope) return {};
+            const double per = *slope * r.per_s;
+            const double x = directed(r.rate_dir, per);
+            auto o = settle(r, s, classify(levels, true, x, s.current), ts, x);
+            if (o.what != outcome::change::repeated && o.what != outcome::change::none)
+                o.note = "trend " + number_text(per) + " per " + std::to_string(static_cast<long long>(r.per_s)) +
+                         " s over " + std::to_string(s.series.size()) + " buckets";
+            return o;
+        }
         case rule_kind::offline:
         case rule_kind::compound:
             return {};  // driven by the engine (timer; the site's facts), not by one reading
@@ -379,6 +525,12 @@ history_need history_needed(const rule& r, std::int32_t interval_s) {
         const auto span = static_cast<micros>(r.window_s * kMicrosPerSecond);
         return {span + span / 64, std::max<micros>(span / 130, 1)};
     }
+    if ((r.kind == rule_kind::baseline && r.series.span_s > 0) || r.kind == rule_kind::trend) {
+        // The closed buckets come back with the persisted state; only the open one is rebuilt,
+        // from one reading per sub-step (the ones it counted).
+        const micros width = bucket_us(r);
+        return {width + width / 64, sample_us(r)};
+    }
     if (r.kind == rule_kind::fault) {
         const fault_spec& f = r.fault;
         double seconds = f.spike_window_s;
@@ -396,6 +548,8 @@ void remember(const rule& r, const json& limits, eval_state& s, micros ts, doubl
     if (r.kind == rule_kind::rate || r.kind == rule_kind::cumulative)
         keep_sample(s, ts, value, static_cast<micros>(r.window_s * kMicrosPerSecond));
     if (r.kind == rule_kind::fault) judge_quality(r.fault, limits, s, ts, value);
+    if ((r.kind == rule_kind::baseline && r.series.span_s > 0) || r.kind == rule_kind::trend)
+        add_to_series(r, s, ts, value);
 }
 
 // A detection is a moment, not a state: without this, a camera that stops reporting would leave

@@ -49,6 +49,10 @@ std::string_view to_string(rule_kind k) noexcept {
             return "fault";
         case rule_kind::compound:
             return "compound";
+        case rule_kind::baseline:
+            return "baseline";
+        case rule_kind::trend:
+            return "trend";
     }
     return "threshold";
 }
@@ -203,6 +207,8 @@ void parse_identity(const checker& c, const json& j, const std::string& pack_dom
         {"offline", rule_kind::offline},
         {"fault", rule_kind::fault},
         {"compound", rule_kind::compound},
+        {"baseline", rule_kind::baseline},
+        {"trend", rule_kind::trend},
         // A correlation (R11) is a compound whose condition is one count: same engine, same
         // site alarm with its members.
         {"correlation", rule_kind::compound}};
@@ -214,12 +220,78 @@ void parse_identity(const checker& c, const json& j, const std::string& pack_dom
     if (r.source.empty()) c.fail("missing 'source' (the standard or reasoning behind the numbers)");
 }
 
+// A series holds at most this many buckets: memory per (rule, sensor) stays bounded whatever
+// window a pack asks for (a year of daily buckets fits).
+constexpr double kMaxSeriesBuckets = 1024;
+
+void parse_series_direction(
+    const checker& c, const json& params, rule& r, const char* up, const char* down, const char* both
+) {
+    const auto d = c.opt_string(params, "direction").value_or(up);
+    if (d == up)
+        r.rate_dir = rate_direction::rising;
+    else if (d == down)
+        r.rate_dir = rate_direction::falling;
+    else if (d == both)
+        r.rate_dir = rate_direction::absolute;
+    else
+        c.fail(std::string("'direction' must be ") + up + ", " + down + " or " + both);
+}
+
+/// Baseline rules (R5): the reference is the median of the last span's bucket means, or a
+/// sensor limit, or both (the limit until the median has enough history).
+void parse_baseline_params(const checker& c, const json& params, rule& r) {
+    auto b = params.find("baseline");
+    if (b == params.end() || !b->is_object() || b->empty())
+        c.fail(
+            "missing parameter 'baseline' ({\"median_of_s\":..., \"bucket_s\":..., \"min_history_s\":...} and/or "
+            "{\"limit\":\"...\"})"
+        );
+    check_keys(c, *b, {"median_of_s", "bucket_s", "min_history_s", "limit"}, "baseline field");
+    series_spec& s = r.series;
+    s.reference = c.opt_string(*b, "limit");
+    if (b->contains("median_of_s")) {
+        s.span_s = c.number(*b, "median_of_s", std::nullopt, 60);
+        s.bucket_s = c.number(*b, "bucket_s", 3600.0, 1);
+        s.min_history_s = c.number(*b, "min_history_s", s.span_s / 2, 0);
+        if (s.bucket_s > s.span_s) c.fail("'bucket_s' must not exceed 'median_of_s'");
+        if (s.span_s / s.bucket_s > kMaxSeriesBuckets)
+            c.fail("'median_of_s' / 'bucket_s' must be at most 1024 buckets");
+        if (s.min_history_s > s.span_s) c.fail("'min_history_s' must not exceed 'median_of_s'");
+    } else if (!s.reference) {
+        c.fail("'baseline' needs 'median_of_s' or 'limit'");
+    } else if (b->contains("bucket_s") || b->contains("min_history_s")) {
+        c.fail("'bucket_s' and 'min_history_s' belong with 'median_of_s'");
+    }
+    const auto dev = c.opt_string(params, "deviation").value_or("absolute");
+    if (dev != "absolute" && dev != "relative") c.fail("'deviation' must be absolute or relative");
+    s.relative = dev == "relative";
+    parse_series_direction(c, params, r, "above", "below", "either");
+    for (const auto& l : r.levels)
+        if (!l.value) c.fail("baseline levels take a 'value' (the deviation)");
+}
+
+/// Trend rules (R6): the least-squares slope of the bucket means over a window, per `per_s`.
+void parse_trend_params(const checker& c, const json& params, rule& r) {
+    series_spec& s = r.series;
+    s.span_s = c.number(params, "window_s", std::nullopt, 60);
+    s.bucket_s = c.number(params, "bucket_s", 86400.0, 1);
+    s.min_history_s = c.number(params, "min_history_s", s.span_s / 4, 0);
+    if (s.bucket_s * 3 > s.span_s) c.fail("'window_s' must hold at least three buckets ('bucket_s')");
+    if (s.span_s / s.bucket_s > kMaxSeriesBuckets) c.fail("'window_s' / 'bucket_s' must be at most 1024 buckets");
+    if (s.min_history_s > s.span_s) c.fail("'min_history_s' must not exceed 'window_s'");
+    r.per_s = c.number(params, "per_s", 31536000.0, 1);
+    parse_series_direction(c, params, r, "rising", "falling", "absolute");
+}
+
 /// Threshold, rate and cumulative rules: graded levels plus the kind's own parameters.
 void parse_leveled_params(const checker& c, const json& params, rule& r) {
     std::set<std::string> allowed{"levels", "for_s", "clear_for_s"};
     if (r.kind == rule_kind::threshold) allowed.insert("direction");
     if (r.kind == rule_kind::rate) allowed.insert({"window_s", "per_s", "direction", "consecutive"});
     if (r.kind == rule_kind::cumulative) allowed.insert({"window_s", "warning_fraction", "warning_level", "baseline"});
+    if (r.kind == rule_kind::baseline) allowed.insert({"baseline", "deviation", "direction"});
+    if (r.kind == rule_kind::trend) allowed.insert({"window_s", "bucket_s", "min_history_s", "per_s", "direction"});
     check_keys(c, params, allowed, "parameter");
     auto levels = params.find("levels");
     if (levels == params.end() || !levels->is_array() || levels->empty())
@@ -258,6 +330,8 @@ void parse_leveled_params(const checker& c, const json& params, rule& r) {
         for (const auto& l : r.levels)
             if (!l.rate && !l.rate_fraction) c.fail("each cumulative level needs a 'rate' (per day)");
     }
+    if (r.kind == rule_kind::baseline) parse_baseline_params(c, params, r);
+    if (r.kind == rule_kind::trend) parse_trend_params(c, params, r);
     check_order(c, r);
     if (r.warning_level && !more_severe(r.levels.back().lvl, *r.warning_level))
         c.fail("'warning_level' must be less severe than every alarm level");
@@ -397,6 +471,8 @@ rule parse_rule(const json& j, const std::string& pack_domain, const std::string
         case rule_kind::threshold:
         case rule_kind::rate:
         case rule_kind::cumulative:
+        case rule_kind::baseline:
+        case rule_kind::trend:
             parse_leveled_params(c, params, r);
             break;
         case rule_kind::event:

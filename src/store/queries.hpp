@@ -160,14 +160,15 @@ inline constexpr query latest_readings{
     ) ", l.value FROM sensors s CROSS JOIN LATERAL "
       "(SELECT ts, value FROM readings r WHERE r.sensor_key = s.key ORDER BY ts DESC LIMIT 1) l"};
 // The readings a restart feeds back into the rules' windows: per sensor key, those from
-// `from` on, thinned to the first of each `step` (the windows keep no finer samples).
+// `from` on, thinned to the first of each `step` aligned to the epoch (as the windows and series
+// sample them), so the restored samples are the ones the live engine kept.
 inline constexpr query recent_readings{
     "recent_readings",
-    "SELECT DISTINCT ON (w.key, (" CITYGUARD_EPOCH("r.ts") " - w.from_us) / w.step_us) w.key, " CITYGUARD_EPOCH("r.ts"
+    "SELECT DISTINCT ON (w.key, " CITYGUARD_EPOCH("r.ts") " / w.step_us) w.key, " CITYGUARD_EPOCH("r.ts"
     ) ", r.value "
       "FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS w(key, from_us, step_us) "
       "JOIN readings r ON r.sensor_key = w.key AND r.ts >= to_timestamp(w.from_us / 1000000.0) "
-      "ORDER BY w.key, (" CITYGUARD_EPOCH("r.ts") " - w.from_us) / w.step_us, r.ts"};
+      "ORDER BY w.key, " CITYGUARD_EPOCH("r.ts") " / w.step_us, r.ts"};
 // Events after a position with the alarm as it was right after each (the alarm columns first, in
 // the order of CITYGUARD_ALARM_COLUMNS, then the event's as event_from() reads them).
 inline constexpr query events_after{

@@ -214,6 +214,31 @@ TEST(AlarmsHttp, ARateAlarmAcrossARestartComesOnTime) {
     EXPECT_EQ(list[0]["first_ts"], format_rfc3339(t0 + 6 * kMinute)) << "as without the restart, not 5 minutes late";
 }
 
+TEST(AlarmsHttp, ABaselineSeriesSurvivesARestart) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    registry(
+        srv, json::array({site("BR-9", "bridge")}), json::array({sensor("BR-9-FRQ", "BR-9", "modal_frequency", 600)})
+    );
+    auto c = srv.client();
+    // frequency_shift: 7-day median of hourly means, judged after a day of history.
+    const auto t0 = (now_micros() - 3 * 24 * 60 * kMinute) / (60 * kMinute) * (60 * kMinute) + 5 * kMinute;
+    json rows = json::array();
+    for (int i = 0; i < 30 * 6 + 2; ++i)
+        rows.push_back(
+            {{"sensor", "BR-9-FRQ"}, {"ts", format_rfc3339(t0 + i * 10 * kMinute)}, {"value", 2.0 + 0.001 * (i % 3)}}
+        );
+    ASSERT_EQ(c.call("POST", "/api/v1/readings", kAdminKey, json{{"readings", rows}}.dump()).status, 200);
+    srv.restart();  // in the middle of hour 31: its open bucket is rebuilt from stored readings
+    auto c2 = srv.client();
+    const auto drop_from = t0 + (30 * 6 + 2) * 10 * kMinute;
+    for (int i = 0; i < 5; ++i) ASSERT_EQ(post(c2, "BR-9-FRQ", drop_from + i * 10 * kMinute, 1.8), 200);
+    auto list = alarms_of(c2, "rule=bridge.frequency_shift");
+    ASSERT_EQ(list.size(), 1u) << "the persisted series still knows the 2.0 Hz median";
+    EXPECT_EQ(list[0]["level"], "red") << "10 % below the median";
+    EXPECT_EQ(list[0]["first_ts"], format_rfc3339(drop_from + 30 * kMinute)) << "after the 1800 s on-delay";
+}
+
 TEST(AlarmsHttp, AStuckTransmitterIsADeviceFaultAndItsProcessAlarmUnknown) {
     CITYGUARD_REQUIRE_DB();
     test_server srv;

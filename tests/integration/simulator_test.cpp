@@ -45,6 +45,7 @@ json compact_registry() {
          {two_wells[0],
           two_wells[1],
           sensor("BR-1-VIB-01", "BR-1", "vibration_rms", {{"design", 0.5}}),
+          sensor("BR-1-DEF-01", "BR-1", "deflection", {{"design", 80}}),
           sensor("GD-1-SET-01", "GD-1", "settlement", {{"cumulative", 30}, {"rate_per_day", 3}}),
           sensor("GD-1-SET-02", "GD-1", "settlement", {{"cumulative", 30}, {"rate_per_day", 3}}),
           sensor("GP-1-PRS-01", "GP-1", "pressure", {{"high", 0.4}, {"low", 0.1}}),
@@ -123,6 +124,7 @@ TEST(Simulator, AShortRunRaisesAnAlarmForEachScriptedIncident) {
              "major_hazard.offline MH-1-ESD-01 blue",            // offline, then back
              "gas_pipeline.pressure_fault GP-1-PRS-01 yellow",   // a frozen transmitter
              "ground.survey_fault GD-1-SET-02 blue",             // a spike
+             "bridge.deflection_creep BR-1-DEF-01 orange",       // 11 mm a year, back-filled
          })
         EXPECT_TRUE(seen.count(expected)) << expected << " not among: " << all;
 }

@@ -417,3 +417,200 @@ TEST(Fault, RefusedPacks) {
     EXPECT_NE(refused(json::object()).find("at least one of"), std::string::npos);
     EXPECT_NE(refused({{"range", {{"low", 1}}}}).find("unknown range field 'low'"), std::string::npos);
 }
+
+namespace {
+
+json series_rule(const std::string& kind, const std::string& sensor_kind, json params) {
+    return {
+        {"id", "series"},
+        {"name", {{"zh", "序列"}, {"en", "series"}}},
+        {"kinds", {sensor_kind}},
+        {"kind", kind},
+        {"params", params},
+        {"advice",
+         {{"yellow", {{"zh", "a"}, {"en", "a"}}},
+          {"orange", {{"zh", "b"}, {"en", "b"}}},
+          {"red", {{"zh", "c"}, {"en", "c"}}}}},
+        {"source", "test"}};
+}
+
+json frequency_drop(json baseline) {
+    return series_rule(
+        "baseline",
+        "modal_frequency",
+        {{"baseline", baseline},
+         {"deviation", "relative"},
+         {"direction", "below"},
+         {"levels",
+          {{{"level", "red"}, {"value", 0.15}},
+           {{"level", "orange"}, {"value", 0.10}},
+           {{"level", "yellow"}, {"value", 0.05}}}}}
+    );
+}
+
+constexpr double kHour = 3600, kDay = 86400;
+
+}  // namespace
+
+TEST(Baseline, TooLittleHistoryJudgesNothingThenTheMedianDoes) {
+    runner t{
+        make(frequency_drop({{"median_of_s", kDay}, {"bucket_s", kHour}, {"min_history_s", 6 * kHour}}), "bridge")};
+    // Six hours of 2.0 Hz, every ten minutes: the sixth bucket closes with the first reading of hour 7.
+    for (int i = 0; i < 36; ++i) EXPECT_EQ(t.at(600 * i, 2.0).what, change::none);
+    EXPECT_EQ(t.state.series.size(), 5U);
+    EXPECT_EQ(t.at(6 * kHour - 1, 1.0).what, change::none) << "five hours of history: too little to judge";
+    EXPECT_EQ(t.state.series.size(), 5U);
+    const auto o = t.at(6 * kHour, 1.75);
+    EXPECT_EQ(t.state.series.size(), 6U) << "the first reading of hour 7 closes hour 6";
+    EXPECT_EQ(o.what, change::raised) << "12.5 % below the 2.0 Hz median";
+    EXPECT_EQ(o.lvl, level::orange);
+    EXPECT_NEAR(o.value, 0.125, 1e-9);
+}
+
+TEST(Baseline, ASensorLimitIsTheReferenceUntilTheMedianHasHistory) {
+    runner t{make(
+        frequency_drop(
+            {{"median_of_s", kDay},
+             {"bucket_s", kHour},
+             {"min_history_s", 2 * kHour},
+             {"limit", "baseline_frequency_hz"}}
+        ),
+        "bridge"
+    )};
+    t.limits = {{"baseline_frequency_hz", 2.0}};
+    EXPECT_EQ(t.at(0, 1.79).what, change::raised) << "10.5 % below the design reference";
+    EXPECT_EQ(t.state.current, level::orange);
+    t.at(kHour, 1.79);
+    EXPECT_EQ(t.at(2 * kHour, 1.79).what, change::cleared) << "two hours of 1.8 Hz: the median is the reference now";
+}
+
+TEST(Baseline, OneWildBucketDoesNotMoveTheMedian) {
+    runner t{
+        make(frequency_drop({{"median_of_s", kDay}, {"bucket_s", kHour}, {"min_history_s", 3 * kHour}}), "bridge")};
+    for (int h = 0; h < 10; ++h) t.at(h * kHour, h == 4 ? 9.0 : 2.0);
+    t.at(10 * kHour, 2.0);
+    EXPECT_EQ(t.state.series.size(), 10U);
+    const auto o = t.at(10 * kHour + 60, 1.85);
+    EXPECT_EQ(o.what, change::raised);
+    EXPECT_EQ(o.lvl, level::yellow) << "7.5 % below the 2.0 median, not against the 9.0 hour";
+}
+
+TEST(Baseline, BucketMeansCountOneReadingPerSubStep) {
+    runner t{make(frequency_drop({{"median_of_s", kDay}, {"bucket_s", kHour}, {"min_history_s", kHour}}), "bridge")};
+    // A burst of 100 readings in one sub-step (37.5 s) counts once: a chatty sensor cannot outweigh the hour.
+    t.at(0, 1.0);
+    for (int i = 1; i <= 100; ++i) t.at(0.1 * i, 9.0);
+    t.at(1800, 3.0);
+    t.at(kHour, 2.0);
+    ASSERT_EQ(t.state.series.size(), 1U);
+    EXPECT_DOUBLE_EQ(t.state.series.front().second, 2.0) << "mean of 1.0 and 3.0";
+}
+
+TEST(Trend, SlopeOverTheWindowOnceItCoversTheMinimum) {
+    auto r = make(
+        series_rule(
+            "trend",
+            "deflection",
+            {{"window_s", 60 * kDay},
+             {"bucket_s", kDay},
+             {"min_history_s", 10 * kDay},
+             {"per_s", 365 * kDay},
+             {"direction", "absolute"},
+             {"levels",
+              {{{"level", "red"}, {"value", 120}},
+               {{"level", "orange"}, {"value", 60}},
+               {{"level", "yellow"}, {"value", 30}}}}}
+        ),
+        "bridge"
+    );
+    runner t{r};
+    // Creeping 0.1 mm a day downwards (36.5 mm a year), four readings a day with daily noise.
+    auto creep = [](int day, int q) { return -0.1 * day + (q % 2 ? 0.3 : -0.3); };
+    std::optional<change> first;
+    int first_day = -1;
+    for (int day = 0; day < 30 && !first; ++day)
+        for (int q = 0; q < 4; ++q) {
+            const auto o = t.at(day * kDay + q * 6 * kHour, creep(day, q));
+            if (o.what == change::raised) {
+                first = o.what;
+                first_day = day;
+                EXPECT_EQ(o.lvl, level::yellow);
+                EXPECT_NEAR(o.value, 36.5, 0.5);
+                break;
+            }
+        }
+    EXPECT_EQ(first_day, 10) << "buckets 0..9 close on day 10: their first and last span 9 days + one bucket";
+    EXPECT_EQ(t.state.series.size(), 10U);
+}
+
+TEST(Trend, BucketsOutsideTheWindowLeaveIt) {
+    auto r = make(
+        series_rule(
+            "trend",
+            "deflection",
+            {{"window_s", 10 * kDay},
+             {"bucket_s", kDay},
+             {"min_history_s", 5 * kDay},
+             {"levels", {{{"level", "yellow"}, {"value", 30}}}}}
+        ),
+        "bridge"
+    );
+    runner t{r};
+    for (int day = 0; day < 30; ++day) t.at(day * kDay, day < 15 ? 0.0 : 0.2 * (day - 15));
+    EXPECT_LE(t.state.series.size(), 11U);
+    EXPECT_EQ(t.state.current, level::yellow) << "73 mm a year over the last ten days only";
+}
+
+TEST(Series, RestartInTheMiddleOfABucketGivesTheSameAnswers) {
+    auto r = make(frequency_drop({{"median_of_s", kDay}, {"bucket_s", kHour}, {"min_history_s", 3 * kHour}}), "bridge");
+    runner live{r};
+    std::vector<std::pair<double, double>> readings;
+    for (int i = 0; i < 60; ++i) readings.emplace_back(i * 300.0 + 7, 2.0 + 0.01 * (i % 5));
+    // A silent hour leaves a gap in the series; the persisted form keeps it.
+    for (int i = 72; i < 90; ++i) readings.emplace_back(i * 300.0 + 7, 2.0 + 0.01 * (i % 3));
+    for (const auto& [sec, v] : readings) live.at(sec, v);
+
+    runner restarted{r};
+    const json persisted = live.state.persisted();
+    ASSERT_TRUE(persisted.contains("series"));
+    EXPECT_TRUE(persisted["series"]["v"].size() > live.state.series.size()) << "the gap is kept as nulls";
+    restarted.state = eval_state::from_persisted(persisted);
+    EXPECT_EQ(restarted.state.series, live.state.series);
+    const auto need = history_needed(r, 300);
+    const auto last = static_cast<cityguard::util::micros>(readings.back().first * kSecond);
+    for (const auto& [sec, v] : readings) {
+        const auto ts = static_cast<cityguard::util::micros>(sec * kSecond);
+        if (ts >= last - need.span) remember(r, json::object(), restarted.state, ts, v);
+    }
+    EXPECT_EQ(restarted.state.filling.sum, live.state.filling.sum);
+    EXPECT_EQ(restarted.state.filling.count, live.state.filling.count);
+    for (double sec = 90 * 300 + 7; sec < 110 * 300; sec += 300) {
+        const auto a = live.at(sec, 1.7), b = restarted.at(sec, 1.7);
+        EXPECT_EQ(a.what, b.what);
+        EXPECT_EQ(a.lvl, b.lvl);
+        EXPECT_DOUBLE_EQ(a.value, b.value);
+    }
+    EXPECT_EQ(live.state.current, level::red);
+}
+
+TEST(Series, RefusedPacks) {
+    auto refused = [](json rule_json) -> std::string {
+        try {
+            make(std::move(rule_json), "bridge");
+        } catch (const pack_error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_NE(refused(frequency_drop({{"bucket_s", kHour}})).find("'median_of_s' or 'limit'"), std::string::npos);
+    EXPECT_NE(
+        refused(frequency_drop({{"median_of_s", kHour}, {"bucket_s", kDay}})).find("must not exceed"), std::string::npos
+    );
+    EXPECT_NE(refused(frequency_drop({{"median_of_s", 400 * kDay}, {"bucket_s", 60}})).find("1024"), std::string::npos);
+    auto trend = series_rule(
+        "trend",
+        "deflection",
+        {{"window_s", kDay}, {"bucket_s", kDay}, {"levels", {{{"level", "yellow"}, {"value", 1}}}}}
+    );
+    EXPECT_NE(refused(trend).find("three buckets"), std::string::npos);
+}

@@ -72,6 +72,7 @@ struct sensor {
     std::optional<double> forced;  ///< an incident's value, replacing the normal one
     bool silent = false;           ///< an incident's "offline": nothing is sent
     bool frozen = false;           ///< an incident's stuck transmitter: `forced` exactly, every time
+    std::optional<double> once;    ///< an incident's glitch: the next reading only, however late it comes
     double drift = 0;              ///< cumulative sensors creep by this per reading
 };
 
@@ -227,8 +228,15 @@ std::vector<step> simulator::timeline() {
     // A settlement gauge glitches: one reading 25 mm off, then plausible again (a spike).
     if (sensor* glitch = find("ground", "settlement", 1)) {
         // One reading only: a glitch repeated by the next reading would be a real shift.
-        set(glitch, t0 + 40, glitch->base + 25, "settlement gauge " + glitch->id + " spikes by 25 mm");
-        set(glitch, t0 + 41, std::nullopt, "settlement gauge back to plausible readings");
+        const double spike = glitch->base + 25;
+        steps.push_back(
+            {t0 + 40,
+             "settlement gauge " + glitch->id + " spikes by 25 mm for one reading",
+             [glitch, spike](double) {
+                 glitch->once = spike;
+                 glitch->next_due = 0;
+             }}
+        );
     }
 
     // A toxic-gas release at a chemical plant: 2.5 x the occupational exposure limit.
@@ -254,6 +262,11 @@ std::vector<step> simulator::timeline() {
 }
 
 double simulator::value_of(sensor& s) {
+    if (s.once) {
+        const double v = *s.once;
+        s.once.reset();
+        return v;
+    }
     if (s.frozen && s.forced) return *s.forced;
     if (s.forced) {
         std::normal_distribution<double> jitter(0, s.noise / 4);
@@ -295,9 +308,24 @@ void simulator::backfill() {
                  {"value", frozen->base}}
             );
     }
+    // A girder creeping 0.03 mm a day (11 mm a year, over 10 % of its 80 mm design value): the
+    // last 60 days, four readings a day. A trend rule needs weeks of daily means to see it.
+    if (sensor* girder = opt_.incidents ? find("bridge", "deflection") : nullptr) {
+        const micros six_hours = 6 * hour;
+        for (int q = 60 * 4; q >= 1; --q) {
+            const double days_ago = q / 4.0;
+            const double wiggle = (q % 4 < 2 ? 0.15 : -0.15) + 0.01 * (q % 7);  // traffic and temperature
+            readings.push_back(
+                {{"sensor", girder->id},
+                 {"ts", cityguard::util::format_rfc3339(top - q * six_hours)},
+                 {"value", std::round((girder->base - 0.03 * days_ago + wiggle) * 100) / 100}}
+            );
+        }
+    }
     if (!readings.empty() && post(readings) && !opt_.quiet)
         std::cout << "back-filled " << readings.size()
-                  << " readings (ground sensors' last day, a frozen transmitter's last hour)\n";
+                  << " readings (ground sensors' last day, a frozen transmitter's last hour, a creeping girder's "
+                     "last 60 days)\n";
 }
 
 bool simulator::post(const json& readings) {

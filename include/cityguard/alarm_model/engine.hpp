@@ -99,6 +99,7 @@ class engine {
         std::optional<alarm> open;
         bool touched = false;  ///< has an alarm write in this change set
         rules::condition_memory memory;
+        rules::open_bucket filling;  ///< baseline / trend: the bucket being filled
     };
 
     struct slot {

@@ -23,7 +23,17 @@ struct persisted_fields {
     int streak = 0;
     std::optional<double> baseline;
     std::optional<util::micros> last_trigger;
+    std::optional<util::micros> series_end;  ///< baseline/trend: the newest closed bucket
     bool operator==(const persisted_fields&) const = default;
+};
+
+/// The bucket a baseline or trend series is filling, not yet part of the series: rebuilt from
+/// stored readings after a restart (the closed buckets are persisted).
+struct open_bucket {
+    util::micros start = 0;
+    util::micros last_sample = 0;  ///< the aligned sub-step of the last sample taken
+    double sum = 0;
+    int count = 0;
 };
 
 /// What the engine must remember per (rule, sensor). The fields marked persisted are written
@@ -48,9 +58,24 @@ struct eval_state {
     double run_min = 0, run_max = 0;
     int run_count = 0;
     std::optional<double> suspect;  ///< the last reading looked like a spike
+    // baseline / trend: closed buckets (start, mean), persisted with the state; the statistic
+    // (median or slope) is recomputed only when a bucket closes
+    std::deque<std::pair<util::micros, double>> series;
+    util::micros series_step = 0;
+    open_bucket filling;
+    std::optional<double> series_stat;
+    bool series_stat_fresh = false;
 
     persisted_fields fields() const {
-        return {current, pending, pending_since, lower_since, streak, baseline, last_trigger};
+        return {
+            current,
+            pending,
+            pending_since,
+            lower_since,
+            streak,
+            baseline,
+            last_trigger,
+            series.empty() ? std::nullopt : std::optional<util::micros>(series.back().first)};
     }
     void restore(const persisted_fields& f) {
         current = f.current;

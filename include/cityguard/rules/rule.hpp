@@ -29,7 +29,7 @@ struct text {
     bool operator==(const text&) const = default;
 };
 
-enum class rule_kind { threshold, rate, cumulative, event, offline, fault, compound };
+enum class rule_kind { threshold, rate, cumulative, event, offline, fault, compound, baseline, trend };
 std::string_view to_string(rule_kind k) noexcept;
 
 /// One level of a multi-level rule. The limit is `value`, or the sensor's own
@@ -59,6 +59,19 @@ struct fault_spec {
     double stuck_for_s = 0;               ///< ... spanning at least this long (0: any)
     bool has_spike() const noexcept { return max_step.has_value() || spike_window_s > 0; }
 };
+
+/// Baseline deviation (R5) and trend (R6) rules judge a series of bucket means: each bucket's
+/// mean is taken over the first reading of each of its kSeriesSamples aligned sub-steps, so a
+/// fast sensor costs no more than a slow one and a restart can rebuild the open bucket exactly
+/// from thinned stored readings.
+struct series_spec {
+    double bucket_s = 3600;
+    double span_s = 0;                     ///< baseline: the median's look-back; trend: the regression window
+    double min_history_s = 0;              ///< closed buckets must cover this much before the rule judges
+    std::optional<std::string> reference;  ///< baseline: a sensor limit used as the reference
+    bool relative = false;                 ///< baseline: deviation as a fraction of the reference
+};
+inline constexpr int kSeriesSamples = 96;
 
 enum class direction { high, low };
 enum class rate_direction { rising, falling, absolute };
@@ -94,6 +107,9 @@ struct rule {
     // offline
     double multiplier = 3;
     level offline_level = level::blue;
+
+    // baseline, trend (rate_dir: rising = above the baseline, falling = below, absolute = either)
+    series_spec series;
 
     // fault
     fault_spec fault;
