@@ -111,7 +111,8 @@ json to_json(const alarm& a) {
         {"opened_at", util::format_rfc3339(a.opened_at)},
         {"closed_at", opt_time(a.closed_at)},
         {"close_reason", a.close_reason.empty() ? json(nullptr) : json(a.close_reason)},
-        {"members", members_json(a.members)}};
+        {"members", members_json(a.members)},
+        {"inhibited_by", a.inhibited_by ? json(*a.inhibited_by) : json(nullptr)}};
 }
 
 json members_json(const std::vector<rules::member>& members) {

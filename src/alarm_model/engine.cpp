@@ -271,6 +271,9 @@ std::variant<changes, refusal, engine::not_found> engine::act(
         s.state.streak = 0;
         record_state(rules_[key >> 32], copy.sensor.empty() ? site_subject(copy.site) : copy.sensor, before, s);
     }
+    // A closed group alarm no longer holds its members; an acknowledged one still does.
+    if (copy.sensor.empty())
+        if (auto site = sites_.find(copy.site); site != sites_.end()) mark_members(s, site->second, now);
     return take_staged_changes();
 }
 

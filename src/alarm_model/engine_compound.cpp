@@ -94,8 +94,73 @@ void engine::evaluate_site(site_info& site, const rule_list& compounds, micros a
         // The members are what made it true: kept current while it holds, kept as they were
         // when it stops holding.
         if (s.open && result.holds && s.open->members != result.members) touch(key, s).members = result.members;
+        mark_members(s, site, now);
         record_state(r, site_subject(site.id), before, s);
     }
+}
+
+std::vector<std::int64_t> engine::member_alarms(const alarm& group, const site_info& site) const {
+    std::vector<std::int64_t> ids;
+    for (const auto& m : group.members) {
+        if (m.alarm != 0) {
+            ids.push_back(m.alarm);
+            continue;
+        }
+        if (m.sensor.empty() || !m.rule.empty()) continue;
+        // A sensor the condition read by value: its process alarms are the same incident (the
+        // grounding monitor's own alarm under "unloading without grounding").
+        for (const auto& [key, info] : site.sensors) {
+            if (info.id != m.sensor) continue;
+            auto list = slots_of_sensor_.find(key);
+            if (list == slots_of_sensor_.end()) break;
+            for (const slot_key sk : list->second) {
+                auto it = slots_.find(sk);
+                if (it == slots_.end() || !it->second.open) continue;
+                const alarm& a = *it->second.open;
+                if (a.id != 0 && a.cat == category::process && a.cond == condition::active) ids.push_back(a.id);
+            }
+            break;
+        }
+    }
+    return ids;
+}
+
+void engine::mark_members(slot& group, const site_info& site, micros now) {
+    if (!group.open || group.open->id == 0) return;  // a new group alarm marks from its next evaluation, with its id
+    const alarm& g = *group.open;
+    const std::int64_t gid = g.id;
+    const bool holds = g.cond == condition::active && g.state != status::closed;
+    const auto members = holds ? member_alarms(g, site) : std::vector<std::int64_t>{};
+    auto mark = [&](std::int64_t member, bool on) {
+        auto it = slot_of_alarm_.find(member);
+        if (it == slot_of_alarm_.end()) return false;
+        const slot_key key = it->second;
+        auto live = slots_.find(key);
+        if (live == slots_.end() || !live->second.open || live->second.open->id != member) return false;
+        const bool marked = live->second.open->inhibited_by == gid;
+        if (marked == on) return marked;
+        slot& s = stage(key);  // only for a change: most evaluations of a holding group change nothing
+        alarm& a = touch(key, s);
+        if (on)
+            a.inhibited_by = gid;
+        else
+            a.inhibited_by.reset();
+        event e;
+        e.type = on ? "inhibited" : "released";
+        e.at = now;
+        e.actor = g.rule;
+        e.lvl = a.lvl;
+        e.note = (on ? "part of alarm #" : "no longer part of alarm #") + std::to_string(gid) + " (" + g.title.en + ")";
+        add_event(key, std::move(e));
+        return on;
+    };
+    auto& marked = marked_by_[gid];
+    for (const auto id : members)
+        if (mark(id, true) && std::find(marked.begin(), marked.end(), id) == marked.end()) marked.push_back(id);
+    std::erase_if(marked, [&](std::int64_t member) {
+        return !mark(member, std::find(members.begin(), members.end(), member) != members.end());
+    });
+    if (marked.empty()) marked_by_.erase(gid);
 }
 
 void engine::restore_site_alarm(alarm a) {
@@ -104,6 +169,7 @@ void engine::restore_site_alarm(alarm a) {
     site_info& site = site_named(a.site, a.domain);
     const slot_key key = key_of(*ri, site.key);
     slot_of_alarm_[a.id] = key;
+    if (a.inhibited_by) marked_by_[*a.inhibited_by].push_back(a.id);
     if (!slots_.count(key)) compound_slots_.push_back(key);
     slots_[key].open = std::move(a);
 }

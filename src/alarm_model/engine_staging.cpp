@@ -111,6 +111,7 @@ void engine::restore_alarm(alarm a, const sensor_facts& sensor) {
     if (!ri) return;
     const slot_key key = key_of(*ri, sensor.key);
     slot_of_alarm_[a.id] = key;
+    if (a.inhibited_by) marked_by_[*a.inhibited_by].push_back(a.id);
     auto& list = slots_of_sensor_[sensor.key];
     if (std::find(list.begin(), list.end(), key) == list.end()) list.push_back(key);
     slots_[key].open = std::move(a);

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 
+#include "cityguard/alarm_model/coverage.hpp"
 #include "cityguard/util/error.hpp"
 #include "cityguard/util/input.hpp"
 
@@ -293,6 +294,11 @@ net::awaitable<json> alarm_service::list(list_query q) {
     if (q.from) f.from = util::parse_time_param(*q.from, "from");
     if (q.to) f.to = util::parse_time_param(*q.to, "to");
     if (q.cursor) f.before_id = read_cursor(*q.cursor);
+    if (q.inhibited) {
+        if (*q.inhibited != "true" && *q.inhibited != "false")
+            throw api_error(errc::bad_request, "inhibited must be true or false");
+        f.inhibited = *q.inhibited == "true";
+    }
     f.limit = cfg_.default_list;
     if (q.limit) {
         std::size_t n = 0;
@@ -338,6 +344,35 @@ net::awaitable<json> alarm_service::overview() {
         {"oldest_unacknowledged_red", nullptr}};
     if (o.oldest_unacknowledged_red)
         out["oldest_unacknowledged_red"] = alarm_model::to_json(*o.oldest_unacknowledged_red);
+    co_return out;
+}
+
+json alarm_service::bundles_json() const {
+    json out = json::array();
+    for (const auto& b : bundles_) out.push_back(rules::to_json(b));
+    return {{"bundles", std::move(out)}};
+}
+
+net::awaitable<json> alarm_service::coverage(json site, json sensors) {
+    const std::string site_id = site.value("id", "");
+    const std::string domain = site.value("domain", "");
+    auto b = std::find_if(bundles_.begin(), bundles_.end(), [&](const rules::bundle& x) { return x.domain == domain; });
+    if (b == bundles_.end())
+        throw api_error(
+            errc::not_found,
+            "no bundle for domain '" + domain +
+                "': coverage applies to gas_station, chemical_plant and major_hazard sites"
+        );
+    std::vector<alarm_model::site_sensor> present;
+    for (const auto& s : sensors.value("sensors", json::array()))
+        present.push_back({s.value("id", ""), s.value("kind", "")});
+    store::alarm_filter f;
+    f.sites = {site_id};
+    f.statuses = {"active"};
+    f.limit = cfg_.max_list;
+    const auto open = co_await repo_.list(std::move(f));
+    auto out = alarm_model::coverage_of(site_id, *b, present, open);
+    if (open.size() > cfg_.max_list) out["truncated"] = true;  // more open alarms than a list returns
     co_return out;
 }
 

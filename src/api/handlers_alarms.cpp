@@ -46,6 +46,15 @@ void add_alarm_routes(router& r, services& s) {
     r.add({"GET", "/api/v1/rules", access::read, false, [&s](request&) -> net::awaitable<response> {
                co_return json_response(200, s.alarms.rules_json());
            }});
+    r.add({"GET", "/api/v1/bundles", access::read, false, [&s](request&) -> net::awaitable<response> {
+               co_return json_response(200, s.alarms.bundles_json());
+           }});
+    r.add({"GET", "/api/v1/sites/{id}/coverage", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               auto site = co_await s.registry.get_site(req.params[0]);  // 404 for an unknown site
+               auto sensors = co_await s.registry.list_sensors(req.params[0], std::nullopt);
+               auto body = co_await s.alarms.coverage(std::move(site), std::move(sensors));
+               co_return json_response(200, body);
+           }});
     r.add({"GET", "/api/v1/alarms", access::read, false, [&s](request& req) -> net::awaitable<response> {
                alarms::list_query q{
                    req.query_param("status"),
@@ -58,7 +67,8 @@ void add_alarm_routes(router& r, services& s) {
                    req.query_param("from"),
                    req.query_param("to"),
                    req.query_param("limit"),
-                   req.query_param("cursor")};
+                   req.query_param("cursor"),
+                   req.query_param("inhibited")};
                auto body = co_await s.alarms.list(std::move(q));
                co_return json_response(200, body);
            }});

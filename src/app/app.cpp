@@ -22,6 +22,7 @@
 #include "cityguard/http/server.hpp"
 #include "cityguard/ingest/ingest_service.hpp"
 #include "cityguard/registry/registry_service.hpp"
+#include "cityguard/rules/bundle.hpp"
 #include "cityguard/rules/rule.hpp"
 #include "cityguard/store/alarms_repo.hpp"
 #include "cityguard/store/database.hpp"
@@ -160,8 +161,10 @@ void app::start() {
     auto rule_set = rules::load_packs(cfg_.rules_dir);  // a bad pack stops start-up, naming file and rule
     spdlog::info("rule packs: {} rules from {}", rule_set.size(), cfg_.rules_dir);
 
+    auto bundles = rules::load_bundles(cfg_.rules_dir, rule_set);
     parts_ = std::make_unique<parts>(cfg_, std::move(rule_set));
     auto& p = *parts_;
+    p.alarms.set_bundles(std::move(bundles));
     const int n = cfg_.threads > 0 ? cfg_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) threads_.emplace_back([&p] { run_io_thread(p.ioc); });
 

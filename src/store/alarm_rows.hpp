@@ -18,8 +18,8 @@ inline std::optional<T> opt_field(const pqxx::field& f) {
 inline rules::level level_from(const pqxx::field& f) { return static_cast<rules::level>(f.as<int>()); }
 inline int level_column(rules::level l) { return static_cast<int>(l); }
 
-/// The first 24 columns of `r` (CITYGUARD_ALARM_COLUMNS).
-inline constexpr pqxx::row::size_type alarm_column_count = 24;
+/// The first 25 columns of `r` (CITYGUARD_ALARM_COLUMNS).
+inline constexpr pqxx::row::size_type alarm_column_count = 25;
 
 inline alarm_model::alarm alarm_from(const pqxx::row& r) {
     alarm_model::alarm a;
@@ -50,6 +50,7 @@ inline alarm_model::alarm alarm_from(const pqxx::row& r) {
     // NULL only in feed snapshots written before the category existed (migration 0004).
     a.cat = r[20].is_null() ? alarm_model::category::process
                             : alarm_model::parse_category(r[20].c_str()).value_or(alarm_model::category::process);
+    a.inhibited_by = opt_field<std::int64_t>(r[24]);
     return a;
 }
 

@@ -23,6 +23,10 @@ std::optional<std::string> opt_level(const std::optional<rules::level>& l) {
     if (!l) return std::nullopt;
     return std::to_string(level_column(*l));
 }
+std::optional<std::string> opt_id(const std::optional<std::int64_t>& id) {
+    if (!id) return std::nullopt;
+    return std::to_string(*id);
+}
 std::optional<std::string> array_or_null(const std::vector<std::string>& v) {
     if (v.empty()) return std::nullopt;
     return text_array(v);
@@ -72,7 +76,8 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const al
                        std::string(alarm_model::to_string(a.cat)),
                        a.title.en,
                        a.advice.en,
-                       nullable(members)
+                       nullable(members),
+                       nullable(opt_id(a.inhibited_by))
             )[0]
                      .as<std::int64_t>();
             new_ids.push_back(id);
@@ -96,7 +101,8 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const al
                 a.close_reason.empty() ? nullptr : a.close_reason.c_str(),
                 a.title.en,
                 a.advice.en,
-                nullable(members)
+                nullable(members),
+                nullable(opt_id(a.inhibited_by))
             );
         }
         for (const auto& e : w.events)
@@ -148,7 +154,8 @@ net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::list(alarm_filter f
                  nullable(opt_time(f.to)),
                  nullable(before),
                  static_cast<long long>(f.limit + 1),
-                 nullable(array_or_null(f.categories))
+                 nullable(array_or_null(f.categories)),
+                 f.inhibited ? (*f.inhibited ? "true" : "false") : nullptr
              ))
             out.push_back(alarm_from(row));
         return out;

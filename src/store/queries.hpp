@@ -113,25 +113,28 @@ inline constexpr query staged_insert{
     "id, rule_id, site_id, sensor_id, domain, level, peak_level, condition, status, title, advice, value, "      \
     "peak_value, " CITYGUARD_EPOCH("first_ts") ", " CITYGUARD_EPOCH("last_ts") ", " CITYGUARD_EPOCH("cleared_ts" \
     ) ", count, " CITYGUARD_EPOCH("opened_at") ", " CITYGUARD_EPOCH("closed_at"                                  \
-    ) ", close_reason, category, title_en, advice_en, members::text"
+    ) ", close_reason, category, title_en, advice_en, members::text, inhibited_by"
 
 inline constexpr query insert_alarm{
     "insert_alarm",
     "INSERT INTO alarms (rule_id, site_id, sensor_id, domain, level, peak_level, condition, status, title, advice, "
-    "value, peak_value, first_ts, last_ts, cleared_ts, count, opened_at, category, title_en, advice_en, members) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21::jsonb) "
+    "value, peak_value, first_ts, last_ts, cleared_ts, count, opened_at, category, title_en, advice_en, members, "
+    "inhibited_by) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21::jsonb, "
+    "$22) "
     // Another server process opened this (rule, sensor) meanwhile: merge into its alarm.
     "ON CONFLICT (rule_id, site_id, sensor_id) WHERE status <> 'closed' DO UPDATE SET level = EXCLUDED.level, "
     "peak_level = LEAST(alarms.peak_level, EXCLUDED.peak_level), condition = EXCLUDED.condition, "
     "title = EXCLUDED.title, advice = EXCLUDED.advice, title_en = EXCLUDED.title_en, "
-    "advice_en = EXCLUDED.advice_en, members = EXCLUDED.members, value = EXCLUDED.value, "
+    "advice_en = EXCLUDED.advice_en, members = EXCLUDED.members, inhibited_by = EXCLUDED.inhibited_by, "
+    "value = EXCLUDED.value, "
     "last_ts = GREATEST(alarms.last_ts, EXCLUDED.last_ts), cleared_ts = NULL, count = alarms.count + EXCLUDED.count "
     "RETURNING id"};
 inline constexpr query update_alarm{
     "update_alarm",
     "UPDATE alarms SET level = $2, peak_level = $3, condition = $4, status = $5, title = $6, advice = $7, value = $8, "
     "peak_value = $9, last_ts = $10, cleared_ts = $11, count = $12, closed_at = $13, close_reason = $14, "
-    "title_en = $15, advice_en = $16, members = $17::jsonb WHERE id = $1"};
+    "title_en = $15, advice_en = $16, members = $17::jsonb, inhibited_by = $18 WHERE id = $1"};
 inline constexpr query insert_event{
     "insert_event",
     "INSERT INTO alarm_events (alarm_id, type, at, reading_ts, actor, level, value, note, alarm) "
@@ -191,7 +194,8 @@ inline constexpr const char* list_alarms_sql =
     "($5::text[] IS NULL OR site_id = ANY($5::text[])) AND ($6::text[] IS NULL OR sensor_id = ANY($6::text[])) AND "
     "($7::text[] IS NULL OR rule_id = ANY($7::text[])) AND ($8::timestamptz IS NULL OR first_ts >= $8) AND "
     "($9::timestamptz IS NULL OR first_ts < $9) AND ($10::bigint IS NULL OR id < $10) AND "
-    "($12::text[] IS NULL OR category = ANY($12::text[])) "
+    "($12::text[] IS NULL OR category = ANY($12::text[])) AND "
+    "($13::boolean IS NULL OR (inhibited_by IS NOT NULL) = $13) "
     "ORDER BY id DESC LIMIT $11";
 inline constexpr query count_by_domain{"count_sites_by_domain", "SELECT domain, count(*) FROM sites GROUP BY domain"};
 inline constexpr query count_sensors_by_domain{

@@ -151,6 +151,16 @@ try {
   await page.click(`tr.alarm-row[data-id="${compound.id}"]`);
   await page.waitForFunction(() => /GS-FT-001-GND-01/.test(document.querySelector('#detail .members')?.textContent || ''));
   step('a compound alarm shows its members nested under it and in its detail');
+  // Inhibition (R14): the member is marked as part of the compound, and its detail links back.
+  await page.click(`tr.alarm-row.member[data-parent="${compound.id}"]`);
+  await page.waitForFunction((id) => document.querySelector('#detail-part-of')?.textContent.includes(`#${id}`), compound.id);
+  step('a member alarm names the compound alarm it is part of');
+  // The station's "8+8" coverage: the grounding item is in alarm, items without sensors say so.
+  await page.waitForSelector('#detail-coverage li[data-item="I5"][data-state="in_alarm"]');
+  await page.waitForSelector('#detail-coverage li[data-item="I2"][data-state="no_sensor"]');
+  step('the detail shows the site\'s bundle coverage');
+  await page.click(`tr.alarm-row[data-id="${compound.id}"]`);
+  await page.waitForFunction(() => /GS-FT-001-GND-01/.test(document.querySelector('#detail .members')?.textContent || ''));
   await page.screenshot({ path: `${artifacts}/dashboard-compound.png`, fullPage: true });
 
   // English labels, and the alarm's own texts in English.

@@ -250,6 +250,38 @@ TEST(CompoundEngine, UnloadingWithoutGroundingForThirtySecondsIsRed) {
     EXPECT_EQ(s.compound()->cond, condition::cleared);
 }
 
+TEST(CompoundEngine, AGroupAlarmMarksItsMembersWhileItHolds) {
+    station s;
+    s.post(s.video, 0, 1);
+    s.post(s.ground, 1, 1);
+    s.post(s.video, 31, 1);  // the compound is raised: its id comes from the store after this
+    auto group = s.compound();
+    ASSERT_TRUE(group);
+    auto ground_alarm = [&] {
+        for (const auto& a : s.e.open_alarms())
+            if (a.rule == "gs.static_ground") return a;
+        return cityguard::alarm_model::alarm{};
+    };
+    EXPECT_FALSE(ground_alarm().inhibited_by) << "marked once the group alarm has its id";
+    auto ch = s.post(s.video, 32, 1);
+    EXPECT_EQ(ground_alarm().inhibited_by, group->id);
+    bool recorded = false;
+    for (const auto& w : ch.alarms)
+        for (const auto& e : w.events)
+            if (w.after.rule == "gs.static_ground" && e.type == "inhibited") recorded = true;
+    EXPECT_TRUE(recorded) << "the marking is on the member's record";
+    for (const auto& w : s.post(s.video, 33, 1).alarms)
+        EXPECT_NE(w.after.rule, "gs.static_ground") << "a group that still holds changes its members no more";
+    ch = s.post(s.ground, 40, 0);  // grounding restored: the member clears, the group stops holding
+    EXPECT_EQ(s.compound()->cond, condition::cleared);
+    EXPECT_FALSE(ground_alarm().inhibited_by) << "released with the group";
+    bool released = false;
+    for (const auto& w : ch.alarms)
+        for (const auto& e : w.events)
+            if (w.after.rule == "gs.static_ground" && e.type == "released") released = true;
+    EXPECT_TRUE(released);
+}
+
 TEST(CompoundEngine, NotForTInterruptedAtTMinusOneStartsOver) {
     station s;
     s.post(s.video, 0, 1);

@@ -27,6 +27,9 @@ export const TEXT = {
     offline: '离线传感器', live: '实时', connecting: '连接中', disconnected: '已断开', sound_on: '声音：开',
     sound_off: '声音：关', no_data: '最近一小时无数据', thresholds: '阈值', new_red: '新的红色告警',
     raised: '触发', escalated: '升级', deescalated: '降级', reactivated: '再次触发',
+    inhibited: '归并', released: '解除归并', part_of: '归入组合告警',
+    coverage: '监测覆盖', cov_covered: '项已覆盖', cov_unwatched: '必备项无在线传感器：', cov_ok: '正常',
+    cov_in_alarm: '报警中', cov_offline: '离线', cov_fault: '故障', cov_no_sensor: '未配置传感器',
   },
   en: {
     app_title: 'City Safety Monitoring & Early Warning', api_key: 'API key', sign_in: 'Sign in', sign_out: 'Sign out',
@@ -50,6 +53,9 @@ export const TEXT = {
     disconnected: 'disconnected', sound_on: 'Sound: on', sound_off: 'Sound: off', no_data: 'No data in the last hour',
     thresholds: 'Thresholds', new_red: 'New red alarm',
     raised: 'raised', escalated: 'escalated', deescalated: 'de-escalated', reactivated: 'reactivated',
+    inhibited: 'inhibited', released: 'released', part_of: 'Part of',
+    coverage: 'Coverage', cov_covered: 'items covered', cov_unwatched: 'required items without a working sensor:', cov_ok: 'ok',
+    cov_in_alarm: 'in alarm', cov_offline: 'offline', cov_fault: 'fault', cov_no_sensor: 'no sensor',
   },
 };
 

@@ -23,6 +23,7 @@ export async function loadDetail(id) {
       <dt>${esc(t('col_status'))}</dt><dd id="detail-status" data-status="${a.status}">${esc(t(a.status))} · ${esc(t(a.condition))}</dd>
       <dt>${esc(t('rule'))}</dt><dd>${esc(a.rule)}${rule && rule.source ? `<br><small class="hint">${esc(rule.source)}</small>` : ''}</dd>
       <dt>${esc(t('sensor'))}</dt><dd>${a.sensor ? esc(a.sensor) : esc(t('site_alarm'))}</dd>
+      ${a.inhibited_by ? `<dt>${esc(t('part_of'))}</dt><dd class="members" id="detail-part-of"><a href="#" data-alarm="${Number(a.inhibited_by)}">#${Number(a.inhibited_by)}</a></dd>` : ''}
       ${a.members && a.members.length ? `<dt>${esc(t('members'))}</dt><dd class="members">${a.members.map((m) =>
         `<div>${m.alarm ? `<a href="#" data-alarm="${m.alarm}">#${m.alarm}</a> ${esc(m.rule)} <span class="lvl ${esc(m.level || '')}">${esc(t(m.level || ''))}</span> · ` : ''}${esc(m.sensor)}</div>`).join('')}</dd>` : ''}
       <dt>${esc(t('site'))}</dt><dd>${esc(site.name || a.site)} · ${esc(site.district || '')}</dd>
@@ -39,14 +40,31 @@ export async function loadDetail(id) {
         ${CLOSE_REASONS.map((r) => `<option value="${r}">${esc(t(r))}</option>`).join('')}</select></label>
       <span id="action-error" role="alert"></span><span id="action-ok"></span>
     </div>
+    <div id="detail-coverage"></div>
     <h4>${esc(t('timeline'))}</h4><ul class="timeline">${events}</ul>`;
   $('#detail').querySelectorAll('.members a[data-alarm]').forEach((link) => link.addEventListener('click', (ev) => {
     ev.preventDefault();
     loadDetail(Number(link.dataset.alarm));
   }));
+  if (BUNDLE_DOMAINS.has(a.domain)) loadCoverage(a.site, id);
   // A site alarm has no sensor of its own: chart its first member sensor.
   const chartSensor = a.sensor || (a.members || []).map((m) => m.sensor).find(Boolean);
   if (chartSensor && (!state.chart || state.chart.sensor !== chartSensor)) loadChart(chartSensor, a.rule);
+}
+
+// The site's bundle coverage ("8+8", "5+1", "4+X"): which monitoring items it has sensors
+// for, and which of those are in alarm, offline or in fault.
+const BUNDLE_DOMAINS = new Set(['gas_station', 'chemical_plant', 'major_hazard']);
+
+async function loadCoverage(site, id) {
+  let c;
+  try { c = await api('GET', `/api/v1/sites/${encodeURIComponent(site)}/coverage`); } catch { return; }
+  if (state.selected !== id) return;
+  const s = c.summary;
+  $('#detail-coverage').innerHTML = `<h4>${esc(t('coverage'))}: ${esc(inLang(c.bundle.name))}
+      <small>${s.covered}/${s.items} ${esc(t('cov_covered'))}${s.required_unwatched.length ? ` · <span class="cov-missing">${esc(t('cov_unwatched'))} ${s.required_unwatched.map(esc).join(', ')}</span>` : ''}</small></h4>
+    <ul class="coverage">${c.items.map((i) => `<li class="cov-${esc(i.state)}" data-item="${esc(i.id)}" data-state="${esc(i.state)}">
+      <b>${esc(i.id)}</b> ${esc(inLang(i.name))} · <span class="cov-state">${esc(t(`cov_${i.state}`))}</span>${i.sensors.length ? ` <small>(${i.sensors.length})</small>` : ''}</li>`).join('')}</ul>`;
 }
 
 export async function act(action) {

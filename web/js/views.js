@@ -33,8 +33,8 @@ export function membersOf(a) {
   if (!a.members || !a.members.length) return [];
   const ids = new Set(a.members.filter((m) => m.alarm).map((m) => m.alarm));
   const sensors = new Set(a.members.map((m) => m.sensor).filter(Boolean));
-  return [...state.alarms.values()].filter((x) => x.id !== a.id && !isDeviceAlarm(x) &&
-    (ids.has(x.id) || (x.site === a.site && sensors.has(x.sensor) && !(x.members && x.members.length))));
+  return [...state.alarms.values()].filter((x) => x.id !== a.id && !isDeviceAlarm(x) && (x.inhibited_by === a.id ||
+    ids.has(x.id) || (x.site === a.site && sensors.has(x.sensor) && !(x.members && x.members.length))));
 }
 
 function rowHtml(a, nested) {
@@ -59,7 +59,11 @@ export function renderList() {
   });
   const rows = visibleAlarms();
   // Members of an active compound are nested under it rather than listed again.
+  // The server's mark (inhibited_by, R14) decides; the members list covers the moment before
+  // the mark arrives (it follows the group alarm by one timer tick).
   const nestedIn = new Map();
+  const shown = new Set(rows.map((a) => a.id));
+  for (const a of rows) if (a.inhibited_by && shown.has(a.inhibited_by)) nestedIn.set(a.id, a.inhibited_by);
   for (const a of rows) if (a.condition !== 'cleared') for (const m of membersOf(a)) if (!nestedIn.has(m.id)) nestedIn.set(m.id, a.id);
   $('#alarm-rows').innerHTML = rows.filter((a) => !nestedIn.has(a.id)).map((a) =>
     rowHtml(a, 0) + membersOf(a).filter((m) => nestedIn.get(m.id) === a.id).map((m) => rowHtml(m, a.id)).join('')).join('');

@@ -59,6 +59,9 @@ struct alarm {
     /// Compound alarms: what made the condition true (member alarms and sensor readings). The
     /// alarm of a compound belongs to its site: `sensor` is empty.
     std::vector<rules::member> members;
+    /// Inhibition (R14): the active compound or group alarm this one is part of. The board and
+    /// notifiers show that one incident; this alarm stays recorded and acts normally.
+    std::optional<std::int64_t> inhibited_by;
 };
 
 /// One entry of an alarm's history. `seq` is assigned by the store.

@@ -183,6 +183,12 @@ class engine {
         util::micros now
     );
     void set_unknown(std::int32_t sensor, slot_key except, util::micros now, const char* note);
+    /// Inhibition (R14): marks the member alarms of a compound alarm that holds (condition
+    /// active) and releases those it no longer contains, or all when it stops holding.
+    void mark_members(slot& group, const site_info& site, util::micros now);
+    /// The alarms a group alarm contains: those it names, and the active process alarms of the
+    /// sensors it read by value.
+    std::vector<std::int64_t> member_alarms(const alarm& group, const site_info& site) const;
     changes take_staged_changes();
     void end_change_set();
 
@@ -192,6 +198,9 @@ class engine {
     std::unordered_map<std::int32_t, sensor_rules> rules_by_sensor_;
     std::unordered_map<slot_key, slot> slots_;
     std::unordered_map<std::int64_t, slot_key> slot_of_alarm_;
+    /// Group alarm id → the member alarms it marked. An index only: each entry is checked
+    /// against the member's inhibited_by before use, so a rolled-back change set leaves it safe.
+    std::unordered_map<std::int64_t, std::vector<std::int64_t>> marked_by_;
     std::unordered_map<std::int32_t, util::micros> last_seen_;
     std::unordered_map<std::int32_t, std::vector<slot_key>> slots_of_sensor_;
     std::unordered_map<std::string, std::int32_t> sensor_keys_;  ///< sensor id → key, for restore

@@ -15,6 +15,7 @@
 #include "cityguard/alarm_model/engine.hpp"
 #include "cityguard/config/config.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
+#include "cityguard/rules/bundle.hpp"
 #include "cityguard/store/alarms_repo.hpp"
 #include "cityguard/writer/serial_writer.hpp"
 
@@ -26,7 +27,7 @@ namespace cityguard::alarms {
 
 /// Filters of GET /api/v1/alarms as given in the query string.
 struct list_query {
-    std::optional<std::string> status, level, domain, site, sensor, rule, category, from, to, limit, cursor;
+    std::optional<std::string> status, level, domain, site, sensor, rule, category, from, to, limit, cursor, inhibited;
 };
 
 class alarm_service final : public writer::batch_observer {
@@ -64,6 +65,12 @@ class alarm_service final : public writer::batch_observer {
     boost::asio::awaitable<nlohmann::json> overview();
     nlohmann::json rules_json() const;
 
+    /// The packs' bundles ("8+8", "5+1", "4+X"). Set once by the composition root, before start.
+    void set_bundles(std::vector<rules::bundle> bundles) { bundles_ = std::move(bundles); }
+    nlohmann::json bundles_json() const;
+    /// A site's coverage of its domain's bundle. `site` and `sensors` as the registry lists them.
+    boost::asio::awaitable<nlohmann::json> coverage(nlohmann::json site, nlohmann::json sensors);
+
   private:
     template <class T>
     boost::asio::awaitable<T> on_writer(std::function<T(store::writer_connection&)> fn);
@@ -83,6 +90,7 @@ class alarm_service final : public writer::batch_observer {
     writer::serial_writer& writer_;
     store::alarms_repo& repo_;
     const config::alarms_config& cfg_;
+    std::vector<rules::bundle> bundles_;
 
     // Writer thread only: sensor facts, rebuilt when the directory snapshot changes.
     std::shared_ptr<const registry::sensor_directory::snapshot_t> facts_of_;

@@ -23,6 +23,7 @@ struct alarm_filter {
     std::vector<std::string> domains, sites, sensors, rules, categories;
     std::optional<util::micros> from, to;   ///< on first_ts
     std::optional<std::int64_t> before_id;  ///< keyset cursor
+    std::optional<bool> inhibited;          ///< only alarms inside (true) or outside (false) another
     std::size_t limit = 100;
 };
 
