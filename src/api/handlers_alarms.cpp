@@ -46,6 +46,11 @@ void add_alarm_routes(router& r, services& s) {
     r.add({"GET", "/api/v1/rules", access::read, false, [&s](request&) -> net::awaitable<response> {
                co_return json_response(200, s.alarms.rules_json());
            }});
+    r.add({"POST", "/api/v1/rules/replay", access::admin, true, [&s](request& req) -> net::awaitable<response> {
+               auto doc = co_await parse_body(s, req);
+               auto body = co_await s.alarms.replay(std::move(doc));
+               co_return json_response(200, body);
+           }});
     r.add({"GET", "/api/v1/bundles", access::read, false, [&s](request&) -> net::awaitable<response> {
                co_return json_response(200, s.alarms.bundles_json());
            }});

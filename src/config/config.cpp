@@ -192,6 +192,9 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.integer("tick_ms", cfg.alarms.tick_ms, 50, 3'600'000);
         s.integer("max_list", cfg.alarms.max_list, 1, 100'000);
         s.integer("default_list", cfg.alarms.default_list, 1, 100'000);
+        s.integer("replay_max_readings", cfg.alarms.replay_max_readings, 1, 100'000'000);
+        s.integer("replay_max_ms", cfg.alarms.replay_max_ms, 100, 3'600'000);
+        s.integer("replay_max_sensors", cfg.alarms.replay_max_sensors, 1, 100'000);
         s.finish();
     }
     if (const json* v = root.object("feed")) {

@@ -220,6 +220,30 @@ net::awaitable<std::vector<std::tuple<std::string, util::micros, double>>> alarm
     });
 }
 
+net::awaitable<std::vector<rules::reading>> alarms_repo::readings_between(
+    std::vector<std::int32_t> keys, util::micros from, util::micros to, std::size_t limit
+) {
+    std::string list = "{";
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (i) list += ',';
+        list += std::to_string(keys[i]);
+    }
+    list += '}';
+    return read(db_, [list = std::move(list), from, to, limit](pqxx::read_transaction& tx) {
+        return map_rows(
+            tx,
+            queries::readings_between.name,
+            [](const pqxx::row& r) {
+                return rules::reading{r[0].as<std::int32_t>(), r[1].as<util::micros>(), r[2].as<double>()};
+            },
+            list,
+            from,
+            to,
+            static_cast<long long>(limit)
+        );
+    });
+}
+
 net::awaitable<std::vector<std::tuple<std::int32_t, util::micros, double>>> alarms_repo::recent_readings(
     std::vector<history_request> wanted
 ) {

@@ -172,6 +172,14 @@ inline constexpr query recent_readings{
       "FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS w(key, from_us, step_us) "
       "JOIN readings r ON r.sensor_key = w.key AND r.ts >= to_timestamp(w.from_us / 1000000.0) "
       "ORDER BY w.key, " CITYGUARD_EPOCH("r.ts") " / w.step_us, r.ts"};
+// Replay: the stored readings of some sensors over a time range, in the order the live engine
+// saw them (by time; ties by sensor).
+inline constexpr query readings_between{
+    "readings_between",
+    "SELECT sensor_key, " CITYGUARD_EPOCH("ts"
+    ) ", value FROM readings WHERE sensor_key = ANY($1::int[]) AND "
+      "ts >= to_timestamp($2::bigint / 1000000.0) AND ts < to_timestamp($3::bigint / 1000000.0) "
+      "ORDER BY ts, sensor_key LIMIT $4"};
 // Events after a position with the alarm as it was right after each (the alarm columns first, in
 // the order of CITYGUARD_ALARM_COLUMNS, then the event's as event_from() reads them).
 inline constexpr query events_after{
@@ -219,25 +227,45 @@ inline constexpr query oldest_unacknowledged_red{
 #undef CITYGUARD_ALARM_COLUMNS
 
 inline constexpr query all[] = {
-    find_key_by_hash,  insert_key,
-    upsert_key,        list_keys,
-    delete_key,        count_admin_keys,
-    upsert_site,       upsert_sensor,
-    existing_site_ids, list_sites,
-    get_site,          list_sensors,
-    sensors_of_site,   get_sensor,
-    sensor_directory,  readings_range,
-    readings_buckets,  ensure_partitions,
-    insert_alarm,      update_alarm,
-    insert_event,      upsert_rule_state,
-    lock_event_order,  get_alarm,
-    notify_events,     max_event_seq,
-    events_after,      not_closed_alarms,
-    events_of_alarm,   all_rule_states,
-    latest_readings,   recent_readings,
-    count_by_domain,   count_sensors_by_domain,
-    active_by_level,   active_by_domain,
-    sensors_offline,   oldest_unacknowledged_red,
+    find_key_by_hash,
+    insert_key,
+    upsert_key,
+    list_keys,
+    delete_key,
+    count_admin_keys,
+    upsert_site,
+    upsert_sensor,
+    existing_site_ids,
+    list_sites,
+    get_site,
+    list_sensors,
+    sensors_of_site,
+    get_sensor,
+    sensor_directory,
+    readings_range,
+    readings_buckets,
+    ensure_partitions,
+    insert_alarm,
+    update_alarm,
+    insert_event,
+    upsert_rule_state,
+    lock_event_order,
+    get_alarm,
+    notify_events,
+    max_event_seq,
+    events_after,
+    not_closed_alarms,
+    events_of_alarm,
+    all_rule_states,
+    latest_readings,
+    recent_readings,
+    readings_between,
+    count_by_domain,
+    count_sensors_by_domain,
+    active_by_level,
+    active_by_domain,
+    sensors_offline,
+    oldest_unacknowledged_red,
 };
 
 }  // namespace cityguard::store::queries

@@ -17,6 +17,7 @@
 #include "cityguard/registry/sensor_directory.hpp"
 #include "cityguard/rules/bundle.hpp"
 #include "cityguard/store/alarms_repo.hpp"
+#include "cityguard/util/worker_pool.hpp"
 #include "cityguard/writer/serial_writer.hpp"
 
 /// Alarm evaluation and handling, wired to the rest of the server: the rule engine runs inside
@@ -68,6 +69,10 @@ class alarm_service final : public writer::batch_observer {
     /// The packs' bundles ("8+8", "5+1", "4+X"). Set once by the composition root, before start.
     void set_bundles(std::vector<rules::bundle> bundles) { bundles_ = std::move(bundles); }
     nlohmann::json bundles_json() const;
+    /// POST /api/v1/rules/replay: a rule or pack run by a fresh engine over stored readings, in
+    /// reading time; writes nothing and leaves the live engine alone (src/alarms/replay.cpp).
+    boost::asio::awaitable<nlohmann::json> replay(nlohmann::json request);
+
     /// A site's coverage of its domain's bundle. `site` and `sensors` as the registry lists them.
     boost::asio::awaitable<nlohmann::json> coverage(nlohmann::json site, nlohmann::json sensors);
 
@@ -91,6 +96,8 @@ class alarm_service final : public writer::batch_observer {
     store::alarms_repo& repo_;
     const config::alarms_config& cfg_;
     std::vector<rules::bundle> bundles_;
+    /// One replay at a time, on its own thread: never on an I/O thread nor the writer.
+    util::worker_pool replay_pool_{1, 1, "a replay is running; retry when it has finished"};
 
     // Writer thread only: sensor facts, rebuilt when the directory snapshot changes.
     std::shared_ptr<const registry::sensor_directory::snapshot_t> facts_of_;

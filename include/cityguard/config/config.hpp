@@ -80,6 +80,9 @@ struct alarms_config {
     int tick_ms = 1000;           ///< how often offline detection and event expiry run
     std::size_t max_list = 1000;  ///< largest `limit` of GET /api/v1/alarms
     std::size_t default_list = 100;
+    std::size_t replay_max_readings = 1'000'000;  ///< stored readings one replay may scan
+    int replay_max_ms = 20'000;                   ///< wall time one replay may take
+    std::size_t replay_max_sensors = 1000;        ///< sensors one replay may select
 };
 
 struct feed_config {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cityguard/alarm_model/alarm.hpp"
+#include "cityguard/rules/reading.hpp"
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/writer_connection.hpp"
 
@@ -60,6 +61,11 @@ class alarms_repo {
     /// Those readings: (sensor key, ts, value), by sensor then time.
     boost::asio::awaitable<std::vector<std::tuple<std::int32_t, util::micros, double>>> recent_readings(
         std::vector<history_request> wanted
+    );
+
+    /// Stored readings of `keys` in [from, to), by time then sensor, at most `limit` (replay).
+    boost::asio::awaitable<std::vector<rules::reading>> readings_between(
+        std::vector<std::int32_t> keys, util::micros from, util::micros to, std::size_t limit
     );
 
   private:

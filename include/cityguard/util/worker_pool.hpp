@@ -6,6 +6,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstddef>
+#include <string>
 #include <type_traits>
 
 #include "cityguard/util/error.hpp"
@@ -18,7 +19,12 @@ namespace cityguard::util {
 /// Thread safety: run() from any thread.
 class worker_pool {
   public:
-    worker_pool(std::size_t threads, std::size_t max_queued) : threads_(threads), max_queued_(max_queued) {}
+    worker_pool(
+        std::size_t threads,
+        std::size_t max_queued,
+        std::string busy_message = "too many large bodies are being parsed; retry later"
+    )
+        : threads_(threads), max_queued_(max_queued), busy_message_(std::move(busy_message)) {}
     ~worker_pool() { threads_.join(); }
 
     /// Runs f() on a pool thread; the awaiting coroutine resumes on its own executor with the
@@ -29,7 +35,7 @@ class worker_pool {
         using result_t = std::invoke_result_t<F&>;
         if (queued_.fetch_add(1) >= max_queued_) {
             queued_.fetch_sub(1);
-            throw api_error(errc::overloaded, "too many large bodies are being parsed; retry later");
+            throw api_error(errc::overloaded, busy_message_);
         }
         auto task = [this, f = std::move(f)]() mutable -> boost::asio::awaitable<result_t> {
             struct dequeue {
@@ -45,6 +51,7 @@ class worker_pool {
   private:
     boost::asio::thread_pool threads_;
     std::size_t max_queued_;
+    std::string busy_message_;
     std::atomic<std::size_t> queued_{0};
 };
 

@@ -1,0 +1,195 @@
+// POST /api/v1/rules/replay: what a rule or a pack would have done over stored readings. A
+// fresh engine, fed the range's readings in reading time, one at a time as a gateway would have
+// posted them, with a timer tick at each reading's time (on-delays, expiry, offline). Nothing is
+// written; the live engine is not touched. Bounded by alarms.replay_max_readings,
+// replay_max_ms and replay_max_sensors.
+
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "cityguard/alarms/alarm_service.hpp"
+#include "cityguard/util/error.hpp"
+#include "cityguard/util/input.hpp"
+
+namespace cityguard::alarms {
+
+namespace net = boost::asio;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kReplayOffline = "replay.offline";
+
+/// The rules to try: a whole pack, or one rule of a domain (given the offline rule every pack
+/// needs, whose alarms are left out of the answer).
+std::vector<rules::rule> rules_of_request(const json& req) {
+    json pack;
+    if (req.contains("pack")) {
+        pack = req["pack"];
+    } else if (req.contains("rule")) {
+        const json& rule = req["rule"];
+        std::string domain = req.value("domain", json()).is_string() ? req["domain"].get<std::string>() : "";
+        if (domain.empty() && rule.is_object() && rule.value("domain", json()).is_string()) domain = rule["domain"];
+        if (domain.empty()) throw api_error(errc::validation_failed, "'domain' is required with 'rule'");
+        pack = {{"domain", domain}, {"rules", json::array({rule})}};
+    } else {
+        throw api_error(errc::validation_failed, "give 'rule' (with 'domain') or 'pack'");
+    }
+    if (pack.is_object() && pack.contains("rules") && pack["rules"].is_array()) {
+        bool has_offline = false;
+        for (const auto& r : pack["rules"])
+            has_offline = has_offline || (r.is_object() && r.value("kind", json()) == "offline");
+        if (!has_offline)
+            pack["rules"].push_back(
+                {{"id", kReplayOffline},
+                 {"name", {{"zh", "离线"}, {"en", "offline"}}},
+                 {"kinds", {"*"}},
+                 {"kind", "offline"},
+                 {"advice", {{"blue", {{"zh", "-"}, {"en", "-"}}}}},
+                 {"source", "replay"}}
+            );
+    }
+    try {
+        return rules::parse_pack(pack, "replay");
+    } catch (const rules::pack_error& e) {
+        throw api_error(errc::validation_failed, e.what());
+    }
+}
+
+struct replay_result {
+    json alarms = json::array();
+    std::size_t readings = 0;
+};
+
+/// Runs the engine (on the replay thread).
+replay_result run_engine(
+    std::vector<rules::rule> rule_set,
+    std::vector<alarm_model::sensor_facts> sensors,
+    const std::vector<rules::reading>& readings,
+    util::micros from,
+    int max_ms
+) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_ms);
+    alarm_model::engine engine(std::move(rule_set), from);
+    std::unordered_map<std::int32_t, const alarm_model::sensor_facts*> by_key;
+    std::vector<const alarm_model::sensor_facts*> all;
+    for (const auto& s : sensors) {
+        by_key[s.key] = &s;
+        all.push_back(&s);
+    }
+    auto lookup = [&](std::int32_t key) -> const alarm_model::sensor_facts* {
+        auto it = by_key.find(key);
+        return it == by_key.end() ? nullptr : it->second;
+    };
+    std::int64_t next_id = 1;
+    std::map<std::int64_t, json> alarms;  // by the replay's own ids, in the order raised
+    auto take = [&](alarm_model::changes ch) {
+        std::vector<std::int64_t> ids;
+        for (auto& w : ch.alarms) {
+            if (w.after.id == 0) {
+                w.after.id = next_id++;
+                ids.push_back(w.after.id);
+            }
+            json& out = alarms[w.after.id];
+            json events = out.is_object() ? std::move(out["events"]) : json::array();
+            for (const auto& e : w.events) events.push_back(alarm_model::to_json(e));
+            out = alarm_model::to_json(w.after);
+            out["events"] = std::move(events);
+        }
+        engine.assign_ids(ids);
+        engine.commit();
+    };
+    const std::vector<bool> inserted{true};
+    for (std::size_t i = 0; i < readings.size(); ++i) {
+        if (i % 1024 == 0 && std::chrono::steady_clock::now() > deadline)
+            throw api_error(
+                errc::payload_too_large,
+                "the replay took longer than alarms.replay_max_ms (" + std::to_string(max_ms) + " ms) after " +
+                    std::to_string(i) + " readings: narrow the range or the selection"
+            );
+        const auto& r = readings[i];
+        take(engine.tick(all, r.ts));
+        take(engine.evaluate({r}, inserted, lookup, r.ts));
+    }
+    replay_result out;
+    out.readings = readings.size();
+    for (auto& [id, a] : alarms)
+        if (a["rule"] != kReplayOffline) out.alarms.push_back(std::move(a));
+    return out;
+}
+
+}  // namespace
+
+net::awaitable<json> alarm_service::replay(json req) {
+    if (!req.is_object()) throw api_error(errc::validation_failed, "the body must be a JSON object");
+    auto rule_set = rules_of_request(req);
+    const std::string domain = rule_set.front().domain;
+    auto time_of = [&](const char* key) {
+        auto it = req.find(key);
+        if (it == req.end() || !it->is_string())
+            throw api_error(errc::validation_failed, std::string("'") + key + "' is required (RFC 3339)");
+        return util::parse_time_param(it->get<std::string>(), key);
+    };
+    const util::micros from = time_of("from"), to = time_of("to");
+    if (to <= from) throw api_error(errc::validation_failed, "'to' must be after 'from'");
+
+    // The selection: a site, or a list of sensors, all of the rules' domain.
+    const auto snap = directory_.snapshot();
+    std::vector<alarm_model::sensor_facts> chosen;
+    auto add = [&](const registry::sensor_entry& e) {
+        if (e.domain != domain)
+            throw api_error(
+                errc::validation_failed, "sensor " + e.id + " is in domain " + e.domain + ", the rules in " + domain
+            );
+        chosen.push_back({e.id, e.key, e.site, e.domain, e.kind, e.interval_s, e.limits, 1, e.lat, e.lon});
+    };
+    if (req.contains("site") && req["site"].is_string()) {
+        const std::string site = req["site"];
+        for (const auto& [id, e] : snap->by_id)
+            if (e.site == site) add(e);
+        if (chosen.empty()) throw api_error(errc::not_found, "no sensors at site '" + site + "'");
+    } else if (req.contains("sensors") && req["sensors"].is_array() && !req["sensors"].empty()) {
+        std::set<std::string> seen;
+        for (const auto& s : req["sensors"]) {
+            if (!s.is_string()) throw api_error(errc::validation_failed, "'sensors' must hold sensor ids");
+            if (!seen.insert(s.get<std::string>()).second) continue;
+            const auto* e = snap->find(s.get<std::string_view>());
+            if (!e) throw api_error(errc::not_found, "no sensor '" + s.get<std::string>() + "'");
+            add(*e);
+        }
+    } else {
+        throw api_error(errc::validation_failed, "give 'site' or 'sensors' (a non-empty array)");
+    }
+    if (chosen.size() > cfg_.replay_max_sensors)
+        throw api_error(
+            errc::payload_too_large,
+            "more than alarms.replay_max_sensors (" + std::to_string(cfg_.replay_max_sensors) + ") sensors"
+        );
+    std::vector<std::int32_t> keys;
+    for (const auto& s : chosen) keys.push_back(s.key);
+    auto readings = co_await repo_.readings_between(std::move(keys), from, to, cfg_.replay_max_readings + 1);
+    if (readings.size() > cfg_.replay_max_readings)
+        throw api_error(
+            errc::payload_too_large,
+            "more than alarms.replay_max_readings (" + std::to_string(cfg_.replay_max_readings) +
+                ") stored readings in the range: narrow the range or the selection"
+        );
+    json rule_ids = json::array();
+    for (const auto& r : rule_set)
+        if (r.id != kReplayOffline) rule_ids.push_back(r.id);
+    const int max_ms = cfg_.replay_max_ms;
+    // Named, not a temporary inside co_await: GCC 12 destroys such temporaries twice.
+    auto work =
+        [rule_set = std::move(rule_set), chosen = std::move(chosen), readings = std::move(readings), from, max_ms](
+        ) mutable { return run_engine(std::move(rule_set), std::move(chosen), readings, from, max_ms); };
+    auto result = co_await replay_pool_.run(std::move(work));
+    co_return json{
+        {"rules", std::move(rule_ids)},
+        {"from", util::format_rfc3339(from)},
+        {"to", util::format_rfc3339(to)},
+        {"readings", result.readings},
+        {"alarms", std::move(result.alarms)}};
+}
+
+}  // namespace cityguard::alarms
