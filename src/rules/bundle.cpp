@@ -1,21 +1,14 @@
 #include "cityguard/rules/bundle.hpp"
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 namespace cityguard::rules {
 
 using json = nlohmann::json;
 
 bool bundle_item::serves(std::string_view sensor_kind) const noexcept {
-    return std::any_of(kinds.begin(), kinds.end(), [&](const std::string& k) {
-        if (k == "*" || k == sensor_kind) return true;
-        return k.size() > 1 && k.back() == '*' &&
-               sensor_kind.substr(0, k.size() - 1) == std::string_view(k).substr(0, k.size() - 1);
-    });
+    return std::any_of(kinds.begin(), kinds.end(), [&](const std::string& k) { return kind_matches(k, sensor_kind); });
 }
 
 namespace {
@@ -96,23 +89,11 @@ std::optional<bundle> parse_bundle(const json& pack, const std::string& file, co
 }
 
 std::vector<bundle> load_bundles(const std::string& dir, const std::vector<rule>& rules) {
-    namespace fs = std::filesystem;
-    std::vector<fs::path> files;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-        if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
     std::vector<bundle> out;
     std::set<std::string> ids;
-    for (const auto& f : files) {
-        std::ifstream in(f);
-        std::stringstream text;
-        text << in.rdbuf();
-        json doc = json::parse(text.str(), nullptr, false, true);
-        if (doc.is_discarded()) throw pack_error(f.filename().string() + ": not valid JSON");
-        if (auto b = parse_bundle(doc, f.filename().string(), rules)) {
-            if (!ids.insert(b->id).second)
-                throw pack_error(f.filename().string() + ": bundle " + b->id + ": duplicate id");
+    for (const auto& [file, doc] : read_packs(dir)) {
+        if (auto b = parse_bundle(doc, file, rules)) {
+            if (!ids.insert(b->id).second) throw pack_error(file + ": bundle " + b->id + ": duplicate id");
             out.push_back(std::move(*b));
         }
     }

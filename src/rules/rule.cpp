@@ -57,16 +57,15 @@ std::string_view to_string(rule_kind k) noexcept {
     return "threshold";
 }
 
+bool kind_matches(std::string_view pattern, std::string_view sensor_kind) noexcept {
+    if (pattern == "*" || pattern == sensor_kind) return true;
+    return pattern.size() > 2 && pattern.back() == '*' &&
+           sensor_kind.substr(0, pattern.size() - 1) == pattern.substr(0, pattern.size() - 1);
+}
+
 bool rule::applies_to(std::string_view d, std::string_view sensor_kind) const noexcept {
     if (d != domain) return false;
-    for (const auto& k : kinds) {
-        if (k == sensor_kind) return true;
-        if (k == "*") return true;
-        if (k.size() > 2 && k.back() == '*' &&
-            sensor_kind.substr(0, k.size() - 1) == std::string_view(k).substr(0, k.size() - 1))
-            return true;
-    }
-    return false;
+    return std::any_of(kinds.begin(), kinds.end(), [&](const std::string& k) { return kind_matches(k, sensor_kind); });
 }
 
 text rule::title(level l) const {
@@ -521,7 +520,7 @@ std::vector<rule> parse_pack(const json& pack, const std::string& file) {
     return out;
 }
 
-std::vector<rule> load_packs(const std::string& dir) {
+std::vector<std::pair<std::string, json>> read_packs(const std::string& dir) {
     namespace fs = std::filesystem;
     std::vector<fs::path> files;
     std::error_code ec;
@@ -530,19 +529,27 @@ std::vector<rule> load_packs(const std::string& dir) {
     if (ec) throw pack_error(dir + ": cannot read rule pack directory: " + ec.message());
     if (files.empty()) throw pack_error(dir + ": no rule packs (*.json)");
     std::sort(files.begin(), files.end());
-    std::vector<rule> all;
-    // Ids are global, not per pack: alarms and rule states are keyed by rule id alone.
-    std::set<std::string> ids;
-    std::map<std::string, std::string> file_of;
+    std::vector<std::pair<std::string, json>> out;
     for (const auto& f : files) {
         std::ifstream in(f);
         std::stringstream text;
         text << in.rdbuf();
         json doc = json::parse(text.str(), nullptr, false, true);
         if (doc.is_discarded()) throw pack_error(f.string() + ": not valid JSON");
-        for (auto& r : parse_pack(doc, f.filename().string())) {
-            if (!ids.insert(r.id).second) throw pack_error(f.filename().string() + ": rule " + r.id + ": duplicate id");
-            file_of[r.id] = f.filename().string();
+        out.emplace_back(f.filename().string(), std::move(doc));
+    }
+    return out;
+}
+
+std::vector<rule> load_packs(const std::string& dir) {
+    std::vector<rule> all;
+    // Ids are global, not per pack: alarms and rule states are keyed by rule id alone.
+    std::set<std::string> ids;
+    std::map<std::string, std::string> file_of;
+    for (const auto& [file, doc] : read_packs(dir)) {
+        for (auto& r : parse_pack(doc, file)) {
+            if (!ids.insert(r.id).second) throw pack_error(file + ": rule " + r.id + ": duplicate id");
+            file_of[r.id] = file;
             all.push_back(std::move(r));
         }
     }

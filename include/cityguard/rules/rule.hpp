@@ -146,6 +146,14 @@ std::vector<rule> parse_pack(const nlohmann::json& pack, const std::string& file
 /// pack_error "FILE: rule ID: reason".
 void check_references(const std::vector<rule>& rules, const std::map<std::string, std::string>& file_of);
 
+/// True when a rule's or bundle item's kind pattern covers a sensor kind: the kind itself, "*",
+/// or a prefix ending in "*" ("video.*").
+bool kind_matches(std::string_view pattern, std::string_view sensor_kind) noexcept;
+
+/// Every *.json file of `dir`, parsed, by file name in name order. Throws pack_error for an
+/// unreadable or empty directory and for a file that is not JSON.
+std::vector<std::pair<std::string, nlohmann::json>> read_packs(const std::string& dir);
+
 /// All rules of every *.json pack in `dir`, in file then rule order. Throws pack_error
 /// (including for duplicate rule ids across packs).
 std::vector<rule> load_packs(const std::string& dir);
