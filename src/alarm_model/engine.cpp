@@ -80,19 +80,41 @@ const engine::sensor_rules& engine::rules_of(const sensor_facts& sensor) {
             const trigger t = triggered(rules_[ci]);
             if (t != trigger::none) lists.all.push_back(ci);
             if (t == trigger::value) lists.by_value.push_back(ci);
+            if (t != trigger::none && rules_[ci].per_group) lists.any_per_group = true;
         }
         compounds = compounds_by_kind_.emplace(kind_key, std::move(lists)).first;
     }
-    cached = {sensor.version, &it->second, &compounds->second.all, &compounds->second.by_value};
+    cached = {
+        sensor.version,
+        &it->second,
+        &compounds->second.all,
+        &compounds->second.by_value,
+        compounds->second.any_per_group};
     sensor_keys_[sensor.id] = sensor.key;
-    // Compound rules read a site's sensors: keep each site's list current (a sensor may move).
+    place_sensor(sensor);
+    return cached;
+}
+
+void engine::place_sensor(const sensor_facts& sensor) {
+    // Compound rules read a site's sensors: keep each site's list current (a sensor may move,
+    // join a group or leave one).
+    std::optional<std::pair<double, double>> position;
+    if (sensor.lat && sensor.lon) position = std::pair{*sensor.lat, *sensor.lon};
+    const site_info::member_sensor member{sensor.id, sensor.kind, position, sensor.groups};
     if (auto old = site_of_sensor_.find(sensor.key); old != site_of_sensor_.end() && old->second != sensor.site)
         if (auto s = sites_.find(old->second); s != sites_.end()) s->second.sensors.erase(sensor.key);
     site_of_sensor_[sensor.key] = sensor.site;
-    std::optional<std::pair<double, double>> position;
-    if (sensor.lat && sensor.lon) position = std::pair{*sensor.lat, *sensor.lon};
-    site_named(sensor.site, sensor.domain).sensors[sensor.key] = {sensor.id, sensor.kind, position};
-    return cached;
+    site_named(sensor.site, sensor.domain).sensors[sensor.key] = member;
+    auto& groups = groups_of_sensor_[sensor.key];
+    for (const auto& left : groups)
+        if (auto s = sites_.find(left); s != sites_.end()) s->second.sensors.erase(sensor.key);
+    groups.clear();
+    for (const auto& g : sensor.groups) {
+        site_info& group = site_named(group_site(g), sensor.domain);
+        group.sensors[sensor.key] = member;
+        groups.push_back(group.map_key);
+    }
+    if (groups.empty()) groups_of_sensor_.erase(sensor.key);
 }
 
 std::optional<std::uint32_t> engine::rule_index(const std::string& id) const {
@@ -183,6 +205,9 @@ changes engine::evaluate(
         if (!in_fault && std::isfinite(row.value) && (!known || row.ts >= known->second))
             staged_latest_[sensor->key] = {row.value, row.ts};
         evaluate_site(site_named(sensor->site, sensor->domain), compounds, row.ts, now);
+        if (applicable.any_per_group)
+            for (const auto& g : sensor->groups)
+                evaluate_site(site_named(group_site(g), sensor->domain), compounds, row.ts, now);
     }
     return take_staged_changes();
 }
@@ -273,7 +298,8 @@ std::variant<changes, refusal, engine::not_found> engine::act(
     }
     // A closed group alarm no longer holds its members; an acknowledged one still does.
     if (copy.sensor.empty())
-        if (auto site = sites_.find(copy.site); site != sites_.end()) mark_members(s, site->second, now);
+        if (auto site = site_by_key_.find(static_cast<std::int32_t>(key & 0xffffffffULL)); site != site_by_key_.end())
+            mark_members(s, sites_.at(site->second), now);
     return take_staged_changes();
 }
 

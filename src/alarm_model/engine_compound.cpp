@@ -12,11 +12,17 @@ using util::micros;
 // reading that may change it and on every tick.
 
 engine::site_info& engine::site_named(const std::string& id, const std::string& domain) {
-    auto [it, created] = sites_.try_emplace(id);
+    // A site has one domain; a group name may be used in several, and each domain's rules count
+    // only their own sensors, so a group is a pseudo-site per domain. (Site ids have no ':'.)
+    const bool is_group = id.starts_with(group_site(""));
+    std::string map_key = is_group ? id + '\x1f' + domain : id;
+    auto [it, created] = sites_.try_emplace(map_key);
     if (created) {
         it->second.id = id;
+        it->second.map_key = std::move(map_key);
+        it->second.is_group = is_group;
         it->second.key = -static_cast<std::int32_t>(sites_.size());  // sensor keys are positive
-        site_by_key_[it->second.key] = id;
+        site_by_key_[it->second.key] = it->second.map_key;
     }
     it->second.domain = domain;
     return it->second;
@@ -56,6 +62,11 @@ rules::site_facts engine::facts_of(const site_info& site) const {
             if (s.id == sensor) return s.position;
         return std::nullopt;
     };
+    f.groups = [&site](const std::string& sensor) -> const std::vector<std::string>* {
+        for (const auto& [key, s] : site.sensors)
+            if (s.id == sensor) return &s.groups;
+        return nullptr;
+    };
     return f;
 }
 
@@ -67,7 +78,7 @@ void engine::evaluate_site(site_info& site, const rule_list& compounds, micros a
     const rules::site_facts facts = facts_of(site);
     for (const std::uint32_t ci : compounds) {
         const rules::rule& r = rules_[ci];
-        if (r.domain != site.domain) continue;
+        if (r.domain != site.domain || r.per_group != site.is_group) continue;
         const slot_key key = key_of(ci, site.key);
         const bool known = slots_.count(key) > 0;
         slot& s = stage(key);
@@ -97,6 +108,15 @@ void engine::evaluate_site(site_info& site, const rule_list& compounds, micros a
         mark_members(s, site, now);
         record_state(r, site_subject(site.id), before, s);
     }
+}
+
+bool engine::holds_members(std::int64_t group) const {
+    auto it = slot_of_alarm_.find(group);
+    if (it == slot_of_alarm_.end()) return false;
+    auto live = slots_.find(it->second);
+    if (live == slots_.end() || !live->second.open) return false;
+    const alarm& g = *live->second.open;
+    return g.id == group && g.cond == condition::active && g.state != status::closed;
 }
 
 std::vector<std::int64_t> engine::member_alarms(const alarm& group, const site_info& site) const {
@@ -137,8 +157,12 @@ void engine::mark_members(slot& group, const site_info& site, micros now) {
         const slot_key key = it->second;
         auto live = slots_.find(key);
         if (live == slots_.end() || !live->second.open || live->second.open->id != member) return false;
-        const bool marked = live->second.open->inhibited_by == gid;
+        const auto& by = live->second.open->inhibited_by;
+        const bool marked = by == gid;
         if (marked == on) return marked;
+        // Two groups containing one alarm (a site compound and a named group's): the first that
+        // marked it keeps it while it holds, or each evaluation would move it back and forth.
+        if (on && by && holds_members(*by)) return false;
         slot& s = stage(key);  // only for a change: most evaluations of a holding group change nothing
         alarm& a = touch(key, s);
         if (on)

@@ -80,7 +80,17 @@ void alarm_service::refresh_facts() {
         facts_.emplace(
             e.key,
             alarm_model::sensor_facts{
-                e.id, e.key, e.site, e.domain, e.kind, e.interval_s, e.limits, facts_generation_, e.lat, e.lon}
+                e.id,
+                e.key,
+                e.site,
+                e.domain,
+                e.kind,
+                e.interval_s,
+                e.limits,
+                facts_generation_,
+                e.lat,
+                e.lon,
+                e.groups}
         );
     facts_of_ = std::move(snap);
 }

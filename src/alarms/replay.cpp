@@ -4,6 +4,7 @@
 // written; the live engine is not touched. Bounded by alarms.replay_max_readings,
 // replay_max_ms and replay_max_sensors.
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -134,7 +135,7 @@ net::awaitable<json> alarm_service::replay(json req) {
     const util::micros from = time_of("from"), to = time_of("to");
     if (to <= from) throw api_error(errc::validation_failed, "'to' must be after 'from'");
 
-    // The selection: a site, or a list of sensors, all of the rules' domain.
+    // The selection: a site, a named group, or a list of sensors, all of the rules' domain.
     const auto snap = directory_.snapshot();
     std::vector<alarm_model::sensor_facts> chosen;
     auto add = [&](const registry::sensor_entry& e) {
@@ -142,13 +143,18 @@ net::awaitable<json> alarm_service::replay(json req) {
             throw api_error(
                 errc::validation_failed, "sensor " + e.id + " is in domain " + e.domain + ", the rules in " + domain
             );
-        chosen.push_back({e.id, e.key, e.site, e.domain, e.kind, e.interval_s, e.limits, 1, e.lat, e.lon});
+        chosen.push_back({e.id, e.key, e.site, e.domain, e.kind, e.interval_s, e.limits, 1, e.lat, e.lon, e.groups});
     };
     if (req.contains("site") && req["site"].is_string()) {
         const std::string site = req["site"];
         for (const auto& [id, e] : snap->by_id)
             if (e.site == site) add(e);
         if (chosen.empty()) throw api_error(errc::not_found, "no sensors at site '" + site + "'");
+    } else if (req.contains("group") && req["group"].is_string()) {
+        const std::string group = req["group"];
+        for (const auto& [id, e] : snap->by_id)
+            if (std::find(e.groups.begin(), e.groups.end(), group) != e.groups.end()) add(e);
+        if (chosen.empty()) throw api_error(errc::not_found, "no sensors in group '" + group + "'");
     } else if (req.contains("sensors") && req["sensors"].is_array() && !req["sensors"].empty()) {
         std::set<std::string> seen;
         for (const auto& s : req["sensors"]) {
@@ -159,7 +165,7 @@ net::awaitable<json> alarm_service::replay(json req) {
             add(*e);
         }
     } else {
-        throw api_error(errc::validation_failed, "give 'site' or 'sensors' (a non-empty array)");
+        throw api_error(errc::validation_failed, "give 'site', 'group' or 'sensors' (a non-empty array)");
     }
     if (chosen.size() > cfg_.replay_max_sensors)
         throw api_error(

@@ -56,7 +56,7 @@ void add_alarm_routes(router& r, services& s) {
            }});
     r.add({"GET", "/api/v1/sites/{id}/coverage", access::read, false, [&s](request& req) -> net::awaitable<response> {
                auto site = co_await s.registry.get_site(req.params[0]);  // 404 for an unknown site
-               auto sensors = co_await s.registry.list_sensors(req.params[0], std::nullopt);
+               auto sensors = co_await s.registry.list_sensors(req.params[0], std::nullopt, std::nullopt);
                auto body = co_await s.alarms.coverage(std::move(site), std::move(sensors));
                co_return json_response(200, body);
            }});

@@ -27,7 +27,9 @@ void add_registry_routes(router& r, services& s) {
                co_return json_response(created ? 201 : 200, body);
            }});
     r.add({"GET", "/api/v1/sensors", access::read, false, [&s](request& req) -> net::awaitable<response> {
-               auto body = co_await s.registry.list_sensors(req.query_param("site"), req.query_param("kind"));
+               auto body = co_await s.registry.list_sensors(
+                   req.query_param("site"), req.query_param("kind"), req.query_param("group")
+               );
                co_return json_response(200, body);
            }});
     r.add({"GET", "/api/v1/sensors/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {

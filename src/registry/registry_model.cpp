@@ -113,7 +113,8 @@ std::variant<store::sensor_record, std::string> parse_sensor(
     const json& body, std::optional<std::string_view> path_id
 ) {
     if (!body.is_object()) return std::string("a sensor must be a JSON object");
-    static const std::set<std::string> allowed{"id", "site", "kind", "unit", "lat", "lon", "interval_s", "limits"};
+    static const std::set<std::string> allowed{
+        "id", "site", "kind", "unit", "lat", "lon", "interval_s", "limits", "groups"};
     if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
     store::sensor_record s;
     if (auto e = resolve_id(body, path_id, s.id)) return *e;
@@ -140,6 +141,16 @@ std::variant<store::sensor_record, std::string> parse_sensor(
                 return "limits." + e.key() + " must be a finite number";
         s.limits = *l;
     }
+    if (auto g = body.find("groups"); g != body.end() && !g->is_null()) {
+        if (!g->is_array() || g->size() > kMaxGroupsPerSensor)
+            return "groups must be an array of at most " + std::to_string(kMaxGroupsPerSensor) + " group names";
+        for (const auto& name : *g) {
+            if (!name.is_string() || !valid_id(name.get<std::string>()))
+                return std::string("each group name must be 1-64 characters of A-Z a-z 0-9 . _ -");
+            if (std::find(s.groups.begin(), s.groups.end(), name.get<std::string>()) == s.groups.end())
+                s.groups.push_back(name.get<std::string>());
+        }
+    }
     return s;
 }
 
@@ -164,7 +175,8 @@ json to_json(const store::sensor_record& s) {
         {"kind", s.kind},
         {"unit", s.unit},
         {"interval_s", s.interval_s},
-        {"limits", s.limits}};
+        {"limits", s.limits},
+        {"groups", s.groups}};
     j["lat"] = s.lat ? json(*s.lat) : json(nullptr);
     j["lon"] = s.lon ? json(*s.lon) : json(nullptr);
     return j;

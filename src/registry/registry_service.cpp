@@ -17,7 +17,7 @@ void sensor_directory::replace(const std::vector<store::sensor_record>& all) {
     next->by_id.reserve(all.size());
     for (const auto& s : all)
         next->by_id.insert_or_assign(
-            s.id, sensor_entry{s.id, s.key, s.site, s.domain, s.kind, s.interval_s, s.limits, s.lat, s.lon}
+            s.id, sensor_entry{s.id, s.key, s.site, s.domain, s.kind, s.interval_s, s.limits, s.lat, s.lon, s.groups}
         );
     for (const auto& [id, entry] : next->by_id) next->by_key.emplace(entry.key, &entry);
     std::lock_guard lock(mutex_);
@@ -159,9 +159,11 @@ net::awaitable<json> registry_service::get_site(std::string id) {
     co_return j;
 }
 
-net::awaitable<json> registry_service::list_sensors(std::optional<std::string> site, std::optional<std::string> kind) {
+net::awaitable<json> registry_service::list_sensors(
+    std::optional<std::string> site, std::optional<std::string> kind, std::optional<std::string> group
+) {
     json out = json::array();
-    auto rows = co_await repo_.list_sensors(std::move(site), std::move(kind));
+    auto rows = co_await repo_.list_sensors(std::move(site), std::move(kind), std::move(group));
     for (const auto& s : rows) out.push_back(to_json(s));
     co_return json{{"sensors", std::move(out)}};
 }

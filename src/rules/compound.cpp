@@ -106,17 +106,29 @@ struct evaluation {
                 });
                 const auto window = static_cast<micros>(n.within_s * 1e6);
                 std::erase_if(seen, [&](const auto& e) { return at - e.first > window; });
-                // The first member around which k of them lie within D.
+                // The first member around which k of them lie within D (or share a named group
+                // with it). A sensor without a position proves no adjacency.
+                const bool anywhere = n.within_m <= 0 && !n.same_group;
+                auto share_a_group = [&](const std::string& a, const std::string& b) {
+                    if (!n.same_group || !facts.groups) return false;
+                    const auto* ga = facts.groups(a);
+                    const auto* gb = facts.groups(b);
+                    if (!ga || !gb) return false;
+                    for (const auto& g : *ga)
+                        if (std::find(gb->begin(), gb->end(), g) != gb->end()) return true;
+                    return false;
+                };
                 for (const auto& centre : seen) {
                     std::vector<member> near;
                     const auto here = n.within_m > 0 ? facts.position(centre.second.sensor) : std::nullopt;
-                    if (n.within_m > 0 && !here) continue;  // a sensor without a position proves no adjacency
                     for (const auto& other : seen) {
-                        if (n.within_m > 0) {
+                        bool adjacent = anywhere || other.second.sensor == centre.second.sensor;
+                        if (!adjacent && here) {
                             const auto there = facts.position(other.second.sensor);
-                            if (!there || metres(*here, *there) > n.within_m) continue;
+                            adjacent = there && metres(*here, *there) <= n.within_m;
                         }
-                        near.push_back(other.second);
+                        if (!adjacent) adjacent = share_a_group(centre.second.sensor, other.second.sensor);
+                        if (adjacent) near.push_back(other.second);
                     }
                     if (static_cast<int>(near.size()) >= n.at_least) {
                         now = true;
@@ -186,7 +198,7 @@ condition_node parse_condition(const json& j) {
         return n;
     }
     if (j.contains("count")) {
-        only_keys(j, {"count", "at_least", "within_s", "within_m"});
+        only_keys(j, {"count", "at_least", "within_s", "within_m", "same_group"});
         const json& what = j["count"];
         if (!what.is_object() || !what.contains("alarm"))
             bad("'count' counts sensors with an alarm: {\"alarm\": RULE}");
@@ -201,6 +213,10 @@ condition_node parse_condition(const json& j) {
             if (!j["within_m"].is_number() || j["within_m"].get<double>() <= 0)
                 bad("'within_m' must be a positive number");
             n.within_m = j["within_m"].get<double>();
+        }
+        if (j.contains("same_group")) {
+            if (!j["same_group"].is_boolean()) bad("'same_group' must be true or false");
+            n.same_group = j["same_group"].get<bool>();
         }
         return n;
     }

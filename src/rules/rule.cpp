@@ -377,8 +377,15 @@ void parse_fault_params(const checker& c, const json& params, rule& r) {
 }
 
 /// Compound rules: the condition over the site's sensors and alarms, and the level it raises.
+void parse_scope(const checker& c, const json& params, rule& r) {
+    const auto scope = c.opt_string(params, "scope").value_or("site");
+    if (scope != "site" && scope != "group") c.fail("'scope' must be site or group");
+    r.per_group = scope == "group";
+}
+
 void parse_compound_params(const checker& c, const json& params, rule& r) {
-    check_keys(c, params, {"level", "when", "for_s", "clear_for_s"}, "parameter");
+    check_keys(c, params, {"level", "when", "for_s", "clear_for_s", "scope"}, "parameter");
+    parse_scope(c, params, r);
     r.for_s = c.number(params, "for_s", 0.0, 0);
     r.clear_for_s = c.number(params, "clear_for_s", 0.0, 0);
     if (params.value("level", json()) == "one_above") {
@@ -403,17 +410,20 @@ void parse_compound_params(const checker& c, const json& params, rule& r) {
 /// within a time window and a distance; written as a compound with one count.
 void parse_correlation_params(const checker& c, const json& params, rule& r) {
     check_keys(
-        c, params, {"rule", "level", "at_least", "within_s", "within_m", "raise", "for_s", "clear_for_s"}, "parameter"
+        c,
+        params,
+        {"rule", "level", "at_least", "within_s", "within_m", "same_group", "raise", "for_s", "clear_for_s", "scope"},
+        "parameter"
     );
     const auto member_rule = c.opt_string(params, "rule");
     if (!member_rule || member_rule->empty()) c.fail("missing parameter 'rule' (the rule whose alarms are counted)");
     json count{{"alarm", *member_rule}};
     if (params.contains("level")) count["level"] = params["level"];
     json when{{"count", count}, {"at_least", params.value("at_least", json())}};
-    for (const char* key : {"within_s", "within_m"})
+    for (const char* key : {"within_s", "within_m", "same_group"})
         if (params.contains(key)) when[key] = params[key];
     json as_compound{{"level", params.value("raise", json())}, {"when", when}};
-    for (const char* key : {"for_s", "clear_for_s"})
+    for (const char* key : {"for_s", "clear_for_s", "scope"})
         if (params.contains(key)) as_compound[key] = params[key];
     if (!params.contains("raise")) c.fail("missing parameter 'raise' (the group alarm's level, or one_above)");
     parse_compound_params(c, as_compound, r);
@@ -569,6 +579,12 @@ void check_references(const std::vector<rule>& rules, const std::map<std::string
                 throw pack_error(where + "its condition names rule '" + id + "', which does not exist");
             if (it->second->domain != r.domain)
                 throw pack_error(where + "rule '" + id + "' is of domain " + it->second->domain + ", not " + r.domain);
+            // A compound's alarm lives where it looks: a site's cannot be read from a group.
+            if (it->second->kind == rule_kind::compound && it->second->per_group != r.per_group)
+                throw pack_error(
+                    where + "rule '" + id + "' is scoped to a " + (it->second->per_group ? "group" : "site") +
+                    ", this one to a " + (r.per_group ? "group" : "site")
+                );
         }
         // A compound reading itself through other compounds would never settle: refuse cycles.
         std::vector<std::string> path{r.id};

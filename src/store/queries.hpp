@@ -38,10 +38,11 @@ inline constexpr query upsert_site{
     "RETURNING (xmax = 0) AS inserted"};
 inline constexpr query upsert_sensor{
     "upsert_sensor",
-    "INSERT INTO sensors (id, site_id, kind, unit, lat, lon, interval_s, limits) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) "
+    "INSERT INTO sensors (id, site_id, kind, unit, lat, lon, interval_s, limits, groups) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb) "
     "ON CONFLICT (id) DO UPDATE SET site_id = EXCLUDED.site_id, kind = EXCLUDED.kind, unit = EXCLUDED.unit, "
     "lat = EXCLUDED.lat, lon = EXCLUDED.lon, interval_s = EXCLUDED.interval_s, limits = EXCLUDED.limits, "
+    "groups = EXCLUDED.groups, "
     "updated_at = now() "
     "RETURNING (xmax = 0) AS inserted"};
 inline constexpr query existing_site_ids{"existing_site_ids", "SELECT id FROM sites WHERE id = ANY($1::text[])"};
@@ -61,7 +62,8 @@ inline constexpr query get_site{
 
 // The latest reading per sensor is one backward index probe per partition at most, and the
 // partitions are scanned newest first, so it stays cheap for the handful of sensors of a site.
-#define CITYGUARD_SENSOR_COLUMNS "s.id, s.key, s.site_id, s.kind, s.unit, s.lat, s.lon, s.interval_s, s.limits::text"
+#define CITYGUARD_SENSOR_COLUMNS \
+    "s.id, s.key, s.site_id, s.kind, s.unit, s.lat, s.lon, s.interval_s, s.limits::text, s.groups::text"
 #define CITYGUARD_LATEST_JOIN                                                                                 \
     " LEFT JOIN LATERAL (SELECT (extract(epoch FROM r.ts) * 1000000)::bigint AS ts, r.value FROM readings r " \
     "WHERE r.sensor_key = s.key ORDER BY r.ts DESC LIMIT 1) l ON true "
@@ -69,7 +71,8 @@ inline constexpr query list_sensors{
     "list_sensors",
     "SELECT " CITYGUARD_SENSOR_COLUMNS
     ", NULL::bigint, NULL::float8 FROM sensors s "
-    "WHERE ($1::text IS NULL OR s.site_id = $1) AND ($2::text IS NULL OR s.kind = $2) ORDER BY s.id"};
+    "WHERE ($1::text IS NULL OR s.site_id = $1) AND ($2::text IS NULL OR s.kind = $2) "
+    "AND ($3::text IS NULL OR s.groups ? $3) ORDER BY s.id"};
 inline constexpr query sensors_of_site{
     "sensors_of_site",
     "SELECT " CITYGUARD_SENSOR_COLUMNS ", l.ts, l.value FROM sensors s" CITYGUARD_LATEST_JOIN
@@ -79,7 +82,8 @@ inline constexpr query get_sensor{
     "SELECT " CITYGUARD_SENSOR_COLUMNS ", l.ts, l.value FROM sensors s" CITYGUARD_LATEST_JOIN "WHERE s.id = $1"};
 inline constexpr query sensor_directory{
     "sensor_directory",
-    "SELECT s.id, s.key, s.site_id, s.kind, s.interval_s, si.domain, s.limits::text, s.lat, s.lon FROM sensors s "
+    "SELECT s.id, s.key, s.site_id, s.kind, s.interval_s, si.domain, s.limits::text, s.lat, s.lon, s.groups::text "
+    "FROM sensors s "
     "JOIN sites si ON si.id = s.site_id"};
 #undef CITYGUARD_SENSOR_COLUMNS
 #undef CITYGUARD_LATEST_JOIN

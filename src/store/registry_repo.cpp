@@ -38,7 +38,8 @@ sensor_record sensor_from(const pqxx::row& row) {
     if (!row[6].is_null()) s.lon = row[6].as<double>();
     s.interval_s = row[7].as<std::int32_t>();
     s.limits = nlohmann::json::parse(row[8].as<std::string>());
-    if (!row[9].is_null()) s.latest = latest_reading{row[9].as<util::micros>(), row[10].as<double>()};
+    s.groups = nlohmann::json::parse(row[9].as<std::string>()).get<std::vector<std::string>>();
+    if (!row[10].is_null()) s.latest = latest_reading{row[10].as<util::micros>(), row[11].as<double>()};
     return s;
 }
 
@@ -91,7 +92,8 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_site>>> registry_
                 nullable(opt_double(s.lat)),
                 nullable(opt_double(s.lon)),
                 s.interval_s,
-                s.limits.dump()
+                s.limits.dump(),
+                nlohmann::json(s.groups).dump()
             );
             (r[0].as<bool>() ? counts.sensors_created : counts.sensors_updated)++;
         }
@@ -121,11 +123,16 @@ net::awaitable<std::vector<sensor_record>> registry_repo::sensors_of_site(std::s
 }
 
 net::awaitable<std::vector<sensor_record>> registry_repo::list_sensors(
-    std::optional<std::string> site, std::optional<std::string> kind
+    std::optional<std::string> site, std::optional<std::string> kind, std::optional<std::string> group
 ) {
-    return read(db_, [site = std::move(site), kind = std::move(kind)](pqxx::read_transaction& tx) {
-        return map_rows(tx, queries::list_sensors.name, sensor_from, nullable(site), nullable(kind));
-    });
+    return read(
+        db_,
+        [site = std::move(site), kind = std::move(kind), group = std::move(group)](pqxx::read_transaction& tx) {
+            return map_rows(
+                tx, queries::list_sensors.name, sensor_from, nullable(site), nullable(kind), nullable(group)
+            );
+        }
+    );
 }
 
 net::awaitable<std::optional<sensor_record>> registry_repo::get_sensor(std::string id) {
@@ -147,6 +154,7 @@ net::awaitable<std::vector<sensor_record>> registry_repo::all_sensors() {
             s.limits = nlohmann::json::parse(row[6].as<std::string>());
             if (!row[7].is_null()) s.lat = row[7].as<double>();
             if (!row[8].is_null()) s.lon = row[8].as<double>();
+            s.groups = nlohmann::json::parse(row[9].as<std::string>()).get<std::vector<std::string>>();
             return s;
         });
     });

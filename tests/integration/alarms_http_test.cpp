@@ -596,6 +596,86 @@ std::map<std::string, json> comparable(const json& alarms, http_client* c) {
 
 }  // namespace
 
+TEST(AlarmsHttp, WellsOfOneNamedPipeSegmentConfirmALeakWhateverTheirDistance) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto well = [](const std::string& id, const std::string& site, double lat, json groups) {
+        auto s = sensor(id, site, "gas_lel", 60);
+        s["lat"] = lat;
+        s["lon"] = 114.0555;
+        s["groups"] = std::move(groups);
+        return s;
+    };
+    registry(
+        srv,
+        json::array({site("GP-8", "gas_pipeline"), site("GP-9", "gas_pipeline")}),
+        json::array(
+            {well("GP-8-W1", "GP-8", 22.5433, json::array({"SEG-8"})),
+             well("GP-8-W2", "GP-8", 22.5300, json::array({"SEG-8", "DISTRICT-3"})),  // 1.5 km along the same main
+             well("GP-8-W3", "GP-8", 22.5600, json::array({"SEG-9"})),
+             well("GP-9-W1", "GP-9", 22.5433, json::array({"SEG-8"}))}
+        )
+    );
+    auto c = srv.client();
+    auto listed = c.call("GET", "/api/v1/sensors?group=SEG-8", kAdminKey).json()["sensors"];
+    std::set<std::string> ids;
+    for (const auto& s : listed) ids.insert(s["id"].get<std::string>());
+    EXPECT_EQ(ids, (std::set<std::string>{"GP-8-W1", "GP-8-W2", "GP-9-W1"}));
+    EXPECT_EQ(
+        c.call("GET", "/api/v1/sensors/GP-8-W2", kAdminKey).json()["groups"], json::array({"SEG-8", "DISTRICT-3"})
+    );
+    auto bad = sensor("GP-8-W4", "GP-8", "gas_lel", 60);
+    bad["groups"] = json::array({"no spaces"});
+    auto r = c.call("POST", "/api/v1/registry", kAdminKey, json{{"sensors", {bad}}}.dump());
+    EXPECT_EQ(r.status, 422) << r.body;
+    EXPECT_NE(r.body.find("group name"), std::string::npos) << r.body;
+
+    const auto t0 = now_micros() - 60 * kMinute;
+    ASSERT_EQ(post(c, "GP-8-W1", t0, 25), 200);
+    ASSERT_EQ(post(c, "GP-8-W3", t0 + kMinute, 25), 200);  // another segment: not adjacent
+    EXPECT_TRUE(alarms_of(c, "rule=gas_pipeline.confirmed_leak").empty());
+    ASSERT_EQ(post(c, "GP-8-W2", t0 + 10 * kMinute, 21), 200);  // same segment, 1.5 km away
+    auto group = alarms_of(c, "rule=gas_pipeline.confirmed_leak");
+    ASSERT_EQ(group.size(), 1u);
+    EXPECT_EQ(group[0]["site"], "GP-8");
+    std::set<std::string> members;
+    for (const auto& m : group[0]["members"]) members.insert(m["sensor"].get<std::string>());
+    EXPECT_EQ(members, (std::set<std::string>{"GP-8-W1", "GP-8-W2"}));
+
+    // A rule scoped to the group (tried by replay): it counts members on other sites too, and
+    // its alarm belongs to the group.
+    auto rule = shipped_pack("gas_pipeline")["rules"];
+    json segment;
+    for (const auto& x : rule)
+        if (x["id"] == "gas_pipeline.confirmed_leak") segment = x;
+    segment["id"] = "gas_pipeline.segment_leak";
+    segment["params"]["scope"] = "group";
+    segment["params"].erase("within_m");
+    segment["params"].erase("same_group");
+    ASSERT_EQ(post(c, "GP-9-W1", t0 + 12 * kMinute, 30), 200);
+    json pack = shipped_pack("gas_pipeline");
+    pack["rules"].push_back(segment);
+    json request{
+        {"pack", pack},
+        {"group", "SEG-8"},
+        {"from", format_rfc3339(t0 - kMinute)},
+        {"to", format_rfc3339(now_micros())}};
+    r = c.call("POST", "/api/v1/rules/replay", kAdminKey, request.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    json seg_alarm;
+    const auto replayed = r.json();
+    for (const auto& a : replayed["alarms"])
+        if (a["rule"] == "gas_pipeline.segment_leak") seg_alarm = a;
+    ASSERT_TRUE(seg_alarm.is_object()) << r.body;
+    EXPECT_EQ(seg_alarm["site"], "group:SEG-8");
+    members.clear();
+    for (const auto& m : seg_alarm["members"]) members.insert(m["sensor"].get<std::string>());
+    EXPECT_EQ(members, (std::set<std::string>{"GP-8-W1", "GP-8-W2", "GP-9-W1"}));
+    request.erase("group");
+    request["group"] = "SEG-404";
+    EXPECT_EQ(c.call("POST", "/api/v1/rules/replay", kAdminKey, request.dump()).status, 404);
+}
+
 TEST(AlarmsHttp, AReplayGivesTheAlarmsTheLiveEngineGave) {
     CITYGUARD_REQUIRE_DB();
     test_server srv;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "cityguard/alarm_model/engine.hpp"
 #include "cityguard/rules/rule.hpp"
@@ -336,6 +337,7 @@ namespace {
 struct wells {
     std::map<std::string, level> alarms;
     std::map<std::string, std::pair<double, double>> where;
+    std::map<std::string, std::vector<std::string>> groups;
     condition_memory memory;
     condition_result at(double seconds, const condition_node& n) {
         site_facts f;
@@ -347,6 +349,10 @@ struct wells {
         f.position = [this](const std::string& s) -> std::optional<std::pair<double, double>> {
             auto it = where.find(s);
             return it == where.end() ? std::nullopt : std::optional(it->second);
+        };
+        f.groups = [this](const std::string& s) -> const std::vector<std::string>* {
+            auto it = groups.find(s);
+            return it == groups.end() ? nullptr : &it->second;
         };
         return evaluate_condition(n, f, memory, static_cast<micros>(seconds * kSecond));
     }
@@ -408,6 +414,30 @@ TEST(Correlation, OnlyAdjacentSensorsCount) {
     EXPECT_EQ(r.members[1].sensor, "W3");
 }
 
+TEST(Correlation, ANamedGroupMakesSensorsAdjacentWhateverTheirDistance) {
+    auto n = parse_condition(
+        {{"count", {{"alarm", "lel"}, {"level", "orange"}}},
+         {"at_least", 2},
+         {"within_s", 1800},
+         {"within_m", 200},
+         {"same_group", true}}
+    );
+    wells w;
+    w.alarms = {{"W1", level::orange}, {"W2", level::orange}};
+    w.where = {{"W1", {22.5433, 114.0555}}, {"W2", {22.5400, 114.0555}}};  // 367 m apart
+    w.groups = {{"W1", {"SEG-7"}}, {"W2", {"SEG-8"}}};
+    EXPECT_FALSE(w.at(0, n).holds) << "too far apart, in different segments";
+    wells same;
+    same.alarms = w.alarms;
+    same.where = w.where;
+    same.groups = {{"W1", {"SEG-7"}}, {"W2", {"DISTRICT-3", "SEG-7"}}};
+    auto r = same.at(0, n);
+    EXPECT_TRUE(r.holds) << "one segment: adjacent along the pipe";
+    EXPECT_EQ(r.members.size(), 2u);
+    same.where.clear();
+    EXPECT_TRUE(same.at(1, n).holds) << "a shared group needs no position";
+}
+
 TEST(Correlation, TheShippedPipelineRule) {
     auto all = load_packs(CITYGUARD_SOURCE_DIR "/config/rules");
     auto it = std::find_if(all.begin(), all.end(), [](const rule& r) { return r.id == "gas_pipeline.confirmed_leak"; });
@@ -458,4 +488,187 @@ TEST(Correlation, RefusedParameters) {
         refused({{"rule", "x.lel"}, {"at_least", 2}, {"raise", "red"}, {"within_m", -5}}).find("within_m"),
         std::string::npos
     );
+}
+
+namespace {
+
+/// A rule of the gas_pipeline test pack: correlation or compound `params`, red.
+json group_rule(const std::string& id, const std::string& kind, json params) {
+    return {
+        {"id", id},
+        {"name", {{"zh", "组"}, {"en", id}}},
+        {"kind", kind},
+        {"params", std::move(params)},
+        {"advice", {{"red", {{"zh", "处置"}, {"en", "act"}}}}},
+        {"source", "s"}};
+}
+
+/// A pack with a gas threshold (orange at 20), an offline rule and `more`.
+std::vector<rule> pipeline_pack(const std::vector<json>& more) {
+    json adv = {{"zh", "处置"}, {"en", "act"}};
+    json p{
+        {"domain", "gas_pipeline"},
+        {"rules",
+         {{{"id", "gp.lel"},
+           {"name", {{"zh", "可燃气体"}, {"en", "gas"}}},
+           {"kinds", {"gas_lel"}},
+           {"kind", "threshold"},
+           {"params", {{"levels", {{{"level", "orange"}, {"value", 20}}}}}},
+           {"advice", {{"orange", adv}}},
+           {"source", "s"}},
+          {{"id", "gp.off"},
+           {"name", {{"zh", "离线"}, {"en", "offline"}}},
+           {"kinds", {"*"}},
+           {"kind", "offline"},
+           {"advice", {{"blue", adv}}},
+           {"source", "s"}}}}};
+    for (const auto& r : more) p["rules"].push_back(r);
+    return parse_pack(p, "gp.json");
+}
+
+json two_at_orange(const char* scope) {
+    return {
+        {"rule", "gp.lel"},
+        {"level", "orange"},
+        {"at_least", 2},
+        {"within_s", 1800},
+        {"raise", "red"},
+        {"scope", scope}};
+}
+
+/// A pipe segment's wells on three sites: two in the named group "SEG-7", one outside it.
+struct segment {
+    static std::vector<rule> pack(bool with_site_rule = false) {
+        std::vector<json> more{group_rule("gp.segment_leak", "correlation", two_at_orange("group"))};
+        if (with_site_rule) more.push_back(group_rule("gp.site_leak", "correlation", two_at_orange("site")));
+        return pipeline_pack(more);
+    }
+    explicit segment(bool with_site_rule = false) : e(pack(with_site_rule), 0) {}
+    engine e;
+    std::vector<sensor_facts> wells{
+        {"W1", 1, "S1", "gas_pipeline", "gas_lel", 60, json::object(), 1, {}, {}, {"SEG-7"}},
+        {"W2", 2, "S2", "gas_pipeline", "gas_lel", 60, json::object(), 1, {}, {}, {"SEG-7", "DISTRICT-3"}},
+        {"W3", 3, "S3", "gas_pipeline", "gas_lel", 60, json::object(), 1, {}, {}, {}}};
+    std::int64_t next_id = 1;
+    void post(std::int32_t key, double seconds, double value) {
+        const auto ts = static_cast<micros>(seconds * kSecond);
+        std::vector<reading> rows{{key, ts, value}};
+        auto ch = e.evaluate(
+            rows, {true}, [&](std::int32_t k) { return &wells[k - 1]; }, ts
+        );
+        std::vector<std::int64_t> ids;
+        for (const auto& w : ch.alarms)
+            if (w.after.id == 0) ids.push_back(next_id++);
+        e.assign_ids(ids);
+        e.commit();
+    }
+    std::vector<cityguard::alarm_model::alarm> group_alarms() {
+        std::vector<cityguard::alarm_model::alarm> out;
+        for (const auto& a : e.open_alarms())
+            if (a.rule == "gp.segment_leak") out.push_back(a);
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST(Correlation, ANamedGroupCountsItsMembersAcrossSitesAndNoOthers) {
+    segment s;
+    s.post(1, 0, 25);
+    s.post(3, 10, 25);
+    EXPECT_TRUE(s.group_alarms().empty()) << "W3 is at orange too, but not in the group";
+    s.post(2, 20, 25);
+    auto g = s.group_alarms();
+    ASSERT_EQ(g.size(), 1u) << "W1 and W2 share SEG-7, on different sites; DISTRICT-3 has one member";
+    EXPECT_EQ(g[0].site, "group:SEG-7");
+    EXPECT_EQ(g[0].sensor, "");
+    EXPECT_EQ(g[0].lvl, level::red);
+    std::vector<std::string> members;
+    for (const auto& m : g[0].members) members.push_back(m.sensor);
+    std::sort(members.begin(), members.end());
+    EXPECT_EQ(members, (std::vector<std::string>{"W1", "W2"}));
+}
+
+TEST(Correlation, ASensorThatLeavesTheGroupNoLongerCounts) {
+    segment s;
+    s.wells[1].groups.clear();  // W2 was moved to another segment before anything was posted
+    s.wells[1].version = 2;
+    s.post(1, 0, 25);
+    s.post(2, 20, 25);
+    EXPECT_TRUE(s.group_alarms().empty());
+    s.wells[1].groups = {"SEG-7"};
+    s.wells[1].version = 3;
+    s.post(2, 30, 26);  // no alarm moved: the group is looked at again by the timer
+    std::vector<const sensor_facts*> all{&s.wells[0], &s.wells[1], &s.wells[2]};
+    auto ch = s.e.tick(all, 31 * kSecond);
+    ASSERT_EQ(ch.alarms.size(), 1u);
+    s.e.assign_ids({s.next_id++});
+    s.e.commit();
+    EXPECT_EQ(s.group_alarms().size(), 1u) << "back in the group: it counts again";
+}
+
+TEST(Correlation, ScopesAreCheckedAtLoad) {
+    auto pack = segment::pack();
+    EXPECT_TRUE(pack.back().per_group);
+    auto refused = [&](json params) -> std::string {
+        try {
+            pipeline_pack(
+                {group_rule("gp.site", "correlation", two_at_orange("site")), group_rule("gp.c", "compound", params)}
+            );
+        } catch (const pack_error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_EQ(refused({{"level", "red"}, {"when", {{"alarm", "gp.site"}}}}), "");
+    EXPECT_NE(
+        refused({{"level", "red"}, {"when", {{"alarm", "gp.site"}}}, {"scope", "town"}}).find("'scope'"),
+        std::string::npos
+    );
+    EXPECT_NE(
+        refused({{"level", "red"}, {"when", {{"alarm", "gp.site"}}}, {"scope", "group"}}).find("scoped to a site"),
+        std::string::npos
+    );
+}
+
+TEST(Correlation, AnAlarmInTwoGroupsStaysWithTheFirstThatMarkedIt) {
+    segment s(true);
+    s.wells[1].site = "S1";  // W1 and W2: one site and one named group, so both rules hold
+    for (int i = 0; i < 3; ++i) {
+        s.post(1, i * 10, 25);
+        s.post(2, i * 10 + 5, 25);
+    }
+    std::vector<const sensor_facts*> all{&s.wells[0], &s.wells[1], &s.wells[2]};
+    auto tick = [&](double seconds) {
+        auto ch = s.e.tick(all, static_cast<micros>(seconds * kSecond));
+        s.e.commit();
+        return ch;
+    };
+    tick(26);  // the group alarms have their ids: now they mark
+    std::map<std::string, std::int64_t> groups;
+    for (const auto& a : s.e.open_alarms())
+        if (a.sensor.empty()) groups[a.rule] = a.id;
+    ASSERT_EQ(groups.size(), 2u);
+    auto marks = [&] {
+        std::set<std::int64_t> by;
+        for (const auto& a : s.e.open_alarms())
+            if (a.rule == "gp.lel" && a.inhibited_by) by.insert(*a.inhibited_by);
+        return by;
+    };
+    const auto first = marks();
+    ASSERT_EQ(first.size(), 1u) << "one incident holds both members";
+    std::vector<std::int64_t> ids;
+    for (int i = 3; i < 6; ++i) {
+        const auto ts = static_cast<micros>(i * 10 * kSecond);
+        std::vector<reading> rows{{1, ts, 40.0 + i}, {2, ts + 1, 40.0 + i}};
+        auto ch = s.e.evaluate(
+            rows, {true, true}, [&](std::int32_t k) { return &s.wells[k - 1]; }, ts + 1
+        );
+        s.e.commit();
+        auto timer = tick(i * 10 + 2);
+        ch.alarms.insert(ch.alarms.end(), timer.alarms.begin(), timer.alarms.end());
+        for (const auto& w : ch.alarms)
+            for (const auto& e : w.events) EXPECT_NE(e.type, "inhibited") << "marks do not move between the two groups";
+        EXPECT_EQ(marks(), first);
+    }
 }

@@ -86,6 +86,29 @@ TEST(RegistryModel, SensorErrors) {
     EXPECT_TRUE(bad(j));
 }
 
+TEST(RegistryModel, SensorGroups) {
+    auto j = sensor();
+    j["groups"] = {"SEG-7", "DISTRICT-3", "SEG-7"};
+    auto s = registry::parse_sensor(j, "W1");
+    ASSERT_TRUE(ok(s));
+    EXPECT_EQ(std::get<store::sensor_record>(s).groups, (std::vector<std::string>{"SEG-7", "DISTRICT-3"}));
+    EXPECT_EQ(registry::to_json(std::get<store::sensor_record>(s))["groups"], json({"SEG-7", "DISTRICT-3"}));
+    auto bad = [](json groups) {
+        auto k = sensor();
+        k["groups"] = std::move(groups);
+        return !ok(registry::parse_sensor(k, "W1"));
+    };
+    EXPECT_TRUE(bad("SEG-7"));
+    EXPECT_TRUE(bad({"has space"}));
+    EXPECT_TRUE(bad({""}));
+    EXPECT_TRUE(bad({1}));
+    json many = json::array();
+    for (int i = 0; i <= 16; ++i) many.push_back("G" + std::to_string(i));
+    EXPECT_TRUE(bad(many)) << "at most 16 groups";
+    many.erase(many.begin());
+    EXPECT_FALSE(bad(many));
+}
+
 TEST(Crypto, KeysAreRandomAndWellFormed) {
     auto a = util::generate_api_key(), b = util::generate_api_key();
     EXPECT_NE(a, b);

@@ -27,6 +27,7 @@ struct sensor_facts {
     nlohmann::json limits = nlohmann::json::object();
     std::uint64_t version = 0;           ///< changes whenever any field above changes (cached levels follow it)
     std::optional<double> lat{}, lon{};  ///< for correlation rules' distances
+    std::vector<std::string> groups{};   ///< named groups: correlation rules scoped to groups count them
 };
 
 using reading = rules::reading;
@@ -113,13 +114,18 @@ class engine {
     };
 
     /// A site, for compound rules: its slots are keyed by a negative number, never a sensor key.
+    /// A named registry group is a site too ("group:NAME", one per domain), for the compounds
+    /// scoped to groups: its sensors are the group's members, wherever their sites are.
     struct site_info {
         std::int32_t key = 0;
         std::string id;
         std::string domain;
+        bool is_group = false;
+        std::string map_key;  ///< its key in sites_: the id, or for a group the id and domain
         struct member_sensor {
             std::string id, kind;
             std::optional<std::pair<double, double>> position;
+            std::vector<std::string> groups;
         };
         std::unordered_map<std::int32_t, member_sensor> sensors;
         /// The site's clock: the newest reading time seen, and the server time it was seen at.
@@ -137,12 +143,18 @@ class engine {
         const rule_list* rules = nullptr;
         const rule_list* compounds = nullptr;           ///< every compound a reading may change
         const rule_list* compounds_by_value = nullptr;  ///< those naming its kind (its value matters)
+        bool any_per_group = false;
     };
     struct compound_lists {
         rule_list all, by_value;
+        bool any_per_group = false;  ///< some are scoped to named groups
     };
     const sensor_rules& rules_of(const sensor_facts& sensor);
+    /// The site (or "group:NAME" pseudo-site) of that id in that domain, created on first use.
     site_info& site_named(const std::string& id, const std::string& domain);
+    /// Keeps a sensor listed in its site and in the pseudo-sites of its named groups.
+    void place_sensor(const sensor_facts& sensor);
+    static std::string group_site(const std::string& group) { return "group:" + group; }
     /// Re-evaluates `compounds` at the sensor's site, at time `at`.
     void evaluate_site(site_info& site, const rule_list& compounds, util::micros at, util::micros now);
     rules::site_facts facts_of(const site_info& site) const;
@@ -189,6 +201,8 @@ class engine {
     /// The alarms a group alarm contains: those it names, and the active process alarms of the
     /// sensors it read by value.
     std::vector<std::int64_t> member_alarms(const alarm& group, const site_info& site) const;
+    /// True while that group alarm is open here and active: it holds the members it marked.
+    bool holds_members(std::int64_t group) const;
     changes take_staged_changes();
     void end_change_set();
 
@@ -213,7 +227,8 @@ class engine {
     std::unordered_map<std::int32_t, std::string> site_by_key_;
     std::unordered_map<std::string, std::uint32_t> rule_ids_;
     std::unordered_map<std::int32_t, std::string> site_of_sensor_;
-    std::unordered_map<std::int32_t, std::pair<double, util::micros>> latest_;  ///< last good reading per sensor
+    std::unordered_map<std::int32_t, std::vector<std::string>> groups_of_sensor_;  ///< sites_ keys
+    std::unordered_map<std::int32_t, std::pair<double, util::micros>> latest_;     ///< last good reading per sensor
     std::vector<slot_key> compound_slots_;
 
     // The change set in progress: slots are changed in place, each keeping in `undo` what it

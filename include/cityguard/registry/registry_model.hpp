@@ -15,7 +15,10 @@ namespace cityguard::registry {
 inline constexpr std::array<std::string_view, 6> kDomains{
     "gas_pipeline", "bridge", "ground", "gas_station", "chemical_plant", "major_hazard"};
 
-/// Site and sensor ids: 1-64 characters of [A-Za-z0-9._-].
+/// A sensor belongs to at most this many named groups: each is a place its readings are counted.
+inline constexpr std::size_t kMaxGroupsPerSensor = 16;
+
+/// Site, sensor and group ids: 1-64 characters of [A-Za-z0-9._-].
 bool valid_id(std::string_view id) noexcept;
 
 /// Sensor kinds: lower-case words with underscores, optionally one dotted sub-kind

@@ -35,7 +35,7 @@ class registry_service {
     /// The site with its sensors and each sensor's latest reading.
     boost::asio::awaitable<nlohmann::json> get_site(std::string id);
     boost::asio::awaitable<nlohmann::json> list_sensors(
-        std::optional<std::string> site, std::optional<std::string> kind
+        std::optional<std::string> site, std::optional<std::string> kind, std::optional<std::string> group
     );
     boost::asio::awaitable<nlohmann::json> get_sensor(std::string id);
 

@@ -23,7 +23,8 @@ struct sensor_entry {
     std::string kind;
     std::int32_t interval_s = 0;
     nlohmann::json limits = nlohmann::json::object();
-    std::optional<double> lat, lon;  ///< where it is, when the registry says
+    std::optional<double> lat, lon;   ///< where it is, when the registry says
+    std::vector<std::string> groups;  ///< named groups it belongs to
 };
 
 struct string_hash {

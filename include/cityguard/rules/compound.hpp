@@ -27,7 +27,8 @@ enum class level : int;
 ///   {"count": {"alarm": R, "level": j}, "at_least": k, "within_s": W, "within_m": D}
 ///       correlation (R11): at least k sensors of the site had an alarm of R at level ≥ j at
 ///       some moment of the last W seconds (now, without W), all within D metres of one of
-///       them (any distance, without D)
+///       them (any distance, without D); with "same_group": true, sharing a named registry
+///       group with that one also makes a sensor adjacent
 struct condition_node {
     enum class op { sensor, alarm, all, any, negate, then, count } what = op::sensor;
     std::string kind;  ///< sensor
@@ -36,8 +37,9 @@ struct condition_node {
     std::optional<level> min_level;
     std::vector<condition_node> children;
     double within_s = 0;
-    int at_least = 0;     ///< count
-    double within_m = 0;  ///< count: 0 = anywhere on the site
+    int at_least = 0;         ///< count
+    double within_m = 0;      ///< count: 0 = anywhere on the site
+    bool same_group = false;  ///< count: a shared named group makes sensors adjacent
 };
 
 /// Parses an expression; throws std::invalid_argument naming the problem.
@@ -62,6 +64,8 @@ struct site_facts {
     std::function<void(const std::string& rule, const std::function<void(const member&)>&)> alarms;
     /// A sensor's position (lat, lon in degrees), when the registry has one.
     std::function<std::optional<std::pair<double, double>>(const std::string& sensor)> position;
+    /// The named groups a sensor belongs to (null: none, or unknown).
+    std::function<const std::vector<std::string>*(const std::string& sensor)> groups;
 };
 
 /// Per (compound rule, site): when each node was last true and last became true, so that

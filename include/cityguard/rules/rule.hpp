@@ -120,6 +120,9 @@ struct rule {
     level compound_level = level::red;
     bool one_above_members = false;         ///< level: one above the most severe member alarm
     std::vector<std::string> member_rules;  ///< the rules whose alarms it reads
+    /// Where it looks: the sensors of one site, or (scope "group") the sensors of one named
+    /// registry group, wherever their sites are. A group's alarm belongs to "group:NAME".
+    bool per_group = false;
 
     std::map<level, text> advice;  ///< what the operator should do, per level
     std::string source;            ///< the standard or reasoning behind the numbers

@@ -37,6 +37,7 @@ struct sensor_record {
     std::optional<double> lon;
     std::int32_t interval_s = 60;
     nlohmann::json limits = nlohmann::json::object();
+    std::vector<std::string> groups;       ///< named groups it belongs to (correlation rules)
     std::optional<latest_reading> latest;  ///< filled by reads that ask for it
     std::string domain;                    ///< the site's; filled by the directory read only
 };

@@ -43,7 +43,7 @@ class registry_repo {
     /// The site's sensors, each with its latest reading.
     boost::asio::awaitable<std::vector<sensor_record>> sensors_of_site(std::string site_id);
     boost::asio::awaitable<std::vector<sensor_record>> list_sensors(
-        std::optional<std::string> site, std::optional<std::string> kind
+        std::optional<std::string> site, std::optional<std::string> kind, std::optional<std::string> group
     );
     /// The sensor with its latest reading.
     boost::asio::awaitable<std::optional<sensor_record>> get_sensor(std::string id);
