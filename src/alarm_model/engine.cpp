@@ -16,6 +16,12 @@ using util::micros;
 // restore in engine_staging.cpp.
 
 engine::engine(std::vector<rules::rule> rules, micros started_at) : rules_(std::move(rules)), started_at_(started_at) {
+    index_rules();
+}
+
+void engine::index_rules() {
+    rule_ids_.clear();
+    compound_order_.clear();
     for (std::uint32_t i = 0; i < rules_.size(); ++i) rule_ids_.emplace(rules_[i].id, i);
     // Compounds that read other compounds' alarms come after them (the packs have no cycles).
     std::function<int(std::uint32_t)> depth = [&](std::uint32_t i) {
@@ -26,7 +32,7 @@ engine::engine(std::vector<rules::rule> rules, micros started_at) : rules_(std::
         return d;
     };
     for (std::uint32_t i = 0; i < rules_.size(); ++i)
-        if (rules_[i].kind == rules::rule_kind::compound) compound_order_.push_back(i);
+        if (rules_[i].kind == rules::rule_kind::compound && !rules_[i].retired) compound_order_.push_back(i);
     std::stable_sort(compound_order_.begin(), compound_order_.end(), [&](auto a, auto b) {
         return depth(a) < depth(b);
     });

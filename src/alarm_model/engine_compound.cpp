@@ -78,7 +78,7 @@ void engine::evaluate_site(site_info& site, const rule_list& compounds, micros a
     const rules::site_facts facts = facts_of(site);
     for (const std::uint32_t ci : compounds) {
         const rules::rule& r = rules_[ci];
-        if (r.domain != site.domain || r.per_group != site.is_group) continue;
+        if (r.domain != site.domain || r.per_group != site.is_group || r.retired) continue;
         const slot_key key = key_of(ci, site.key);
         const bool known = slots_.count(key) > 0;
         slot& s = stage(key);
@@ -188,13 +188,14 @@ void engine::mark_members(slot& group, const site_info& site, micros now) {
 }
 
 void engine::restore_site_alarm(alarm a) {
-    auto ri = rule_index(a.rule);
-    if (!ri || rules_[*ri].kind != rules::rule_kind::compound) return;
+    const auto ri = rule_index_or_retired(a.rule, a.domain);
+    const rules::rule& r = rules_[ri];
+    if (!r.retired && r.kind != rules::rule_kind::compound) return;
     site_info& site = site_named(a.site, a.domain);
-    const slot_key key = key_of(*ri, site.key);
+    const slot_key key = key_of(ri, site.key);
     slot_of_alarm_[a.id] = key;
     if (a.inhibited_by) marked_by_[*a.inhibited_by].push_back(a.id);
-    if (!slots_.count(key)) compound_slots_.push_back(key);
+    if (!slots_.count(key) && !r.retired) compound_slots_.push_back(key);
     slots_[key].open = std::move(a);
 }
 

@@ -107,9 +107,7 @@ void engine::end_change_set() {
 }
 
 void engine::restore_alarm(alarm a, const sensor_facts& sensor) {
-    auto ri = rule_index(a.rule);
-    if (!ri) return;
-    const slot_key key = key_of(*ri, sensor.key);
+    const slot_key key = key_of(rule_index_or_retired(a.rule, a.domain), sensor.key);
     slot_of_alarm_[a.id] = key;
     if (a.inhibited_by) marked_by_[*a.inhibited_by].push_back(a.id);
     auto& list = slots_of_sensor_[sensor.key];

@@ -199,17 +199,20 @@ void engine::set_unknown(std::int32_t sensor, slot_key except, micros now, const
     for (const auto key : it->second) {
         if (key == except || category_of(rules_[key >> 32]) != category::process) continue;
         slot& s = stage(key);
-        if (!s.open || s.open->cond != condition::active) continue;
-        alarm& a = touch(key, s);
-        a.cond = condition::unknown;
-        event e;
-        e.type = "unknown";
-        e.at = now;
-        e.actor = a.rule;
-        e.lvl = a.lvl;
-        e.note = note;
-        add_event(key, std::move(e));
+        if (s.open && s.open->cond == condition::active) mark_unknown(key, s, now, note);
     }
+}
+
+void engine::mark_unknown(slot_key key, slot& s, micros now, const char* note) {
+    alarm& a = touch(key, s);
+    a.cond = condition::unknown;
+    event e;
+    e.type = "unknown";
+    e.at = now;
+    e.actor = a.rule;
+    e.lvl = a.lvl;
+    e.note = note;
+    add_event(key, std::move(e));
 }
 
 }  // namespace cityguard::alarm_model

@@ -357,17 +357,81 @@ net::awaitable<json> alarm_service::overview() {
     co_return out;
 }
 
+std::shared_ptr<const alarm_service::catalog> alarm_service::current_catalog() const {
+    std::lock_guard lock(catalog_mutex_);
+    return catalog_;
+}
+
+void alarm_service::publish_catalog(std::vector<rules::bundle> bundles) {
+    json listed = json::array();
+    for (const auto& r : engine_.rules())
+        if (!r.retired) listed.push_back(r.definition);
+    auto next = std::make_shared<const catalog>(catalog{{{"rules", std::move(listed)}}, std::move(bundles)});
+    std::lock_guard lock(catalog_mutex_);
+    catalog_ = std::move(next);
+}
+
+void alarm_service::set_packs(std::string dir, std::vector<rules::bundle> bundles) {
+    packs_dir_ = std::move(dir);
+    publish_catalog(std::move(bundles));
+}
+
 json alarm_service::bundles_json() const {
     json out = json::array();
-    for (const auto& b : bundles_) out.push_back(rules::to_json(b));
+    for (const auto& b : current_catalog()->bundles) out.push_back(rules::to_json(b));
     return {{"bundles", std::move(out)}};
+}
+
+net::awaitable<json> alarm_service::reload() {
+    // The result: the summary, or why the packs were refused (nothing changed then).
+    using result_t = std::variant<json, std::string>;
+    std::function<result_t(store::writer_connection&)> step = [this](store::writer_connection& connection) -> result_t {
+        std::vector<rules::rule> next_rules;
+        std::vector<rules::bundle> next_bundles;
+        try {
+            next_rules = rules::load_packs(packs_dir_);
+            next_bundles = rules::load_bundles(packs_dir_, next_rules);
+        } catch (const std::exception& e) {  // pack_error, or a file that cannot be read
+            return std::string(e.what());
+        }
+        engine_ = alarm_model::engine(std::move(next_rules), std::move(engine_));
+        const auto& summary = engine_.last_reload();
+        const auto live = std::count_if(engine_.rules().begin(), engine_.rules().end(), [](const rules::rule& r) {
+            return !r.retired;
+        });
+        json out{
+            {"rules", live},
+            {"added", summary.added},
+            {"changed", summary.changed},
+            {"removed", summary.removed},
+            {"unchanged", summary.unchanged}};
+        publish_catalog(std::move(next_bundles));
+        try {
+            write_and_commit(connection, engine_.retire_removed(util::now_micros()));
+        } catch (const std::exception& e) {
+            // The new rules are live; the removed rules' alarms keep their condition until the
+            // next reload marks them.
+            out["warning"] = std::string("could not mark the alarms of removed rules: ") + e.what();
+        }
+        return out;
+    };
+    auto result = co_await on_writer<result_t>(std::move(step));
+    if (auto* refused = std::get_if<std::string>(&result)) {
+        spdlog::warn("rule packs not reloaded, the old ones stay: {}", *refused);
+        throw api_error(errc::validation_failed, "rule packs not reloaded, the old ones stay: " + *refused);
+    }
+    auto& summary = std::get<json>(result);
+    spdlog::info("rule packs reloaded from {}: {}", packs_dir_, summary.dump());
+    co_return std::move(summary);
 }
 
 net::awaitable<json> alarm_service::coverage(json site, json sensors) {
     const std::string site_id = site.value("id", "");
     const std::string domain = site.value("domain", "");
-    auto b = std::find_if(bundles_.begin(), bundles_.end(), [&](const rules::bundle& x) { return x.domain == domain; });
-    if (b == bundles_.end())
+    const auto packs = current_catalog();
+    const auto& bundles = packs->bundles;
+    auto b = std::find_if(bundles.begin(), bundles.end(), [&](const rules::bundle& x) { return x.domain == domain; });
+    if (b == bundles.end())
         throw api_error(
             errc::not_found,
             "no bundle for domain '" + domain +
@@ -386,10 +450,6 @@ net::awaitable<json> alarm_service::coverage(json site, json sensors) {
     co_return out;
 }
 
-json alarm_service::rules_json() const {
-    json out = json::array();
-    for (const auto& r : engine_.rules()) out.push_back(r.definition);
-    return {{"rules", std::move(out)}};
-}
+json alarm_service::rules_json() const { return current_catalog()->rules; }
 
 }  // namespace cityguard::alarms

@@ -51,6 +51,10 @@ void add_alarm_routes(router& r, services& s) {
                auto body = co_await s.alarms.replay(std::move(doc));
                co_return json_response(200, body);
            }});
+    r.add({"POST", "/api/v1/rules/reload", access::admin, false, [&s](request&) -> net::awaitable<response> {
+               auto body = co_await s.alarms.reload();
+               co_return json_response(200, body);
+           }});
     r.add({"GET", "/api/v1/bundles", access::read, false, [&s](request&) -> net::awaitable<response> {
                co_return json_response(200, s.alarms.bundles_json());
            }});

@@ -74,6 +74,7 @@ struct app::parts {
           files(cfg.web.root, nlohmann::json{{"tile_url", cfg.web.tile_url}}.dump()),
           server(ioc, cfg, dispatcher, feed, files),
           signals(ioc, SIGINT, SIGTERM),
+          reload_signal(ioc, SIGHUP),
           maintenance_timer(ioc) {}
 
     const config::config& cfg;
@@ -101,12 +102,26 @@ struct app::parts {
     web::static_files files;
     http::server server;
     net::signal_set signals;
+    net::signal_set reload_signal;
     net::steady_timer maintenance_timer;
 
     /// Runs a start-up coroutine on the I/O threads and waits for it here.
     template <class T>
     T run_now(net::awaitable<T> task) {
         return net::co_spawn(ioc, std::move(task), net::use_future).get();
+    }
+
+    /// SIGHUP reloads the rule packs, as POST /api/v1/rules/reload does (the log says how it went).
+    net::awaitable<void> reload_on_sighup() {
+        for (;;) {
+            auto [ec, signo] = co_await reload_signal.async_wait(net::as_tuple(net::use_awaitable));
+            if (ec) co_return;
+            spdlog::info("signal {} received: reloading rule packs", signo);
+            try {
+                co_await alarms.reload();  // logs the summary, or why the old packs stay
+            } catch (const std::exception&) {
+            }
+        }
     }
 
     /// Keeps daily partitions ahead of time, hourly, so ingest never waits on DDL at midnight.
@@ -164,7 +179,7 @@ void app::start() {
     auto bundles = rules::load_bundles(cfg_.rules_dir, rule_set);
     parts_ = std::make_unique<parts>(cfg_, std::move(rule_set));
     auto& p = *parts_;
-    p.alarms.set_bundles(std::move(bundles));
+    p.alarms.set_packs(cfg_.rules_dir, std::move(bundles));
     const int n = cfg_.threads > 0 ? cfg_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) threads_.emplace_back([&p] { run_io_thread(p.ioc); });
 
@@ -200,6 +215,7 @@ void app::start() {
         spdlog::info("dashboard: off (no web.root)");
     p.server.start();
     net::co_spawn(p.ioc, p.maintain_partitions(), net::detached);
+    net::co_spawn(p.ioc, p.reload_on_sighup(), net::detached);
     p.signals.async_wait([this](const boost::system::error_code& ec, int signo) {
         if (ec) return;
         spdlog::info("signal {} received: shutting down", signo);
@@ -250,6 +266,7 @@ void app::stop() {
     p.follower.stop();
     boost::system::error_code ignored;
     p.signals.cancel(ignored);
+    p.reload_signal.cancel(ignored);
     p.maintenance_timer.cancel();
     p.work.reset();
     p.ioc.stop();

@@ -64,7 +64,7 @@ bool kind_matches(std::string_view pattern, std::string_view sensor_kind) noexce
 }
 
 bool rule::applies_to(std::string_view d, std::string_view sensor_kind) const noexcept {
-    if (d != domain) return false;
+    if (d != domain || retired) return false;
     return std::any_of(kinds.begin(), kinds.end(), [&](const std::string& k) { return kind_matches(k, sensor_kind); });
 }
 

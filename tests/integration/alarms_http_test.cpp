@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -674,6 +676,131 @@ TEST(AlarmsHttp, WellsOfOneNamedPipeSegmentConfirmALeakWhateverTheirDistance) {
     request.erase("group");
     request["group"] = "SEG-404";
     EXPECT_EQ(c.call("POST", "/api/v1/rules/replay", kAdminKey, request.dump()).status, 404);
+}
+
+namespace {
+
+/// A copy of the shipped packs the test may edit.
+struct pack_dir {
+    std::filesystem::path path;
+    pack_dir() {
+        char name[] = "/tmp/cityguard-packs-XXXXXX";
+        path = mkdtemp(name);
+        for (const auto& f : std::filesystem::directory_iterator(CITYGUARD_SOURCE_DIR "/config/rules"))
+            std::filesystem::copy_file(f.path(), path / f.path().filename());
+    }
+    ~pack_dir() { std::filesystem::remove_all(path); }
+    void write(const std::string& domain, const json& pack) const {
+        std::ofstream(path / (domain + ".json")) << pack.dump(1);
+    }
+};
+
+json& rule_in(json& pack, const std::string& id) {
+    for (auto& r : pack["rules"])
+        if (r["id"] == id) return r;
+    throw std::runtime_error("no rule " + id);
+}
+
+bool lists_rule(http_client& c, const std::string& id) {
+    const auto listed = c.call("GET", "/api/v1/rules", kAdminKey).json();
+    for (const auto& r : listed["rules"])
+        if (r["id"] == id) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST(AlarmsHttp, RulePacksReloadWithoutARestart) {
+    CITYGUARD_REQUIRE_DB();
+    pack_dir packs;
+    auto cfg = test_config("");
+    cfg.rules_dir = packs.path.string();
+    test_server srv(cfg);
+    auto well = [](const std::string& id, double lat) {
+        auto s = sensor(id, "GP-L", "gas_lel", 60);
+        s["lat"] = lat;
+        s["lon"] = 114.0555;
+        return s;
+    };
+    registry(
+        srv,
+        json::array({site("GP-L", "gas_pipeline")}),
+        json::array({well("GP-L-W1", 22.5433), well("GP-L-W2", 22.5424)})
+    );
+    auto c = srv.client();
+    const auto t0 = now_micros() - 30 * kMinute;
+    ASSERT_EQ(post(c, "GP-L-W1", t0, 25), 200);
+    ASSERT_EQ(post(c, "GP-L-W2", t0 + kMinute, 25), 200);
+    auto group = alarms_of(c, "rule=gas_pipeline.confirmed_leak");
+    ASSERT_EQ(group.size(), 1u);
+    const auto w1_alarm = alarms_of(c, "rule=gas_pipeline.manhole_lel&sensor=GP-L-W1").at(0)["id"];
+
+    // A pack that does not load changes nothing, and the answer says where and why.
+    const json original = shipped_pack("gas_pipeline");
+    json broken = original;
+    rule_in(broken, "gas_pipeline.confirmed_leak")["params"]["rule"] = "gas_pipeline.nope";
+    packs.write("gas_pipeline", broken);
+    auto r = c.call("POST", "/api/v1/rules/reload", kAdminKey);
+    EXPECT_EQ(r.status, 422) << r.body;
+    EXPECT_NE(r.body.find("gas_pipeline.json"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("gas_pipeline.confirmed_leak"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("gas_pipeline.nope"), std::string::npos) << r.body;
+    EXPECT_TRUE(lists_rule(c, "gas_pipeline.confirmed_leak"));
+    EXPECT_EQ(c.call("POST", "/api/v1/rules/reload", srv.make_key("op", "operator")).status, 403);
+
+    // Remove the correlation, add another, reword the wells' advice.
+    json next = original;
+    json added = rule_in(next, "gas_pipeline.confirmed_leak");
+    added["id"] = "gas_pipeline.test_leak";
+    auto& rules = next["rules"];
+    rules.erase(
+        std::remove_if(
+            rules.begin(), rules.end(), [](const json& x) { return x["id"] == "gas_pipeline.confirmed_leak"; }
+        ),
+        rules.end()
+    );
+    rules.push_back(added);
+    rule_in(next, "gas_pipeline.manhole_lel")["advice"]["orange"]["en"] = "Reworded advice.";
+    packs.write("gas_pipeline", next);
+    r = c.call("POST", "/api/v1/rules/reload", kAdminKey);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.json()["added"], json::array({"gas_pipeline.test_leak"}));
+    EXPECT_EQ(r.json()["removed"], json::array({"gas_pipeline.confirmed_leak"}));
+    EXPECT_EQ(r.json()["changed"], json::array());
+    EXPECT_FALSE(lists_rule(c, "gas_pipeline.confirmed_leak"));
+    EXPECT_TRUE(lists_rule(c, "gas_pipeline.test_leak"));
+
+    // The removed rule's alarm stays, condition unknown, for the operator to close.
+    group = alarms_of(c, "rule=gas_pipeline.confirmed_leak");
+    ASSERT_EQ(group.size(), 1u);
+    EXPECT_EQ(group[0]["condition"], "unknown");
+    EXPECT_EQ(alarms_of(c, "rule=gas_pipeline.manhole_lel&sensor=GP-L-W1").at(0)["id"], w1_alarm)
+        << "an unchanged rule keeps its alarm";
+    // The added correlation holds already: the next timer tick raises it.
+    json raised;
+    for (int i = 0; i < 30 && raised.empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        raised = alarms_of(c, "rule=gas_pipeline.test_leak");
+    }
+    ASSERT_EQ(raised.size(), 1u);
+    auto closed = c.call(
+        "POST",
+        "/api/v1/alarms/" + std::to_string(group[0]["id"].get<std::int64_t>()) + "/close",
+        kAdminKey,
+        R"({"reason":"test","note":"rule removed"})"
+    );
+    EXPECT_EQ(closed.status, 200) << closed.body;
+
+    // SIGHUP does the same.
+    packs.write("gas_pipeline", original);
+    std::raise(SIGHUP);
+    bool back = false;
+    for (int i = 0; i < 50 && !back; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        back = lists_rule(c, "gas_pipeline.confirmed_leak");
+    }
+    EXPECT_TRUE(back);
+    EXPECT_FALSE(lists_rule(c, "gas_pipeline.test_leak"));
 }
 
 TEST(AlarmsHttp, AReplayGivesTheAlarmsTheLiveEngineGave) {

@@ -504,7 +504,7 @@ json group_rule(const std::string& id, const std::string& kind, json params) {
 }
 
 /// A pack with a gas threshold (orange at 20), an offline rule and `more`.
-std::vector<rule> pipeline_pack(const std::vector<json>& more) {
+std::vector<rule> pipeline_pack(const std::vector<json>& more, double orange_at = 20) {
     json adv = {{"zh", "处置"}, {"en", "act"}};
     json p{
         {"domain", "gas_pipeline"},
@@ -513,7 +513,7 @@ std::vector<rule> pipeline_pack(const std::vector<json>& more) {
            {"name", {{"zh", "可燃气体"}, {"en", "gas"}}},
            {"kinds", {"gas_lel"}},
            {"kind", "threshold"},
-           {"params", {{"levels", {{{"level", "orange"}, {"value", 20}}}}}},
+           {"params", {{"levels", {{{"level", "orange"}, {"value", orange_at}}}}}},
            {"advice", {{"orange", adv}}},
            {"source", "s"}},
           {{"id", "gp.off"},
@@ -671,4 +671,110 @@ TEST(Correlation, AnAlarmInTwoGroupsStaysWithTheFirstThatMarkedIt) {
             for (const auto& e : w.events) EXPECT_NE(e.type, "inhibited") << "marks do not move between the two groups";
         EXPECT_EQ(marks(), first);
     }
+}
+
+namespace {
+
+/// Two wells of one site, and an engine that can be reloaded with other rules.
+struct reloadable {
+    engine e{pipeline_pack({group_rule("gp.site_leak", "correlation", two_at_orange("site"))}), 0};
+    std::vector<sensor_facts> wells{
+        {"W1", 1, "S1", "gas_pipeline", "gas_lel", 60, json::object(), 1},
+        {"W2", 2, "S1", "gas_pipeline", "gas_lel", 60, json::object(), 1}};
+    std::int64_t next_id = 1;
+    changes post(std::int32_t key, double seconds, double value) {
+        const auto ts = static_cast<micros>(seconds * kSecond);
+        std::vector<reading> rows{{key, ts, value}};
+        return settle(e.evaluate(
+            rows, {true}, [&](std::int32_t k) { return &wells[k - 1]; }, ts
+        ));
+    }
+    changes settle(changes ch) {
+        std::vector<std::int64_t> ids;
+        for (const auto& w : ch.alarms)
+            if (w.after.id == 0) ids.push_back(next_id++);
+        e.assign_ids(ids);
+        e.commit();
+        return ch;
+    }
+    const engine::reload_summary& reload(const std::vector<json>& more) {
+        e = engine(pipeline_pack(more), std::move(e));
+        return e.last_reload();
+    }
+    std::optional<cityguard::alarm_model::alarm> open(const std::string& rule, const std::string& sensor = "") {
+        for (const auto& a : e.open_alarms())
+            if (a.rule == rule && a.sensor == sensor) return a;
+        return std::nullopt;
+    }
+};
+
+}  // namespace
+
+TEST(Reload, AnUnchangedRuleKeepsItsLookBack) {
+    reloadable f;
+    f.post(1, 0, 25);  // W1 at orange ...
+    f.post(1, 10, 3);  // ... and clear again
+    auto reworded = group_rule("gp.site_leak", "correlation", two_at_orange("site"));
+    reworded["advice"]["red"]["en"] = "act now";  // only the text changes
+    const auto& summary = f.reload({reworded});
+    EXPECT_EQ(summary.unchanged, 3u);
+    EXPECT_TRUE(summary.changed.empty() && summary.added.empty() && summary.removed.empty());
+    f.post(2, 20, 25);
+    EXPECT_TRUE(f.open("gp.site_leak")) << "W1's orange 20 s ago still counts: the look-back survived";
+}
+
+TEST(Reload, AChangedRuleKeepsItsOpenAlarmAndJudgesItAnew) {
+    reloadable f;
+    f.post(1, 0, 25);
+    const auto before = f.open("gp.lel", "W1");
+    ASSERT_TRUE(before);
+    // gp.lel now orange at 30: the 25 %LEL alarm is judged by the new level at the next reading.
+    f.e = engine(pipeline_pack({group_rule("gp.site_leak", "correlation", two_at_orange("site"))}, 30), std::move(f.e));
+    EXPECT_EQ(f.e.last_reload().changed, std::vector<std::string>{"gp.lel"});
+    auto still = f.open("gp.lel", "W1");
+    ASSERT_TRUE(still);
+    EXPECT_EQ(still->id, before->id) << "the same alarm, not a second one";
+    f.post(1, 60, 26);
+    EXPECT_EQ(f.open("gp.lel", "W1")->cond, condition::cleared) << "26 is below the new orange level";
+}
+
+TEST(Reload, ARemovedRulesAlarmStaysForTheOperatorToClose) {
+    reloadable f;
+    f.post(1, 0, 25);
+    f.post(2, 5, 25);
+    f.post(2, 6, 26);  // the group alarm has its id now
+    const auto group = f.open("gp.site_leak");
+    ASSERT_TRUE(group);
+    const auto& summary = f.reload({});
+    EXPECT_EQ(summary.removed, std::vector<std::string>{"gp.site_leak"});
+    auto ch = f.settle(f.e.retire_removed(100 * kSecond));
+    ASSERT_EQ(ch.alarms.size(), 1u);
+    EXPECT_EQ(ch.alarms[0].after.cond, condition::unknown);
+    EXPECT_EQ(ch.alarms[0].events.at(0).type, "unknown");
+    for (const auto& r : f.e.rules())
+        if (r.id == "gp.site_leak") {
+            EXPECT_TRUE(r.retired);
+        }
+    f.post(1, 110, 40);  // nothing judges it any more
+    EXPECT_EQ(f.open("gp.site_leak")->cond, condition::unknown);
+    action_request close{action::close, "op", true, "", "test", true};
+    auto closed = f.e.act(group->id, close, 120 * kSecond);
+    ASSERT_TRUE(std::holds_alternative<changes>(closed));
+    f.settle(std::get<changes>(closed));
+    EXPECT_FALSE(f.open("gp.site_leak"));
+    EXPECT_TRUE(f.reload({}).removed.empty()) << "a retired rule without open alarms is gone";
+}
+
+TEST(Reload, AnAddedRuleJudgesTheNextReading) {
+    reloadable f;
+    f.post(1, 0, 25);
+    f.post(2, 5, 25);
+    EXPECT_FALSE(f.open("gp.other_leak"));
+    auto added = group_rule("gp.other_leak", "correlation", two_at_orange("site"));
+    const auto& summary = f.reload({group_rule("gp.site_leak", "correlation", two_at_orange("site")), added});
+    EXPECT_EQ(summary.added, std::vector<std::string>{"gp.other_leak"});
+    f.post(2, 10, 30);  // orange → still orange: no event, so the timer looks at the new compound
+    f.settle(f.e.tick({&f.wells[0], &f.wells[1]}, 11 * kSecond));
+    EXPECT_TRUE(f.open("gp.other_leak"));
+    EXPECT_TRUE(f.open("gp.lel", "W1")) << "the members' alarms stayed";
 }

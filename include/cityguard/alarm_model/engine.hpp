@@ -43,6 +43,25 @@ class engine {
 
     explicit engine(std::vector<rules::rule> rules, util::micros started_at);
 
+    /// A pack reload: an engine with `rules` that takes over what `previous` knows (sensors,
+    /// sites, latest readings, open alarms). A rule whose judgement did not change (its
+    /// definition apart from name, advice and source) keeps its slots exactly: alarms, reading
+    /// windows, on-delays, look-back. A changed rule keeps its open alarms and persisted state,
+    /// as after a restart, and its windows start afresh. A removed rule's open alarms stay,
+    /// under the rule retired (see retire_removed). `previous` must have nothing staged.
+    engine(std::vector<rules::rule> rules, engine&& previous);
+
+    /// What the last reload did, by rule id.
+    struct reload_summary {
+        std::vector<std::string> added, changed, removed;
+        std::size_t unchanged = 0;
+    };
+    const reload_summary& last_reload() const noexcept { return reload_; }
+    /// Marks the active open alarms of removed rules `unknown` (their rule no longer judges
+    /// them); the operator closes them. Staged: write and commit like any change set.
+    changes retire_removed(util::micros now);
+
+    /// Every rule, retired ones included (those are flagged `retired`).
     const std::vector<rules::rule>& rules() const noexcept { return rules_; }
 
     // Start-up restore, before anything else runs. Alarms and states of sensors or rules that
@@ -164,6 +183,10 @@ class engine {
         return (static_cast<std::uint64_t>(rule) << 32) | static_cast<std::uint32_t>(sensor);
     }
     std::optional<std::uint32_t> rule_index(const std::string& id) const;
+    /// The index of `id`, or of a retired stand-in added for it (an open alarm of a rule that
+    /// no pack has any more must stay reachable by operators).
+    std::uint32_t rule_index_or_retired(const std::string& id, const std::string& domain);
+    void index_rules();
     /// The live slot, after saving what rollback() needs to restore it (first touch only).
     slot& stage(slot_key key);
     util::micros last_seen(std::int32_t sensor) const;
@@ -195,6 +218,8 @@ class engine {
         util::micros now
     );
     void set_unknown(std::int32_t sensor, slot_key except, util::micros now, const char* note);
+    /// Sets an open alarm's condition unknown, with the event saying why.
+    void mark_unknown(slot_key key, slot& s, util::micros now, const char* note);
     /// Inhibition (R14): marks the member alarms of a compound alarm that holds (condition
     /// active) and releases those it no longer contains, or all when it stops holding.
     void mark_members(slot& group, const site_info& site, util::micros now);
@@ -208,6 +233,7 @@ class engine {
 
     std::vector<rules::rule> rules_;
     util::micros started_at_;
+    reload_summary reload_;
     std::unordered_map<std::string, rule_list> rules_by_kind_;  ///< domain + kind → rules
     std::unordered_map<std::int32_t, sensor_rules> rules_by_sensor_;
     std::unordered_map<slot_key, slot> slots_;

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -66,9 +67,15 @@ class alarm_service final : public writer::batch_observer {
     boost::asio::awaitable<nlohmann::json> overview();
     nlohmann::json rules_json() const;
 
-    /// The packs' bundles ("8+8", "5+1", "4+X"). Set once by the composition root, before start.
-    void set_bundles(std::vector<rules::bundle> bundles) { bundles_ = std::move(bundles); }
+    /// Where the packs were read from and their bundles ("8+8", "5+1", "4+X"). Set once by the
+    /// composition root, before start.
+    void set_packs(std::string dir, std::vector<rules::bundle> bundles);
     nlohmann::json bundles_json() const;
+    /// POST /api/v1/rules/reload and SIGHUP: reads and checks the packs again; if any check
+    /// fails nothing changes and the error names file, rule and reason (validation_failed).
+    /// Otherwise the engine takes the new rules on the writer thread, between batches, keeping
+    /// the state of the rules that did not change. Answers what changed.
+    boost::asio::awaitable<nlohmann::json> reload();
     /// POST /api/v1/rules/replay: a rule or pack run by a fresh engine over stored readings, in
     /// reading time; writes nothing and leaves the live engine alone (src/alarms/replay.cpp).
     boost::asio::awaitable<nlohmann::json> replay(nlohmann::json request);
@@ -95,7 +102,16 @@ class alarm_service final : public writer::batch_observer {
     writer::serial_writer& writer_;
     store::alarms_repo& repo_;
     const config::alarms_config& cfg_;
-    std::vector<rules::bundle> bundles_;
+    /// What GET /rules and /bundles show: replaced whole by a reload, read from any thread.
+    struct catalog {
+        nlohmann::json rules;
+        std::vector<rules::bundle> bundles;
+    };
+    std::shared_ptr<const catalog> current_catalog() const;
+    void publish_catalog(std::vector<rules::bundle> bundles);
+    mutable std::mutex catalog_mutex_;
+    std::shared_ptr<const catalog> catalog_;
+    std::string packs_dir_;
     /// One replay at a time, on its own thread: never on an I/O thread nor the writer.
     util::worker_pool replay_pool_{1, 1, "a replay is running; retry when it has finished"};
 

@@ -128,6 +128,10 @@ struct rule {
     std::string source;            ///< the standard or reasoning behind the numbers
     nlohmann::json definition;     ///< as written in the pack, for GET /api/v1/rules
 
+    /// Kept by the engine after a reload removed it, or at start-up for an open alarm of a rule no
+    /// pack has: it judges nothing, but operators can still act on its open alarms.
+    bool retired = false;
+
     bool applies_to(std::string_view domain, std::string_view sensor_kind) const noexcept;
     /// The title of an alarm of this rule at a level.
     text title(level l) const;
