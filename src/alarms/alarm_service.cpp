@@ -67,7 +67,9 @@ alarm_service::alarm_service(
       writer_(writer),
       repo_(repo),
       cfg_(cfg),
-      timer_(ioc) {}
+      timer_(ioc) {
+    publish_catalog({});  // the rules at once; the bundles when set_packs() gives them
+}
 
 void alarm_service::refresh_facts() {
     auto snap = directory_.snapshot();
