@@ -778,3 +778,34 @@ TEST(Reload, AnAddedRuleJudgesTheNextReading) {
     EXPECT_TRUE(f.open("gp.other_leak"));
     EXPECT_TRUE(f.open("gp.lel", "W1")) << "the members' alarms stayed";
 }
+
+TEST(Reload, AtStartUpAnOpenAlarmOfARuleNoPackHasCanStillBeClosed) {
+    reloadable f;
+    cityguard::alarm_model::alarm gone;
+    gone.id = 77;
+    gone.rule = "gp.gone";
+    gone.site = "S1";
+    gone.sensor = "W1";
+    gone.domain = "gas_pipeline";
+    gone.lvl = level::orange;
+    f.e.restore_alarm(gone, f.wells[0]);
+    gone.id = 78;
+    gone.rule = "gp.gone_compound";
+    gone.sensor = "";
+    f.e.restore_site_alarm(gone);
+    f.post(1, 10, 30);  // nothing judges them
+    f.settle(f.e.tick({&f.wells[0], &f.wells[1]}, 11 * kSecond));
+    EXPECT_EQ(f.open("gp.gone", "W1")->cond, condition::active);
+    for (const std::int64_t id : {77, 78}) {
+        action_request close{action::close, "op", true, "its rule is gone", "test", true};
+        auto closed = f.e.act(id, close, 20 * kSecond);
+        ASSERT_TRUE(std::holds_alternative<changes>(closed)) << id;
+        f.settle(std::get<changes>(closed));
+    }
+    EXPECT_FALSE(f.open("gp.gone", "W1"));
+    EXPECT_FALSE(f.open("gp.gone_compound"));
+    for (const auto& r : f.e.rules())
+        if (r.id.starts_with("gp.gone")) {
+            EXPECT_TRUE(r.retired);
+        }
+}
