@@ -39,7 +39,11 @@ engine::engine(std::vector<rules::rule> rules, engine&& previous)
         if (auto it = new_index.find(r.id); it != new_index.end()) {
             const bool same = !r.retired && judgement_of(r) == judgement_of(rules_[it->second]);
             moved[old] = {it->second, same};
-            if (!r.retired) (same ? reload_.unchanged++ : (reload_.changed.push_back(r.id), 0));
+            if (r.retired) continue;
+            if (same)
+                ++reload_.unchanged;
+            else
+                reload_.changed.push_back(r.id);
             continue;
         }
         if (!r.retired) reload_.removed.push_back(r.id);
