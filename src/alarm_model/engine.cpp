@@ -211,9 +211,9 @@ changes engine::evaluate(
         if (!in_fault && std::isfinite(row.value) && (!known || row.ts >= known->second))
             staged_latest_[sensor->key] = {row.value, row.ts};
         evaluate_site(site_named(sensor->site, sensor->domain), compounds, row.ts, now);
-        if (applicable.any_per_group)
-            for (const auto& g : sensor->groups)
-                evaluate_site(site_named(group_site(g), sensor->domain), compounds, row.ts, now);
+        if (applicable.any_per_group)  // the groups' pseudo-sites, as place_sensor() keyed them
+            if (auto groups = groups_of_sensor_.find(sensor->key); groups != groups_of_sensor_.end())
+                for (const auto& map_key : groups->second) evaluate_site(sites_.at(map_key), compounds, row.ts, now);
     }
     return take_staged_changes();
 }
