@@ -1,6 +1,8 @@
 #pragma once
 // Private to store/: the only place that combines Asio executors with libpqxx connections.
 
+#include <poll.h>
+
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -63,10 +65,19 @@ struct database::impl {
             while (!idle.empty()) {
                 auto c = std::move(idle.back());
                 idle.pop_back();
-                if (c && c->is_open()) return c;
+                if (c && c->is_open() && !has_input(*c)) return c;
             }
         }
         return open_connection(cfg.url, cfg.statement_timeout_ms);
+    }
+
+    /// An idle pool connection has nothing to read unless the server ended it (a restart, a
+    /// terminated backend: the FATAL message and EOF wait in the socket). Such a connection
+    /// would fail its next query, so it is dropped before use instead; a healthy one that
+    /// happens to hold a notice is dropped too, which costs only a reconnect.
+    static bool has_input(const pqxx::connection& c) {
+        pollfd p{c.sock(), POLLIN, 0};
+        return c.sock() < 0 || ::poll(&p, 1, 0) != 0;
     }
 
     void release(std::unique_ptr<pqxx::connection> c) {
@@ -75,7 +86,7 @@ struct database::impl {
     }
 
     /// Runs f(pqxx::connection&) on a pool thread and resumes the caller on its own executor.
-    /// A lost connection becomes store::error(unavailable), a unique-key violation
+    /// A lost connection becomes store::error(unavailable), a unique-key or foreign-key violation
     /// store::error(conflict); other exceptions propagate.
     // Not a coroutine on purpose: GCC 12 mishandles a coroutine that moves from its own by-value
     // parameter (both copies end up owning it). This plain function moves `f` once, into the
@@ -109,6 +120,9 @@ struct database::impl {
             } catch (const pqxx::unique_violation&) {
                 if (conn && conn->is_open()) release(std::move(conn));
                 throw error(failure::conflict, "the change conflicts with stored data");
+            } catch (const pqxx::foreign_key_violation&) {
+                if (conn && conn->is_open()) release(std::move(conn));
+                throw error(failure::conflict, "other records still refer to it");
             } catch (...) {
                 // After a failed statement the connection is still usable (the transaction
                 // object rolled back); keep it unless it broke.
