@@ -1,8 +1,19 @@
-// The configuration file (config/cityguard.json).
+// The configuration files: config/cityguard.json and the notification file
+// (config/notifications.json), each parsed as the server parses it at start-up.
 #include <cstdint>
 #include <string>
 
 #include "cityguard/config/config.hpp"
+#include "cityguard/notify/policy.hpp"
+
+namespace {
+
+std::optional<std::string> fixed_environment(const std::string& name) {
+    if (name == "CITYGUARD_WEBHOOK_SECRET") return "fuzz-secret";
+    return std::nullopt;
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
@@ -11,6 +22,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         cityguard::config::apply_json(cfg, text);
         if (cfg.http.reserved_connections >= cfg.http.max_connections) __builtin_trap();
     } catch (const cityguard::config::config_error&) {
+    }
+    const auto doc = nlohmann::json::parse(text, nullptr, false, /*ignore_comments=*/true);
+    if (!doc.is_discarded()) {
+        try {
+            const auto policy = cityguard::notify::parse_policy(doc, fixed_environment);
+            // Every level has a policy once the document is accepted.
+            for (auto lvl : {cityguard::rules::level::red, cityguard::rules::level::blue})
+                (void)policy.for_alarm(lvl, "gas_station");
+            (void)cityguard::notify::to_json(policy);
+        } catch (const cityguard::notify::policy_error&) {
+        }
     }
     return 0;
 }

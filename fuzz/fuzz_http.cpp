@@ -22,14 +22,17 @@
 #include "cityguard/history/history_service.hpp"
 #include "cityguard/http/server.hpp"
 #include "cityguard/ingest/ingest_service.hpp"
+#include "cityguard/notify/policy.hpp"
 #include "cityguard/registry/registry_service.hpp"
 #include "cityguard/rules/rule.hpp"
 #include "cityguard/store/alarms_repo.hpp"
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/event_log.hpp"
 #include "cityguard/store/keys_repo.hpp"
+#include "cityguard/store/notifications_repo.hpp"
 #include "cityguard/store/readings_repo.hpp"
 #include "cityguard/store/registry_repo.hpp"
+#include "cityguard/store/silences_repo.hpp"
 #include "cityguard/store/writer_connection.hpp"
 #include "cityguard/web/static_files.hpp"
 #include "cityguard/writer/serial_writer.hpp"
@@ -69,15 +72,27 @@ struct harness {
     cg::store::writer_connection writer_connection{cfg.db.url, 1000};
     cg::auth::key_service keys{keys_repo, cfg.auth};
     cg::registry::sensor_directory directory;
-    cg::registry::registry_service registry{registry_repo, directory};
+    cg::notify::policy policy = cg::notify::load_policy_file(CITYGUARD_SOURCE_DIR "/config/notifications.json");
+    cg::registry::registry_service registry{
+        registry_repo, directory, [this](std::string_view name) { return policy.has_channel(name); }};
     cg::writer::serial_writer writer{writer_connection, cfg.ingest, cfg.writer};  // never started
     cg::ingest::ingest_service ingest{directory, writer, cfg.ingest, cfg.http.json_max_depth};
     cg::history::history_service history{readings_repo, directory, cfg.query};
     cg::alarms::alarm_service alarms{
-        ioc, cg::rules::load_packs(CITYGUARD_SOURCE_DIR "/config/rules"), directory, writer, alarms_repo, cfg.alarms};
+        ioc,
+        cg::rules::load_packs(CITYGUARD_SOURCE_DIR "/config/rules"),
+        directory,
+        writer,
+        alarms_repo,
+        cfg.alarms,
+        policy};
     cg::util::worker_pool parsing{1, cfg.http.max_queued_parses};
+    cg::store::notifications_repo notifications_repo{db};
+    cg::notifications::outbox_service outbox{notifications_repo, policy};
+    cg::store::silences_repo silences_repo{db};
+    cg::notifications::silence_service silences{silences_repo, alarms, policy};
     cg::api::services services{
-        keys, registry, ingest, history, alarms, [] { return always_down(); }, parsing, cfg.http};
+        keys, registry, ingest, history, alarms, [] { return always_down(); }, parsing, cfg.http, outbox, silences};
     cg::api::dispatcher dispatcher{cg::api::make_router(services), keys};
     cg::feed::feed_service feed{event_log, keys, directory, cfg.feed, cfg.http.json_max_depth};
     cg::web::static_files files{CITYGUARD_SOURCE_DIR "/web", "{}"};

@@ -1,5 +1,5 @@
-// Registry bodies: PUT /api/v1/sites/{id}, PUT /api/v1/sensors/{id} and the bulk document,
-// parsed as the API parses them (depth and NUL checks first) and validated.
+// Registry bodies: PUT /api/v1/sites/{id}, /sensors/{id}, /units/{id}, /contacts/{id} and the
+// bulk document, parsed as the API parses them (depth and NUL checks first) and validated.
 #include <cstdint>
 #include <string_view>
 
@@ -15,19 +15,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } catch (const cityguard::api_error&) {
         return 0;
     }
+    using cityguard::registry::parse_contact;
     using cityguard::registry::parse_sensor;
     using cityguard::registry::parse_site;
+    using cityguard::registry::parse_unit;
+    const auto known_channel = [](std::string_view name) { return name == "log" || name == "duty-webhook"; };
     for (const auto path_id : {std::optional<std::string_view>{}, std::optional<std::string_view>{"GP-1"}}) {
         if (auto site = parse_site(doc, path_id); site.index() == 0) cityguard::registry::to_json(std::get<0>(site));
         if (auto sensor = parse_sensor(doc, path_id); sensor.index() == 0)
             cityguard::registry::to_json(std::get<0>(sensor));
+        if (auto unit = parse_unit(doc, path_id); unit.index() == 0) cityguard::registry::to_json(std::get<0>(unit));
+        if (auto contact = parse_contact(doc, path_id, known_channel); contact.index() == 0)
+            cityguard::registry::to_json(std::get<0>(contact));
     }
     if (doc.is_object())
-        for (const char* list : {"sites", "sensors"})
+        for (const char* list : {"sites", "sensors", "units", "contacts"})
             if (auto it = doc.find(list); it != doc.end() && it->is_array())
                 for (const auto& item : *it) {
                     (void)parse_site(item, std::nullopt);
                     (void)parse_sensor(item, std::nullopt);
+                    (void)parse_unit(item, std::nullopt);
+                    (void)parse_contact(item, std::nullopt, known_channel);
                 }
     return 0;
 }

@@ -88,6 +88,20 @@ category category_of(const rules::rule& r) noexcept {
     return category::process;
 }
 
+json notification_json(const alarm::notification_view& n) {
+    json told = json::array();
+    static constexpr const char* kTierNames[] = {"enterprise", "district", "city"};
+    for (unsigned t = 0; t < 3; ++t)
+        if (n.told & (1u << t)) told.push_back(kTierNames[t]);
+    return {
+        {"told", std::move(told)},
+        {"ack_due", opt_time(n.ack_due)},
+        {"dispose_due", opt_time(n.dispose_due)},
+        {"silenced", n.silence.has_value()},
+        {"silence", n.silence ? json(*n.silence) : json(nullptr)},
+        {"suppressed", n.suppressed}};
+}
+
 json to_json(const alarm& a) {
     return {
         {"id", a.id},
@@ -112,7 +126,8 @@ json to_json(const alarm& a) {
         {"closed_at", opt_time(a.closed_at)},
         {"close_reason", a.close_reason.empty() ? json(nullptr) : json(a.close_reason)},
         {"members", members_json(a.members)},
-        {"inhibited_by", a.inhibited_by ? json(*a.inhibited_by) : json(nullptr)}};
+        {"inhibited_by", a.inhibited_by ? json(*a.inhibited_by) : json(nullptr)},
+        {"notification", notification_json(a.notification)}};
 }
 
 json members_json(const std::vector<rules::member>& members) {

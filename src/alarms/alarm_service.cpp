@@ -11,6 +11,7 @@
 #include <charconv>
 
 #include "cityguard/alarm_model/coverage.hpp"
+#include "cityguard/store/notifications_repo.hpp"
 #include "cityguard/util/error.hpp"
 #include "cityguard/util/input.hpp"
 
@@ -59,10 +60,18 @@ alarm_service::alarm_service(
     const registry::sensor_directory& directory,
     writer::serial_writer& writer,
     store::alarms_repo& repo,
-    const config::alarms_config& cfg
+    const config::alarms_config& cfg,
+    const notify::policy& policy
 )
     : ioc_(ioc),
       engine_(std::move(rules), util::now_micros()),
+      escalation_(
+          policy,
+          [this](const std::string& site) {
+              auto it = district_of_site_.find(site);
+              return it == district_of_site_.end() ? std::string() : it->second;
+          }
+      ),
       directory_(directory),
       writer_(writer),
       repo_(repo),
@@ -78,6 +87,8 @@ void alarm_service::refresh_facts() {
     ++facts_generation_;
     facts_.clear();
     facts_.reserve(snap->by_id.size());
+    district_of_site_.clear();
+    for (const auto& [id, e] : snap->by_id) district_of_site_.emplace(e.site, e.district);
     for (const auto& [id, e] : snap->by_id)
         facts_.emplace(
             e.key,
@@ -114,6 +125,17 @@ net::awaitable<void> alarm_service::restore() {
             engine_.restore_site_alarm(r);  // a compound's: it belongs to its site
         else if (const auto* s = by_id(r.sensor))
             engine_.restore_alarm(r, *s);
+    }
+    for (const auto& r : open) {
+        const auto& n = r.notification;
+        notify::deadline_state st;
+        st.ack_due = n.ack_due;
+        st.dispose_due = n.dispose_due;
+        st.told = n.told;
+        st.suppressed = n.suppressed;
+        st.raise_pending = n.raise_pending;
+        st.silence = n.silence;
+        escalation_.restore(r, st);
     }
     const auto states = co_await repo_.rule_states();
     const std::string site_prefix = alarm_model::engine::site_subject("");
@@ -176,16 +198,46 @@ net::awaitable<void> alarm_service::timer_loop() {
     }
 }
 
-void alarm_service::store_changes(store::transaction_scope& tx, const alarm_model::changes& ch) {
-    engine_.assign_ids(store::write_alarm_changes(tx, ch));
+void alarm_service::store_changes(store::transaction_scope& tx, alarm_model::changes& ch) {
+    const auto ids = store::write_alarm_changes(tx, ch);
+    engine_.assign_ids(ids);
+    std::size_t next = 0;
+    for (auto& w : ch.alarms)
+        if (w.after.id == 0 && next < ids.size()) w.after.id = ids[next++];
+    const auto told = escalation_.observe(ch, util::now_micros());
+    if (!told.empty()) staged_outbox_rows_ += store::write_escalation(tx, told);
 }
 
-void alarm_service::write_and_commit(store::writer_connection& connection, alarm_model::changes ch) {
+void alarm_service::set_silences(std::vector<notify::silence> silences) {
+    std::lock_guard lock(silences_mutex_);
+    next_silences_ = std::move(silences);
+    ++silences_version_;
+}
+
+void alarm_service::commit_staged() {
+    engine_.commit();
+    escalation_.commit();
+    if (std::exchange(staged_outbox_rows_, 0) > 0 && wake_outbox_) wake_outbox_();
+}
+
+void alarm_service::rollback_staged() {
+    engine_.rollback();
+    escalation_.rollback();
+    staged_outbox_rows_ = 0;
+}
+
+void alarm_service::write_and_commit(
+    store::writer_connection& connection, alarm_model::changes ch, notify::escalation_output due
+) {
     try {
-        if (!ch.empty()) connection.transact([&](store::transaction_scope& tx) { store_changes(tx, ch); });
-        engine_.commit();
+        if (!ch.empty() || !due.empty())
+            connection.transact([&](store::transaction_scope& tx) {
+                if (!due.empty()) staged_outbox_rows_ += store::write_escalation(tx, due);
+                if (!ch.empty()) store_changes(tx, ch);
+            });
+        commit_staged();
     } catch (...) {
-        engine_.rollback();
+        rollback_staged();
         throw;
     }
 }
@@ -193,7 +245,7 @@ void alarm_service::write_and_commit(store::writer_connection& connection, alarm
 void alarm_service::before_commit(
     store::transaction_scope& tx, const std::vector<rules::reading>& rows, const std::vector<bool>& inserted
 ) {
-    engine_.rollback();  // nothing half-staged from an earlier attempt may leak into this one
+    rollback_staged();  // nothing half-staged from an earlier attempt may leak into this one
     refresh_facts();
     auto ch = engine_.evaluate(
         rows, inserted, [this](std::int32_t key) { return facts(key); }, util::now_micros()
@@ -201,8 +253,8 @@ void alarm_service::before_commit(
     if (!ch.empty()) store_changes(tx, ch);
 }
 
-void alarm_service::after_commit() { engine_.commit(); }
-void alarm_service::after_abort() { engine_.rollback(); }
+void alarm_service::after_commit() { commit_staged(); }
+void alarm_service::after_abort() { rollback_staged(); }
 
 // Not a coroutine on purpose: GCC 12 mishandles a coroutine that moves from its own by-value
 // parameter (both copies end up owning it). A plain function returning the awaitable has no
@@ -247,7 +299,17 @@ net::awaitable<void> alarm_service::tick() {
         std::vector<const alarm_model::sensor_facts*> all;
         all.reserve(facts_.size());
         for (const auto& [key, f] : facts_) all.push_back(&f);
-        write_and_commit(connection, engine_.tick(all, util::now_micros()));
+        const auto now = util::now_micros();
+        {
+            std::lock_guard lock(silences_mutex_);
+            if (silences_version_ != silences_applied_) {
+                escalation_.set_silences(next_silences_);
+                silences_applied_ = silences_version_;
+            }
+        }
+        auto ch = engine_.tick(all, now);
+        auto due = escalation_.tick(now);
+        write_and_commit(connection, std::move(ch), std::move(due));
         return true;
     };
     co_await on_writer<bool>(std::move(step));
@@ -368,7 +430,12 @@ void alarm_service::publish_catalog(std::vector<rules::bundle> bundles) {
     json listed = json::array();
     for (const auto& r : engine_.rules())
         if (!r.retired) listed.push_back(r.definition);
-    auto next = std::make_shared<const catalog>(catalog{{{"rules", std::move(listed)}}, std::move(bundles)});
+    json listed_bundles = json::array();
+    for (const auto& b : bundles) listed_bundles.push_back(rules::to_json(b));
+    auto next = std::make_shared<const catalog>(catalog{
+        json{{"rules", std::move(listed)}}.dump(),
+        json{{"bundles", std::move(listed_bundles)}}.dump(),
+        std::move(bundles)});
     std::lock_guard lock(catalog_mutex_);
     catalog_ = std::move(next);
 }
@@ -378,11 +445,7 @@ void alarm_service::set_packs(std::string dir, std::vector<rules::bundle> bundle
     publish_catalog(std::move(bundles));
 }
 
-json alarm_service::bundles_json() const {
-    json out = json::array();
-    for (const auto& b : current_catalog()->bundles) out.push_back(rules::to_json(b));
-    return {{"bundles", std::move(out)}};
-}
+std::string alarm_service::bundles_body() const { return current_catalog()->bundles_body; }
 
 net::awaitable<json> alarm_service::reload() {
     // The result: the summary, or why the packs were refused (nothing changed then).
@@ -452,6 +515,6 @@ net::awaitable<json> alarm_service::coverage(json site, json sensors) {
     co_return out;
 }
 
-json alarm_service::rules_json() const { return current_catalog()->rules; }
+std::string alarm_service::rules_body() const { return current_catalog()->rules_body; }
 
 }  // namespace cityguard::alarms

@@ -36,6 +36,44 @@ void add_registry_routes(router& r, services& s) {
                auto body = co_await s.registry.get_sensor(req.params[0]);
                co_return json_response(200, body);
            }});
+    r.add({"PUT", "/api/v1/units/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {
+               auto doc = co_await parse_body(s, req);
+               const bool created = co_await s.registry.put_unit(req.params[0], doc);
+               auto body = co_await s.registry.get_unit(req.params[0]);
+               co_return json_response(created ? 201 : 200, body);
+           }});
+    r.add({"GET", "/api/v1/units", access::read, false, [&s](request&) -> net::awaitable<response> {
+               auto body = co_await s.registry.list_units();
+               co_return json_response(200, body);
+           }});
+    r.add({"GET", "/api/v1/units/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               auto body = co_await s.registry.get_unit(req.params[0]);
+               co_return json_response(200, body);
+           }});
+    r.add({"DELETE", "/api/v1/units/{id}", access::admin, false, [&s](request& req) -> net::awaitable<response> {
+               co_await s.registry.delete_unit(req.params[0]);
+               co_return response{204, "application/json", "", {}};
+           }});
+    r.add({"PUT", "/api/v1/contacts/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {
+               auto doc = co_await parse_body(s, req);
+               const bool created = co_await s.registry.put_contact(req.params[0], doc);
+               auto body = co_await s.registry.get_contact(req.params[0]);
+               co_return json_response(created ? 201 : 200, body);
+           }});
+    r.add({"GET", "/api/v1/contacts", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               auto body = co_await s.registry.list_contacts(
+                   req.query_param("unit"), req.query_param("district"), req.query_param("tier")
+               );
+               co_return json_response(200, body);
+           }});
+    r.add({"GET", "/api/v1/contacts/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               auto body = co_await s.registry.get_contact(req.params[0]);
+               co_return json_response(200, body);
+           }});
+    r.add({"DELETE", "/api/v1/contacts/{id}", access::admin, false, [&s](request& req) -> net::awaitable<response> {
+               co_await s.registry.delete_contact(req.params[0]);
+               co_return response{204, "application/json", "", {}};
+           }});
     r.add({"POST", "/api/v1/registry", access::admin, true, [&s](request& req) -> net::awaitable<response> {
                auto doc = co_await parse_body(s, req);
                auto body = co_await s.registry.bulk_upsert(doc);

@@ -21,6 +21,10 @@
 #include "cityguard/history/history_service.hpp"
 #include "cityguard/http/server.hpp"
 #include "cityguard/ingest/ingest_service.hpp"
+#include "cityguard/notifications/dispatcher.hpp"
+#include "cityguard/notifications/outbox_service.hpp"
+#include "cityguard/notifications/silence_service.hpp"
+#include "cityguard/notify/policy.hpp"
 #include "cityguard/registry/registry_service.hpp"
 #include "cityguard/rules/bundle.hpp"
 #include "cityguard/rules/rule.hpp"
@@ -29,8 +33,10 @@
 #include "cityguard/store/event_log.hpp"
 #include "cityguard/store/keys_repo.hpp"
 #include "cityguard/store/migrations.hpp"
+#include "cityguard/store/notifications_repo.hpp"
 #include "cityguard/store/readings_repo.hpp"
 #include "cityguard/store/registry_repo.hpp"
+#include "cityguard/store/silences_repo.hpp"
 #include "cityguard/store/writer_connection.hpp"
 #include "cityguard/util/error.hpp"
 #include "cityguard/web/static_files.hpp"
@@ -43,8 +49,9 @@ namespace net = boost::asio;
 /// Every component, in dependency order: members are built top to bottom and destroyed in
 /// reverse, so nothing outlives what it uses.
 struct app::parts {
-    parts(const config::config& cfg, std::vector<rules::rule> rules)
+    parts(const config::config& cfg, std::vector<rules::rule> rules, notify::policy policy)
         : cfg(cfg),
+          policy(std::move(policy)),
           ioc(cfg.threads > 0 ? cfg.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
           work(net::make_work_guard(ioc)),
           db(cfg.db),
@@ -52,16 +59,31 @@ struct app::parts {
           registry_repo(db),
           readings_repo(db),
           alarms_repo(db),
+          notifications_repo(db),
+          silences_repo(db),
           event_log(db),
           writer_connection(cfg.db.url, cfg.db.statement_timeout_ms),
           keys(keys_repo, cfg.auth),
-          registry(registry_repo, directory),
+          registry(registry_repo, directory, [this](std::string_view name) { return this->policy.has_channel(name); }),
           writer(writer_connection, cfg.ingest, cfg.writer),
           ingest(directory, writer, cfg.ingest, cfg.http.json_max_depth),
           history(readings_repo, directory, cfg.query),
-          alarms(ioc, std::move(rules), directory, writer, alarms_repo, cfg.alarms),
+          alarms(ioc, std::move(rules), directory, writer, alarms_repo, cfg.alarms, this->policy),
           parsing(static_cast<std::size_t>(cfg.http.parse_threads), cfg.http.max_queued_parses),
-          services{keys, registry, ingest, history, alarms, [this] { return db.ping(); }, parsing, cfg.http},
+          outbox(notifications_repo, this->policy),
+          silences(silences_repo, alarms, this->policy),
+          notifier(ioc, notifications_repo, this->policy, cfg.notifications),
+          services{
+              keys,
+              registry,
+              ingest,
+              history,
+              alarms,
+              [this] { return db.ping(); },
+              parsing,
+              cfg.http,
+              outbox,
+              silences},
           dispatcher(api::make_router(services), keys),
           feed(event_log, keys, directory, cfg.feed, cfg.http.json_max_depth),
           follower(
@@ -78,6 +100,7 @@ struct app::parts {
           maintenance_timer(ioc) {}
 
     const config::config& cfg;
+    const notify::policy policy;
     net::io_context ioc;
     net::executor_work_guard<net::io_context::executor_type> work;
     store::database db;
@@ -85,6 +108,8 @@ struct app::parts {
     store::registry_repo registry_repo;
     store::readings_repo readings_repo;
     store::alarms_repo alarms_repo;
+    store::notifications_repo notifications_repo;
+    store::silences_repo silences_repo;
     store::event_log event_log;
     store::writer_connection writer_connection;
     auth::key_service keys;
@@ -95,6 +120,9 @@ struct app::parts {
     history::history_service history;
     alarms::alarm_service alarms;
     util::worker_pool parsing;
+    notifications::outbox_service outbox;
+    notifications::silence_service silences;
+    notifications::dispatcher notifier;  // delivers the outbox the writer fills
     api::services services;
     api::dispatcher dispatcher;
     feed::feed_service feed;
@@ -177,7 +205,13 @@ void app::start() {
     spdlog::info("rule packs: {} rules from {}", rule_set.size(), cfg_.rules_dir);
 
     auto bundles = rules::load_bundles(cfg_.rules_dir, rule_set);
-    parts_ = std::make_unique<parts>(cfg_, std::move(rule_set));
+    if (cfg_.notifications_file.empty())
+        throw std::runtime_error(
+            "no notification file found: set notifications_file in the config or pass --notifications FILE"
+        );
+    auto policy = notify::load_policy_file(cfg_.notifications_file);  // a bad file stops start-up, naming the field
+    spdlog::info("notifications: {} channel(s) from {}", policy.channels.size(), cfg_.notifications_file);
+    parts_ = std::make_unique<parts>(cfg_, std::move(rule_set), std::move(policy));
     auto& p = *parts_;
     p.alarms.set_packs(cfg_.rules_dir, std::move(bundles));
     const int n = cfg_.threads > 0 ? cfg_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -202,13 +236,16 @@ void app::start() {
     }
     p.run_now(p.registry.load_directory());
     p.run_now(p.alarms.restore());
+    p.run_now(p.silences.load());
     p.writer.observe(&p.alarms);
+    p.alarms.on_outbox([&notifier = p.notifier] { notifier.wake(); });
     p.writer.on_committed([&hub = p.feed.events()](const auto& rows, const auto& inserted) {
         if (hub.wants_readings()) hub.publish_readings(rows, inserted);
     });
     p.follower.start();
     p.writer.start();
     p.alarms.start();
+    p.notifier.start();
     if (p.files.enabled())
         spdlog::info("dashboard: {} file(s) from {}", p.files.size(), cfg_.web.root);
     else
@@ -259,6 +296,11 @@ void app::stop() {
         spdlog::warn(
             "{} connection(s) still open after http.shutdown_timeout_ms; closing them", p.server.connections()
         );
+    // Deliveries under way finish (each is bounded by its channel's timeout) or stay pending in
+    // the outbox for the next start, with the same idempotency key.
+    p.notifier.stop();
+    while (p.notifier.in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     // Every request that got an answer was committed before it; whatever is still queued is
     // committed now, before the process goes.
     p.alarms.stop();

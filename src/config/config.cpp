@@ -124,6 +124,7 @@ void apply_json(config& cfg, const std::string& json_text) {
     root.string("migrations_dir", cfg.migrations_dir);
     root.string("registry_file", cfg.registry_file);
     root.string("rules_dir", cfg.rules_dir);
+    root.string("notifications_file", cfg.notifications_file);
 
     if (const json* v = root.object("http")) {
         section s(*v, "http");
@@ -213,6 +214,13 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.integer("max_client_messages_per_s", cfg.feed.max_client_messages_per_s, 1, 1'000'000);
         s.finish();
     }
+    if (const json* v = root.object("notifications")) {
+        section s(*v, "notifications");
+        s.integer("poll_ms", cfg.notifications.poll_ms, 10, 3'600'000);
+        s.integer("batch", cfg.notifications.batch, 1, 10'000);
+        s.integer("alert_firing_s", cfg.notifications.alert_firing_s, 60, 30 * 86'400);
+        s.finish();
+    }
     if (const json* v = root.object("web")) {
         section s(*v, "web");
         s.string("root", cfg.web.root);
@@ -238,6 +246,7 @@ std::string usage() {
            "  --threads N         I/O threads (0 = hardware concurrency)\n"
            "  --migrations DIR    apply sql/NNNN_*.sql from DIR instead of the built-in migrations\n"
            "  --rules DIR         rule packs (*.json) to load instead of config/rules of the install\n"
+           "  --notifications F   notification channels and policies instead of config/notifications.json\n"
            "  --web DIR           dashboard files to serve at / instead of web/ of the install (- for none)\n"
            "  --registry FILE     upsert a registry file ({\"sites\":[...],\"sensors\":[...]}) at start-up\n"
            "  --log-level LEVEL   trace, debug, info, warn, error\n"
@@ -269,6 +278,7 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
             "--registry",
             "--log-level",
             "--rules",
+            "--notifications",
             "--web"};
         std::string name = a, value;
         if (auto eq = a.find('='); eq != std::string::npos) {
@@ -328,6 +338,8 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
             cfg.registry_file = value;
         else if (name == "--rules")
             cfg.rules_dir = value;
+        else if (name == "--notifications")
+            cfg.notifications_file = value;
         else if (name == "--web")
             cfg.web.root = value;
         else if (name == "--log-level") {
@@ -341,6 +353,19 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
             std::error_code ec;
             if (fs::is_directory(fs::path(exe_dir) / rel, ec)) {
                 cfg.rules_dir = fs::weakly_canonical(fs::path(exe_dir) / rel, ec).string();
+                break;
+            }
+        }
+    }
+    if (cfg.notifications_file.empty()) {
+        namespace fs = std::filesystem;
+        for (const char* rel :
+             {"../config/notifications.json",
+              "../../config/notifications.json",
+              "../share/cityguard/notifications.json"}) {
+            std::error_code ec;
+            if (fs::is_regular_file(fs::path(exe_dir) / rel, ec)) {
+                cfg.notifications_file = fs::weakly_canonical(fs::path(exe_dir) / rel, ec).string();
                 break;
             }
         }

@@ -44,6 +44,28 @@ std::optional<std::string> required_string(const json& body, const char* key, st
     return std::nullopt;
 }
 
+std::optional<std::string> optional_string(
+    const json& body, const char* key, std::optional<std::string>& out, std::size_t max
+) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) return std::nullopt;
+    if (!it->is_string() || it->get<std::string>().empty())
+        return std::string(key) + " must be a non-empty string or null";
+    if (it->get<std::string>().size() > max)
+        return std::string(key) + " is longer than " + std::to_string(max) + " characters";
+    out = it->get<std::string>();
+    return std::nullopt;
+}
+
+std::optional<std::string> optional_id(const json& body, const char* key, std::optional<std::string>& out) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) return std::nullopt;
+    if (!it->is_string() || !valid_id(it->get<std::string>()))
+        return std::string(key) + " must be an id: 1-64 characters of A-Z a-z 0-9 . _ -";
+    out = it->get<std::string>();
+    return std::nullopt;
+}
+
 std::optional<std::string> coordinate(
     const json& body, const char* key, double limit, std::optional<double>& out, bool required
 ) {
@@ -84,7 +106,7 @@ bool valid_kind(std::string_view kind) noexcept {
 std::variant<store::site_record, std::string> parse_site(const json& body, std::optional<std::string_view> path_id) {
     if (!body.is_object()) return std::string("a site must be a JSON object");
     static const std::set<std::string> allowed{
-        "id", "name", "domain", "district", "lat", "lon", "address", "attributes"};
+        "id", "name", "domain", "district", "lat", "lon", "address", "attributes", "unit"};
     if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
     store::site_record s;
     if (auto e = resolve_id(body, path_id, s.id)) return *e;
@@ -106,7 +128,60 @@ std::variant<store::site_record, std::string> parse_site(const json& body, std::
         if (!it->is_object()) return std::string("attributes must be a JSON object");
         s.attributes = *it;
     }
+    if (auto e = optional_id(body, "unit", s.unit)) return *e;
     return s;
+}
+
+std::variant<store::unit_record, std::string> parse_unit(const json& body, std::optional<std::string_view> path_id) {
+    if (!body.is_object()) return std::string("a unit must be a JSON object");
+    static const std::set<std::string> allowed{"id", "name", "credit_code", "address"};
+    if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
+    store::unit_record u;
+    if (auto e = resolve_id(body, path_id, u.id)) return *e;
+    if (auto e = required_string(body, "name", u.name)) return *e;
+    if (auto e = optional_string(body, "credit_code", u.credit_code, 64)) return *e;
+    if (auto e = optional_string(body, "address", u.address, 200)) return *e;
+    return u;
+}
+
+std::variant<store::contact_record, std::string> parse_contact(
+    const json& body, std::optional<std::string_view> path_id, const channel_check& known_channel
+) {
+    if (!body.is_object()) return std::string("a contact must be a JSON object");
+    static const std::set<std::string> allowed{"id", "name", "tier", "unit", "district", "phone", "channels"};
+    if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
+    store::contact_record c;
+    if (auto e = resolve_id(body, path_id, c.id)) return *e;
+    if (auto e = required_string(body, "name", c.name, 100)) return *e;
+    if (auto e = required_string(body, "tier", c.tier, 16)) return *e;
+    if (c.tier != "enterprise" && c.tier != "district" && c.tier != "city")
+        return std::string("tier must be enterprise (the unit's safety officer), district or city");
+    if (auto e = optional_id(body, "unit", c.unit)) return *e;
+    if (auto e = optional_string(body, "district", c.district, 100)) return *e;
+    if ((c.tier == "enterprise") != c.unit.has_value())
+        return std::string(
+            c.unit ? "unit is for enterprise contacts only" : "unit is required for an enterprise contact"
+        );
+    if ((c.tier == "district") != c.district.has_value())
+        return std::string(
+            c.district ? "district is for district contacts only" : "district is required for a district contact"
+        );
+    if (auto e = optional_string(body, "phone", c.phone, 32)) return *e;
+    if (c.phone && !std::all_of(c.phone->begin(), c.phone->end(), [](char ch) {
+            return (ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == ' ';
+        }))
+        return std::string("phone may hold digits, +, - and spaces only");
+    auto ch = body.find("channels");
+    if (ch == body.end() || !ch->is_array() || ch->empty() || ch->size() > 16)
+        return std::string("channels is required: the names of 1-16 configured channels that reach this contact");
+    for (const auto& name : *ch) {
+        if (!name.is_string()) return std::string("channels must hold channel names");
+        if (!known_channel(name.get<std::string>()))
+            return "channels: no channel named '" + name.get<std::string>() + "' is configured";
+        if (std::find(c.channels.begin(), c.channels.end(), name.get<std::string>()) == c.channels.end())
+            c.channels.push_back(name.get<std::string>());
+    }
+    return c;
 }
 
 std::variant<store::sensor_record, std::string> parse_sensor(
@@ -165,6 +240,22 @@ json to_json(const store::site_record& s) {
         {"attributes", s.attributes},
         {"sensor_count", s.sensor_count}};
     j["address"] = s.address ? json(*s.address) : json(nullptr);
+    j["unit"] = s.unit ? json(*s.unit) : json(nullptr);
+    return j;
+}
+
+json to_json(const store::unit_record& u) {
+    json j{{"id", u.id}, {"name", u.name}, {"site_count", u.site_count}};
+    j["credit_code"] = u.credit_code ? json(*u.credit_code) : json(nullptr);
+    j["address"] = u.address ? json(*u.address) : json(nullptr);
+    return j;
+}
+
+json to_json(const store::contact_record& c) {
+    json j{{"id", c.id}, {"name", c.name}, {"tier", c.tier}, {"channels", c.channels}};
+    j["unit"] = c.unit ? json(*c.unit) : json(nullptr);
+    j["district"] = c.district ? json(*c.district) : json(nullptr);
+    j["phone"] = c.phone ? json(*c.phone) : json(nullptr);
     return j;
 }
 

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cityguard/registry/registry_model.hpp"
+#include "cityguard/store/errors.hpp"
 #include "cityguard/util/error.hpp"
 
 namespace cityguard::registry {
@@ -17,7 +18,9 @@ void sensor_directory::replace(const std::vector<store::sensor_record>& all) {
     next->by_id.reserve(all.size());
     for (const auto& s : all)
         next->by_id.insert_or_assign(
-            s.id, sensor_entry{s.id, s.key, s.site, s.domain, s.kind, s.interval_s, s.limits, s.lat, s.lon, s.groups}
+            s.id,
+            sensor_entry{
+                s.id, s.key, s.site, s.domain, s.kind, s.interval_s, s.limits, s.lat, s.lon, s.groups, s.district}
         );
     for (const auto& [id, entry] : next->by_id) next->by_key.emplace(entry.key, &entry);
     std::lock_guard lock(mutex_);
@@ -72,69 +75,93 @@ net::awaitable<void> registry_service::load_directory() {
     spdlog::info("sensor directory loaded: {} sensors", all.size());
 }
 
-net::awaitable<bool> registry_service::put_site(std::string id, const json& body) {
-    auto parsed = parse_site(body, id);
-    if (auto* err = std::get_if<std::string>(&parsed)) throw api_error(errc::validation_failed, *err);
-    // Named vectors, not braced lists: GCC 12 miscompiles initializer lists inside co_await.
-    std::vector<store::site_record> sites;
-    sites.push_back(std::get<store::site_record>(std::move(parsed)));
-    auto result = co_await repo_.upsert(std::move(sites), {});
-    const bool created = std::get<store::upsert_counts>(result).sites_created == 1;
-    co_await load_directory();
-    co_return created;
-}
-
-net::awaitable<bool> registry_service::put_sensor(std::string id, const json& body) {
-    auto parsed = parse_sensor(body, id);
-    if (auto* err = std::get_if<std::string>(&parsed)) throw api_error(errc::validation_failed, *err);
-    std::vector<store::sensor_record> sensors;
-    sensors.push_back(std::get<store::sensor_record>(std::move(parsed)));
-    auto result = co_await repo_.upsert({}, std::move(sensors));
-    if (auto* missing = std::get_if<std::vector<store::missing_site>>(&result))
-        throw api_error(errc::validation_failed, "site '" + missing->front().site + "' does not exist");
-    const bool created = std::get<store::upsert_counts>(result).sensors_created == 1;
-    co_await load_directory();
-    co_return created;
-}
-
-net::awaitable<json> registry_service::bulk_upsert(const json& body) {
-    if (!body.is_object()) throw api_error(errc::validation_failed, "body must be {\"sites\":[...],\"sensors\":[...]}");
-    for (auto it = body.begin(); it != body.end(); ++it)
-        if (it.key() != "sites" && it.key() != "sensors")
-            throw api_error(errc::validation_failed, "unknown field '" + it.key() + "'");
-    static const json empty = json::array();
-    const json& sites_in = body.contains("sites") ? body["sites"] : empty;
-    const json& sensors_in = body.contains("sensors") ? body["sensors"] : empty;
-    if (!sites_in.is_array() || !sensors_in.is_array())
-        throw api_error(errc::validation_failed, "sites and sensors must be arrays");
-
-    json errors = json::array();
-    auto sites = parse_all<store::site_record>(sites_in, "site", parse_site, errors);
-    auto sensors = parse_all<store::sensor_record>(sensors_in, "sensor", parse_sensor, errors);
-    if (!errors.empty())
-        throw api_error(
-            errc::validation_failed, std::to_string(errors.size()) + " item(s) refused; nothing was written", errors
-        );
-
-    const auto sensor_ids = [&] {
-        std::vector<std::string> ids;
-        for (const auto& s : sensors) ids.push_back(s.id);
-        return ids;
-    }();
-    auto result = co_await repo_.upsert(std::move(sites), std::move(sensors));
-    if (auto* missing = std::get_if<std::vector<store::missing_site>>(&result)) {
-        for (const auto& m : *missing)
-            errors.push_back(
-                item_error("sensor", m.sensor_index, sensor_ids[m.sensor_index], "site '" + m.site + "' does not exist")
-            );
+net::awaitable<store::upsert_counts> registry_service::write_document(store::registry_document& doc, bool itemised) {
+    const bool sensors_changed = !doc.sites.empty() || !doc.sensors.empty();
+    auto result = co_await repo_.upsert(std::move(doc));
+    if (auto* missing = std::get_if<std::vector<store::missing_reference>>(&result)) {
+        if (!itemised) throw api_error(errc::validation_failed, missing->front().message());
+        json errors = json::array();
+        for (const auto& m : *missing) errors.push_back(item_error(m.kind.c_str(), m.index, m.id, m.message()));
         throw api_error(
             errc::validation_failed, std::to_string(errors.size()) + " item(s) refused; nothing was written", errors
         );
     }
-    auto& counts = std::get<store::upsert_counts>(result);
     // A reload, not a patch: a site's domain change reaches all of its sensors too.
-    co_await load_directory();
+    if (sensors_changed) co_await load_directory();
+    co_return std::get<store::upsert_counts>(result);
+}
+
+namespace {
+
+/// A document of the one record a PUT carries, or the parser's reason as a 422.
+template <class Record>
+store::registry_document single_document(
+    std::variant<Record, std::string> parsed, std::vector<Record> store::registry_document::*list
+) {
+    if (auto* err = std::get_if<std::string>(&parsed)) throw api_error(errc::validation_failed, *err);
+    store::registry_document doc;
+    (doc.*list).push_back(std::get<Record>(std::move(parsed)));
+    return doc;
+}
+
+}  // namespace
+
+net::awaitable<bool> registry_service::put_site(std::string id, const json& body) {
+    auto doc = single_document(parse_site(body, id), &store::registry_document::sites);
+    const auto counts = co_await write_document(doc, false);
+    co_return counts.sites_created == 1;
+}
+
+net::awaitable<bool> registry_service::put_sensor(std::string id, const json& body) {
+    auto doc = single_document(parse_sensor(body, id), &store::registry_document::sensors);
+    const auto counts = co_await write_document(doc, false);
+    co_return counts.sensors_created == 1;
+}
+
+net::awaitable<bool> registry_service::put_unit(std::string id, const json& body) {
+    auto doc = single_document(parse_unit(body, id), &store::registry_document::units);
+    const auto counts = co_await write_document(doc, false);
+    co_return counts.units_created == 1;
+}
+
+net::awaitable<bool> registry_service::put_contact(std::string id, const json& body) {
+    auto doc = single_document(parse_contact(body, id, known_channel_), &store::registry_document::contacts);
+    const auto counts = co_await write_document(doc, false);
+    co_return counts.contacts_created == 1;
+}
+
+net::awaitable<json> registry_service::bulk_upsert(const json& body) {
+    static const char* usage = "body must be {\"units\":[...],\"contacts\":[...],\"sites\":[...],\"sensors\":[...]}";
+    if (!body.is_object()) throw api_error(errc::validation_failed, usage);
+    static const std::set<std::string> sections{"units", "contacts", "sites", "sensors"};
+    for (auto it = body.begin(); it != body.end(); ++it) {
+        if (!sections.count(it.key())) throw api_error(errc::validation_failed, "unknown field '" + it.key() + "'");
+        if (!it->is_array()) throw api_error(errc::validation_failed, it.key() + " must be an array");
+    }
+    static const json empty = json::array();
+    const auto section = [&](const char* name) -> const json& { return body.contains(name) ? body[name] : empty; };
+
+    json errors = json::array();
+    store::registry_document doc;
+    doc.units = parse_all<store::unit_record>(section("units"), "unit", parse_unit, errors);
+    doc.contacts = parse_all<store::contact_record>(
+        section("contacts"),
+        "contact",
+        [this](const json& item, std::optional<std::string_view> path_id) {
+            return parse_contact(item, path_id, known_channel_);
+        },
+        errors
+    );
+    doc.sites = parse_all<store::site_record>(section("sites"), "site", parse_site, errors);
+    doc.sensors = parse_all<store::sensor_record>(section("sensors"), "sensor", parse_sensor, errors);
+    if (!errors.empty())
+        throw api_error(
+            errc::validation_failed, std::to_string(errors.size()) + " item(s) refused; nothing was written", errors
+        );
+    auto counts = co_await write_document(doc, true);
     co_return json{
+        {"units", {{"created", counts.units_created}, {"updated", counts.units_updated}}},
+        {"contacts", {{"created", counts.contacts_created}, {"updated", counts.contacts_updated}}},
         {"sites", {{"created", counts.sites_created}, {"updated", counts.sites_updated}}},
         {"sensors", {{"created", counts.sensors_created}, {"updated", counts.sensors_updated}}}};
 }
@@ -156,6 +183,11 @@ net::awaitable<json> registry_service::get_site(std::string id) {
     auto rows = co_await repo_.sensors_of_site(id);
     for (const auto& s : rows) sensors.push_back(with_latest(s));
     j["sensors"] = std::move(sensors);
+    std::optional<store::unit_record> unit;
+    if (site->unit) unit = co_await repo_.get_unit(*site->unit);
+    j["responsible"] = {{"unit", unit ? to_json(*unit) : json(nullptr)}, {"contacts", json::array()}};
+    auto contacts = co_await repo_.contacts_of_site(id);
+    for (const auto& c : contacts) j["responsible"]["contacts"].push_back(to_json(c));
     co_return j;
 }
 
@@ -172,6 +204,54 @@ net::awaitable<json> registry_service::get_sensor(std::string id) {
     auto sensor = co_await repo_.get_sensor(id);
     if (!sensor) throw api_error(errc::not_found, "no sensor '" + id + "'");
     co_return with_latest(*sensor);
+}
+
+net::awaitable<json> registry_service::list_units() {
+    json out = json::array();
+    auto rows = co_await repo_.list_units();
+    for (const auto& u : rows) out.push_back(to_json(u));
+    co_return json{{"units", std::move(out)}};
+}
+
+net::awaitable<json> registry_service::get_unit(std::string id) {
+    auto unit = co_await repo_.get_unit(id);
+    if (!unit) throw api_error(errc::not_found, "no unit '" + id + "'");
+    json j = to_json(*unit);
+    auto contacts = co_await repo_.list_contacts(id, std::nullopt, std::nullopt);
+    j["contacts"] = json::array();
+    for (const auto& c : contacts) j["contacts"].push_back(to_json(c));
+    co_return j;
+}
+
+net::awaitable<void> registry_service::delete_unit(std::string id) {
+    bool existed = false;
+    try {
+        existed = co_await repo_.delete_unit(id);
+    } catch (const store::error& e) {
+        if (e.kind() != store::failure::conflict) throw;
+        throw api_error(errc::conflict, "unit '" + id + "' is still named by sites or contacts: change those first");
+    }
+    if (!existed) throw api_error(errc::not_found, "no unit '" + id + "'");
+}
+
+net::awaitable<json> registry_service::list_contacts(
+    std::optional<std::string> unit, std::optional<std::string> district, std::optional<std::string> tier
+) {
+    json out = json::array();
+    auto rows = co_await repo_.list_contacts(unit, district, tier);
+    for (const auto& c : rows) out.push_back(to_json(c));
+    co_return json{{"contacts", std::move(out)}};
+}
+
+net::awaitable<json> registry_service::get_contact(std::string id) {
+    auto contact = co_await repo_.get_contact(id);
+    if (!contact) throw api_error(errc::not_found, "no contact '" + id + "'");
+    co_return to_json(*contact);
+}
+
+net::awaitable<void> registry_service::delete_contact(std::string id) {
+    const bool existed = co_await repo_.delete_contact(id);
+    if (!existed) throw api_error(errc::not_found, "no contact '" + id + "'");
 }
 
 }  // namespace cityguard::registry

@@ -30,11 +30,11 @@ inline constexpr query count_admin_keys{"count_admin_keys", "SELECT count(*) FRO
 
 inline constexpr query upsert_site{
     "upsert_site",
-    "INSERT INTO sites (id, name, domain, district, lat, lon, address, attributes) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) "
+    "INSERT INTO sites (id, name, domain, district, lat, lon, address, attributes, unit_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) "
     "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, domain = EXCLUDED.domain, district = EXCLUDED.district, "
     "lat = EXCLUDED.lat, lon = EXCLUDED.lon, address = EXCLUDED.address, attributes = EXCLUDED.attributes, "
-    "updated_at = now() "
+    "unit_id = EXCLUDED.unit_id, updated_at = now() "
     "RETURNING (xmax = 0) AS inserted"};
 inline constexpr query upsert_sensor{
     "upsert_sensor",
@@ -47,7 +47,8 @@ inline constexpr query upsert_sensor{
     "RETURNING (xmax = 0) AS inserted"};
 inline constexpr query existing_site_ids{"existing_site_ids", "SELECT id FROM sites WHERE id = ANY($1::text[])"};
 
-#define CITYGUARD_SITE_COLUMNS "s.id, s.name, s.domain, s.district, s.lat, s.lon, s.address, s.attributes::text, "
+#define CITYGUARD_SITE_COLUMNS \
+    "s.id, s.name, s.domain, s.district, s.lat, s.lon, s.address, s.attributes::text, s.unit_id, "
 inline constexpr query list_sites{
     "list_sites",
     "SELECT " CITYGUARD_SITE_COLUMNS
@@ -59,6 +60,45 @@ inline constexpr query get_site{
     "SELECT " CITYGUARD_SITE_COLUMNS
     "(SELECT count(*) FROM sensors x WHERE x.site_id = s.id) FROM sites s WHERE s.id = $1"};
 #undef CITYGUARD_SITE_COLUMNS
+
+inline constexpr query upsert_unit{
+    "upsert_unit",
+    "INSERT INTO units (id, name, credit_code, address) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, credit_code = EXCLUDED.credit_code, "
+    "address = EXCLUDED.address, updated_at = now() "
+    "RETURNING (xmax = 0) AS inserted"};
+inline constexpr query existing_unit_ids{"existing_unit_ids", "SELECT id FROM units WHERE id = ANY($1::text[])"};
+#define CITYGUARD_UNIT_COLUMNS \
+    "u.id, u.name, u.credit_code, u.address, (SELECT count(*) FROM sites x WHERE x.unit_id = u.id) FROM units u "
+inline constexpr query list_units{"list_units", "SELECT " CITYGUARD_UNIT_COLUMNS "ORDER BY u.id"};
+inline constexpr query get_unit{"get_unit", "SELECT " CITYGUARD_UNIT_COLUMNS "WHERE u.id = $1"};
+#undef CITYGUARD_UNIT_COLUMNS
+// A unit that still has sites or contacts is not deleted (the foreign keys refuse it).
+inline constexpr query delete_unit{"delete_unit", "DELETE FROM units WHERE id = $1 RETURNING id"};
+inline constexpr query upsert_contact{
+    "upsert_contact",
+    "INSERT INTO contacts (id, name, tier, unit_id, district, phone, channels) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) "
+    "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, tier = EXCLUDED.tier, unit_id = EXCLUDED.unit_id, "
+    "district = EXCLUDED.district, phone = EXCLUDED.phone, channels = EXCLUDED.channels, updated_at = now() "
+    "RETURNING (xmax = 0) AS inserted"};
+#define CITYGUARD_CONTACT_COLUMNS \
+    "c.id, c.name, c.tier, c.unit_id, c.district, c.phone, c.channels::text FROM contacts c "
+inline constexpr query list_contacts{
+    "list_contacts",
+    "SELECT " CITYGUARD_CONTACT_COLUMNS
+    "WHERE ($1::text IS NULL OR c.unit_id = $1) AND ($2::text IS NULL OR c.district = $2) "
+    "AND ($3::text IS NULL OR c.tier = $3) ORDER BY c.id"};
+inline constexpr query get_contact{"get_contact", "SELECT " CITYGUARD_CONTACT_COLUMNS "WHERE c.id = $1"};
+// Who answers for a site: its unit's enterprise contacts, its district's, and the city's.
+inline constexpr query contacts_of_site{
+    "contacts_of_site",
+    "SELECT " CITYGUARD_CONTACT_COLUMNS
+    "JOIN sites s ON s.id = $1 WHERE (c.tier = 'enterprise' AND c.unit_id = s.unit_id) "
+    "OR (c.tier = 'district' AND c.district = s.district) OR c.tier = 'city' "
+    "ORDER BY CASE c.tier WHEN 'enterprise' THEN 0 WHEN 'district' THEN 1 ELSE 2 END, c.id"};
+#undef CITYGUARD_CONTACT_COLUMNS
+inline constexpr query delete_contact{"delete_contact", "DELETE FROM contacts WHERE id = $1 RETURNING id"};
 
 // The latest reading per sensor is one backward index probe per partition at most, and the
 // partitions are scanned newest first, so it stays cheap for the handful of sensors of a site.
@@ -82,8 +122,8 @@ inline constexpr query get_sensor{
     "SELECT " CITYGUARD_SENSOR_COLUMNS ", l.ts, l.value FROM sensors s" CITYGUARD_LATEST_JOIN "WHERE s.id = $1"};
 inline constexpr query sensor_directory{
     "sensor_directory",
-    "SELECT s.id, s.key, s.site_id, s.kind, s.interval_s, si.domain, s.limits::text, s.lat, s.lon, s.groups::text "
-    "FROM sensors s "
+    "SELECT s.id, s.key, s.site_id, s.kind, s.interval_s, si.domain, s.limits::text, s.lat, s.lon, s.groups::text, "
+    "si.district FROM sensors s "
     "JOIN sites si ON si.id = s.site_id"};
 #undef CITYGUARD_SENSOR_COLUMNS
 #undef CITYGUARD_LATEST_JOIN
@@ -117,7 +157,8 @@ inline constexpr query staged_insert{
     "id, rule_id, site_id, sensor_id, domain, level, peak_level, condition, status, title, advice, value, "      \
     "peak_value, " CITYGUARD_EPOCH("first_ts") ", " CITYGUARD_EPOCH("last_ts") ", " CITYGUARD_EPOCH("cleared_ts" \
     ) ", count, " CITYGUARD_EPOCH("opened_at") ", " CITYGUARD_EPOCH("closed_at"                                  \
-    ) ", close_reason, category, title_en, advice_en, members::text, inhibited_by"
+    ) ", close_reason, category, title_en, advice_en, members::text, inhibited_by, " CITYGUARD_EPOCH("ack_due"   \
+    ) ", " CITYGUARD_EPOCH("dispose_due") ", told_tiers, suppressed, silence_id, raise_pending"
 
 inline constexpr query insert_alarm{
     "insert_alarm",
@@ -227,6 +268,98 @@ inline constexpr query sensors_offline{
 inline constexpr query oldest_unacknowledged_red{
     "oldest_unacknowledged_red",
     "SELECT " CITYGUARD_ALARM_COLUMNS " FROM alarms WHERE status = 'open' AND level = 1 ORDER BY id LIMIT 1"};
+// Notification and escalation (notify::escalation's output, the outbox, the dispatcher).
+inline constexpr query update_deadlines{
+    "update_deadlines",
+    "UPDATE alarms SET ack_due = $2, dispose_due = $3, told_tiers = $4, suppressed = $5, raise_pending = $6, "
+    "silence_id = $7 WHERE id = $1"};
+// One row per contact of the tier who answers for the alarm's site, and per channel of theirs.
+// A group's pseudo-site has no row in sites: only city contacts answer for it.
+inline constexpr query insert_notifications{
+    "insert_notifications",
+    "INSERT INTO notifications (alarm_id, kind, tier, level, contact_id, contact_name, channel) "
+    "SELECT $1, $2, $3, $4, c.id, c.name, ch.name FROM contacts c LEFT JOIN sites s ON s.id = $5 "
+    "CROSS JOIN LATERAL jsonb_array_elements_text(c.channels) AS ch(name) "
+    "WHERE c.tier = $3 AND ((c.tier = 'enterprise' AND c.unit_id = s.unit_id) OR "
+    "(c.tier = 'district' AND c.district = s.district) OR c.tier = 'city') ORDER BY c.id, ch.name"};
+#define CITYGUARD_NOTIFICATION_COLUMNS                                                               \
+    "n.id, n.alarm_id, n.kind, n.tier, n.level, n.contact_id, n.contact_name, n.channel, n.status, " \
+    "n.attempts, " CITYGUARD_EPOCH("n.next_attempt_at") ", " CITYGUARD_EPOCH("n.created_at"          \
+    ) ", " CITYGUARD_EPOCH("n.delivered_at") ", n.last_error"
+inline constexpr query notifications_of_alarm{
+    "notifications_of_alarm",
+    "SELECT " CITYGUARD_NOTIFICATION_COLUMNS " FROM notifications n WHERE n.alarm_id = $1 ORDER BY n.id"};
+inline constexpr query list_notifications{
+    "list_notifications",
+    "SELECT " CITYGUARD_NOTIFICATION_COLUMNS
+    " FROM notifications n "
+    "WHERE ($1::text IS NULL OR n.status = $1) AND ($2::bigint IS NULL OR n.id < $2) ORDER BY n.id DESC LIMIT $3"};
+// What the dispatcher delivers next: due rows not already in flight, with what a message needs.
+inline constexpr query due_notifications{
+    "due_notifications",
+    "SELECT n_id, n_alarm, n_kind, n_tier, n_level, n_contact, n_contact_name, n_channel, n_status, n_attempts, "
+    "n_next, n_created, n_delivered, n_error, n_phone, n_site_name, n_district, " CITYGUARD_ALARM_COLUMNS
+    " FROM (SELECT n.id AS n_id, n.alarm_id AS n_alarm, n.kind AS n_kind, n.tier AS n_tier, n.level AS n_level, "
+    "n.contact_id AS n_contact, n.contact_name AS n_contact_name, n.channel AS n_channel, n.status AS n_status, "
+    "n.attempts AS n_attempts, " CITYGUARD_EPOCH("n.next_attempt_at") " AS n_next, " CITYGUARD_EPOCH("n.created_at"
+    ) " AS n_created, " CITYGUARD_EPOCH("n.delivered_at"
+    ) " AS n_delivered, n.last_error AS n_error, "
+      "c.phone AS n_phone, s.name AS n_site_name, s.district AS n_district, to_jsonb(a) AS snap "
+      "FROM notifications n JOIN alarms a ON a.id = n.alarm_id LEFT JOIN contacts c ON c.id = n.contact_id "
+      "LEFT JOIN sites s ON s.id = a.site_id "
+      "WHERE n.status = 'pending' AND n.next_attempt_at <= now() AND NOT (n.id = ANY($1::bigint[])) "
+      "ORDER BY n.next_attempt_at, n.id LIMIT $2) nn "
+      "CROSS JOIN LATERAL jsonb_populate_record(NULL::alarms, nn.snap) ORDER BY n_next, n_id"};
+// Marked once: a row already delivered (by an earlier attempt that was not recorded in time)
+// stays as it is.
+inline constexpr query record_attempt{
+    "record_attempt",
+    "WITH n AS (UPDATE notifications SET attempts = attempts + 1, status = $2, last_error = $3, "
+    "next_attempt_at = $4, delivered_at = CASE WHEN $2 = 'delivered' THEN now() END "
+    "WHERE id = $1 AND status = 'pending' RETURNING attempts) "
+    "INSERT INTO notification_attempts (notification_id, attempt, duration_ms, http_status, error) "
+    "SELECT $1, n.attempts, $5, $6, $3 FROM n"};
+inline constexpr query attempts_of_alarm{
+    "attempts_of_alarm",
+    "SELECT t.notification_id, t.attempt, " CITYGUARD_EPOCH("t.at"
+    ) ", t.duration_ms, t.http_status, t.error "
+      "FROM notification_attempts t JOIN notifications n ON n.id = t.notification_id WHERE n.alarm_id = $1 "
+      "ORDER BY t.notification_id, t.attempt"};
+#undef CITYGUARD_NOTIFICATION_COLUMNS
+
+#define CITYGUARD_SILENCE_COLUMNS                                                                                     \
+    "id, site_id, sensor_id, rule_id, domain, district, " CITYGUARD_EPOCH("starts_at") ", " CITYGUARD_EPOCH("ends_at" \
+    ) ", owner, reason, " CITYGUARD_EPOCH("created_at") ", ended_early_by"
+inline constexpr query insert_silence{
+    "insert_silence",
+    "INSERT INTO silences (site_id, sensor_id, rule_id, domain, district, starts_at, ends_at, owner, reason) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING " CITYGUARD_SILENCE_COLUMNS};
+// Ends a silence that is in force or still to come; one already over is left as it is.
+inline constexpr query end_silence{
+    "end_silence",
+    "UPDATE silences SET ends_at = GREATEST(starts_at + interval '1 microsecond', LEAST(ends_at, now())), "
+    "ended_early_by = $2 WHERE id = $1 AND ends_at > now() RETURNING " CITYGUARD_SILENCE_COLUMNS};
+inline constexpr query insert_silence_audit{
+    "insert_silence_audit",
+    "INSERT INTO silence_audit (silence_id, actor, action, detail) VALUES ($1, $2, $3, $4::jsonb)"};
+inline constexpr query get_silence{"get_silence", "SELECT " CITYGUARD_SILENCE_COLUMNS " FROM silences WHERE id = $1"};
+// state: active (in force now), pending (to come), expired; NULL: active and pending.
+inline constexpr query list_silences{
+    "list_silences",
+    "SELECT " CITYGUARD_SILENCE_COLUMNS
+    " FROM silences WHERE "
+    "($1::text IS NULL AND ends_at > now()) OR ($1 = 'active' AND starts_at <= now() AND ends_at > now()) OR "
+    "($1 = 'pending' AND starts_at > now()) OR ($1 = 'expired' AND ends_at <= now()) "
+    "ORDER BY id DESC LIMIT $2"};
+inline constexpr query silence_audit_of{
+    "silence_audit_of",
+    "SELECT seq, " CITYGUARD_EPOCH("at"
+    ) ", actor, action, detail::text FROM silence_audit WHERE silence_id = $1 "
+      "ORDER BY seq"};
+inline constexpr query unexpired_silences{
+    "unexpired_silences", "SELECT " CITYGUARD_SILENCE_COLUMNS " FROM silences WHERE ends_at > now() ORDER BY id"};
+#undef CITYGUARD_SILENCE_COLUMNS
+
 #undef CITYGUARD_EPOCH
 #undef CITYGUARD_ALARM_COLUMNS
 
@@ -242,6 +375,16 @@ inline constexpr query all[] = {
     existing_site_ids,
     list_sites,
     get_site,
+    upsert_unit,
+    existing_unit_ids,
+    list_units,
+    get_unit,
+    delete_unit,
+    upsert_contact,
+    list_contacts,
+    get_contact,
+    contacts_of_site,
+    delete_contact,
     list_sensors,
     sensors_of_site,
     get_sensor,
@@ -270,6 +413,20 @@ inline constexpr query all[] = {
     active_by_domain,
     sensors_offline,
     oldest_unacknowledged_red,
+    update_deadlines,
+    insert_notifications,
+    notifications_of_alarm,
+    list_notifications,
+    due_notifications,
+    record_attempt,
+    attempts_of_alarm,
+    insert_silence,
+    end_silence,
+    insert_silence_audit,
+    get_silence,
+    list_silences,
+    silence_audit_of,
+    unexpired_silences,
 };
 
 }  // namespace cityguard::store::queries

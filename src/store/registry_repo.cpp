@@ -23,8 +23,67 @@ site_record site_from(const pqxx::row& row) {
     s.lon = row[5].as<double>();
     if (!row[6].is_null()) s.address = row[6].as<std::string>();
     s.attributes = nlohmann::json::parse(row[7].as<std::string>());
-    s.sensor_count = row[8].as<std::int64_t>();
+    if (!row[8].is_null()) s.unit = row[8].as<std::string>();
+    s.sensor_count = row[9].as<std::int64_t>();
     return s;
+}
+
+std::optional<std::string> opt_text(const pqxx::field& f) {
+    if (f.is_null()) return std::nullopt;
+    return f.as<std::string>();
+}
+
+unit_record unit_from(const pqxx::row& row) {
+    unit_record u;
+    u.id = row[0].as<std::string>();
+    u.name = row[1].as<std::string>();
+    u.credit_code = opt_text(row[2]);
+    u.address = opt_text(row[3]);
+    u.site_count = row[4].as<std::int64_t>();
+    return u;
+}
+
+contact_record contact_from(const pqxx::row& row) {
+    contact_record c;
+    c.id = row[0].as<std::string>();
+    c.name = row[1].as<std::string>();
+    c.tier = row[2].as<std::string>();
+    c.unit = opt_text(row[3]);
+    c.district = opt_text(row[4]);
+    c.phone = opt_text(row[5]);
+    c.channels = nlohmann::json::parse(row[6].as<std::string>()).get<std::vector<std::string>>();
+    return c;
+}
+
+/// Adds to `known` the ids among `wanted` that `statement` finds stored.
+void add_stored(
+    pqxx::work& tx, const char* statement, const std::set<std::string>& wanted, std::set<std::string>& known
+) {
+    if (wanted.empty()) return;
+    for (const auto& row :
+         tx.exec_prepared(statement, text_array(std::vector<std::string>(wanted.begin(), wanted.end()))))
+        known.insert(row[0].as<std::string>());
+}
+
+/// The references of one kind of item (`field` of `items`) that neither the document nor the
+/// database holds.
+template <class Item, class Field>
+void find_missing(
+    pqxx::work& tx,
+    const char* statement,
+    const std::vector<Item>& items,
+    const char* kind,
+    const char* field,
+    Field reference,
+    std::set<std::string> known,
+    std::vector<missing_reference>& missing
+) {
+    std::set<std::string> wanted;
+    for (const auto& item : items)
+        if (auto r = reference(item); r && !known.count(*r)) wanted.insert(*r);
+    add_stored(tx, statement, wanted, known);
+    for (std::size_t i = 0; i < items.size(); ++i)
+        if (auto r = reference(items[i]); r && !known.count(*r)) missing.push_back({kind, i, items[i].id, field, *r});
 }
 
 sensor_record sensor_from(const pqxx::row& row) {
@@ -45,16 +104,41 @@ sensor_record sensor_from(const pqxx::row& row) {
 
 }  // namespace
 
-net::awaitable<std::variant<upsert_counts, std::vector<missing_site>>> registry_repo::upsert(
-    std::vector<site_record> sites, std::vector<sensor_record> sensors
+net::awaitable<std::variant<upsert_counts, std::vector<missing_reference>>> registry_repo::upsert(registry_document doc
 ) {
-    using result_t = std::variant<upsert_counts, std::vector<missing_site>>;
-    // Not write(): a missing site must roll the whole document back, so the commit is ours.
-    return pool_of(db_).run([sites = std::move(sites), sensors = std::move(sensors)](pqxx::connection& c) -> result_t {
+    using result_t = std::variant<upsert_counts, std::vector<missing_reference>>;
+    // Not write(): a missing reference must roll the whole document back, so the commit is ours.
+    return pool_of(db_).run([doc = std::move(doc)](pqxx::connection& c) -> result_t {
         pqxx::work tx(c);
         upsert_counts counts;
-        std::set<std::string> known;
-        for (const auto& s : sites) {
+        std::set<std::string> units_in_doc, sites_in_doc;
+        for (const auto& u : doc.units) units_in_doc.insert(u.id);
+        for (const auto& s : doc.sites) sites_in_doc.insert(s.id);
+        std::vector<missing_reference> missing;
+        const auto unit_of = [](const auto& item) { return item.unit; };
+        find_missing(tx, queries::existing_unit_ids.name, doc.sites, "site", "unit", unit_of, units_in_doc, missing);
+        find_missing(
+            tx, queries::existing_unit_ids.name, doc.contacts, "contact", "unit", unit_of, units_in_doc, missing
+        );
+        find_missing(
+            tx,
+            queries::existing_site_ids.name,
+            doc.sensors,
+            "sensor",
+            "site",
+            [](const sensor_record& s) { return std::optional<std::string>(s.site); },
+            sites_in_doc,
+            missing
+        );
+        if (!missing.empty()) return missing;  // the transaction rolls back unfinished
+
+        for (const auto& u : doc.units) {
+            const auto r = tx.exec_prepared1(
+                queries::upsert_unit.name, u.id, u.name, nullable(u.credit_code), nullable(u.address)
+            );
+            (r[0].as<bool>() ? counts.units_created : counts.units_updated)++;
+        }
+        for (const auto& s : doc.sites) {
             const auto r = tx.exec_prepared1(
                 queries::upsert_site.name,
                 s.id,
@@ -64,25 +148,12 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_site>>> registry_
                 s.lat,
                 s.lon,
                 nullable(s.address),
-                s.attributes.dump()
+                s.attributes.dump(),
+                nullable(s.unit)
             );
             (r[0].as<bool>() ? counts.sites_created : counts.sites_updated)++;
-            known.insert(s.id);
         }
-        std::set<std::string> wanted;
-        for (const auto& s : sensors)
-            if (!known.count(s.site)) wanted.insert(s.site);
-        if (!wanted.empty()) {
-            for (const auto& row : tx.exec_prepared(
-                     queries::existing_site_ids.name, text_array(std::vector<std::string>(wanted.begin(), wanted.end()))
-                 ))
-                known.insert(row[0].as<std::string>());
-            std::vector<missing_site> missing;
-            for (std::size_t i = 0; i < sensors.size(); ++i)
-                if (!known.count(sensors[i].site)) missing.push_back({i, sensors[i].site});
-            if (!missing.empty()) return missing;  // the transaction rolls back unfinished
-        }
-        for (const auto& s : sensors) {
+        for (const auto& s : doc.sensors) {
             const auto r = tx.exec_prepared1(
                 queries::upsert_sensor.name,
                 s.id,
@@ -96,6 +167,19 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_site>>> registry_
                 nlohmann::json(s.groups).dump()
             );
             (r[0].as<bool>() ? counts.sensors_created : counts.sensors_updated)++;
+        }
+        for (const auto& ct : doc.contacts) {
+            const auto r = tx.exec_prepared1(
+                queries::upsert_contact.name,
+                ct.id,
+                ct.name,
+                ct.tier,
+                nullable(ct.unit),
+                nullable(ct.district),
+                nullable(ct.phone),
+                nlohmann::json(ct.channels).dump()
+            );
+            (r[0].as<bool>() ? counts.contacts_created : counts.contacts_updated)++;
         }
         tx.commit();
         return counts;
@@ -141,6 +225,46 @@ net::awaitable<std::optional<sensor_record>> registry_repo::get_sensor(std::stri
     });
 }
 
+net::awaitable<std::vector<unit_record>> registry_repo::list_units() {
+    return read(db_, [](pqxx::read_transaction& tx) { return map_rows(tx, queries::list_units.name, unit_from); });
+}
+
+net::awaitable<std::optional<unit_record>> registry_repo::get_unit(const std::string& id) {
+    return read(db_, [id](pqxx::read_transaction& tx) { return map_first(tx, queries::get_unit.name, unit_from, id); });
+}
+
+net::awaitable<bool> registry_repo::delete_unit(const std::string& id) {
+    return write(db_, [id](pqxx::work& tx) { return !tx.exec_prepared(queries::delete_unit.name, id).empty(); });
+}
+
+net::awaitable<std::vector<contact_record>> registry_repo::list_contacts(
+    const std::optional<std::string>& unit,
+    const std::optional<std::string>& district,
+    const std::optional<std::string>& tier
+) {
+    return read(db_, [unit, district, tier](pqxx::read_transaction& tx) {
+        return map_rows(
+            tx, queries::list_contacts.name, contact_from, nullable(unit), nullable(district), nullable(tier)
+        );
+    });
+}
+
+net::awaitable<std::optional<contact_record>> registry_repo::get_contact(const std::string& id) {
+    return read(db_, [id](pqxx::read_transaction& tx) {
+        return map_first(tx, queries::get_contact.name, contact_from, id);
+    });
+}
+
+net::awaitable<std::vector<contact_record>> registry_repo::contacts_of_site(const std::string& site_id) {
+    return read(db_, [site_id](pqxx::read_transaction& tx) {
+        return map_rows(tx, queries::contacts_of_site.name, contact_from, site_id);
+    });
+}
+
+net::awaitable<bool> registry_repo::delete_contact(const std::string& id) {
+    return write(db_, [id](pqxx::work& tx) { return !tx.exec_prepared(queries::delete_contact.name, id).empty(); });
+}
+
 net::awaitable<std::vector<sensor_record>> registry_repo::all_sensors() {
     return read(db_, [](pqxx::read_transaction& tx) {
         return map_rows(tx, queries::sensor_directory.name, [](const pqxx::row& row) {
@@ -155,6 +279,7 @@ net::awaitable<std::vector<sensor_record>> registry_repo::all_sensors() {
             if (!row[7].is_null()) s.lat = row[7].as<double>();
             if (!row[8].is_null()) s.lon = row[8].as<double>();
             s.groups = nlohmann::json::parse(row[9].as<std::string>()).get<std::vector<std::string>>();
+            s.district = row[10].as<std::string>();
             return s;
         });
     });

@@ -1,6 +1,7 @@
 #include "cityguard/util/crypto.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <array>
@@ -13,6 +14,22 @@ std::string sha256(std::string_view data) {
     unsigned int len = 0;
     if (EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr) != 1)
         throw std::runtime_error("SHA-256 failed");
+    return std::string(reinterpret_cast<const char*>(md.data()), len);
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    if (!HMAC(
+            EVP_sha256(),
+            key.data(),
+            static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(data.data()),
+            data.size(),
+            md.data(),
+            &len
+        ))
+        throw std::runtime_error("HMAC-SHA256 failed");
     return std::string(reinterpret_cast<const char*>(md.data()), len);
 }
 

@@ -90,6 +90,30 @@ try {
   const advice = await page.textContent('.advice');
   assert.ok(advice.length > 10, 'handling advice is shown');
   assert.ok(/[\u4e00-\u9fff]/.test(advice) && !advice.includes(' / '), `advice in Chinese only: ${advice}`);
+
+  // Notification and escalation: who has been told, the acknowledge deadline counting down in
+  // the list and the detail, and who answers for the site (its unit and contacts, phones shown).
+  await page.waitForFunction(() => /企业/.test(document.querySelector('#detail-told')?.textContent || ''));
+  const countdown = await page.textContent('tr.alarm-row[data-level="red"] .due');
+  assert.match(countdown, /剩余 \d+:\d\d/, `the list counts down to the acknowledge deadline: ${countdown}`);
+  await page.waitForSelector('#detail-responsible li[data-contact]');
+  const responsible = await page.textContent('#detail-responsible');
+  assert.match(responsible, /示例/, 'the responsible unit is named');
+  assert.match(responsible, /1380000\d{4}/, 'operators see the contacts\' phones');
+  step(`the detail shows who was told and who answers for the site; the list counts down (${countdown})`);
+
+  // A maintenance window for the site, from the detail's button, then ended early.
+  await page.click('#silence-site');
+  await page.fill('#silence-form [name=reason]', '检修：更换探头');
+  await page.click('#silence-form button[type=submit]');
+  await page.waitForSelector('#silence-list li[data-state="active"]');
+  const silenceText = await page.textContent('#silence-list');
+  assert.match(silenceText, /检修：更换探头/);
+  assert.match(silenceText, /browser-operator/, 'the owner is the key that created it');
+  await page.screenshot({ path: `${artifacts}/dashboard-silence.png`, fullPage: true });
+  await page.click('#silence-list [data-end-silence]');
+  await page.waitForFunction(() => !document.querySelector('#silence-list li[data-state="active"]'));
+  step('an operator creates a silence for the site and ends it early');
   await page.fill('#action-note', '值班员已通知燃气抢险');
   await page.click('button[data-action="acknowledge"]');
   await page.waitForSelector('#detail-status[data-status="acknowledged"]');

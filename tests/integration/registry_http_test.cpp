@@ -117,3 +117,141 @@ TEST(RegistryHttp, DemoRegistryLoads) {
     EXPECT_GE(std::stoi(srv.db().query_value("SELECT count(*) FROM sensors")), 200);
     EXPECT_EQ(srv.db().query_value("SELECT count(DISTINCT domain) FROM sites"), "6");
 }
+
+TEST(RegistryHttp, UnitsAndContactsAnswerForASite) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    auto r = c.call(
+        "PUT",
+        "/api/v1/units/U-MEILIN",
+        kAdminKey,
+        R"({"name":"梅林加油站有限公司","credit_code":"91440300MA5D000001","address":"福田区梅林路1号"})"
+    );
+    ASSERT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(r.json()["site_count"], 0);
+    r = c.call(
+        "PUT",
+        "/api/v1/sites/GS-ML",
+        kAdminKey,
+        R"({"name":"梅林加油站","domain":"gas_station","district":"福田区","lat":22.57,"lon":114.05,"unit":"U-MEILIN"})"
+    );
+    ASSERT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(r.json()["unit"], "U-MEILIN");
+    // A site naming a unit that does not exist is refused, naming it.
+    r = c.call(
+        "PUT",
+        "/api/v1/sites/GS-X",
+        kAdminKey,
+        R"({"name":"x","domain":"gas_station","district":"福田区","lat":22.5,"lon":114,"unit":"U-NONE"})"
+    );
+    EXPECT_EQ(r.status, 422);
+    EXPECT_EQ(r.json()["error"]["message"], "unit 'U-NONE' does not exist");
+
+    const char* contacts[][2] = {
+        {"C-OFFICER",
+         R"({"name":"王安全","tier":"enterprise","unit":"U-MEILIN","phone":"13800000001","channels":["log"]})"},
+        {"C-FUTIAN",
+         R"({"name":"李街道","tier":"district","district":"福田区","phone":"13800000002","channels":["log"]})"},
+        {"C-NANSHAN",
+         R"({"name":"张南山","tier":"district","district":"南山区","phone":"13800000003","channels":["log"]})"},
+        {"C-DUTY", R"({"name":"市值班室","tier":"city","phone":"0755-12345","channels":["log"]})"}};
+    for (const auto& [id, body] : contacts) {
+        r = c.call("PUT", std::string("/api/v1/contacts/") + id, kAdminKey, body);
+        ASSERT_EQ(r.status, 201) << id << r.body;
+    }
+    // Bad contacts: nothing stored, the field named.
+    r = c.call("PUT", "/api/v1/contacts/C-BAD", kAdminKey, R"({"name":"x","tier":"city","channels":["sms"]})");
+    EXPECT_EQ(r.status, 422);
+    EXPECT_EQ(r.json()["error"]["message"], "channels: no channel named 'sms' is configured");
+    r = c.call("PUT", "/api/v1/contacts/C-BAD", kAdminKey, R"({"name":"x","tier":"city","channels":[]})");
+    EXPECT_EQ(r.status, 422);
+    r = c.call(
+        "PUT",
+        "/api/v1/contacts/C-BAD",
+        kAdminKey,
+        R"({"name":"x","tier":"enterprise","unit":"U-NONE","channels":["log"]})"
+    );
+    EXPECT_EQ(r.status, 422);
+    EXPECT_EQ(r.json()["error"]["message"], "unit 'U-NONE' does not exist");
+    EXPECT_EQ(c.call("GET", "/api/v1/contacts/C-BAD", kAdminKey).status, 404);
+
+    // The site detail names its unit and who answers for it: its unit's officer, its district's
+    // supervisor (not another district's) and the city desk, in escalation order.
+    const auto operator_key = srv.make_key("duty-operator", "operator");
+    r = c.call("GET", "/api/v1/sites/GS-ML", operator_key);
+    ASSERT_EQ(r.status, 200);
+    const auto detail = r.json();
+    EXPECT_EQ(detail["responsible"]["unit"]["name"], "梅林加油站有限公司");
+    EXPECT_EQ(detail["responsible"]["unit"]["site_count"], 1);
+    const auto& responsible = detail["responsible"]["contacts"];
+    ASSERT_EQ(responsible.size(), 3u) << responsible.dump();
+    EXPECT_EQ(responsible[0]["id"], "C-OFFICER");
+    EXPECT_EQ(responsible[1]["id"], "C-FUTIAN");
+    EXPECT_EQ(responsible[2]["id"], "C-DUTY");
+    EXPECT_EQ(responsible[0]["phone"], "13800000001");  // operators see phone numbers
+
+    // Gateways read nothing of it, phone numbers least of all.
+    const auto gateway_key = srv.make_key("gw", "gateway");
+    EXPECT_EQ(c.call("GET", "/api/v1/contacts", gateway_key).status, 403);
+    EXPECT_EQ(c.call("GET", "/api/v1/sites/GS-ML", gateway_key).status, 403);
+    EXPECT_EQ(c.call("PUT", "/api/v1/contacts/C-X", operator_key, contacts[3][1]).status, 403);
+
+    r = c.call("GET", "/api/v1/contacts?district=%E7%A6%8F%E7%94%B0%E5%8C%BA", operator_key);
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(r.json()["contacts"].size(), 1u);
+    r = c.call("GET", "/api/v1/contacts?tier=district", operator_key);
+    EXPECT_EQ(r.json()["contacts"].size(), 2u);
+    r = c.call("GET", "/api/v1/units/U-MEILIN", operator_key);
+    ASSERT_EQ(r.json()["contacts"].size(), 1u);
+
+    // A unit still named is not deleted; once nothing names it, it is.
+    r = c.call("DELETE", "/api/v1/units/U-MEILIN", kAdminKey);
+    EXPECT_EQ(r.status, 409) << r.body;
+    EXPECT_EQ(c.call("DELETE", "/api/v1/contacts/C-OFFICER", kAdminKey).status, 204);
+    EXPECT_EQ(c.call("DELETE", "/api/v1/contacts/C-OFFICER", kAdminKey).status, 404);
+    r = c.call(
+        "PUT",
+        "/api/v1/sites/GS-ML",
+        kAdminKey,
+        R"({"name":"梅林加油站","domain":"gas_station","district":"福田区","lat":22.57,"lon":114.05})"
+    );
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(c.call("DELETE", "/api/v1/units/U-MEILIN", kAdminKey).status, 204);
+    EXPECT_EQ(c.call("GET", "/api/v1/units", operator_key).json()["units"].size(), 0u);
+}
+
+TEST(RegistryHttp, BulkImportTakesUnitsAndContactsAllOrNothing) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    json doc{
+        {"units", {{{"id", "U-1"}, {"name", "某化工有限公司"}}}},
+        {"contacts",
+         {{{"id", "C-1"}, {"name", "安全员"}, {"tier", "enterprise"}, {"unit", "U-1"}, {"channels", {"log"}}},
+          {{"id", "C-2"}, {"name", "值班"}, {"tier", "enterprise"}, {"unit", "U-2"}, {"channels", {"log"}}}}},
+        {"sites",
+         {{{"id", "CP-1"},
+           {"name", "化工厂"},
+           {"domain", "chemical_plant"},
+           {"district", "坪山区"},
+           {"lat", 22.7},
+           {"lon", 114.3},
+           {"unit", "U-1"}}}}};
+    auto r = c.call("POST", "/api/v1/registry", kAdminKey, doc.dump());
+    ASSERT_EQ(r.status, 422) << r.body;
+    const auto refused = r.json();
+    ASSERT_EQ(refused["error"]["items"].size(), 1u);
+    EXPECT_EQ(refused["error"]["items"][0]["kind"], "contact");
+    EXPECT_EQ(refused["error"]["items"][0]["index"], 1);
+    EXPECT_EQ(c.call("GET", "/api/v1/units/U-1", kAdminKey).status, 404) << "nothing was written";
+
+    doc["contacts"][1]["unit"] = "U-1";
+    r = c.call("POST", "/api/v1/registry", kAdminKey, doc.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.json()["units"]["created"], 1);
+    EXPECT_EQ(r.json()["contacts"]["created"], 2);
+    EXPECT_EQ(r.json()["sites"]["created"], 1);
+    r = c.call("GET", "/api/v1/sites/CP-1", kAdminKey);
+    EXPECT_EQ(r.json()["responsible"]["contacts"].size(), 2u);
+}

@@ -27,8 +27,19 @@ class child_server {
     child_server(const std::string& db_url, std::uint16_t port, const std::vector<std::string>& extra = {})
         : port_(port) {
         const std::string listen = "127.0.0.1:" + std::to_string(port);
+        // The quiet notification file unless `extra` names another (the last flag wins).
         std::vector<std::string> args{
-            CITYGUARD_BINARY, "--db", db_url, "--listen", listen, "--log-level", "warn", "--threads", "2"};
+            CITYGUARD_BINARY,
+            "--db",
+            db_url,
+            "--listen",
+            listen,
+            "--log-level",
+            "warn",
+            "--threads",
+            "2",
+            "--notifications",
+            CITYGUARD_SOURCE_DIR "/tests/support/quiet_notifications.json"};
         args.insert(args.end(), extra.begin(), extra.end());
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());

@@ -161,6 +161,7 @@ config::config test_config(const std::string& db_url) {
     cfg.auth.admin_key_file = "/nonexistent/never-written";
     cfg.http.shutdown_timeout_ms = 5000;
     cfg.rules_dir = CITYGUARD_SOURCE_DIR "/config/rules";
+    cfg.notifications_file = CITYGUARD_SOURCE_DIR "/tests/support/quiet_notifications.json";
     return cfg;
 }
 

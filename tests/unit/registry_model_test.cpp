@@ -116,3 +116,71 @@ TEST(Crypto, KeysAreRandomAndWellFormed) {
     EXPECT_EQ(a.size(), 3u + 43u);
     EXPECT_EQ(util::to_hex(util::sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
+
+namespace {
+json contact() {
+    return {
+        {"name", "王工"},
+        {"tier", "enterprise"},
+        {"unit", "U-1"},
+        {"phone", "+86 138-0000-0000"},
+        {"channels", {"log"}}};
+}
+std::variant<store::contact_record, std::string> parse_contact(const json& j) {
+    return registry::parse_contact(j, "C-1", [](std::string_view name) { return name == "log"; });
+}
+std::string error_of(const std::variant<store::contact_record, std::string>& v) {
+    return ok(v) ? std::string() : std::get<std::string>(v);
+}
+}  // namespace
+
+TEST(RegistryModel, UnitsNeedANameAndTakeACreditCodeAndAddress) {
+    auto u = registry::parse_unit({{"name", "梅林加油站有限公司"}, {"credit_code", "91440300MA5XXXXXX1"}}, "U-1");
+    ASSERT_TRUE(ok(u));
+    EXPECT_EQ(std::get<store::unit_record>(u).credit_code, "91440300MA5XXXXXX1");
+    EXPECT_FALSE(ok(registry::parse_unit({{"credit_code", "x"}}, "U-1")));
+    EXPECT_FALSE(ok(registry::parse_unit({{"name", "x"}, {"phone", "1"}}, "U-1")));
+    EXPECT_FALSE(ok(registry::parse_unit({{"name", "x"}}, "bad id")));
+    auto s = site();
+    s["unit"] = "U-1";
+    ASSERT_TRUE(ok(registry::parse_site(s, "GS-1")));
+    EXPECT_EQ(std::get<store::site_record>(registry::parse_site(s, "GS-1")).unit, "U-1");
+    s["unit"] = "bad unit";
+    EXPECT_FALSE(ok(registry::parse_site(s, "GS-1")));
+}
+
+TEST(RegistryModel, AContactBelongsWhereItsTierSays) {
+    ASSERT_TRUE(ok(parse_contact(contact())));
+    auto j = contact();
+    j.erase("unit");
+    EXPECT_EQ(error_of(parse_contact(j)), "unit is required for an enterprise contact");
+    j = contact();
+    j["tier"] = "district";
+    EXPECT_EQ(error_of(parse_contact(j)), "unit is for enterprise contacts only");
+    j.erase("unit");
+    EXPECT_EQ(error_of(parse_contact(j)), "district is required for a district contact");
+    j["district"] = "福田区";
+    EXPECT_TRUE(ok(parse_contact(j)));
+    j = contact();
+    j["tier"] = "city";
+    j.erase("unit");
+    EXPECT_TRUE(ok(parse_contact(j)));
+    j["tier"] = "province";
+    EXPECT_FALSE(ok(parse_contact(j)));
+}
+
+TEST(RegistryModel, AContactNeedsAConfiguredChannelAndAPlainPhoneNumber) {
+    auto j = contact();
+    j["channels"] = json::array();
+    EXPECT_NE(error_of(parse_contact(j)).find("channels is required"), std::string::npos);
+    j.erase("channels");
+    EXPECT_NE(error_of(parse_contact(j)).find("channels is required"), std::string::npos);
+    j["channels"] = {"log", "sms"};
+    EXPECT_EQ(error_of(parse_contact(j)), "channels: no channel named 'sms' is configured");
+    j = contact();
+    j["phone"] = "138<script>";
+    EXPECT_EQ(error_of(parse_contact(j)), "phone may hold digits, +, - and spaces only");
+    j = contact();
+    j["channels"] = {"log", "log"};
+    EXPECT_EQ(std::get<store::contact_record>(parse_contact(j)).channels.size(), 1u);
+}

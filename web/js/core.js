@@ -30,6 +30,14 @@ export const TEXT = {
     inhibited: '归并', released: '解除归并', part_of: '归入组合告警',
     coverage: '监测覆盖', cov_covered: '项已覆盖', cov_unwatched: '必备项无在线传感器：', cov_ok: '正常',
     cov_in_alarm: '报警中', cov_offline: '离线', cov_fault: '故障', cov_no_sensor: '未配置传感器',
+    notified: '已通知', escalated_to: '逐级上报', disposal_overdue: '超时未处置', silenced: '已静默', unsilenced: '静默结束',
+    enterprise: '企业', city: '市级', notification: '通知与升级', told: '已通知层级', ack_due: '确认时限',
+    dispose_due: '处置时限', overdue: '超时', left: '剩余', none_told: '尚未通知', deliveries: '推送记录',
+    pending: '待发送', delivered: '已送达', failed: '发送失败', responsible: '责任单位与联系人', no_unit: '未登记责任单位',
+    phone: '电话', silences: '静默与维护窗口', no_silences: '当前没有静默', new_silence: '新建静默',
+    duration_min: '时长（分钟）', silence_reason: '原因', create: '创建', end_silence: '提前结束', owner: '创建人',
+    until: '至', matchers: '范围', silence_site: '静默此点位', kind_raised: '新报警', kind_level_up: '升级',
+    kind_escalated: '上报', kind_reminder: '提醒', kind_cleared: '解除', kind_closed: '关闭',
   },
   en: {
     app_title: 'City Safety Monitoring & Early Warning', api_key: 'API key', sign_in: 'Sign in', sign_out: 'Sign out',
@@ -56,6 +64,15 @@ export const TEXT = {
     inhibited: 'inhibited', released: 'released', part_of: 'Part of',
     coverage: 'Coverage', cov_covered: 'items covered', cov_unwatched: 'required items without a working sensor:', cov_ok: 'ok',
     cov_in_alarm: 'in alarm', cov_offline: 'offline', cov_fault: 'fault', cov_no_sensor: 'no sensor',
+    notified: 'notified', escalated_to: 'escalated to', disposal_overdue: 'disposal overdue', silenced: 'silenced',
+    unsilenced: 'silence ended', enterprise: 'enterprise', city: 'city', notification: 'Notification & escalation',
+    told: 'Told', ack_due: 'Acknowledge by', dispose_due: 'Dispose of by', overdue: 'overdue', left: 'left',
+    none_told: 'nobody yet', deliveries: 'Deliveries', pending: 'pending', delivered: 'delivered', failed: 'failed',
+    responsible: 'Responsible unit & contacts', no_unit: 'no responsible unit registered', phone: 'Phone',
+    silences: 'Silences & maintenance windows', no_silences: 'No silences in force', new_silence: 'New silence',
+    duration_min: 'Duration (minutes)', silence_reason: 'Reason', create: 'Create', end_silence: 'End now', owner: 'Owner',
+    until: 'until', matchers: 'Scope', silence_site: 'Silence this site', kind_raised: 'raised', kind_level_up: 'level up',
+    kind_escalated: 'escalated', kind_reminder: 'reminder', kind_cleared: 'cleared', kind_closed: 'closed',
   },
 };
 
@@ -84,6 +101,21 @@ export const inLang = (text) => (text ? text[state.lang] || text.zh || text.en |
 export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 export const levelRank = (l) => { const i = LEVELS.indexOf(l); return i < 0 ? 9 : i; };
 export const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false }) : '');
+// The deadline that matters now: acknowledge while open, dispose of while active and unresolved.
+export function dueOf(a) {
+  const n = a.notification || {};
+  if (n.silenced) return null;
+  if (a.status === 'open' && n.ack_due) return { kind: 'ack_due', at: Date.parse(n.ack_due) };
+  if (a.condition === 'active' && !['resolved', 'closed'].includes(a.status) && n.dispose_due)
+    return { kind: 'dispose_due', at: Date.parse(n.dispose_due) };
+  return null;
+}
+export function fmtLeft(ms) {
+  const s = Math.floor(Math.abs(ms) / 1000);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const text = h ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
+  return ms < 0 ? `${t('overdue')} ${text}` : `${t('left')} ${text}`;
+}
 export const fmtNum = (v) => (v === null || v === undefined ? '–' : Math.abs(v) >= 100 ? v.toFixed(1) : (+v.toFixed(3)).toString());
 
 // ---------- REST ----------

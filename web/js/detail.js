@@ -2,6 +2,7 @@
 // with the rule's thresholds.
 
 import { CLOSE_REASONS, state, $, t, esc, inLang, fmtTime, fmtNum, api } from './core.js';
+import { notificationHtml, loadResponsible } from './duty.js';
 
 // ---------- detail & actions ----------
 export async function loadDetail(id) {
@@ -40,6 +41,7 @@ export async function loadDetail(id) {
         ${CLOSE_REASONS.map((r) => `<option value="${r}">${esc(t(r))}</option>`).join('')}</select></label>
       <span id="action-error" role="alert"></span><span id="action-ok"></span>
     </div>
+    ${notificationHtml(a)}
     <div id="detail-coverage"></div>
     <h4>${esc(t('timeline'))}</h4><ul class="timeline">${events}</ul>`;
   $('#detail').querySelectorAll('.members a[data-alarm]').forEach((link) => link.addEventListener('click', (ev) => {
@@ -47,6 +49,7 @@ export async function loadDetail(id) {
     loadDetail(Number(link.dataset.alarm));
   }));
   if (BUNDLE_DOMAINS.has(a.domain)) loadCoverage(a.site, id);
+  if (!a.site.startsWith('group:')) loadResponsible(a.site, id);
   // A site alarm has no sensor of its own: chart its first member sensor.
   const chartSensor = a.sensor || (a.members || []).map((m) => m.sensor).find(Boolean);
   if (chartSensor && (!state.chart || state.chart.sensor !== chartSensor)) loadChart(chartSensor, a.rule);

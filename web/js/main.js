@@ -4,13 +4,15 @@
 
 import { LEVELS, DOMAINS, state, $, t, esc, api } from './core.js';
 import { connect } from './feed.js';
-import { renderConn, renderAll, renderList, refreshOverview, renderMap } from './views.js';
+import { renderConn, renderAll, renderList, refreshOverview, renderMap, tickDeadlines } from './views.js';
 import { loadDetail, act, renderChart } from './detail.js';
+import { loadSilences, createSilence, endSilence } from './duty.js';
 
 // ---------- i18n ----------
 export function applyText() {
   document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
   document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
   $('#sound-toggle').textContent = t(state.sound ? 'sound_on' : 'sound_off');
   fillFilters();
   renderConn();
@@ -47,6 +49,7 @@ export async function signIn(key) {
   await loadReference();
   connect();
   refreshOverview();
+  loadSilences();
 }
 
 export function signOut() {
@@ -122,6 +125,13 @@ export function init() {
     if (b) act(b.dataset.action);
   });
   setInterval(() => { if (state.chart) renderChart(); }, 30000);  // the time axis moves on
+  setInterval(tickDeadlines, 1000);  // countdowns to each alarm's deadline
+  setInterval(loadSilences, 30000);  // silences start and end on their own
+  $('#silence-form').addEventListener('submit', (ev) => { ev.preventDefault(); createSilence(ev.target); });
+  $('#silence-list').addEventListener('click', (ev) => {
+    const b = ev.target.closest('[data-end-silence]');
+    if (b) endSilence(Number(b.dataset.endSilence));
+  });
   applyText();
   if (state.key) signIn(state.key).catch(() => { $('#signin').hidden = false; });
   else $('#signin').hidden = false;

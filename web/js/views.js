@@ -1,7 +1,7 @@
 // Rendering: connection badge, alarm list, overview, and the district map (Web Mercator, so
 // optional tiles line up with the markers).
 
-import { LEVELS, DOMAINS, state, $, t, esc, inLang, levelRank, fmtTime, fmtNum, api } from './core.js';
+import { LEVELS, DOMAINS, state, $, t, esc, inLang, levelRank, fmtTime, fmtNum, api, dueOf, fmtLeft } from './core.js';
 
 // ---------- rendering ----------
 export function setConn(s) { state.conn = s; renderConn(); }
@@ -46,8 +46,27 @@ function rowHtml(a, nested) {
       <td class="title">${nested ? '└ ' : ''}${esc(ruleName(a.rule) || inLang(a.title))}<br><small class="cond-${a.condition}">${isDeviceAlarm(a) ? `<span class="cat">${esc(t(`cat_${a.category}`))}</span> ` : ''}${subject} · ${esc(t(a.condition))}</small></td>
       <td>${esc(site ? site.name : a.site)}<br><small>${esc(site ? site.district : '')}</small></td>
       <td>${fmtNum(a.value)}<br><small>${esc(t('peak'))} ${fmtNum(a.peak_value)}</small></td>
-      <td class="status">${esc(t(a.status))}</td>
+      <td class="status">${esc(t(a.status))}${deadlineHtml(a)}</td>
       <td>${esc(fmtTime(a.last_ts))}</td></tr>`;
+}
+
+// The time left to the deadline that matters now (red once overdue), or the silence holding it.
+function deadlineHtml(a) {
+  if (a.notification && a.notification.silenced) return `<br><small class="silenced-badge">${esc(t('silenced'))}</small>`;
+  const due = dueOf(a);
+  if (!due) return '';
+  const left = due.at - Date.now();
+  return `<br><small class="due${left < 0 ? ' overdue' : ''}" data-due="${due.at}" title="${esc(t(due.kind))}">${esc(fmtLeft(left))}</small>`;
+}
+
+// Every second: the countdowns move without re-rendering the list.
+export function tickDeadlines() {
+  const now = Date.now();
+  document.querySelectorAll('[data-due]').forEach((el) => {
+    const left = Number(el.dataset.due) - now;
+    el.textContent = fmtLeft(left);
+    el.classList.toggle('overdue', left < 0);
+  });
 }
 
 export function renderList() {

@@ -62,6 +62,16 @@ struct alarm {
     /// Inhibition (R14): the active compound or group alarm this one is part of. The board and
     /// notifiers show that one incident; this alarm stays recorded and acts normally.
     std::optional<std::int64_t> inhibited_by;
+    /// Notification state as stored (notify::escalation owns it; reads fill it, the engine
+    /// never writes it): deadlines, tiers told (bit 0 enterprise, 1 district, 2 city), held.
+    struct notification_view {
+        std::optional<util::micros> ack_due;
+        std::optional<util::micros> dispose_due;
+        unsigned told = 0;
+        bool suppressed = false;
+        std::optional<std::int64_t> silence;
+        bool raise_pending = false;
+    } notification;
 };
 
 /// One entry of an alarm's history. `seq` is assigned by the store.

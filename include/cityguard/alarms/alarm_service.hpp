@@ -4,6 +4,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 
 #include "cityguard/alarm_model/engine.hpp"
 #include "cityguard/config/config.hpp"
+#include "cityguard/notify/escalation.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
 #include "cityguard/rules/bundle.hpp"
 #include "cityguard/store/alarms_repo.hpp"
@@ -40,8 +42,15 @@ class alarm_service final : public writer::batch_observer {
         const registry::sensor_directory& directory,
         writer::serial_writer& writer,
         store::alarms_repo& repo,
-        const config::alarms_config& cfg
+        const config::alarms_config& cfg,
+        const notify::policy& policy
     );
+
+    /// The silences in force and to come; the escalation takes them at its next timer step. Any thread.
+    void set_silences(std::vector<notify::silence> silences);
+
+    /// Called on the writer thread after a commit that added outbox rows (wakes the dispatcher).
+    void on_outbox(std::function<void()> wake) { wake_outbox_ = std::move(wake); }
 
     /// Loads open alarms, rule states and the latest reading of every sensor into the engine.
     /// Call once, before the writer starts.
@@ -65,12 +74,14 @@ class alarm_service final : public writer::batch_observer {
     boost::asio::awaitable<nlohmann::json> get(std::int64_t id);
     boost::asio::awaitable<nlohmann::json> act(std::int64_t id, alarm_model::action_request req);
     boost::asio::awaitable<nlohmann::json> overview();
-    nlohmann::json rules_json() const;
+    /// GET /api/v1/rules, rendered: {"rules": [definitions]}.
+    std::string rules_body() const;
 
     /// Where the packs were read from and their bundles ("8+8", "5+1", "4+X"). Set once by the
     /// composition root, before start.
     void set_packs(std::string dir, std::vector<rules::bundle> bundles);
-    nlohmann::json bundles_json() const;
+    /// GET /api/v1/bundles, rendered: {"bundles": [...]}.
+    std::string bundles_body() const;
     /// POST /api/v1/rules/reload and SIGHUP: reads and checks the packs again; if any check
     /// fails nothing changes and the error names file, rule and reason (validation_failed).
     /// Otherwise the engine takes the new rules on the writer thread, between batches, keeping
@@ -86,10 +97,16 @@ class alarm_service final : public writer::batch_observer {
   private:
     template <class T>
     boost::asio::awaitable<T> on_writer(std::function<T(store::writer_connection&)> fn);
-    /// Writes the engine's changes in `tx` and hands the new alarm ids back to the engine.
-    void store_changes(store::transaction_scope& tx, const alarm_model::changes& ch);
-    /// Writes `ch` in a transaction of its own, then commits the engine (or rolls it back).
-    void write_and_commit(store::writer_connection& connection, alarm_model::changes ch);
+    /// Writes the engine's changes in `tx`, hands the new alarm ids back to the engine (and into
+    /// `ch`), then writes what the escalation makes of them in the same transaction.
+    void store_changes(store::transaction_scope& tx, alarm_model::changes& ch);
+    /// Writes `ch` and `due` (the escalation's timer step) in a transaction of their own, then
+    /// commits the engine and the escalation (or rolls both back).
+    void write_and_commit(
+        store::writer_connection& connection, alarm_model::changes ch, notify::escalation_output due = {}
+    );
+    void commit_staged();
+    void rollback_staged();
     const alarm_model::sensor_facts* facts(std::int32_t key);
     void refresh_facts();
     /// Feeds stored readings (sensor key, ts, value; by sensor then time) into the rules' windows.
@@ -97,14 +114,25 @@ class alarm_service final : public writer::batch_observer {
     boost::asio::awaitable<void> timer_loop();
 
     boost::asio::io_context& ioc_;
-    alarm_model::engine engine_;  // writer thread only (after restore)
+    alarm_model::engine engine_;                                     // writer thread only (after restore)
+    notify::escalation escalation_;                                  // writer thread only (after restore)
+    std::unordered_map<std::string, std::string> district_of_site_;  // writer thread: from the directory
+    std::size_t staged_outbox_rows_ = 0;
+    // Silences handed over from the API's threads; the writer takes them when the version moves.
+    std::mutex silences_mutex_;
+    std::vector<notify::silence> next_silences_;
+    std::uint64_t silences_version_ = 0;
+    std::uint64_t silences_applied_ = 0;  // writer thread only
+    std::function<void()> wake_outbox_;
     const registry::sensor_directory& directory_;
     writer::serial_writer& writer_;
     store::alarms_repo& repo_;
     const config::alarms_config& cfg_;
     /// What GET /rules and /bundles show: replaced whole by a reload, read from any thread.
+    /// Rendered once per (re)load: GET /rules and /bundles are read often and change rarely.
     struct catalog {
-        nlohmann::json rules;
+        std::string rules_body;
+        std::string bundles_body;
         std::vector<rules::bundle> bundles;
     };
     std::shared_ptr<const catalog> current_catalog() const;

@@ -8,6 +8,8 @@
 #include "cityguard/auth/key_service.hpp"
 #include "cityguard/history/history_service.hpp"
 #include "cityguard/ingest/ingest_service.hpp"
+#include "cityguard/notifications/outbox_service.hpp"
+#include "cityguard/notifications/silence_service.hpp"
 #include "cityguard/registry/registry_service.hpp"
 #include "cityguard/util/worker_pool.hpp"
 
@@ -23,6 +25,8 @@ struct services {
     std::function<boost::asio::awaitable<bool>()> database_ready;
     util::worker_pool& parsing;  ///< bodies over http.inline_parse_bytes are parsed here
     const config::http_config& http;
+    notifications::outbox_service& outbox;
+    notifications::silence_service& silences;
 };
 
 void add_health_routes(router& r, services& s);

@@ -102,6 +102,13 @@ struct feed_config {
     int max_client_messages_per_s = 20;  ///< client messages per second (burst of twice that); beyond: 4029
 };
 
+/// The notification dispatcher (channels and policies are in the notification file).
+struct notifications_config {
+    int poll_ms = 1000;           ///< the outbox is read at least this often (a commit with new rows wakes it)
+    std::size_t batch = 100;      ///< due rows read at once
+    int alert_firing_s = 86'400;  ///< Alertmanager: endsAt of an active alarm's alert, renewed by each notice
+};
+
 struct web_config {
     std::string root;      ///< dashboard files; empty = web/ of the install, "-" = no dashboard
     std::string tile_url;  ///< optional map tiles, e.g. "http://tiles.local/{z}/{x}/{y}.png"
@@ -112,9 +119,10 @@ struct config {
     std::uint16_t listen_port = 8080;
     int threads = 0;  ///< I/O threads; 0 = hardware concurrency
     std::string log_level = "info";
-    std::string migrations_dir;  ///< empty = migrations compiled into the binary
-    std::string registry_file;   ///< optional registry JSON upserted at start-up
-    std::string rules_dir;       ///< rule packs; empty = config/rules of the install
+    std::string migrations_dir;      ///< empty = migrations compiled into the binary
+    std::string registry_file;       ///< optional registry JSON upserted at start-up
+    std::string rules_dir;           ///< rule packs; empty = config/rules of the install
+    std::string notifications_file;  ///< channels and policies; empty = config/notifications.json of the install
     http_config http;
     db_config db;
     ingest_config ingest;
@@ -124,6 +132,7 @@ struct config {
     query_config query;
     alarms_config alarms;
     feed_config feed;
+    notifications_config notifications;
     web_config web;
 };
 

@@ -1,19 +1,20 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include "cityguard/rules/rule.hpp"
 #include "cityguard/store/records.hpp"
 
 /// Validation and JSON form of sites and sensors. Pure: no I/O.
 namespace cityguard::registry {
 
-inline constexpr std::array<std::string_view, 6> kDomains{
-    "gas_pipeline", "bridge", "ground", "gas_station", "chemical_plant", "major_hazard"};
+using rules::kDomains;
 
 /// A sensor belongs to at most this many named groups: each is a place its readings are counted.
 inline constexpr std::size_t kMaxGroupsPerSensor = 16;
@@ -36,7 +37,22 @@ std::variant<store::sensor_record, std::string> parse_sensor(
     const nlohmann::json& body, std::optional<std::string_view> path_id
 );
 
+/// Parses one responsible unit; as parse_site.
+std::variant<store::unit_record, std::string> parse_unit(
+    const nlohmann::json& body, std::optional<std::string_view> path_id
+);
+
+/// Which channel names exist (the notification document's).
+using channel_check = std::function<bool(std::string_view)>;
+
+/// Parses one contact; as parse_site. Every channel it names must pass `known_channel`.
+std::variant<store::contact_record, std::string> parse_contact(
+    const nlohmann::json& body, std::optional<std::string_view> path_id, const channel_check& known_channel
+);
+
 nlohmann::json to_json(const store::site_record& site);
+nlohmann::json to_json(const store::unit_record& unit);
+nlohmann::json to_json(const store::contact_record& contact);
 nlohmann::json to_json(const store::sensor_record& sensor);
 
 }  // namespace cityguard::registry

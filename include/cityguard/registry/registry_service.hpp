@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "cityguard/registry/registry_model.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
 #include "cityguard/store/registry_repo.hpp"
 
@@ -17,7 +18,9 @@ namespace cityguard::registry {
 /// Thread safety: all members may be called from any thread.
 class registry_service {
   public:
-    registry_service(store::registry_repo& repo, sensor_directory& directory) : repo_(repo), directory_(directory) {}
+    /// `known_channel` says which channel names contacts may use (the notification document's).
+    registry_service(store::registry_repo& repo, sensor_directory& directory, channel_check known_channel)
+        : repo_(repo), directory_(directory), known_channel_(std::move(known_channel)) {}
 
     /// Loads every sensor into the directory.
     boost::asio::awaitable<void> load_directory();
@@ -26,22 +29,42 @@ class registry_service {
     boost::asio::awaitable<bool> put_site(std::string id, const nlohmann::json& body);
     /// Creates or replaces one sensor; true when it was created.
     boost::asio::awaitable<bool> put_sensor(std::string id, const nlohmann::json& body);
-    /// All-or-nothing bulk upsert of {"sites":[...],"sensors":[...]}; returns the counts.
+    /// All-or-nothing bulk upsert of {"units":[...],"contacts":[...],"sites":[...],"sensors":[...]}
+    /// (any of them); returns the counts.
     boost::asio::awaitable<nlohmann::json> bulk_upsert(const nlohmann::json& body);
 
     boost::asio::awaitable<nlohmann::json> list_sites(
         std::optional<std::string> domain, std::optional<std::string> district
     );
-    /// The site with its sensors and each sensor's latest reading.
+    /// The site with its sensors and each sensor's latest reading, its unit and its contacts.
     boost::asio::awaitable<nlohmann::json> get_site(std::string id);
     boost::asio::awaitable<nlohmann::json> list_sensors(
         std::optional<std::string> site, std::optional<std::string> kind, std::optional<std::string> group
     );
     boost::asio::awaitable<nlohmann::json> get_sensor(std::string id);
 
+    /// Responsible units and contacts (一企一档).
+    boost::asio::awaitable<bool> put_unit(std::string id, const nlohmann::json& body);
+    boost::asio::awaitable<nlohmann::json> list_units();
+    /// The unit with its sites and enterprise contacts.
+    boost::asio::awaitable<nlohmann::json> get_unit(std::string id);
+    boost::asio::awaitable<void> delete_unit(std::string id);
+    boost::asio::awaitable<bool> put_contact(std::string id, const nlohmann::json& body);
+    boost::asio::awaitable<nlohmann::json> list_contacts(
+        std::optional<std::string> unit, std::optional<std::string> district, std::optional<std::string> tier
+    );
+    boost::asio::awaitable<nlohmann::json> get_contact(std::string id);
+    boost::asio::awaitable<void> delete_contact(std::string id);
+
   private:
+    /// Writes one document; a missing reference is refused with its message, or (itemised, for
+    /// bulk documents) with every refused item's kind, index and id.
+    /// `doc` is the caller's and is moved from (a coroutine must not move from its own parameter).
+    boost::asio::awaitable<store::upsert_counts> write_document(store::registry_document& doc, bool itemised);
+
     store::registry_repo& repo_;
     sensor_directory& directory_;
+    channel_check known_channel_;
 };
 
 }  // namespace cityguard::registry

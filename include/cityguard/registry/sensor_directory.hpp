@@ -25,6 +25,7 @@ struct sensor_entry {
     nlohmann::json limits = nlohmann::json::object();
     std::optional<double> lat, lon;   ///< where it is, when the registry says
     std::vector<std::string> groups;  ///< named groups it belongs to
+    std::string district{};           ///< the site's
 };
 
 struct string_hash {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -12,6 +13,10 @@
 
 /// Alarm rules and rule packs. Pure: no I/O beyond parsing the JSON it is given.
 namespace cityguard::rules {
+
+/// The monitored domains: a site belongs to one, a pack covers one.
+inline constexpr std::array<std::string_view, 6> kDomains{
+    "gas_pipeline", "bridge", "ground", "gas_station", "chemical_plant", "major_hazard"};
 
 /// Normalised severity, most severe first: red (重大) = 1 ... blue (低) = 4.
 enum class level : int { red = 1, orange = 2, yellow = 3, blue = 4 };

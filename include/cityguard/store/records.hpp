@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cityguard/util/time.hpp"
 
@@ -19,7 +20,29 @@ struct site_record {
     double lon = 0;
     std::optional<std::string> address;
     nlohmann::json attributes = nlohmann::json::object();
-    std::int64_t sensor_count = 0;  ///< filled by reads only
+    std::optional<std::string> unit;  ///< the responsible unit's id
+    std::int64_t sensor_count = 0;    ///< filled by reads only
+};
+
+/// The enterprise or operator responsible for sites (一企一档).
+struct unit_record {
+    std::string id;
+    std::string name;
+    std::optional<std::string> credit_code;  ///< unified social credit code or licence number
+    std::optional<std::string> address;
+    std::int64_t site_count = 0;  ///< filled by reads only
+};
+
+/// A person told about alarms. Enterprise contacts belong to a unit, district contacts to a
+/// district, city contacts to the whole city.
+struct contact_record {
+    std::string id;
+    std::string name;
+    std::string tier;  ///< enterprise, district, city
+    std::optional<std::string> unit;
+    std::optional<std::string> district;
+    std::optional<std::string> phone;   ///< personal data: operator and admin keys only, never logged
+    std::vector<std::string> channels;  ///< names of configured channels
 };
 
 struct latest_reading {
@@ -40,6 +63,7 @@ struct sensor_record {
     std::vector<std::string> groups;       ///< named groups it belongs to (correlation rules)
     std::optional<latest_reading> latest;  ///< filled by reads that ask for it
     std::string domain;                    ///< the site's; filled by the directory read only
+    std::string district;                  ///< the site's; filled by the directory read only
 };
 
 struct key_record {

@@ -8,6 +8,9 @@ namespace cityguard::util {
 /// SHA-256 of the input as 32 raw bytes (OpenSSL). Thread-safe.
 std::string sha256(std::string_view data);
 
+/// HMAC-SHA256 of `data` under `key`, as 32 raw bytes (OpenSSL). Thread-safe.
+std::string hmac_sha256(std::string_view key, std::string_view data);
+
 /// Lower-case hex of raw bytes.
 std::string to_hex(std::string_view bytes);
 

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "cityguard/alarms/alarm_service.hpp"
+#include "cityguard/notify/policy.hpp"
+#include "cityguard/store/silences_repo.hpp"
+
+namespace cityguard::notifications {
+
+/// Silences and maintenance windows through the API: checked, stored with an audit row, then
+/// handed to the escalation (which applies them at its next timer step). Throws api_error
+/// (validation_failed naming the field, not_found, bad_request). Strings are taken by
+/// reference: GCC 12 copies a coroutine's by-value string made from a temporary bitwise.
+class silence_service {
+  public:
+    silence_service(store::silences_repo& repo, alarms::alarm_service& alarms, const notify::policy& policy)
+        : repo_(repo), alarms_(alarms), policy_(policy) {}
+
+    /// Hands every silence in force or to come to the escalation (start-up, and after each change).
+    boost::asio::awaitable<void> load();
+    boost::asio::awaitable<nlohmann::json> create(const nlohmann::json& body, const std::string& owner);
+    boost::asio::awaitable<nlohmann::json> end(std::int64_t id, const std::string& actor);
+    boost::asio::awaitable<nlohmann::json> get(std::int64_t id);
+    boost::asio::awaitable<nlohmann::json> list(std::optional<std::string> state, std::optional<std::string> limit);
+
+  private:
+    store::silences_repo& repo_;
+    alarms::alarm_service& alarms_;
+    const notify::policy& policy_;
+};
+
+/// Parses a silence id from the URL (bad_request otherwise).
+std::int64_t silence_id(const std::string& text);
+
+}  // namespace cityguard::notifications

@@ -1,0 +1,201 @@
+#include "cityguard/notifications/dispatcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+
+#include "cityguard/notify/message.hpp"
+#include "cityguard/util/crypto.hpp"
+
+namespace cityguard::notifications {
+
+namespace net = boost::asio;
+
+namespace {
+
+notify::message_facts facts_of(const store::delivery_job& job) {
+    const auto& n = job.notification;
+    notify::message_facts f;
+    f.notification = n.id;
+    f.kind = notify::parse_notice_kind(n.kind).value_or(notify::notice_kind::raised);
+    f.to = notify::parse_tier(n.tier).value_or(notify::tier::enterprise);
+    f.lvl = n.lvl;
+    f.alarm = job.alarm;
+    f.site_name = job.site_name;
+    f.district = job.district;
+    f.contact_id = n.contact;
+    f.contact_name = n.contact_name;
+    f.phone = job.phone;
+    return f;
+}
+
+std::string trim_slash(std::string url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
+}  // namespace
+
+dispatcher::dispatcher(
+    net::io_context& ioc,
+    store::notifications_repo& repo,
+    const notify::policy& policy,
+    const config::notifications_config& cfg
+)
+    : ioc_(ioc),
+      repo_(repo),
+      policy_(policy),
+      cfg_(cfg),
+      client_(ioc),
+      strand_(net::make_strand(ioc)),
+      timer_(strand_) {}
+
+void dispatcher::start() { net::co_spawn(strand_, loop(), net::detached); }
+
+void dispatcher::stop() {
+    stopping_ = true;
+    net::post(strand_, [this] { timer_.cancel(); });
+}
+
+void dispatcher::wake() {
+    net::post(strand_, [this] {
+        woken_ = true;
+        timer_.cancel();
+    });
+}
+
+util::micros dispatcher::backoff(int attempts_before) const {
+    std::int64_t ms = policy_.retry.initial_ms;
+    for (int i = 0; i < attempts_before && ms < policy_.retry.max_ms; ++i) ms *= 2;
+    return std::min(ms, policy_.retry.max_ms) * 1000;
+}
+
+net::awaitable<void> dispatcher::loop() {
+    while (!stopping_) {
+        woken_ = false;
+        try {
+            std::vector<std::int64_t> busy(in_flight_.begin(), in_flight_.end());
+            auto jobs = co_await repo_.due(busy, cfg_.batch);
+            for (auto& job : jobs) {
+                const auto& name = job.notification.channel;
+                auto ch = policy_.channels.find(name);
+                const int limit = ch == policy_.channels.end() ? 1 : ch->second.max_in_flight;
+                if (channel_load_[name] >= limit) continue;  // stays due; taken when a slot frees
+                ++channel_load_[name];
+                in_flight_.insert(job.notification.id);
+                ++in_flight_count_;
+                net::co_spawn(strand_, deliver(std::move(job)), net::detached);
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("notification dispatcher: cannot read the outbox, will retry: {}", e.what());
+        }
+        if (stopping_) break;
+        if (woken_) continue;
+        timer_.expires_after(std::chrono::milliseconds(cfg_.poll_ms));
+        co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
+    }
+}
+
+net::awaitable<int> dispatcher::send(const notify::channel& ch, const store::delivery_job& job) {
+    const auto facts = facts_of(job);
+    const auto msg = notify::render(facts, ch.language, policy_.dashboard_url);
+    switch (ch.type) {
+        case notify::channel_type::log:
+            // The phone number never reaches the log: contact by id and name only.
+            spdlog::info(
+                "notification {} ({}, {}) to {} {} via {}: {}",
+                job.notification.id,
+                job.notification.kind,
+                job.notification.tier,
+                job.notification.contact,
+                job.notification.contact_name,
+                ch.name,
+                msg.title
+            );
+            co_return 0;
+        case notify::channel_type::webhook: {
+            outbound::http_request req;
+            req.url = ch.url;
+            req.timeout_ms = ch.timeout_ms;
+            req.body = notify::webhook_body(facts, msg, ch.language).dump();
+            const auto timestamp = std::to_string(util::now_micros() / 1'000'000);
+            // The receiver recomputes HMAC-SHA256(secret, timestamp + "." + body) and compares.
+            req.headers = {
+                {"X-CityGuard-Timestamp", timestamp},
+                {"X-CityGuard-Signature",
+                 "sha256=" + util::to_hex(util::hmac_sha256(ch.secret, timestamp + "." + req.body))},
+                {"Idempotency-Key", notify::idempotency_key(job.notification.id)}};
+            const auto res = co_await client_.post(std::move(req));
+            co_return res.status;
+        }
+        case notify::channel_type::alertmanager: {
+            outbound::http_request req;
+            req.url = trim_slash(ch.url) + "/api/v2/alerts";
+            req.timeout_ms = ch.timeout_ms;
+            req.body =
+                nlohmann::json::array({notify::alertmanager_alert(facts, msg, util::now_micros(), cfg_.alert_firing_s)})
+                    .dump();
+            const auto res = co_await client_.post(std::move(req));
+            co_return res.status;
+        }
+    }
+    co_return 0;
+}
+
+net::awaitable<void> dispatcher::deliver(store::delivery_job job) {
+    const auto& n = job.notification;
+    store::delivery_attempt attempt;
+    attempt.notification = n.id;
+    const auto started = std::chrono::steady_clock::now();
+    auto ch = policy_.channels.find(n.channel);
+    try {
+        if (ch == policy_.channels.end())
+            throw std::runtime_error("no channel named '" + n.channel + "' is configured");
+        const int status = co_await send(ch->second, job);
+        attempt.http_status = ch->second.type == notify::channel_type::log ? std::nullopt : std::optional(status);
+        if ((status >= 200 && status < 300) || ch->second.type == notify::channel_type::log)
+            attempt.status = "delivered";
+        else
+            attempt.error = "HTTP " + std::to_string(status);
+    } catch (const std::exception& e) {
+        attempt.error = e.what();
+    }
+    attempt.duration_ms = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
+    );
+    if (attempt.status != "delivered") {
+        const bool last = n.attempts + 1 >= policy_.retry.max_attempts || ch == policy_.channels.end();
+        attempt.status = last ? "failed" : "pending";
+        attempt.next_attempt_at = util::now_micros() + backoff(n.attempts);
+        spdlog::warn(
+            "notification {} via {} attempt {} failed{}: {}",
+            n.id,
+            n.channel,
+            n.attempts + 1,
+            last ? " (giving up)" : "",
+            *attempt.error
+        );
+    } else {
+        attempt.next_attempt_at = util::now_micros();
+    }
+    try {
+        co_await repo_.record(attempt);
+    } catch (const std::exception& e) {
+        // Not recorded: the row stays pending and is sent again, with the same idempotency key.
+        spdlog::warn("notification {}: attempt not recorded, it will be retried: {}", n.id, e.what());
+    }
+    in_flight_.erase(n.id);
+    --channel_load_[n.channel];
+    --in_flight_count_;
+    if (!stopping_) {  // a slot is free: look for more now
+        woken_ = true;
+        timer_.cancel();
+    }
+}
+
+}  // namespace cityguard::notifications

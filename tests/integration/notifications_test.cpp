@@ -1,0 +1,475 @@
+// Notification and escalation end to end: real HTTP, the real outbox, a webhook receiver on
+// loopback. Deadlines are seconds long, from the test's own notification file.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "../support/alertmanager.hpp"
+#include "../support/child_server.hpp"
+#include "../support/test_env.hpp"
+#include "../support/webhook_receiver.hpp"
+#include "cityguard/util/time.hpp"
+
+using namespace cityguard::test;
+using cityguard::util::format_rfc3339;
+using cityguard::util::now_micros;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSecret = "test-webhook-secret";
+
+/// A notification file with short deadlines: orange alarms tell the enterprise at once, the next
+/// tier after `ack_s` without an acknowledgement.
+std::string notification_file(const std::string& webhook_url, int ack_s, int dispose_s) {
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("cityguard-notify-" + std::to_string(::getpid()) + "-" + std::to_string(now_micros()) + ".json");
+    json doc{
+        {"channels",
+         {{"log", {{"type", "log"}}},
+          {"hook", {{"type", "webhook"}, {"url", webhook_url}, {"secret", kSecret}, {"timeout_ms", 2000}}}}},
+        {"policies",
+         {{{"level", "red"},
+           {"notify", {"enterprise", "district"}},
+           {"ack_deadline_s", ack_s},
+           {"disposal_deadline_s", dispose_s}},
+          {{"level", "orange"},
+           {"notify", {"enterprise"}},
+           {"ack_deadline_s", ack_s},
+           {"disposal_deadline_s", dispose_s}},
+          {{"level", "yellow"},
+           {"notify", {"enterprise"}},
+           {"ack_deadline_s", nullptr},
+           {"disposal_deadline_s", nullptr}},
+          {{"level", "blue"},
+           {"notify", json::array()},
+           {"ack_deadline_s", nullptr},
+           {"disposal_deadline_s", nullptr}}}},
+        {"retry", {{"initial_ms", 100}, {"max_ms", 400}, {"max_attempts", 10}}},
+        {"dashboard_url", "http://127.0.0.1:8080/"}};
+    std::ofstream(path) << doc.dump(2);
+    return path.string();
+}
+
+cityguard::config::config fast_config(const std::string& file) {
+    auto cfg = test_config("");
+    cfg.notifications_file = file;
+    cfg.alarms.tick_ms = 100;
+    cfg.notifications.poll_ms = 100;
+    return cfg;
+}
+
+/// A gas station with a responsible unit and a contact per tier, each reached through the webhook.
+void register_station(http_client& c) {
+    json doc{
+        {"units", {{{"id", "U-GS"}, {"name", "梅林加油站有限公司"}}}},
+        {"sites",
+         {{{"id", "GS-1"},
+           {"name", "梅林加油站"},
+           {"domain", "gas_station"},
+           {"district", "福田区"},
+           {"lat", 22.57},
+           {"lon", 114.05},
+           {"unit", "U-GS"}}}},
+        {"sensors",
+         {{{"id", "GS-1-LEL"}, {"site", "GS-1"}, {"kind", "gas_lel"}, {"unit", "%LEL"}, {"interval_s", 30}}}},
+        {"contacts",
+         {{{"id", "C-OFFICER"},
+           {"name", "王安全"},
+           {"tier", "enterprise"},
+           {"unit", "U-GS"},
+           {"phone", "13800000001"},
+           {"channels", {"hook"}}},
+          {{"id", "C-STREET"},
+           {"name", "李街道"},
+           {"tier", "district"},
+           {"district", "福田区"},
+           {"phone", "13800000002"},
+           {"channels", {"hook"}}},
+          {{"id", "C-DUTY"},
+           {"name", "市值班室"},
+           {"tier", "city"},
+           {"phone", "0755-12345"},
+           {"channels", {"hook", "log"}}}}}};
+    auto r = c.call("POST", "/api/v1/registry", kAdminKey, doc.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+}
+
+std::int64_t raise_orange(http_client& c) {
+    json body{
+        {"readings", {{{"sensor", "GS-1-LEL"}, {"ts", format_rfc3339(now_micros() - 1'000'000)}, {"value", 60.0}}}}};
+    auto r = c.call("POST", "/api/v1/readings", kAdminKey, body.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto list = c.call("GET", "/api/v1/alarms?sensor=GS-1-LEL", kAdminKey).json()["alarms"];
+    EXPECT_EQ(list.size(), 1u);
+    return list.empty() ? 0 : list[0]["id"].get<std::int64_t>();
+}
+
+json body_of(const webhook_receiver::request& r) { return json::parse(r.body); }
+
+std::vector<std::string> event_types(http_client& c, std::int64_t id) {
+    std::vector<std::string> out;
+    const auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+    for (const auto& e : detail["events"])
+        out.push_back(e["type"].get<std::string>() + ":" + e["note"].get<std::string>());
+    return out;
+}
+
+bool wait_until(const std::function<bool()>& done, int timeout_ms = 20'000) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST(Notifications, NobodyAcknowledgesSoEachTierIsToldInTurnThroughASignedWebhook) {
+    CITYGUARD_REQUIRE_DB();
+    webhook_receiver receiver;
+    test_server srv(fast_config(notification_file(receiver.url(), 1, 3600)));
+    auto c = srv.client();
+    register_station(c);
+    const auto id = raise_orange(c);
+
+    // Raised: the enterprise's safety officer first.
+    ASSERT_TRUE(receiver.wait_for(1));
+    auto first = receiver.requests()[0];
+    EXPECT_EQ(first.target, "/notify");
+    EXPECT_TRUE(valid_signature(
+        kSecret, first.headers["x-cityguard-timestamp"], first.body, first.headers["x-cityguard-signature"]
+    ));
+    auto message = body_of(first);
+    EXPECT_EQ(message["notification"]["kind"], "raised");
+    EXPECT_EQ(message["contact"]["id"], "C-OFFICER");
+    EXPECT_EQ(message["contact"]["phone"], "13800000001");
+    EXPECT_EQ(message["alarm"]["id"], id);
+    EXPECT_EQ(message["alarm"]["site_name"], "梅林加油站");
+    EXPECT_NE(message["message"]["text"].get<std::string>().find("梅林加油站"), std::string::npos);
+    EXPECT_NE(message["message"]["text"].get<std::string>().find("#alarm=" + std::to_string(id)), std::string::npos);
+    EXPECT_EQ(first.headers["idempotency-key"], message["idempotency_key"]);
+
+    // Not acknowledged within a second: the district is told, then the city (webhook and log).
+    ASSERT_TRUE(receiver.wait_for(3));
+    const auto all = receiver.requests();
+    EXPECT_EQ(body_of(all[1])["contact"]["id"], "C-STREET");
+    EXPECT_EQ(body_of(all[1])["notification"]["kind"], "escalated");
+    EXPECT_EQ(body_of(all[2])["contact"]["id"], "C-DUTY");
+    ASSERT_TRUE(wait_until([&] {
+        const auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+        int delivered = 0;
+        for (const auto& n : detail["notifications"]) delivered += n["status"] == "delivered";
+        return delivered == 4;  // officer, street, duty desk by webhook and by log
+    }));
+    const auto events = event_types(c, id);
+    EXPECT_NE(std::find(events.begin(), events.end(), "notified:enterprise"), events.end());
+    EXPECT_NE(std::find(events.begin(), events.end(), "escalated_to:district: not acknowledged in time"), events.end());
+    EXPECT_NE(std::find(events.begin(), events.end(), "escalated_to:city: not acknowledged in time"), events.end());
+    const auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+    EXPECT_EQ(detail["notification"]["told"], json({"enterprise", "district", "city"}));
+    EXPECT_TRUE(detail["notification"]["ack_due"].is_null()) << "the city is the last tier";
+
+    // Nothing more comes: every tier has been told once.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(receiver.requests().size(), 3u);
+}
+
+TEST(Notifications, AcknowledgedInTimeStopsEscalationButAnUndisposedAlarmIsRemindedAndTheNextTierTold) {
+    CITYGUARD_REQUIRE_DB();
+    webhook_receiver receiver;
+    test_server srv(fast_config(notification_file(receiver.url(), 2, 3)));
+    auto c = srv.client();
+    register_station(c);
+    const auto id = raise_orange(c);
+    ASSERT_TRUE(receiver.wait_for(1));
+    auto r =
+        c.call("POST", "/api/v1/alarms/" + std::to_string(id) + "/acknowledge", kAdminKey, R"({"note":"on my way"})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    // Acknowledged but still active past the disposal deadline: 超时未处置.
+    ASSERT_TRUE(receiver.wait_for(3, 10'000));
+    const auto all = receiver.requests();
+    std::set<std::pair<std::string, std::string>> told;  // delivered side by side: any order
+    for (std::size_t i = 1; i < 3; ++i)
+        told.emplace(body_of(all[i])["notification"]["kind"], body_of(all[i])["contact"]["id"]);
+    EXPECT_EQ(
+        told, (std::set<std::pair<std::string, std::string>>{{"reminder", "C-OFFICER"}, {"escalated", "C-STREET"}})
+    );
+    const auto events = event_types(c, id);
+    EXPECT_NE(std::find(events.begin(), events.end(), "disposal_overdue:enterprise reminded"), events.end());
+    EXPECT_EQ(
+        std::count_if(
+            events.begin(), events.end(), [](const std::string& e) { return e.starts_with("escalated_to:"); }
+        ),
+        1
+    ) << "the acknowledge deadline never fired";
+}
+
+TEST(Notifications, AReceiverThatFailsGetsRetriesWithOneIdempotencyKeyAndIsMarkedDeliveredOnce) {
+    CITYGUARD_REQUIRE_DB();
+    webhook_receiver receiver({500, 503, 500});
+    test_server srv(fast_config(notification_file(receiver.url(), 3600, 7200)));
+    auto c = srv.client();
+    register_station(c);
+    const auto id = raise_orange(c);
+    ASSERT_TRUE(receiver.wait_for(4));
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    const auto all = receiver.requests();
+    ASSERT_EQ(all.size(), 4u) << "three failures, one success, nothing after";
+    for (const auto& req : all) {
+        EXPECT_EQ(req.headers.at("idempotency-key"), all[0].headers.at("idempotency-key"));
+        EXPECT_TRUE(valid_signature(
+            kSecret, req.headers.at("x-cityguard-timestamp"), req.body, req.headers.at("x-cityguard-signature")
+        ));
+    }
+    const auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+    ASSERT_EQ(detail["notifications"].size(), 1u);
+    const auto& n = detail["notifications"][0];
+    EXPECT_EQ(n["status"], "delivered");
+    EXPECT_EQ(n["attempt_count"], 4);
+    ASSERT_EQ(n["attempts"].size(), 4u);
+    EXPECT_EQ(n["attempts"][0]["http_status"], 500);
+    EXPECT_EQ(n["attempts"][0]["error"], "HTTP 500");
+    EXPECT_EQ(n["attempts"][3]["http_status"], 200);
+    EXPECT_TRUE(n["attempts"][3]["error"].is_null());
+    auto failed = c.call("GET", "/api/v1/notifications?status=failed", kAdminKey);
+    ASSERT_EQ(failed.status, 200);
+    EXPECT_EQ(failed.json()["notifications"].size(), 0u);
+}
+
+TEST(Notifications, AnUnreachableReceiverEndsFailedAndListed) {
+    CITYGUARD_REQUIRE_DB();
+    auto file = notification_file("http://127.0.0.1:9/notify", 3600, 7200);  // discard port: refused
+    {
+        auto doc = json::parse(std::ifstream(file));
+        doc["retry"] = {{"initial_ms", 50}, {"max_ms", 50}, {"max_attempts", 3}};
+        std::ofstream(file) << doc.dump();
+    }
+    test_server srv(fast_config(file));
+    auto c = srv.client();
+    register_station(c);
+    raise_orange(c);
+    ASSERT_TRUE(wait_until([&] {
+        return c.call("GET", "/api/v1/notifications?status=failed", kAdminKey).json()["notifications"].size() == 1;
+    }));
+    const auto n = c.call("GET", "/api/v1/notifications?status=failed", kAdminKey).json()["notifications"][0];
+    EXPECT_EQ(n["attempt_count"], 3);
+    EXPECT_NE(n["last_error"].get<std::string>().find("cannot connect"), std::string::npos) << n.dump();
+    EXPECT_EQ(c.call("GET", "/api/v1/notifications?status=lost", kAdminKey).status, 400);
+    EXPECT_EQ(c.call("GET", "/api/v1/notifications?limit=0", kAdminKey).status, 400);
+    // The readings path never waited for the receiver.
+    json body{{"readings", {{{"sensor", "GS-1-LEL"}, {"ts", format_rfc3339(now_micros())}, {"value", 1.0}}}}};
+    EXPECT_EQ(c.call("POST", "/api/v1/readings", kAdminKey, body.dump()).status, 200);
+}
+
+TEST(Notifications, ARestartNeitherForgetsAnOverdueEscalationNorFiresItTwice) {
+    CITYGUARD_REQUIRE_DB();
+    webhook_receiver receiver;
+    test_server srv(fast_config(notification_file(receiver.url(), 2, 3600)));
+    auto c = srv.client();
+    register_station(c);
+    const auto id = raise_orange(c);
+    ASSERT_TRUE(receiver.wait_for(1));
+    srv.stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the deadline passes while it is down
+    srv.restart();
+    ASSERT_TRUE(receiver.wait_for(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    srv.restart();
+    ASSERT_TRUE(receiver.wait_for(3));  // city, two seconds after the district
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const auto all = receiver.requests();
+    ASSERT_EQ(all.size(), 3u);
+    EXPECT_EQ(body_of(all[1])["contact"]["id"], "C-STREET");
+    EXPECT_EQ(body_of(all[2])["contact"]["id"], "C-DUTY");
+    auto c2 = srv.client();
+    const auto events = event_types(c2, id);
+    EXPECT_EQ(
+        std::count_if(
+            events.begin(), events.end(), [](const std::string& e) { return e.starts_with("escalated_to:"); }
+        ),
+        2
+    );
+}
+
+TEST(Notifications, ARealAlertmanagerReceivesTheAlarmWithItsLabelsAndResolvesItWhenClosed) {
+    CITYGUARD_REQUIRE_DB();
+    if (!alertmanager::installed())
+        GTEST_SKIP() << "prometheus-alertmanager is not installed (scripts/test installs it)";
+    alertmanager am;
+    webhook_receiver receiver;
+    auto file = notification_file(receiver.url(), 3600, 7200);
+    {
+        auto doc = json::parse(std::ifstream(file));
+        doc["channels"]["am"] = {{"type", "alertmanager"}, {"url", am.url()}, {"timeout_ms", 2000}};
+        std::ofstream(file) << doc.dump();
+    }
+    test_server srv(fast_config(file));
+    auto c = srv.client();
+    register_station(c);
+    auto r = c.call(
+        "PUT",
+        "/api/v1/contacts/C-OFFICER",
+        kAdminKey,
+        R"({"name":"王安全","tier":"enterprise","unit":"U-GS","phone":"13800000001","channels":["am"]})"
+    );
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto id = raise_orange(c);
+
+    json alert;
+    ASSERT_TRUE(wait_until([&] {
+        for (const auto& a : am.alerts())
+            if (a["labels"].value("alarm_id", "") == std::to_string(id)) {
+                alert = a;
+                return true;
+            }
+        return false;
+    })) << am.alerts().dump();
+    EXPECT_EQ(alert["labels"]["alertname"], "gas_station.lel");
+    EXPECT_EQ(alert["labels"]["level"], "orange");
+    EXPECT_EQ(alert["labels"]["site"], "GS-1");
+    EXPECT_EQ(alert["labels"]["district"], "福田区");
+    EXPECT_EQ(alert["labels"]["tier"], "enterprise");
+    EXPECT_EQ(alert["status"]["state"], "active");
+    EXPECT_NE(alert["annotations"]["summary"].get<std::string>().find("梅林加油站"), std::string::npos);
+    EXPECT_NE(alert["generatorURL"].get<std::string>().find("#alarm=" + std::to_string(id)), std::string::npos);
+
+    // Closed (a test, forced while active): the alert's endsAt is now, and Alertmanager resolves it.
+    r = c.call(
+        "POST",
+        "/api/v1/alarms/" + std::to_string(id) + "/close",
+        kAdminKey,
+        R"({"reason":"test","force":true,"note":"drill over"})"
+    );
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_TRUE(wait_until([&] {
+        for (const auto& a : am.alerts())
+            if (a["labels"].value("alarm_id", "") == std::to_string(id)) return false;
+        return true;
+    })) << am.alerts().dump();
+}
+
+TEST(Notifications, ASilenceHoldsNotificationAndEscalationUntilItEndsThenTellingStarts) {
+    CITYGUARD_REQUIRE_DB();
+    webhook_receiver receiver;
+    test_server srv(fast_config(notification_file(receiver.url(), 1, 3600)));
+    auto c = srv.client();
+    register_station(c);
+    const auto op = srv.make_key("duty-op", "operator");
+    auto r = c.call("POST", "/api/v1/silences", op, R"({"site":"GS-1","duration_s":3600,"reason":"检修：更换探头"})");
+    ASSERT_EQ(r.status, 201) << r.body;
+    const auto silence = r.json();
+    EXPECT_EQ(silence["owner"], "duty-op");
+    EXPECT_EQ(silence["state"], "active");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the escalation takes it at its next step
+
+    const auto id = raise_orange(c);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000));  // past the acknowledge deadline
+    EXPECT_EQ(receiver.requests().size(), 0u) << "nobody is told, nothing escalates during a silence";
+    auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+    EXPECT_TRUE(detail["notification"]["silenced"].get<bool>()) << detail["notification"].dump();
+    EXPECT_EQ(detail["status"], "open") << "the alarm itself is recorded and shown as ever";
+
+    // Ended early: the alarm is still active and was never told, so telling starts now.
+    r = c.call("DELETE", "/api/v1/silences/" + std::to_string(silence["id"].get<std::int64_t>()), op);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.json()["ended_early_by"], "duty-op");
+    ASSERT_TRUE(receiver.wait_for(1));
+    EXPECT_EQ(body_of(receiver.requests()[0])["notification"]["kind"], "raised");
+    ASSERT_TRUE(receiver.wait_for(2)) << "and its deadlines run from then";
+    const auto events = event_types(c, id);
+    EXPECT_NE(
+        std::find(
+            events.begin(), events.end(), "silenced:silence " + std::to_string(silence["id"].get<std::int64_t>())
+        ),
+        events.end()
+    );
+    EXPECT_NE(
+        std::find(
+            events.begin(), events.end(), "unsilenced:silence " + std::to_string(silence["id"].get<std::int64_t>())
+        ),
+        events.end()
+    );
+
+    // Every change is audited; the list tells active from expired.
+    r = c.call("GET", "/api/v1/silences/" + std::to_string(silence["id"].get<std::int64_t>()), op);
+    ASSERT_EQ(r.status, 200);
+    const auto audited = r.json();
+    ASSERT_EQ(audited["audit"].size(), 2u);
+    EXPECT_EQ(audited["audit"][0]["action"], "created");
+    EXPECT_EQ(audited["audit"][1]["action"], "ended");
+    EXPECT_EQ(c.call("GET", "/api/v1/silences", op).json()["silences"].size(), 0u);
+    EXPECT_EQ(c.call("GET", "/api/v1/silences?state=expired", op).json()["silences"].size(), 1u);
+    EXPECT_EQ(
+        c.call("DELETE", "/api/v1/silences/" + std::to_string(silence["id"].get<std::int64_t>()), op).status, 409
+    );
+    EXPECT_EQ(c.call("DELETE", "/api/v1/silences/999999", op).status, 404);
+}
+
+TEST(Notifications, BadSilencesAreRefusedNamingTheFieldAndNothingIsStored) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv(fast_config(notification_file("http://127.0.0.1:9/", 3600, 7200)));
+    auto c = srv.client();
+    const auto gateway = srv.make_key("gw", "gateway");
+    const auto refused = [&](const std::string& body) {
+        auto r = c.call("POST", "/api/v1/silences", kAdminKey, body);
+        EXPECT_EQ(r.status, 422) << body << " " << r.body;
+        return r.json()["error"]["message"].get<std::string>();
+    };
+    EXPECT_NE(refused(R"({"duration_s":60,"reason":"x"})").find("at least one of"), std::string::npos);
+    EXPECT_NE(refused(R"({"site":"GS-1","duration_s":60})").find("reason is required"), std::string::npos);
+    EXPECT_NE(refused(R"({"site":"GS-1","duration_s":99999999,"reason":"x"})").find("duration_s"), std::string::npos);
+    EXPECT_NE(
+        refused(R"({"site":"GS-1","starts_at":"2030-01-02T00:00:00Z","ends_at":"2030-01-01T00:00:00Z","reason":"x"})")
+            .find("ends_at must be after starts_at"),
+        std::string::npos
+    );
+    EXPECT_NE(
+        refused(R"({"site":"GS-1","ends_at":"2001-01-01T00:00:00Z","reason":"x"})").find("in the past"),
+        std::string::npos
+    );
+    EXPECT_NE(
+        refused(R"({"site":"GS-1","starts_at":"2030-01-01T00:00:00Z","ends_at":"2031-01-01T00:00:00Z","reason":"x"})")
+            .find("silences.max_duration_s"),
+        std::string::npos
+    );
+    EXPECT_NE(refused(R"({"domain":"airport","duration_s":60,"reason":"x"})").find("domain"), std::string::npos);
+    EXPECT_NE(
+        refused(R"({"site":"GS-1","duration_s":60,"reason":"x","everything":true})").find("unknown field"),
+        std::string::npos
+    );
+    EXPECT_EQ(
+        c.call("POST", "/api/v1/silences", gateway, R"({"site":"GS-1","duration_s":60,"reason":"x"})").status, 403
+    );
+    EXPECT_EQ(c.call("GET", "/api/v1/silences?state=expired", kAdminKey).json()["silences"].size(), 0u);
+    EXPECT_EQ(c.call("GET", "/api/v1/silences?state=forever", kAdminKey).status, 400);
+}
+
+TEST(Notifications, ASigkillBetweenTheAlarmAndItsDeliveryLosesNoNotification) {
+    CITYGUARD_REQUIRE_DB();
+    scratch_database db;
+    const auto port = free_port();
+    // The receiver is not there yet: the notification stays pending in the outbox.
+    const auto receiver_port = free_port();
+    const auto file = notification_file("http://127.0.0.1:" + std::to_string(receiver_port) + "/notify", 3600, 7200);
+    {
+        child_server server(db.url(), port, {"--notifications", file});
+        ASSERT_TRUE(server.wait_ready());
+        http_client c(port);
+        register_station(c);
+        raise_orange(c);
+        server.kill_now();
+    }
+    webhook_receiver receiver({}, receiver_port);
+    child_server server(db.url(), port, {"--notifications", file});
+    ASSERT_TRUE(server.wait_ready());
+    ASSERT_TRUE(receiver.wait_for(1, 30'000)) << "delivered after the restart";
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_EQ(receiver.requests().size(), 1u);
+    EXPECT_EQ(body_of(receiver.requests()[0])["contact"]["id"], "C-OFFICER");
+}

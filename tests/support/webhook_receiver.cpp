@@ -1,0 +1,138 @@
+#include "webhook_receiver.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <stdexcept>
+
+#include "cityguard/util/crypto.hpp"
+
+namespace cityguard::test {
+
+namespace {
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+/// Reads one HTTP/1.1 request with a Content-Length body (all the dispatcher sends).
+bool read_request(int fd, webhook_receiver::request& out) {
+    std::string data;
+    char buf[4096];
+    std::size_t header_end = std::string::npos;
+    std::size_t length = 0;
+    for (;;) {
+        if (header_end == std::string::npos) {
+            header_end = data.find("\r\n\r\n");
+            if (header_end != std::string::npos) {
+                std::size_t line_end = data.find("\r\n");
+                const auto first = data.substr(0, line_end);
+                const auto sp1 = first.find(' ');
+                const auto sp2 = first.find(' ', sp1 + 1);
+                out.target = first.substr(sp1 + 1, sp2 - sp1 - 1);
+                std::size_t pos = line_end + 2;
+                while (pos < header_end) {
+                    const auto eol = data.find("\r\n", pos);
+                    const auto line = data.substr(pos, eol - pos);
+                    const auto colon = line.find(':');
+                    if (colon != std::string::npos) {
+                        auto value = line.substr(colon + 1);
+                        value.erase(0, value.find_first_not_of(' '));
+                        out.headers[lower(line.substr(0, colon))] = value;
+                    }
+                    pos = eol + 2;
+                }
+                if (auto it = out.headers.find("content-length"); it != out.headers.end())
+                    length = std::stoul(it->second);
+            }
+        }
+        if (header_end != std::string::npos && data.size() >= header_end + 4 + length) {
+            out.body = data.substr(header_end + 4, length);
+            return true;
+        }
+        const auto n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return false;
+        data.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+}  // namespace
+
+webhook_receiver::webhook_receiver(std::vector<int> statuses, std::uint16_t port) : statuses_(std::move(statuses)) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_, 64) != 0)
+        throw std::runtime_error("webhook_receiver: cannot listen");
+    socklen_t len = sizeof addr;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+}
+
+webhook_receiver::~webhook_receiver() {
+    stopping_ = true;
+    thread_.join();
+    ::close(listener_);
+}
+
+void webhook_receiver::serve() {
+    while (!stopping_) {
+        pollfd p{listener_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        const int fd = ::accept(listener_, nullptr, nullptr);
+        if (fd < 0) continue;
+        timeval tv{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        request req;
+        if (read_request(fd, req)) {
+            int status = 200;
+            {
+                std::lock_guard lock(mutex_);
+                if (received_.size() < statuses_.size()) status = statuses_[received_.size()];
+                received_.push_back(std::move(req));
+            }
+            const std::string answer =
+                "HTTP/1.1 " + std::to_string(status) +
+                " X\r\nContent-Length: 2\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nok";
+            ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+        }
+        ::close(fd);
+    }
+}
+
+std::vector<webhook_receiver::request> webhook_receiver::requests() const {
+    std::lock_guard lock(mutex_);
+    return received_;
+}
+
+bool webhook_receiver::wait_for(std::size_t n, int timeout_ms) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+        {
+            std::lock_guard lock(mutex_);
+            if (received_.size() >= n) return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
+
+bool valid_signature(
+    const std::string& secret, const std::string& timestamp, const std::string& body, const std::string& signature
+) {
+    return signature == "sha256=" + util::to_hex(util::hmac_sha256(secret, timestamp + "." + body));
+}
+
+}  // namespace cityguard::test

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cityguard::test {
+
+/// A webhook receiver on loopback, as an SMS gateway or a city's message bus would run one:
+/// records every request (headers and body) and answers with `statuses` in turn (then 200).
+class webhook_receiver {
+  public:
+    struct request {
+        std::string target;
+        std::map<std::string, std::string> headers;  ///< lower-case names
+        std::string body;
+    };
+
+    /// Port 0: any free port.
+    explicit webhook_receiver(std::vector<int> statuses = {}, std::uint16_t port = 0);
+    ~webhook_receiver();
+    std::uint16_t port() const { return port_; }
+    std::string url(const std::string& path = "/notify") const {
+        return "http://127.0.0.1:" + std::to_string(port_) + path;
+    }
+    std::vector<request> requests() const;
+    /// Waits until at least `n` requests came (bounded: false after `timeout_ms`).
+    bool wait_for(std::size_t n, int timeout_ms = 20'000) const;
+
+  private:
+    void serve();
+
+    int listener_ = -1;
+    std::uint16_t port_ = 0;
+    std::vector<int> statuses_;
+    mutable std::mutex mutex_;
+    std::vector<request> received_;
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+};
+
+/// True when `signature` ("sha256=HEX") is HMAC-SHA256(secret, timestamp + "." + body).
+bool valid_signature(
+    const std::string& secret, const std::string& timestamp, const std::string& body, const std::string& signature
+);
+
+}  // namespace cityguard::test

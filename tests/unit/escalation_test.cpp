@@ -1,0 +1,218 @@
+#include "cityguard/notify/escalation.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace cityguard;
+using notify::notice_kind;
+using notify::tier;
+
+namespace {
+
+constexpr util::micros kSecond = 1'000'000;
+constexpr util::micros kT0 = 1'800'000'000LL * kSecond;
+
+notify::policy test_policy() {
+    return notify::parse_policy(
+        nlohmann::json::parse(R"({
+          "channels": {"log": {"type": "log"}},
+          "policies": [
+            {"level": "red", "notify": ["enterprise"], "ack_deadline_s": 60, "disposal_deadline_s": 600},
+            {"level": "orange", "notify": ["enterprise"], "ack_deadline_s": 300, "disposal_deadline_s": 3600},
+            {"level": "yellow", "notify": ["enterprise"], "ack_deadline_s": null, "disposal_deadline_s": null},
+            {"level": "blue", "notify": [], "ack_deadline_s": null, "disposal_deadline_s": null}
+          ]})"),
+        nullptr
+    );
+}
+
+alarm_model::alarm make_alarm(std::int64_t id, rules::level lvl) {
+    alarm_model::alarm a;
+    a.id = id;
+    a.rule = "gas_station.lel";
+    a.site = "GS-1";
+    a.sensor = "GS-1-LEL";
+    a.domain = "gas_station";
+    a.lvl = lvl;
+    return a;
+}
+
+alarm_model::changes write(const alarm_model::alarm& a, std::vector<std::string> types) {
+    alarm_model::changes ch;
+    alarm_model::changes::alarm_write w;
+    w.after = a;
+    for (auto& t : types) {
+        alarm_model::event e;
+        e.type = std::move(t);
+        w.events.push_back(std::move(e));
+    }
+    ch.alarms.push_back(std::move(w));
+    return ch;
+}
+
+std::vector<std::pair<notice_kind, tier>> told(const notify::escalation_output& out) {
+    std::vector<std::pair<notice_kind, tier>> v;
+    for (const auto& n : out.notices) v.emplace_back(n.kind, n.to);
+    return v;
+}
+
+std::vector<std::string> event_types(const notify::escalation_output& out) {
+    std::vector<std::string> v;
+    for (const auto& e : out.events) v.push_back(e.what.type + (e.what.note.empty() ? "" : " " + e.what.note));
+    return v;
+}
+
+struct Escalation : ::testing::Test {
+    notify::policy policy = test_policy();
+    notify::escalation esc{policy, [](const std::string&) { return std::string("福田区"); }};
+};
+
+}  // namespace
+
+TEST_F(Escalation, AnUnacknowledgedRedAlarmClimbsOneTierPerDeadlineUpToTheCity) {
+    auto a = make_alarm(7, rules::level::red);
+    auto out = esc.observe(write(a, {"raised"}), kT0);
+    esc.commit();
+    EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::raised, tier::enterprise}}));
+    EXPECT_EQ(event_types(out), std::vector<std::string>{"notified enterprise"});
+    ASSERT_EQ(out.states.size(), 1u);
+    EXPECT_EQ(out.states[0].second.ack_due, kT0 + 60 * kSecond);
+
+    EXPECT_TRUE(esc.tick(kT0 + 59 * kSecond).empty());
+    out = esc.tick(kT0 + 60 * kSecond);
+    esc.commit();
+    EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::escalated, tier::district}}));
+    EXPECT_EQ(event_types(out), std::vector<std::string>{"escalated_to district: not acknowledged in time"});
+    out = esc.tick(kT0 + 120 * kSecond);
+    esc.commit();
+    EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::escalated, tier::city}}));
+    // The city is the last tier: no more acknowledge deadlines.
+    EXPECT_FALSE(esc.state_of(7)->ack_due.has_value());
+    EXPECT_TRUE(esc.tick(kT0 + 500 * kSecond).notices.empty());
+}
+
+TEST_F(Escalation, AcknowledgingStopsEscalationButAnUndisposedAlarmIsRemindedAndTheNextTierTold) {
+    auto a = make_alarm(8, rules::level::red);
+    esc.observe(write(a, {"raised"}), kT0);
+    esc.commit();
+    a.state = alarm_model::status::acknowledged;
+    auto out = esc.observe(write(a, {"acknowledged"}), kT0 + 30 * kSecond);
+    esc.commit();
+    EXPECT_TRUE(out.notices.empty());
+    EXPECT_TRUE(esc.tick(kT0 + 61 * kSecond).empty()) << "acknowledged in time: nobody else is told";
+    out = esc.tick(kT0 + 600 * kSecond);
+    esc.commit();
+    EXPECT_EQ(
+        told(out),
+        (std::vector<std::pair<notice_kind, tier>>{
+            {notice_kind::reminder, tier::enterprise}, {notice_kind::escalated, tier::district}})
+    );
+    EXPECT_EQ(
+        event_types(out),
+        (std::vector<std::string>{
+            "disposal_overdue enterprise reminded", "escalated_to district: not disposed of in time"})
+    );
+    // Resolved: no more reminders.
+    a.state = alarm_model::status::resolved;
+    esc.observe(write(a, {"resolved"}), kT0 + 700 * kSecond);
+    esc.commit();
+    EXPECT_TRUE(esc.tick(kT0 + 5000 * kSecond).empty());
+}
+
+TEST_F(Escalation, ALevelChangeUpwardRestartsTheDeadlinesUnderTheNewLevelsPolicy) {
+    auto a = make_alarm(9, rules::level::orange);
+    esc.observe(write(a, {"raised"}), kT0);
+    esc.commit();
+    EXPECT_EQ(esc.state_of(9)->ack_due, kT0 + 300 * kSecond);
+    a.lvl = rules::level::red;
+    auto out = esc.observe(write(a, {"escalated"}), kT0 + 200 * kSecond);
+    esc.commit();
+    EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::level_up, tier::enterprise}}));
+    EXPECT_EQ(esc.state_of(9)->ack_due, kT0 + 260 * kSecond);
+}
+
+TEST_F(Escalation, AClearedThenClosedAlarmTellsEveryTierThatWasToldAndIsForgotten) {
+    auto a = make_alarm(10, rules::level::red);
+    esc.observe(write(a, {"raised"}), kT0);
+    esc.tick(kT0 + 60 * kSecond);
+    esc.commit();
+    a.cond = alarm_model::condition::cleared;
+    auto out = esc.observe(write(a, {"cleared"}), kT0 + 70 * kSecond);
+    esc.commit();
+    EXPECT_EQ(
+        told(out),
+        (std::vector<std::pair<notice_kind, tier>>{
+            {notice_kind::cleared, tier::enterprise}, {notice_kind::cleared, tier::district}})
+    );
+    a.state = alarm_model::status::closed;
+    out = esc.observe(write(a, {"closed"}), kT0 + 80 * kSecond);
+    esc.commit();
+    EXPECT_EQ(told(out).size(), 2u);
+    EXPECT_EQ(esc.tracked(), 0u);
+}
+
+TEST_F(Escalation, ASilencedAlarmIsNotToldUntilTheSilenceEnds) {
+    notify::silence s;
+    s.id = 3;
+    s.site = "GS-1";
+    s.starts_at = kT0 - kSecond;
+    s.ends_at = kT0 + 1000 * kSecond;
+    esc.set_silences({s});
+    auto a = make_alarm(11, rules::level::red);
+    auto out = esc.observe(write(a, {"raised"}), kT0);
+    esc.commit();
+    EXPECT_TRUE(out.notices.empty());
+    EXPECT_EQ(event_types(out), std::vector<std::string>{"silenced silence 3"});
+    EXPECT_TRUE(esc.state_of(11)->raise_pending);
+    EXPECT_TRUE(esc.tick(kT0 + 500 * kSecond).empty()) << "no escalation during a silence";
+    out = esc.tick(kT0 + 1000 * kSecond);
+    esc.commit();
+    EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::raised, tier::enterprise}}));
+    EXPECT_EQ(esc.state_of(11)->ack_due, kT0 + 1060 * kSecond) << "deadlines start when the silence ends";
+}
+
+TEST_F(Escalation, ASilenceMatchesOnlyWhatAllItsMatchersName) {
+    notify::silence s;
+    s.id = 4;
+    s.district = "南山区";
+    s.starts_at = kT0 - kSecond;
+    s.ends_at = kT0 + 1000 * kSecond;
+    esc.set_silences({s});
+    auto out = esc.observe(write(make_alarm(12, rules::level::red), {"raised"}), kT0);
+    EXPECT_EQ(out.notices.size(), 1u) << "another district's silence";
+}
+
+TEST_F(Escalation, RollbackForgetsWhatAFailedTransactionStaged) {
+    auto a = make_alarm(13, rules::level::red);
+    esc.observe(write(a, {"raised"}), kT0);
+    esc.rollback();
+    EXPECT_EQ(esc.tracked(), 0u);
+    esc.observe(write(a, {"raised"}), kT0);
+    esc.commit();
+    esc.tick(kT0 + 60 * kSecond);
+    esc.rollback();
+    EXPECT_EQ(esc.state_of(13)->told, 1u) << "the escalation is fired again at the next tick";
+    EXPECT_EQ(esc.tick(kT0 + 61 * kSecond).notices.size(), 1u);
+}
+
+TEST_F(Escalation, ARestoredOverdueAlarmEscalatesOnceAtTheFirstTick) {
+    notify::deadline_state st;
+    st.ack_due = kT0;
+    st.told = 1;
+    esc.restore(make_alarm(14, rules::level::red), st);
+    auto out = esc.tick(kT0 + 5 * kSecond);
+    esc.commit();
+    EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::escalated, tier::district}}));
+    EXPECT_TRUE(esc.tick(kT0 + 6 * kSecond).empty());
+}
+
+TEST_F(Escalation, AnInhibitedMemberIsToldOnlyIfItOutlivesItsIncident) {
+    auto a = make_alarm(15, rules::level::red);
+    a.inhibited_by = 99;
+    auto out = esc.observe(write(a, {"raised"}), kT0);
+    esc.commit();
+    EXPECT_TRUE(out.notices.empty());
+    a.inhibited_by.reset();
+    out = esc.observe(write(a, {"released"}), kT0 + 10 * kSecond);
+    esc.commit();
+    EXPECT_EQ(told(out).size(), 1u);
+}
