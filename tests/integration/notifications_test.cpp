@@ -1,6 +1,10 @@
 // Notification and escalation end to end: real HTTP, the real outbox, a webhook receiver on
 // loopback. Deadlines are seconds long, from the test's own notification file.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -472,4 +476,41 @@ TEST(Notifications, ASigkillBetweenTheAlarmAndItsDeliveryLosesNoNotification) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     EXPECT_EQ(receiver.requests().size(), 1u);
     EXPECT_EQ(body_of(receiver.requests()[0])["contact"]["id"], "C-OFFICER");
+}
+
+TEST(Notifications, AReceiverThatNeverAnswersCostsOneBoundedTimeoutPerAttempt) {
+    CITYGUARD_REQUIRE_DB();
+    // A socket that listens and never accepts: the connection succeeds, the answer never comes.
+    const int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(silent, 16), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len);
+    auto file = notification_file("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/notify", 3600, 7200);
+    {
+        auto doc = json::parse(std::ifstream(file));
+        doc["channels"]["hook"]["timeout_ms"] = 300;
+        doc["retry"] = {{"initial_ms", 50}, {"max_ms", 50}, {"max_attempts", 2}};
+        std::ofstream(file) << doc.dump();
+    }
+    test_server srv(fast_config(file));
+    auto c = srv.client();
+    register_station(c);
+    const auto id = raise_orange(c);
+    ASSERT_TRUE(wait_until([&] {
+        return c.call("GET", "/api/v1/notifications?status=failed", kAdminKey).json()["notifications"].size() == 1;
+    }));
+    const auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+    const auto& attempts = detail["notifications"][0]["attempts"];
+    ASSERT_EQ(attempts.size(), 2u);
+    // Each attempt ended at the channel's timeout_ms; the notification failed after its attempts
+    // instead of holding a delivery slot for good.
+    for (const auto& a : attempts) {
+        EXPECT_TRUE(a["http_status"].is_null());
+        EXPECT_NE(a["error"].get<std::string>().find("timeout"), std::string::npos) << a.dump();
+    }
+    ::close(silent);
 }
