@@ -514,3 +514,52 @@ TEST(Notifications, AReceiverThatNeverAnswersCostsOneBoundedTimeoutPerAttempt) {
     }
     ::close(silent);
 }
+
+TEST(Notifications, AnHttpsWebhookIsDeliveredToATrustedReceiverAndNeverToAnUntrustedOne) {
+    CITYGUARD_REQUIRE_DB();
+    const auto dir = std::filesystem::temp_directory_path() / ("cityguard-tls-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir / "trusted");
+    std::filesystem::create_directories(dir / "stranger");
+    const auto trusted_files = make_loopback_certificate((dir / "trusted").string());
+    const auto stranger_files = make_loopback_certificate((dir / "stranger").string());
+    webhook_receiver trusted({}, 0, trusted_files);
+    webhook_receiver stranger({}, 0, stranger_files);
+    // The server trusts the first receiver's certificate only (OpenSSL's default verify paths
+    // read SSL_CERT_FILE when the dispatcher's TLS context is made).
+    ::setenv("SSL_CERT_FILE", trusted_files.certificate.c_str(), 1);
+    auto file = notification_file(trusted.url(), 3600, 7200);
+    {
+        auto doc = json::parse(std::ifstream(file));
+        doc["channels"]["stranger"] = {{"type", "webhook"}, {"url", stranger.url()}, {"secret", kSecret}};
+        doc["retry"] = {{"initial_ms", 50}, {"max_ms", 50}, {"max_attempts", 2}};
+        std::ofstream(file) << doc.dump();
+    }
+    {
+        test_server srv(fast_config(file));
+        auto c = srv.client();
+        register_station(c);
+        auto r = c.call(
+            "PUT",
+            "/api/v1/contacts/C-OFFICER",
+            kAdminKey,
+            R"({"name":"王安全","tier":"enterprise","unit":"U-GS","phone":"13800000001","channels":["hook","stranger"]})"
+        );
+        ASSERT_EQ(r.status, 200) << r.body;
+        const auto id = raise_orange(c);
+        ASSERT_TRUE(trusted.wait_for(1)) << "delivered over TLS";
+        const auto got = trusted.requests()[0];
+        EXPECT_TRUE(valid_signature(
+            kSecret, got.headers.at("x-cityguard-timestamp"), got.body, got.headers.at("x-cityguard-signature")
+        ));
+        ASSERT_TRUE(wait_until([&] {
+            return c.call("GET", "/api/v1/notifications?status=failed", kAdminKey).json()["notifications"].size() == 1;
+        }));
+        const auto failed = c.call("GET", "/api/v1/notifications?status=failed", kAdminKey).json()["notifications"][0];
+        EXPECT_EQ(failed["channel"], "stranger");
+        EXPECT_NE(failed["last_error"].get<std::string>().find("TLS handshake"), std::string::npos) << failed.dump();
+        EXPECT_EQ(stranger.requests().size(), 0u) << "nothing is sent to a receiver whose certificate is not trusted";
+        EXPECT_EQ(c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json()["notifications"].size(), 2u);
+    }
+    ::unsetenv("SSL_CERT_FILE");
+    std::filesystem::remove_all(dir);
+}

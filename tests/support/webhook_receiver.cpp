@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,6 +11,8 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
+#include <functional>
 #include <stdexcept>
 
 #include "cityguard/util/crypto.hpp"
@@ -23,7 +27,7 @@ std::string lower(std::string s) {
 }
 
 /// Reads one HTTP/1.1 request with a Content-Length body (all the dispatcher sends).
-bool read_request(int fd, webhook_receiver::request& out) {
+bool read_request(const std::function<long(char*, std::size_t)>& receive, webhook_receiver::request& out) {
     std::string data;
     char buf[4096];
     std::size_t header_end = std::string::npos;
@@ -57,7 +61,7 @@ bool read_request(int fd, webhook_receiver::request& out) {
             out.body = data.substr(header_end + 4, length);
             return true;
         }
-        const auto n = ::recv(fd, buf, sizeof buf, 0);
+        const auto n = receive(buf, sizeof buf);
         if (n <= 0) return false;
         data.append(buf, static_cast<std::size_t>(n));
     }
@@ -65,7 +69,15 @@ bool read_request(int fd, webhook_receiver::request& out) {
 
 }  // namespace
 
-webhook_receiver::webhook_receiver(std::vector<int> statuses, std::uint16_t port) : statuses_(std::move(statuses)) {
+webhook_receiver::webhook_receiver(std::vector<int> statuses, std::uint16_t port, std::optional<tls_files> tls)
+    : statuses_(std::move(statuses)) {
+    if (tls) {
+        SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+        if (!ctx || SSL_CTX_use_certificate_file(ctx, tls->certificate.c_str(), SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_use_PrivateKey_file(ctx, tls->key.c_str(), SSL_FILETYPE_PEM) != 1)
+            throw std::runtime_error("webhook_receiver: cannot load the TLS certificate");
+        tls_ = ctx;
+    }
     listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -85,6 +97,7 @@ webhook_receiver::~webhook_receiver() {
     stopping_ = true;
     thread_.join();
     ::close(listener_);
+    if (tls_) SSL_CTX_free(static_cast<SSL_CTX*>(tls_));
 }
 
 void webhook_receiver::serve() {
@@ -95,8 +108,21 @@ void webhook_receiver::serve() {
         if (fd < 0) continue;
         timeval tv{5, 0};
         ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        SSL* ssl = nullptr;
+        if (tls_) {
+            ssl = SSL_new(static_cast<SSL_CTX*>(tls_));
+            SSL_set_fd(ssl, fd);
+            if (SSL_accept(ssl) != 1) {  // a client that refused our certificate, say
+                SSL_free(ssl);
+                ::close(fd);
+                continue;
+            }
+        }
+        const auto receive = [&](char* buf, std::size_t n) -> long {
+            return ssl ? SSL_read(ssl, buf, static_cast<int>(n)) : ::recv(fd, buf, n, 0);
+        };
         request req;
-        if (read_request(fd, req)) {
+        if (read_request(receive, req)) {
             int status = 200;
             {
                 std::lock_guard lock(mutex_);
@@ -106,7 +132,14 @@ void webhook_receiver::serve() {
             const std::string answer =
                 "HTTP/1.1 " + std::to_string(status) +
                 " X\r\nContent-Length: 2\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nok";
-            ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+            if (ssl)
+                SSL_write(ssl, answer.data(), static_cast<int>(answer.size()));
+            else
+                ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+        }
+        if (ssl) {
+            SSL_shutdown(ssl);
+            SSL_free(ssl);
         }
         ::close(fd);
     }
@@ -127,6 +160,16 @@ bool webhook_receiver::wait_for(std::size_t n, int timeout_ms) const {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return false;
+}
+
+webhook_receiver::tls_files make_loopback_certificate(const std::string& dir) {
+    webhook_receiver::tls_files files{dir + "/receiver.crt", dir + "/receiver.key"};
+    const std::string command =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+        "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+        files.key + " -out " + files.certificate + " >/dev/null 2>&1";
+    if (std::system(command.c_str()) != 0) throw std::runtime_error("openssl could not make a test certificate");
+    return files;
 }
 
 bool valid_signature(

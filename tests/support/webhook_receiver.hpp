@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,12 +21,18 @@ class webhook_receiver {
         std::string body;
     };
 
-    /// Port 0: any free port.
-    explicit webhook_receiver(std::vector<int> statuses = {}, std::uint16_t port = 0);
+    /// Port 0: any free port. With `tls` (a certificate and key, PEM), it speaks HTTPS.
+    struct tls_files {
+        std::string certificate;
+        std::string key;
+    };
+    explicit webhook_receiver(
+        std::vector<int> statuses = {}, std::uint16_t port = 0, std::optional<tls_files> tls = std::nullopt
+    );
     ~webhook_receiver();
     std::uint16_t port() const { return port_; }
     std::string url(const std::string& path = "/notify") const {
-        return "http://127.0.0.1:" + std::to_string(port_) + path;
+        return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + path;
     }
     std::vector<request> requests() const;
     /// Waits until at least `n` requests came (bounded: false after `timeout_ms`).
@@ -35,6 +42,7 @@ class webhook_receiver {
     void serve();
 
     int listener_ = -1;
+    void* tls_ = nullptr;  ///< SSL_CTX*, when serving HTTPS
     std::uint16_t port_ = 0;
     std::vector<int> statuses_;
     mutable std::mutex mutex_;
@@ -42,6 +50,10 @@ class webhook_receiver {
     std::atomic<bool> stopping_{false};
     std::thread thread_;
 };
+
+/// A self-signed certificate for 127.0.0.1 made with the openssl command in `dir`
+/// (certificate and key), for an HTTPS receiver the server is told to trust via SSL_CERT_FILE.
+webhook_receiver::tls_files make_loopback_certificate(const std::string& dir);
 
 /// True when `signature` ("sha256=HEX") is HMAC-SHA256(secret, timestamp + "." + body).
 bool valid_signature(
