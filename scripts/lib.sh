@@ -2,7 +2,7 @@
 
 # Debian 12 packages the build, the server and the tests need.
 CITYGUARD_PACKAGES=(
-  g++ cmake make pkg-config python3 clang-format
+  g++ cmake make ninja-build pkg-config python3 clang-format
   libboost1.81-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libssl-dev
   libgtest-dev googletest
   postgresql-15
@@ -23,6 +23,18 @@ ensure_packages() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
+}
+
+# Configures a Ninja build in DIR (further arguments go to cmake). Ninja compiles a target's
+# objects while the libraries it links are still being built, which keeps both cores busy; a
+# directory configured earlier with another generator is started afresh.
+configure_build() {
+  local dir=$1
+  shift
+  if [ -f "$dir/CMakeCache.txt" ] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$dir/CMakeCache.txt"; then
+    rm -rf "$dir"
+  fi
+  cmake -G Ninja -S . -B "$dir" "$@"
 }
 
 # What the browser test needs: Debian's Chromium (playwright-core drives it and never downloads

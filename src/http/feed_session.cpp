@@ -15,6 +15,7 @@
 
 #include "cityguard/api/errors.hpp"
 #include "cityguard/util/error.hpp"
+#include "use_tuple.hpp"
 
 namespace cityguard::http {
 
@@ -22,10 +23,6 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 using json = nlohmann::json;
-
-namespace {
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
-}
 
 feed_session::feed_session(
     beast::tcp_stream stream, feed::feed_service& service, std::string client, std::function<void()> on_authenticated

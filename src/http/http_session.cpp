@@ -15,6 +15,7 @@
 #include "cityguard/http/server.hpp"
 #include "cityguard/util/error.hpp"
 #include "feed_session.hpp"
+#include "use_tuple.hpp"
 
 namespace cityguard::http {
 
@@ -25,8 +26,6 @@ namespace websocket = boost::beast::websocket;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 
 bhttp::response<bhttp::string_body> to_beast(api::response res, unsigned version, bool keep_alive) {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};

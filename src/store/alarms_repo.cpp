@@ -11,10 +11,6 @@ namespace cityguard::store {
 
 namespace {
 
-std::optional<std::string> opt_time(const std::optional<util::micros>& t) {
-    if (!t) return std::nullopt;
-    return pg_time(*t);
-}
 std::optional<std::string> opt_num(const std::optional<double>& v) {
     if (!v) return std::nullopt;
     return pqxx::to_string(*v);
@@ -70,7 +66,7 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const al
                        nullable(opt_num(a.peak_value)),
                        pg_time(a.first_ts),
                        pg_time(a.last_ts),
-                       nullable(opt_time(a.cleared_ts)),
+                       nullable(pg_opt_time(a.cleared_ts)),
                        a.count,
                        pg_time(a.opened_at),
                        std::string(alarm_model::to_string(a.cat)),
@@ -95,9 +91,9 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const al
                 nullable(opt_num(a.value)),
                 nullable(opt_num(a.peak_value)),
                 pg_time(a.last_ts),
-                nullable(opt_time(a.cleared_ts)),
+                nullable(pg_opt_time(a.cleared_ts)),
                 a.count,
-                nullable(opt_time(a.closed_at)),
+                nullable(pg_opt_time(a.closed_at)),
                 a.close_reason.empty() ? nullptr : a.close_reason.c_str(),
                 a.title.en,
                 a.advice.en,
@@ -111,7 +107,7 @@ std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const al
                              id,
                              e.type,
                              pg_time(e.at),
-                             nullable(opt_time(e.reading_ts)),
+                             nullable(pg_opt_time(e.reading_ts)),
                              e.actor,
                              nullable(opt_level(e.lvl)),
                              nullable(opt_num(e.value)),
@@ -150,8 +146,8 @@ net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::list(alarm_filter f
                  nullable(array_or_null(f.sites)),
                  nullable(array_or_null(f.sensors)),
                  nullable(array_or_null(f.rules)),
-                 nullable(opt_time(f.from)),
-                 nullable(opt_time(f.to)),
+                 nullable(pg_opt_time(f.from)),
+                 nullable(pg_opt_time(f.to)),
                  nullable(before),
                  static_cast<long long>(f.limit + 1),
                  nullable(array_or_null(f.categories)),

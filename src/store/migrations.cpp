@@ -18,11 +18,6 @@ namespace {
 // Any constant unique to CityGuard: two servers starting at once must not both migrate.
 constexpr long long kMigrationLock = 0x43475244'4d494752LL;  // "CGRDMIGR"
 
-std::string day_text(std::int64_t day) {
-    std::string t;
-    util::append_pg_timestamp(t, day * 86'400LL * 1'000'000LL);
-    return t.substr(0, 10);
-}
 }  // namespace
 
 std::vector<migration> load_migrations(const std::string& dir) {
@@ -72,8 +67,8 @@ int ensure_partitions_around_today(const std::string& db_url, int days_back, int
     const std::int64_t today = util::day_number(util::now_micros());
     const auto created = tx.exec_params1(
                                "SELECT cityguard_ensure_partitions($1::date, $2::date)",
-                               day_text(today - days_back),
-                               day_text(today + days_ahead)
+                               pg_day(today - days_back),
+                               pg_day(today + days_ahead)
     )[0]
                              .as<int>();
     tx.commit();

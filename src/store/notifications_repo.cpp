@@ -9,11 +9,6 @@ namespace cityguard::store {
 
 namespace {
 
-std::optional<std::string> opt_time(const std::optional<util::micros>& t) {
-    if (!t) return std::nullopt;
-    return pg_time(*t);
-}
-
 std::optional<std::string> opt_int(const std::optional<std::int64_t>& v) {
     if (!v) return std::nullopt;
     return std::to_string(*v);
@@ -56,8 +51,8 @@ std::size_t write_escalation(transaction_scope& scope, const notify::escalation_
         tx.exec_prepared(
             queries::update_deadlines.name,
             id,
-            nullable(opt_time(st.ack_due)),
-            nullable(opt_time(st.dispose_due)),
+            nullable(pg_opt_time(st.ack_due)),
+            nullable(pg_opt_time(st.dispose_due)),
             static_cast<int>(st.told),
             st.suppressed,
             st.raise_pending,

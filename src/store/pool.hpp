@@ -7,9 +7,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -49,6 +51,15 @@ inline std::string pg_time(util::micros t) {
     util::append_pg_timestamp(s, t);
     return s;
 }
+
+/// pg_time, or NULL.
+inline std::optional<std::string> pg_opt_time(const std::optional<util::micros>& t) {
+    if (!t) return std::nullopt;
+    return pg_time(*t);
+}
+
+/// The date (YYYY-MM-DD) of a day counted from the epoch, for partition bounds.
+inline std::string pg_day(std::int64_t day) { return pg_time(day * 86'400LL * 1'000'000LL).substr(0, 10); }
 
 struct database::impl {
     explicit impl(const config::db_config& c) : cfg(c), threads(static_cast<std::size_t>(c.pool_size)) {}

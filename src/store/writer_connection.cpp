@@ -35,12 +35,6 @@ std::string copy_text(const std::vector<rules::reading>& rows) {
     return out;
 }
 
-std::string day_text(std::int64_t day) {
-    std::string t;
-    util::append_pg_timestamp(t, day * 86'400LL * 1'000'000LL);
-    return t.substr(0, 10);
-}
-
 const std::vector<std::string> kColumns{"sensor_key", "ts", "value"};
 
 // libpqxx 6.4's stream_to keeps write_raw_line private and formats every field through its
@@ -101,7 +95,7 @@ struct writer_connection::impl {
         }
         if (missing.empty()) return;
         pqxx::work tx(c);
-        for (auto day : missing) tx.exec_prepared(queries::ensure_partitions.name, day_text(day), day_text(day));
+        for (auto day : missing) tx.exec_prepared(queries::ensure_partitions.name, pg_day(day), pg_day(day));
         tx.commit();
         partition_days.insert(missing.begin(), missing.end());
     }

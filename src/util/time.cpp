@@ -53,7 +53,6 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) noexce
     return true;
 }
 
-constexpr micros kMicrosPerSecond = 1'000'000;
 constexpr micros kMicrosPerDay = 86'400 * kMicrosPerSecond;
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {

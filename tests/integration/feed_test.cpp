@@ -16,8 +16,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::int64_t kSecond = 1'000'000;
-constexpr std::int64_t kStep = 61 * kSecond;
+using cityguard::util::kMicrosPerSecond;
+constexpr std::int64_t kStep = 61 * kMicrosPerSecond;
 
 /// Two gas stations, each with combustible-gas detectors: 25 %LEL raises yellow, 50 orange.
 void register_stations(std::uint16_t port, int sensors_per_site = 2) {
@@ -108,7 +108,7 @@ TEST(Feed, SnapshotThenLiveEventsAndOtherOperatorsActions) {
     CITYGUARD_REQUIRE_DB();
     test_server srv;
     register_stations(srv.port());
-    const auto t0 = now_micros() - 600 * kSecond;
+    const auto t0 = now_micros() - 600 * kMicrosPerSecond;
     post_series(srv.port(), "GS-1-LEL0", {30}, t0);  // a yellow alarm before anyone watches
     const auto op1 = srv.make_key("op-1", "operator");
     const auto op2 = srv.make_key("op-2", "operator");
@@ -123,7 +123,7 @@ TEST(Feed, SnapshotThenLiveEventsAndOtherOperatorsActions) {
     EXPECT_FALSE(snap.contains("reset"));
     ASSERT_EQ(subscribed(b)["type"], "snapshot");
 
-    post_series(srv.port(), "GS-1-LEL0", {55}, t0 + kSecond);
+    post_series(srv.port(), "GS-1-LEL0", {55}, t0 + kMicrosPerSecond);
     std::vector<json> got;
     ASSERT_EQ(collect(a, 1, &got).size(), 1u);
     EXPECT_EQ(got[0]["event"], "escalated");
@@ -154,7 +154,7 @@ TEST(Feed, EachEventCarriesTheAlarmAsItWasRightAfterIt) {
     ws_client ws(srv.port(), op);
     const auto snap = subscribed(ws);
     // Three events in one transaction: raised (yellow), escalated (orange), de-escalated (yellow).
-    post_series(srv.port(), "GS-1-LEL0", {30, 55, 30, 30}, now_micros() - 600 * kSecond);
+    post_series(srv.port(), "GS-1-LEL0", {30, 55, 30, 30}, now_micros() - 600 * kMicrosPerSecond);
     std::vector<json> got;
     ASSERT_EQ(collect(ws, 3, &got).size(), 3u);
     EXPECT_EQ(got[0]["event"], "raised");
@@ -174,11 +174,11 @@ TEST(Feed, FiltersByLevelDomainAndSite) {
     ASSERT_EQ(subscribed(site2, {{"sites", {"GS-2"}}})["type"], "snapshot");
     ASSERT_EQ(subscribed(other_domain, {{"domains", {"bridge"}}})["type"], "snapshot");
 
-    const auto t0 = now_micros() - 600 * kSecond;
-    post_series(srv.port(), "GS-1-LEL0", {30}, t0);            // yellow at GS-1: nobody here
-    post_series(srv.port(), "GS-1-LEL0", {55}, t0 + kSecond);  // orange at GS-1: `orange`
-    post_series(srv.port(), "GS-2-LEL0", {30}, t0);            // yellow at GS-2: `site2`
-    post_series(srv.port(), "GS-2-LEL1", {55}, t0);            // orange at GS-2 (the marker): both
+    const auto t0 = now_micros() - 600 * kMicrosPerSecond;
+    post_series(srv.port(), "GS-1-LEL0", {30}, t0);                     // yellow at GS-1: nobody here
+    post_series(srv.port(), "GS-1-LEL0", {55}, t0 + kMicrosPerSecond);  // orange at GS-1: `orange`
+    post_series(srv.port(), "GS-2-LEL0", {30}, t0);                     // yellow at GS-2: `site2`
+    post_series(srv.port(), "GS-2-LEL1", {55}, t0);                     // orange at GS-2 (the marker): both
 
     std::vector<json> o, s;
     collect(orange, 2, &o);
@@ -251,7 +251,7 @@ TEST(Feed, ResumeWithSinceAcrossARestartHasNoGapAndNoDuplicate) {
     test_server srv;
     register_stations(srv.port());
     const auto op = srv.make_key("op", "operator");
-    const auto t0 = now_micros() - 3000 * kSecond;
+    const auto t0 = now_micros() - 3000 * kMicrosPerSecond;
     std::int64_t start = 0, last = 0;
     std::vector<std::int64_t> received;
     {
@@ -265,7 +265,7 @@ TEST(Feed, ResumeWithSinceAcrossARestartHasNoGapAndNoDuplicate) {
         last = received.back();
     }
     // While nobody listens: more events, then a restart of the server.
-    post_series(srv.port(), "GS-1-LEL0", {30, 30, 55}, t0 + 1000 * kSecond);
+    post_series(srv.port(), "GS-1-LEL0", {30, 30, 55}, t0 + 1000 * kMicrosPerSecond);
     srv.restart();
     post_series(srv.port(), "GS-2-LEL0", {30, 55}, t0);
 
@@ -300,7 +300,7 @@ TEST(Feed, SinceOlderThanTheReplayLimitGetsAResetSnapshot) {
     cfg.feed.max_replay = 3;
     test_server srv(cfg);
     register_stations(srv.port());
-    post_series(srv.port(), "GS-1-LEL0", sawtooth(6), now_micros() - 600 * kSecond);
+    post_series(srv.port(), "GS-1-LEL0", sawtooth(6), now_micros() - 600 * kMicrosPerSecond);
     const auto op = srv.make_key("op", "operator");
     ws_client ws(srv.port(), op);
     auto snap = subscribed(ws, {{"since", 0}});
@@ -327,7 +327,7 @@ TEST(Feed, AClientThatNeverReadsIsClosedWhileAnotherReceivesEveryEvent) {
     // 420 events, 21 per transaction: far more than the stalled client's queue and buffers hold.
     // The healthy client reads each transaction's events before the next is posted, so it is
     // never more than 21 behind, however slowly the machine schedules it.
-    const auto t0 = now_micros() - 3000 * kSecond;
+    const auto t0 = now_micros() - 3000 * kMicrosPerSecond;
     std::vector<std::int64_t> received;
     for (int i = 0; i < 20; ++i) {
         const auto before = newest_seq(srv.db());
@@ -361,10 +361,10 @@ TEST(Feed, TwoServerProcessesOnOneDatabaseShareOneOrderedStream) {
     ASSERT_EQ(subscribed(on_b)["seq"], start);
 
     // Each process evaluates its own sensors; both write to the one event log.
-    const auto t0 = now_micros() - 1500 * kSecond;
+    const auto t0 = now_micros() - 1500 * kMicrosPerSecond;
     for (int round = 0; round < 5; ++round) {
-        post_series(a.port(), "GS-1-LEL0", {55, 30, 30}, t0 + round * 200 * kSecond);
-        post_series(port_b, "GS-2-LEL0", {55, 30, 30}, t0 + round * 200 * kSecond);
+        post_series(a.port(), "GS-1-LEL0", {55, 30, 30}, t0 + round * 200 * kMicrosPerSecond);
+        post_series(port_b, "GS-2-LEL0", {55, 30, 30}, t0 + round * 200 * kMicrosPerSecond);
     }
     const auto expected = logged_seqs(a.db(), start);
     ASSERT_GE(expected.size(), 20u);
@@ -385,7 +385,7 @@ TEST(Feed, LiveReadingsOfSubscribedSensors) {
     EXPECT_EQ((*err)["code"], "not_found");
     EXPECT_EQ((*ws.next())["sensors"], 1);
 
-    const auto ts = now_micros() - 5 * kSecond;
+    const auto ts = now_micros() - 5 * kMicrosPerSecond;
     post_series(srv.port(), "GS-1-LEL0", {3}, ts);  // not followed
     post_series(srv.port(), "GS-1-LEL1", {4.5}, ts);
     auto reading = ws.next_of("reading");
@@ -405,7 +405,7 @@ TEST(Feed, EventsCommittedDuringAndAfterADatabaseOutageStillArriveInOrder) {
     const auto op = srv.make_key("op", "operator");
     ws_client ws(srv.port(), op);
     const std::int64_t start = subscribed(ws)["seq"];
-    const auto t0 = now_micros() - 600 * kSecond;
+    const auto t0 = now_micros() - 600 * kMicrosPerSecond;
     post_series(srv.port(), "GS-1-LEL0", {30}, t0);
 
     // Every connection of the server is cut, its event follower's among them.

@@ -96,10 +96,6 @@ int status_of(const std::string& response) {
     return std::stoi(response.substr(9, 3));
 }
 
-std::string one_reading(const std::string& sensor, std::int64_t ts, double value) {
-    return json{{"readings", {{{"sensor", sensor}, {"ts", format_rfc3339(ts)}, {"value", value}}}}}.dump();
-}
-
 /// Site S with sensor X (gas_lel), through the registry API.
 void register_sensor_x(http_client& c) {
     json body{

@@ -115,7 +115,7 @@ std::int64_t raise_orange(http_client& c) {
 
 json body_of(const webhook_receiver::request& r) { return json::parse(r.body); }
 
-std::vector<std::string> event_types(http_client& c, std::int64_t id) {
+std::vector<std::string> typed_notes(http_client& c, std::int64_t id) {
     std::vector<std::string> out;
     const auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
     for (const auto& e : detail["events"])
@@ -171,7 +171,7 @@ TEST(Notifications, NobodyAcknowledgesSoEachTierIsToldInTurnThroughASignedWebhoo
         for (const auto& n : detail["notifications"]) delivered += n["status"] == "delivered";
         return delivered == 4;  // officer, street, duty desk by webhook and by log
     }));
-    const auto events = event_types(c, id);
+    const auto events = typed_notes(c, id);
     EXPECT_NE(std::find(events.begin(), events.end(), "notified:enterprise"), events.end());
     EXPECT_NE(std::find(events.begin(), events.end(), "escalated_to:district: not acknowledged in time"), events.end());
     EXPECT_NE(std::find(events.begin(), events.end(), "escalated_to:city: not acknowledged in time"), events.end());
@@ -204,7 +204,7 @@ TEST(Notifications, AcknowledgedInTimeStopsEscalationButAnUndisposedAlarmIsRemin
     EXPECT_EQ(
         told, (std::set<std::pair<std::string, std::string>>{{"reminder", "C-OFFICER"}, {"escalated", "C-STREET"}})
     );
-    const auto events = event_types(c, id);
+    const auto events = typed_notes(c, id);
     EXPECT_NE(std::find(events.begin(), events.end(), "disposal_overdue:enterprise reminded"), events.end());
     EXPECT_EQ(
         std::count_if(
@@ -292,7 +292,7 @@ TEST(Notifications, ARestartNeitherForgetsAnOverdueEscalationNorFiresItTwice) {
     EXPECT_EQ(body_of(all[1])["contact"]["id"], "C-STREET");
     EXPECT_EQ(body_of(all[2])["contact"]["id"], "C-DUTY");
     auto c2 = srv.client();
-    const auto events = event_types(c2, id);
+    const auto events = typed_notes(c2, id);
     EXPECT_EQ(
         std::count_if(
             events.begin(), events.end(), [](const std::string& e) { return e.starts_with("escalated_to:"); }
@@ -386,7 +386,7 @@ TEST(Notifications, ASilenceHoldsNotificationAndEscalationUntilItEndsThenTelling
     ASSERT_TRUE(receiver.wait_for(1));
     EXPECT_EQ(body_of(receiver.requests()[0])["notification"]["kind"], "raised");
     ASSERT_TRUE(receiver.wait_for(2)) << "and its deadlines run from then";
-    const auto events = event_types(c, id);
+    const auto events = typed_notes(c, id);
     EXPECT_NE(
         std::find(
             events.begin(), events.end(), "silenced:silence " + std::to_string(silence["id"].get<std::int64_t>())

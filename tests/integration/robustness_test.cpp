@@ -28,9 +28,6 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
     net::read(s, net::dynamic_buffer(out), ec);
     return out;
 }
-std::string one_reading(const std::string& sensor, std::int64_t ts, double value = 1) {
-    return json{{"readings", {{{"sensor", sensor}, {"ts", format_rfc3339(ts)}, {"value", value}}}}}.dump();
-}
 }  // namespace
 
 TEST(Robustness, GarbageOnTheWireGetsA400AndHurtsNobody) {

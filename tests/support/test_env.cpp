@@ -13,6 +13,8 @@
 #include <pqxx/pqxx>
 #include <stdexcept>
 
+#include "cityguard/util/time.hpp"
+
 namespace cityguard::test {
 
 namespace net = boost::asio;
@@ -147,6 +149,11 @@ http_result http_client::call(
     if (!key.empty()) headers["Authorization"] = "Bearer " + key;
     if (!body.empty()) headers["Content-Type"] = "application/json";
     return request(method, target, body, headers);
+}
+
+std::string one_reading(const std::string& sensor, std::int64_t ts, double value) {
+    return nlohmann::json{{"readings", {{{"sensor", sensor}, {"ts", util::format_rfc3339(ts)}, {"value", value}}}}}
+        .dump();
 }
 
 config::config test_config(const std::string& db_url) {

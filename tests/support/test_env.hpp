@@ -67,6 +67,9 @@ class http_client {
 
 inline constexpr const char* kAdminKey = "test-admin-key-0123456789";
 
+/// The body of POST /api/v1/readings with one reading (ts in microseconds).
+std::string one_reading(const std::string& sensor, std::int64_t ts, double value = 1);
+
 /// Test configuration: scratch database, port 0, a known admin key, no config file.
 config::config test_config(const std::string& db_url);
 

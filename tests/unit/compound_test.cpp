@@ -15,7 +15,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr micros kSecond = 1'000'000;
+using cityguard::util::kMicrosPerSecond;
 
 /// A site whose sensor values and alarms the test sets directly.
 struct fake_site {
@@ -33,7 +33,7 @@ struct fake_site {
         return f;
     }
     bool at(double seconds, const condition_node& n) {
-        return evaluate_condition(n, facts(), memory, static_cast<micros>(seconds * kSecond)).holds;
+        return evaluate_condition(n, facts(), memory, static_cast<micros>(seconds * kMicrosPerSecond)).holds;
     }
 };
 
@@ -210,7 +210,7 @@ struct station {
     sensor_facts ground{"GS-G", 2, "GS", "gas_station", "static_ground", 60, json::object(), 1};
     std::int64_t next_id = 1;
     changes post(const sensor_facts& s, double seconds, double value) {
-        const auto ts = static_cast<micros>(seconds * kSecond);
+        const auto ts = static_cast<micros>(seconds * kMicrosPerSecond);
         std::vector<reading> rows{{s.key, ts, value}};
         auto ch = e.evaluate(
             rows, {true}, [&](std::int32_t k) { return k == 1 ? &video : &ground; }, ts
@@ -299,9 +299,9 @@ TEST(CompoundEngine, TheTimerCompletesTheOnDelayWithoutNewReadings) {
     station s;
     s.post(s.video, 0, 1);
     s.post(s.ground, 0, 1);
-    EXPECT_TRUE(s.e.tick({&s.video, &s.ground}, 29 * kSecond).alarms.empty());
+    EXPECT_TRUE(s.e.tick({&s.video, &s.ground}, 29 * kMicrosPerSecond).alarms.empty());
     s.e.commit();
-    auto ch = s.e.tick({&s.video, &s.ground}, 31 * kSecond);
+    auto ch = s.e.tick({&s.video, &s.ground}, 31 * kMicrosPerSecond);
     ASSERT_EQ(ch.alarms.size(), 1u) << "gateways report on change only: the tick must fire it";
     EXPECT_EQ(ch.alarms[0].after.rule, "gs.unloading_without_grounding");
 }
@@ -318,7 +318,7 @@ TEST(CompoundEngine, RestartInTheMiddleOfTheOnDelay) {
     EXPECT_EQ(ch.states.back().sensor, "site:GS");
     station after;
     after.e.restore_last_reading(after.video, 0, 1);
-    after.e.restore_last_reading(after.ground, 1 * kSecond, 1);
+    after.e.restore_last_reading(after.ground, 1 * kMicrosPerSecond, 1);
     for (const auto& st : ch.states)
         if (st.sensor == "GS-G") after.e.restore_state(st.rule, after.ground, st.state);
     for (auto w : ch.alarms) {  // the grounding alarm, as stored
@@ -326,9 +326,9 @@ TEST(CompoundEngine, RestartInTheMiddleOfTheOnDelay) {
         after.e.restore_alarm(w.after, after.ground);
     }
     after.e.restore_site_state("gs.unloading_without_grounding", "GS", state);
-    EXPECT_TRUE(after.e.tick({&after.video, &after.ground}, 30 * kSecond).alarms.empty());
+    EXPECT_TRUE(after.e.tick({&after.video, &after.ground}, 30 * kMicrosPerSecond).alarms.empty());
     after.e.commit();
-    EXPECT_EQ(after.e.tick({&after.video, &after.ground}, 31 * kSecond).alarms.size(), 1u);
+    EXPECT_EQ(after.e.tick({&after.video, &after.ground}, 31 * kMicrosPerSecond).alarms.size(), 1u);
 }
 
 namespace {
@@ -354,7 +354,7 @@ struct wells {
             auto it = groups.find(s);
             return it == groups.end() ? nullptr : &it->second;
         };
-        return evaluate_condition(n, f, memory, static_cast<micros>(seconds * kSecond));
+        return evaluate_condition(n, f, memory, static_cast<micros>(seconds * kMicrosPerSecond));
     }
 };
 
@@ -551,7 +551,7 @@ struct segment {
         {"W3", 3, "S3", "gas_pipeline", "gas_lel", 60, json::object(), 1, {}, {}, {}}};
     std::int64_t next_id = 1;
     void post(std::int32_t key, double seconds, double value) {
-        const auto ts = static_cast<micros>(seconds * kSecond);
+        const auto ts = static_cast<micros>(seconds * kMicrosPerSecond);
         std::vector<reading> rows{{key, ts, value}};
         auto ch = e.evaluate(
             rows, {true}, [&](std::int32_t k) { return &wells[k - 1]; }, ts
@@ -600,7 +600,7 @@ TEST(Correlation, ASensorThatLeavesTheGroupNoLongerCounts) {
     s.wells[1].version = 3;
     s.post(2, 30, 26);  // no alarm moved: the group is looked at again by the timer
     std::vector<const sensor_facts*> all{&s.wells[0], &s.wells[1], &s.wells[2]};
-    auto ch = s.e.tick(all, 31 * kSecond);
+    auto ch = s.e.tick(all, 31 * kMicrosPerSecond);
     ASSERT_EQ(ch.alarms.size(), 1u);
     s.e.assign_ids({s.next_id++});
     s.e.commit();
@@ -640,7 +640,7 @@ TEST(Correlation, AnAlarmInTwoGroupsStaysWithTheFirstThatMarkedIt) {
     }
     std::vector<const sensor_facts*> all{&s.wells[0], &s.wells[1], &s.wells[2]};
     auto tick = [&](double seconds) {
-        auto ch = s.e.tick(all, static_cast<micros>(seconds * kSecond));
+        auto ch = s.e.tick(all, static_cast<micros>(seconds * kMicrosPerSecond));
         s.e.commit();
         return ch;
     };
@@ -659,7 +659,7 @@ TEST(Correlation, AnAlarmInTwoGroupsStaysWithTheFirstThatMarkedIt) {
     ASSERT_EQ(first.size(), 1u) << "one incident holds both members";
     std::vector<std::int64_t> ids;
     for (int i = 3; i < 6; ++i) {
-        const auto ts = static_cast<micros>(i * 10 * kSecond);
+        const auto ts = static_cast<micros>(i * 10 * kMicrosPerSecond);
         std::vector<reading> rows{{1, ts, 40.0 + i}, {2, ts + 1, 40.0 + i}};
         auto ch = s.e.evaluate(
             rows, {true, true}, [&](std::int32_t k) { return &s.wells[k - 1]; }, ts + 1
@@ -683,7 +683,7 @@ struct reloadable {
         {"W2", 2, "S1", "gas_pipeline", "gas_lel", 60, json::object(), 1}};
     std::int64_t next_id = 1;
     changes post(std::int32_t key, double seconds, double value) {
-        const auto ts = static_cast<micros>(seconds * kSecond);
+        const auto ts = static_cast<micros>(seconds * kMicrosPerSecond);
         std::vector<reading> rows{{key, ts, value}};
         return settle(e.evaluate(
             rows, {true}, [&](std::int32_t k) { return &wells[k - 1]; }, ts
@@ -747,7 +747,7 @@ TEST(Reload, ARemovedRulesAlarmStaysForTheOperatorToClose) {
     ASSERT_TRUE(group);
     const auto& summary = f.reload({});
     EXPECT_EQ(summary.removed, std::vector<std::string>{"gp.site_leak"});
-    auto ch = f.settle(f.e.retire_removed(100 * kSecond));
+    auto ch = f.settle(f.e.retire_removed(100 * kMicrosPerSecond));
     ASSERT_EQ(ch.alarms.size(), 1u);
     EXPECT_EQ(ch.alarms[0].after.cond, condition::unknown);
     EXPECT_EQ(ch.alarms[0].events.at(0).type, "unknown");
@@ -758,7 +758,7 @@ TEST(Reload, ARemovedRulesAlarmStaysForTheOperatorToClose) {
     f.post(1, 110, 40);  // nothing judges it any more
     EXPECT_EQ(f.open("gp.site_leak")->cond, condition::unknown);
     action_request close{action::close, "op", true, "", "test", true};
-    auto closed = f.e.act(group->id, close, 120 * kSecond);
+    auto closed = f.e.act(group->id, close, 120 * kMicrosPerSecond);
     ASSERT_TRUE(std::holds_alternative<changes>(closed));
     f.settle(std::get<changes>(closed));
     EXPECT_FALSE(f.open("gp.site_leak"));
@@ -774,7 +774,7 @@ TEST(Reload, AnAddedRuleJudgesTheNextReading) {
     const auto& summary = f.reload({group_rule("gp.site_leak", "correlation", two_at_orange("site")), added});
     EXPECT_EQ(summary.added, std::vector<std::string>{"gp.other_leak"});
     f.post(2, 10, 30);  // orange → still orange: no event, so the timer looks at the new compound
-    f.settle(f.e.tick({&f.wells[0], &f.wells[1]}, 11 * kSecond));
+    f.settle(f.e.tick({&f.wells[0], &f.wells[1]}, 11 * kMicrosPerSecond));
     EXPECT_TRUE(f.open("gp.other_leak"));
     EXPECT_TRUE(f.open("gp.lel", "W1")) << "the members' alarms stayed";
 }
@@ -794,11 +794,11 @@ TEST(Reload, AtStartUpAnOpenAlarmOfARuleNoPackHasCanStillBeClosed) {
     gone.sensor = "";
     f.e.restore_site_alarm(gone);
     f.post(1, 10, 30);  // nothing judges them
-    f.settle(f.e.tick({&f.wells[0], &f.wells[1]}, 11 * kSecond));
+    f.settle(f.e.tick({&f.wells[0], &f.wells[1]}, 11 * kMicrosPerSecond));
     EXPECT_EQ(f.open("gp.gone", "W1")->cond, condition::active);
     for (const std::int64_t id : {77, 78}) {
         action_request close{action::close, "op", true, "its rule is gone", "test", true};
-        auto closed = f.e.act(id, close, 20 * kSecond);
+        auto closed = f.e.act(id, close, 20 * kMicrosPerSecond);
         ASSERT_TRUE(std::holds_alternative<changes>(closed)) << id;
         f.settle(std::get<changes>(closed));
     }

@@ -8,8 +8,8 @@ using notify::tier;
 
 namespace {
 
-constexpr util::micros kSecond = 1'000'000;
-constexpr util::micros kT0 = 1'800'000'000LL * kSecond;
+using cityguard::util::kMicrosPerSecond;
+constexpr util::micros kT0 = 1'800'000'000LL * kMicrosPerSecond;
 
 notify::policy test_policy() {
     return notify::parse_policy(
@@ -75,19 +75,19 @@ TEST_F(Escalation, AnUnacknowledgedRedAlarmClimbsOneTierPerDeadlineUpToTheCity) 
     EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::raised, tier::enterprise}}));
     EXPECT_EQ(event_types(out), std::vector<std::string>{"notified enterprise"});
     ASSERT_EQ(out.states.size(), 1u);
-    EXPECT_EQ(out.states[0].second.ack_due, kT0 + 60 * kSecond);
+    EXPECT_EQ(out.states[0].second.ack_due, kT0 + 60 * kMicrosPerSecond);
 
-    EXPECT_TRUE(esc.tick(kT0 + 59 * kSecond).empty());
-    out = esc.tick(kT0 + 60 * kSecond);
+    EXPECT_TRUE(esc.tick(kT0 + 59 * kMicrosPerSecond).empty());
+    out = esc.tick(kT0 + 60 * kMicrosPerSecond);
     esc.commit();
     EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::escalated, tier::district}}));
     EXPECT_EQ(event_types(out), std::vector<std::string>{"escalated_to district: not acknowledged in time"});
-    out = esc.tick(kT0 + 120 * kSecond);
+    out = esc.tick(kT0 + 120 * kMicrosPerSecond);
     esc.commit();
     EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::escalated, tier::city}}));
     // The city is the last tier: no more acknowledge deadlines.
     EXPECT_FALSE(esc.state_of(7)->ack_due.has_value());
-    EXPECT_TRUE(esc.tick(kT0 + 500 * kSecond).notices.empty());
+    EXPECT_TRUE(esc.tick(kT0 + 500 * kMicrosPerSecond).notices.empty());
 }
 
 TEST_F(Escalation, AcknowledgingStopsEscalationButAnUndisposedAlarmIsRemindedAndTheNextTierTold) {
@@ -95,11 +95,11 @@ TEST_F(Escalation, AcknowledgingStopsEscalationButAnUndisposedAlarmIsRemindedAnd
     esc.observe(write(a, {"raised"}), kT0);
     esc.commit();
     a.state = alarm_model::status::acknowledged;
-    auto out = esc.observe(write(a, {"acknowledged"}), kT0 + 30 * kSecond);
+    auto out = esc.observe(write(a, {"acknowledged"}), kT0 + 30 * kMicrosPerSecond);
     esc.commit();
     EXPECT_TRUE(out.notices.empty());
-    EXPECT_TRUE(esc.tick(kT0 + 61 * kSecond).empty()) << "acknowledged in time: nobody else is told";
-    out = esc.tick(kT0 + 600 * kSecond);
+    EXPECT_TRUE(esc.tick(kT0 + 61 * kMicrosPerSecond).empty()) << "acknowledged in time: nobody else is told";
+    out = esc.tick(kT0 + 600 * kMicrosPerSecond);
     esc.commit();
     EXPECT_EQ(
         told(out),
@@ -113,30 +113,30 @@ TEST_F(Escalation, AcknowledgingStopsEscalationButAnUndisposedAlarmIsRemindedAnd
     );
     // Resolved: no more reminders.
     a.state = alarm_model::status::resolved;
-    esc.observe(write(a, {"resolved"}), kT0 + 700 * kSecond);
+    esc.observe(write(a, {"resolved"}), kT0 + 700 * kMicrosPerSecond);
     esc.commit();
-    EXPECT_TRUE(esc.tick(kT0 + 5000 * kSecond).empty());
+    EXPECT_TRUE(esc.tick(kT0 + 5000 * kMicrosPerSecond).empty());
 }
 
 TEST_F(Escalation, ALevelChangeUpwardRestartsTheDeadlinesUnderTheNewLevelsPolicy) {
     auto a = make_alarm(9, rules::level::orange);
     esc.observe(write(a, {"raised"}), kT0);
     esc.commit();
-    EXPECT_EQ(esc.state_of(9)->ack_due, kT0 + 300 * kSecond);
+    EXPECT_EQ(esc.state_of(9)->ack_due, kT0 + 300 * kMicrosPerSecond);
     a.lvl = rules::level::red;
-    auto out = esc.observe(write(a, {"escalated"}), kT0 + 200 * kSecond);
+    auto out = esc.observe(write(a, {"escalated"}), kT0 + 200 * kMicrosPerSecond);
     esc.commit();
     EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::level_up, tier::enterprise}}));
-    EXPECT_EQ(esc.state_of(9)->ack_due, kT0 + 260 * kSecond);
+    EXPECT_EQ(esc.state_of(9)->ack_due, kT0 + 260 * kMicrosPerSecond);
 }
 
 TEST_F(Escalation, AClearedThenClosedAlarmTellsEveryTierThatWasToldAndIsForgotten) {
     auto a = make_alarm(10, rules::level::red);
     esc.observe(write(a, {"raised"}), kT0);
-    esc.tick(kT0 + 60 * kSecond);
+    esc.tick(kT0 + 60 * kMicrosPerSecond);
     esc.commit();
     a.cond = alarm_model::condition::cleared;
-    auto out = esc.observe(write(a, {"cleared"}), kT0 + 70 * kSecond);
+    auto out = esc.observe(write(a, {"cleared"}), kT0 + 70 * kMicrosPerSecond);
     esc.commit();
     EXPECT_EQ(
         told(out),
@@ -144,7 +144,7 @@ TEST_F(Escalation, AClearedThenClosedAlarmTellsEveryTierThatWasToldAndIsForgotte
             {notice_kind::cleared, tier::enterprise}, {notice_kind::cleared, tier::district}})
     );
     a.state = alarm_model::status::closed;
-    out = esc.observe(write(a, {"closed"}), kT0 + 80 * kSecond);
+    out = esc.observe(write(a, {"closed"}), kT0 + 80 * kMicrosPerSecond);
     esc.commit();
     EXPECT_EQ(told(out).size(), 2u);
     EXPECT_EQ(esc.tracked(), 0u);
@@ -154,8 +154,8 @@ TEST_F(Escalation, ASilencedAlarmIsNotToldUntilTheSilenceEnds) {
     notify::silence s;
     s.id = 3;
     s.site = "GS-1";
-    s.starts_at = kT0 - kSecond;
-    s.ends_at = kT0 + 1000 * kSecond;
+    s.starts_at = kT0 - kMicrosPerSecond;
+    s.ends_at = kT0 + 1000 * kMicrosPerSecond;
     esc.set_silences({s});
     auto a = make_alarm(11, rules::level::red);
     auto out = esc.observe(write(a, {"raised"}), kT0);
@@ -163,19 +163,19 @@ TEST_F(Escalation, ASilencedAlarmIsNotToldUntilTheSilenceEnds) {
     EXPECT_TRUE(out.notices.empty());
     EXPECT_EQ(event_types(out), std::vector<std::string>{"silenced silence 3"});
     EXPECT_TRUE(esc.state_of(11)->raise_pending);
-    EXPECT_TRUE(esc.tick(kT0 + 500 * kSecond).empty()) << "no escalation during a silence";
-    out = esc.tick(kT0 + 1000 * kSecond);
+    EXPECT_TRUE(esc.tick(kT0 + 500 * kMicrosPerSecond).empty()) << "no escalation during a silence";
+    out = esc.tick(kT0 + 1000 * kMicrosPerSecond);
     esc.commit();
     EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::raised, tier::enterprise}}));
-    EXPECT_EQ(esc.state_of(11)->ack_due, kT0 + 1060 * kSecond) << "deadlines start when the silence ends";
+    EXPECT_EQ(esc.state_of(11)->ack_due, kT0 + 1060 * kMicrosPerSecond) << "deadlines start when the silence ends";
 }
 
 TEST_F(Escalation, ASilenceMatchesOnlyWhatAllItsMatchersName) {
     notify::silence s;
     s.id = 4;
     s.district = "南山区";
-    s.starts_at = kT0 - kSecond;
-    s.ends_at = kT0 + 1000 * kSecond;
+    s.starts_at = kT0 - kMicrosPerSecond;
+    s.ends_at = kT0 + 1000 * kMicrosPerSecond;
     esc.set_silences({s});
     auto out = esc.observe(write(make_alarm(12, rules::level::red), {"raised"}), kT0);
     EXPECT_EQ(out.notices.size(), 1u) << "another district's silence";
@@ -188,10 +188,10 @@ TEST_F(Escalation, RollbackForgetsWhatAFailedTransactionStaged) {
     EXPECT_EQ(esc.tracked(), 0u);
     esc.observe(write(a, {"raised"}), kT0);
     esc.commit();
-    esc.tick(kT0 + 60 * kSecond);
+    esc.tick(kT0 + 60 * kMicrosPerSecond);
     esc.rollback();
     EXPECT_EQ(esc.state_of(13)->told, 1u) << "the escalation is fired again at the next tick";
-    EXPECT_EQ(esc.tick(kT0 + 61 * kSecond).notices.size(), 1u);
+    EXPECT_EQ(esc.tick(kT0 + 61 * kMicrosPerSecond).notices.size(), 1u);
 }
 
 TEST_F(Escalation, ARestoredOverdueAlarmEscalatesOnceAtTheFirstTick) {
@@ -199,10 +199,10 @@ TEST_F(Escalation, ARestoredOverdueAlarmEscalatesOnceAtTheFirstTick) {
     st.ack_due = kT0;
     st.told = 1;
     esc.restore(make_alarm(14, rules::level::red), st);
-    auto out = esc.tick(kT0 + 5 * kSecond);
+    auto out = esc.tick(kT0 + 5 * kMicrosPerSecond);
     esc.commit();
     EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::escalated, tier::district}}));
-    EXPECT_TRUE(esc.tick(kT0 + 6 * kSecond).empty());
+    EXPECT_TRUE(esc.tick(kT0 + 6 * kMicrosPerSecond).empty());
 }
 
 TEST_F(Escalation, AnInhibitedMemberIsToldOnlyIfItOutlivesItsIncident) {
@@ -212,7 +212,7 @@ TEST_F(Escalation, AnInhibitedMemberIsToldOnlyIfItOutlivesItsIncident) {
     esc.commit();
     EXPECT_TRUE(out.notices.empty());
     a.inhibited_by.reset();
-    out = esc.observe(write(a, {"released"}), kT0 + 10 * kSecond);
+    out = esc.observe(write(a, {"released"}), kT0 + 10 * kMicrosPerSecond);
     esc.commit();
     EXPECT_EQ(told(out).size(), 1u);
 }

@@ -8,7 +8,7 @@ using feed::client_message;
 using feed::parse_client_message;
 
 namespace {
-errc code_of(const std::string& text) {
+errc parse_error_of(const std::string& text) {
     try {
         parse_client_message(text);
     } catch (const api_error& e) {
@@ -46,18 +46,18 @@ TEST(FeedProtocol, ParsesEachClientMessage) {
 }
 
 TEST(FeedProtocol, RefusesMalformedMessagesWithAReason) {
-    EXPECT_EQ(code_of("{nope"), errc::invalid_json);
-    EXPECT_EQ(code_of("[1,2]"), errc::bad_request);
-    EXPECT_EQ(code_of(R"({"kind":"subscribe"})"), errc::bad_request);
-    EXPECT_EQ(code_of(R"({"type":"dance"})"), errc::bad_request);
-    EXPECT_EQ(code_of(R"({"type":"auth"})"), errc::bad_request);
-    EXPECT_EQ(code_of(R"({"type":"auth","token":""})"), errc::bad_request);
-    EXPECT_EQ(code_of(R"({"type":"subscribe","levels":"red"})"), errc::bad_request);
-    EXPECT_EQ(code_of(R"({"type":"subscribe","levels":["crimson"]})"), errc::bad_request);
-    EXPECT_EQ(code_of(R"({"type":"subscribe","domains":[1]})"), errc::bad_request);
-    EXPECT_EQ(code_of(R"({"type":"subscribe","since":-1})"), errc::bad_request);
-    EXPECT_EQ(code_of(R"({"type":"subscribe","since":"5"})"), errc::bad_request);
-    EXPECT_EQ(code_of(R"({"type":"subscribe_readings","sensors":[]})"), errc::bad_request);
+    EXPECT_EQ(parse_error_of("{nope"), errc::invalid_json);
+    EXPECT_EQ(parse_error_of("[1,2]"), errc::bad_request);
+    EXPECT_EQ(parse_error_of(R"({"kind":"subscribe"})"), errc::bad_request);
+    EXPECT_EQ(parse_error_of(R"({"type":"dance"})"), errc::bad_request);
+    EXPECT_EQ(parse_error_of(R"({"type":"auth"})"), errc::bad_request);
+    EXPECT_EQ(parse_error_of(R"({"type":"auth","token":""})"), errc::bad_request);
+    EXPECT_EQ(parse_error_of(R"({"type":"subscribe","levels":"red"})"), errc::bad_request);
+    EXPECT_EQ(parse_error_of(R"({"type":"subscribe","levels":["crimson"]})"), errc::bad_request);
+    EXPECT_EQ(parse_error_of(R"({"type":"subscribe","domains":[1]})"), errc::bad_request);
+    EXPECT_EQ(parse_error_of(R"({"type":"subscribe","since":-1})"), errc::bad_request);
+    EXPECT_EQ(parse_error_of(R"({"type":"subscribe","since":"5"})"), errc::bad_request);
+    EXPECT_EQ(parse_error_of(R"({"type":"subscribe_readings","sensors":[]})"), errc::bad_request);
 }
 
 TEST(FeedProtocol, FilterMatchesOnLevelOrPeakAndOnDomainAndSite) {

@@ -10,7 +10,7 @@ using namespace cityguard;
 using namespace std::chrono_literals;
 
 namespace {
-errc code_of(std::string_view text, std::size_t depth = 32) {
+errc json_error_of(std::string_view text, std::size_t depth = 32) {
     try {
         util::parse_untrusted_json(text, depth);
     } catch (const api_error& e) {
@@ -32,17 +32,17 @@ TEST(Input, StorableTextIsUtf8WithoutNul) {
 }
 
 TEST(Input, JsonDepthAndNulAreRefusedBeforeParsing) {
-    EXPECT_EQ(code_of(std::string(32, '[') + std::string(32, ']')), errc::internal);
-    EXPECT_EQ(code_of(std::string(33, '[') + std::string(33, ']')), errc::invalid_json);
-    EXPECT_EQ(code_of(std::string(1'000'000, '{')), errc::invalid_json);
-    EXPECT_EQ(code_of(R"(["[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["])", 2), errc::internal)
+    EXPECT_EQ(json_error_of(std::string(32, '[') + std::string(32, ']')), errc::internal);
+    EXPECT_EQ(json_error_of(std::string(33, '[') + std::string(33, ']')), errc::invalid_json);
+    EXPECT_EQ(json_error_of(std::string(1'000'000, '{')), errc::invalid_json);
+    EXPECT_EQ(json_error_of(R"(["[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["])", 2), errc::internal)
         << "brackets inside strings do not count";
-    EXPECT_EQ(code_of(R"({"a":"x\u0000y"})"), errc::invalid_text);
-    EXPECT_EQ(code_of(R"({"a\u0000":1})"), errc::invalid_text) << "in keys too";
-    EXPECT_EQ(code_of(R"({"a":"x\\u0000y"})"), errc::internal) << "an escaped backslash, then plain text";
-    EXPECT_EQ(code_of(R"({"a":"\u0001"})"), errc::internal);
-    EXPECT_EQ(code_of("{\"a\":\"\xff\"}"), errc::invalid_json) << "invalid UTF-8 in a string";
-    EXPECT_EQ(code_of("not json"), errc::invalid_json);
+    EXPECT_EQ(json_error_of(R"({"a":"x\u0000y"})"), errc::invalid_text);
+    EXPECT_EQ(json_error_of(R"({"a\u0000":1})"), errc::invalid_text) << "in keys too";
+    EXPECT_EQ(json_error_of(R"({"a":"x\\u0000y"})"), errc::internal) << "an escaped backslash, then plain text";
+    EXPECT_EQ(json_error_of(R"({"a":"\u0001"})"), errc::internal);
+    EXPECT_EQ(json_error_of("{\"a\":\"\xff\"}"), errc::invalid_json) << "invalid UTF-8 in a string";
+    EXPECT_EQ(json_error_of("not json"), errc::invalid_json);
 }
 
 TEST(Input, TimeParametersStayInRange) {

@@ -30,7 +30,7 @@ std::optional<std::string> env(const std::string& name) {
     return std::nullopt;
 }
 
-std::string refusal(const json& doc) {
+std::string policy_refusal(const json& doc) {
     try {
         notify::parse_policy(doc, env);
     } catch (const notify::policy_error& e) {
@@ -58,37 +58,39 @@ TEST(NotifyPolicy, TheShippedShapeParsesAndADomainPolicyWins) {
 TEST(NotifyPolicy, RefusalsNameTheField) {
     auto doc = document();
     doc["policies"][2].erase("ack_deadline_s");
-    EXPECT_EQ(refusal(doc), "policies[2].ack_deadline_s: is required: seconds, or null for no deadline at this level");
+    EXPECT_EQ(
+        policy_refusal(doc), "policies[2].ack_deadline_s: is required: seconds, or null for no deadline at this level"
+    );
     doc = document();
     doc["policies"].erase(3);  // no yellow
-    EXPECT_NE(refusal(doc).find("no policy for level yellow"), std::string::npos);
+    EXPECT_NE(policy_refusal(doc).find("no policy for level yellow"), std::string::npos);
     doc = document();
     doc["channels"]["sms"] = {{"type", "pager"}};
-    EXPECT_EQ(refusal(doc), "channels.sms.type: must be log, webhook or alertmanager");
+    EXPECT_EQ(policy_refusal(doc), "channels.sms.type: must be log, webhook or alertmanager");
     doc = document();
     doc["channels"]["hook"].erase("secret_env");
-    EXPECT_NE(refusal(doc).find("channels.hook.secret"), std::string::npos);
+    EXPECT_NE(policy_refusal(doc).find("channels.hook.secret"), std::string::npos);
     doc = document();
     doc["channels"]["hook"]["secret_env"] = "UNSET_VARIABLE";
-    EXPECT_EQ(refusal(doc), "channels.hook.secret_env: environment variable UNSET_VARIABLE is not set");
+    EXPECT_EQ(policy_refusal(doc), "channels.hook.secret_env: environment variable UNSET_VARIABLE is not set");
     doc = document();
     doc["policies"][0]["notify"] = {"mayor"};
-    EXPECT_EQ(refusal(doc), "policies[0].notify: tiers are enterprise, district and city");
+    EXPECT_EQ(policy_refusal(doc), "policies[0].notify: tiers are enterprise, district and city");
     doc = document();
     doc["policies"][1]["domain"] = "airport";
-    EXPECT_NE(refusal(doc).find("policies[1].domain"), std::string::npos);
+    EXPECT_NE(policy_refusal(doc).find("policies[1].domain"), std::string::npos);
     doc = document();
     doc["policies"].push_back(doc["policies"][0]);
-    EXPECT_EQ(refusal(doc), "policies[5]: a second policy for the same level and domain");
+    EXPECT_EQ(policy_refusal(doc), "policies[5]: a second policy for the same level and domain");
     doc = document();
     doc["silences"] = {{"max_duration_s", 10}};
-    EXPECT_EQ(refusal(doc), "silences.max_duration_s: must be between 60 and 31622400");
+    EXPECT_EQ(policy_refusal(doc), "silences.max_duration_s: must be between 60 and 31622400");
     doc = document();
     doc["retry"] = {{"initial_ms", 5000}, {"max_ms", 1000}};
-    EXPECT_EQ(refusal(doc), "retry.max_ms: must not be below retry.initial_ms");
+    EXPECT_EQ(policy_refusal(doc), "retry.max_ms: must not be below retry.initial_ms");
     doc = document();
     doc["channels"]["am"]["url"] = "ftp://x";
-    EXPECT_NE(refusal(doc).find("channels.am.url"), std::string::npos);
+    EXPECT_NE(policy_refusal(doc).find("channels.am.url"), std::string::npos);
 }
 
 TEST(NotifyPolicy, TheShippedFileLoads) {

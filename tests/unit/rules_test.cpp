@@ -11,7 +11,7 @@ using change = outcome::change;
 
 namespace {
 
-constexpr cityguard::util::micros kSecond = 1'000'000;
+using cityguard::util::kMicrosPerSecond;
 
 rule make(const json& j, const std::string& domain = "gas_station") {
     json pack{
@@ -52,7 +52,9 @@ struct runner {
     eval_state state;
     std::vector<resolved_level> levels() const { return resolve_levels(r, limits); }
     outcome at(double seconds, double value) {
-        return evaluate(r, levels(), limits, state, static_cast<cityguard::util::micros>(seconds * kSecond), value);
+        return evaluate(
+            r, levels(), limits, state, static_cast<cityguard::util::micros>(seconds * kMicrosPerSecond), value
+        );
     }
 };
 
@@ -222,8 +224,8 @@ TEST(Event, RaisesRepeatsClearsAndExpires) {
     EXPECT_EQ(t.at(10, 1).what, change::repeated);
     EXPECT_EQ(t.at(20, 0).what, change::cleared);
     t.at(30, 1);
-    EXPECT_EQ(expire(t.r, t.state, 329 * kSecond).what, change::none);
-    EXPECT_EQ(expire(t.r, t.state, 330 * kSecond).what, change::cleared);
+    EXPECT_EQ(expire(t.r, t.state, 329 * kMicrosPerSecond).what, change::none);
+    EXPECT_EQ(expire(t.r, t.state, 330 * kMicrosPerSecond).what, change::cleared);
 }
 
 TEST(State, PersistedRoundTrip) {
@@ -396,9 +398,9 @@ TEST(Fault, RestartInTheMiddleOfAStuckRunAndASpikeWindow) {
 
     runner restarted{r};
     const auto need = history_needed(r, 60);
-    EXPECT_GE(need.span, 6 * 60 * kSecond) << "six readings at 60 s";
+    EXPECT_GE(need.span, 6 * 60 * kMicrosPerSecond) << "six readings at 60 s";
     EXPECT_EQ(need.step, 1) << "stuck runs need every reading";
-    for (int i = 0; i < 5; ++i) remember(r, json::object(), restarted.state, 60 * i * kSecond, 4.0);
+    for (int i = 0; i < 5; ++i) remember(r, json::object(), restarted.state, 60 * i * kMicrosPerSecond, 4.0);
     EXPECT_EQ(restarted.at(300, 4.0).what, change::raised) << "on the same reading as without the restart";
 }
 
@@ -577,9 +579,9 @@ TEST(Series, RestartInTheMiddleOfABucketGivesTheSameAnswers) {
     restarted.state = eval_state::from_persisted(persisted);
     EXPECT_EQ(restarted.state.series, live.state.series);
     const auto need = history_needed(r, 300);
-    const auto last = static_cast<cityguard::util::micros>(readings.back().first * kSecond);
+    const auto last = static_cast<cityguard::util::micros>(readings.back().first * kMicrosPerSecond);
     for (const auto& [sec, v] : readings) {
-        const auto ts = static_cast<cityguard::util::micros>(sec * kSecond);
+        const auto ts = static_cast<cityguard::util::micros>(sec * kMicrosPerSecond);
         if (ts >= last - need.span) remember(r, json::object(), restarted.state, ts, v);
     }
     EXPECT_EQ(restarted.state.filling.sum, live.state.filling.sum);

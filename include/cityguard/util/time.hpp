@@ -9,6 +9,7 @@
 namespace cityguard::util {
 
 using micros = std::int64_t;
+inline constexpr micros kMicrosPerSecond = 1'000'000;
 
 /// Current wall-clock time. Thread-safe.
 micros now_micros() noexcept;
