@@ -81,6 +81,15 @@ std::optional<std::string> coordinate(
     return std::nullopt;
 }
 
+std::optional<std::string> optional_phone(const json& body, std::optional<std::string>& out) {
+    if (auto e = optional_string(body, "phone", out, 32)) return e;
+    if (out && !std::all_of(out->begin(), out->end(), [](char ch) {
+            return (ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == ' ';
+        }))
+        return std::string("phone may hold digits, +, - and spaces only");
+    return std::nullopt;
+}
+
 }  // namespace
 
 bool valid_id(std::string_view id) noexcept {
@@ -144,6 +153,100 @@ std::variant<store::unit_record, std::string> parse_unit(const json& body, std::
     return u;
 }
 
+namespace {
+
+std::optional<std::string> optional_count(
+    const json& body, const char* key, std::optional<std::int32_t>& out, std::int32_t max
+) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) return std::nullopt;
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > max)
+        return std::string(key) + " must be a whole number from 0 to " + std::to_string(max);
+    out = static_cast<std::int32_t>(it->get<std::int64_t>());
+    return std::nullopt;
+}
+
+std::optional<std::string> parse_materials(const json& body, std::vector<store::material_record>& out) {
+    auto it = body.find("materials");
+    if (it == body.end() || it->is_null()) return std::nullopt;
+    if (!it->is_array() || it->size() > kMaxMaterialsPerWarehouse)
+        return "materials must be an array of at most " + std::to_string(kMaxMaterialsPerWarehouse) + " items";
+    static const std::set<std::string> allowed{"kind", "name", "quantity", "unit"};
+    for (std::size_t i = 0; i < it->size(); ++i) {
+        const json& m = (*it)[i];
+        const std::string at = "materials[" + std::to_string(i) + "]";
+        if (!m.is_object()) return at + " must be an object";
+        if (auto k = unknown_key(m, allowed)) return at + ": unknown field '" + *k + "'";
+        store::material_record r;
+        if (auto e = required_string(m, "kind", r.kind, 64)) return at + "." + *e;
+        if (!valid_kind(r.kind)) return at + ".kind must be a lower-case word with underscores, like gas_detector";
+        if (auto e = required_string(m, "name", r.name, 100)) return at + "." + *e;
+        if (auto e = required_string(m, "unit", r.unit, 16)) return at + "." + *e;
+        auto q = m.find("quantity");
+        if (q == m.end() || !q->is_number() || !std::isfinite(q->get<double>()) || q->get<double>() < 0 ||
+            q->get<double>() > 1e12)
+            return at + ".quantity must be a number from 0 to 1e12";
+        r.quantity = q->get<double>();
+        out.push_back(std::move(r));
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<store::resource_record, std::string> parse_resource(
+    const json& body, std::optional<std::string_view> path_id
+) {
+    if (!body.is_object()) return std::string("a resource must be a JSON object");
+    static const std::set<std::string> common{"id", "kind", "name", "district", "lat", "lon", "address"};
+    store::resource_record r;
+    if (auto e = resolve_id(body, path_id, r.id)) return *e;
+    if (auto e = required_string(body, "kind", r.kind, 16)) return *e;
+    std::set<std::string> own;
+    if (r.kind == "warehouse")
+        own = {"materials"};
+    else if (r.kind == "team")
+        own = {"team_kind", "size", "on_duty"};
+    else if (r.kind == "shelter")
+        own = {"capacity"};
+    else if (r.kind == "expert")
+        own = {"speciality", "phone"};
+    else
+        return std::string("kind must be one of warehouse, team, shelter, expert");
+    for (auto it = body.begin(); it != body.end(); ++it)
+        if (!common.count(it.key()) && !own.count(it.key())) return "unknown field '" + it.key() + "' for a " + r.kind;
+    if (auto e = required_string(body, "name", r.name)) return *e;
+    if (auto e = optional_string(body, "district", r.district, 100)) return *e;
+    std::optional<double> lat, lon;
+    if (auto e = coordinate(body, "lat", 90, lat, true)) return *e;
+    if (auto e = coordinate(body, "lon", 180, lon, true)) return *e;
+    r.lat = *lat;
+    r.lon = *lon;
+    if (auto e = optional_string(body, "address", r.address, 200)) return *e;
+    if (r.kind == "warehouse") {
+        if (auto e = parse_materials(body, r.materials)) return *e;
+    } else if (r.kind == "team") {
+        std::string team_kind;
+        if (auto e = required_string(body, "team_kind", team_kind, 32)) return *e;
+        if (std::find(kTeamKinds.begin(), kTeamKinds.end(), team_kind) == kTeamKinds.end())
+            return std::string(
+                "team_kind must be one of fire, hazmat, gas_repair, medical, rescue, electric, water, structural"
+            );
+        r.team_kind = team_kind;
+        if (auto e = optional_count(body, "size", r.size, 100'000)) return *e;
+        if (auto it = body.find("on_duty"); it != body.end() && !it->is_null()) {
+            if (!it->is_boolean()) return std::string("on_duty must be true or false");
+            r.on_duty = it->get<bool>();
+        }
+    } else if (r.kind == "shelter") {
+        if (auto e = optional_count(body, "capacity", r.capacity, 10'000'000)) return *e;
+    } else {
+        if (auto e = optional_string(body, "speciality", r.speciality, 100)) return *e;
+        if (auto e = optional_phone(body, r.phone)) return *e;
+    }
+    return r;
+}
+
 std::variant<store::contact_record, std::string> parse_contact(
     const json& body, std::optional<std::string_view> path_id, const channel_check& known_channel
 ) {
@@ -166,11 +269,7 @@ std::variant<store::contact_record, std::string> parse_contact(
         return std::string(
             c.district ? "district is for district contacts only" : "district is required for a district contact"
         );
-    if (auto e = optional_string(body, "phone", c.phone, 32)) return *e;
-    if (c.phone && !std::all_of(c.phone->begin(), c.phone->end(), [](char ch) {
-            return (ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == ' ';
-        }))
-        return std::string("phone may hold digits, +, - and spaces only");
+    if (auto e = optional_phone(body, c.phone)) return *e;
     auto ch = body.find("channels");
     if (ch == body.end() || !ch->is_array() || ch->empty() || ch->size() > 16)
         return std::string("channels is required: the names of 1-16 configured channels that reach this contact");
@@ -256,6 +355,34 @@ json to_json(const store::contact_record& c) {
     j["unit"] = c.unit ? json(*c.unit) : json(nullptr);
     j["district"] = c.district ? json(*c.district) : json(nullptr);
     j["phone"] = c.phone ? json(*c.phone) : json(nullptr);
+    return j;
+}
+
+json to_json(const store::resource_record& r) {
+    auto opt = [](const auto& v) { return v ? json(*v) : json(nullptr); };
+    json j{
+        {"id", r.id},
+        {"kind", r.kind},
+        {"name", r.name},
+        {"district", opt(r.district)},
+        {"lat", r.lat},
+        {"lon", r.lon},
+        {"address", opt(r.address)}};
+    if (r.kind == "warehouse") {
+        json materials = json::array();
+        for (const auto& m : r.materials)
+            materials.push_back({{"kind", m.kind}, {"name", m.name}, {"quantity", m.quantity}, {"unit", m.unit}});
+        j["materials"] = std::move(materials);
+    } else if (r.kind == "team") {
+        j["team_kind"] = opt(r.team_kind);
+        j["size"] = opt(r.size);
+        j["on_duty"] = opt(r.on_duty);
+    } else if (r.kind == "shelter") {
+        j["capacity"] = opt(r.capacity);
+    } else if (r.kind == "expert") {
+        j["speciality"] = opt(r.speciality);
+        j["phone"] = opt(r.phone);
+    }
     return j;
 }
 

@@ -50,7 +50,23 @@ std::variant<store::contact_record, std::string> parse_contact(
     const nlohmann::json& body, std::optional<std::string_view> path_id, const channel_check& known_channel
 );
 
+/// What an emergency resource is.
+inline constexpr std::array<std::string_view, 4> kResourceKinds{"warehouse", "team", "shelter", "expert"};
+
+/// What a rescue team does; rules name these to say who should come (docs/resources.md).
+inline constexpr std::array<std::string_view, 8> kTeamKinds{
+    "fire", "hazmat", "gas_repair", "medical", "rescue", "electric", "water", "structural"};
+
+/// A warehouse lists at most this many materials.
+inline constexpr std::size_t kMaxMaterialsPerWarehouse = 200;
+
+/// Parses one emergency resource; as parse_site. Each kind takes its own fields only.
+std::variant<store::resource_record, std::string> parse_resource(
+    const nlohmann::json& body, std::optional<std::string_view> path_id
+);
+
 nlohmann::json to_json(const store::site_record& site);
+nlohmann::json to_json(const store::resource_record& resource);
 nlohmann::json to_json(const store::unit_record& unit);
 nlohmann::json to_json(const store::contact_record& contact);
 nlohmann::json to_json(const store::sensor_record& sensor);

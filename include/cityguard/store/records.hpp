@@ -45,6 +45,34 @@ struct contact_record {
     std::vector<std::string> channels;  ///< names of configured channels
 };
 
+/// A stock item of a warehouse: `kind` is what rules ask for ("gas_detector"), `name` what
+/// the warehouse calls it.
+struct material_record {
+    std::string kind;
+    std::string name;
+    double quantity = 0;
+    std::string unit;
+};
+
+/// An emergency resource with a location: a warehouse with its materials, a rescue team, a
+/// shelter or an expert. The fields after `address` belong to one kind each.
+struct resource_record {
+    std::string id;
+    std::string kind;  ///< warehouse, team, shelter, expert
+    std::string name;
+    std::optional<std::string> district;
+    double lat = 0;
+    double lon = 0;
+    std::optional<std::string> address;
+    std::optional<std::string> team_kind;    ///< team: fire, hazmat, gas_repair, ...
+    std::optional<std::int32_t> size;        ///< team: people
+    std::optional<bool> on_duty;             ///< team
+    std::optional<std::int32_t> capacity;    ///< shelter: people
+    std::optional<std::string> speciality;   ///< expert
+    std::optional<std::string> phone;        ///< expert: personal data, operator and admin keys only
+    std::vector<material_record> materials;  ///< warehouse
+};
+
 struct latest_reading {
     util::micros ts = 0;
     double value = 0;
