@@ -1,5 +1,5 @@
-// Registry bodies: PUT /api/v1/sites/{id}, /sensors/{id}, /units/{id}, /contacts/{id} and the
-// bulk document, parsed as the API parses them (depth and NUL checks first) and validated.
+// Registry bodies: PUT /api/v1/sites/{id}, /sensors/{id}, /units/{id}, /contacts/{id}, emergency
+// resources and the bulk document, parsed as the API parses them (depth and NUL checks first) and validated.
 #include <cstdint>
 #include <string_view>
 
@@ -16,6 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     using cityguard::registry::parse_contact;
+    using cityguard::registry::parse_resource;
     using cityguard::registry::parse_sensor;
     using cityguard::registry::parse_site;
     using cityguard::registry::parse_unit;
@@ -27,15 +28,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (auto unit = parse_unit(doc, path_id); unit.index() == 0) cityguard::registry::to_json(std::get<0>(unit));
         if (auto contact = parse_contact(doc, path_id, known_channel); contact.index() == 0)
             cityguard::registry::to_json(std::get<0>(contact));
+        if (auto resource = parse_resource(doc, path_id); resource.index() == 0)
+            cityguard::registry::to_json(std::get<0>(resource));
     }
     if (doc.is_object())
-        for (const char* list : {"sites", "sensors", "units", "contacts"})
+        for (const char* list : {"sites", "sensors", "units", "contacts", "resources"})
             if (auto it = doc.find(list); it != doc.end() && it->is_array())
                 for (const auto& item : *it) {
                     (void)parse_site(item, std::nullopt);
                     (void)parse_sensor(item, std::nullopt);
                     (void)parse_unit(item, std::nullopt);
                     (void)parse_contact(item, std::nullopt, known_channel);
+                    (void)parse_resource(item, std::nullopt);
                 }
     return 0;
 }
