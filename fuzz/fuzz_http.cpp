@@ -23,6 +23,7 @@
 #include "cityguard/http/server.hpp"
 #include "cityguard/ingest/ingest_service.hpp"
 #include "cityguard/notify/policy.hpp"
+#include "cityguard/registry/nearby_service.hpp"
 #include "cityguard/registry/registry_service.hpp"
 #include "cityguard/rules/rule.hpp"
 #include "cityguard/store/alarms_repo.hpp"
@@ -32,6 +33,7 @@
 #include "cityguard/store/notifications_repo.hpp"
 #include "cityguard/store/readings_repo.hpp"
 #include "cityguard/store/registry_repo.hpp"
+#include "cityguard/store/resources_repo.hpp"
 #include "cityguard/store/silences_repo.hpp"
 #include "cityguard/store/writer_connection.hpp"
 #include "cityguard/web/static_files.hpp"
@@ -66,6 +68,7 @@ struct harness {
     cg::store::database db{cfg.db};
     cg::store::keys_repo keys_repo{db};
     cg::store::registry_repo registry_repo{db};
+    cg::store::resources_repo resources_repo{db};
     cg::store::readings_repo readings_repo{db};
     cg::store::alarms_repo alarms_repo{db};
     cg::store::event_log event_log{db};
@@ -74,7 +77,7 @@ struct harness {
     cg::registry::sensor_directory directory;
     cg::notify::policy policy = cg::notify::load_policy_file(CITYGUARD_SOURCE_DIR "/config/notifications.json");
     cg::registry::registry_service registry{
-        registry_repo, directory, [this](std::string_view name) { return policy.has_channel(name); }};
+        registry_repo, resources_repo, directory, [this](std::string_view name) { return policy.has_channel(name); }};
     cg::writer::serial_writer writer{writer_connection, cfg.ingest, cfg.writer};  // never started
     cg::ingest::ingest_service ingest{directory, writer, cfg.ingest, cfg.http.json_max_depth};
     cg::history::history_service history{readings_repo, directory, cfg.query};
@@ -86,13 +89,25 @@ struct harness {
         alarms_repo,
         cfg.alarms,
         policy};
+    cg::registry::nearby_service nearby{
+        resources_repo, cfg.resources, [this](std::string_view rule) { return alarms.responders_of(rule); }};
     cg::util::worker_pool parsing{1, cfg.http.max_queued_parses};
     cg::store::notifications_repo notifications_repo{db};
     cg::notifications::outbox_service outbox{notifications_repo, policy};
     cg::store::silences_repo silences_repo{db};
     cg::notifications::silence_service silences{silences_repo, alarms, policy};
     cg::api::services services{
-        keys, registry, ingest, history, alarms, [] { return always_down(); }, parsing, cfg.http, outbox, silences};
+        keys,
+        registry,
+        ingest,
+        history,
+        alarms,
+        [] { return always_down(); },
+        parsing,
+        cfg.http,
+        outbox,
+        silences,
+        nearby};
     cg::api::dispatcher dispatcher{cg::api::make_router(services), keys};
     cg::feed::feed_service feed{event_log, keys, directory, cfg.feed, cfg.http.json_max_depth};
     cg::web::static_files files{CITYGUARD_SOURCE_DIR "/web", "{}"};

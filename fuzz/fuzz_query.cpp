@@ -1,4 +1,5 @@
-// Request targets and the values in them: path and query decoding, text checks, times, durations.
+// Request targets and the values in them: path and query decoding, text checks, times, durations,
+// integer and decimal parameters.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -25,6 +26,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             } catch (const cityguard::api_error&) {
             }
             if (auto d = cityguard::util::parse_duration_seconds(value); d && *d <= 0) __builtin_trap();
+            try {
+                const auto n = cityguard::util::parse_integer_param(value, name, -5, 50);
+                if (n < -5 || n > 50) __builtin_trap();
+            } catch (const cityguard::api_error&) {
+            }
+            try {
+                const double x = cityguard::util::parse_number_param(value, name, -90, 90);
+                if (!(x >= -90 && x <= 90)) __builtin_trap();
+            } catch (const cityguard::api_error&) {
+            }
         }
     }
     if (auto t = cityguard::util::parse_rfc3339(text)) {

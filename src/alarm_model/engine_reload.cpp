@@ -11,12 +11,12 @@ using util::micros;
 
 namespace {
 
-/// A rule's judgement: its definition without the texts an operator reads. A reload that only
-/// rewords advice keeps every window and on-delay.
+/// A rule's judgement: its definition without the texts an operator reads and who it calls. A
+/// reload that only rewords advice or changes the responders keeps every window and on-delay.
 nlohmann::json judgement_of(const rules::rule& r) {
     nlohmann::json j = r.definition;
     if (j.is_object())
-        for (const char* text : {"name", "advice", "source"}) j.erase(text);
+        for (const char* text : {"name", "advice", "responders", "source"}) j.erase(text);
     return j;
 }
 

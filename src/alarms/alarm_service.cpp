@@ -426,16 +426,30 @@ std::shared_ptr<const alarm_service::catalog> alarm_service::current_catalog() c
     return catalog_;
 }
 
+rules::responders alarm_service::responders_of(std::string_view rule_id) const {
+    const auto current = current_catalog();
+    auto it = current->responders.find(rule_id);
+    return it == current->responders.end() ? rules::responders{} : it->second;
+}
+
 void alarm_service::publish_catalog(std::vector<rules::bundle> bundles) {
     json listed = json::array();
-    for (const auto& r : engine_.rules())
-        if (!r.retired) listed.push_back(r.definition);
+    std::map<std::string, rules::responders, std::less<>> responders;
+    for (const auto& r : engine_.rules()) {
+        if (r.retired) continue;
+        listed.push_back(r.definition);
+        // A pack's responders apply to its rules that name none: GET /rules shows them in place.
+        if (!r.definition.contains("responders") && !r.wanted.empty())
+            listed.back()["responders"] = {{"teams", r.wanted.teams}, {"materials", r.wanted.materials}};
+        if (!r.wanted.empty()) responders.emplace(r.id, r.wanted);
+    }
     json listed_bundles = json::array();
     for (const auto& b : bundles) listed_bundles.push_back(rules::to_json(b));
     auto next = std::make_shared<const catalog>(catalog{
         json{{"rules", std::move(listed)}}.dump(),
         json{{"bundles", std::move(listed_bundles)}}.dump(),
-        std::move(bundles)});
+        std::move(bundles),
+        std::move(responders)});
     std::lock_guard lock(catalog_mutex_);
     catalog_ = std::move(next);
 }

@@ -87,6 +87,10 @@ void add_alarm_routes(router& r, services& s) {
                body["notifications"] = co_await s.outbox.of_alarm(id);
                co_return json_response(200, body);
            }});
+    r.add({"GET", "/api/v1/alarms/{id}/resources", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               auto body = co_await s.nearby.for_alarm(alarm_id(req.params[0]), req.query_param("limit"));
+               co_return json_response(200, body);
+           }});
     r.add({"GET", "/api/v1/notifications", access::read, false, [&s](request& req) -> net::awaitable<response> {
                auto body = co_await s.outbox.list(
                    req.query_param("status"), req.query_param("limit"), req.query_param("cursor")

@@ -25,6 +25,7 @@
 #include "cityguard/notifications/outbox_service.hpp"
 #include "cityguard/notifications/silence_service.hpp"
 #include "cityguard/notify/policy.hpp"
+#include "cityguard/registry/nearby_service.hpp"
 #include "cityguard/registry/registry_service.hpp"
 #include "cityguard/rules/bundle.hpp"
 #include "cityguard/rules/rule.hpp"
@@ -36,6 +37,7 @@
 #include "cityguard/store/notifications_repo.hpp"
 #include "cityguard/store/readings_repo.hpp"
 #include "cityguard/store/registry_repo.hpp"
+#include "cityguard/store/resources_repo.hpp"
 #include "cityguard/store/silences_repo.hpp"
 #include "cityguard/store/writer_connection.hpp"
 #include "cityguard/util/error.hpp"
@@ -57,6 +59,7 @@ struct app::parts {
           db(cfg.db),
           keys_repo(db),
           registry_repo(db),
+          resources_repo(db),
           readings_repo(db),
           alarms_repo(db),
           notifications_repo(db),
@@ -64,11 +67,17 @@ struct app::parts {
           event_log(db),
           writer_connection(cfg.db.url, cfg.db.statement_timeout_ms),
           keys(keys_repo, cfg.auth),
-          registry(registry_repo, directory, [this](std::string_view name) { return this->policy.has_channel(name); }),
+          registry(
+              registry_repo,
+              resources_repo,
+              directory,
+              [this](std::string_view name) { return this->policy.has_channel(name); }
+          ),
           writer(writer_connection, cfg.ingest, cfg.writer),
           ingest(directory, writer, cfg.ingest, cfg.http.json_max_depth),
           history(readings_repo, directory, cfg.query),
           alarms(ioc, std::move(rules), directory, writer, alarms_repo, cfg.alarms, this->policy),
+          nearby(resources_repo, cfg.resources, [this](std::string_view rule) { return alarms.responders_of(rule); }),
           parsing(static_cast<std::size_t>(cfg.http.parse_threads), cfg.http.max_queued_parses),
           outbox(notifications_repo, this->policy),
           silences(silences_repo, alarms, this->policy),
@@ -83,7 +92,8 @@ struct app::parts {
               parsing,
               cfg.http,
               outbox,
-              silences},
+              silences,
+              nearby},
           dispatcher(api::make_router(services), keys),
           feed(event_log, keys, directory, cfg.feed, cfg.http.json_max_depth),
           follower(
@@ -106,6 +116,7 @@ struct app::parts {
     store::database db;
     store::keys_repo keys_repo;
     store::registry_repo registry_repo;
+    store::resources_repo resources_repo;
     store::readings_repo readings_repo;
     store::alarms_repo alarms_repo;
     store::notifications_repo notifications_repo;
@@ -119,6 +130,7 @@ struct app::parts {
     ingest::ingest_service ingest;
     history::history_service history;
     alarms::alarm_service alarms;
+    registry::nearby_service nearby;
     util::worker_pool parsing;
     notifications::outbox_service outbox;
     notifications::silence_service silences;

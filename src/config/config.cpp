@@ -221,6 +221,21 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.integer("alert_firing_s", cfg.notifications.alert_firing_s, 60, 30 * 86'400);
         s.finish();
     }
+    if (const json* v = root.object("resources")) {
+        section s(*v, "resources");
+        if (const json* speeds = s.object("speed_kmh")) {
+            section sp(*speeds, "resources.speed_kmh");
+            sp.integer("warehouse", cfg.resources.warehouse_speed_kmh, 1, 1000);
+            sp.integer("team", cfg.resources.team_speed_kmh, 1, 1000);
+            sp.integer("shelter", cfg.resources.shelter_speed_kmh, 1, 1000);
+            sp.integer("expert", cfg.resources.expert_speed_kmh, 1, 1000);
+            sp.finish();
+        }
+        s.integer("circle_s", cfg.resources.circle_s, 1, 86'400);
+        s.integer("nearby_per_kind", cfg.resources.nearby_per_kind, 1, 1000);
+        s.integer("max_nearby_per_kind", cfg.resources.max_nearby_per_kind, 1, 1000);
+        s.finish();
+    }
     if (const json* v = root.object("web")) {
         section s(*v, "web");
         s.string("root", cfg.web.root);
@@ -228,6 +243,8 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.finish();
     }
     root.finish();
+    if (cfg.resources.nearby_per_kind > cfg.resources.max_nearby_per_kind)
+        section::fail("resources.nearby_per_kind", "must not exceed resources.max_nearby_per_kind");
     if (cfg.alarms.default_list > cfg.alarms.max_list)
         section::fail("alarms.default_list", "must not exceed alarms.max_list");
     if (cfg.query.default_readings > cfg.query.max_readings)

@@ -201,6 +201,7 @@ std::variant<store::resource_record, std::string> parse_resource(
     static const std::set<std::string> common{"id", "kind", "name", "district", "lat", "lon", "address"};
     store::resource_record r;
     if (auto e = resolve_id(body, path_id, r.id)) return *e;
+    if (r.id == "nearby") return std::string("id 'nearby' is reserved (GET /api/v1/resources/nearby)");
     if (auto e = required_string(body, "kind", r.kind, 16)) return *e;
     std::set<std::string> own;
     if (r.kind == "warehouse")

@@ -131,9 +131,10 @@ net::awaitable<bool> registry_service::put_contact(std::string id, const json& b
 }
 
 net::awaitable<json> registry_service::bulk_upsert(const json& body) {
-    static const char* usage = "body must be {\"units\":[...],\"contacts\":[...],\"sites\":[...],\"sensors\":[...]}";
+    static const char* usage =
+        "body must be {\"units\":[...],\"contacts\":[...],\"sites\":[...],\"sensors\":[...],\"resources\":[...]}";
     if (!body.is_object()) throw api_error(errc::validation_failed, usage);
-    static const std::set<std::string> sections{"units", "contacts", "sites", "sensors"};
+    static const std::set<std::string> sections{"units", "contacts", "sites", "sensors", "resources"};
     for (auto it = body.begin(); it != body.end(); ++it) {
         if (!sections.count(it.key())) throw api_error(errc::validation_failed, "unknown field '" + it.key() + "'");
         if (!it->is_array()) throw api_error(errc::validation_failed, it.key() + " must be an array");
@@ -154,6 +155,7 @@ net::awaitable<json> registry_service::bulk_upsert(const json& body) {
     );
     doc.sites = parse_all<store::site_record>(section("sites"), "site", parse_site, errors);
     doc.sensors = parse_all<store::sensor_record>(section("sensors"), "sensor", parse_sensor, errors);
+    doc.resources = parse_all<store::resource_record>(section("resources"), "resource", parse_resource, errors);
     if (!errors.empty())
         throw api_error(
             errc::validation_failed, std::to_string(errors.size()) + " item(s) refused; nothing was written", errors
@@ -163,7 +165,8 @@ net::awaitable<json> registry_service::bulk_upsert(const json& body) {
         {"units", {{"created", counts.units_created}, {"updated", counts.units_updated}}},
         {"contacts", {{"created", counts.contacts_created}, {"updated", counts.contacts_updated}}},
         {"sites", {{"created", counts.sites_created}, {"updated", counts.sites_updated}}},
-        {"sensors", {{"created", counts.sensors_created}, {"updated", counts.sensors_updated}}}};
+        {"sensors", {{"created", counts.sensors_created}, {"updated", counts.sensors_updated}}},
+        {"resources", {{"created", counts.resources_created}, {"updated", counts.resources_updated}}}};
 }
 
 net::awaitable<json> registry_service::list_sites(
@@ -252,6 +255,34 @@ net::awaitable<json> registry_service::get_contact(std::string id) {
 net::awaitable<void> registry_service::delete_contact(std::string id) {
     const bool existed = co_await repo_.delete_contact(id);
     if (!existed) throw api_error(errc::not_found, "no contact '" + id + "'");
+}
+
+net::awaitable<bool> registry_service::put_resource(const std::string& id, const json& body) {
+    auto doc = single_document(parse_resource(body, id), &store::registry_document::resources);
+    const auto counts = co_await write_document(doc, false);
+    co_return counts.resources_created == 1;
+}
+
+net::awaitable<json> registry_service::list_resources(
+    const std::optional<std::string>& kind,
+    const std::optional<std::string>& district,
+    const std::optional<std::string>& tag
+) {
+    json out = json::array();
+    auto rows = co_await resources_.list(kind, district, tag);
+    for (const auto& r : rows) out.push_back(to_json(r));
+    co_return json{{"resources", std::move(out)}};
+}
+
+net::awaitable<json> registry_service::get_resource(const std::string& id) {
+    auto resource = co_await resources_.get(id);
+    if (!resource) throw api_error(errc::not_found, "no resource '" + id + "'");
+    co_return to_json(*resource);
+}
+
+net::awaitable<void> registry_service::delete_resource(const std::string& id) {
+    const bool existed = co_await resources_.remove(id);
+    if (!existed) throw api_error(errc::not_found, "no resource '" + id + "'");
 }
 
 }  // namespace cityguard::registry

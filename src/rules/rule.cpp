@@ -463,12 +463,45 @@ void parse_advice(const checker& c, const json& j, rule& r) {
         if (!r.advice.count(l)) c.fail("no advice for level " + std::string(to_string(l)));
 }
 
+bool material_kind_ok(const std::string& kind) {
+    if (kind.empty() || kind.size() > 64 || kind.front() < 'a' || kind.front() > 'z') return false;
+    return std::all_of(kind.begin(), kind.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+    });
+}
+
+/// {"teams": [team kinds], "materials": [material kinds]}, most relevant first.
+responders parse_responders(const checker& c, const json& j) {
+    const char* usage = "'responders' must be {\"teams\":[team kinds],\"materials\":[material kinds]}";
+    if (!j.is_object()) c.fail(usage);
+    check_keys(c, j, {"teams", "materials"}, "responders field");
+    responders out;
+    const auto list = [&](const char* key, std::vector<std::string>& into, auto valid, const std::string& what) {
+        auto it = j.find(key);
+        if (it == j.end()) return;
+        if (!it->is_array() || it->size() > 16) c.fail(usage);
+        for (const auto& v : *it) {
+            if (!v.is_string() || !valid(v.get<std::string>())) c.fail(std::string("responders.") + key + ": " + what);
+            if (std::find(into.begin(), into.end(), v.get<std::string>()) == into.end())
+                into.push_back(v.get<std::string>());
+        }
+    };
+    list(
+        "teams",
+        out.teams,
+        [](const std::string& k) { return std::find(kTeamKinds.begin(), kTeamKinds.end(), k) != kTeamKinds.end(); },
+        "team kinds are fire, hazmat, gas_repair, medical, rescue, electric, water, structural"
+    );
+    list("materials", out.materials, material_kind_ok, "a material kind is a lower-case word with underscores");
+    return out;
+}
+
 rule parse_rule(const json& j, const std::string& pack_domain, const std::string& file) {
     std::string id = j.is_object() && j.contains("id") && j["id"].is_string() ? j["id"].get<std::string>() : "";
     checker c(file, id);
     if (!j.is_object()) c.fail("a rule must be an object");
     if (id.empty()) c.fail("missing 'id'");
-    check_keys(c, j, {"id", "name", "domain", "kinds", "kind", "params", "advice", "source"}, "field");
+    check_keys(c, j, {"id", "name", "domain", "kinds", "kind", "params", "advice", "responders", "source"}, "field");
     rule r;
     r.id = id;
     r.definition = j;
@@ -505,6 +538,7 @@ rule parse_rule(const json& j, const std::string& pack_domain, const std::string
             break;
     }
     parse_advice(c, j, r);
+    if (auto it = j.find("responders"); it != j.end()) r.wanted = parse_responders(c, *it);
     return r;
 }
 
@@ -515,11 +549,18 @@ std::vector<rule> parse_pack(const json& pack, const std::string& file) {
         !pack["rules"].is_array())
         throw pack_error(file + ": a pack must be {\"domain\":\"...\",\"rules\":[...]}");
     const std::string domain = pack["domain"];
+    responders pack_wanted;
+    if (auto it = pack.find("responders"); it != pack.end()) {
+        const std::string whole_pack = "(pack)";
+        pack_wanted = parse_responders(checker(file, whole_pack), *it);
+    }
     std::vector<rule> out;
     std::set<std::string> ids;
     bool has_offline = false;
     for (const auto& j : pack["rules"]) {
         out.push_back(parse_rule(j, domain, file));
+        // A rule's own responders, even an empty {} (a device fault calls no rescue team), win.
+        if (!j.contains("responders")) out.back().wanted = pack_wanted;
         if (!ids.insert(out.back().id).second) throw pack_error(file + ": rule " + out.back().id + ": duplicate id");
         has_offline = has_offline || out.back().kind == rule_kind::offline;
     }

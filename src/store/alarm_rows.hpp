@@ -6,14 +6,9 @@
 #include <pqxx/pqxx>
 
 #include "cityguard/alarm_model/alarm.hpp"
+#include "pool.hpp"
 
 namespace cityguard::store {
-
-template <class T>
-inline std::optional<T> opt_field(const pqxx::field& f) {
-    if (f.is_null()) return std::nullopt;
-    return f.as<T>();
-}
 
 inline rules::level level_from(const pqxx::field& f) { return static_cast<rules::level>(f.as<int>()); }
 inline int level_column(rules::level l) { return static_cast<int>(l); }

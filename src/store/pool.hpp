@@ -58,6 +58,23 @@ inline std::optional<std::string> pg_opt_time(const std::optional<util::micros>&
     return pg_time(*t);
 }
 
+/// A column's value, or nullopt for NULL.
+template <class T>
+std::optional<T> opt_field(const pqxx::field& f) {
+    if (f.is_null()) return std::nullopt;
+    return f.as<T>();
+}
+
+/// An optional value as a parameter: its text, or NULL (see nullable()).
+template <class T>
+std::optional<std::string> opt_param(const std::optional<T>& v) {
+    if (!v) return std::nullopt;
+    if constexpr (std::is_same_v<T, bool>)
+        return std::string(*v ? "true" : "false");
+    else
+        return pqxx::to_string(*v);
+}
+
 /// The date (YYYY-MM-DD) of a day counted from the epoch, for partition bounds.
 inline std::string pg_day(std::int64_t day) { return pg_time(day * 86'400LL * 1'000'000LL).substr(0, 10); }
 

@@ -100,6 +100,62 @@ inline constexpr query contacts_of_site{
 #undef CITYGUARD_CONTACT_COLUMNS
 inline constexpr query delete_contact{"delete_contact", "DELETE FROM contacts WHERE id = $1 RETURNING id"};
 
+// Emergency resources (sql/0011_resources.sql). `tags` is what a rule's responders match.
+inline constexpr query upsert_resource{
+    "upsert_resource",
+    "INSERT INTO resources (id, kind, name, district, lat, lon, address, team_kind, size, on_duty, capacity, "
+    "speciality, phone, materials, tags) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::text[]) "
+    "ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, district = EXCLUDED.district, "
+    "lat = EXCLUDED.lat, lon = EXCLUDED.lon, address = EXCLUDED.address, team_kind = EXCLUDED.team_kind, "
+    "size = EXCLUDED.size, on_duty = EXCLUDED.on_duty, capacity = EXCLUDED.capacity, "
+    "speciality = EXCLUDED.speciality, phone = EXCLUDED.phone, materials = EXCLUDED.materials, "
+    "tags = EXCLUDED.tags, updated_at = now() "
+    "RETURNING (xmax = 0) AS inserted"};
+#define CITYGUARD_RESOURCE_COLUMNS                                                                            \
+    "r.id, r.kind, r.name, r.district, r.lat, r.lon, r.address, r.team_kind, r.size, r.on_duty, r.capacity, " \
+    "r.speciality, r.phone, r.materials::text FROM resources r "
+inline constexpr query list_resources{
+    "list_resources",
+    "SELECT " CITYGUARD_RESOURCE_COLUMNS
+    "WHERE ($1::text IS NULL OR r.kind = $1) AND ($2::text IS NULL OR r.district = $2) "
+    "AND ($3::text IS NULL OR $3 = ANY (r.tags)) ORDER BY r.id"};
+inline constexpr query get_resource{"get_resource", "SELECT " CITYGUARD_RESOURCE_COLUMNS "WHERE r.id = $1"};
+// The candidates around ($1 lat, $2 lon): of each kind the $3..$6 nearest (warehouse, team,
+// shelter, expert; 0 for none), and for each wanted team kind ($7) and material kind ($8) the $9
+// nearest teams or warehouses that have it. Each branch walks its kind's GiST index in distance
+// order (the kind is a literal so that the partial index applies); UNION drops repeats.
+#define CITYGUARD_HERE "cityguard_earth_point($1, $2)"
+#define CITYGUARD_NEAREST_OF(KIND, LIMIT)                                                                  \
+    "(SELECT " CITYGUARD_RESOURCE_COLUMNS "WHERE r.kind = '" KIND "' ORDER BY r.earth <-> " CITYGUARD_HERE \
+    " LIMIT " LIMIT ")"
+#define CITYGUARD_NEAREST_TAGGED(KIND, TAGS)                                                                           \
+    "(SELECT n.* FROM unnest(" TAGS "::text[]) AS wanted (tag) CROSS JOIN LATERAL (SELECT " CITYGUARD_RESOURCE_COLUMNS \
+    "WHERE r.kind = '" KIND "' AND r.tags @> ARRAY[wanted.tag] ORDER BY r.earth <-> " CITYGUARD_HERE                   \
+    " LIMIT $9) AS n)"
+inline constexpr query nearest_resources{
+    "nearest_resources",
+    CITYGUARD_NEAREST_OF("warehouse", "$3") " UNION " CITYGUARD_NEAREST_OF("team", "$4") " UNION "
+    CITYGUARD_NEAREST_OF("shelter", "$5") " UNION " CITYGUARD_NEAREST_OF("expert", "$6") " UNION "
+    CITYGUARD_NEAREST_TAGGED("team", "$7") " UNION " CITYGUARD_NEAREST_TAGGED("warehouse", "$8")};
+#undef CITYGUARD_NEAREST_TAGGED
+#undef CITYGUARD_NEAREST_OF
+#undef CITYGUARD_HERE
+#undef CITYGUARD_RESOURCE_COLUMNS
+inline constexpr query delete_resource{"delete_resource", "DELETE FROM resources WHERE id = $1 RETURNING id"};
+// Where an alarm is: its sensor's location, else its site's, else (a named group's alarm, site
+// "group:NAME") the middle of the group's sensors, each at its own or its site's location.
+inline constexpr query alarm_place{
+    "alarm_place",
+    "SELECT a.rule_id, a.site_id, a.sensor_id, a.level, "
+    "coalesce(se.lat, s.lat, g.lat), coalesce(se.lon, s.lon, g.lon) FROM alarms a "
+    "LEFT JOIN sensors se ON se.id = a.sensor_id AND se.lat IS NOT NULL "
+    "LEFT JOIN sites s ON s.id = a.site_id "
+    "LEFT JOIN LATERAL (SELECT avg(coalesce(m.lat, ms.lat)) AS lat, avg(coalesce(m.lon, ms.lon)) AS lon "
+    "FROM sensors m JOIN sites ms ON ms.id = m.site_id "
+    "WHERE a.site_id LIKE 'group:%' AND m.groups ? substr(a.site_id, 7)) g ON true "
+    "WHERE a.id = $1"};
+
 // The latest reading per sensor is one backward index probe per partition at most, and the
 // partitions are scanned newest first, so it stays cheap for the handful of sensors of a site.
 #define CITYGUARD_SENSOR_COLUMNS \
@@ -385,6 +441,12 @@ inline constexpr query all[] = {
     get_contact,
     contacts_of_site,
     delete_contact,
+    upsert_resource,
+    list_resources,
+    get_resource,
+    nearest_resources,
+    delete_resource,
+    alarm_place,
     list_sensors,
     sensors_of_site,
     get_sensor,

@@ -4,14 +4,10 @@
 
 #include "pool.hpp"
 #include "queries.hpp"
+#include "resource_rows.hpp"
 
 namespace cityguard::store {
 namespace {
-
-std::optional<std::string> opt_double(const std::optional<double>& v) {
-    if (!v) return std::nullopt;
-    return pqxx::to_string(*v);
-}
 
 site_record site_from(const pqxx::row& row) {
     site_record s;
@@ -28,17 +24,12 @@ site_record site_from(const pqxx::row& row) {
     return s;
 }
 
-std::optional<std::string> opt_text(const pqxx::field& f) {
-    if (f.is_null()) return std::nullopt;
-    return f.as<std::string>();
-}
-
 unit_record unit_from(const pqxx::row& row) {
     unit_record u;
     u.id = row[0].as<std::string>();
     u.name = row[1].as<std::string>();
-    u.credit_code = opt_text(row[2]);
-    u.address = opt_text(row[3]);
+    u.credit_code = opt_field<std::string>(row[2]);
+    u.address = opt_field<std::string>(row[3]);
     u.site_count = row[4].as<std::int64_t>();
     return u;
 }
@@ -48,9 +39,9 @@ contact_record contact_from(const pqxx::row& row) {
     c.id = row[0].as<std::string>();
     c.name = row[1].as<std::string>();
     c.tier = row[2].as<std::string>();
-    c.unit = opt_text(row[3]);
-    c.district = opt_text(row[4]);
-    c.phone = opt_text(row[5]);
+    c.unit = opt_field<std::string>(row[3]);
+    c.district = opt_field<std::string>(row[4]);
+    c.phone = opt_field<std::string>(row[5]);
     c.channels = nlohmann::json::parse(row[6].as<std::string>()).get<std::vector<std::string>>();
     return c;
 }
@@ -160,8 +151,8 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_reference>>> regi
                 s.site,
                 s.kind,
                 s.unit,
-                nullable(opt_double(s.lat)),
-                nullable(opt_double(s.lon)),
+                nullable(opt_param(s.lat)),
+                nullable(opt_param(s.lon)),
                 s.interval_s,
                 s.limits.dump(),
                 nlohmann::json(s.groups).dump()
@@ -181,6 +172,8 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_reference>>> regi
             );
             (r[0].as<bool>() ? counts.contacts_created : counts.contacts_updated)++;
         }
+        for (const auto& res : doc.resources)
+            (upsert_resource(tx, res) ? counts.resources_created : counts.resources_updated)++;
         tx.commit();
         return counts;
     });

@@ -1,6 +1,8 @@
 #include "cityguard/util/input.hpp"
 
 #include <charconv>
+#include <cmath>
+#include <sstream>
 #include <string>
 
 #include "cityguard/util/error.hpp"
@@ -93,6 +95,28 @@ micros parse_time_param(std::string_view text, std::string_view name) {
     throw api_error(
         errc::bad_request, std::string(name) + " must be RFC 3339 (years 0001-9999) or non-negative epoch milliseconds"
     );
+}
+
+long long parse_integer_param(std::string_view text, std::string_view name, long long min, long long max) {
+    long long v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || p != text.data() + text.size() || v < min || v > max)
+        throw api_error(
+            errc::bad_request,
+            std::string(name) + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max)
+        );
+    return v;
+}
+
+double parse_number_param(std::string_view text, std::string_view name, double min, double max) {
+    double v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || p != text.data() + text.size() || !std::isfinite(v) || v < min || v > max) {
+        std::ostringstream range;
+        range << min << " to " << max;
+        throw api_error(errc::bad_request, std::string(name) + " must be a number from " + range.str());
+    }
+    return v;
 }
 
 }  // namespace cityguard::util

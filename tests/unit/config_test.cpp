@@ -67,6 +67,10 @@ TEST(Config, TheShippedConfigFileIsValidAndMatchesTheDefaults) {
     EXPECT_EQ(from_file.feed.max_queued_bytes, defaults.feed.max_queued_bytes);
     EXPECT_EQ(from_file.feed.socket_send_buffer, defaults.feed.socket_send_buffer);
     EXPECT_EQ(from_file.feed.max_client_messages_per_s, defaults.feed.max_client_messages_per_s);
+    EXPECT_EQ(from_file.resources.team_speed_kmh, defaults.resources.team_speed_kmh);
+    EXPECT_EQ(from_file.resources.shelter_speed_kmh, defaults.resources.shelter_speed_kmh);
+    EXPECT_EQ(from_file.resources.circle_s, defaults.resources.circle_s);
+    EXPECT_EQ(from_file.resources.max_nearby_per_kind, defaults.resources.max_nearby_per_kind);
 }
 
 TEST(Config, BadValuesNameTheKey) {
@@ -89,6 +93,17 @@ TEST(Config, BadValuesNameTheKey) {
     );
     EXPECT_NE(error_of(R"({"http":{"json_max_depth":1}})").find("http.json_max_depth"), std::string::npos);
     EXPECT_NE(error_of(R"({"auth":{"max_lookups_per_client_per_s":0}})").find("auth.max_lookups"), std::string::npos);
+    EXPECT_NE(
+        error_of(R"({"resources":{"speed_kmh":{"team":0}}})").find("resources.speed_kmh.team"), std::string::npos
+    );
+    EXPECT_NE(
+        error_of(R"({"resources":{"speed_kmh":{"boat":10}}})").find("resources.speed_kmh.boat: unknown key"),
+        std::string::npos
+    );
+    EXPECT_NE(
+        error_of(R"({"resources":{"nearby_per_kind":60,"max_nearby_per_kind":50}})").find("resources.nearby_per_kind"),
+        std::string::npos
+    );
 }
 
 TEST(Config, UnknownKeysAreRefused) {

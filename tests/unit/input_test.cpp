@@ -61,6 +61,28 @@ TEST(Input, TimeParametersStayInRange) {
     }
 }
 
+TEST(Input, NumericParametersStayInRangeAndNameThemselves) {
+    EXPECT_EQ(util::parse_integer_param("50", "limit", 1, 50), 50);
+    EXPECT_DOUBLE_EQ(util::parse_number_param("-22.5", "lat", -90, 90), -22.5);
+    EXPECT_DOUBLE_EQ(util::parse_number_param("1e1", "lat", -90, 90), 10);
+    for (const char* bad : {"0", "51", "", "5x", " 5", "+5", "1.5", "99999999999999999999"}) {
+        try {
+            util::parse_integer_param(bad, "limit", 1, 50);
+            ADD_FAILURE() << bad;
+        } catch (const api_error& e) {
+            EXPECT_EQ(std::string(e.what()), "limit must be an integer from 1 to 50") << bad;
+        }
+    }
+    for (const char* bad : {"90.0001", "-91", "nan", "inf", "-inf", "", "1e400", "0x10", "1,5"}) {
+        try {
+            util::parse_number_param(bad, "lat", -90, 90);
+            ADD_FAILURE() << bad;
+        } catch (const api_error& e) {
+            EXPECT_EQ(std::string(e.what()), "lat must be a number from -90 to 90") << bad;
+        }
+    }
+}
+
 TEST(Input, DurationsCannotOverflow) {
     EXPECT_EQ(util::parse_duration_seconds("5m"), 300);
     EXPECT_EQ(util::parse_duration_seconds("36525d"), 36'525LL * 86'400);

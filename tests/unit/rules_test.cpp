@@ -29,6 +29,17 @@ rule make(const json& j, const std::string& domain = "gas_station") {
     return parse_pack(pack, "test.json").front();
 }
 
+json make_offline_json() {
+    return {
+        {"id", "off"},
+        {"name", {{"zh", "离线"}, {"en", "offline"}}},
+        {"kinds", {"*"}},
+        {"kind", "offline"},
+        {"advice", {{"blue", {{"zh", "x"}, {"en", "x"}}}}},
+        {"responders", json::object()},
+        {"source", "s"}};
+}
+
 json gas_rule(json params) {
     return {
         {"id", "gas"},
@@ -272,6 +283,39 @@ TEST(Packs, RefusedWithFileRuleAndReason) {
     ) << "a pack without an offline rule is refused";
 }
 
+TEST(Packs, RespondersComeFromTheRuleOrItsPack) {
+    auto gas = gas_rule({{"levels", {{{"level", "yellow"}, {"value", 25}}}}});
+    json pack{
+        {"domain", "gas_station"},
+        {"responders", {{"teams", {"fire", "gas_repair"}}, {"materials", {"foam"}}}},
+        {"rules", json::array({gas, gas, make_offline_json()})}};
+    pack["rules"][1]["id"] = "gas2";
+    pack["rules"][1]["responders"] = {{"teams", {"hazmat", "hazmat", "medical"}}};
+    const auto rules = parse_pack(pack, "p.json");
+    EXPECT_EQ(rules[0].wanted.teams, (std::vector<std::string>{"fire", "gas_repair"})) << "the pack's";
+    EXPECT_EQ(rules[0].wanted.materials, (std::vector<std::string>{"foam"}));
+    EXPECT_EQ(rules[1].wanted.teams, (std::vector<std::string>{"hazmat", "medical"})) << "its own, repeats dropped";
+    EXPECT_TRUE(rules[1].wanted.materials.empty()) << "its own replace the pack's whole";
+    EXPECT_TRUE(rules[2].wanted.empty()) << "an explicit {} wants nobody";
+
+    const auto refusal = [&](json responders) -> std::string {
+        json p = pack;
+        p["rules"][1]["responders"] = std::move(responders);
+        try {
+            parse_pack(p, "p.json");
+        } catch (const pack_error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_NE(refusal({{"teams", {"police"}}}).find("responders.teams: team kinds are fire"), std::string::npos);
+    EXPECT_NE(refusal({{"materials", {"Gas Mask"}}}).find("responders.materials"), std::string::npos);
+    EXPECT_NE(refusal({{"crew", json::array()}}).find("crew"), std::string::npos);
+    EXPECT_NE(refusal(json::array()).find("'responders' must be"), std::string::npos);
+    pack["responders"] = {{"teams", {"navy"}}};
+    EXPECT_THROW(parse_pack(pack, "p.json"), pack_error) << "a pack's responders are checked too";
+}
+
 TEST(Packs, ShippedPacksLoad) {
     auto all = load_packs(CITYGUARD_SOURCE_DIR "/config/rules");
     std::set<std::string> domains;
@@ -284,6 +328,15 @@ TEST(Packs, ShippedPacksLoad) {
         for (const auto& [lvl, advice] : r.advice) {
             EXPECT_EQ(advice.zh.find(" / "), std::string::npos) << r.id << ": one language per text";
             EXPECT_EQ(advice.en.find(" / "), std::string::npos) << r.id;
+        }
+    }
+    // An alarm of a process rule says who should come; a device's own trouble calls nobody.
+    for (const auto& r : all) {
+        const bool device = r.kind == rule_kind::fault || r.kind == rule_kind::offline;
+        if (device) {
+            EXPECT_TRUE(r.wanted.empty()) << r.id;
+        } else if (r.id.find("behaviour") == std::string::npos) {
+            EXPECT_FALSE(r.wanted.teams.empty()) << r.id;
         }
     }
     // Every sensor kind a pack judges has a fault rule: no reading reaches a process rule untested.

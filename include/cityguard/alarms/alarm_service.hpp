@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -74,6 +75,9 @@ class alarm_service final : public writer::batch_observer {
     boost::asio::awaitable<nlohmann::json> get(std::int64_t id);
     boost::asio::awaitable<nlohmann::json> act(std::int64_t id, alarm_model::action_request req);
     boost::asio::awaitable<nlohmann::json> overview();
+    /// Who and what an alarm of the rule wants on site (its `responders`, or its pack's);
+    /// empty for an unknown rule.
+    rules::responders responders_of(std::string_view rule_id) const;
     /// GET /api/v1/rules, rendered: {"rules": [definitions]}.
     std::string rules_body() const;
 
@@ -134,6 +138,7 @@ class alarm_service final : public writer::batch_observer {
         std::string rules_body;
         std::string bundles_body;
         std::vector<rules::bundle> bundles;
+        std::map<std::string, rules::responders, std::less<>> responders;  ///< by rule id, when it has any
     };
     std::shared_ptr<const catalog> current_catalog() const;
     void publish_catalog(std::vector<rules::bundle> bundles);

@@ -10,6 +10,7 @@
 #include "cityguard/ingest/ingest_service.hpp"
 #include "cityguard/notifications/outbox_service.hpp"
 #include "cityguard/notifications/silence_service.hpp"
+#include "cityguard/registry/nearby_service.hpp"
 #include "cityguard/registry/registry_service.hpp"
 #include "cityguard/util/worker_pool.hpp"
 
@@ -27,6 +28,7 @@ struct services {
     const config::http_config& http;
     notifications::outbox_service& outbox;
     notifications::silence_service& silences;
+    registry::nearby_service& nearby;
 };
 
 void add_health_routes(router& r, services& s);

@@ -109,6 +109,17 @@ struct notifications_config {
     int alert_firing_s = 86'400;  ///< Alertmanager: endsAt of an active alarm's alert, renewed by each notice
 };
 
+/// Emergency resources near an incident (docs/resources.md). Speeds are straight-line estimates.
+struct resources_config {
+    int warehouse_speed_kmh = 30;  ///< a truck with materials
+    int team_speed_kmh = 40;       ///< a rescue vehicle in city traffic
+    int shelter_speed_kmh = 4;     ///< people walking to it
+    int expert_speed_kmh = 30;
+    int circle_s = 300;                    ///< the disposal circle (5分钟处置圈), in seconds of travel
+    std::size_t nearby_per_kind = 3;       ///< default nearest of each kind, and of each wanted team or material kind
+    std::size_t max_nearby_per_kind = 50;  ///< largest `limit` of the nearby queries
+};
+
 struct web_config {
     std::string root;      ///< dashboard files; empty = web/ of the install, "-" = no dashboard
     std::string tile_url;  ///< optional map tiles, e.g. "http://tiles.local/{z}/{x}/{y}.png"
@@ -133,6 +144,7 @@ struct config {
     alarms_config alarms;
     feed_config feed;
     notifications_config notifications;
+    resources_config resources;
     web_config web;
 };
 

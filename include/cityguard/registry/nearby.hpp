@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cityguard/rules/rule.hpp"
 #include "cityguard/store/records.hpp"
 
 /// The nearest emergency resources to a place and the 5-minute disposal circle (5分钟处置圈).
@@ -21,10 +22,7 @@ struct travel_model {
 };
 
 /// Who and what an incident wants, most relevant first (a rule's `responders`).
-struct wanted_responders {
-    std::vector<std::string> teams;      ///< team kinds
-    std::vector<std::string> materials;  ///< material kinds
-};
+using wanted_responders = rules::responders;
 
 struct nearby_resource {
     store::resource_record resource;

@@ -53,9 +53,7 @@ std::variant<store::contact_record, std::string> parse_contact(
 /// What an emergency resource is.
 inline constexpr std::array<std::string_view, 4> kResourceKinds{"warehouse", "team", "shelter", "expert"};
 
-/// What a rescue team does; rules name these to say who should come (docs/resources.md).
-inline constexpr std::array<std::string_view, 8> kTeamKinds{
-    "fire", "hazmat", "gas_repair", "medical", "rescue", "electric", "water", "structural"};
+using rules::kTeamKinds;
 
 /// A warehouse lists at most this many materials.
 inline constexpr std::size_t kMaxMaterialsPerWarehouse = 200;

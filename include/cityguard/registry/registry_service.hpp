@@ -8,6 +8,7 @@
 #include "cityguard/registry/registry_model.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
 #include "cityguard/store/registry_repo.hpp"
+#include "cityguard/store/resources_repo.hpp"
 
 namespace cityguard::registry {
 
@@ -19,8 +20,13 @@ namespace cityguard::registry {
 class registry_service {
   public:
     /// `known_channel` says which channel names contacts may use (the notification document's).
-    registry_service(store::registry_repo& repo, sensor_directory& directory, channel_check known_channel)
-        : repo_(repo), directory_(directory), known_channel_(std::move(known_channel)) {}
+    registry_service(
+        store::registry_repo& repo,
+        store::resources_repo& resources,
+        sensor_directory& directory,
+        channel_check known_channel
+    )
+        : repo_(repo), resources_(resources), directory_(directory), known_channel_(std::move(known_channel)) {}
 
     /// Loads every sensor into the directory.
     boost::asio::awaitable<void> load_directory();
@@ -29,8 +35,8 @@ class registry_service {
     boost::asio::awaitable<bool> put_site(std::string id, const nlohmann::json& body);
     /// Creates or replaces one sensor; true when it was created.
     boost::asio::awaitable<bool> put_sensor(std::string id, const nlohmann::json& body);
-    /// All-or-nothing bulk upsert of {"units":[...],"contacts":[...],"sites":[...],"sensors":[...]}
-    /// (any of them); returns the counts.
+    /// All-or-nothing bulk upsert of {"units":[...],"contacts":[...],"sites":[...],"sensors":[...],
+    /// "resources":[...]} (any of them); returns the counts.
     boost::asio::awaitable<nlohmann::json> bulk_upsert(const nlohmann::json& body);
 
     boost::asio::awaitable<nlohmann::json> list_sites(
@@ -56,6 +62,17 @@ class registry_service {
     boost::asio::awaitable<nlohmann::json> get_contact(std::string id);
     boost::asio::awaitable<void> delete_contact(std::string id);
 
+    /// Emergency resources (warehouses, teams, shelters, experts).
+    boost::asio::awaitable<bool> put_resource(const std::string& id, const nlohmann::json& body);
+    /// Filtered by kind, district and tag (a team kind, or a material kind in stock).
+    boost::asio::awaitable<nlohmann::json> list_resources(
+        const std::optional<std::string>& kind,
+        const std::optional<std::string>& district,
+        const std::optional<std::string>& tag
+    );
+    boost::asio::awaitable<nlohmann::json> get_resource(const std::string& id);
+    boost::asio::awaitable<void> delete_resource(const std::string& id);
+
   private:
     /// Writes one document; a missing reference is refused with its message, or (itemised, for
     /// bulk documents) with every refused item's kind, index and id.
@@ -63,6 +80,7 @@ class registry_service {
     boost::asio::awaitable<store::upsert_counts> write_document(store::registry_document& doc, bool itemised);
 
     store::registry_repo& repo_;
+    store::resources_repo& resources_;
     sensor_directory& directory_;
     channel_check known_channel_;
 };

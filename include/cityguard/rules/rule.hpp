@@ -18,6 +18,19 @@ namespace cityguard::rules {
 inline constexpr std::array<std::string_view, 6> kDomains{
     "gas_pipeline", "bridge", "ground", "gas_station", "chemical_plant", "major_hazard"};
 
+/// What a rescue team does: a rule's responders name these, a team resource is one of them
+/// (docs/resources.md).
+inline constexpr std::array<std::string_view, 8> kTeamKinds{
+    "fire", "hazmat", "gas_repair", "medical", "rescue", "electric", "water", "structural"};
+
+/// Who and what an incident of a rule wants on site, most relevant first: team kinds, and kinds
+/// of material (a warehouse's stock, such as "gas_detector"). Part of a rule's advice.
+struct responders {
+    std::vector<std::string> teams;
+    std::vector<std::string> materials;
+    bool empty() const noexcept { return teams.empty() && materials.empty(); }
+};
+
 /// Normalised severity, most severe first: red (重大) = 1 ... blue (低) = 4.
 enum class level : int { red = 1, orange = 2, yellow = 3, blue = 4 };
 
@@ -130,6 +143,7 @@ struct rule {
     bool per_group = false;
 
     std::map<level, text> advice;  ///< what the operator should do, per level
+    responders wanted;             ///< the rule's own `responders`, else its pack's
     std::string source;            ///< the standard or reasoning behind the numbers
     nlohmann::json definition;     ///< as written in the pack, for GET /api/v1/rules
 

@@ -20,6 +20,8 @@ struct upsert_counts {
     int units_updated = 0;
     int contacts_created = 0;
     int contacts_updated = 0;
+    int resources_created = 0;
+    int resources_updated = 0;
 };
 
 /// An item refused by the store because a record it names does not exist: a sensor's site, a
@@ -40,6 +42,7 @@ struct registry_document {
     std::vector<contact_record> contacts;
     std::vector<site_record> sites;
     std::vector<sensor_record> sensors;
+    std::vector<resource_record> resources;  ///< emergency resources: they name nothing else
 };
 
 /// Sites and sensors. Coroutines resume on the caller's executor. Throws store::error when
@@ -48,7 +51,7 @@ class registry_repo {
   public:
     explicit registry_repo(database& db) : db_(db) {}
 
-    /// Writes units, sites, sensors, then contacts in one transaction. If an item names a site or
+    /// Writes units, sites, sensors, contacts, then resources in one transaction. If an item names a site or
     /// unit that is neither stored nor in the document, nothing is written and the offending
     /// items are returned.
     boost::asio::awaitable<std::variant<upsert_counts, std::vector<missing_reference>>> upsert(registry_document doc);

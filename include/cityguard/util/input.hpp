@@ -31,4 +31,10 @@ inline constexpr micros kLatestTime = 253'402'300'799'999'999LL;
 /// Throws api_error(bad_request) naming `name`.
 micros parse_time_param(std::string_view text, std::string_view name);
 
+/// An integer query parameter within [min, max]. Throws api_error(bad_request) naming `name`.
+long long parse_integer_param(std::string_view text, std::string_view name, long long min, long long max);
+
+/// A decimal query parameter within [min, max] (finite). Throws api_error(bad_request) naming `name`.
+double parse_number_param(std::string_view text, std::string_view name, double min, double max);
+
 }  // namespace cityguard::util

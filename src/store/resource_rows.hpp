@@ -1,0 +1,17 @@
+#pragma once
+// The one mapping between emergency resources and their rows, shared by resources_repo (reads)
+// and registry_repo (writes, inside a registry document's transaction).
+
+#include <pqxx/pqxx>
+
+#include "cityguard/store/records.hpp"
+
+namespace cityguard::store {
+
+/// A row of CITYGUARD_RESOURCE_COLUMNS.
+resource_record resource_from(const pqxx::row& row);
+
+/// Inserts or replaces one resource, its tags computed from its fields; true when inserted.
+bool upsert_resource(pqxx::work& tx, const resource_record& r);
+
+}  // namespace cityguard::store
