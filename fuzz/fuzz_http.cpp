@@ -26,6 +26,7 @@
 #include "cityguard/registry/nearby_service.hpp"
 #include "cityguard/registry/registry_service.hpp"
 #include "cityguard/rules/rule.hpp"
+#include "cityguard/stats/stats_service.hpp"
 #include "cityguard/store/alarms_repo.hpp"
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/event_log.hpp"
@@ -35,6 +36,7 @@
 #include "cityguard/store/registry_repo.hpp"
 #include "cityguard/store/resources_repo.hpp"
 #include "cityguard/store/silences_repo.hpp"
+#include "cityguard/store/stats_repo.hpp"
 #include "cityguard/store/writer_connection.hpp"
 #include "cityguard/web/static_files.hpp"
 #include "cityguard/writer/serial_writer.hpp"
@@ -69,6 +71,7 @@ struct harness {
     cg::store::keys_repo keys_repo{db};
     cg::store::registry_repo registry_repo{db};
     cg::store::resources_repo resources_repo{db};
+    cg::store::stats_repo stats_repo{db};
     cg::store::readings_repo readings_repo{db};
     cg::store::alarms_repo alarms_repo{db};
     cg::store::event_log event_log{db};
@@ -91,6 +94,7 @@ struct harness {
         policy};
     cg::registry::nearby_service nearby{
         resources_repo, cfg.resources, [this](std::string_view rule) { return alarms.responders_of(rule); }};
+    cg::stats::stats_service stats{stats_repo, cfg.stats};
     cg::util::worker_pool parsing{1, cfg.http.max_queued_parses};
     cg::store::notifications_repo notifications_repo{db};
     cg::notifications::outbox_service outbox{notifications_repo, policy};
@@ -107,7 +111,8 @@ struct harness {
         cfg.http,
         outbox,
         silences,
-        nearby};
+        nearby,
+        stats};
     cg::api::dispatcher dispatcher{cg::api::make_router(services), keys};
     cg::feed::feed_service feed{event_log, keys, directory, cfg.feed, cfg.http.json_max_depth};
     cg::web::static_files files{CITYGUARD_SOURCE_DIR "/web", "{}"};

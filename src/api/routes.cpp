@@ -19,6 +19,7 @@ router make_router(services& s) {
     add_registry_routes(r, s);
     add_readings_routes(r, s);
     add_alarm_routes(r, s);
+    add_stats_routes(r, s);
     return r;
 }
 

@@ -29,6 +29,7 @@
 #include "cityguard/registry/registry_service.hpp"
 #include "cityguard/rules/bundle.hpp"
 #include "cityguard/rules/rule.hpp"
+#include "cityguard/stats/stats_service.hpp"
 #include "cityguard/store/alarms_repo.hpp"
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/event_log.hpp"
@@ -39,6 +40,7 @@
 #include "cityguard/store/registry_repo.hpp"
 #include "cityguard/store/resources_repo.hpp"
 #include "cityguard/store/silences_repo.hpp"
+#include "cityguard/store/stats_repo.hpp"
 #include "cityguard/store/writer_connection.hpp"
 #include "cityguard/util/error.hpp"
 #include "cityguard/web/static_files.hpp"
@@ -60,6 +62,7 @@ struct app::parts {
           keys_repo(db),
           registry_repo(db),
           resources_repo(db),
+          stats_repo(db),
           readings_repo(db),
           alarms_repo(db),
           notifications_repo(db),
@@ -78,6 +81,7 @@ struct app::parts {
           history(readings_repo, directory, cfg.query),
           alarms(ioc, std::move(rules), directory, writer, alarms_repo, cfg.alarms, this->policy),
           nearby(resources_repo, cfg.resources, [this](std::string_view rule) { return alarms.responders_of(rule); }),
+          stats(stats_repo, cfg.stats),
           parsing(static_cast<std::size_t>(cfg.http.parse_threads), cfg.http.max_queued_parses),
           outbox(notifications_repo, this->policy),
           silences(silences_repo, alarms, this->policy),
@@ -93,7 +97,8 @@ struct app::parts {
               cfg.http,
               outbox,
               silences,
-              nearby},
+              nearby,
+              stats},
           dispatcher(api::make_router(services), keys),
           feed(event_log, keys, directory, cfg.feed, cfg.http.json_max_depth),
           follower(
@@ -117,6 +122,7 @@ struct app::parts {
     store::keys_repo keys_repo;
     store::registry_repo registry_repo;
     store::resources_repo resources_repo;
+    store::stats_repo stats_repo;
     store::readings_repo readings_repo;
     store::alarms_repo alarms_repo;
     store::notifications_repo notifications_repo;
@@ -131,6 +137,7 @@ struct app::parts {
     history::history_service history;
     alarms::alarm_service alarms;
     registry::nearby_service nearby;
+    stats::stats_service stats;
     util::worker_pool parsing;
     notifications::outbox_service outbox;
     notifications::silence_service silences;
@@ -229,6 +236,13 @@ void app::start() {
     const int n = cfg_.threads > 0 ? cfg_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) threads_.emplace_back([&p] { run_io_thread(p.ioc); });
 
+    try {
+        p.run_now(p.stats.configure());
+    } catch (const std::exception& e) {
+        throw std::runtime_error(
+            "config: stats.time_zone '" + cfg_.stats.time_zone + "' is not a time zone PostgreSQL knows: " + e.what()
+        );
+    }
     generated_admin_key_ = p.run_now(p.keys.bootstrap_admin());
     if (!cfg_.registry_file.empty()) {
         std::ifstream in(cfg_.registry_file);

@@ -236,6 +236,16 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.integer("max_nearby_per_kind", cfg.resources.max_nearby_per_kind, 1, 1000);
         s.finish();
     }
+    if (const json* v = root.object("stats")) {
+        section s(*v, "stats");
+        s.string("time_zone", cfg.stats.time_zone, false);
+        if (cfg.stats.time_zone.size() > 64) section::fail("stats.time_zone", "must be an IANA time zone name");
+        s.integer("default_disposal_s", cfg.stats.default_disposal_s, 60, 366 * 86'400);
+        s.integer("default_days", cfg.stats.default_days, 1, 3660);
+        s.integer("max_days", cfg.stats.max_days, 1, 3660);
+        s.integer("max_top_sites", cfg.stats.max_top_sites, 1, 10'000);
+        s.finish();
+    }
     if (const json* v = root.object("web")) {
         section s(*v, "web");
         s.string("root", cfg.web.root);
@@ -243,6 +253,8 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.finish();
     }
     root.finish();
+    if (cfg.stats.default_days > cfg.stats.max_days)
+        section::fail("stats.default_days", "must not exceed stats.max_days");
     if (cfg.resources.nearby_per_kind > cfg.resources.max_nearby_per_kind)
         section::fail("resources.nearby_per_kind", "must not exceed resources.max_nearby_per_kind");
     if (cfg.alarms.default_list > cfg.alarms.max_list)

@@ -137,6 +137,39 @@ struct writer_connection::impl {
         finish(tx, rows, inserted, hook);
     }
 
+    /// Adds the batch's new rows to the daily reading counts (statistics: data completeness),
+    /// counted here by sensor and hour: rows come sorted by sensor then time, so a batch of live
+    /// readings is a handful of counts, one statement.
+    static void count_new_rows(
+        pqxx::work& tx, const std::vector<rules::reading>& rows, const std::vector<bool>& inserted
+    ) {
+        std::string keys = "{", hours = "{", counts = "{";
+        std::int32_t key = 0;
+        std::int64_t hour = 0, n = 0;
+        const auto flush = [&] {
+            if (n == 0) return;
+            if (keys.size() > 1) keys += ',', hours += ',', counts += ',';
+            keys += std::to_string(key);
+            hours += std::to_string(hour);
+            counts += std::to_string(n);
+        };
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            if (!inserted[i]) continue;
+            const std::int64_t h = util::floor_div(rows[i].ts, 3600 * util::kMicrosPerSecond);
+            if (n > 0 && rows[i].sensor_key == key && h == hour) {
+                ++n;
+                continue;
+            }
+            flush();
+            key = rows[i].sensor_key;
+            hour = h;
+            n = 1;
+        }
+        flush();
+        if (keys.size() == 1) return;
+        tx.exec_prepared(queries::count_readings.name, keys + "}", hours + "}", counts + "}");
+    }
+
     /// Lets the hook add its writes to the batch's transaction, then commits both together.
     static void finish(
         pqxx::work& tx,
@@ -144,6 +177,7 @@ struct writer_connection::impl {
         const std::vector<bool>& inserted,
         const before_commit& hook
     ) {
+        count_new_rows(tx, rows, inserted);
         if (hook) {
             pqxx_scope scope(tx);
             hook(scope, rows, inserted);

@@ -55,12 +55,6 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) noexce
 
 constexpr micros kMicrosPerDay = 86'400 * kMicrosPerSecond;
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
-    std::int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-    return q;
-}
-
 }  // namespace
 
 micros now_micros() noexcept {
@@ -196,6 +190,25 @@ std::optional<std::int64_t> parse_duration_seconds(std::string_view text) noexce
     }
 }
 
+std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
+    std::int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+    return q;
+}
+
 std::int64_t day_number(micros t) noexcept { return floor_div(t, kMicrosPerDay); }
+
+std::optional<std::int64_t> parse_date(std::string_view text) noexcept {
+    if (text.size() != 10) return std::nullopt;
+    char stamp[21];
+    text.copy(stamp, 10);
+    std::string_view("T00:00:00Z").copy(stamp + 10, 10);
+    stamp[20] = '\0';
+    auto t = parse_rfc3339(std::string_view(stamp, 20));
+    if (!t) return std::nullopt;
+    return day_number(*t);
+}
+
+std::string format_date(std::int64_t day) { return format_rfc3339(day * kMicrosPerDay).substr(0, 10); }
 
 }  // namespace cityguard::util

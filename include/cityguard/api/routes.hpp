@@ -12,6 +12,7 @@
 #include "cityguard/notifications/silence_service.hpp"
 #include "cityguard/registry/nearby_service.hpp"
 #include "cityguard/registry/registry_service.hpp"
+#include "cityguard/stats/stats_service.hpp"
 #include "cityguard/util/worker_pool.hpp"
 
 namespace cityguard::api {
@@ -29,6 +30,7 @@ struct services {
     notifications::outbox_service& outbox;
     notifications::silence_service& silences;
     registry::nearby_service& nearby;
+    stats::stats_service& stats;
 };
 
 void add_health_routes(router& r, services& s);
@@ -36,6 +38,7 @@ void add_key_routes(router& r, services& s);
 void add_registry_routes(router& r, services& s);
 void add_readings_routes(router& r, services& s);
 void add_alarm_routes(router& r, services& s);
+void add_stats_routes(router& r, services& s);
 
 /// Every route of the API.
 router make_router(services& s);

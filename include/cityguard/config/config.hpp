@@ -120,6 +120,15 @@ struct resources_config {
     std::size_t max_nearby_per_kind = 50;  ///< largest `limit` of the nearby queries
 };
 
+/// GET /api/v1/stats (docs/statistics.md).
+struct stats_config {
+    std::string time_zone = "Asia/Shanghai";  ///< the days statistics count in (an IANA name PostgreSQL knows)
+    int default_disposal_s = 28'800;          ///< disposal deadline of alarms whose policy sets none
+    int default_days = 30;                    ///< range when the request names none, ending today
+    int max_days = 400;                       ///< longest range one request may ask for
+    int max_top_sites = 100;                  ///< largest `top`
+};
+
 struct web_config {
     std::string root;      ///< dashboard files; empty = web/ of the install, "-" = no dashboard
     std::string tile_url;  ///< optional map tiles, e.g. "http://tiles.local/{z}/{x}/{y}.png"
@@ -145,6 +154,7 @@ struct config {
     feed_config feed;
     notifications_config notifications;
     resources_config resources;
+    stats_config stats;
     web_config web;
 };
 

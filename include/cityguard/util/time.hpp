@@ -29,7 +29,17 @@ void append_pg_timestamp(std::string& out, micros t);
 /// Parses a duration like "60s", "5m", "1h", "1d" into seconds. nullopt on error or non-positive.
 std::optional<std::int64_t> parse_duration_seconds(std::string_view text) noexcept;
 
+/// a / b rounded towards negative infinity (b != 0).
+std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept;
+
 /// Days since 1970-01-01 of a timestamp (floor), for daily partitions.
 std::int64_t day_number(micros t) noexcept;
+
+/// A calendar date "YYYY-MM-DD" (years 0001-9999) as days since 1970-01-01; nullopt if it is
+/// not one (2026-02-30 is not).
+std::optional<std::int64_t> parse_date(std::string_view text) noexcept;
+
+/// The "YYYY-MM-DD" of a day counted from 1970-01-01.
+std::string format_date(std::int64_t day);
 
 }  // namespace cityguard::util

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "cityguard/config/config.hpp"
+#include "cityguard/store/stats_repo.hpp"
+
+namespace cityguard::stats {
+
+/// The query parameters of GET /api/v1/stats and /stats/export, as the client sent them.
+struct stats_request {
+    std::optional<std::string> from, to;  ///< YYYY-MM-DD in stats.time_zone, both included
+    std::optional<std::string> group_by;
+    std::optional<std::string> domain, district;
+    std::optional<std::string> top;       ///< how many top sites
+    std::optional<std::string> language;  ///< export: the header row's, zh or en
+};
+
+/// Statistics for the command center and the monthly report (docs/statistics.md). Throws
+/// api_error(bad_request) naming a bad parameter.
+class stats_service {
+  public:
+    stats_service(store::stats_repo& repo, const config::stats_config& cfg) : repo_(repo), cfg_(cfg) {}
+
+    /// Hands stats.time_zone and stats.default_disposal_s to the database (start-up).
+    boost::asio::awaitable<void> configure();
+
+    boost::asio::awaitable<nlohmann::json> table(const stats_request& req);
+    /// The same table as CSV with a byte-order mark; `filename` is set for Content-Disposition.
+    boost::asio::awaitable<std::string> export_csv(const stats_request& req, std::string& filename);
+
+  private:
+    boost::asio::awaitable<store::stats_filter> filter_of(const stats_request& req);
+
+    store::stats_repo& repo_;
+    const config::stats_config& cfg_;
+};
+
+}  // namespace cityguard::stats

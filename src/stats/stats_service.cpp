@@ -1,0 +1,85 @@
+#include "cityguard/stats/stats_service.hpp"
+
+#include <algorithm>
+
+#include "cityguard/rules/rule.hpp"
+#include "cityguard/stats/stats_model.hpp"
+#include "cityguard/util/error.hpp"
+#include "cityguard/util/input.hpp"
+#include "cityguard/util/time.hpp"
+
+namespace cityguard::stats {
+
+namespace net = boost::asio;
+using json = nlohmann::json;
+
+namespace {
+
+std::int64_t day_param(const std::string& text, const char* name) {
+    const auto day = util::parse_date(text);
+    if (!day) throw api_error(errc::bad_request, std::string(name) + " must be a date, YYYY-MM-DD");
+    return *day;
+}
+
+}  // namespace
+
+net::awaitable<void> stats_service::configure() { co_await repo_.configure(cfg_.time_zone, cfg_.default_disposal_s); }
+
+net::awaitable<store::stats_filter> stats_service::filter_of(const stats_request& req) {
+    store::stats_filter f;
+    if (req.group_by) {
+        if (!store::stats_repo::known_grouping(*req.group_by))
+            throw api_error(
+                errc::bad_request, "group_by must be day, week, month, district, domain, level, site or unit"
+            );
+        f.group_by = *req.group_by;
+    }
+    if (req.domain) {
+        if (std::find(rules::kDomains.begin(), rules::kDomains.end(), *req.domain) == rules::kDomains.end())
+            throw api_error(errc::bad_request, "domain must be one of the six monitored domains");
+        f.domain = req.domain;
+    }
+    if (req.district) {
+        if (req.district->empty() || req.district->size() > 100 || !util::storable_text(*req.district))
+            throw api_error(errc::bad_request, "district must be 1-100 bytes of UTF-8 text");
+        f.district = req.district;
+    }
+    f.top_sites = 10;
+    if (req.top) f.top_sites = static_cast<int>(util::parse_integer_param(*req.top, "top", 0, cfg_.max_top_sites));
+    const auto from = req.from ? std::optional(day_param(*req.from, "from")) : std::nullopt;
+    const auto to = req.to ? std::optional(day_param(*req.to, "to")) : std::nullopt;
+    std::int64_t last = 0;
+    if (to) {
+        last = *to;
+    } else {
+        const auto today = co_await repo_.today();
+        last = *util::parse_date(today);
+    }
+    const std::int64_t first = from ? *from : last - (cfg_.default_days - 1);
+    if (first > last) throw api_error(errc::bad_request, "from must not be after to");
+    if (last - first + 1 > cfg_.max_days)
+        throw api_error(
+            errc::bad_request, "the range is longer than " + std::to_string(cfg_.max_days) + " days (stats.max_days)"
+        );
+    f.from_day = util::format_date(first);
+    f.to_day = util::format_date(last);
+    co_return f;
+}
+
+net::awaitable<json> stats_service::table(const stats_request& req) {
+    const auto f = co_await filter_of(req);
+    auto data = co_await repo_.collect(f);
+    co_return to_json(build_table(std::move(data), f));
+}
+
+net::awaitable<std::string> stats_service::export_csv(const stats_request& req, std::string& filename) {
+    const std::string language = req.language.value_or("zh");
+    if (language != "zh" && language != "en") throw api_error(errc::bad_request, "lang must be zh or en");
+    const auto f = co_await filter_of(req);
+    auto data = co_await repo_.collect(f);
+    filename =
+        "cityguard-stats-" + f.from_day + "-" + f.to_day + (f.group_by.empty() ? "" : "-by-" + f.group_by) + ".csv";
+    co_return to_csv(build_table(std::move(data), f), language);
+}
+
+}  // namespace cityguard::stats
