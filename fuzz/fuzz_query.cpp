@@ -1,5 +1,5 @@
 // Request targets and the values in them: path and query decoding, text checks, times, durations,
-// integer and decimal parameters.
+// integer and decimal parameters, dates.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,6 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             } catch (const cityguard::api_error&) {
             }
         }
+    }
+    if (auto day = cityguard::util::parse_date(text)) {
+        // A date we accept prints back as itself.
+        if (cityguard::util::format_date(*day) != text) __builtin_trap();
     }
     if (auto t = cityguard::util::parse_rfc3339(text)) {
         // What we parse we can print, and printing then parsing gives the same instant.

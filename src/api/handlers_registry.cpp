@@ -1,9 +1,75 @@
 #include "cityguard/api/routes.hpp"
+#include "cityguard/util/error.hpp"
 
 namespace cityguard::api {
 
 namespace net = boost::asio;
 using json = nlohmann::json;
+
+namespace {
+
+/// Each sensor's state from the site's open alarms: the worst process alarm's level, and
+/// whether it is offline or in fault.
+void add_sensor_states(json& sensors, const json& open_alarms) {
+    static constexpr const char* kLevels[] = {"red", "orange", "yellow", "blue"};
+    const auto rank = [](const std::string& level) {
+        for (int i = 0; i < 4; ++i)
+            if (level == kLevels[i]) return i;
+        return 4;
+    };
+    for (auto& sensor : sensors) {
+        json alarm = nullptr;
+        bool offline = false, fault = false;
+        for (const auto& a : open_alarms) {
+            if (a.value("sensor", "") != sensor.value("id", "") || a.value("condition", "") == "cleared") continue;
+            const auto category = a.value("category", "process");
+            offline = offline || category == "offline";
+            fault = fault || category == "fault";
+            if (category == "process" &&
+                (alarm.is_null() || rank(a.value("level", "")) < rank(alarm.get<std::string>())))
+                alarm = a.value("level", "");
+        }
+        sensor["state"] = {{"alarm", alarm}, {"offline", offline}, {"fault", fault}};
+    }
+}
+
+/// The site file (一企一档 for a site): the registry's record with its sensors, unit and
+/// contacts, each sensor's state, open and recent alarms, the bundle coverage where its domain
+/// has one, the last 30 days' statistics and the nearest emergency resources.
+net::awaitable<json> site_file(services& s, const std::string& id) {
+    json site = co_await s.registry.get_site(id);  // 404 for an unknown site
+    alarms::list_query open_query;
+    open_query.site = id;
+    open_query.status = "active";
+    open_query.limit = "200";
+    json open = co_await s.alarms.list(std::move(open_query));
+    alarms::list_query recent_query;
+    recent_query.site = id;
+    recent_query.limit = "10";
+    json recent = co_await s.alarms.list(std::move(recent_query));
+    add_sensor_states(site["sensors"], open["alarms"]);
+    site["alarms"] = {{"open", std::move(open["alarms"])}, {"recent", std::move(recent["alarms"])}};
+    site["coverage"] = nullptr;
+    try {
+        json sensors = co_await s.registry.list_sensors(id, std::nullopt, std::nullopt);
+        json record = site;
+        site["coverage"] = co_await s.alarms.coverage(std::move(record), std::move(sensors));
+    } catch (const api_error& e) {
+        if (e.code() != errc::not_found) throw;  // no bundle for its domain: no coverage
+    }
+    stats::stats_request last_30_days;
+    last_30_days.site = id;
+    last_30_days.top = "0";
+    json figures = co_await s.stats.table(last_30_days);
+    site["stats"] = {{"from", figures["from"]}, {"to", figures["to"]}, {"total", std::move(figures["total"])}};
+    registry::nearby_request around;
+    around.lat = site["lat"].dump();
+    around.lon = site["lon"].dump();
+    site["resources"] = co_await s.nearby.nearby(around);
+    co_return site;
+}
+
+}  // namespace
 
 void add_registry_routes(router& r, services& s) {
     r.add({"PUT", "/api/v1/sites/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {
@@ -17,7 +83,7 @@ void add_registry_routes(router& r, services& s) {
                co_return json_response(200, body);
            }});
     r.add({"GET", "/api/v1/sites/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
-               auto body = co_await s.registry.get_site(req.params[0]);
+               auto body = co_await site_file(s, req.params[0]);
                co_return json_response(200, body);
            }});
     r.add({"PUT", "/api/v1/sensors/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {

@@ -14,6 +14,7 @@ stats::stats_request stats_request_of(const request& req) {
         req.query_param("group_by"),
         req.query_param("domain"),
         req.query_param("district"),
+        req.query_param("site"),
         req.query_param("top"),
         req.query_param("lang")};
 }

@@ -53,6 +53,10 @@ namespace net = boost::asio;
 /// Every component, in dependency order: members are built top to bottom and destroyed in
 /// reverse, so nothing outlives what it uses.
 struct app::parts {
+    static bool has_boundaries(const config::config& cfg) {
+        return !cfg.web.boundaries_file.empty() && cfg.web.boundaries_file != "-";
+    }
+
     parts(const config::config& cfg, std::vector<rules::rule> rules, notify::policy policy)
         : cfg(cfg),
           policy(std::move(policy)),
@@ -108,7 +112,14 @@ struct app::parts {
               1000,
               [this](std::vector<store::logged_event> events) { feed.events().publish(std::move(events)); }
           ),
-          files(cfg.web.root, nlohmann::json{{"tile_url", cfg.web.tile_url}}.dump()),
+          files(
+              cfg.web.root,
+              nlohmann::json{
+                  {"tile_url", cfg.web.tile_url},
+                  {"boundaries", has_boundaries(cfg) ? nlohmann::json("boundaries.geojson") : nlohmann::json(nullptr)}}
+                  .dump(),
+              {{"/boundaries.geojson", cfg.web.boundaries_file}}
+          ),
           server(ioc, cfg, dispatcher, feed, files),
           signals(ioc, SIGINT, SIGTERM),
           reload_signal(ioc, SIGHUP),

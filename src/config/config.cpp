@@ -250,6 +250,7 @@ void apply_json(config& cfg, const std::string& json_text) {
         section s(*v, "web");
         s.string("root", cfg.web.root);
         s.string("tile_url", cfg.web.tile_url);
+        s.string("boundaries_file", cfg.web.boundaries_file);
         s.finish();
     }
     root.finish();
@@ -376,39 +377,40 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
             cfg.log_level = value;
         }
     }
-    if (cfg.rules_dir.empty()) {
-        namespace fs = std::filesystem;
-        for (const char* rel : {"../config/rules", "../../config/rules", "../share/cityguard/rules"}) {
+    // Files of the install, found beside the executable: a build tree, a source tree, or
+    // bin/ next to share/cityguard/.
+    namespace fs = std::filesystem;
+    const auto beside = [&exe_dir](std::initializer_list<const char*> candidates, auto exists) -> std::string {
+        for (const char* rel : candidates) {
             std::error_code ec;
-            if (fs::is_directory(fs::path(exe_dir) / rel, ec)) {
-                cfg.rules_dir = fs::weakly_canonical(fs::path(exe_dir) / rel, ec).string();
-                break;
-            }
+            if (exists(fs::path(exe_dir) / rel, ec)) return fs::weakly_canonical(fs::path(exe_dir) / rel, ec).string();
         }
-    }
-    if (cfg.notifications_file.empty()) {
-        namespace fs = std::filesystem;
-        for (const char* rel :
-             {"../config/notifications.json",
-              "../../config/notifications.json",
-              "../share/cityguard/notifications.json"}) {
-            std::error_code ec;
-            if (fs::is_regular_file(fs::path(exe_dir) / rel, ec)) {
-                cfg.notifications_file = fs::weakly_canonical(fs::path(exe_dir) / rel, ec).string();
-                break;
-            }
-        }
-    }
+        return "";
+    };
+    const auto is_dir = [](const fs::path& p, std::error_code& ec) { return fs::is_directory(p, ec); };
+    const auto is_file = [](const fs::path& p, std::error_code& ec) { return fs::is_regular_file(p, ec); };
+    if (cfg.rules_dir.empty())
+        cfg.rules_dir = beside({"../config/rules", "../../config/rules", "../share/cityguard/rules"}, is_dir);
+    if (cfg.notifications_file.empty())
+        cfg.notifications_file = beside(
+            {"../config/notifications.json",
+             "../../config/notifications.json",
+             "../share/cityguard/notifications.json"},
+            is_file
+        );
     if (cfg.web.root.empty()) {
-        namespace fs = std::filesystem;
-        for (const char* rel : {"../web", "../../web", "../share/cityguard/web"}) {
-            std::error_code ec;
-            if (fs::is_regular_file(fs::path(exe_dir) / rel / "index.html", ec)) {
-                cfg.web.root = fs::weakly_canonical(fs::path(exe_dir) / rel, ec).string();
-                break;
-            }
-        }
+        const auto index = [](const fs::path& p, std::error_code& ec) {
+            return fs::is_regular_file(p / "index.html", ec);
+        };
+        cfg.web.root = beside({"../web", "../../web", "../share/cityguard/web"}, index);
     }
+    if (cfg.web.boundaries_file.empty())
+        cfg.web.boundaries_file = beside(
+            {"../config/demo/shenzhen-districts.geojson",
+             "../../config/demo/shenzhen-districts.geojson",
+             "../share/cityguard/demo/shenzhen-districts.geojson"},
+            is_file
+        );
     if (cfg.db.url.empty())
         throw config_error("config: db.url: no database given (set CITYGUARD_DB_URL, --db or db.url)");
     return result;

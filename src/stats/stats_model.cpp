@@ -262,8 +262,10 @@ stats_table build_table(store::stats_data data, const store::stats_filter& filte
         add_optional(t.total.expected, v.value);
         if (grouped && readings_by_place) add_optional(row_of(v.group).expected, v.value);
     }
-    if (!t.total.readings) t.total.readings = 0;
-    if (!t.total.expected) t.total.expected = 0;
+    if (data.readings_counted) {
+        if (!t.total.readings) t.total.readings = 0;
+        if (!t.total.expected) t.total.expected = 0;
+    }
     // A time grouping's periods without readings received none (the count exists, it is 0).
     if (data.readings_grouped && grouped)
         for (auto& [key, r] : rows)

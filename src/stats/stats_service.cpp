@@ -44,6 +44,15 @@ net::awaitable<store::stats_filter> stats_service::filter_of(const stats_request
             throw api_error(errc::bad_request, "district must be 1-100 bytes of UTF-8 text");
         f.district = req.district;
     }
+    if (req.site) {
+        if (req.site->empty() || req.site->size() > 200 || !util::storable_text(*req.site))
+            throw api_error(errc::bad_request, "site must be a site id");
+        f.site = req.site;
+    }
+    if (f.site && f.group_by == "level")
+        throw api_error(
+            errc::bad_request, "group_by=level cannot be combined with site: a site's figures are not kept by level"
+        );
     f.top_sites = 10;
     if (req.top) f.top_sites = static_cast<int>(util::parse_integer_param(*req.top, "top", 0, cfg_.max_top_sites));
     const auto from = req.from ? std::optional(day_param(*req.from, "from")) : std::nullopt;

@@ -1,5 +1,6 @@
 #include "cityguard/store/stats_repo.hpp"
 
+#include "cityguard/util/time.hpp"
 #include "pool.hpp"
 #include "queries.hpp"
 
@@ -23,8 +24,9 @@ bool grouped_rows(
     auto group = group_expression(f.group_by, from);
     const bool grouped = group.has_value();
     if (!group) group = group_expression("", from);
-    for (const auto& row :
-         tx.exec_params(statement(*group), f.from_day, f.to_day, nullable(f.domain), nullable(f.district)))
+    for (const auto& row : tx.exec_params(
+             statement(*group), f.from_day, f.to_day, nullable(f.domain), nullable(f.district), nullable(f.site)
+         ))
         out.push_back(map(row));
     return grouped;
 }
@@ -48,6 +50,35 @@ alarm_counts alarm_counts_from(const pqxx::row& row) {
     c.disposed = count_at(row, i++);
     c.disposed_late = count_at(row, i++);
     return c;
+}
+
+/// The range [from, to] split for the site rollups: the months it covers whole (first days of
+/// month, `month_from` after `month_to` when none) and the days at either end.
+struct month_split {
+    std::string month_from, month_to;
+    std::string head_from, head_to;  ///< days before the first whole month
+    std::string tail_from, tail_to;  ///< days after the last whole month
+};
+
+std::int64_t first_of_month(std::int64_t day) { return *util::parse_date(util::format_date(day).substr(0, 8) + "01"); }
+std::int64_t first_of_next_month(std::int64_t day) { return first_of_month(first_of_month(day) + 31); }
+
+month_split split_by_month(const stats_filter& f) {
+    const auto from = *util::parse_date(f.from_day), to = *util::parse_date(f.to_day);
+    const auto first_whole = first_of_month(from) == from ? from : first_of_next_month(from);
+    const auto last_whole_end = first_of_next_month(to) - 1 == to ? to : first_of_month(to) - 1;  // last day of it
+    month_split m;
+    if (first_whole > last_whole_end) {  // no whole month: every day from the daily table
+        m.month_from = "2000-02-01", m.month_to = "2000-01-01";
+        m.head_from = f.from_day, m.head_to = f.to_day;
+        m.tail_from = "2000-02-01", m.tail_to = "2000-01-01";
+        return m;
+    }
+    m.month_from = util::format_date(first_whole);
+    m.month_to = util::format_date(first_of_month(last_whole_end));
+    m.head_from = f.from_day, m.head_to = util::format_date(first_whole - 1);
+    m.tail_from = util::format_date(last_whole_end + 1), m.tail_to = f.to_day;
+    return m;
 }
 
 group_value group_value_from(const pqxx::row& row) {
@@ -81,17 +112,45 @@ net::awaitable<stats_data> stats_repo::collect(const stats_filter& f) {
     return read(db_, [f](pqxx::read_transaction& tx) {
         stats_data d;
         d.time_zone = tx.exec_prepared1(queries::stats_time_zone.name)[0].as<std::string>();
-        grouped_rows(tx, f, source::rollup, queries::stats::alarm_counts, alarm_counts_from, d.alarms);
+        using queries::stats::alarm_rollup;
+        const auto rollup = f.site                                         ? alarm_rollup::one_site
+                            : f.group_by == "site" || f.group_by == "unit" ? alarm_rollup::all_sites
+                                                                           : alarm_rollup::by_place;
+        auto group = queries::stats::alarm_group_expression(f.group_by, rollup);
+        if (!group) group = "''";
+        const auto months = split_by_month(f);
+        const auto sql = queries::stats::alarm_counts(*group, rollup);
+        const auto rows =
+            rollup == alarm_rollup::all_sites
+                ? tx.exec_params(
+                      sql,
+                      f.from_day,
+                      f.to_day,
+                      nullable(f.domain),
+                      nullable(f.district),
+                      nullable(f.site),
+                      months.month_from,
+                      months.month_to,
+                      months.head_from,
+                      months.head_to,
+                      months.tail_from,
+                      months.tail_to
+                  )
+                : tx.exec_params(sql, f.from_day, f.to_day, nullable(f.domain), nullable(f.district), nullable(f.site));
+        for (const auto& row : rows) d.alarms.push_back(alarm_counts_from(row));
         grouped_rows(tx, f, source::alarms, queries::stats::overdue_now, group_value_from, d.overdue_now);
-        d.readings_grouped = grouped_rows(
-            tx, f, source::readings, queries::stats::readings_received, group_value_from, d.readings_received
-        );
-        // Completeness compares received with expected: both by domain or district, else in total.
-        stats_filter by_place = f;
-        if (f.group_by != "domain" && f.group_by != "district") by_place.group_by.clear();
-        grouped_rows(
-            tx, by_place, source::sensors, queries::stats::readings_expected, group_value_from, d.readings_expected
-        );
+        d.readings_counted = !f.site;
+        if (d.readings_counted) {
+            d.readings_grouped = grouped_rows(
+                tx, f, source::readings, queries::stats::readings_received, group_value_from, d.readings_received
+            );
+            // Completeness compares received with expected: both by domain or district, else in total.
+            stats_filter by_place = f;
+            if (f.group_by != "domain" && f.group_by != "district") by_place.group_by.clear();
+            grouped_rows(
+                tx, by_place, source::sensors, queries::stats::readings_expected, group_value_from, d.readings_expected
+            );
+        }
         d.sensors_grouped = grouped_rows(
             tx,
             f,
@@ -102,8 +161,20 @@ net::awaitable<stats_data> stats_repo::collect(const stats_filter& f) {
             },
             d.sensors
         );
-        for (const auto& row : tx.exec_prepared(
-                 queries::top_sites.name, f.from_day, f.to_day, nullable(f.domain), nullable(f.district), f.top_sites
+        for (const auto& row : tx.exec_params(
+                 queries::stats::top_sites(),
+                 f.from_day,
+                 f.to_day,
+                 nullable(f.domain),
+                 nullable(f.district),
+                 nullable(f.site),
+                 months.month_from,
+                 months.month_to,
+                 months.head_from,
+                 months.head_to,
+                 months.tail_from,
+                 months.tail_to,
+                 f.top_sites
              ))
             d.top_sites.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::int64_t>()});
         return d;

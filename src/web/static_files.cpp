@@ -29,6 +29,13 @@ file make_file(std::string body, std::string_view name) {
     f.body = std::move(body);
     return f;
 }
+std::string read_whole(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path.string());
+    std::ostringstream body;
+    body << in.rdbuf();
+    return body.str();
+}
 }  // namespace
 
 std::string_view content_type_for(std::string_view name) noexcept {
@@ -38,6 +45,7 @@ std::string_view content_type_for(std::string_view name) noexcept {
         {".mjs", "text/javascript; charset=utf-8"},
         {".css", "text/css; charset=utf-8"},
         {".json", "application/json"},
+        {".geojson", "application/geo+json"},
         {".svg", "image/svg+xml"},
         {".png", "image/png"},
         {".ico", "image/x-icon"},
@@ -49,7 +57,9 @@ std::string_view content_type_for(std::string_view name) noexcept {
     return "application/octet-stream";
 }
 
-static_files::static_files(const std::string& root, std::string settings) {
+static_files::static_files(
+    const std::string& root, std::string settings, const std::vector<std::pair<std::string, std::string>>& extra
+) {
     if (root.empty() || root == "-") return;
     std::error_code ec;
     if (!fs::is_directory(root, ec)) throw std::runtime_error("web.root " + root + " is not a directory");
@@ -58,14 +68,13 @@ static_files::static_files(const std::string& root, std::string settings) {
         if (!it->is_regular_file()) continue;
         const auto rel = fs::relative(it->path(), root).generic_string();
         if (rel.empty() || rel.front() == '.' || rel.find("/.") != std::string::npos) continue;  // hidden
-        std::ifstream in(it->path(), std::ios::binary);
-        if (!in) throw std::runtime_error("cannot read " + it->path().string());
-        std::ostringstream body;
-        body << in.rdbuf();
-        files_.emplace("/" + rel, make_file(body.str(), rel));
+        files_.emplace("/" + rel, make_file(read_whole(it->path()), rel));
     }
     if (ec) throw std::runtime_error("cannot list web.root " + root + ": " + ec.message());
-    if (!files_.empty()) files_.insert_or_assign("/settings.json", make_file(std::move(settings), "settings.json"));
+    if (files_.empty()) return;
+    files_.insert_or_assign("/settings.json", make_file(std::move(settings), "settings.json"));
+    for (const auto& [path, source] : extra)
+        if (!source.empty() && source != "-") files_.insert_or_assign(path, make_file(read_whole(source), path));
 }
 
 const file* static_files::find(std::string_view path) const {

@@ -71,6 +71,51 @@ try {
   await page.waitForSelector('#map .site-marker[data-level="yellow"]');
   step('the live list and the map show the existing alarm');
 
+  // One map: the districts' boundaries, sensors clustered while the city is whole and apart
+  // once zoomed in, and the emergency resources as a layer of their own.
+  await page.waitForFunction(() => document.querySelectorAll('#map path.district').length >= 8);
+  await page.waitForSelector('#map .sensor-cluster');
+  const clustered = await page.locator('#map .sensor-cluster').count();
+  assert.ok(clustered > 0 && clustered < 100, `${clustered} clusters for the demo's 289 sensors`);
+  assert.ok(await page.locator('#map .resource[data-kind="team"]').count() >= 20, 'rescue teams on the map');
+  await page.waitForSelector('#map .sensor-cluster[data-level="yellow"]', { state: 'attached' });
+  await page.locator('#map-panel').screenshot({ path: `${artifacts}/dashboard-map-city.png` });
+  const site = await page.evaluate(() => {
+    const s = window.cityguard.state.sites.get('GS-FT-001');
+    const r = document.querySelector('#map svg').getBoundingClientRect();
+    const m = document.querySelector('#map .site-marker[data-site="GS-FT-001"]').getBoundingClientRect();
+    return { x: (m.x + m.width / 2 - r.x) / r.width, y: (m.y + m.height / 2 - r.y) / r.height, name: s.name };
+  });
+  const svgBox = await page.locator('#map svg').boundingBox();
+  for (let i = 0; i < 8; i++) {
+    await page.mouse.move(svgBox.x + site.x * svgBox.width, svgBox.y + site.y * svgBox.height);
+    await page.mouse.wheel(0, -200);
+  }
+  await page.waitForSelector('#map .sensor-dot[data-sensor="GS-FT-001-LEL-02"][data-level="yellow"]', { state: 'attached' });
+  step(`the map draws the district boundaries, ${clustered} sensor clusters for the city, single sensors once zoomed in`);
+  await page.locator('#map-panel').screenshot({ path: `${artifacts}/dashboard-map-zoomed.png` });
+  await page.uncheck('[data-map-layer="resources"]');
+  assert.equal(await page.locator('#map .resource').count(), 0, 'the resource layer can be hidden');
+  await page.check('[data-map-layer="resources"]');
+  await page.click('[data-map-zoom="0"]');
+  await page.waitForSelector('#map svg[data-zoom="1"]');
+  step('the resource layer toggles; the whole city comes back');
+
+  // The site file: everything about one site on one page.
+  await page.click('#map .site-marker[data-site="GS-FT-001"]');
+  await page.waitForSelector('#site-file-title[data-site="GS-FT-001"]');
+  await page.waitForSelector('#site-file tr[data-sensor="GS-FT-001-LEL-02"] .lvl.yellow');
+  await page.waitForSelector('#site-file-open li[data-alarm]');
+  assert.ok(Number(await page.getAttribute('#site-file-stats [data-raised]', 'data-raised')) >= 1, 'the last 30 days count its alarm');
+  const file = await page.textContent('#site-file');
+  assert.match(file, /8\+8|8＋8|覆盖/, 'the bundle coverage is shown');
+  assert.match(file, /消防救援站/, 'the nearest fire station is listed');
+  await page.screenshot({ path: `${artifacts}/dashboard-site-file.png` });
+  await page.click('#site-file-close');
+  await page.waitForSelector('#site-file', { state: 'hidden' });
+  await page.selectOption('#filter-district', '');
+  step('a site marker opens the site file: sensors and their state, alarms, 30 days, coverage, resources');
+
   // A red alarm arrives over the feed without reload, within 2 s of the POST.
   await page.evaluate(() => { window.__rows = document.querySelectorAll('tr.alarm-row').length; });
   const posted = Date.now();
@@ -101,6 +146,13 @@ try {
   assert.match(responsible, /示例/, 'the responsible unit is named');
   assert.match(responsible, /1380000\d{4}/, 'operators see the contacts\' phones');
   step(`the detail shows who was told and who answers for the site; the list counts down (${countdown})`);
+
+  // Who can reach it fastest: the pipeline pack wants gas repair and fire teams.
+  await page.waitForSelector('#detail-resources li[data-kind="team"]');
+  const nearby = await page.textContent('#detail-resources');
+  assert.match(nearby, /燃气抢修|消防/, `the wanted teams are listed: ${nearby}`);
+  assert.match(nearby, /公里/);
+  step('the detail lists the nearest emergency resources, the wanted teams first');
 
   // A maintenance window for the site, from the detail's button, then ended early.
   await page.click('#silence-site');
@@ -195,6 +247,37 @@ try {
   assert.ok(!/[\u4e00-\u9fff]/.test(await page.textContent('.advice')), 'English advice has no Chinese');
   step('switches to English, advice included');
   await page.screenshot({ path: `${artifacts}/dashboard-en.png`, fullPage: true });
+
+  // The leader cockpit on a wall screen: 1920×1080, no scrolling, live.
+  const wall = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+  const cockpit = await wall.newPage();
+  cockpit.on('pageerror', (e) => problems.push(`cockpit page error: ${e.message}`));
+  await cockpit.goto(url + '/cockpit.html');
+  await cockpit.waitForSelector('#signin:not([hidden])');
+  await cockpit.fill('#key', operator);
+  await cockpit.click('#signin-button');
+  await cockpit.waitForSelector('#cp-today-levels .cp-tile.red');
+  await cockpit.waitForFunction(() => Number(document.querySelector('#cp-today-levels .cp-tile.red b').textContent) >= 1);
+  await cockpit.waitForSelector('#cp-trend svg[data-days="30"]');
+  await cockpit.waitForSelector('#cp-response tr[data-level="red"]');
+  await cockpit.waitForFunction(() => document.querySelectorAll('#map path.district').length >= 8);
+  await cockpit.waitForSelector('#cp-worst li[data-level="red"]');
+  await cockpit.waitForSelector('#conn[data-state="live"]');
+  const fits = await cockpit.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight &&
+    document.documentElement.scrollWidth <= window.innerWidth);
+  assert.ok(fits, 'the cockpit fits 1920×1080 without scrolling');
+  step('the cockpit shows today by level and domain, 30 days, response against deadlines, the map, worst alarms');
+  const before = await cockpit.locator('#cp-worst li[data-level="orange"]').count();
+  await post('GS-LG-003-LEL-01', 55);  // orange, at another station
+  await cockpit.waitForFunction((n) => document.querySelectorAll('#cp-worst li[data-level="orange"]').length > n, before);
+  await cockpit.waitForFunction(() => Number(document.querySelector('#cp-today-levels .cp-tile.orange b').textContent) >= 2, null, { timeout: 15000 });
+  step('a new alarm reaches the cockpit live: the worst list at once, the counts from /stats after it');
+  await cockpit.screenshot({ path: `${artifacts}/cockpit.png` });
+  await cockpit.click('.cp-head .lang-toggle');
+  await cockpit.waitForFunction(() => document.querySelector('.cp-head h1').textContent.includes('Leader cockpit'));
+  step('the cockpit switches to English');
+  await cockpit.screenshot({ path: `${artifacts}/cockpit-en.png` });
+  await wall.close();
 
   assert.deepEqual(problems, [], `no errors in the page: ${problems.join('; ')}`);
   console.log(`dashboard: ${steps.length} checks passed; screenshots in ${artifacts}`);

@@ -33,6 +33,7 @@ TEST(Web, ServesTheDashboardFilesWithTypesAndRevalidation) {
     auto cfg = test_config("");
     cfg.web.root = (root.base / "web").string();
     cfg.web.tile_url = "http://tiles.example/{z}/{x}/{y}.png";
+    cfg.web.boundaries_file = CITYGUARD_SOURCE_DIR "/config/demo/shenzhen-districts.geojson";
     test_server srv(cfg);
     auto c = srv.client();
 
@@ -54,6 +55,12 @@ TEST(Web, ServesTheDashboardFilesWithTypesAndRevalidation) {
     auto settings = c.request("GET", "/settings.json");
     ASSERT_EQ(settings.status, 200);
     EXPECT_EQ(settings.json()["tile_url"], "http://tiles.example/{z}/{x}/{y}.png");
+    // The map's district boundaries, from outside the web root.
+    EXPECT_EQ(settings.json()["boundaries"], "boundaries.geojson");
+    auto boundaries = c.request("GET", "/boundaries.geojson");
+    ASSERT_EQ(boundaries.status, 200);
+    EXPECT_EQ(boundaries.headers["Content-Type"], "application/geo+json");
+    EXPECT_GE(boundaries.json()["features"].size(), 8u);
 }
 
 TEST(Web, NothingOutsideTheFileTableIsReachable) {

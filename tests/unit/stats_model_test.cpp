@@ -93,12 +93,14 @@ TEST(StatsModel, LevelsAreNamedAndSharesCountClosedAlarms) {
 
 TEST(StatsModel, TheCsvOpensInASpreadsheet) {
     store::stats_data d;
-    d.alarms = {counts_of("福田区", 2, 1), counts_of("=HYPERLINK(\"x\")", 1, 1)};
+    d.alarms = {counts_of("福田区", 2, 1), counts_of("=HYPERLINK(\"x\")", 1, 1), counts_of("梅林,\"一号\"站", 1, 0)};
     const auto t = stats::build_table(d, stats_filter_for("district", "2026-11-01", "2026-11-30"));
     const auto csv = stats::to_csv(t, "zh");
     EXPECT_EQ(csv.rfind("\xEF\xBB\xBF分组,报警数,", 0), 0u) << "BOM, then the Chinese header";
     EXPECT_NE(csv.find("\r\n福田区,2,0,2,0,0,"), std::string::npos) << csv;
     EXPECT_NE(csv.find("\r\n\"'=HYPERLINK(\"\"x\"\")\",1,"), std::string::npos) << "no formula runs: " << csv;
-    EXPECT_NE(csv.find("\r\n合计,3,"), std::string::npos);
+    EXPECT_NE(csv.find("\r\n\"梅林,\"\"一号\"\"站\",1,1,"), std::string::npos)
+        << "commas and quotes in a name: " << csv;
+    EXPECT_NE(csv.find("\r\n合计,4,"), std::string::npos);
     EXPECT_EQ(stats::to_csv(t, "en").rfind("\xEF\xBB\xBFgroup,raised,red,", 0), 0u);
 }

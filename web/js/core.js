@@ -38,6 +38,13 @@ export const TEXT = {
     duration_min: '时长（分钟）', silence_reason: '原因', create: '创建', end_silence: '提前结束', owner: '创建人',
     until: '至', matchers: '范围', silence_site: '静默此点位', kind_raised: '新报警', kind_level_up: '升级',
     kind_escalated: '上报', kind_reminder: '提醒', kind_cleared: '解除', kind_closed: '关闭',
+    cockpit: '领导驾驶舱', sensors: '个传感器', site_file: '点位档案', last_30_days: '近30天', raised_alarms: '报警数',
+    ack_median_long: '签收用时中位数', disposal_rate_long: '按时处置率', sensors_long: '传感器', open_alarms_long: '未关闭报警', recent_alarms: '最近报警', close_panel: '关闭', layer_sensors: '传感器', layer_resources: '应急资源', zoom_in: '放大', zoom_out: '缩小', zoom_reset: '全图',
+    res_team: '救援队伍', res_warehouse: '物资库', res_shelter: '避难场所', res_expert: '专家',
+    team_fire: '消防', team_hazmat: '危化品', team_gas_repair: '燃气抢修', team_medical: '医疗急救', team_rescue: '综合救援',
+    team_electric: '电力抢修', team_water: '排水抢险', team_structural: '工程抢险',
+    nearby: '附近应急资源', in_circle: '5分钟圈内', travel: '预计', km: '公里', min: '分钟', wanted: '需要',
+    off_duty: '非值班', no_location: '无位置信息', not_routing: '直线距离估算，非道路路线',
   },
   en: {
     app_title: 'City Safety Monitoring & Early Warning', api_key: 'API key', sign_in: 'Sign in', sign_out: 'Sign out',
@@ -73,6 +80,13 @@ export const TEXT = {
     duration_min: 'Duration (minutes)', silence_reason: 'Reason', create: 'Create', end_silence: 'End now', owner: 'Owner',
     until: 'until', matchers: 'Scope', silence_site: 'Silence this site', kind_raised: 'raised', kind_level_up: 'level up',
     kind_escalated: 'escalated', kind_reminder: 'reminder', kind_cleared: 'cleared', kind_closed: 'closed',
+    cockpit: 'Cockpit', sensors: 'sensors', site_file: 'Site file', last_30_days: 'Last 30 days', raised_alarms: 'Alarms',
+    ack_median_long: 'Median time to acknowledge', disposal_rate_long: 'Disposed of in time', sensors_long: 'Sensors', open_alarms_long: 'Open alarms', recent_alarms: 'Recent alarms', close_panel: 'Close', layer_sensors: 'Sensors', layer_resources: 'Resources', zoom_in: 'Zoom in', zoom_out: 'Zoom out', zoom_reset: 'Whole city',
+    res_team: 'Rescue team', res_warehouse: 'Warehouse', res_shelter: 'Shelter', res_expert: 'Expert',
+    team_fire: 'fire', team_hazmat: 'hazmat', team_gas_repair: 'gas repair', team_medical: 'medical', team_rescue: 'rescue',
+    team_electric: 'electric', team_water: 'water', team_structural: 'structural',
+    nearby: 'Nearest emergency resources', in_circle: 'in the 5-minute circle', travel: 'about', km: 'km', min: 'min', wanted: 'wanted',
+    off_duty: 'off duty', no_location: 'no location', not_routing: 'straight-line estimate, not road routing',
   },
 };
 
@@ -92,6 +106,11 @@ export const state = {
   retry: 0,
   settings: {},
   overviewTimer: null,
+  sensors: [],             // every sensor, for the map
+  resources: [],           // emergency resources, for the map
+  boundaries: null,        // district boundaries (GeoJSON) when the server has them
+  layers: { sensors: true, resources: true },
+  mapView: { zoom: 1, dx: 0, dy: 0 },  // the user's zoom and pan inside the fitted frame
 };
 
 export const $ = (sel) => document.querySelector(sel);

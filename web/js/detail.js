@@ -42,17 +42,41 @@ export async function loadDetail(id) {
       <span id="action-error" role="alert"></span><span id="action-ok"></span>
     </div>
     ${notificationHtml(a)}
+    <div id="detail-resources"></div>
     <div id="detail-coverage"></div>
     <h4>${esc(t('timeline'))}</h4><ul class="timeline">${events}</ul>`;
   $('#detail').querySelectorAll('.members a[data-alarm]').forEach((link) => link.addEventListener('click', (ev) => {
     ev.preventDefault();
     loadDetail(Number(link.dataset.alarm));
   }));
+  if (a.category === 'process') loadNearby(id);
   if (BUNDLE_DOMAINS.has(a.domain)) loadCoverage(a.site, id);
   if (!a.site.startsWith('group:')) loadResponsible(a.site, id);
   // A site alarm has no sensor of its own: chart its first member sensor.
   const chartSensor = a.sensor || (a.members || []).map((m) => m.sensor).find(Boolean);
   if (chartSensor && (!state.chart || state.chart.sensor !== chartSensor)) loadChart(chartSensor, a.rule);
+}
+
+// Who and what can reach the alarm fastest: each kind's nearest, what the rule wants first,
+// the 5-minute circle marked (docs/resources.md: a straight-line estimate, not routing).
+async function loadNearby(id) {
+  let n;
+  try { n = await api('GET', `/api/v1/alarms/${id}/resources?limit=2`); } catch { return; }
+  if (state.selected !== id || !n.at) return;
+  const item = (x) => {
+    const r = x.resource;
+    const what = r.kind === 'team' ? t(`team_${r.team_kind}`) + (r.on_duty === false ? ` · ${t('off_duty')}` : '')
+      : r.kind === 'warehouse' ? x.matching_materials.join(', ') : r.kind === 'shelter' ? (r.capacity ?? '') : (r.speciality || '');
+    const minutes = x.travel_s === null ? '–' : Math.max(1, Math.round(x.travel_s / 60));
+    return `<li class="${x.in_circle ? 'in-circle' : ''}" data-resource="${esc(r.id)}" data-kind="${esc(r.kind)}">
+      <b>${esc(r.name)}</b> <small>${esc(what)}</small>
+      <span class="eta">${(x.distance_m / 1000).toFixed(1)} ${esc(t('km'))} · ${esc(t('travel'))} ${minutes} ${esc(t('min'))}${x.in_circle ? ` · ${esc(t('in_circle'))}` : ''}</span>
+      ${r.phone ? `<small>${esc(t('phone'))} ${esc(r.phone)}</small>` : ''}</li>`;
+  };
+  const kinds = ['team', 'warehouse', 'shelter', 'expert'].filter((k) => (n.resources[k] || []).length);
+  $('#detail-resources').innerHTML = `<h4>${esc(t('nearby'))} <small class="hint">${esc(t('not_routing'))}</small></h4>
+    ${kinds.map((k) => `<div class="nearby"><b>${esc(t(`res_${k}`))}</b> <small>${n.in_circle[k] || 0} ${esc(t('in_circle'))}</small>
+      <ul>${n.resources[k].slice(0, 3).map(item).join('')}</ul></div>`).join('')}`;
 }
 
 // The site's bundle coverage ("8+8", "5+1", "4+X"): which monitoring items it has sensors

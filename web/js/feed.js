@@ -1,69 +1,29 @@
-// The live feed: one WebSocket to /api/v1/feed, resumed with `since` after a dropped
-// connection so the list never misses an event; batched re-rendering; the red-alarm cue.
+// The dashboard's side of the live feed (livefeed.js speaks the protocol): batched
+// re-rendering, the open detail kept current, the red-alarm cue.
 
-import { state, $, t, inLang, api } from './core.js';
+import { state, $, t, inLang } from './core.js';
+import { openFeed } from './livefeed.js';
 import { setConn, renderAll, renderList, refreshOverview, renderMapMarkers } from './views.js';
 import { loadDetail, onReading } from './detail.js';
 import { signOut } from './main.js';
 
 // ---------- live feed ----------
 export function connect() {
-  if (!state.key) return;
-  const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-  const ws = new WebSocket(`${proto}://${location.host}/api/v1/feed`);
-  state.ws = ws;
-  setConn('connecting');
-  ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token: state.key }));
-  ws.onmessage = (ev) => onFeedMessage(ws, JSON.parse(ev.data));
-  ws.onclose = (ev) => {
-    if (state.ws !== ws) return;
-    state.ws = null;
-    setConn('off');
-    if (ev.code === 4401 || ev.code === 4403) { signOut(); $('#signin-error').textContent = t('bad_key'); return; }
-    // Back off a little; the resume position makes the reconnect lossless.
-    const delay = Math.min(10000, 500 * 2 ** state.retry++);
-    setTimeout(connect, delay);
-  };
-}
-
-export function onFeedMessage(ws, m) {
-  switch (m.type) {
-    case 'authenticated':
-      ws.send(JSON.stringify(state.lastSeq > 0 ? { type: 'subscribe', since: state.lastSeq } : { type: 'subscribe' }));
+  openFeed({
+    status: setConn,
+    authenticated: (ws, m) => {
       if (state.chart) ws.send(JSON.stringify({ type: 'subscribe_readings', sensors: [state.chart.sensor] }));
       $('#whoami').textContent = `${m.name} · ${m.role}`;
-      break;
-    case 'snapshot':
-      state.alarms = new Map(m.alarms.map((a) => [a.id, a]));
-      state.lastSeq = m.seq;
-      state.retry = 0;
-      setConn('live');
-      renderAll();
-      break;
-    case 'resumed':
-      state.lastSeq = Math.max(state.lastSeq, m.seq);
-      state.retry = 0;
-      setConn('live');
-      break;
-    case 'alarm_event':
-      onAlarmEvent(m);
-      break;
-    case 'reading':
-      onReading(m);
-      break;
-    case 'error':
-      console.warn('feed error', m.code, m.message);
-      break;
-    default:
-      break;
-  }
+    },
+    snapshot: renderAll,
+    event: onAlarmEvent,
+    reading: onReading,
+    rejected: () => { signOut(); $('#signin-error').textContent = t('bad_key'); },
+  });
 }
 
-export function onAlarmEvent(m) {
-  if (m.seq <= state.lastSeq) return;
-  state.lastSeq = m.seq;
+function onAlarmEvent(m) {
   const a = m.alarm;
-  if (a.status === 'closed') state.alarms.delete(a.id); else state.alarms.set(a.id, a);
   if (['raised', 'escalated', 'reactivated'].includes(m.event)) {
     state.fresh.add(a.id);
     if (a.level === 'red') redCue(a);

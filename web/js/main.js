@@ -4,15 +4,17 @@
 
 import { LEVELS, DOMAINS, state, $, t, esc, api } from './core.js';
 import { connect } from './feed.js';
-import { renderConn, renderAll, renderList, refreshOverview, renderMap, tickDeadlines } from './views.js';
+import { renderConn, renderAll, renderList, refreshOverview, renderMap, tickDeadlines, zoomMap, panMap } from './views.js';
 import { loadDetail, act, renderChart } from './detail.js';
 import { loadSilences, createSilence, endSilence } from './duty.js';
+import { openSiteFile, closeSiteFile } from './sitefile.js';
 
 // ---------- i18n ----------
 export function applyText() {
   document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
   document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
   document.querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+  document.querySelectorAll('[data-i18n-title]').forEach((el) => { el.title = t(el.dataset.i18nTitle); });
   $('#sound-toggle').textContent = t(state.sound ? 'sound_on' : 'sound_off');
   fillFilters();
   renderConn();
@@ -75,6 +77,16 @@ export async function loadReference() {
   state.settings = settings || {};
   fillFilters();
   renderMap();
+  // The map's other layers: they only add to it, so the page works while they load.
+  const [sensors, resources, boundaries] = await Promise.all([
+    api('GET', '/api/v1/sensors').catch(() => ({ sensors: [] })),
+    api('GET', '/api/v1/resources').catch(() => ({ resources: [] })),
+    state.settings.boundaries ? fetch(state.settings.boundaries).then((r) => (r.ok ? r.json() : null)).catch(() => null) : null,
+  ]);
+  state.sensors = sensors.sensors || [];
+  state.resources = resources.resources || [];
+  state.boundaries = boundaries;
+  renderMap();
 }
 
 
@@ -115,11 +127,48 @@ export function init() {
     renderList();
   });
   $('#map').addEventListener('click', (ev) => {
+    if (dragged) return;
+    const cluster = ev.target.closest('.sensor-cluster');
+    if (cluster) {
+      const r = $('#map svg').getBoundingClientRect();
+      zoomMap(2.5, (ev.clientX - r.left) / r.width, (ev.clientY - r.top) / r.height);
+      return;
+    }
     const m = ev.target.closest('.site-marker');
     if (!m) return;
     const site = state.sites.get(m.dataset.site);
-    if (site) { $('#filter-district').value = site.district; renderList(); }
+    if (site) { $('#filter-district').value = site.district; renderList(); openSiteFile(site.id); }
   });
+  $('#site-file-close').addEventListener('click', closeSiteFile);
+  $('#site-file').addEventListener('click', (ev) => { if (ev.target.id === 'site-file') closeSiteFile(); });
+  $('#map').addEventListener('wheel', (ev) => {
+    const svg = $('#map svg');
+    if (!svg) return;
+    ev.preventDefault();
+    const r = svg.getBoundingClientRect();
+    zoomMap(ev.deltaY < 0 ? 1.25 : 0.8, (ev.clientX - r.left) / r.width, (ev.clientY - r.top) / r.height);
+  }, { passive: false });
+  let drag = null, dragged = false;
+  $('#map').addEventListener('pointerdown', (ev) => { drag = { x: ev.clientX, y: ev.clientY }; dragged = false; });
+  window.addEventListener('pointerup', () => { drag = null; });
+  $('#map').addEventListener('pointermove', (ev) => {
+    const svg = $('#map svg');
+    if (!drag || !svg) return;
+    const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+    if (!dragged && Math.hypot(dx, dy) < 4) return;
+    dragged = true;
+    const unit = 800 / svg.getBoundingClientRect().width;  // screen pixels to view units
+    panMap(dx * unit, dy * unit);
+    drag = { x: ev.clientX, y: ev.clientY };
+  });
+  document.querySelectorAll('[data-map-zoom]').forEach((b) => b.addEventListener('click', () => {
+    const f = Number(b.dataset.mapZoom);
+    if (f) zoomMap(f); else { state.mapView = { zoom: 1, dx: 0, dy: 0 }; renderMap(); }
+  }));
+  document.querySelectorAll('[data-map-layer]').forEach((c) => c.addEventListener('change', () => {
+    state.layers[c.dataset.mapLayer] = c.checked;
+    renderMap();
+  }));
   $('#detail').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-action]');
     if (b) act(b.dataset.action);

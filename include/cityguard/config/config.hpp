@@ -132,6 +132,9 @@ struct stats_config {
 struct web_config {
     std::string root;      ///< dashboard files; empty = web/ of the install, "-" = no dashboard
     std::string tile_url;  ///< optional map tiles, e.g. "http://tiles.local/{z}/{x}/{y}.png"
+    /// District boundaries drawn on the map (GeoJSON, WGS-84 longitude/latitude, each feature's
+    /// properties.name a district); empty = config/demo/shenzhen-districts.geojson of the install, "-" = none
+    std::string boundaries_file;
 };
 
 struct config {

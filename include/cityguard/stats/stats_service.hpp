@@ -15,6 +15,7 @@ struct stats_request {
     std::optional<std::string> from, to;  ///< YYYY-MM-DD in stats.time_zone, both included
     std::optional<std::string> group_by;
     std::optional<std::string> domain, district;
+    std::optional<std::string> site;
     std::optional<std::string> top;       ///< how many top sites
     std::optional<std::string> language;  ///< export: the header row's, zh or en
 };

@@ -25,6 +25,7 @@ struct stats_filter {
     std::string group_by;  ///< empty: one group, the whole range
     std::optional<std::string> domain;
     std::optional<std::string> district;
+    std::optional<std::string> site;  ///< one site only (its file): readings are not counted by site
     int top_sites = 10;
 };
 
@@ -69,6 +70,7 @@ struct stats_data {
     std::string time_zone;
     std::vector<alarm_counts> alarms;
     std::vector<group_value> overdue_now;  ///< not yet disposed of and past the disposal deadline
+    bool readings_counted = true;          ///< false for one site
     bool readings_grouped = false;
     std::vector<group_value> readings_received;
     std::vector<group_value> readings_expected;  ///< from each sensor's interval_s since it was registered

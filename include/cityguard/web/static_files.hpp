@@ -3,6 +3,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 /// The dashboard's files, served at / by the HTTP server.
 namespace cityguard::web {
@@ -21,9 +23,14 @@ struct file {
 class static_files {
   public:
     /// `root` empty or "-": no dashboard. `settings` is served as /settings.json (what the page
-    /// needs from the server's config, e.g. the map tile URL). Throws std::runtime_error when
-    /// the root cannot be read.
-    static_files(const std::string& root, std::string settings);
+    /// needs from the server's config, e.g. the map tile URL). `extra` adds files from outside
+    /// the root as (request path, file), such as the map's district boundaries; a file of "" or
+    /// "-" is left out. Throws std::runtime_error when the root or a file cannot be read.
+    static_files(
+        const std::string& root,
+        std::string settings,
+        const std::vector<std::pair<std::string, std::string>>& extra = {}
+    );
 
     /// The file for a request path: "/" is /index.html. nullptr when there is none.
     const file* find(std::string_view path) const;
