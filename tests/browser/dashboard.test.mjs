@@ -215,11 +215,15 @@ try {
   await page.waitForSelector('tr.alarm-row[data-level="red"]');
 
   // Video + IoT: a tanker unloading while the grounding monitor reports a fault, for 30 s (in
-  // reading time) → one red site alarm, with the grounding alarm nested under it.
+  // reading time) → one red site alarm, with the grounding alarm nested under it. The readings
+  // run ahead of the clock (within ingest.max_future_skew_s) rather than behind it: a site's
+  // compound rules never look back before their last evaluation, and the timer evaluates them
+  // every second, so back-dated readings would count from their arrival (the step failed so
+  // when a tick fell between two POSTs).
   const t = Date.now();
-  await post('GS-FT-001-V-UNLOADING', 1, new Date(t - 40e3));
-  await post('GS-FT-001-GND-01', 1, new Date(t - 39e3));
-  await post('GS-FT-001-V-UNLOADING', 1, new Date(t - 5e3));
+  await post('GS-FT-001-V-UNLOADING', 1, new Date(t));
+  await post('GS-FT-001-GND-01', 1, new Date(t + 1e3));
+  await post('GS-FT-001-V-UNLOADING', 1, new Date(t + 35e3));
   const compound = (await api('GET', '/api/v1/alarms?rule=gas_station.unloading_without_grounding')).alarms[0];
   assert.ok(compound && compound.level === 'red', 'the compound alarm is raised');
   await page.waitForSelector(`tr.alarm-row[data-id="${compound.id}"]`);
