@@ -112,11 +112,20 @@ struct harness {
         outbox,
         silences,
         nearby,
-        stats};
+        stats,
+        [this] { return scrape_text(); },
+        cfg.metrics};
     cg::api::dispatcher dispatcher{cg::api::make_router(services), keys};
+    cg::metrics::http_metrics http_metrics{route_labels(dispatcher)};
     cg::feed::feed_service feed{event_log, keys, directory, cfg.feed, cfg.http.json_max_depth};
     cg::web::static_files files{CITYGUARD_SOURCE_DIR "/web", "{}"};
-    cg::http::server server{ioc, cfg, dispatcher, feed, files};
+    cg::http::server server{ioc, cfg, dispatcher, feed, files, http_metrics};
+
+    static std::vector<cg::metrics::http_metrics::route_label> route_labels(const cg::api::dispatcher& d) {
+        std::vector<cg::metrics::http_metrics::route_label> out;
+        for (const auto& r : d.routes()) out.push_back({r.method, r.pattern});
+        return out;
+    }
 
     harness() {
         keys.remember_verified("fuzz-admin", {"fuzz-admin", cg::auth::role::admin});
@@ -132,6 +141,11 @@ struct harness {
     }
 
     static net::awaitable<bool> always_down() { co_return false; }
+    net::awaitable<std::string> scrape_text() {
+        cg::metrics::exposition out;
+        http_metrics.render(out);
+        co_return out.take();
+    }
 
     /// Feeds one input through a fresh connection and serves it to the end.
     void exchange(const std::uint8_t* data, std::size_t size) {

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <chrono>
 
 #include "cityguard/alarm_model/coverage.hpp"
 #include "cityguard/store/notifications_repo.hpp"
@@ -199,6 +200,8 @@ net::awaitable<void> alarm_service::timer_loop() {
 }
 
 void alarm_service::store_changes(store::transaction_scope& tx, alarm_model::changes& ch) {
+    for (const auto& w : ch.alarms)
+        if (w.after.id == 0) staged_raised_.push_back({std::string(rules::to_string(w.after.lvl)), w.after.domain});
     const auto ids = store::write_alarm_changes(tx, ch);
     engine_.assign_ids(ids);
     std::size_t next = 0;
@@ -217,12 +220,15 @@ void alarm_service::set_silences(std::vector<notify::silence> silences) {
 void alarm_service::commit_staged() {
     engine_.commit();
     escalation_.commit();
+    for (const auto& labels : staged_raised_) raised_.add(labels);
+    staged_raised_.clear();
     if (std::exchange(staged_outbox_rows_, 0) > 0 && wake_outbox_) wake_outbox_();
 }
 
 void alarm_service::rollback_staged() {
     engine_.rollback();
     escalation_.rollback();
+    staged_raised_.clear();
     staged_outbox_rows_ = 0;
 }
 
@@ -247,9 +253,11 @@ void alarm_service::before_commit(
 ) {
     rollback_staged();  // nothing half-staged from an earlier attempt may leak into this one
     refresh_facts();
+    const auto started = std::chrono::steady_clock::now();
     auto ch = engine_.evaluate(
         rows, inserted, [this](std::int32_t key) { return facts(key); }, util::now_micros()
     );
+    evaluation_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!ch.empty()) store_changes(tx, ch);
 }
 

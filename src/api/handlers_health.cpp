@@ -12,6 +12,15 @@ void add_health_routes(router& r, services& s) {
                if (co_await s.database_ready()) co_return json_response(200, {{"status", "ready"}});
                co_return error_response(errc::unavailable, "database unreachable");
            }});
+    route metrics{"GET", "/metrics", access::monitor, false, [&s](request&) -> net::awaitable<response> {
+                      response res;
+                      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                      res.body = co_await s.metrics_text();
+                      co_return res;
+                  }};
+    if (s.metrics.access == "open") metrics.who = access::anyone;
+    metrics.open_on_loopback = s.metrics.access == "loopback";
+    r.add(std::move(metrics));
 }
 
 }  // namespace cityguard::api

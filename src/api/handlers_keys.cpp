@@ -16,7 +16,7 @@ void add_key_routes(router& r, services& s) {
                        errc::validation_failed, "body must be {\"name\":\"...\",\"role\":\"gateway|operator|admin\"}"
                    );
                auto role = auth::parse_role(body["role"].get<std::string>());
-               if (!role) throw api_error(errc::validation_failed, "role must be gateway, operator or admin");
+               if (!role) throw api_error(errc::validation_failed, "role must be gateway, operator, admin or monitor");
                auto created = co_await s.keys.create(body["name"].get<std::string>(), *role);
                co_return json_response(
                    201,

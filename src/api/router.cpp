@@ -54,6 +54,11 @@ bool is_json(std::string_view content_type) {
     return lower == "application/json";
 }
 
+/// An address of this machine: the client is a local process (a Prometheus beside the server).
+bool is_loopback(std::string_view client) {
+    return client.rfind("127.", 0) == 0 || client == "::1" || client.rfind("::ffff:127.", 0) == 0;
+}
+
 }  // namespace
 
 bool allows(access a, auth::role r) noexcept {
@@ -66,6 +71,8 @@ bool allows(access a, auth::role r) noexcept {
             return r == auth::role::operator_ || r == auth::role::admin;
         case access::admin:
             return r == auth::role::admin;
+        case access::monitor:
+            return r == auth::role::monitor || r == auth::role::operator_ || r == auth::role::admin;
     }
     return false;
 }
@@ -122,8 +129,9 @@ net::awaitable<admission> dispatcher::admit(request& req) {
             co_return out;
         }
         const route& r = *m.found;
+        out.matched = &r;
         req.params = std::move(m.params);
-        if (r.who != access::anyone) {
+        if (r.who != access::anyone && !(r.open_on_loopback && is_loopback(req.client))) {
             if (req.authorization.empty()) {
                 out.refusal = error_response(errc::unauthorized, "missing Authorization: Bearer <key>");
                 co_return out;

@@ -21,6 +21,8 @@ std::string_view to_string(role r) noexcept {
             return "operator";
         case role::admin:
             return "admin";
+        case role::monitor:
+            return "monitor";
     }
     return "gateway";
 }
@@ -29,6 +31,7 @@ std::optional<role> parse_role(std::string_view text) noexcept {
     if (text == "gateway") return role::gateway;
     if (text == "operator") return role::operator_;
     if (text == "admin") return role::admin;
+    if (text == "monitor") return role::monitor;
     return std::nullopt;
 }
 

@@ -8,6 +8,20 @@
 #include <set>
 #include <sstream>
 
+// The install's directories, set by CMake for this file (CMakeLists.txt); empty elsewhere.
+#ifndef CITYGUARD_INSTALL_DATADIR
+#define CITYGUARD_INSTALL_DATADIR ""
+#endif
+#ifndef CITYGUARD_INSTALL_SYSCONFDIR
+#define CITYGUARD_INSTALL_SYSCONFDIR ""
+#endif
+#ifndef CITYGUARD_BUILD_TREE
+#define CITYGUARD_BUILD_TREE ""
+#endif
+#ifndef CITYGUARD_SOURCE_TREE
+#define CITYGUARD_SOURCE_TREE ""
+#endif
+
 namespace cityguard::config {
 namespace {
 
@@ -246,6 +260,13 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.integer("max_top_sites", cfg.stats.max_top_sites, 1, 10'000);
         s.finish();
     }
+    if (const json* v = root.object("metrics")) {
+        section s(*v, "metrics");
+        s.string("access", cfg.metrics.access, false);
+        if (cfg.metrics.access != "loopback" && cfg.metrics.access != "key" && cfg.metrics.access != "open")
+            section::fail("metrics.access", "must be \"loopback\", \"key\" or \"open\"");
+        s.finish();
+    }
     if (const json* v = root.object("web")) {
         section s(*v, "web");
         s.string("root", cfg.web.root);
@@ -284,6 +305,83 @@ std::string usage() {
            "Environment: CITYGUARD_CONFIG, CITYGUARD_DB_URL, CITYGUARD_LISTEN, CITYGUARD_THREADS,\n"
            "             CITYGUARD_LOG_LEVEL, CITYGUARD_ADMIN_KEY\n";
 }
+
+namespace {
+
+/// Where the files of the install are, for an executable in `exe_dir`, first match wins:
+///   - a build tree: config/ and web/ of the source tree it was built from (compiled in, and
+///     only when the executable runs from that build tree), or beside it (build/x/../../config);
+///   - an install under any prefix: bin/../share/cityguard/ and bin/../etc/cityguard/;
+///   - the prefix it was configured for (CITYGUARD_INSTALL_DATADIR, _SYSCONFDIR: /usr/share/cityguard
+///     and /etc/cityguard for the Debian package), for a binary moved elsewhere.
+class install_layout {
+  public:
+    enum where { share, etc };
+
+    explicit install_layout(const std::string& exe_dir) : exe_(exe_dir) {
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        const std::string build_tree = CITYGUARD_BUILD_TREE;
+        if (!build_tree.empty() && fs::equivalent(exe_, build_tree, ec)) source_ = CITYGUARD_SOURCE_TREE;
+    }
+
+    /// `source_rel` under the source tree's config/, `install_rel` under share/ or etc/ cityguard/.
+    std::optional<std::string> find_file(const std::string& source_rel, const std::string& install_rel, where w = share)
+        const {
+        return first(candidates("config/" + source_rel, install_rel, w), [](const std::filesystem::path& p) {
+            std::error_code ec;
+            return std::filesystem::is_regular_file(p, ec);
+        });
+    }
+    std::string find_dir(const std::string& source_rel, const std::string& install_rel) const {
+        return first(
+                   candidates("config/" + source_rel, install_rel, share),
+                   [](const std::filesystem::path& p) {
+                       std::error_code ec;
+                       return std::filesystem::is_directory(p, ec);
+                   }
+        ).value_or("");
+    }
+    std::string find_web_root() const {
+        return first(
+                   candidates("web", "web", share),
+                   [](const std::filesystem::path& p) {
+                       std::error_code ec;
+                       return std::filesystem::is_regular_file(p / "index.html", ec);
+                   }
+        ).value_or("");
+    }
+
+  private:
+    std::vector<std::filesystem::path> candidates(
+        const std::string& source_rel, const std::string& install_rel, where w
+    ) const {
+        namespace fs = std::filesystem;
+        const std::string installed_dir = w == share ? "share/cityguard/" : "etc/cityguard/";
+        std::vector<fs::path> out;
+        if (!source_.empty()) out.push_back(fs::path(source_) / source_rel);
+        out.push_back(exe_ / ".." / source_rel);
+        out.push_back(exe_ / "../.." / source_rel);
+        out.push_back(exe_ / ".." / (installed_dir + install_rel));
+        const std::string configured = w == share ? CITYGUARD_INSTALL_DATADIR : CITYGUARD_INSTALL_SYSCONFDIR;
+        if (!configured.empty()) out.push_back(fs::path(configured) / install_rel);
+        return out;
+    }
+    template <class Exists>
+    static std::optional<std::string> first(const std::vector<std::filesystem::path>& paths, Exists exists) {
+        for (const auto& p : paths)
+            if (exists(p)) {
+                std::error_code ec;
+                return std::filesystem::weakly_canonical(p, ec).string();
+            }
+        return std::nullopt;
+    }
+
+    std::filesystem::path exe_;
+    std::string source_;
+};
+
+}  // namespace
 
 load_result load(const std::vector<std::string>& args, const env_lookup& env, const std::string& exe_dir) {
     load_result result;
@@ -325,18 +423,8 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
             flags.emplace_back(name, value);
     }
 
-    if (!config_path) {
-        namespace fs = std::filesystem;
-        for (const char* rel :
-             {"../config/cityguard.json", "../../config/cityguard.json", "../share/cityguard/cityguard.json"}) {
-            fs::path p = fs::path(exe_dir) / rel;
-            std::error_code ec;
-            if (fs::is_regular_file(p, ec)) {
-                config_path = fs::weakly_canonical(p, ec).string();
-                break;
-            }
-        }
-    }
+    const install_layout layout(exe_dir);
+    if (!config_path) config_path = layout.find_file("cityguard.json", "cityguard.json", install_layout::etc);
     config& cfg = result.cfg;
     if (config_path) {
         apply_json(cfg, read_file(*config_path));
@@ -377,40 +465,13 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
             cfg.log_level = value;
         }
     }
-    // Files of the install, found beside the executable: a build tree, a source tree, or
-    // bin/ next to share/cityguard/.
-    namespace fs = std::filesystem;
-    const auto beside = [&exe_dir](std::initializer_list<const char*> candidates, auto exists) -> std::string {
-        for (const char* rel : candidates) {
-            std::error_code ec;
-            if (exists(fs::path(exe_dir) / rel, ec)) return fs::weakly_canonical(fs::path(exe_dir) / rel, ec).string();
-        }
-        return "";
-    };
-    const auto is_dir = [](const fs::path& p, std::error_code& ec) { return fs::is_directory(p, ec); };
-    const auto is_file = [](const fs::path& p, std::error_code& ec) { return fs::is_regular_file(p, ec); };
-    if (cfg.rules_dir.empty())
-        cfg.rules_dir = beside({"../config/rules", "../../config/rules", "../share/cityguard/rules"}, is_dir);
+    if (cfg.rules_dir.empty()) cfg.rules_dir = layout.find_dir("rules", "rules");
     if (cfg.notifications_file.empty())
-        cfg.notifications_file = beside(
-            {"../config/notifications.json",
-             "../../config/notifications.json",
-             "../share/cityguard/notifications.json"},
-            is_file
-        );
-    if (cfg.web.root.empty()) {
-        const auto index = [](const fs::path& p, std::error_code& ec) {
-            return fs::is_regular_file(p / "index.html", ec);
-        };
-        cfg.web.root = beside({"../web", "../../web", "../share/cityguard/web"}, index);
-    }
+        cfg.notifications_file = layout.find_file("notifications.json", "notifications.json").value_or("");
+    if (cfg.web.root.empty()) cfg.web.root = layout.find_web_root();
     if (cfg.web.boundaries_file.empty())
-        cfg.web.boundaries_file = beside(
-            {"../config/demo/shenzhen-districts.geojson",
-             "../../config/demo/shenzhen-districts.geojson",
-             "../share/cityguard/demo/shenzhen-districts.geojson"},
-            is_file
-        );
+        cfg.web.boundaries_file =
+            layout.find_file("demo/shenzhen-districts.geojson", "demo/shenzhen-districts.geojson").value_or("");
     if (cfg.db.url.empty())
         throw config_error("config: db.url: no database given (set CITYGUARD_DB_URL, --db or db.url)");
     return result;

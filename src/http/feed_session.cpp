@@ -39,9 +39,11 @@ feed_session::feed_session(
           service.config().max_client_messages_per_s,
           2.0 * service.config().max_client_messages_per_s,
           std::chrono::steady_clock::now()
-      ) {}
+      ) {
+    service_.measured().opened.add();
+}
 
-feed_session::~feed_session() = default;
+feed_session::~feed_session() { service_.measured().ended.add(); }
 
 net::awaitable<void> feed_session::run(beast::http::request<beast::http::string_body> upgrade) {
     auto self = shared_from_this();
@@ -172,6 +174,8 @@ void feed_session::send(feed::message m) {
 void feed_session::request_close(std::uint16_t code, std::string reason) {
     if (done_ || close_requested_) return;
     spdlog::debug("feed client {}: closing with {} ({})", client_, code, reason);
+    service_.measured().closes.add({std::to_string(code)});
+    if (code == kCloseSlowConsumer) service_.measured().slow_consumer_closes.add();
     close_requested_ = true;
     close_reason_.emplace(code, std::move(reason));
     for (const auto& m : out_) out_bytes_ -= m->size();
@@ -231,6 +235,7 @@ net::awaitable<void> feed_session::write_loop() {
         writing_ = false;
         out_bytes_ -= next->size();
         if (ec) co_return;
+        service_.measured().messages_sent.add();
     }
 }
 
@@ -260,7 +265,7 @@ void feed_session::accept_principal(const std::optional<auth::principal>& who) {
         request_close(kCloseUnauthorized, "invalid key");
         return;
     }
-    if (who->role_ == auth::role::gateway) {
+    if (who->role_ != auth::role::operator_ && who->role_ != auth::role::admin) {
         request_close(kCloseForbidden, "the feed needs an operator or admin key");
         return;
     }

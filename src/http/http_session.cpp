@@ -27,6 +27,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
+double seconds_since(std::chrono::steady_clock::time_point started) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
 bhttp::response<bhttp::string_body> to_beast(api::response res, unsigned version, bool keep_alive) {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
     out.set(bhttp::field::server, "cityguard/" CITYGUARD_VERSION);
@@ -158,8 +162,9 @@ struct http_session::exchange {
     exchange& operator=(const exchange&) = delete;
 
     server& owner;
-    std::optional<body_reservation> reservation;  // from admission on
-    bool over_budget = false;                     // a chunk did not fit the budget
+    std::size_t metrics_slot = owner.metrics().unrouted_slot();  // the route, once admission named one
+    std::optional<body_reservation> reservation;                 // from admission on
+    bool over_budget = false;                                    // a chunk did not fit the budget
     std::function<void(std::uint64_t, std::string_view, beast::error_code&)> on_chunk =
         [this](std::uint64_t size, std::string_view, beast::error_code& ec) {
             if (reservation && !reservation->add(size)) {
@@ -228,6 +233,7 @@ net::awaitable<http_session::next> http_session::handle(beast::flat_buffer& buff
         auto on_authenticated = [weak = weak_from_this()] {
             if (auto self = weak.lock()) self->mark_authenticated();
         };
+        owner_.metrics().observe(owner_.metrics().feed_slot(), 101, seconds_since(started));
         upgraded_ = std::make_shared<feed_session>(std::move(stream_), owner_.feed(), client_, on_authenticated);
         co_await upgraded_->run(x.parser.release());
         co_return next::upgraded;
@@ -240,6 +246,7 @@ net::awaitable<http_session::next> http_session::handle(beast::flat_buffer& buff
             auto out = static_response(*f, header, keep_alive);
             stream_.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
             auto [wec, wn] = co_await bhttp::async_write(stream_, out, kUseTuple);
+            owner_.metrics().observe(owner_.metrics().static_files_slot(), out.result_int(), seconds_since(started));
             co_return (wec || !keep_alive) ? next::close : next::keep_reading;
         }
     }
@@ -262,13 +269,9 @@ net::awaitable<http_session::next> http_session::handle(beast::flat_buffer& buff
     if (has_body && !x.parser.is_done()) keep_alive = false;
     const int status = res->status;
     const bool ok = co_await write_response(*res, version, keep_alive);
-    spdlog::debug(
-        "{} {} -> {} in {} us",
-        header.method_string(),
-        target,
-        status,
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count()
-    );
+    const double took = seconds_since(started);
+    owner_.metrics().observe(x.metrics_slot, status, took);
+    spdlog::debug("{} {} -> {} in {:.0f} us", header.method_string(), target, status, took * 1e6);
     co_return (!ok || !keep_alive) ? next::close : next::keep_reading;
 }
 
@@ -278,6 +281,7 @@ net::awaitable<std::optional<api::response>> http_session::answer_api(
     // Key, role, route and content type are settled from the header alone: a request that will
     // be refused never gets to make us read (and hold) its body.
     auto admitted = co_await owner_.dispatcher().admit(req);
+    if (admitted.matched) x.metrics_slot = owner_.dispatcher().route_index(*admitted.matched);
     if (req.caller) mark_authenticated();
     if (!admitted.found) co_return std::move(admitted.refusal);
     x.reservation.emplace(owner_);
@@ -326,6 +330,7 @@ net::awaitable<bool> http_session::write_response(api::response& res, unsigned v
 
 net::awaitable<void> http_session::write_error(errc code, std::string_view message, unsigned version) {
     auto res = api::error_response(code, message);
+    owner_.metrics().count(owner_.metrics().unrouted_slot(), res.status);
     co_await write_response(res, version, false);
 }
 

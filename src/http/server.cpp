@@ -20,9 +20,16 @@ server::server(
     const config::config& cfg,
     api::dispatcher& dispatcher,
     feed::feed_service& feed,
-    const web::static_files& files
+    const web::static_files& files,
+    metrics::http_metrics& metrics
 )
-    : ioc_(ioc), cfg_(cfg), dispatcher_(dispatcher), feed_(feed), files_(files), acceptor_(net::make_strand(ioc)) {}
+    : ioc_(ioc),
+      cfg_(cfg),
+      dispatcher_(dispatcher),
+      feed_(feed),
+      files_(files),
+      metrics_(metrics),
+      acceptor_(net::make_strand(ioc)) {}
 
 server::~server() = default;
 
@@ -78,12 +85,14 @@ void server::adopt(tcp::socket socket, std::string client) {
 bool server::admit_connection(const std::string& client) {
     const auto& cfg = cfg_.http;
     if (auto it = per_client_.find(client); it != per_client_.end() && it->second >= cfg.max_connections_per_client) {
+        metrics_.connections_refused().add();
         log_refusal("connection refused", "http.max_connections_per_client reached by " + client);
         return false;
     }
     const std::size_t unauthenticated_room = cfg.max_connections - cfg.reserved_connections;
     if (open_.load() < cfg.max_connections && unauthenticated_.size() < unauthenticated_room) return true;
     if (unauthenticated_.empty()) {
+        metrics_.connections_refused().add();
         log_refusal("connection refused", "http.max_connections reached, all by authenticated clients");
         return false;
     }
@@ -93,6 +102,7 @@ bool server::admit_connection(const std::string& client) {
     unauthenticated_.erase(unauthenticated_.begin());
     if (auto it = sessions_.find(oldest); it != sessions_.end())
         if (auto s = it->second.session.lock()) s->evict();
+    metrics_.connections_evicted().add();
     log_refusal("connection evicted", "closed the oldest unauthenticated connection to make room for " + client);
     return true;
 }

@@ -183,6 +183,7 @@ net::awaitable<void> dispatcher::deliver(store::delivery_job job) {
     } else {
         attempt.next_attempt_at = util::now_micros();
     }
+    attempts_.add({n.channel, attempt.status == "pending" ? "retrying" : attempt.status});
     try {
         co_await repo_.record(attempt);
     } catch (const std::exception& e) {

@@ -192,6 +192,15 @@ net::awaitable<overview_record> alarms_repo::overview() {
     });
 }
 
+net::awaitable<std::vector<alarms_repo::open_count>> alarms_repo::open_counts() {
+    return read(db_, [](pqxx::read_transaction& tx) {
+        return map_rows(tx, queries::open_alarm_counts.name, [](const pqxx::row& r) {
+            return open_count{
+                r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::int64_t>()};
+        });
+    });
+}
+
 net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::not_closed() {
     return read(db_, [](pqxx::read_transaction& tx) {
         return map_rows(tx, queries::not_closed_alarms.name, alarm_from);

@@ -31,6 +31,19 @@ void database::stop() {
     impl_->idle.clear();
 }
 
+database::pool_stats database::stats() const noexcept {
+    const auto& p = *impl_;
+    return {
+        static_cast<std::size_t>(p.cfg.pool_size),
+        p.in_use.load(),
+        p.queued.load(),
+        p.cfg.max_queued,
+        p.unavailable.load(std::memory_order_relaxed),
+        p.overloaded.load(std::memory_order_relaxed),
+        p.conflicts.load(std::memory_order_relaxed),
+        p.other_errors.load(std::memory_order_relaxed)};
+}
+
 boost::asio::awaitable<bool> database::ping() {
     try {
         co_await impl_->run([](pqxx::connection& c) {

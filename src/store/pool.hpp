@@ -86,6 +86,9 @@ struct database::impl {
     std::mutex mutex;
     std::vector<std::unique_ptr<pqxx::connection>> idle;
     std::atomic<std::size_t> queued{0};
+    std::atomic<std::size_t> in_use{0};
+    // Failures by kind, for /metrics.
+    std::atomic<std::uint64_t> unavailable{0}, overloaded{0}, conflicts{0}, other_errors{0};
 
     std::unique_ptr<pqxx::connection> acquire() {
         {
@@ -124,13 +127,19 @@ struct database::impl {
         using result_t = std::invoke_result_t<F&, pqxx::connection&>;
         if (queued.fetch_add(1) >= cfg.max_queued) {
             queued.fetch_sub(1);
+            overloaded.fetch_add(1, std::memory_order_relaxed);
             throw error(failure::overloaded, "database work queue is full; retry later");
         }
         auto task = [this, f = std::move(f)]() mutable -> net::awaitable<result_t> {
             struct dequeue {
                 std::atomic<std::size_t>& n;
-                ~dequeue() { n.fetch_sub(1); }
-            } guard{queued};
+                std::atomic<std::size_t>& busy;
+                ~dequeue() {
+                    busy.fetch_sub(1);
+                    n.fetch_sub(1);
+                }
+            } guard{queued, in_use};
+            in_use.fetch_add(1);
             std::unique_ptr<pqxx::connection> conn;
             try {
                 conn = acquire();
@@ -144,14 +153,18 @@ struct database::impl {
                     co_return r;
                 }
             } catch (const pqxx::broken_connection&) {
+                unavailable.fetch_add(1, std::memory_order_relaxed);
                 throw error(failure::unavailable, "database unavailable");
             } catch (const pqxx::unique_violation&) {
+                conflicts.fetch_add(1, std::memory_order_relaxed);
                 if (conn && conn->is_open()) release(std::move(conn));
                 throw error(failure::conflict, "the change conflicts with stored data");
             } catch (const pqxx::foreign_key_violation&) {
+                conflicts.fetch_add(1, std::memory_order_relaxed);
                 if (conn && conn->is_open()) release(std::move(conn));
                 throw error(failure::conflict, "other records still refer to it");
             } catch (...) {
+                other_errors.fetch_add(1, std::memory_order_relaxed);
                 // After a failed statement the connection is still usable (the transaction
                 // object rolled back); keep it unless it broke.
                 if (conn && conn->is_open()) release(std::move(conn));

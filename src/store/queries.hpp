@@ -317,6 +317,9 @@ inline constexpr query count_sensors_by_domain{
 inline constexpr query active_by_level{
     "active_by_level",
     "SELECT level, count(*) FROM alarms WHERE status <> 'closed' AND category = 'process' GROUP BY level"};
+inline constexpr query open_alarm_counts{
+    "open_alarm_counts",
+    "SELECT status, level, category, count(*) FROM alarms WHERE status <> 'closed' GROUP BY 1, 2, 3"};
 inline constexpr query active_by_domain{
     "active_by_domain",
     "SELECT domain, count(*) FROM alarms WHERE status <> 'closed' AND category = 'process' GROUP BY domain"};
@@ -667,6 +670,7 @@ inline constexpr query all[] = {
     count_by_domain,
     count_sensors_by_domain,
     active_by_level,
+    open_alarm_counts,
     active_by_domain,
     sensors_offline,
     oldest_unacknowledged_red,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <chrono>
 
 namespace cityguard::writer {
 
@@ -113,6 +114,7 @@ void serial_writer::run() {
 
 void serial_writer::run_task(task& work) {
     --queued_tasks_;
+    measured_.tasks_run.add();
     try {
         work(connection_);
     } catch (const std::exception& e) {
@@ -149,6 +151,7 @@ void serial_writer::commit_batch(std::vector<job>& batch) {
 
     std::vector<bool> inserted;
     commit_outcome failure;
+    const auto started = std::chrono::steady_clock::now();
     try {
         store::writer_connection::before_commit hook;
         if (observer_)
@@ -166,9 +169,15 @@ void serial_writer::commit_batch(std::vector<job>& batch) {
     }
 
     if (!failure.message.empty()) {
+        measured_.batches_failed.add();
         for (auto& j : batch) finish(j.done, failure);
         return;
     }
+    measured_.commit_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    measured_.batch_rows.observe(static_cast<double>(refs.size()));
+    const auto stored = static_cast<std::size_t>(std::count(inserted.begin(), inserted.end(), true));
+    measured_.readings_stored.add(stored);
+    measured_.readings_duplicate.add(refs.size() - stored);
     if (committed_sink_) committed_sink_(unique, inserted);
     std::vector<commit_outcome> outcomes(batch.size());
     for (std::size_t j = 0; j < batch.size(); ++j) {

@@ -1,7 +1,9 @@
 #include "cityguard/config/config.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -71,6 +73,7 @@ TEST(Config, TheShippedConfigFileIsValidAndMatchesTheDefaults) {
     EXPECT_EQ(from_file.resources.shelter_speed_kmh, defaults.resources.shelter_speed_kmh);
     EXPECT_EQ(from_file.resources.circle_s, defaults.resources.circle_s);
     EXPECT_EQ(from_file.resources.max_nearby_per_kind, defaults.resources.max_nearby_per_kind);
+    EXPECT_EQ(from_file.metrics.access, defaults.metrics.access);
 }
 
 TEST(Config, BadValuesNameTheKey) {
@@ -139,4 +142,28 @@ TEST(Config, CommandLineErrors) {
     EXPECT_THROW(load({"--config", "/nonexistent/file.json"}, env_of({}), "/"), config_error);
     EXPECT_EQ(load({"--help"}, env_of({}), "/").action, cli_action::help);
     EXPECT_EQ(load({"--version"}, env_of({}), "/").action, cli_action::version);
+}
+
+TEST(Config, AnInstalledBinaryFindsItsFilesUnderItsPrefixWithoutFlags) {
+    namespace fs = std::filesystem;
+    const fs::path prefix = fs::temp_directory_path() / ("cityguard-prefix-" + std::to_string(::getpid()));
+    fs::create_directories(prefix / "bin");
+    fs::create_directories(prefix / "share/cityguard/rules");
+    fs::create_directories(prefix / "share/cityguard/web");
+    fs::create_directories(prefix / "share/cityguard/demo");
+    fs::create_directories(prefix / "etc/cityguard");
+    std::ofstream(prefix / "share/cityguard/notifications.json") << "{}";
+    std::ofstream(prefix / "share/cityguard/web/index.html") << "<html>";
+    std::ofstream(prefix / "share/cityguard/demo/shenzhen-districts.geojson") << "{}";
+    std::ofstream(prefix / "etc/cityguard/cityguard.json") << R"({"db": {"url": "host=from-etc"}, "threads": 3})";
+
+    auto r = load({}, env_of({}), (prefix / "bin").string());
+    EXPECT_EQ(r.config_path, (prefix / "etc/cityguard/cityguard.json").string());
+    EXPECT_EQ(r.cfg.db.url, "host=from-etc");
+    EXPECT_EQ(r.cfg.threads, 3);
+    EXPECT_EQ(r.cfg.rules_dir, (prefix / "share/cityguard/rules").string());
+    EXPECT_EQ(r.cfg.notifications_file, (prefix / "share/cityguard/notifications.json").string());
+    EXPECT_EQ(r.cfg.web.root, (prefix / "share/cityguard/web").string());
+    EXPECT_EQ(r.cfg.web.boundaries_file, (prefix / "share/cityguard/demo/shenzhen-districts.geojson").string());
+    fs::remove_all(prefix);
 }

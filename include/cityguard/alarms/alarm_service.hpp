@@ -17,6 +17,7 @@
 
 #include "cityguard/alarm_model/engine.hpp"
 #include "cityguard/config/config.hpp"
+#include "cityguard/metrics/metrics.hpp"
 #include "cityguard/notify/escalation.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
 #include "cityguard/rules/bundle.hpp"
@@ -98,6 +99,11 @@ class alarm_service final : public writer::batch_observer {
     /// A site's coverage of its domain's bundle. `site` and `sensors` as the registry lists them.
     boost::asio::awaitable<nlohmann::json> coverage(nlohmann::json site, nlohmann::json sensors);
 
+    /// For /metrics: alarms raised by level and domain (committed), and the rule engine's time
+    /// per readings batch.
+    const metrics::labeled_counter& raised() const noexcept { return raised_; }
+    const metrics::histogram& evaluation_seconds() const noexcept { return evaluation_seconds_; }
+
   private:
     template <class T>
     boost::asio::awaitable<T> on_writer(std::function<T(store::writer_connection&)> fn);
@@ -122,6 +128,9 @@ class alarm_service final : public writer::batch_observer {
     notify::escalation escalation_;                                  // writer thread only (after restore)
     std::unordered_map<std::string, std::string> district_of_site_;  // writer thread: from the directory
     std::size_t staged_outbox_rows_ = 0;
+    std::vector<std::vector<std::string>> staged_raised_;  // writer thread: (level, domain) of new alarms
+    metrics::labeled_counter raised_;
+    metrics::histogram evaluation_seconds_{metrics::latency_buckets()};
     // Silences handed over from the API's threads; the writer takes them when the version moves.
     std::mutex silences_mutex_;
     std::vector<notify::silence> next_silences_;

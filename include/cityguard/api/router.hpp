@@ -15,10 +15,11 @@ namespace cityguard::api {
 
 /// Who may call a route.
 enum class access {
-    anyone,  ///< no key needed (health probes)
-    ingest,  ///< gateway or admin
-    read,    ///< operator or admin
-    admin,   ///< admin only
+    anyone,   ///< no key needed (health probes)
+    ingest,   ///< gateway or admin
+    read,     ///< operator or admin
+    admin,    ///< admin only
+    monitor,  ///< monitor, operator or admin (GET /metrics)
 };
 
 /// True when `r` satisfies `a` (anyone is always satisfied).
@@ -32,6 +33,7 @@ struct route {
     access who = access::read;
     bool json_body = false;  ///< the request must carry Content-Type: application/json
     handler handle;
+    bool open_on_loopback = false;  ///< no key needed from a loopback address (metrics.access "loopback")
 };
 
 /// A table of routes. Matching tells "no such path" (404) from "path exists, wrong method"
@@ -56,6 +58,7 @@ class router {
 /// What admit() decided about a request from its header alone.
 struct admission {
     const route* found = nullptr;     ///< the route to serve, when admitted
+    const route* matched = nullptr;   ///< the route the request named, also when refused after matching
     std::optional<response> refusal;  ///< the answer instead, when not
 };
 
@@ -75,6 +78,12 @@ class dispatcher {
     boost::asio::awaitable<response> serve(const route& r, request req);
     /// admit() then serve(), for a request whose body is already there.
     boost::asio::awaitable<response> handle(request req);
+
+    const std::vector<route>& routes() const noexcept { return routes_.routes(); }
+    /// The position of `r` in routes(): its slot in metrics::http_metrics.
+    std::size_t route_index(const route& r) const noexcept {
+        return static_cast<std::size_t>(&r - routes_.routes().data());
+    }
 
   private:
     router routes_;

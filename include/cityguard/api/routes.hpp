@@ -31,6 +31,9 @@ struct services {
     notifications::silence_service& silences;
     registry::nearby_service& nearby;
     stats::stats_service& stats;
+    /// GET /metrics: the Prometheus text, rendered at the scrape (the composition root's).
+    std::function<boost::asio::awaitable<std::string>()> metrics_text;
+    const config::metrics_config& metrics;
 };
 
 void add_health_routes(router& r, services& s);

@@ -16,7 +16,7 @@
 namespace cityguard::auth {
 
 /// What a key may do. Each key has exactly one role.
-enum class role { gateway, operator_, admin };
+enum class role { gateway, operator_, admin, monitor };
 
 std::string_view to_string(role r) noexcept;
 std::optional<role> parse_role(std::string_view text) noexcept;

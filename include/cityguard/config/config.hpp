@@ -137,6 +137,12 @@ struct web_config {
     std::string boundaries_file;
 };
 
+struct metrics_config {
+    /// Who may read GET /metrics: "loopback" (no key from this machine, a key with the monitor,
+    /// operator or admin role from elsewhere), "key" (such a key from everywhere), "open" (anyone).
+    std::string access = "loopback";
+};
+
 struct config {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 8080;
@@ -159,6 +165,7 @@ struct config {
     resources_config resources;
     stats_config stats;
     web_config web;
+    metrics_config metrics;
 };
 
 /// A bad configuration value: what() is one line naming the key.

@@ -10,6 +10,7 @@
 #include "cityguard/auth/key_service.hpp"
 #include "cityguard/config/config.hpp"
 #include "cityguard/feed/hub.hpp"
+#include "cityguard/metrics/metrics.hpp"
 #include "cityguard/store/event_log.hpp"
 #include "cityguard/util/input.hpp"
 
@@ -49,6 +50,15 @@ class feed_service {
     );
 
     hub& events() noexcept { return hub_; }
+
+    /// What the feed's connections count for /metrics (any thread).
+    struct measurements {
+        metrics::counter opened, ended;         ///< WebSocket connections accepted and finished
+        metrics::counter messages_sent;         ///< messages written whole (events, readings, replies)
+        metrics::labeled_counter closes;        ///< closes the server asked for, by close code
+        metrics::counter slow_consumer_closes;  ///< 4008: past feed.max_queued_messages/bytes
+    };
+    measurements& measured() noexcept { return measured_; }
     const config::feed_config& config() const noexcept { return cfg_; }
     std::size_t json_max_depth() const noexcept { return json_max_depth_; }
 
@@ -66,6 +76,7 @@ class feed_service {
     const config::feed_config& cfg_;
     std::size_t json_max_depth_;
     hub hub_;
+    measurements measured_;
 };
 
 }  // namespace cityguard::feed

@@ -16,6 +16,7 @@
 #include "cityguard/api/router.hpp"
 #include "cityguard/config/config.hpp"
 #include "cityguard/feed/feed_service.hpp"
+#include "cityguard/metrics/http_metrics.hpp"
 #include "cityguard/web/static_files.hpp"
 
 namespace cityguard::http {
@@ -43,7 +44,8 @@ class server {
         const config::config& cfg,
         api::dispatcher& dispatcher,
         feed::feed_service& feed,
-        const web::static_files& files
+        const web::static_files& files,
+        metrics::http_metrics& metrics
     );
     ~server();
 
@@ -58,12 +60,15 @@ class server {
     void adopt(boost::asio::ip::tcp::socket socket, std::string client);
     /// Connections still open.
     std::size_t connections() const noexcept { return open_.load(); }
+    /// Bytes of request bodies being read now (bounded by http.max_body_bytes_in_flight).
+    std::size_t body_bytes_in_flight() const noexcept { return body_bytes_.load(); }
 
     // For sessions:
     const config::http_config& http_config() const noexcept { return cfg_.http; }
     api::dispatcher& dispatcher() noexcept { return dispatcher_; }
     feed::feed_service& feed() noexcept { return feed_; }
     const web::static_files& files() const noexcept { return files_; }
+    metrics::http_metrics& metrics() noexcept { return metrics_; }
     void on_session_closed(std::uint64_t id);
     /// The session presented a valid key: it is no longer a candidate for eviction.
     void on_session_authenticated(std::uint64_t id);
@@ -94,6 +99,7 @@ class server {
     api::dispatcher& dispatcher_;
     feed::feed_service& feed_;
     const web::static_files& files_;
+    metrics::http_metrics& metrics_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::uint16_t port_ = 0;
     std::atomic<std::size_t> open_{0};

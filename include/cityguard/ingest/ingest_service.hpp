@@ -6,6 +6,7 @@
 
 #include "cityguard/config/config.hpp"
 #include "cityguard/ingest/reading_parser.hpp"
+#include "cityguard/metrics/metrics.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
 #include "cityguard/writer/serial_writer.hpp"
 
@@ -38,7 +39,16 @@ class ingest_service {
     /// Checks parsed readings against the directory and waits for their group commit.
     boost::asio::awaitable<ingest_result> ingest(parsed_readings parsed);
 
+    /// Readings refused one by one, by code (unknown_sensor, bad_value, ...).
+    const metrics::labeled_counter& rejected() const noexcept { return rejected_; }
+    /// Readings of requests answered 503 because the writer could not take or commit them.
+    const metrics::counter& refused() const noexcept { return refused_; }
+
   private:
+    void count_rejected(const std::vector<rejected_reading>& rejected);
+
+    metrics::labeled_counter rejected_;
+    metrics::counter refused_;
     const registry::sensor_directory& directory_;
     writer::serial_writer& writer_;
     const config::ingest_config& cfg_;

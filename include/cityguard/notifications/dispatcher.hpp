@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cityguard/config/config.hpp"
+#include "cityguard/metrics/metrics.hpp"
 #include "cityguard/notify/policy.hpp"
 #include "cityguard/outbound/http_client.hpp"
 #include "cityguard/store/notifications_repo.hpp"
@@ -38,6 +39,8 @@ class dispatcher {
 
     /// Deliveries under way (for tests and the graceful stop).
     std::size_t in_flight() const noexcept { return in_flight_count_.load(); }
+    /// Delivery attempts by channel and outcome (delivered, retrying, failed: gave up), for /metrics.
+    const metrics::labeled_counter& attempts() const noexcept { return attempts_; }
 
   private:
     boost::asio::awaitable<void> loop();
@@ -57,6 +60,7 @@ class dispatcher {
     std::set<std::int64_t> in_flight_;
     std::map<std::string, int> channel_load_;
     std::atomic<std::size_t> in_flight_count_{0};
+    metrics::labeled_counter attempts_;
     std::atomic<bool> stopping_{false};
     bool woken_ = false;
 };

@@ -46,6 +46,12 @@ class alarms_repo {
     boost::asio::awaitable<std::vector<alarm_model::event>> events_of(std::int64_t id);
     /// Counts of process alarms by level and domain; sensors offline and in fault.
     boost::asio::awaitable<overview_record> overview();
+    /// Alarms not closed, counted by status, level and category (for /metrics).
+    struct open_count {
+        std::string status, level, category;
+        std::int64_t count = 0;
+    };
+    boost::asio::awaitable<std::vector<open_count>> open_counts();
 
     // Restore at start-up.
     boost::asio::awaitable<std::vector<alarm_model::alarm>> not_closed();

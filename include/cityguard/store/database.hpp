@@ -26,6 +26,16 @@ class database {
     /// Finishes queued work and joins the pool threads. Idempotent.
     void stop();
 
+    /// What /metrics shows of the pool. Any thread.
+    struct pool_stats {
+        std::size_t size = 0;        ///< db.pool_size
+        std::size_t in_use = 0;      ///< tasks running on a connection now
+        std::size_t queued = 0;      ///< tasks accepted and not finished (running included)
+        std::size_t max_queued = 0;  ///< db.max_queued
+        std::uint64_t unavailable = 0, overloaded = 0, conflicts = 0, other_errors = 0;
+    };
+    pool_stats stats() const noexcept;
+
     struct impl;
 
   private:

@@ -48,6 +48,10 @@ class worker_pool {
         return boost::asio::co_spawn(threads_.get_executor(), std::move(task), boost::asio::use_awaitable);
     }
 
+    /// Tasks accepted and not finished (running included), and the bound.
+    std::size_t queued() const noexcept { return queued_.load(); }
+    std::size_t max_queued() const noexcept { return max_queued_; }
+
   private:
     boost::asio::thread_pool threads_;
     std::size_t max_queued_;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cityguard/config/config.hpp"
+#include "cityguard/metrics/metrics.hpp"
 #include "cityguard/rules/reading.hpp"
 #include "cityguard/store/writer_connection.hpp"
 #include "cityguard/util/error.hpp"
@@ -118,6 +119,17 @@ class serial_writer {
     /// Tasks queued and not yet run.
     std::size_t queued_tasks() const noexcept { return queued_tasks_.load(); }
 
+    /// What the writer counts for /metrics (written on the writer thread, read from any).
+    struct measurements {
+        metrics::histogram batch_rows{metrics::size_buckets()};         ///< rows per group commit
+        metrics::histogram commit_seconds{metrics::latency_buckets()};  ///< COPY + rules + COMMIT
+        metrics::counter readings_stored;                               ///< new rows committed
+        metrics::counter readings_duplicate;  ///< rows already stored, or repeated within a batch
+        metrics::counter batches_failed;      ///< batches rolled back (every request got 503)
+        metrics::counter tasks_run;           ///< alarm timer steps and operator actions
+    };
+    const measurements& measured() const noexcept { return measured_; }
+
   private:
     /// Where and what to call when a job's batch is done.
     struct completion {
@@ -151,6 +163,7 @@ class serial_writer {
     bool stopping_ = false;
     std::atomic<std::size_t> pending_rows_{0};
     std::atomic<std::size_t> queued_tasks_{0};
+    measurements measured_;
     std::thread thread_;
 };
 
