@@ -27,6 +27,7 @@
 #include "cityguard/registry/registry_service.hpp"
 #include "cityguard/rules/rule.hpp"
 #include "cityguard/stats/stats_service.hpp"
+#include "cityguard/storage/retention_service.hpp"
 #include "cityguard/store/alarms_repo.hpp"
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/event_log.hpp"
@@ -95,6 +96,7 @@ struct harness {
     cg::registry::nearby_service nearby{
         resources_repo, cfg.resources, [this](std::string_view rule) { return alarms.responders_of(rule); }};
     cg::stats::stats_service stats{stats_repo, cfg.stats};
+    cg::storage::retention_service retention{readings_repo, cfg.storage};
     cg::util::worker_pool parsing{1, cfg.http.max_queued_parses};
     cg::store::notifications_repo notifications_repo{db};
     cg::notifications::outbox_service outbox{notifications_repo, policy};
@@ -113,6 +115,7 @@ struct harness {
         silences,
         nearby,
         stats,
+        retention,
         [this] { return scrape_text(); },
         cfg.metrics};
     cg::api::dispatcher dispatcher{cg::api::make_router(services), keys};

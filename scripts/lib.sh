@@ -61,3 +61,32 @@ pg_bindir() {
 as_pg_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
+
+# PostgreSQL settings for a write-heavy CityGuard database on this machine (docs/operations.md,
+# "PostgreSQL settings"), as postgresql.conf lines. A stock cluster (max_wal_size 1 GB,
+# shared_buffers 128 MB) checkpoints every few seconds under the ingest load; these spread
+# checkpoints over 15 minutes and keep the hot partitions in memory. Durability is untouched:
+# fsync, full_page_writes and synchronous_commit stay on.
+pg_write_heavy_settings() {
+  local mem_mb shared cache maint
+  mem_mb=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
+  shared=$(( mem_mb / 4 )); [ $shared -gt 8192 ] && shared=8192; [ $shared -lt 128 ] && shared=128
+  cache=$(( mem_mb * 3 / 4 ))
+  maint=$(( mem_mb / 16 )); [ $maint -gt 2048 ] && maint=2048; [ $maint -lt 64 ] && maint=64
+  cat <<CONF
+# Written by CityGuard's scripts (scripts/lib.sh, pg_write_heavy_settings) for ${mem_mb} MB of memory.
+shared_buffers = ${shared}MB
+effective_cache_size = ${cache}MB
+maintenance_work_mem = ${maint}MB
+wal_buffers = 64MB
+max_wal_size = 8GB
+min_wal_size = 1GB
+checkpoint_timeout = 15min
+checkpoint_completion_target = 0.9
+wal_compression = lz4
+log_checkpoints = on
+fsync = on
+full_page_writes = on
+synchronous_commit = on
+CONF
+}

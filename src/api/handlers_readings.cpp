@@ -28,6 +28,14 @@ void add_readings_routes(router& r, services& s) {
                auto body = co_await s.history.readings(std::move(q));
                co_return json_response(200, body);
            }});
+    r.add({"GET", "/api/v1/storage", access::read, false, [&s](request&) -> net::awaitable<response> {
+               auto body = co_await s.retention.overview();
+               co_return json_response(200, body);
+           }});
+    r.add({"POST", "/api/v1/storage/maintenance", access::admin, false, [&s](request&) -> net::awaitable<response> {
+               auto body = co_await s.retention.run_once();
+               co_return json_response(200, body);
+           }});
 }
 
 }  // namespace cityguard::api

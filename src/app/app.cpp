@@ -32,6 +32,7 @@
 #include "cityguard/rules/bundle.hpp"
 #include "cityguard/rules/rule.hpp"
 #include "cityguard/stats/stats_service.hpp"
+#include "cityguard/storage/retention_service.hpp"
 #include "cityguard/store/alarms_repo.hpp"
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/event_log.hpp"
@@ -88,6 +89,7 @@ struct app::parts {
           alarms(ioc, std::move(rules), directory, writer, alarms_repo, cfg.alarms, this->policy),
           nearby(resources_repo, cfg.resources, [this](std::string_view rule) { return alarms.responders_of(rule); }),
           stats(stats_repo, cfg.stats),
+          retention(readings_repo, cfg.storage),
           parsing(static_cast<std::size_t>(cfg.http.parse_threads), cfg.http.max_queued_parses),
           outbox(notifications_repo, this->policy),
           silences(silences_repo, alarms, this->policy),
@@ -105,6 +107,7 @@ struct app::parts {
               silences,
               nearby,
               stats,
+              retention,
               [this]() { return scrape(); },
               cfg.metrics},
           dispatcher(api::make_router(services), keys),
@@ -128,7 +131,8 @@ struct app::parts {
           server(ioc, cfg, dispatcher, feed, files, http_metrics),
           signals(ioc, SIGINT, SIGTERM),
           reload_signal(ioc, SIGHUP),
-          maintenance_timer(ioc) {}
+          maintenance_timer(ioc),
+          retention_timer(ioc) {}
 
     const config::config& cfg;
     const notify::policy policy;
@@ -154,6 +158,7 @@ struct app::parts {
     alarms::alarm_service alarms;
     registry::nearby_service nearby;
     stats::stats_service stats;
+    storage::retention_service retention;
     util::worker_pool parsing;
     notifications::outbox_service outbox;
     notifications::silence_service silences;
@@ -168,6 +173,7 @@ struct app::parts {
     net::signal_set signals;
     net::signal_set reload_signal;
     net::steady_timer maintenance_timer;
+    net::steady_timer retention_timer;
     metrics::registry measurements;
     const std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
     const double started_at_unix = static_cast<double>(util::now_micros()) / 1e6;
@@ -405,6 +411,27 @@ struct app::parts {
         }
     }
 
+    /// Rolls up past days and drops what retention allows: 30 s after start, then every
+    /// storage.maintenance_interval_s.
+    net::awaitable<void> maintain_storage() {
+        auto wait = std::chrono::seconds(std::min(30, cfg.storage.maintenance_interval_s));
+        for (;;) {
+            retention_timer.expires_after(wait);
+            auto [ec] = co_await retention_timer.async_wait(net::as_tuple(net::use_awaitable));
+            if (ec) co_return;
+            wait = std::chrono::seconds(cfg.storage.maintenance_interval_s);
+            try {
+                const auto report = co_await retention.run_once();
+                if (report["rolled_days"] != 0 || !report["dropped"].empty())
+                    spdlog::info("storage maintenance: {}", report.dump());
+            } catch (const api_error& e) {
+                spdlog::info("storage maintenance skipped: {}", e.what());  // a pass asked for by the API is running
+            } catch (const std::exception& e) {
+                spdlog::warn("storage maintenance failed, will retry: {}", e.what());
+            }
+        }
+    }
+
     /// Keeps daily partitions ahead of time, hourly, so ingest never waits on DDL at midnight.
     net::awaitable<void> maintain_partitions() {
         for (;;) {
@@ -513,6 +540,7 @@ void app::start() {
         spdlog::info("dashboard: off (no web.root)");
     p.server.start();
     net::co_spawn(p.ioc, p.maintain_partitions(), net::detached);
+    net::co_spawn(p.ioc, p.maintain_storage(), net::detached);
     net::co_spawn(p.ioc, p.reload_on_sighup(), net::detached);
     p.signals.async_wait([this](const boost::system::error_code& ec, int signo) {
         if (ec) return;
@@ -571,6 +599,7 @@ void app::stop() {
     p.signals.cancel(ignored);
     p.reload_signal.cancel(ignored);
     p.maintenance_timer.cancel();
+    p.retention_timer.cancel();
     p.work.reset();
     p.ioc.stop();
     for (auto& t : threads_) t.join();

@@ -183,6 +183,10 @@ void apply_json(config& cfg, const std::string& json_text) {
     if (const json* v = root.object("storage")) {
         section s(*v, "storage");
         s.integer("partition_days_ahead", cfg.storage.partition_days_ahead, 1, 366);
+        s.integer("retention_days", cfg.storage.retention_days, 0, 36'600);
+        s.integer("minute_rollup_days", cfg.storage.minute_rollup_days, 0, 36'600);
+        s.integer("hour_rollup_days", cfg.storage.hour_rollup_days, 0, 36'600);
+        s.integer("maintenance_interval_s", cfg.storage.maintenance_interval_s, 10, 86'400);
         s.finish();
     }
     if (const json* v = root.object("auth")) {
@@ -275,6 +279,9 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.finish();
     }
     root.finish();
+    // A reading the server accepts must never land in a partition retention drops at once.
+    if (cfg.storage.retention_days != 0 && cfg.storage.retention_days <= cfg.ingest.max_age_days + 1)
+        section::fail("storage.retention_days", "must be 0 (keep forever) or more than ingest.max_age_days + 1");
     if (cfg.stats.default_days > cfg.stats.max_days)
         section::fail("stats.default_days", "must not exceed stats.max_days");
     if (cfg.resources.nearby_per_kind > cfg.resources.max_nearby_per_kind)

@@ -36,8 +36,8 @@ net::awaitable<json> history_service::readings(readings_query q) {
                     "; use a larger bucket or a shorter range"
             );
         json buckets = json::array();
-        auto rows = co_await repo_.buckets(key, from, to, *seconds);
-        for (const auto& b : rows)
+        auto answer = co_await repo_.buckets(key, from, to, *seconds);
+        for (const auto& b : answer.rows)
             buckets.push_back(
                 {{"ts", util::format_rfc3339(b.start)},
                  {"min", b.min},
@@ -47,6 +47,10 @@ net::awaitable<json> history_service::readings(readings_query q) {
             );
         out["bucket"] = *q.bucket;
         out["buckets"] = std::move(buckets);
+        // Which data answered: a rollup for the days already rolled up, raw readings after.
+        out["source"] = {
+            {"rollup", answer.rollup ? json(answer.rollup) : json(nullptr)},
+            {"raw_from", util::format_rfc3339(answer.raw_from)}};
         co_return out;
     }
 

@@ -23,26 +23,152 @@ net::awaitable<std::vector<rules::reading>> readings_repo::range(
     });
 }
 
-net::awaitable<std::vector<bucket_row>> readings_repo::buckets(
+net::awaitable<readings_repo::bucketed> readings_repo::buckets(
     std::int32_t sensor_key, util::micros from, util::micros to, std::int64_t bucket_s
 ) {
     return read(db_, [=](pqxx::read_transaction& tx) {
-        return map_rows(
+        const auto row_of = [](const pqxx::row& row) {
+            return bucket_row{
+                row[0].as<util::micros>(),
+                row[1].as<double>(),
+                row[2].as<double>(),
+                row[3].as<double>(),
+                row[4].as<std::int64_t>()};
+        };
+        bucketed out;
+        // A rollup can answer only buckets made of its whole units.
+        const char* statement = bucket_s % 3600 == 0 ? queries::readings_buckets_1h.name
+                                : bucket_s % 60 == 0 ? queries::readings_buckets_1m.name
+                                                     : nullptr;
+        if (!statement) {
+            out.raw_from = from;
+            out.rows = map_rows(
+                tx,
+                queries::readings_buckets.name,
+                row_of,
+                sensor_key,
+                pg_time(from),
+                pg_time(to),
+                static_cast<long long>(bucket_s)
+            );
+            return out;
+        }
+        out.raw_from =
+            std::max(from, tx.exec_prepared1(queries::raw_from.name, pg_time(from), pg_time(to))[0].as<util::micros>());
+        if (out.raw_from > from) out.rollup = bucket_s % 3600 == 0 ? "1h" : "1m";
+        out.rows = map_rows(
             tx,
-            queries::readings_buckets.name,
-            [](const pqxx::row& row) {
-                return bucket_row{
-                    row[0].as<util::micros>(),
-                    row[1].as<double>(),
-                    row[2].as<double>(),
-                    row[3].as<double>(),
-                    row[4].as<std::int64_t>()};
-            },
+            statement,
+            row_of,
             sensor_key,
             pg_time(from),
             pg_time(to),
-            static_cast<long long>(bucket_s)
+            static_cast<long long>(bucket_s),
+            pg_time(out.raw_from)
         );
+        return out;
+    });
+}
+
+net::awaitable<std::vector<std::int64_t>> readings_repo::days_to_roll(std::int64_t before_day) {
+    return read(db_, [before_day](pqxx::read_transaction& tx) {
+        return map_rows(
+            tx,
+            queries::days_to_roll.name,
+            [](const pqxx::row& row) { return util::parse_date(row[0].as<std::string>()).value_or(0); },
+            pg_day(before_day)
+        );
+    });
+}
+
+net::awaitable<std::int64_t> readings_repo::roll_up_day(std::int64_t day) {
+    return pool_of(db_).run([day](pqxx::connection& c) {
+        {
+            // Short and first: a late reading committed after this puts the day back in the list.
+            pqxx::work forget(c);
+            forget.exec_prepared(queries::forget_late_day.name, pg_day(day));
+            forget.commit();
+        }
+        pqxx::work tx(c);
+        tx.exec("SET LOCAL statement_timeout = 0");  // a city's day of readings takes minutes
+        const auto n = tx.exec_prepared1(queries::roll_up_day.name, pg_day(day))[0].as<std::int64_t>();
+        tx.commit();
+        return n;
+    });
+}
+
+net::awaitable<std::vector<std::string>> readings_repo::drop_expired(
+    std::optional<std::int64_t> raw_before_day,
+    std::optional<std::int64_t> minutes_before_day,
+    std::optional<std::int64_t> hours_before_day
+) {
+    return pool_of(db_).run([=](pqxx::connection& c) {
+        std::vector<std::pair<std::string, std::pair<std::string, bool>>> doomed;  // parent, (partition, pending)
+        {
+            pqxx::read_transaction tx(c);
+            const auto collect = [&](const std::string& parent, const pqxx::result& rows) {
+                for (const auto& r : rows) doomed.push_back({parent, {r[0].as<std::string>(), r[1].as<bool>()}});
+            };
+            if (raw_before_day)
+                collect("readings", tx.exec_prepared(queries::raw_partitions_to_drop.name, pg_day(*raw_before_day)));
+            if (minutes_before_day)
+                collect(
+                    "readings_1m",
+                    tx.exec_prepared(
+                        queries::rollup_partitions_to_drop.name, "readings_1m", pg_day(*minutes_before_day)
+                    )
+                );
+            if (hours_before_day)
+                collect(
+                    "readings_1h",
+                    tx.exec_prepared(queries::rollup_partitions_to_drop.name, "readings_1h", pg_day(*hours_before_day))
+                );
+        }
+        std::vector<std::string> dropped;
+        if (doomed.empty()) return dropped;
+        // CONCURRENTLY: ingest and queries on the other partitions go on meanwhile; it runs
+        // outside a transaction block, and waits for older transactions, so without a timeout.
+        // A detach that was interrupted is finished instead.
+        pqxx::nontransaction tx(c);
+        const auto timeout = tx.exec1("SHOW statement_timeout")[0].as<std::string>();
+        tx.exec("SET statement_timeout = 0");
+        try {
+            for (const auto& [parent, part] : doomed) {
+                const auto name = tx.quote_name(part.first);
+                tx.exec(
+                    "ALTER TABLE " + parent + " DETACH PARTITION " + name +
+                    (part.second ? " FINALIZE" : " CONCURRENTLY")
+                );
+                tx.exec("DROP TABLE " + name);
+                dropped.push_back(part.first);
+            }
+        } catch (...) {
+            if (c.is_open()) tx.exec("SET statement_timeout = " + tx.quote(timeout));
+            throw;
+        }
+        tx.exec("SET statement_timeout = " + tx.quote(timeout));
+        return dropped;
+    });
+}
+
+net::awaitable<readings_repo::storage_overview> readings_repo::overview() {
+    return read(db_, [](pqxx::read_transaction& tx) {
+        storage_overview o;
+        o.tables = map_rows(tx, queries::storage_tables.name, [](const pqxx::row& r) {
+            return storage_table{
+                r[0].as<std::string>(),
+                r[1].as<std::int64_t>(),
+                r[2].as<std::int64_t>(),
+                r[3].is_null() ? "" : r[3].as<std::string>(),
+                r[4].is_null() ? "" : r[4].as<std::string>()};
+        });
+        const auto rolled = tx.exec_prepared1(queries::storage_rolled.name);
+        o.rolled_days = rolled[0].as<std::int64_t>();
+        o.first_rolled = rolled[1].is_null() ? "" : rolled[1].as<std::string>();
+        o.last_rolled = rolled[2].is_null() ? "" : rolled[2].as<std::string>();
+        o.rolled_readings = rolled[3].as<std::int64_t>();
+        o.late_days = rolled[4].as<std::int64_t>();
+        return o;
     });
 }
 

@@ -170,6 +170,25 @@ struct writer_connection::impl {
         tx.exec_prepared(queries::count_readings.name, keys + "}", hours + "}", counts + "}");
     }
 
+    /// Past UTC days that got new rows (a late or back-filled reading) are rolled up again by the
+    /// maintenance (sql/0015_readings_rollups.sql). Live batches have none: one comparison per row.
+    static void mark_late_days(
+        pqxx::work& tx, const std::vector<rules::reading>& rows, const std::vector<bool>& inserted
+    ) {
+        const std::int64_t today = util::day_number(util::now_micros());
+        std::set<std::int64_t> late;
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            if (inserted[i] && rows[i].ts < today * 86'400 * util::kMicrosPerSecond)
+                late.insert(util::day_number(rows[i].ts));
+        if (late.empty()) return;
+        std::string days = "{";
+        for (auto d : late) {
+            if (days.size() > 1) days += ',';
+            days += pg_day(d);
+        }
+        tx.exec_prepared(queries::mark_late_days.name, days + "}");
+    }
+
     /// Lets the hook add its writes to the batch's transaction, then commits both together.
     static void finish(
         pqxx::work& tx,
@@ -178,6 +197,7 @@ struct writer_connection::impl {
         const before_commit& hook
     ) {
         count_new_rows(tx, rows, inserted);
+        mark_late_days(tx, rows, inserted);
         if (hook) {
             pqxx_scope scope(tx);
             hook(scope, rows, inserted);

@@ -109,6 +109,12 @@ TEST(Config, BadValuesNameTheKey) {
     );
 }
 
+TEST(Config, RetentionMustOutlastTheOldestReadingTheServerAccepts) {
+    EXPECT_NE(error_of(R"({"storage": {"retention_days": 366}})").find("storage.retention_days"), std::string::npos);
+    EXPECT_EQ(error_of(R"({"storage": {"retention_days": 0}})"), "") << "0 keeps readings forever";
+    EXPECT_EQ(error_of(R"({"storage": {"retention_days": 30}, "ingest": {"max_age_days": 7}})"), "");
+}
+
 TEST(Config, UnknownKeysAreRefused) {
     EXPECT_NE(error_of(R"({"htpp":{}})").find("htpp: unknown key"), std::string::npos);
     EXPECT_NE(error_of(R"({"ingest":{"max_batch":1}})").find("ingest.max_batch: unknown key"), std::string::npos);

@@ -13,6 +13,7 @@
 #include "cityguard/registry/nearby_service.hpp"
 #include "cityguard/registry/registry_service.hpp"
 #include "cityguard/stats/stats_service.hpp"
+#include "cityguard/storage/retention_service.hpp"
 #include "cityguard/util/worker_pool.hpp"
 
 namespace cityguard::api {
@@ -31,6 +32,7 @@ struct services {
     notifications::silence_service& silences;
     registry::nearby_service& nearby;
     stats::stats_service& stats;
+    storage::retention_service& retention;
     /// GET /metrics: the Prometheus text, rendered at the scrape (the composition root's).
     std::function<boost::asio::awaitable<std::string>()> metrics_text;
     const config::metrics_config& metrics;

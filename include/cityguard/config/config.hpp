@@ -58,6 +58,12 @@ struct writer_config {
 
 struct storage_config {
     int partition_days_ahead = 7;  ///< daily partitions created ahead of time
+    /// Raw readings are kept this many days, then their daily partitions are dropped (after
+    /// their roll-up); 0 keeps them forever. More than ingest.max_age_days + 1.
+    int retention_days = 400;
+    int minute_rollup_days = 800;       ///< per-sensor 1-minute aggregates are kept this long (0: forever)
+    int hour_rollup_days = 3660;        ///< per-sensor 1-hour aggregates (0: forever)
+    int maintenance_interval_s = 3600;  ///< roll-ups and retention run this often (and 30 s after start)
 };
 
 struct auth_config {
