@@ -51,6 +51,17 @@ ensure_browser_tools() {
   fi
 }
 
+# What the contract tests need: Node.js with npm and the locked packages of tests/contract
+# (Redocly CLI lints docs/openapi.json, Ajv validates the answers the integration tests got).
+ensure_contract_tools() {
+  command -v npm >/dev/null 2>&1 || ensure_packages nodejs npm
+  if [ ! -d tests/contract/node_modules/ajv ] ||
+     [ tests/contract/package-lock.json -nt tests/contract/node_modules/.package-lock.json ]; then
+    echo "==> npm ci in tests/contract"
+    (cd tests/contract && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 # The newest installed PostgreSQL server binaries.
 pg_bindir() {
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1

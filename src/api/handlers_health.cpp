@@ -12,6 +12,9 @@ void add_health_routes(router& r, services& s) {
                if (co_await s.database_ready()) co_return json_response(200, {{"status", "ready"}});
                co_return error_response(errc::unavailable, "database unreachable");
            }});
+    r.add({"GET", "/api/v1/openapi.json", access::anyone, false, [](request&) -> net::awaitable<response> {
+               co_return response{200, "application/json", std::string(openapi_document()), {}};
+           }});
     route metrics{"GET", "/metrics", access::monitor, false, [&s](request&) -> net::awaitable<response> {
                       response res;
                       res.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -144,4 +145,17 @@ TEST(Metrics, ARealPrometheusScrapesTheServerWithItsKeyAndAnswersAQueryAboutIt) 
     EXPECT_EQ(stored[0]["value"][1], "3");
     auto rate = prom.query("cityguard_queue_length{job=\"cityguard\"} / cityguard_queue_limit{job=\"cityguard\"}");
     EXPECT_EQ(rate.size(), 4u) << rate.dump() << ": one ratio per bounded queue";
+}
+
+TEST(Contract, TheServerServesItsOpenApiDocumentWithoutAKey) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto r = srv.client().request("GET", "/api/v1/openapi.json");
+    ASSERT_EQ(r.status, 200);
+    auto doc = r.json();
+    EXPECT_EQ(doc["openapi"], "3.1.0");
+    EXPECT_TRUE(doc["paths"].contains("/api/v1/readings"));
+    EXPECT_TRUE(doc["paths"].contains("/api/v1/openapi.json"));
+    std::ifstream in(CITYGUARD_SOURCE_DIR "/docs/openapi.json");
+    EXPECT_EQ(doc, json::parse(in)) << "the binary serves the document in the repository";
 }

@@ -72,8 +72,10 @@ expected=$(grep -o 'rule packs: [0-9]* rules' "$work/server.log" | grep -o '[0-9
 grep -q "rule packs: $rules rules from /usr/share/cityguard/rules" "$work/server.log" ||
   { cat "$work/server.log"; echo "rule packs not read from the install"; exit 1; }
 grep -q "dashboard: .* from /usr/share/cityguard/web" "$work/server.log" || { echo "dashboard not found"; exit 1; }
-curl -sf "http://127.0.0.1:$port/" | grep -q '<html' || { echo "no dashboard at /"; exit 1; }
-curl -sf "http://127.0.0.1:$port/metrics" | grep -q '^cityguard_build_info' || { echo "no /metrics"; exit 1; }
+# Whole answers first: grep -q leaving early would make curl fail on a closed pipe (pipefail).
+page=$(curl -sf "http://127.0.0.1:$port/") && grep -q '<html' <<<"$page" || { echo "no dashboard at /"; exit 1; }
+metrics=$(curl -sf "http://127.0.0.1:$port/metrics") && grep -q '^cityguard_build_info' <<<"$metrics" ||
+  { echo "no /metrics"; exit 1; }
 [ "$(as_root stat -c %U:%a /var/lib/cityguard/admin.key)" = "cityguard:600" ] || { echo "admin key file not 0600"; exit 1; }
 echo "installed server: $rules rules, dashboard, metrics, ready"
 # The server itself, not runuser: SIGTERM is its graceful stop.

@@ -37,7 +37,7 @@ class alertmanager {
     std::string url() const { return "http://" + tool_.listen_address(); }
     /// GET /api/v2/alerts: the alerts Alertmanager holds as active.
     nlohmann::json alerts() const {
-        http_client c(tool_.port());
+        http_client c(tool_.port(), false);
         auto r = c.request("GET", "/api/v2/alerts");
         if (r.status != 200) throw std::runtime_error("alertmanager: " + r.body);
         return r.json();

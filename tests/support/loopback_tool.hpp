@@ -48,7 +48,7 @@ class loopback_tool {
             throw std::runtime_error("cannot start " + args[0]);
         for (int i = 0; i < 300; ++i) {
             try {
-                http_client c(port_);
+                http_client c(port_, false);
                 if (c.request("GET", ready_path).status == 200) return;
             } catch (const std::exception&) {
             }

@@ -55,7 +55,7 @@ class prometheus {
                 encoded += kHex[c & 15];
             }
         }
-        http_client c(tool_.port());
+        http_client c(tool_.port(), false);
         auto r = c.request("GET", "/api/v1/query?query=" + encoded);
         if (r.status != 200) throw std::runtime_error("prometheus: " + r.body);
         return r.json()["data"]["result"];

@@ -9,7 +9,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <stdexcept>
 
@@ -93,6 +95,7 @@ nlohmann::json http_result::json() const { return nlohmann::json::parse(body, nu
 
 struct http_client::impl {
     std::uint16_t port;
+    bool cityguard = true;
     net::io_context ioc;
     std::optional<beast::tcp_stream> stream;
     beast::flat_buffer buffer;
@@ -104,8 +107,47 @@ struct http_client::impl {
     }
 };
 
-http_client::http_client(std::uint16_t port) : impl_(std::make_unique<impl>()) { impl_->port = port; }
+http_client::http_client(std::uint16_t port, bool cityguard) : impl_(std::make_unique<impl>()) {
+    impl_->port = port;
+    impl_->cityguard = cityguard;
+}
 http_client::~http_client() = default;
+
+namespace {
+
+/// Where answers are logged for the contract check: CITYGUARD_CONTRACT_DIR, else contract/ beside
+/// the cluster's state directory when CTest made it (tests/CMakeLists.txt); empty: not logged.
+std::string contract_dir() {
+    if (const char* dir = std::getenv("CITYGUARD_CONTRACT_DIR")) return dir;
+    const char* dsn_file = std::getenv("CITYGUARD_TEST_DSN_FILE");
+    if (!dsn_file) return "";
+    const auto dir = std::filesystem::path(dsn_file).parent_path().parent_path() / "contract";
+    std::error_code ec;
+    return std::filesystem::is_directory(dir, ec) ? dir.string() : "";
+}
+
+/// Every answer a test receives is appended to a file of this process in contract_dir(), one
+/// JSON line each; the contract_validate test then checks them all against docs/openapi.json
+/// (tests/contract/validate.mjs).
+void record_exchange(const std::string& method, const std::string& target, const http_result& res) {
+    static const std::string dir = contract_dir();
+    if (dir.empty()) return;
+    static std::mutex mutex;
+    static std::ofstream out(dir + "/" + std::to_string(::getpid()) + ".jsonl", std::ios::app);
+    auto type = res.headers.find("Content-Type");
+    const nlohmann::json line{
+        {"method", method},
+        {"target", target},
+        {"status", res.status},
+        {"content_type", type == res.headers.end() ? "" : type->second},
+        {"retry_after", res.headers.count("Retry-After") > 0},
+        {"body", res.body}};
+    std::lock_guard lock(mutex);
+    out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    out.flush();
+}
+
+}  // namespace
 
 http_result http_client::request(
     const std::string& method,
@@ -137,6 +179,7 @@ http_result http_client::request(
         for (const auto& f : res) out.headers[std::string(f.name_string())] = std::string(f.value());
         out.body = std::move(res.body());
         if (!res.keep_alive()) impl_->stream.reset();
+        if (impl_->cityguard) record_exchange(method, target, out);
         return out;
     }
     throw std::runtime_error("unreachable");

@@ -47,7 +47,9 @@ struct http_result {
 /// One keep-alive HTTP/1.1 connection to 127.0.0.1:port (reconnects when the server closed it).
 class http_client {
   public:
-    explicit http_client(std::uint16_t port);
+    /// `cityguard`: the peer is a CityGuard server, whose answers are held to docs/openapi.json
+    /// (logged for the contract check); false for the other programs tests talk to.
+    explicit http_client(std::uint16_t port, bool cityguard = true);
     ~http_client();
     http_result request(
         const std::string& method,

@@ -2,6 +2,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <functional>
+#include <string_view>
 
 #include "cityguard/alarms/alarm_service.hpp"
 #include "cityguard/api/router.hpp"
@@ -47,6 +48,9 @@ void add_stats_routes(router& r, services& s);
 
 /// Every route of the API.
 router make_router(services& s);
+
+/// docs/openapi.json, compiled in (cmake/embed_text.cmake): the contract GET /api/v1/openapi.json serves.
+std::string_view openapi_document();
 
 /// Parses a JSON request body (http.json_max_depth; off the I/O thread when larger than
 /// http.inline_parse_bytes) or throws api_error(invalid_json, invalid_text, overloaded).
