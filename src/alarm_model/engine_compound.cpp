@@ -1,4 +1,7 @@
 #include <algorithm>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
 
 #include "cityguard/alarm_model/engine.hpp"
 
@@ -57,15 +60,29 @@ rules::site_facts engine::facts_of(const site_info& site) const {
         }
         for (const auto& [key, s] : site.sensors) visit(key_of(*ri, key));
     };
-    f.position = [&site](const std::string& sensor) -> std::optional<std::pair<double, double>> {
-        for (const auto& [key, s] : site.sensors)
-            if (s.id == sensor) return s.position;
-        return std::nullopt;
+    // Compound nodes ask for positions and groups pair by pair of member alarms: a lookup by id,
+    // built on first use, keeps an incident of hundreds of alarms at a large site from costing a
+    // scan of its sensors per pair (which held the writer thread for seconds per tick).
+    struct by_id {
+        const site_info& site;
+        std::unordered_map<std::string_view, const site_info::member_sensor*> map;
+        const site_info::member_sensor* find(const std::string& id) {
+            if (map.empty() && !site.sensors.empty()) {
+                map.reserve(site.sensors.size());
+                for (const auto& [key, s] : site.sensors) map.emplace(s.id, &s);
+            }
+            auto it = map.find(id);
+            return it == map.end() ? nullptr : it->second;
+        }
     };
-    f.groups = [&site](const std::string& sensor) -> const std::vector<std::string>* {
-        for (const auto& [key, s] : site.sensors)
-            if (s.id == sensor) return &s.groups;
-        return nullptr;
+    auto lookup = std::make_shared<by_id>(by_id{site, {}});
+    f.position = [lookup](const std::string& sensor) -> std::optional<std::pair<double, double>> {
+        const auto* s = lookup->find(sensor);
+        return s ? s->position : std::nullopt;
+    };
+    f.groups = [lookup](const std::string& sensor) -> const std::vector<std::string>* {
+        const auto* s = lookup->find(sensor);
+        return s ? &s->groups : nullptr;
     };
     return f;
 }
