@@ -18,6 +18,7 @@
 #include "cityguard/alarms/alarm_service.hpp"
 #include "cityguard/api/routes.hpp"
 #include "cityguard/auth/key_service.hpp"
+#include "cityguard/cluster/cluster_service.hpp"
 #include "cityguard/feed/feed_service.hpp"
 #include "cityguard/history/history_service.hpp"
 #include "cityguard/http/server.hpp"
@@ -29,6 +30,7 @@
 #include "cityguard/stats/stats_service.hpp"
 #include "cityguard/storage/retention_service.hpp"
 #include "cityguard/store/alarms_repo.hpp"
+#include "cityguard/store/cluster_repo.hpp"
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/event_log.hpp"
 #include "cityguard/store/keys_repo.hpp"
@@ -83,6 +85,9 @@ struct harness {
     cg::registry::registry_service registry{
         registry_repo, resources_repo, directory, [this](std::string_view name) { return policy.has_channel(name); }};
     cg::writer::serial_writer writer{writer_connection, cfg.ingest, cfg.writer};  // never started
+    cg::store::cluster_repo cluster_repo{db};
+    // Never started, and the dispatcher is not told to forward: writes reach their handlers.
+    cg::cluster::cluster_service cluster{ioc, cluster_repo, writer, cfg.cluster, "fuzz"};
     cg::ingest::ingest_service ingest{directory, writer, cfg.ingest, cfg.http.json_max_depth};
     cg::history::history_service history{readings_repo, directory, cfg.query};
     cg::alarms::alarm_service alarms{
@@ -117,7 +122,9 @@ struct harness {
         stats,
         retention,
         [this] { return scrape_text(); },
-        cfg.metrics};
+        cfg.metrics,
+        cluster,
+        cfg.cluster};
     cg::api::dispatcher dispatcher{cg::api::make_router(services), keys};
     cg::metrics::http_metrics http_metrics{route_labels(dispatcher)};
     cg::feed::feed_service feed{event_log, keys, directory, cfg.feed, cfg.http.json_max_depth};

@@ -8,12 +8,7 @@ action=${1:?start|stop}
 state=${2:?state dir}
 mkdir -p "$state"
 
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
-[ -x "$pg_bin/initdb" ] || { echo "pg_cluster: PostgreSQL server binaries not found (install postgresql-15)" >&2; exit 1; }
-
-as_owner() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
+source "$(dirname "$0")/pg_lib.sh"
 
 case "$action" in
 start)
@@ -26,8 +21,7 @@ start)
   echo "$data" > "$state/datadir"
   as_owner "$pg_bin/initdb" -D "$data/db" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$state/initdb.log" 2>&1 \
     || { cat "$state/initdb.log" >&2; exit 1; }
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
-         || echo $((20000 + RANDOM % 20000)))
+  port=$(free_port)
   # Test-only default: durability of the test cluster itself does not matter, speed does.
   # Benchmarks pass PG_CLUSTER_OPTS with fsync on, so their figures are honest.
   opts=${PG_CLUSTER_OPTS:-"-c fsync=off -c full_page_writes=off"}

@@ -77,8 +77,9 @@ alarm_service::alarm_service(
       writer_(writer),
       repo_(repo),
       cfg_(cfg),
+      policy_(policy),
       timer_(ioc) {
-    publish_catalog({});  // the rules at once; the bundles when set_packs() gives them
+    publish_catalog(engine_.rules(), {});  // the rules at once; the bundles when set_packs() gives them
 }
 
 void alarm_service::refresh_facts() {
@@ -168,6 +169,39 @@ net::awaitable<void> alarm_service::restore() {
     );
 }
 
+net::awaitable<void> alarm_service::take_over() {
+    std::vector<rules::rule> next_rules;
+    std::optional<std::vector<rules::bundle>> next_bundles;
+    try {
+        next_rules = rules::load_packs(packs_dir_);
+        next_bundles = rules::load_bundles(packs_dir_, next_rules);
+    } catch (const std::exception& e) {
+        spdlog::warn("rule packs on disk refused at takeover, the loaded ones stay: {}", e.what());
+        next_rules = engine_.rules();
+    }
+    rollback_staged();
+    engine_ = alarm_model::engine(std::move(next_rules), util::now_micros());
+    if (next_bundles) publish_catalog(engine_.rules(), std::move(*next_bundles));
+    escalation_ = notify::escalation(policy_, [this](const std::string& site) {
+        auto it = district_of_site_.find(site);
+        return it == district_of_site_.end() ? std::string() : it->second;
+    });
+    {
+        std::lock_guard lock(silences_mutex_);
+        silences_applied_ = silences_version_ - 1;  // the escalation is new: hand the silences over again
+    }
+    facts_of_.reset();
+    facts_.clear();
+    co_await restore();
+}
+
+void alarm_service::reload_catalog() {
+    auto next_rules = rules::load_packs(packs_dir_);
+    auto next_bundles = rules::load_bundles(packs_dir_, next_rules);
+    // Only the catalog: a follower's engine is not in use, and is rebuilt when it takes over.
+    publish_catalog(next_rules, std::move(next_bundles));
+}
+
 void alarm_service::restore_history(const std::vector<std::tuple<std::int32_t, util::micros, double>>& rows) {
     std::vector<std::pair<util::micros, double>> of_sensor;
     for (std::size_t i = 0; i < rows.size();) {
@@ -191,6 +225,7 @@ net::awaitable<void> alarm_service::timer_loop() {
         timer_.expires_after(std::chrono::milliseconds(cfg_.tick_ms));
         auto [ec] = co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
         if (ec || stopping_) co_return;
+        if (!writer_.leading()) continue;  // the leader's timer runs deadlines and offline checks
         try {
             co_await tick();
         } catch (const std::exception& e) {
@@ -294,6 +329,13 @@ net::awaitable<T> alarm_service::on_writer(std::function<T(store::writer_connect
                 );
             else if (queued == writer::post_result::stopped)
                 deliver(std::make_exception_ptr(api_error(errc::unavailable, "server is shutting down")), T{});
+            else if (queued == writer::post_result::not_leading)
+                deliver(
+                    std::make_exception_ptr(
+                        api_error(errc::unavailable, "this instance does not lead at the moment; retry")
+                    ),
+                    T{}
+                );
         },
         net::use_awaitable,
         std::move(fn)
@@ -440,10 +482,10 @@ rules::responders alarm_service::responders_of(std::string_view rule_id) const {
     return it == current->responders.end() ? rules::responders{} : it->second;
 }
 
-void alarm_service::publish_catalog(std::vector<rules::bundle> bundles) {
+void alarm_service::publish_catalog(const std::vector<rules::rule>& rule_list, std::vector<rules::bundle> bundles) {
     json listed = json::array();
     std::map<std::string, rules::responders, std::less<>> responders;
-    for (const auto& r : engine_.rules()) {
+    for (const auto& r : rule_list) {
         if (r.retired) continue;
         listed.push_back(r.definition);
         // A pack's responders apply to its rules that name none: GET /rules shows them in place.
@@ -464,7 +506,7 @@ void alarm_service::publish_catalog(std::vector<rules::bundle> bundles) {
 
 void alarm_service::set_packs(std::string dir, std::vector<rules::bundle> bundles) {
     packs_dir_ = std::move(dir);
-    publish_catalog(std::move(bundles));
+    publish_catalog(engine_.rules(), std::move(bundles));
 }
 
 std::string alarm_service::bundles_body() const { return current_catalog()->bundles_body; }
@@ -492,7 +534,7 @@ net::awaitable<json> alarm_service::reload() {
             {"changed", summary.changed},
             {"removed", summary.removed},
             {"unchanged", summary.unchanged}};
-        publish_catalog(std::move(next_bundles));
+        publish_catalog(engine_.rules(), std::move(next_bundles));
         try {
             write_and_commit(connection, engine_.retire_removed(util::now_micros()));
         } catch (const std::exception& e) {
@@ -509,6 +551,7 @@ net::awaitable<json> alarm_service::reload() {
     }
     auto& summary = std::get<json>(result);
     spdlog::info("rule packs reloaded from {}: {}", packs_dir_, summary.dump());
+    if (reloaded_) reloaded_();
     co_return std::move(summary);
 }
 

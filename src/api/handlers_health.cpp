@@ -9,7 +9,13 @@ void add_health_routes(router& r, services& s) {
                co_return json_response(200, {{"status", "ok"}, {"version", CITYGUARD_VERSION}});
            }});
     r.add({"GET", "/readyz", access::anyone, false, [&s](request&) -> net::awaitable<response> {
-               if (co_await s.database_ready()) co_return json_response(200, {{"status", "ready"}});
+               if (co_await s.database_ready()) {
+                   // Reads are served here either way; writes when this instance leads or knows who does.
+                   auto body = s.cluster.role();
+                   body["status"] = "ready";
+                   body["writes"] = s.cluster.leading() || !s.cluster.leader_url().empty();
+                   co_return json_response(200, body);
+               }
                co_return error_response(errc::unavailable, "database unreachable");
            }});
     r.add({"GET", "/api/v1/openapi.json", access::anyone, false, [](request&) -> net::awaitable<response> {

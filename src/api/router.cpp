@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cityguard/api/errors.hpp"
+#include "cityguard/util/crypto.hpp"
 #include "cityguard/util/error.hpp"
 #include "cityguard/util/input.hpp"
 
@@ -116,6 +117,15 @@ net::awaitable<admission> dispatcher::admit(request& req) {
         for (const auto& [name, value] : req.query)
             if (!util::storable_text(name) || !util::storable_text(value))
                 throw api_error(errc::invalid_text, "query parameter '" + name + "' must be UTF-8 text without NUL");
+        if (!req.cluster_token.empty()) {
+            // Only an instance of this cluster may say whose request it forwards.
+            if (!forwarding_ || forwarding_->token.empty() ||
+                !util::equal_secrets(req.cluster_token, forwarding_->token)) {
+                out.refusal = error_response(errc::forbidden, "X-CityGuard-Cluster-Token does not match cluster.token");
+                co_return out;
+            }
+            if (!req.forwarded_for.empty()) req.client = req.forwarded_for;
+        }
         auto m = routes_.find(req.method, req.path);
         if (!m.found) {
             if (m.allowed.empty()) {
@@ -167,6 +177,13 @@ net::awaitable<admission> dispatcher::admit(request& req) {
 
 net::awaitable<response> dispatcher::serve(const route& r, request req) {
     try {
+        if (forwarding_ && r.method != "GET" && r.method != "HEAD" && !forwarding_->leading()) {
+            // One hop at most: a forwarded request that finds the lead moved on gets 503 and
+            // its client retries through whichever instance it reaches.
+            if (req.forwarded) throw api_error(errc::unavailable, "this instance does not lead at the moment; retry");
+            auto answered = co_await forwarding_->forward(req);
+            if (answered) co_return std::move(*answered);
+        }
         auto awaited = co_await r.handle(req);
         co_return awaited;
     } catch (const api_error& e) {

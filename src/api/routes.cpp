@@ -20,6 +20,7 @@ router make_router(services& s) {
     add_readings_routes(r, s);
     add_alarm_routes(r, s);
     add_stats_routes(r, s);
+    add_cluster_routes(r, s);
     return r;
 }
 

@@ -6,6 +6,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/host_name.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -17,6 +19,7 @@
 #include "cityguard/alarms/alarm_service.hpp"
 #include "cityguard/api/routes.hpp"
 #include "cityguard/auth/key_service.hpp"
+#include "cityguard/cluster/cluster_service.hpp"
 #include "cityguard/feed/feed_service.hpp"
 #include "cityguard/history/history_service.hpp"
 #include "cityguard/http/server.hpp"
@@ -34,6 +37,7 @@
 #include "cityguard/stats/stats_service.hpp"
 #include "cityguard/storage/retention_service.hpp"
 #include "cityguard/store/alarms_repo.hpp"
+#include "cityguard/store/cluster_repo.hpp"
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/event_log.hpp"
 #include "cityguard/store/keys_repo.hpp"
@@ -45,6 +49,7 @@
 #include "cityguard/store/silences_repo.hpp"
 #include "cityguard/store/stats_repo.hpp"
 #include "cityguard/store/writer_connection.hpp"
+#include "cityguard/util/crypto.hpp"
 #include "cityguard/util/error.hpp"
 #include "cityguard/web/static_files.hpp"
 #include "cityguard/writer/serial_writer.hpp"
@@ -66,14 +71,17 @@ struct app::parts {
           ioc(cfg.threads > 0 ? cfg.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
           work(net::make_work_guard(ioc)),
           db(cfg.db),
+          read_db(cfg.db.read_url.empty() ? nullptr : std::make_unique<store::database>(replica_config(cfg.db))),
           keys_repo(db),
           registry_repo(db),
           resources_repo(db),
           stats_repo(db),
           readings_repo(db),
+          history_readings(read_db ? *read_db : db),
           alarms_repo(db),
           notifications_repo(db),
           silences_repo(db),
+          cluster_repo(db),
           event_log(db),
           writer_connection(cfg.db.url, cfg.db.statement_timeout_ms),
           keys(keys_repo, cfg.auth),
@@ -84,8 +92,9 @@ struct app::parts {
               [this](std::string_view name) { return this->policy.has_channel(name); }
           ),
           writer(writer_connection, cfg.ingest, cfg.writer),
+          cluster(ioc, cluster_repo, writer, cfg.cluster, make_member_id(cfg)),
           ingest(directory, writer, cfg.ingest, cfg.http.json_max_depth),
-          history(readings_repo, directory, cfg.query),
+          history(history_readings, directory, cfg.query),
           alarms(ioc, std::move(rules), directory, writer, alarms_repo, cfg.alarms, this->policy),
           nearby(resources_repo, cfg.resources, [this](std::string_view rule) { return alarms.responders_of(rule); }),
           stats(stats_repo, cfg.stats),
@@ -109,7 +118,9 @@ struct app::parts {
               stats,
               retention,
               [this]() { return scrape(); },
-              cfg.metrics},
+              cfg.metrics,
+              cluster,
+              cfg.cluster},
           dispatcher(api::make_router(services), keys),
           http_metrics(route_labels(dispatcher)),
           feed(event_log, keys, directory, cfg.feed, cfg.http.json_max_depth),
@@ -139,20 +150,24 @@ struct app::parts {
     net::io_context ioc;
     net::executor_work_guard<net::io_context::executor_type> work;
     store::database db;
+    std::unique_ptr<store::database> read_db;  // db.read_url: the history's replica
     store::keys_repo keys_repo;
     store::registry_repo registry_repo;
     store::resources_repo resources_repo;
     store::stats_repo stats_repo;
     store::readings_repo readings_repo;
+    store::readings_repo history_readings;  // on the replica when db.read_url is set
     store::alarms_repo alarms_repo;
     store::notifications_repo notifications_repo;
     store::silences_repo silences_repo;
+    store::cluster_repo cluster_repo;
     store::event_log event_log;
     store::writer_connection writer_connection;
     auth::key_service keys;
     registry::sensor_directory directory;
     registry::registry_service registry;
     writer::serial_writer writer;
+    cluster::cluster_service cluster;  // this instance among others on the database; forwards writes to the leader
     ingest::ingest_service ingest;
     history::history_service history;
     alarms::alarm_service alarms;
@@ -175,8 +190,89 @@ struct app::parts {
     net::steady_timer maintenance_timer;
     net::steady_timer retention_timer;
     metrics::registry measurements;
+    bool restored_once = false;  // writer thread: the first lead restores, later ones take over
     const std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
     const double started_at_unix = static_cast<double>(util::now_micros()) / 1e6;
+
+    static config::db_config replica_config(const config::db_config& primary) {
+        auto replica = primary;
+        replica.url = primary.read_url;
+        return replica;
+    }
+
+    /// This instance among others: host, port and a random part, so that a restart is a new member.
+    static std::string make_member_id(const config::config& cfg) {
+        return net::ip::host_name() + ":" + std::to_string(cfg.listen_port) + "-" +
+               util::generate_api_key().substr(3, 8);
+    }
+
+    /// How other instances reach this one: cluster.advertise_url, else the bound address (this
+    /// machine's name when listening on every address).
+    std::string advertise_url() const {
+        if (!cfg.cluster.advertise_url.empty()) return cfg.cluster.advertise_url;
+        std::string host = cfg.listen_host;
+        if (host == "0.0.0.0" || host == "::" || host.empty()) host = net::ip::host_name();
+        if (host.find(':') != std::string::npos) host = "[" + host + "]";
+        std::string url = "http://" + host;
+        url += ":";
+        url += std::to_string(server.port());
+        return url;
+    }
+
+    /// Runs on the writer thread when this instance wins the lead: what a leader keeps in memory
+    /// comes from the database, as at a start. The first time it is the start's restore.
+    void on_lead() {
+        run_now(registry.load_directory());
+        if (std::exchange(restored_once, true))
+            run_now(alarms.take_over());
+        else
+            run_now(alarms.restore());
+        run_now(silences.load());
+        notifier.wake();
+    }
+
+    /// Registry, key and rule-pack changes made on any instance (sql/0016_cluster.sql), heard on
+    /// the event follower's thread: the work is posted to the I/O threads.
+    void on_change(const std::string& what) {
+        const bool all = what == "reconnected";
+        const auto after = [&what](std::string_view prefix) {
+            return what.starts_with(prefix) ? std::optional<std::string>(what.substr(prefix.size())) : std::nullopt;
+        };
+        if (auto name = after("key-revoked:"))
+            keys.forget_revoked(*name);
+        else if (auto changed = after("key-changed:"))
+            keys.forget_changed(*changed);
+        else if (auto hash = after("key-added:"))
+            keys.forget_unknown(*hash);
+        if (all || what == "keys") keys.forget_all();
+        if ((all || what == "registry") && !writer.leading())  // the leader reloads after its own writes
+            net::co_spawn(ioc, reload_directory(), net::detached);
+        if ((all || what == "rules") && !writer.leading()) net::post(ioc, [this] { reload_catalog(); });
+    }
+
+    net::awaitable<void> reload_directory() {
+        try {
+            co_await registry.load_directory();
+        } catch (const std::exception& e) {
+            spdlog::warn("cluster: sensor directory not reloaded after a change: {}", e.what());
+        }
+    }
+
+    void reload_catalog() {
+        try {
+            alarms.reload_catalog();
+        } catch (const std::exception& e) {
+            spdlog::warn("cluster: rule packs changed on the leader but not here: {}", e.what());
+        }
+    }
+
+    net::awaitable<void> announce_rules() {
+        try {
+            co_await cluster_repo.announce("rules");
+        } catch (const std::exception& e) {
+            spdlog::warn("cluster: could not tell the other instances about the rule reload: {}", e.what());
+        }
+    }
 
     static std::vector<metrics::http_metrics::route_label> route_labels(const api::dispatcher& d) {
         std::vector<metrics::http_metrics::route_label> out;
@@ -420,6 +516,7 @@ struct app::parts {
             auto [ec] = co_await retention_timer.async_wait(net::as_tuple(net::use_awaitable));
             if (ec) co_return;
             wait = std::chrono::seconds(cfg.storage.maintenance_interval_s);
+            if (!writer.leading()) continue;  // the leader maintains storage
             try {
                 const auto report = co_await retention.run_once();
                 if (report["rolled_days"] != 0 || !report["dropped"].empty())
@@ -523,22 +620,46 @@ void app::start() {
         }
     }
     p.run_now(p.registry.load_directory());
-    p.run_now(p.alarms.restore());
-    p.run_now(p.silences.load());
     p.writer.observe(&p.alarms);
     p.alarms.on_outbox([&notifier = p.notifier] { notifier.wake(); });
     p.writer.on_committed([&hub = p.feed.events()](const auto& rows, const auto& inserted) {
         if (hub.wants_readings()) hub.publish_readings(rows, inserted);
     });
+    p.follower.on_change([&p](const std::string& what) { p.on_change(what); });
     p.follower.start();
-    p.writer.start();
-    p.alarms.start();
-    p.notifier.start();
+    p.alarms.on_reloaded([&p] { net::co_spawn(p.ioc, p.announce_rules(), net::detached); });
+    p.notifier.only_while([&w = p.writer] { return w.leading(); });
+    p.dispatcher.forward_writes(api::make_forwarding(p.services));
     if (p.files.enabled())
         spdlog::info("dashboard: {} file(s) from {}", p.files.size(), cfg_.web.root);
     else
         spdlog::info("dashboard: off (no web.root)");
+    writer::leadership lead;
+    lead.member_id = p.cluster.member_id();
+    lead.poll_ms = cfg_.cluster.poll_ms;
+    lead.on_lead = [&p] { p.on_lead(); };
+    p.writer.lead_with(std::move(lead));
+    p.writer.start();
+    // A lone instance restarted after SIGKILL may find its old session's lock not yet released
+    // (PostgreSQL ends that backend a moment later): it bids again for up to two polls before it
+    // settles as a follower, so that it listens knowing who takes writes.
+    for (const auto until = std::chrono::steady_clock::now() + 2 * std::chrono::milliseconds(cfg_.cluster.poll_ms);
+         !p.run_now(p.cluster.learn_leader()) && std::chrono::steady_clock::now() < until;) {
+        p.writer.bid_soon();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     p.server.start();
+    // Registered once listening: the others forward to the bound address.
+    p.cluster.start(p.advertise_url());
+    p.run_now(p.cluster.register_now());
+    spdlog::info(
+        "cluster: instance {} at {} {}",
+        p.cluster.member_id(),
+        p.advertise_url(),
+        p.writer.leading() ? "leads" : "follows (another instance leads)"
+    );
+    p.alarms.start();
+    p.notifier.start();
     net::co_spawn(p.ioc, p.maintain_partitions(), net::detached);
     net::co_spawn(p.ioc, p.maintain_storage(), net::detached);
     net::co_spawn(p.ioc, p.reload_on_sighup(), net::detached);
@@ -594,6 +715,8 @@ void app::stop() {
     // committed now, before the process goes.
     p.alarms.stop();
     p.writer.stop();
+    p.writer_connection.resign();  // the lead is free now: another instance takes over within cluster.poll_ms
+    p.cluster.stop();
     p.follower.stop();
     boost::system::error_code ignored;
     p.signals.cancel(ignored);
@@ -605,6 +728,7 @@ void app::stop() {
     for (auto& t : threads_) t.join();
     threads_.clear();
     p.db.stop();
+    if (p.read_db) p.read_db->stop();
     spdlog::info("cityguard stopped");
 }
 

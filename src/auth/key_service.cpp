@@ -164,21 +164,43 @@ net::awaitable<std::vector<store::key_record>> key_service::list() {
     co_return awaited;
 }
 
+void key_service::forget_name(const std::string& name, bool refuse) {
+    std::lock_guard lock(mutex_);
+    ++revocations_;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = cache_.begin(); it != cache_.end();) {
+        if (it->second.who.name == name) {
+            // Remembered as unknown: refused at once, without the database or the look-up limits.
+            if (refuse) remember_unknown(it->first, now);
+            it = cache_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void key_service::forget_revoked(const std::string& name) { forget_name(name, true); }
+
+void key_service::forget_changed(const std::string& name) { forget_name(name, false); }
+
+void key_service::forget_unknown(const std::string& hash_hex) {
+    std::lock_guard lock(mutex_);
+    ++revocations_;
+    unknown_.erase(hash_hex);  // its entry in unknown_order_ goes when it comes round
+}
+
+void key_service::forget_all() {
+    std::lock_guard lock(mutex_);
+    ++revocations_;
+    cache_.clear();
+    unknown_.clear();
+    unknown_order_.clear();
+}
+
 net::awaitable<bool> key_service::revoke(std::string name) {
     const bool removed = co_await repo_.remove(name);
     if (removed) {
-        std::lock_guard lock(mutex_);
-        ++revocations_;
-        // Remembered as unknown: refused at once, without the database or the look-up limits.
-        const auto now = std::chrono::steady_clock::now();
-        for (auto it = cache_.begin(); it != cache_.end();) {
-            if (it->second.who.name == name) {
-                remember_unknown(it->first, now);
-                it = cache_.erase(it);
-            } else {
-                ++it;
-            }
-        }
+        forget_name(name, true);
         spdlog::info("api key '{}' revoked", name);
     }
     co_return removed;

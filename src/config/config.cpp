@@ -103,6 +103,12 @@ std::string read_file(const std::string& path) {
 
 constexpr long long kMaxInt = std::numeric_limits<int>::max();
 
+void check_cluster(const cluster_config& c, const std::string& token_key) {
+    if (!c.token.empty() && c.token.size() < 16) section::fail(token_key, "must be at least 16 characters");
+    if (!c.advertise_url.empty() && c.advertise_url.rfind("http://", 0) != 0)
+        section::fail("cluster.advertise_url", "must be an http:// URL other instances reach this one at");
+}
+
 }  // namespace
 
 env_lookup process_environment() {
@@ -161,6 +167,7 @@ void apply_json(config& cfg, const std::string& json_text) {
     if (const json* v = root.object("db")) {
         section s(*v, "db");
         s.string("url", cfg.db.url);
+        s.string("read_url", cfg.db.read_url);
         s.integer("pool_size", cfg.db.pool_size, 1, 64);
         s.integer("max_queued", cfg.db.max_queued, 1, 1'000'000);
         s.integer("statement_timeout_ms", cfg.db.statement_timeout_ms, 0, kMaxInt);
@@ -271,6 +278,18 @@ void apply_json(config& cfg, const std::string& json_text) {
             section::fail("metrics.access", "must be \"loopback\", \"key\" or \"open\"");
         s.finish();
     }
+    if (const json* v = root.object("cluster")) {
+        section s(*v, "cluster");
+        s.string("advertise_url", cfg.cluster.advertise_url);
+        s.integer("poll_ms", cfg.cluster.poll_ms, 50, 600'000);
+        s.integer("heartbeat_ms", cfg.cluster.heartbeat_ms, 100, 600'000);
+        s.integer("member_timeout_ms", cfg.cluster.member_timeout_ms, 500, kMaxInt);
+        s.integer("forget_after_s", cfg.cluster.forget_after_s, 60, 366 * 86'400);
+        s.integer("forward_connections", cfg.cluster.forward_connections, 1, 10'000);
+        s.integer("max_queued_forwards", cfg.cluster.max_queued_forwards, 0, 1'000'000);
+        s.integer("forward_timeout_ms", cfg.cluster.forward_timeout_ms, 100, kMaxInt);
+        s.finish();
+    }
     if (const json* v = root.object("web")) {
         section s(*v, "web");
         s.string("root", cfg.web.root);
@@ -282,6 +301,7 @@ void apply_json(config& cfg, const std::string& json_text) {
     // A reading the server accepts must never land in a partition retention drops at once.
     if (cfg.storage.retention_days != 0 && cfg.storage.retention_days <= cfg.ingest.max_age_days + 1)
         section::fail("storage.retention_days", "must be 0 (keep forever) or more than ingest.max_age_days + 1");
+    check_cluster(cfg.cluster, "CITYGUARD_CLUSTER_TOKEN");
     if (cfg.stats.default_days > cfg.stats.max_days)
         section::fail("stats.default_days", "must not exceed stats.max_days");
     if (cfg.resources.nearby_per_kind > cfg.resources.max_nearby_per_kind)
@@ -310,7 +330,8 @@ std::string usage() {
            "  --log-level LEVEL   trace, debug, info, warn, error\n"
            "  --help, --version\n"
            "Environment: CITYGUARD_CONFIG, CITYGUARD_DB_URL, CITYGUARD_LISTEN, CITYGUARD_THREADS,\n"
-           "             CITYGUARD_LOG_LEVEL, CITYGUARD_ADMIN_KEY\n";
+           "             CITYGUARD_LOG_LEVEL, CITYGUARD_ADMIN_KEY, CITYGUARD_CLUSTER_TOKEN,\n"
+           "             CITYGUARD_ADVERTISE_URL, CITYGUARD_DB_READ_URL\n";
 }
 
 namespace {
@@ -439,12 +460,16 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
     }
 
     if (auto v = env("CITYGUARD_DB_URL")) cfg.db.url = *v;
+    if (auto v = env("CITYGUARD_DB_READ_URL")) cfg.db.read_url = *v;
     if (auto v = env("CITYGUARD_LISTEN")) parse_listen(*v, "CITYGUARD_LISTEN", cfg.listen_host, cfg.listen_port);
     if (auto v = env("CITYGUARD_THREADS")) cfg.threads = parse_int(*v, "CITYGUARD_THREADS", 0, 256);
     if (auto v = env("CITYGUARD_LOG_LEVEL")) {
         validate_log_level(*v, "CITYGUARD_LOG_LEVEL");
         cfg.log_level = *v;
     }
+    if (auto v = env("CITYGUARD_CLUSTER_TOKEN")) cfg.cluster.token = *v;
+    if (auto v = env("CITYGUARD_ADVERTISE_URL")) cfg.cluster.advertise_url = *v;
+    check_cluster(cfg.cluster, "CITYGUARD_CLUSTER_TOKEN");
     if (auto v = env("CITYGUARD_ADMIN_KEY")) {
         if (v->size() < 16) section::fail("CITYGUARD_ADMIN_KEY", "must be at least 16 characters");
         cfg.auth.admin_key = *v;

@@ -262,6 +262,10 @@ net::awaitable<http_session::next> http_session::handle(beast::flat_buffer& buff
         req.authorization = std::string(header[bhttp::field::authorization]);
         req.content_type = std::string(header[bhttp::field::content_type]);
         req.client = client_;
+        req.target = target;
+        req.cluster_token = std::string(header["X-CityGuard-Cluster-Token"]);
+        req.forwarded_for = std::string(header["X-CityGuard-Forwarded-For"]);
+        req.forwarded = header.count("X-CityGuard-Forwarded") > 0;
         res = co_await answer_api(buffer, x, std::move(req), content_length.value_or(0));
         if (!res) co_return next::close;  // the body could not be read; answered already
     }

@@ -80,7 +80,8 @@ net::awaitable<void> dispatcher::loop() {
         woken_ = false;
         try {
             std::vector<std::int64_t> busy(in_flight_.begin(), in_flight_.end());
-            auto jobs = co_await repo_.due(busy, cfg_.batch);
+            std::vector<store::delivery_job> jobs;
+            if (!allowed_ || allowed_()) jobs = co_await repo_.due(busy, cfg_.batch);
             for (auto& job : jobs) {
                 const auto& name = job.notification.channel;
                 auto ch = policy_.channels.find(name);

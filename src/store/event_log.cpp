@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <utility>
 
 #include "alarm_rows.hpp"
 #include "pool.hpp"
@@ -13,6 +14,7 @@ namespace cityguard::store {
 namespace {
 
 constexpr const char* kChannel = "cityguard_events";
+constexpr const char* kChangesChannel = "cityguard_changes";
 
 std::vector<logged_event> read_after(pqxx::connection& c, std::int64_t seq, std::size_t limit) {
     pqxx::read_transaction tx(c);
@@ -38,6 +40,17 @@ class wake_flag final : public pqxx::notification_receiver {
 
   private:
     bool& flag_;
+};
+
+/// Hands each change notification's payload on.
+class change_receiver final : public pqxx::notification_receiver {
+  public:
+    change_receiver(pqxx::connection_base& c, const std::function<void(const std::string&)>& to)
+        : pqxx::notification_receiver(c, kChangesChannel), to_(to) {}
+    void operator()(const std::string& payload, int) override { to_(payload); }
+
+  private:
+    const std::function<void(const std::string&)>& to_;
 };
 
 }  // namespace
@@ -89,6 +102,8 @@ void event_follower::run() {
     constexpr long kWaitUs = 100'000;
     std::unique_ptr<pqxx::connection> conn;
     std::unique_ptr<wake_flag> receiver;
+    std::unique_ptr<change_receiver> changes;
+    bool connected_before = false;
     bool notified = true;
     auto next_poll = clock::now();
     while (!stopping_) {
@@ -96,6 +111,11 @@ void event_follower::run() {
             if (!conn) {
                 conn = open_connection(url_, statement_timeout_ms_);
                 receiver = std::make_unique<wake_flag>(*conn, notified);
+                if (change_sink_) {
+                    changes = std::make_unique<change_receiver>(*conn, change_sink_);
+                    // Changes made while we were away were not heard.
+                    if (std::exchange(connected_before, true)) change_sink_("reconnected");
+                }
                 notified = true;  // whatever was committed while we were away
             }
             if (notified || clock::now() >= next_poll) {
@@ -113,11 +133,13 @@ void event_follower::run() {
             conn->await_notification(0, kWaitUs);
         } catch (const std::exception& e) {
             spdlog::warn("alarm event follower: {}; reconnecting", e.what());
+            changes.reset();
             receiver.reset();
             conn.reset();
             for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
     }
+    changes.reset();
     receiver.reset();
 }
 

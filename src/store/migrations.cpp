@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <pqxx/pqxx>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -46,6 +47,22 @@ std::vector<std::string> migrate(const std::string& db_url, const std::vector<mi
             "version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         );
         tx.commit();
+    }
+    {
+        // An instance older than the schema must not run against it (several instances, or a
+        // rollback of the binary): it would write what the newer schema does not expect.
+        pqxx::read_transaction tx(conn);
+        std::set<std::string> known;
+        for (const auto& m : all) known.insert(m.name);
+        for (const auto& row : tx.exec("SELECT version FROM schema_migrations ORDER BY version")) {
+            const auto version = row[0].as<std::string>();
+            if (!known.count(version))
+                throw std::runtime_error(
+                    "schema: the database has migration " + version + ", which this binary (CityGuard " +
+                    CITYGUARD_VERSION +
+                    ") does not know: it was migrated by a newer CityGuard. Run that version (or newer) against it."
+                );
+        }
     }
     std::vector<std::string> applied;
     for (const auto& m : all) {

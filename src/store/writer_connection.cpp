@@ -8,6 +8,7 @@
 #include <pqxx/tablewriter>
 #include <set>
 
+#include "cityguard/store/errors.hpp"
 #include "pool.hpp"
 #include "queries.hpp"
 #include "scope.hpp"
@@ -56,6 +57,7 @@ struct writer_connection::impl {
     int statement_timeout_ms;
     std::unique_ptr<pqxx::connection> conn;
     std::set<std::int64_t> partition_days;  // days known to have a partition on this connection's database
+    bool holds_lock = false;                // this session holds the leadership lock
 
     /// Runs `work` on the connection; a lost connection, or a COMMIT whose outcome is unknown,
     /// drops it (re-opened on next use) and rethrows. Retrying the readings is safe: (sensor, ts)
@@ -65,17 +67,31 @@ struct writer_connection::impl {
         try {
             work(connection());
         } catch (const pqxx::broken_connection&) {
-            conn.reset();
+            drop();
             throw;
         } catch (const pqxx::in_doubt_error&) {
-            conn.reset();
+            drop();
             throw;
         }
     }
 
-    pqxx::connection& connection() {
-        if (conn && conn->is_open()) return *conn;
+    void drop() {
         conn.reset();
+        holds_lock = false;
+    }
+
+    /// The connection for writes: only while it holds the leadership lock. A connection that was
+    /// lost is never silently re-opened here, because the lock went with it and another instance
+    /// may lead now; try_lead() opens a new one and asks for the lock again.
+    pqxx::connection& connection() {
+        if (conn && conn->is_open() && holds_lock) return *conn;
+        if (conn && !conn->is_open()) drop();
+        throw error(failure::unavailable, "this instance is not the leader (it holds no writer lock)");
+    }
+
+    pqxx::connection& open() {
+        if (conn && conn->is_open()) return *conn;
+        drop();
         partition_days.clear();
         auto c = open_connection(url, statement_timeout_ms);
         {
@@ -207,7 +223,7 @@ struct writer_connection::impl {
 };
 
 writer_connection::writer_connection(std::string db_url, int statement_timeout_ms)
-    : impl_(std::make_unique<impl>(impl{std::move(db_url), statement_timeout_ms, nullptr, {}})) {}
+    : impl_(std::make_unique<impl>(impl{std::move(db_url), statement_timeout_ms, nullptr, {}, false})) {}
 
 writer_connection::~writer_connection() = default;
 
@@ -226,6 +242,42 @@ void writer_connection::commit_readings(
         }
     });
 }
+
+bool writer_connection::try_lead(const std::string& member_id) {
+    if (impl_->holds_lock && impl_->conn && impl_->conn->is_open()) return true;
+    try {
+        auto& c = impl_->open();
+        pqxx::work tx(c);
+        const bool got = tx.exec_prepared1(queries::try_leader_lock.name)[0].as<bool>();
+        if (got) tx.exec_prepared(queries::mark_leader.name, member_id, CITYGUARD_VERSION);
+        tx.commit();
+        impl_->holds_lock = got;
+        return got;
+    } catch (const pqxx::broken_connection&) {
+        impl_->drop();
+        throw;
+    } catch (const pqxx::in_doubt_error&) {
+        impl_->drop();
+        throw;
+    }
+}
+
+bool writer_connection::leading() const noexcept { return impl_->holds_lock && impl_->conn && impl_->conn->is_open(); }
+
+bool writer_connection::still_leading() {
+    if (!leading()) return false;
+    try {
+        pqxx::nontransaction tx(*impl_->conn);
+        tx.exec(queries::ping);
+        return true;
+    } catch (const std::exception& e) {
+        spdlog::warn("writer connection lost: {}", e.what());
+        impl_->drop();
+        return false;
+    }
+}
+
+void writer_connection::resign() { impl_->drop(); }
 
 void writer_connection::transact(const std::function<void(transaction_scope&)>& fn) {
     impl_->guarded([&](pqxx::connection& c) {

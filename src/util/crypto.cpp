@@ -1,5 +1,6 @@
 #include "cityguard/util/crypto.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -60,6 +61,10 @@ std::string generate_api_key() {
     }
     if (bits > 0) key.push_back(alphabet[(acc << (6 - bits)) & 0x3f]);
     return key;
+}
+
+bool equal_secrets(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace cityguard::util

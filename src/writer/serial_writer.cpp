@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <utility>
 
 namespace cityguard::writer {
 
@@ -18,8 +19,10 @@ serial_writer::serial_writer(
 serial_writer::~serial_writer() { stop(); }
 
 void serial_writer::start() {
-    std::lock_guard lock(mutex_);
-    if (!thread_.joinable() && !stopping_) thread_ = std::thread([this] { run(); });
+    std::unique_lock lock(mutex_);
+    if (thread_.joinable() || stopping_) return;
+    thread_ = std::thread([this] { run(); });
+    wake_.wait(lock, [this] { return first_bid_done_; });
 }
 
 void serial_writer::stop() {
@@ -48,6 +51,7 @@ post_result serial_writer::post(task work) {
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || !thread_.joinable()) return post_result::stopped;
+        if (!leading_.load()) return post_result::not_leading;
         if (queued_tasks_.load() >= cfg_.max_queued_tasks) return post_result::full;
         ++queued_tasks_;
         queue_.push_back({{}, {}, std::move(work)});
@@ -72,6 +76,11 @@ void serial_writer::enqueue(std::vector<rules::reading> rows, completion done) {
             finish(done, {false, errc::unavailable, "server is shutting down", {}});
             return;
         }
+        if (!leading_.load()) {
+            lock.unlock();
+            finish(done, {false, errc::unavailable, "this instance does not lead at the moment; retry", {}});
+            return;
+        }
         if (pending_rows_.load() + n > ingest_.max_pending_rows) {
             lock.unlock();
             finish(done, {false, errc::overloaded, "ingest queue is full; retry later", {}});
@@ -83,19 +92,89 @@ void serial_writer::enqueue(std::vector<rules::reading> rows, completion done) {
     wake_.notify_one();
 }
 
+void serial_writer::bid_soon() {
+    {
+        std::lock_guard lock(mutex_);
+        bid_requested_ = true;
+    }
+    wake_.notify_all();
+}
+
+void serial_writer::bid() {
+    bool won = false;
+    try {
+        won = leadership_.bid ? leadership_.bid() : connection_.try_lead(leadership_.member_id);
+        bid_failed_logged_ = false;
+    } catch (const std::exception& e) {
+        if (!std::exchange(bid_failed_logged_, true))
+            spdlog::warn("writer: cannot reach the database to bid for leadership, will retry: {}", e.what());
+    }
+    if (won) {
+        try {
+            if (leadership_.on_lead) leadership_.on_lead();
+            leading_ = true;
+            spdlog::info("writer: this instance leads ({})", leadership_.member_id);
+        } catch (const std::exception& e) {
+            spdlog::error("writer: won the lock but could not restore state, giving it back: {}", e.what());
+            connection_.resign();
+        }
+    }
+    {
+        std::lock_guard lock(mutex_);
+        first_bid_done_ = true;
+    }
+    wake_.notify_all();
+}
+
+void serial_writer::lose() {
+    std::deque<job> left;
+    {
+        std::lock_guard lock(mutex_);
+        leading_ = false;
+        left.swap(queue_);
+    }
+    spdlog::warn("writer: this instance no longer leads (its connection and lock are gone)");
+    for (auto& j : left) {
+        if (j.work) {
+            run_task(j.work);  // finds no lock and reports it to whoever waits
+            continue;
+        }
+        pending_rows_ -= j.rows.size();
+        finish(j.done, {false, errc::unavailable, "this instance lost the lead; readings were not stored", {}});
+    }
+    if (leadership_.on_lose) leadership_.on_lose();
+}
+
 void serial_writer::run() {
+    const auto poll = std::chrono::milliseconds(std::max(10, leadership_.poll_ms));
     for (;;) {
+        if (!leading_.load()) {
+            bid();
+            if (!leading_.load()) {
+                std::unique_lock lock(mutex_);
+                wake_.wait_for(lock, poll, [&] { return stopping_ || bid_requested_; });
+                if (stopping_) return;
+                bid_requested_ = false;
+                continue;
+            }
+        }
         std::vector<job> batch;
         std::size_t rows = 0;
         {
             std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) return;  // stopping, and everything queued has been written
+            wake_.wait_for(lock, poll, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty() && stopping_) return;  // everything queued has been written
+            if (queue_.empty()) {
+                lock.unlock();
+                if (!(leadership_.check ? leadership_.check() : connection_.still_leading())) lose();
+                continue;
+            }
             if (queue_.front().work) {
                 auto work = std::move(queue_.front().work);
                 queue_.pop_front();
                 lock.unlock();
                 run_task(work);
+                if (!holds_lock()) lose();
                 continue;
             }
             // Every readings job queued up to the next task (or the batch limit) shares one
@@ -109,8 +188,11 @@ void serial_writer::run() {
         }
         commit_batch(batch);
         pending_rows_ -= rows;
+        if (!holds_lock()) lose();
     }
 }
+
+bool serial_writer::holds_lock() const { return leadership_.holds ? leadership_.holds() : connection_.leading(); }
 
 void serial_writer::run_task(task& work) {
     --queued_tasks_;

@@ -74,6 +74,42 @@ TEST(Config, TheShippedConfigFileIsValidAndMatchesTheDefaults) {
     EXPECT_EQ(from_file.resources.circle_s, defaults.resources.circle_s);
     EXPECT_EQ(from_file.resources.max_nearby_per_kind, defaults.resources.max_nearby_per_kind);
     EXPECT_EQ(from_file.metrics.access, defaults.metrics.access);
+    EXPECT_EQ(from_file.cluster.poll_ms, defaults.cluster.poll_ms);
+    EXPECT_EQ(from_file.cluster.forward_connections, defaults.cluster.forward_connections);
+    EXPECT_EQ(from_file.cluster.forward_timeout_ms, defaults.cluster.forward_timeout_ms);
+}
+
+TEST(Config, ClusterKeys) {
+    config cfg;
+    apply_json(cfg, R"({"cluster":{"advertise_url":"http://10.0.0.5:8080","poll_ms":250}})");
+    EXPECT_EQ(cfg.cluster.advertise_url, "http://10.0.0.5:8080");
+    EXPECT_EQ(cfg.cluster.poll_ms, 250);
+    // The token is a secret: the environment only.
+    EXPECT_NE(
+        error_of(R"({"cluster":{"token":"0123456789abcdef"}})").find("cluster.token: unknown key"), std::string::npos
+    );
+    EXPECT_NE(
+        error_of(R"({"cluster":{"advertise_url":"10.0.0.5:8080"}})").find("cluster.advertise_url"), std::string::npos
+    );
+    EXPECT_NE(error_of(R"({"cluster":{"poll_ms":0}})").find("cluster.poll_ms"), std::string::npos);
+    EXPECT_NE(error_of(R"({"cluster":{"leader":"me"}})").find("cluster.leader: unknown key"), std::string::npos);
+    auto r = load(
+        {},
+        env_of(
+            {{"CITYGUARD_DB_URL", "host=x"},
+             {"CITYGUARD_CLUSTER_TOKEN", "shared-by-instances-0123"},
+             {"CITYGUARD_ADVERTISE_URL", "http://10.0.0.6:8080"}}
+        ),
+        "/nonexistent"
+    );
+    EXPECT_EQ(r.cfg.cluster.token, "shared-by-instances-0123");
+    EXPECT_EQ(r.cfg.cluster.advertise_url, "http://10.0.0.6:8080");
+    try {
+        load({}, env_of({{"CITYGUARD_DB_URL", "host=x"}, {"CITYGUARD_CLUSTER_TOKEN", "short"}}), "/nonexistent");
+        ADD_FAILURE() << "a short cluster token was accepted";
+    } catch (const config_error& e) {
+        EXPECT_NE(std::string(e.what()).find("CITYGUARD_CLUSTER_TOKEN"), std::string::npos);
+    }
 }
 
 TEST(Config, BadValuesNameTheKey) {

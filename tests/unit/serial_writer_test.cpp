@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <future>
+#include <thread>
 #include <vector>
 
 namespace cg = cityguard;
@@ -21,6 +24,11 @@ struct writer_fixture {
     explicit writer_fixture(std::size_t max_tasks) {
         cfg.max_queued_tasks = max_tasks;
         writer = std::make_unique<cg::writer::serial_writer>(connection, ingest, cfg);
+        // The queue alone: this writer leads without a database.
+        cg::writer::leadership always;
+        always.member_id = "test";
+        always.bid = always.holds = always.check = [] { return true; };
+        writer->lead_with(std::move(always));
     }
 };
 
@@ -75,4 +83,38 @@ TEST(SerialWriter, ATaskThatThrowsDoesNotStopTheWriter) {
     f.writer->post([&](cg::store::writer_connection&) { ran = true; });
     f.writer->stop();
     EXPECT_TRUE(ran);
+}
+
+TEST(SerialWriter, AFollowerRefusesWorkAndLosingTheLeadFailsWhatWasQueued) {
+    cg::config::ingest_config ingest;
+    cg::config::writer_config cfg;
+    cg::store::writer_connection connection{"host=invalid.invalid connect_timeout=1"};
+    cg::writer::serial_writer writer(connection, ingest, cfg);
+    std::atomic<bool> lock_held{false};
+    std::atomic<int> leads{0}, losses{0};
+    cg::writer::leadership how;
+    how.member_id = "test";
+    how.poll_ms = 10;
+    how.bid = [&] { return lock_held.load(); };
+    how.holds = how.check = [&] { return lock_held.load(); };
+    how.on_lead = [&] { ++leads; };
+    how.on_lose = [&] { ++losses; };
+    writer.lead_with(std::move(how));
+    writer.start();
+    EXPECT_FALSE(writer.leading());  // another instance holds the lock
+    EXPECT_EQ(writer.post([](cg::store::writer_connection&) {}), cg::writer::post_result::not_leading);
+
+    lock_held = true;  // the other instance died: the next bid wins
+    for (int i = 0; i < 500 && !writer.leading(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_TRUE(writer.leading());
+    EXPECT_EQ(leads.load(), 1);  // the state was restored before the first job
+    std::promise<void> ran;
+    ASSERT_EQ(writer.post([&](cg::store::writer_connection&) { ran.set_value(); }), cg::writer::post_result::queued);
+    EXPECT_EQ(ran.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+
+    lock_held = false;  // the connection (and the lock) went: noticed within a poll
+    for (int i = 0; i < 500 && writer.leading(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    EXPECT_FALSE(writer.leading());
+    EXPECT_EQ(losses.load(), 1);
+    writer.stop();
 }

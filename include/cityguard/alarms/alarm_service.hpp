@@ -53,10 +53,19 @@ class alarm_service final : public writer::batch_observer {
 
     /// Called on the writer thread after a commit that added outbox rows (wakes the dispatcher).
     void on_outbox(std::function<void()> wake) { wake_outbox_ = std::move(wake); }
+    /// Called after rule packs were reloaded here (other instances re-read theirs). Call before serving.
+    void on_reloaded(std::function<void()> tell) { reloaded_ = std::move(tell); }
 
     /// Loads open alarms, rule states and the latest reading of every sensor into the engine.
     /// Call once, before the writer starts.
     boost::asio::awaitable<void> restore();
+    /// This instance has just become the leader after another instance led (docs/scaling.md):
+    /// forgets what it held in memory and restores it from the database, with the packs now on
+    /// disk, exactly as a start does. Call with the writer thread waiting for it.
+    boost::asio::awaitable<void> take_over();
+    /// Rule packs changed on the leader: re-read them for GET /rules and /bundles here (a
+    /// follower's engine is rebuilt when it takes over). Throws what a bad pack throws.
+    void reload_catalog();
     /// Starts the timer for offline detection and event expiry.
     void start();
     void stop();
@@ -137,10 +146,12 @@ class alarm_service final : public writer::batch_observer {
     std::uint64_t silences_version_ = 0;
     std::uint64_t silences_applied_ = 0;  // writer thread only
     std::function<void()> wake_outbox_;
+    std::function<void()> reloaded_;
     const registry::sensor_directory& directory_;
     writer::serial_writer& writer_;
     store::alarms_repo& repo_;
     const config::alarms_config& cfg_;
+    const notify::policy& policy_;
     /// What GET /rules and /bundles show: replaced whole by a reload, read from any thread.
     /// Rendered once per (re)load: GET /rules and /bundles are read often and change rarely.
     struct catalog {
@@ -150,7 +161,7 @@ class alarm_service final : public writer::batch_observer {
         std::map<std::string, rules::responders, std::less<>> responders;  ///< by rule id, when it has any
     };
     std::shared_ptr<const catalog> current_catalog() const;
-    void publish_catalog(std::vector<rules::bundle> bundles);
+    void publish_catalog(const std::vector<rules::rule>& rule_list, std::vector<rules::bundle> bundles);
     mutable std::mutex catalog_mutex_;
     std::shared_ptr<const catalog> catalog_;
     std::string packs_dir_;

@@ -26,6 +26,13 @@ struct request {
     std::vector<std::string> params;        ///< the {placeholders} of the matched route, in order
     std::optional<auth::principal> caller;  ///< set by the dispatcher after authentication
 
+    // Several instances (docs/scaling.md): what a follower needs to forward a write to the
+    // leader, and what the leader reads from a forwarded one.
+    std::string target;         ///< as received: path and query, undecoded
+    std::string cluster_token;  ///< X-CityGuard-Cluster-Token: a forwarding instance's shared token
+    std::string forwarded_for;  ///< X-CityGuard-Forwarded-For: the client a follower forwards for
+    bool forwarded = false;     ///< X-CityGuard-Forwarded: an instance sent it on; never forwarded again
+
     std::optional<std::string> query_param(std::string_view name) const;
 };
 

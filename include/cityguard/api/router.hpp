@@ -62,6 +62,19 @@ struct admission {
     std::optional<response> refusal;  ///< the answer instead, when not
 };
 
+/// Where writes go on an instance that does not lead (docs/scaling.md). The composition root
+/// builds it over cluster::cluster_service.
+struct write_forwarding {
+    /// True while this instance takes writes itself.
+    std::function<bool()> leading;
+    /// The token instances share (cluster.token): a request that carries it was forwarded by an
+    /// instance and names its client. Empty: no request may claim that.
+    std::string token;
+    /// The leader's answer to `req`, unchanged, or nullopt when this instance leads now (it
+    /// serves `req` itself); throws api_error (unavailable, overloaded) when there is none.
+    std::function<boost::asio::awaitable<std::optional<response>>(const request& req)> forward;
+};
+
 /// Runs one request through the router: text checks of path and query, route, authentication,
 /// role, content type, handler, and the one place where exceptions become JSON error
 /// responses. Split in two so that the HTTP layer decides everything it can from the header
@@ -70,6 +83,10 @@ struct admission {
 class dispatcher {
   public:
     dispatcher(router routes, auth::key_service& keys) : routes_(std::move(routes)), keys_(keys) {}
+
+    /// Forwards writes (every method but GET and HEAD) to the leader while this instance does
+    /// not lead. Call before serving.
+    void forward_writes(write_forwarding how) { forwarding_ = std::move(how); }
 
     /// Needs method, path, query, authorization, content_type and client of `req`; sets its
     /// params and caller.
@@ -88,6 +105,7 @@ class dispatcher {
   private:
     router routes_;
     auth::key_service& keys_;
+    std::optional<write_forwarding> forwarding_;
 };
 
 /// An error response with the standard body.

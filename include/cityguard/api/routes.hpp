@@ -7,6 +7,7 @@
 #include "cityguard/alarms/alarm_service.hpp"
 #include "cityguard/api/router.hpp"
 #include "cityguard/auth/key_service.hpp"
+#include "cityguard/cluster/cluster_service.hpp"
 #include "cityguard/history/history_service.hpp"
 #include "cityguard/ingest/ingest_service.hpp"
 #include "cityguard/notifications/outbox_service.hpp"
@@ -37,6 +38,8 @@ struct services {
     /// GET /metrics: the Prometheus text, rendered at the scrape (the composition root's).
     std::function<boost::asio::awaitable<std::string>()> metrics_text;
     const config::metrics_config& metrics;
+    cluster::cluster_service& cluster;
+    const config::cluster_config& cluster_config;
 };
 
 void add_health_routes(router& r, services& s);
@@ -45,6 +48,10 @@ void add_registry_routes(router& r, services& s);
 void add_readings_routes(router& r, services& s);
 void add_alarm_routes(router& r, services& s);
 void add_stats_routes(router& r, services& s);
+void add_cluster_routes(router& r, services& s);
+
+/// How this instance sends writes to the leader while it does not lead (dispatcher::forward_writes).
+write_forwarding make_forwarding(services& s);
 
 /// Every route of the API.
 router make_router(services& s);

@@ -53,6 +53,18 @@ class key_service {
     /// the dispatcher without a database (fuzz/).
     void remember_verified(std::string_view key, principal who);
 
+    /// Keys changed in the database, on any instance (sql/0016_cluster.sql). Each makes a look-up
+    /// in flight ask again. Any thread.
+    /// The key of that name was deleted: its cached answers go and it is refused at once.
+    void forget_revoked(const std::string& name);
+    /// The key of that name was changed (role, hash): looked up again at its next use.
+    void forget_changed(const std::string& name);
+    /// A key with this hash (hex) exists now: no longer remembered as unknown.
+    void forget_unknown(const std::string& hash_hex);
+    /// Anything may have changed (the table was emptied, or changes were missed): forgets every
+    /// cached answer, positive and negative.
+    void forget_all();
+
     struct created {
         std::string name;
         role role_;
@@ -79,6 +91,8 @@ class key_service {
     /// Admits a database look-up of a key never verified here, or throws.
     void admit_unknown_lookup(const std::string& client);
     void remember_unknown(const std::string& hash, std::chrono::steady_clock::time_point now);
+    /// Drops the cached answers for the key `name` (and refuses them from memory if `refuse`).
+    void forget_name(const std::string& name, bool refuse);
     /// Caches `hash` as verified for auth.cache_ttl_s. Called with mutex_ held.
     void trust_locked(const std::string& hash, principal who);
 

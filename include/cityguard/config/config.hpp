@@ -40,6 +40,10 @@ struct db_config {
     int pool_size = 4;              ///< connections (and threads) for queries and registry writes
     std::size_t max_queued = 1024;  ///< queued pool tasks before requests get 503
     int statement_timeout_ms = 30'000;
+    /// Optional: a read replica for the readings history (GET /sensors/{id}/readings), with a
+    /// pool of its own of pool_size. Replication lag shows there: a reading just stored may be
+    /// missing from it for that long. Empty: history reads the primary.
+    std::string read_url;
 };
 
 struct ingest_config {
@@ -149,6 +153,24 @@ struct metrics_config {
     std::string access = "loopback";
 };
 
+/// Several instances on one database (docs/scaling.md): one leads (writes, rules, timers,
+/// notifications), the others serve reads and forward writes to it.
+struct cluster_config {
+    /// How the other instances reach this one; empty = http://<listen host>:<port>.
+    std::string advertise_url;
+    /// Shared by the instances (at least 16 characters): a forwarded request carries it, and only
+    /// then may it name the client it forwards for. Empty: forwarded requests count as the
+    /// forwarding instance's own. A secret: from CITYGUARD_CLUSTER_TOKEN only, never the file.
+    std::string token;
+    int poll_ms = 1000;              ///< a follower bids for the lead this often (takeover ≈ this + the restore)
+    int heartbeat_ms = 2000;         ///< each instance refreshes its cluster_members row
+    int member_timeout_ms = 10'000;  ///< listed as not alive after this long without one
+    int forget_after_s = 86'400;     ///< rows of instances silent this long are removed
+    std::size_t forward_connections = 16;    ///< persistent connections from a follower to the leader
+    std::size_t max_queued_forwards = 1024;  ///< writes waiting for one of them; beyond: 503
+    int forward_timeout_ms = 30'000;         ///< one forwarded write, waiting for a connection included
+};
+
 struct config {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 8080;
@@ -172,6 +194,7 @@ struct config {
     stats_config stats;
     web_config web;
     metrics_config metrics;
+    cluster_config cluster;
 };
 
 /// A bad configuration value: what() is one line naming the key.

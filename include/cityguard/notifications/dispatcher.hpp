@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -32,6 +33,8 @@ class dispatcher {
         const config::notifications_config& cfg
     );
 
+    /// Delivers only while `allowed()` (the leader delivers: docs/scaling.md). Call before start().
+    void only_while(std::function<bool()> allowed) { allowed_ = std::move(allowed); }
     void start();
     void stop();
     /// New rows were committed: look now rather than at the next poll. Any thread.
@@ -62,6 +65,7 @@ class dispatcher {
     std::atomic<std::size_t> in_flight_count_{0};
     metrics::labeled_counter attempts_;
     std::atomic<bool> stopping_{false};
+    std::function<bool()> allowed_;
     bool woken_ = false;
 };
 

@@ -59,6 +59,12 @@ class event_follower {
     event_follower(const event_follower&) = delete;
     event_follower& operator=(const event_follower&) = delete;
 
+    /// Also listens for registry, key and rule-pack changes (sql/0016_cluster.sql): `what` is the
+    /// NOTIFY payload ("registry", "keys", "rules"), or "reconnected" after the connection was
+    /// reopened (changes may have been missed: reload everything). Called on the follower's
+    /// thread; must not block. Call before start().
+    void on_change(std::function<void(const std::string& what)> to) { change_sink_ = std::move(to); }
+
     /// Reads the newest seq (blocking; throws if the database is unreachable) and starts the
     /// thread. Events after that seq are handed to the sink.
     void start();
@@ -75,6 +81,7 @@ class event_follower {
     int poll_ms_;
     std::size_t batch_limit_;
     sink sink_;
+    std::function<void(const std::string&)> change_sink_;
     std::atomic<std::int64_t> position_{0};
     std::atomic<bool> stopping_{false};
     std::thread thread_;

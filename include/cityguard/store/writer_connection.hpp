@@ -32,12 +32,27 @@ class writer_connection {
     writer_connection& operator=(const writer_connection&) = delete;
 
     /// Inserts `rows` (sorted by sensor_key then ts, no two equal) in one transaction and
-    /// commits. Rows already stored are left alone and reported as not inserted. Creates any
-    /// missing daily partition first. Throws on failure, in which case nothing was committed;
-    /// a lost connection is re-opened on the next call.
+    /// commits, while this connection leads (else store::error unavailable). Rows already stored are left alone and
+    /// reported as not inserted. Creates any missing daily partition first. Throws on failure, in which case nothing
+    /// was committed; a lost connection is re-opened on the next call.
     void commit_readings(
         const std::vector<rules::reading>& rows, std::vector<bool>& inserted, const before_commit& hook
     );
+
+    /// Leadership (docs/scaling.md): the session-level advisory lock that makes this connection's
+    /// instance the one writer among all instances on the database. PostgreSQL releases it with
+    /// the session, so a dead leader, or one that lost its connection, leads no more, and its
+    /// writes cannot commit: they ran on that session. Opens the connection if needed and asks
+    /// for the lock once; on success records `member_id` as leader (cluster_members). True when
+    /// this connection holds the lock. Throws when the database cannot be reached.
+    bool try_lead(const std::string& member_id);
+    /// Holds the lock on an open connection (no round trip).
+    bool leading() const noexcept;
+    /// Asks the database whether the connection still answers; a lost one is dropped (and the
+    /// lock with it). For an idle leader, so that a dead connection is noticed within a poll.
+    bool still_leading();
+    /// Closes the connection, which gives the lock up.
+    void resign();
 
     /// Runs `fn` in a transaction of its own on this connection and commits. For alarm work
     /// that is not caused by readings (operator actions, timers), so that every alarm change

@@ -11,6 +11,9 @@ std::string sha256(std::string_view data);
 /// HMAC-SHA256 of `data` under `key`, as 32 raw bytes (OpenSSL). Thread-safe.
 std::string hmac_sha256(std::string_view key, std::string_view data);
 
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+bool equal_secrets(std::string_view a, std::string_view b) noexcept;
+
 /// Lower-case hex of raw bytes.
 std::string to_hex(std::string_view bytes);
 

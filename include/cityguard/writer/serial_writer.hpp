@@ -49,8 +49,25 @@ struct commit_outcome {
 /// Whether post() queued a task.
 enum class post_result {
     queued,
-    full,     ///< writer.max_queued_tasks tasks are waiting: the caller answers 503
-    stopped,  ///< the writer is not running (not yet started, or stopping)
+    full,         ///< writer.max_queued_tasks tasks are waiting: the caller answers 503
+    stopped,      ///< the writer is not running (not yet started, or stopping)
+    not_leading,  ///< another instance leads: only the leader writes (docs/scaling.md)
+};
+
+/// How the writer becomes the one writer among instances on a database and what it does then
+/// (the composition root's). Leadership is store::writer_connection's advisory lock.
+struct leadership {
+    std::string member_id;  ///< this instance in cluster_members
+    int poll_ms = 1000;     ///< a follower asks for the lock, and an idle leader checks its connection, this often
+    /// Runs on the writer thread right after the lock was won and before any job: restores
+    /// from the database what the leader keeps in memory, as a start does. Throwing gives the
+    /// lock back (it is asked for again a poll later).
+    std::function<void()> on_lead;
+    /// Runs on the writer thread when the lock was lost (the connection broke).
+    std::function<void()> on_lose;
+    /// How the lock is bid for, held and checked; unset: store::writer_connection's advisory
+    /// lock (try_lead, leading, still_leading). Tests of the queue set all three.
+    std::function<bool()> bid, holds, check;
 };
 
 /// Readings use group commit: concurrent requests' readings are merged into one COPY and one
@@ -82,8 +99,18 @@ class serial_writer {
         std::function<void(const std::vector<rules::reading>& rows, const std::vector<bool>& inserted)>;
     void on_committed(committed_sink sink) { committed_sink_ = std::move(sink); }
 
-    /// Starts the writer thread.
+    /// Sets how to lead. Call before start(). Without it the writer leads as soon as its lock is won.
+    void lead_with(leadership how) { leadership_ = std::move(how); }
+
+    /// Starts the writer thread and returns once its first bid for leadership is decided (so a
+    /// lone instance serves writes as soon as it listens).
     void start();
+
+    /// This instance holds the writer lock and its state is restored: it takes writes. Any thread.
+    bool leading() const noexcept { return leading_.load(); }
+    /// A follower bids now rather than at its next poll (a write arrived and no leader answers).
+    /// Any thread.
+    void bid_soon();
 
     /// Commits everything queued, then stops the writer thread. Later submissions fail with
     /// `unavailable`. Idempotent; blocks until the thread has exited.
@@ -147,6 +174,11 @@ class serial_writer {
     void enqueue(std::vector<rules::reading> rows, completion done);
     void run();
     void run_task(task& work);
+    /// One bid for the lock; on success the on_lead hook, then leading() is true.
+    void bid();
+    bool holds_lock() const;
+    /// The lock is gone: every job queued fails (readings 503; tasks run and find no lock).
+    void lose();
     /// One group commit: merges the jobs' rows, writes them with the observer's changes, and
     /// completes every job.
     void commit_batch(std::vector<job>& batch);
@@ -161,6 +193,11 @@ class serial_writer {
     std::condition_variable wake_;
     std::deque<job> queue_;
     bool stopping_ = false;
+    leadership leadership_;
+    std::atomic<bool> leading_{false};
+    bool first_bid_done_ = false;     // guarded by mutex_
+    bool bid_requested_ = false;      // guarded by mutex_
+    bool bid_failed_logged_ = false;  // writer thread only
     std::atomic<std::size_t> pending_rows_{0};
     std::atomic<std::size_t> queued_tasks_{0};
     measurements measured_;
