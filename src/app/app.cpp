@@ -20,6 +20,7 @@
 #include "cityguard/api/routes.hpp"
 #include "cityguard/auth/key_service.hpp"
 #include "cityguard/cluster/cluster_service.hpp"
+#include "cityguard/cluster/readings_relay.hpp"
 #include "cityguard/feed/feed_service.hpp"
 #include "cityguard/history/history_service.hpp"
 #include "cityguard/http/server.hpp"
@@ -131,6 +132,7 @@ struct app::parts {
               1000,
               [this](std::vector<store::logged_event> events) { feed.events().publish(std::move(events)); }
           ),
+          relay(ioc, readings_repo, feed.events(), writer, cfg.feed.poll_ms),
           files(
               cfg.web.root,
               nlohmann::json{
@@ -183,6 +185,7 @@ struct app::parts {
     metrics::http_metrics http_metrics;
     feed::feed_service feed;
     store::event_follower follower;  // hands every committed alarm event to the feed, in seq order
+    cluster::readings_relay relay;   // a follower's live readings for its feed clients
     web::static_files files;
     http::server server;
     net::signal_set signals;
@@ -660,6 +663,7 @@ void app::start() {
     );
     p.alarms.start();
     p.notifier.start();
+    p.relay.start();
     net::co_spawn(p.ioc, p.maintain_partitions(), net::detached);
     net::co_spawn(p.ioc, p.maintain_storage(), net::detached);
     net::co_spawn(p.ioc, p.reload_on_sighup(), net::detached);
@@ -717,6 +721,7 @@ void app::stop() {
     p.writer.stop();
     p.writer_connection.resign();  // the lead is free now: another instance takes over within cluster.poll_ms
     p.cluster.stop();
+    p.relay.stop();
     p.follower.stop();
     boost::system::error_code ignored;
     p.signals.cancel(ignored);

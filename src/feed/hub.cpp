@@ -124,6 +124,14 @@ void hub::unfollow_readings(const subscriber* s, const std::vector<std::string>&
     }
 }
 
+std::vector<std::int32_t> hub::followed_keys() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::int32_t> out;
+    out.reserve(readings_.size());
+    for (const auto& [key, set] : readings_) out.push_back(key);
+    return out;
+}
+
 std::size_t hub::followed_by(const subscriber* s) const {
     std::lock_guard lock(mutex_);
     std::size_t n = 0;

@@ -719,6 +719,19 @@ inline constexpr query leader_member{
     "SELECT m.id, m.url FROM cluster_members m " CITYGUARD_LEADER_LOCK_HOLDER
     "WHERE l.pid IS NOT NULL AND m.url <> '' ORDER BY m.seen_at DESC LIMIT 1"};
 #undef CITYGUARD_LEADER_LOCK_HOLDER
+// A follower's live readings (cluster::readings_relay): each followed sensor's rows after the
+// newest one already relayed, in (sensor, ts) order.
+inline constexpr query readings_newer_than{
+    "readings_newer_than",
+    "SELECT r.sensor_key, (extract(epoch FROM r.ts) * 1000000)::bigint, r.value "
+    "FROM unnest($1::int[], $2::bigint[]) AS f(k, after_us) CROSS JOIN LATERAL ("
+    "SELECT sensor_key, ts, value FROM readings WHERE sensor_key = f.k "
+    "AND ts > timestamptz 'epoch' + f.after_us * interval '1 microsecond' ORDER BY ts LIMIT $3) r "
+    "ORDER BY r.sensor_key, r.ts"};
+inline constexpr query newest_readings_of{
+    "newest_readings_of",
+    "SELECT f.k, coalesce((SELECT (extract(epoch FROM max(ts)) * 1000000)::bigint FROM readings "
+    "WHERE sensor_key = f.k), 0) FROM unnest($1::int[]) AS f(k)"};
 inline constexpr query announce_change{"announce_change", "SELECT pg_notify('cityguard_changes', $1)"};
 
 inline constexpr query all[] = {
@@ -816,6 +829,8 @@ inline constexpr query all[] = {
     list_members,
     leader_member,
     announce_change,
+    readings_newer_than,
+    newest_readings_of,
 };
 
 }  // namespace cityguard::store::queries

@@ -23,6 +23,52 @@ net::awaitable<std::vector<rules::reading>> readings_repo::range(
     });
 }
 
+net::awaitable<std::vector<rules::reading>> readings_repo::newer_than(
+    std::vector<std::pair<std::int32_t, util::micros>> after, std::size_t per_sensor
+) {
+    std::string keys = "{", times = "{";
+    for (const auto& [key, ts] : after) {
+        if (keys.size() > 1) keys += ',', times += ',';
+        keys += std::to_string(key);
+        times += std::to_string(ts);
+    }
+    keys += '}';
+    times += '}';
+    return read(db_, [keys = std::move(keys), times = std::move(times), per_sensor](pqxx::read_transaction& tx) {
+        return map_rows(
+            tx,
+            queries::readings_newer_than.name,
+            [](const pqxx::row& row) {
+                return rules::reading{row[0].as<std::int32_t>(), row[1].as<util::micros>(), row[2].as<double>()};
+            },
+            keys,
+            times,
+            static_cast<long long>(per_sensor)
+        );
+    });
+}
+
+net::awaitable<std::vector<std::pair<std::int32_t, util::micros>>> readings_repo::newest_of(
+    std::vector<std::int32_t> keys
+) {
+    std::string list = "{";
+    for (auto key : keys) {
+        if (list.size() > 1) list += ',';
+        list += std::to_string(key);
+    }
+    list += '}';
+    return read(db_, [list = std::move(list)](pqxx::read_transaction& tx) {
+        return map_rows(
+            tx,
+            queries::newest_readings_of.name,
+            [](const pqxx::row& row) {
+                return std::pair{row[0].as<std::int32_t>(), row[1].as<util::micros>()};
+            },
+            list
+        );
+    });
+}
+
 net::awaitable<readings_repo::bucketed> readings_repo::buckets(
     std::int32_t sensor_key, util::micros from, util::micros to, std::int64_t bucket_s
 ) {

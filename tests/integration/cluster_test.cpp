@@ -505,6 +505,29 @@ TEST(Cluster, FollowersServeReadsForwardWritesAndSeeKeyChangesAtOnce) {
     EXPECT_EQ(f.call("GET", "/api/v1/alarms", kAdminKey).status, 200);
     ::kill(leader.pid(), SIGCONT);
     EXPECT_EQ(f.call("POST", "/api/v1/registry", kAdminKey, registry_body().dump()).status, 200);
+
+    // A dashboard on a follower follows a sensor's live readings: the leader commits them, the
+    // follower relays them from the database.
+    const auto sensor = sensor_name(0, 0);
+    ws_client ws(follower_port, kAdminKey);
+    ASSERT_TRUE(ws.next_of("authenticated").has_value());
+    bool followed = false;
+    for (int i = 0; i < 50 && !followed; ++i) {  // the follower's directory learns new sensors at the commit
+        ws.send({{"type", "subscribe_readings"}, {"sensors", {sensor}}});
+        auto ack = ws.next_of("readings_subscribed");
+        ASSERT_TRUE(ack.has_value());
+        followed = (*ack)["sensors"] == 1;
+        if (!followed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(followed);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the relay's first poll
+    const auto ts = now_micros() - 5 * cityguard::util::kMicrosPerSecond;
+    ASSERT_EQ(o.call("POST", "/api/v1/readings", kAdminKey, one_reading(sensor, ts, 4.5)).status, 200);
+    auto live = ws.next_of("reading");
+    ASSERT_TRUE(live.has_value()) << "no live reading on a follower's feed";
+    EXPECT_EQ((*live)["sensor"], sensor);
+    EXPECT_EQ((*live)["value"], 4.5);
+    EXPECT_EQ((*live)["ts"], format_rfc3339(ts));
 }
 
 TEST(Cluster, AnInstanceOlderThanTheSchemaRefusesToStart) {

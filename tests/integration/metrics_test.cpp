@@ -73,7 +73,8 @@ TEST(Metrics, CountReadingsAlarmsRequestsAndQueuesAndPassPromtool) {
     EXPECT_EQ(family_sum(text, "cityguard_alarms_raised_total"), 1) << "LEL 60 % raises one alarm";
     EXPECT_EQ(family_sum(text, "cityguard_alarms_open", "status=\"open\""), 1);
     EXPECT_EQ(series_value(text, "cityguard_queue_limit{queue=\"writer_rows\"}"), srv.cfg().ingest.max_pending_rows);
-    EXPECT_EQ(series_value(text, "cityguard_queue_length{queue=\"db_pool\"}"), 0);
+    // Nothing of the test's waits; the cluster heartbeat (docs/scaling.md) may be running a query.
+    EXPECT_LE(series_value(text, "cityguard_queue_length{queue=\"db_pool\"}"), 1);
     EXPECT_EQ(series_value(text, "cityguard_db_pool_connections"), srv.cfg().db.pool_size);
     EXPECT_GT(series_value(text, "process_resident_memory_bytes"), 1e6);
     EXPECT_GE(series_value(text, "cityguard_uptime_seconds"), 0);

@@ -75,9 +75,12 @@ class hub {
     std::vector<std::string> follow_readings(const subscriber* s, const std::vector<std::string>& sensors);
     void unfollow_readings(const subscriber* s, const std::vector<std::string>& sensors);
     std::size_t followed_by(const subscriber* s) const;
+    /// The keys of every sensor someone follows.
+    std::vector<std::int32_t> followed_keys() const;
     /// Cheap check for the ingest hot path: does anyone follow any sensor?
     bool wants_readings() const noexcept { return followed_sensors_.load(std::memory_order_relaxed) > 0; }
-    /// From the writer thread after a batch committed: readings that were new (not duplicates).
+    /// From the writer thread after a batch committed: readings that were new (not duplicates);
+    /// `inserted` empty: all of them (a follower's relay).
     void publish_readings(const std::vector<rules::reading>& rows, const std::vector<bool>& inserted);
 
   private:

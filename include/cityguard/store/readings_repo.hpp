@@ -22,6 +22,16 @@ class readings_repo {
         std::int32_t sensor_key, util::micros from, util::micros to, std::size_t limit
     );
 
+    /// For each (sensor key, ts): that sensor's readings after ts, at most `per_sensor` each, in
+    /// (sensor, ts) order. A follower's live readings (cluster::readings_relay).
+    boost::asio::awaitable<std::vector<rules::reading>> newer_than(
+        std::vector<std::pair<std::int32_t, util::micros>> after, std::size_t per_sensor
+    );
+
+    /// The ts of each sensor's newest stored reading (0 when it has none).
+    boost::asio::awaitable<std::vector<std::pair<std::int32_t, util::micros>>> newest_of(std::vector<std::int32_t> keys
+    );
+
     /// Per-bucket min/avg/max/count of one sensor over [from, to); buckets are aligned to
     /// multiples of `bucket_s` since 2000-01-01T00:00Z. Empty buckets are omitted. Whole hours
     /// (minutes) are read from the hour (minute) rollups for the days already rolled up, the
