@@ -178,6 +178,16 @@ try {
     document.querySelector('#action-error').textContent.includes('forbidden'));
   step(`a refused close shows: ${await page.textContent('#action-error')}`);
 
+  // Another operator takes the alarm on while this one types: the live reload of the shown
+  // alarm keeps the note being typed and the answer to the last action.
+  await page.fill('#action-note', '已联系燃气公司');
+  const shown = await page.evaluate(() => window.cityguard.state.selected);
+  await api('POST', `/api/v1/alarms/${shown}/handle`, { note: '抢修队已出发' });
+  await page.waitForSelector('#detail-status[data-status="handling"]');
+  assert.equal(await page.inputValue('#action-note'), '已联系燃气公司', 'the note survives a live update');
+  assert.match(await page.textContent('#action-error'), /invalid_transition|forbidden/);
+  step('a live update of the shown alarm keeps the note being typed');
+
   // Filters.
   await page.selectOption('#filter-level', 'yellow');
   assert.equal(await page.locator('tr.alarm-row[data-level="red"]').count(), 0);

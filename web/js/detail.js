@@ -5,20 +5,30 @@ import { CLOSE_REASONS, state, $, t, esc, inLang, fmtTime, fmtNum, api } from '.
 import { notificationHtml, loadResponsible } from './duty.js';
 
 // ---------- detail & actions ----------
+// A live event for the shown alarm reloads it while the operator may be typing a note or
+// reading an action's answer: the actions block survives a reload of the same alarm (same
+// language), and only the newest of overlapping loads is drawn.
+let detailLoads = 0;
 export async function loadDetail(id) {
   state.selected = id;
+  const load = ++detailLoads;
   let a;
   try { a = await api('GET', `/api/v1/alarms/${id}`); } catch (e) {
+    if (load !== detailLoads) return;
     $('#detail').innerHTML = `<p class="error">${esc(e.message)}</p>`;
+    delete $('#detail').dataset.alarm;
     return;
   }
-  if (state.selected !== id) return;
+  if (state.selected !== id || load !== detailLoads) return;
+  const detail = $('#detail');
+  const kept = detail.dataset.alarm === String(id) && detail.dataset.lang === state.lang
+    ? detail.querySelector('.actions') : null;
   const site = state.sites.get(a.site) || {};
   const rule = state.rules.get(a.rule);
   const events = (a.events || []).map((e) => `<li><time>${esc(fmtTime(e.at))}</time><b>${esc(t(e.type))}</b>
       ${e.level ? `<span class="lvl ${e.level}">${esc(t(e.level))}</span>` : ''} ${e.value !== null && e.value !== undefined ? fmtNum(e.value) : ''}
       · ${esc(e.actor)} ${e.note ? '· ' + esc(e.note) : ''}</li>`).join('');
-  $('#detail').innerHTML = `
+  detail.innerHTML = `
     <h3><span class="lvl ${a.level}">${esc(t(a.level))}</span> ${esc(inLang(a.title))} <small>#${a.id}</small></h3>
     <dl class="facts">
       <dt>${esc(t('col_status'))}</dt><dd id="detail-status" data-status="${a.status}">${esc(t(a.status))} · ${esc(t(a.condition))}</dd>
@@ -45,6 +55,9 @@ export async function loadDetail(id) {
     <div id="detail-resources"></div>
     <div id="detail-coverage"></div>
     <h4>${esc(t('timeline'))}</h4><ul class="timeline">${events}</ul>`;
+  if (kept) detail.querySelector('.actions').replaceWith(kept);
+  detail.dataset.alarm = String(id);
+  detail.dataset.lang = state.lang;
   $('#detail').querySelectorAll('.members a[data-alarm]').forEach((link) => link.addEventListener('click', (ev) => {
     ev.preventDefault();
     loadDetail(Number(link.dataset.alarm));
@@ -105,6 +118,9 @@ export async function act(action) {
   try {
     await api('POST', `/api/v1/alarms/${id}/${action}`, body);
     await loadDetail(id);
+    if (state.selected !== id) return;
+    $('#action-note').value = '';
+    $('#action-reason').value = '';
     $('#action-ok').textContent = t('done');
   } catch (e) {
     $('#action-error').textContent = `${e.code || e.status}: ${e.message}`;
