@@ -47,13 +47,7 @@ dispatcher::dispatcher(
     const notify::policy& policy,
     const config::notifications_config& cfg
 )
-    : ioc_(ioc),
-      repo_(repo),
-      policy_(policy),
-      cfg_(cfg),
-      client_(ioc),
-      strand_(net::make_strand(ioc)),
-      timer_(strand_) {}
+    : repo_(repo), policy_(policy), cfg_(cfg), client_(ioc), strand_(net::make_strand(ioc)), timer_(strand_) {}
 
 void dispatcher::start() { net::co_spawn(strand_, loop(), net::detached); }
 

@@ -228,13 +228,7 @@ net::awaitable<std::vector<std::tuple<std::string, util::micros, double>>> alarm
 net::awaitable<std::vector<rules::reading>> alarms_repo::readings_between(
     std::vector<std::int32_t> keys, util::micros from, util::micros to, std::size_t limit
 ) {
-    std::string list = "{";
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-        if (i) list += ',';
-        list += std::to_string(keys[i]);
-    }
-    list += '}';
-    return read(db_, [list = std::move(list), from, to, limit](pqxx::read_transaction& tx) {
+    return read(db_, [list = pg_int_array(keys), from, to, limit](pqxx::read_transaction& tx) {
         return map_rows(
             tx,
             queries::readings_between.name,
@@ -252,21 +246,9 @@ net::awaitable<std::vector<rules::reading>> alarms_repo::readings_between(
 net::awaitable<std::vector<std::tuple<std::int32_t, util::micros, double>>> alarms_repo::recent_readings(
     std::vector<history_request> wanted
 ) {
-    std::string keys = "{", froms = "{", steps = "{";
-    // Appended piece by piece: "," + std::to_string(...) trips GCC 12's -Wstringop-overflow.
-    for (std::size_t i = 0; i < wanted.size(); ++i) {
-        if (i) {
-            keys += ',';
-            froms += ',';
-            steps += ',';
-        }
-        keys += std::to_string(wanted[i].sensor_key);
-        froms += std::to_string(wanted[i].from);
-        steps += std::to_string(std::max<util::micros>(wanted[i].step, 1));
-    }
-    keys += '}';
-    froms += '}';
-    steps += '}';
+    auto keys = pg_int_array(wanted, &history_request::sensor_key);
+    auto froms = pg_int_array(wanted, &history_request::from);
+    auto steps = pg_int_array(wanted, [](const history_request& h) { return std::max<util::micros>(h.step, 1); });
     return read(
         db_,
         [keys = std::move(keys), froms = std::move(froms), steps = std::move(steps)](pqxx::read_transaction& tx) {

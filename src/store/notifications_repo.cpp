@@ -34,15 +34,6 @@ notification_record notification_from(const pqxx::row& r) {
     return n;
 }
 
-std::string bigint_array(const std::vector<std::int64_t>& ids) {
-    std::string out = "{";
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (i) out += ',';
-        out += std::to_string(ids[i]);
-    }
-    return out + "}";
-}
-
 }  // namespace
 
 std::size_t write_escalation(transaction_scope& scope, const notify::escalation_output& out) {
@@ -133,7 +124,7 @@ net::awaitable<std::vector<notification_record>> notifications_repo::list(
 net::awaitable<std::vector<delivery_job>> notifications_repo::due(
     const std::vector<std::int64_t>& in_flight, std::size_t limit
 ) {
-    return read(db_, [busy = bigint_array(in_flight), limit](pqxx::read_transaction& tx) {
+    return read(db_, [busy = pg_int_array(in_flight), limit](pqxx::read_transaction& tx) {
         return map_rows(
             tx,
             queries::due_notifications.name,

@@ -8,6 +8,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
@@ -43,6 +44,20 @@ inline std::string text_array(const std::vector<std::string>& items) {
         out += '"';
     }
     return out + "}";
+}
+
+/// A PostgreSQL integer array literal, {1,2,3}, for `$n::int[]` / `$n::bigint[]` parameters:
+/// each element projected from the range's items (the items themselves by default).
+template <class Range, class Project = std::identity>
+std::string pg_int_array(const Range& items, Project project = {}) {
+    std::string out = "{";
+    // Appended piece by piece: "," + std::to_string(...) trips GCC 12's -Wstringop-overflow.
+    for (const auto& item : items) {
+        if (out.size() > 1) out += ',';
+        out += std::to_string(std::invoke(project, item));
+    }
+    out += '}';
+    return out;
 }
 
 /// PostgreSQL's text form of a timestamptz, for parameters.

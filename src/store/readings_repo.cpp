@@ -26,14 +26,8 @@ net::awaitable<std::vector<rules::reading>> readings_repo::range(
 net::awaitable<std::vector<rules::reading>> readings_repo::newer_than(
     std::vector<std::pair<std::int32_t, util::micros>> after, std::size_t per_sensor
 ) {
-    std::string keys = "{", times = "{";
-    for (const auto& [key, ts] : after) {
-        if (keys.size() > 1) keys += ',', times += ',';
-        keys += std::to_string(key);
-        times += std::to_string(ts);
-    }
-    keys += '}';
-    times += '}';
+    auto keys = pg_int_array(after, &std::pair<std::int32_t, util::micros>::first);
+    auto times = pg_int_array(after, &std::pair<std::int32_t, util::micros>::second);
     return read(db_, [keys = std::move(keys), times = std::move(times), per_sensor](pqxx::read_transaction& tx) {
         return map_rows(
             tx,
@@ -51,13 +45,7 @@ net::awaitable<std::vector<rules::reading>> readings_repo::newer_than(
 net::awaitable<std::vector<std::pair<std::int32_t, util::micros>>> readings_repo::newest_of(
     std::vector<std::int32_t> keys
 ) {
-    std::string list = "{";
-    for (auto key : keys) {
-        if (list.size() > 1) list += ',';
-        list += std::to_string(key);
-    }
-    list += '}';
-    return read(db_, [list = std::move(list)](pqxx::read_transaction& tx) {
+    return read(db_, [list = pg_int_array(keys)](pqxx::read_transaction& tx) {
         return map_rows(
             tx,
             queries::newest_readings_of.name,

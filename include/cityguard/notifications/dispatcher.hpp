@@ -52,7 +52,6 @@ class dispatcher {
     boost::asio::awaitable<int> send(const notify::channel& ch, const store::delivery_job& job);
     util::micros backoff(int attempts_before) const;
 
-    boost::asio::io_context& ioc_;
     store::notifications_repo& repo_;
     const notify::policy& policy_;
     const config::notifications_config& cfg_;
