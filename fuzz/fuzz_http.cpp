@@ -100,7 +100,7 @@ struct harness {
         policy};
     cg::registry::nearby_service nearby{
         resources_repo, cfg.resources, [this](std::string_view rule) { return alarms.responders_of(rule); }};
-    cg::stats::stats_service stats{stats_repo, cfg.stats};
+    cg::stats::stats_service stats{stats_repo, stats_repo, cfg.stats};
     cg::storage::retention_service retention{readings_repo, cfg.storage};
     cg::util::worker_pool parsing{1, cfg.http.max_queued_parses};
     cg::store::notifications_repo notifications_repo{db};

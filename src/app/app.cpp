@@ -77,6 +77,7 @@ struct app::parts {
           registry_repo(db),
           resources_repo(db),
           stats_repo(db),
+          stats_tables(read_db ? *read_db : db),
           readings_repo(db),
           history_readings(read_db ? *read_db : db),
           alarms_repo(db),
@@ -98,7 +99,7 @@ struct app::parts {
           history(history_readings, directory, cfg.query),
           alarms(ioc, std::move(rules), directory, writer, alarms_repo, cfg.alarms, this->policy),
           nearby(resources_repo, cfg.resources, [this](std::string_view rule) { return alarms.responders_of(rule); }),
-          stats(stats_repo, cfg.stats),
+          stats(stats_repo, stats_tables, cfg.stats),
           retention(readings_repo, cfg.storage),
           parsing(static_cast<std::size_t>(cfg.http.parse_threads), cfg.http.max_queued_parses),
           outbox(notifications_repo, this->policy),
@@ -152,11 +153,12 @@ struct app::parts {
     net::io_context ioc;
     net::executor_work_guard<net::io_context::executor_type> work;
     store::database db;
-    std::unique_ptr<store::database> read_db;  // db.read_url: the history's replica
+    std::unique_ptr<store::database> read_db;  // db.read_url: the replica for history and statistics
     store::keys_repo keys_repo;
     store::registry_repo registry_repo;
     store::resources_repo resources_repo;
     store::stats_repo stats_repo;
+    store::stats_repo stats_tables;  // on the replica when db.read_url is set
     store::readings_repo readings_repo;
     store::readings_repo history_readings;  // on the replica when db.read_url is set
     store::alarms_repo alarms_repo;

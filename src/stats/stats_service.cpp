@@ -23,7 +23,9 @@ std::int64_t day_param(const std::string& text, const char* name) {
 
 }  // namespace
 
-net::awaitable<void> stats_service::configure() { co_await repo_.configure(cfg_.time_zone, cfg_.default_disposal_s); }
+net::awaitable<void> stats_service::configure() {
+    co_await settings_.configure(cfg_.time_zone, cfg_.default_disposal_s);
+}
 
 net::awaitable<store::stats_filter> stats_service::filter_of(const stats_request& req) {
     store::stats_filter f;
@@ -61,7 +63,7 @@ net::awaitable<store::stats_filter> stats_service::filter_of(const stats_request
     if (to) {
         last = *to;
     } else {
-        const auto today = co_await repo_.today();
+        const auto today = co_await tables_.today();
         last = *util::parse_date(today);
     }
     const std::int64_t first = from ? *from : last - (cfg_.default_days - 1);
@@ -77,7 +79,7 @@ net::awaitable<store::stats_filter> stats_service::filter_of(const stats_request
 
 net::awaitable<json> stats_service::table(const stats_request& req) {
     const auto f = co_await filter_of(req);
-    auto data = co_await repo_.collect(f);
+    auto data = co_await tables_.collect(f);
     co_return to_json(build_table(std::move(data), f));
 }
 
@@ -85,7 +87,7 @@ net::awaitable<std::string> stats_service::export_csv(const stats_request& req, 
     const std::string language = req.language.value_or("zh");
     if (language != "zh" && language != "en") throw api_error(errc::bad_request, "lang must be zh or en");
     const auto f = co_await filter_of(req);
-    auto data = co_await repo_.collect(f);
+    auto data = co_await tables_.collect(f);
     filename =
         "cityguard-stats-" + f.from_day + "-" + f.to_day + (f.group_by.empty() ? "" : "-by-" + f.group_by) + ".csv";
     co_return to_csv(build_table(std::move(data), f), language);

@@ -24,7 +24,10 @@ struct stats_request {
 /// api_error(bad_request) naming a bad parameter.
 class stats_service {
   public:
-    stats_service(store::stats_repo& repo, const config::stats_config& cfg) : repo_(repo), cfg_(cfg) {}
+    /// `settings` is on the primary; `tables` may be on a read replica (db.read_url): the
+    /// counts are aggregates the primary's maintenance keeps, read-only here.
+    stats_service(store::stats_repo& settings, store::stats_repo& tables, const config::stats_config& cfg)
+        : settings_(settings), tables_(tables), cfg_(cfg) {}
 
     /// Hands stats.time_zone and stats.default_disposal_s to the database (start-up).
     boost::asio::awaitable<void> configure();
@@ -36,7 +39,8 @@ class stats_service {
   private:
     boost::asio::awaitable<store::stats_filter> filter_of(const stats_request& req);
 
-    store::stats_repo& repo_;
+    store::stats_repo& settings_;
+    store::stats_repo& tables_;
     const config::stats_config& cfg_;
 };
 
