@@ -230,15 +230,7 @@ net::awaitable<std::vector<rules::reading>> alarms_repo::readings_between(
 ) {
     return read(db_, [list = pg_int_array(keys), from, to, limit](pqxx::read_transaction& tx) {
         return map_rows(
-            tx,
-            queries::readings_between.name,
-            [](const pqxx::row& r) {
-                return rules::reading{r[0].as<std::int32_t>(), r[1].as<util::micros>(), r[2].as<double>()};
-            },
-            list,
-            from,
-            to,
-            static_cast<long long>(limit)
+            tx, queries::readings_between.name, reading_from, list, from, to, static_cast<long long>(limit)
         );
     });
 }

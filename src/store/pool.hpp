@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "cityguard/rules/reading.hpp"
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/errors.hpp"
 #include "cityguard/util/time.hpp"
@@ -58,6 +59,11 @@ std::string pg_int_array(const Range& items, Project project = {}) {
     }
     out += '}';
     return out;
+}
+
+/// A reading from a row of (sensor_key, ts, value).
+inline rules::reading reading_from(const pqxx::row& row) {
+    return rules::reading{row[0].as<std::int32_t>(), row[1].as<util::micros>(), row[2].as<double>()};
 }
 
 /// PostgreSQL's text form of a timestamptz, for parameters.

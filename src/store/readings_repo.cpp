@@ -30,14 +30,7 @@ net::awaitable<std::vector<rules::reading>> readings_repo::newer_than(
     auto times = pg_int_array(after, &std::pair<std::int32_t, util::micros>::second);
     return read(db_, [keys = std::move(keys), times = std::move(times), per_sensor](pqxx::read_transaction& tx) {
         return map_rows(
-            tx,
-            queries::readings_newer_than.name,
-            [](const pqxx::row& row) {
-                return rules::reading{row[0].as<std::int32_t>(), row[1].as<util::micros>(), row[2].as<double>()};
-            },
-            keys,
-            times,
-            static_cast<long long>(per_sensor)
+            tx, queries::readings_newer_than.name, reading_from, keys, times, static_cast<long long>(per_sensor)
         );
     });
 }
