@@ -31,6 +31,8 @@ int to_http_status(errc code) noexcept {
         case errc::overloaded:
         case errc::unavailable:
             return 503;
+        case errc::not_implemented:
+            return 501;
         case errc::internal:
             return 500;
     }

@@ -41,9 +41,14 @@ feed_session::feed_session(
           std::chrono::steady_clock::now()
       ) {
     service_.measured().opened.add();
+    service_.session_started();
 }
 
-feed_session::~feed_session() { service_.measured().ended.add(); }
+feed_session::~feed_session() {
+    service_.remove_output(out_bytes_);  // normally nothing is left: every write has ended
+    service_.session_ended();
+    service_.measured().ended.add();
+}
 
 net::awaitable<void> feed_session::run(beast::http::request<beast::http::string_body> upgrade) {
     auto self = shared_from_this();
@@ -112,8 +117,7 @@ net::awaitable<void> feed_session::run(beast::http::request<beast::http::string_
     done_ = true;
     if (in_hub_) service_.events().remove(this);
     held_.clear();
-    for (const auto& m : out_) out_bytes_ -= m->size();
-    out_.clear();
+    drop_queued();
     auth_timer_.cancel();
     close_timer_.cancel();
     send_timer_.cancel();
@@ -159,16 +163,39 @@ void feed_session::consider(const feed::event& e) {
 
 void feed_session::send(std::string text) { send(std::make_shared<const std::string>(std::move(text))); }
 
-void feed_session::send(feed::message m) {
-    if (done_ || close_requested_) return;
+void feed_session::send(feed::message m) { queue(std::move(m), false); }
+
+bool feed_session::queue(feed::message m, bool snapshot) {
+    if (done_ || close_requested_) return false;
     const auto& cfg = service_.config();
-    if (out_.size() >= cfg.max_queued_messages || out_bytes_ + m->size() > cfg.max_queued_bytes) {
+    const std::size_t size = m->size();
+    const std::size_t waiting = out_bytes_ - writing_bytes_;
+    if (out_.size() >= cfg.max_queued_messages || (waiting > 0 && waiting + size > cfg.max_queued_bytes)) {
         request_close(kCloseSlowConsumer, "slow consumer");
-        return;
+        return false;
     }
-    out_bytes_ += m->size();
+    if (service_.output_full(size)) {
+        if (snapshot) return false;
+        // Largest first: a connection holding more than its share goes; one within its share
+        // still gets its live events, so the total stays under twice the budget.
+        if (out_bytes_ + size > service_.output_share()) {
+            request_close(kCloseSlowConsumer, "slow consumer: the feed's output is full (feed.max_output_bytes_total)");
+            return false;
+        }
+    }
+    out_bytes_ += size;
+    service_.add_output(size);
     out_.push_back(std::move(m));
     if (out_.size() == 1) wake_.cancel();
+    return true;
+}
+
+void feed_session::drop_queued() {
+    for (const auto& m : out_) {
+        out_bytes_ -= m->size();
+        service_.remove_output(m->size());
+    }
+    out_.clear();
 }
 
 void feed_session::request_close(std::uint16_t code, std::string reason) {
@@ -178,8 +205,7 @@ void feed_session::request_close(std::uint16_t code, std::string reason) {
     if (code == kCloseSlowConsumer) service_.measured().slow_consumer_closes.add();
     close_requested_ = true;
     close_reason_.emplace(code, std::move(reason));
-    for (const auto& m : out_) out_bytes_ -= m->size();
-    out_.clear();  // what was queued will not be sent; a resume with `since` fetches it again
+    drop_queued();  // what was queued will not be sent; a resume with `since` fetches it again
     held_.clear();
     if (in_hub_) {
         service_.events().remove(this);
@@ -230,10 +256,13 @@ net::awaitable<void> feed_session::write_loop() {
         feed::message next = std::move(out_.front());
         out_.pop_front();
         writing_ = true;
+        writing_bytes_ = next->size();
         ++writes_started_;
         auto [ec, n] = co_await ws_.async_write(net::buffer(*next), kUseTuple);
         writing_ = false;
+        writing_bytes_ = 0;
         out_bytes_ -= next->size();
+        service_.remove_output(next->size());
         if (ec) co_return;
         service_.measured().messages_sent.add();
     }
@@ -350,6 +379,25 @@ net::awaitable<void> feed_session::subscribe(feed::client_message m) {
         in_hub_ = true;
     }
     feed::catch_up start;
+    const auto refuse_snapshot = [this] {
+        loading_ = false;
+        subscribed_ = false;
+        held_.clear();
+        held_events_ = 0;
+        send(feed::error_message(
+            "overloaded",
+            "subscription not started: the feed is at its limit (feed.max_output_bytes_total, "
+            "feed.max_concurrent_loads); retry in a moment"
+        ));
+    };
+    if (service_.output_full(0) || !service_.try_start_load()) {  // before any database work
+        refuse_snapshot();
+        co_return;
+    }
+    struct end_load {
+        feed::feed_service& service;
+        ~end_load() { service.end_load(); }
+    } loading{service_};
     try {
         start = co_await service_.load(m.since, filter_);
     } catch (const api_error& e) {
@@ -372,8 +420,11 @@ net::awaitable<void> feed_session::subscribe(feed::client_message m) {
     if (done_ || close_requested_) co_return;
     position_ = m.since.value_or(0);
     if (!start.snapshot.empty()) {
+        if (!queue(std::make_shared<const std::string>(std::move(start.snapshot)), true)) {
+            if (!close_requested_) refuse_snapshot();
+            co_return;
+        }
         position_ = start.seq;
-        send(std::move(start.snapshot));
     } else {
         std::size_t sent = 0;
         for (const auto& e : start.replayed) {

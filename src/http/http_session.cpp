@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
@@ -73,6 +74,28 @@ bool malformed(const beast::error_code& ec) {
            ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
+/// Whether the header block (its first `size` bytes in `buffer`) continues a field on the next
+/// line (obs-fold, RFC 9112 5.2): refused, since proxies in front may unfold it differently.
+bool folded_header(const beast::flat_buffer& buffer, std::size_t size) {
+    const auto data = buffer.data();
+    const std::string_view block(static_cast<const char*>(data.data()), std::min(size, data.size()));
+    for (auto at = block.find("\r\n"); at != std::string_view::npos && at + 2 < block.size();
+         at = block.find("\r\n", at + 2))
+        if (block[at + 2] == ' ' || block[at + 2] == '\t') return true;
+    return false;
+}
+
+/// Beast takes any Transfer-Encoding that ends in "chunked" as chunked and ignores the codings
+/// before it; decoding none of them, the server refuses every value but "chunked" itself.
+bool unsupported_transfer_coding(const bhttp::request_parser<bhttp::string_body>& parser) {
+    const auto& header = parser.get();
+    if (header.count(bhttp::field::transfer_encoding) == 0) return false;
+    std::string_view value = header[bhttp::field::transfer_encoding];
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    return !beast::iequals(value, "chunked");
+}
+
 }  // namespace
 
 http_session::http_session(net::ip::tcp::socket socket, server& owner, std::uint64_t id, std::string client)
@@ -109,7 +132,8 @@ void http_session::shutdown() {
 
 void http_session::evict() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-        if (self->authenticated_) return;
+        if (self->class_ == connection_class::person) return;
+        if (self->class_ == connection_class::device && !self->idle()) return;
         self->stopping_ = true;
         if (self->upgraded_) {
             self->upgraded_->shutdown();
@@ -120,10 +144,10 @@ void http_session::evict() {
     });
 }
 
-void http_session::mark_authenticated() {
-    if (authenticated_) return;
-    authenticated_ = true;
-    owner_.on_session_authenticated(id_);
+void http_session::mark_authenticated(connection_class c) {
+    if (c <= class_) return;
+    class_ = c;
+    owner_.on_session_authenticated(id_, c);
 }
 
 namespace {
@@ -141,6 +165,7 @@ class body_reservation {
         bytes_ += static_cast<std::size_t>(bytes);
         return true;
     }
+    std::size_t bytes() const noexcept { return bytes_; }
 
   private:
     server& owner_;
@@ -155,7 +180,8 @@ struct http_session::exchange {
         const auto& cfg = owner.http_config();
         parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
         parser.body_limit(cfg.body_limit);
-        // Chunked bodies reserve their budget chunk by chunk, as each chunk is announced.
+        // Chunked bodies reserve their budget as each chunk is announced, for the memory the
+        // body will take (see grow_for).
         parser.on_chunk_header(on_chunk);
     }
     exchange(const exchange&) = delete;
@@ -167,11 +193,30 @@ struct http_session::exchange {
     bool over_budget = false;                                    // a chunk did not fit the budget
     std::function<void(std::uint64_t, std::string_view, beast::error_code&)> on_chunk =
         [this](std::uint64_t size, std::string_view, beast::error_code& ec) {
-            if (reservation && !reservation->add(size)) {
+            if (reservation && !grow_for(size)) {
                 over_budget = true;
                 ec = net::error::no_buffer_space;
             }
         };
+
+    /// Makes room in the body for a chunk of `size` bytes, counting the capacity (what the body
+    /// takes in memory) against http.max_body_bytes_in_flight. std::string doubles its capacity
+    /// when it grows (reserve() too), so counting bytes let RSS pass the budget twice over; here
+    /// the body grows by a quarter at a time into an allocation of exactly the counted size.
+    bool grow_for(std::uint64_t size) {
+        auto& body = parser.get().body();
+        const std::uint64_t need = body.size() + size;
+        if (need <= body.capacity()) return true;
+        const std::uint64_t limit = std::max<std::uint64_t>(need, owner.http_config().body_limit);
+        const std::uint64_t next =
+            std::min<std::uint64_t>(limit, std::max(need, body.capacity() + body.capacity() / 4));
+        if (next > reservation->bytes() && !reservation->add(next - reservation->bytes())) return false;
+        std::string grown;
+        grown.reserve(static_cast<std::size_t>(next));  // from empty: exactly `next`, no doubling
+        grown.append(body);
+        body.swap(grown);
+        return true;
+    }
     bhttp::request_parser<bhttp::string_body> parser;
 };
 
@@ -184,7 +229,20 @@ net::awaitable<void> http_session::run() {
     while (!stopping_) {
         exchange x(owner_);
         busy_ = false;
+        idle_ = true;
         stream_.expires_after(std::chrono::milliseconds(cfg.idle_timeout_ms));
+        // The whole header block first, to see what Beast's parser hides: it unfolds obs-fold
+        // silently, so "Transfer-Encoding:\r\n chunked" would be read as chunked.
+        auto [uec, header_end] = co_await read_header_block(buffer);
+        if (uec) {
+            if (uec == net::error::no_buffer_space)
+                co_await write_error(errc::bad_request, "request headers exceed http.header_limit", 11);
+            break;  // closed by the client, idle timeout, eviction or shutdown
+        }
+        if (folded_header(buffer, header_end)) {
+            co_await write_error(errc::bad_request, "a header line continued on the next (obs-fold) is refused", 11);
+            break;
+        }
         auto [hec, hn] = co_await bhttp::async_read_header(stream_, buffer, x.parser, kUseTuple);
         if (hec) {
             if (hec == bhttp::error::body_limit) {
@@ -198,6 +256,7 @@ net::awaitable<void> http_session::run() {
             break;  // closed by the client, idle timeout, eviction or shutdown
         }
         busy_ = true;
+        idle_ = false;
         const auto outcome = co_await handle(buffer, x);
         if (outcome == next::upgraded) co_return;  // the feed session closed the connection
         if (outcome == next::close) break;
@@ -205,6 +264,22 @@ net::awaitable<void> http_session::run() {
     beast::error_code ignored;
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
     stream_.close();
+}
+
+net::awaitable<std::pair<beast::error_code, std::size_t>> http_session::read_header_block(beast::flat_buffer& buffer) {
+    std::size_t scanned = 0;  // bytes already searched, less the three a delimiter could span
+    for (;;) {
+        const auto data = buffer.data();
+        const std::string_view held(static_cast<const char*>(data.data()), data.size());
+        if (const auto at = held.find("\r\n\r\n", scanned); at != std::string_view::npos)
+            co_return std::pair{beast::error_code{}, at + 4};
+        scanned = held.size() < 3 ? 0 : held.size() - 3;
+        if (buffer.size() >= buffer.max_size()) co_return std::pair{beast::error_code(net::error::no_buffer_space), 0};
+        const std::size_t room = std::min<std::size_t>(4096, buffer.max_size() - buffer.size());
+        auto [ec, n] = co_await stream_.async_read_some(buffer.prepare(room), kUseTuple);
+        if (ec) co_return std::pair{ec, std::size_t{0}};
+        buffer.commit(n);
+    }
 }
 
 net::awaitable<http_session::next> http_session::handle(beast::flat_buffer& buffer, exchange& x) {
@@ -215,6 +290,10 @@ net::awaitable<http_session::next> http_session::handle(beast::flat_buffer& buff
     const auto content_length = x.parser.content_length();
     const bool has_body = x.parser.chunked() || content_length.value_or(0) > 0;
 
+    if (unsupported_transfer_coding(x.parser)) {
+        co_await write_error(errc::not_implemented, "Transfer-Encoding other than chunked is not supported", version);
+        co_return next::close;
+    }
     if (content_length && *content_length > cfg.body_limit) {
         // Refuse before reading: the body may be far larger than we are willing to buffer.
         co_await write_error(errc::payload_too_large, "body exceeds http.body_limit", version);
@@ -231,7 +310,7 @@ net::awaitable<http_session::next> http_session::handle(beast::flat_buffer& buff
             co_return next::close;
         }
         auto on_authenticated = [weak = weak_from_this()] {
-            if (auto self = weak.lock()) self->mark_authenticated();
+            if (auto self = weak.lock()) self->mark_authenticated(connection_class::person);
         };
         owner_.metrics().observe(owner_.metrics().feed_slot(), 101, seconds_since(started));
         upgraded_ = std::make_shared<feed_session>(std::move(stream_), owner_.feed(), client_, on_authenticated);
@@ -286,8 +365,13 @@ net::awaitable<std::optional<api::response>> http_session::answer_api(
     // be refused never gets to make us read (and hold) its body.
     auto admitted = co_await owner_.dispatcher().admit(req);
     if (admitted.matched) x.metrics_slot = owner_.dispatcher().route_index(*admitted.matched);
-    if (req.caller) mark_authenticated();
-    if (!admitted.found) co_return std::move(admitted.refusal);
+    if (!admitted.found) co_return std::move(admitted.refusal);  // a 403 makes no connection trusted
+    if (req.caller) {
+        const auto r = req.caller->role_;
+        mark_authenticated(
+            r == auth::role::operator_ || r == auth::role::admin ? connection_class::person : connection_class::device
+        );
+    }
     x.reservation.emplace(owner_);
     if (!x.reservation->add(content_length))
         co_return api::error_response(errc::overloaded, "too many request bodies in flight; retry later");

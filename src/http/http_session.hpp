@@ -1,6 +1,7 @@
 #pragma once
 // Private to http/: one HTTP/1.1 connection.
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -12,6 +13,7 @@
 #include <utility>
 
 #include "cityguard/api/request.hpp"
+#include "cityguard/http/server.hpp"
 #include "cityguard/util/error.hpp"
 
 namespace cityguard::http {
@@ -30,8 +32,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
     void start();
     /// Thread-safe: close now if idle, otherwise after the response in progress.
     void shutdown();
-    /// Thread-safe: close now unless a valid key was presented meanwhile (room for others).
+    /// Thread-safe: close now (room for others) unless it became a person's connection, or a
+    /// device's got busy with a request, meanwhile.
     void evict();
+    /// Thread-safe: waiting for the next request (or the first), with no request in hand.
+    bool idle() const noexcept { return idle_.load(std::memory_order_relaxed); }
 
   private:
     struct exchange;
@@ -39,6 +44,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
     /// The connection's loop: read a header, handle the request, until close.
     boost::asio::awaitable<void> run();
+    /// Reads until `buffer` holds a whole header block (ending in an empty line); second: its
+    /// size. no_buffer_space when http.header_limit passes first.
+    boost::asio::awaitable<std::pair<boost::beast::error_code, std::size_t>> read_header_block(
+        boost::beast::flat_buffer& buffer
+    );
     /// One request whose header has been read: a feed upgrade, a dashboard file or an API call.
     boost::asio::awaitable<next> handle(boost::beast::flat_buffer& buffer, exchange& x);
     /// Admits an API request, reads its body within the budget, serves it. nullopt: the body
@@ -56,13 +66,14 @@ class http_session : public std::enable_shared_from_this<http_session> {
     /// False when the write failed.
     boost::asio::awaitable<bool> write_response(api::response& res, unsigned version, bool keep_alive);
     boost::asio::awaitable<void> write_error(errc code, std::string_view message, unsigned version);
-    void mark_authenticated();
+    void mark_authenticated(connection_class c);
 
     boost::beast::tcp_stream stream_;
     server& owner_;
     std::uint64_t id_;
     std::string client_;
-    bool authenticated_ = false;
+    connection_class class_ = connection_class::unauthenticated;
+    std::atomic<bool> idle_{true};
     std::shared_ptr<feed_session> upgraded_;  // set once the connection became a feed WebSocket
     bool busy_ = false;
     bool stopping_ = false;

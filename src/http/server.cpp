@@ -70,7 +70,9 @@ void server::adopt(tcp::socket socket, std::string client) {
             session = std::make_shared<http_session>(std::move(socket), *this, id, client);
             sessions_.emplace(id, tracked_session{session, client});
             unauthenticated_.insert(id);
-            ++per_client_[client];
+            auto& mine = per_client_[client];
+            ++mine.open;
+            mine.unauthenticated.insert(id);
             ++open_;
         }
     }
@@ -84,43 +86,102 @@ void server::adopt(tcp::socket socket, std::string client) {
 
 bool server::admit_connection(const std::string& client) {
     const auto& cfg = cfg_.http;
-    if (auto it = per_client_.find(client); it != per_client_.end() && it->second >= cfg.max_connections_per_client) {
+    // Per address first: behind NAT or a proxy one address is many people, so its idle sockets
+    // make room rather than lock the address out.
+    if (auto it = per_client_.find(client);
+        it != per_client_.end() && it->second.open >= cfg.max_connections_per_client) {
+        const auto victim = eviction_candidate(it->second.unauthenticated, it->second.devices);
+        if (!victim) {
+            metrics_.connections_refused().add();
+            log_refusal("connection refused", "http.max_connections_per_client reached by " + client + ", none idle");
+            return false;
+        }
+        evict(*victim);
+        log_refusal("connection evicted", "closed an idle connection of " + client + " for its new one");
+        // The address's count is back under its cap; the server-wide limits below still hold.
+    }
+    const std::size_t others_room = cfg.max_connections - cfg.reserved_connections;
+    if (open_.load() < cfg.max_connections && unauthenticated_.size() + devices_.size() < others_room) return true;
+    const auto victim = eviction_candidate(unauthenticated_, devices_);
+    if (!victim) {
         metrics_.connections_refused().add();
-        log_refusal("connection refused", "http.max_connections_per_client reached by " + client);
+        log_refusal("connection refused", "http.max_connections reached, none idle but people's");
         return false;
     }
-    const std::size_t unauthenticated_room = cfg.max_connections - cfg.reserved_connections;
-    if (open_.load() < cfg.max_connections && unauthenticated_.size() < unauthenticated_room) return true;
-    if (unauthenticated_.empty()) {
-        metrics_.connections_refused().add();
-        log_refusal("connection refused", "http.max_connections reached, all by authenticated clients");
-        return false;
-    }
-    // Make room by closing the connection that has waited longest without presenting a key: a
-    // flood of idle sockets then churns among itself, while clients that authenticate stay.
-    const auto oldest = *unauthenticated_.begin();
-    unauthenticated_.erase(unauthenticated_.begin());
-    if (auto it = sessions_.find(oldest); it != sessions_.end())
-        if (auto s = it->second.session.lock()) s->evict();
-    metrics_.connections_evicted().add();
-    log_refusal("connection evicted", "closed the oldest unauthenticated connection to make room for " + client);
+    // A flood of idle sockets then churns among itself, while people who authenticate stay.
+    evict(*victim);
+    log_refusal("connection evicted", "closed the oldest idle connection to make room for " + client);
     return true;
 }
 
-void server::on_session_authenticated(std::uint64_t id) {
-    std::lock_guard lock(mutex_);
+std::optional<std::uint64_t> server::eviction_candidate(
+    const std::set<std::uint64_t>& unauthenticated, const std::set<std::uint64_t>& devices
+) const {
+    const auto idle = [this](std::uint64_t id) {
+        auto it = sessions_.find(id);
+        if (it == sessions_.end()) return false;
+        auto s = it->second.session.lock();
+        return s && s->idle();
+    };
+    // Bounded scans: a candidate found among the first few is as good as the very oldest.
+    constexpr std::size_t kScan = 64;
+    std::size_t scanned = 0;
+    for (auto id : unauthenticated) {
+        if (idle(id)) return id;
+        if (++scanned == kScan) break;
+    }
+    if (!unauthenticated.empty()) return *unauthenticated.begin();  // no key: may be closed busy or not
+    scanned = 0;
+    for (auto id : devices) {
+        if (idle(id)) return id;
+        if (++scanned == kScan) break;
+    }
+    return std::nullopt;
+}
+
+void server::evict(std::uint64_t id) {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
     unauthenticated_.erase(id);
+    devices_.erase(id);
+    if (auto c = per_client_.find(it->second.client); c != per_client_.end()) {
+        c->second.unauthenticated.erase(id);
+        c->second.devices.erase(id);
+    }
+    if (auto s = it->second.session.lock()) s->evict();
+    metrics_.connections_evicted().add();
+}
+
+void server::on_session_authenticated(std::uint64_t id, connection_class c) {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end() || c <= it->second.kind) return;
+    it->second.kind = c;
+    auto& mine = per_client_[it->second.client];
+    unauthenticated_.erase(id);
+    mine.unauthenticated.erase(id);
+    if (c == connection_class::device) {
+        devices_.insert(id);
+        mine.devices.insert(id);
+    } else {
+        devices_.erase(id);
+        mine.devices.erase(id);
+    }
 }
 
 void server::on_session_closed(std::uint64_t id) {
     {
         std::lock_guard lock(mutex_);
         if (auto it = sessions_.find(id); it != sessions_.end()) {
-            if (auto c = per_client_.find(it->second.client); c != per_client_.end() && --c->second == 0)
-                per_client_.erase(c);
+            if (auto c = per_client_.find(it->second.client); c != per_client_.end()) {
+                c->second.unauthenticated.erase(id);
+                c->second.devices.erase(id);
+                if (--c->second.open == 0) per_client_.erase(c);
+            }
             sessions_.erase(it);
         }
         unauthenticated_.erase(id);
+        devices_.erase(id);
     }
     --open_;
 }

@@ -36,6 +36,8 @@ std::string_view to_code(errc code) noexcept {
             return "overloaded";
         case errc::unavailable:
             return "unavailable";
+        case errc::not_implemented:
+            return "not_implemented";
         case errc::internal:
             return "internal";
     }

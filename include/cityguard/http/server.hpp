@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -23,16 +24,26 @@ namespace cityguard::http {
 
 class http_session;
 
+/// What a connection has shown of itself, lowest first: the order in which connections are
+/// closed to make room.
+enum class connection_class {
+    unauthenticated,  ///< no valid key yet (or only keys whose role was refused)
+    device,           ///< a gateway or monitor key: machines, which reconnect on their own
+    person,           ///< an operator or admin key, or a feed session: never closed for room
+};
+
 /// Accepts HTTP/1.1 connections and runs one session per connection, each on its own strand.
 /// Tracks its sessions so that stop() can drain them: stop accepting, let each finish the
 /// request it is serving, close idle keep-alive connections.
 ///
-/// Connection limits (docs/security.md): at most http.max_connections_per_client from one
-/// address; connections that have not presented a valid key yet are held to
-/// http.max_connections - http.reserved_connections, and when a new one would pass that (or
-/// http.max_connections) the oldest of them is closed for it. Connections that authenticated are
-/// never closed for room. Request bodies being read, over all connections, are bounded by
-/// http.max_body_bytes_in_flight.
+/// Connection limits (docs/security.md). Connections of people (operator and admin keys) have
+/// http.reserved_connections slots that no other connection may take: the rest are held to
+/// http.max_connections - http.reserved_connections. A new connection that would pass that, or
+/// http.max_connections, or http.max_connections_per_client for its address, is admitted by
+/// closing another: the oldest unauthenticated one (an idle one first), else the oldest idle one
+/// of a gateway or monitor key (of that address, for the per-address limit). Only when every
+/// candidate is a person's, or busy with a device's request, is the new one closed. Request
+/// bodies being read, over all connections, are bounded by http.max_body_bytes_in_flight.
 ///
 /// Thread safety: start() before the I/O threads serve it; stop(), port() and connections()
 /// from any thread.
@@ -70,8 +81,9 @@ class server {
     const web::static_files& files() const noexcept { return files_; }
     metrics::http_metrics& metrics() noexcept { return metrics_; }
     void on_session_closed(std::uint64_t id);
-    /// The session presented a valid key: it is no longer a candidate for eviction.
-    void on_session_authenticated(std::uint64_t id);
+    /// The session was served with a valid key of this class (never lowers it): a person's is
+    /// no longer a candidate for eviction, a device's only while it is idle.
+    void on_session_authenticated(std::uint64_t id, connection_class c);
     /// Reserves `bytes` of http.max_body_bytes_in_flight; false when that would pass it.
     bool reserve_body_bytes(std::size_t bytes) noexcept;
     void release_body_bytes(std::size_t bytes) noexcept;
@@ -81,13 +93,26 @@ class server {
 
   private:
     boost::asio::awaitable<void> accept_loop();
-    /// Whether a connection from `client` may be served, closing the oldest unauthenticated
-    /// connection when that makes room. Called with mutex_ held.
+    /// Whether a connection from `client` may be served, closing another when that makes room.
+    /// Called with mutex_ held.
     bool admit_connection(const std::string& client);
+    /// The connection to close for room among `unauthenticated` and `devices` (ids, oldest
+    /// first), as the class comment says; nullopt when none may be. Called with mutex_ held.
+    std::optional<std::uint64_t> eviction_candidate(
+        const std::set<std::uint64_t>& unauthenticated, const std::set<std::uint64_t>& devices
+    ) const;
+    /// Closes it, and takes it out of every candidate set at once. Called with mutex_ held.
+    void evict(std::uint64_t id);
 
     struct tracked_session {
         std::weak_ptr<http_session> session;
         std::string client;
+        connection_class kind = connection_class::unauthenticated;
+    };
+    /// One address's connections: its count and its candidates for eviction, oldest first.
+    struct client_connections {
+        std::size_t open = 0;
+        std::set<std::uint64_t> unauthenticated, devices;
     };
     struct refusal_log {
         std::chrono::steady_clock::time_point last{};
@@ -108,7 +133,8 @@ class server {
     std::uint64_t next_id_ = 0;
     std::unordered_map<std::uint64_t, tracked_session> sessions_;
     std::set<std::uint64_t> unauthenticated_;  // session ids, oldest first
-    std::unordered_map<std::string, std::size_t> per_client_;
+    std::set<std::uint64_t> devices_;          // connections of gateway and monitor keys, oldest first
+    std::unordered_map<std::string, client_connections> per_client_;
     std::atomic<std::size_t> body_bytes_{0};
     std::mutex log_mutex_;
     std::map<std::string, refusal_log, std::less<>> refusal_logs_;

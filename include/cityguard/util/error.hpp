@@ -25,6 +25,7 @@ enum class errc {
     too_many_requests,
     overloaded,
     unavailable,
+    not_implemented,  ///< a transfer coding or feature the server does not support (501)
     internal,
 };
 
