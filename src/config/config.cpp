@@ -199,11 +199,16 @@ void apply_json(config& cfg, const std::string& json_text) {
     if (const json* v = root.object("auth")) {
         section s(*v, "auth");
         s.string("admin_key_file", cfg.auth.admin_key_file, false);
-        s.integer("cache_ttl_s", cfg.auth.cache_ttl_s, 0, 86'400);
-        s.integer("negative_cache_ttl_s", cfg.auth.negative_cache_ttl_s, 0, 86'400);
-        s.integer("negative_cache_size", cfg.auth.negative_cache_size, 0, 10'000'000);
-        s.integer("max_lookups_per_client_per_s", cfg.auth.max_lookups_per_client_per_s, 1, 1'000'000);
-        s.integer("max_concurrent_lookups", cfg.auth.max_concurrent_lookups, 1, 1'000'000);
+        // Keys are held in memory since issue 26: the look-up caches and limits of earlier
+        // versions are gone, and their keys, still in installed config files, are read and ignored.
+        long long obsolete = 0;
+        for (const char* gone :
+             {"cache_ttl_s",
+              "negative_cache_ttl_s",
+              "negative_cache_size",
+              "max_lookups_per_client_per_s",
+              "max_concurrent_lookups"})
+            s.integer(gone, obsolete, 0, 10'000'000);
         s.finish();
     }
     if (const json* v = root.object("query")) {
@@ -235,6 +240,8 @@ void apply_json(config& cfg, const std::string& json_text) {
         s.integer("poll_ms", cfg.feed.poll_ms, 100, 3'600'000);
         s.integer("socket_send_buffer", cfg.feed.socket_send_buffer, 0, 64 << 20);
         s.integer("max_queued_bytes", cfg.feed.max_queued_bytes, 64 * 1024, 1LL << 32);
+        s.integer("max_output_bytes_total", cfg.feed.max_output_bytes_total, 1 << 20, 1LL << 40);
+        s.integer("max_concurrent_loads", cfg.feed.max_concurrent_loads, 1, 1024);
         s.integer("send_timeout_ms", cfg.feed.send_timeout_ms, 100, kMaxInt);
         s.integer("max_client_messages_per_s", cfg.feed.max_client_messages_per_s, 1, 1'000'000);
         s.finish();

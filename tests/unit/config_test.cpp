@@ -63,9 +63,7 @@ TEST(Config, TheShippedConfigFileIsValidAndMatchesTheDefaults) {
     EXPECT_EQ(from_file.http.max_body_bytes_in_flight, defaults.http.max_body_bytes_in_flight);
     EXPECT_EQ(from_file.http.json_max_depth, defaults.http.json_max_depth);
     EXPECT_EQ(from_file.http.inline_parse_bytes, defaults.http.inline_parse_bytes);
-    EXPECT_EQ(from_file.auth.negative_cache_size, defaults.auth.negative_cache_size);
-    EXPECT_EQ(from_file.auth.max_lookups_per_client_per_s, defaults.auth.max_lookups_per_client_per_s);
-    EXPECT_EQ(from_file.auth.max_concurrent_lookups, defaults.auth.max_concurrent_lookups);
+    EXPECT_EQ(from_file.feed.max_output_bytes_total, defaults.feed.max_output_bytes_total);
     EXPECT_EQ(from_file.feed.max_queued_bytes, defaults.feed.max_queued_bytes);
     EXPECT_EQ(from_file.feed.socket_send_buffer, defaults.feed.socket_send_buffer);
     EXPECT_EQ(from_file.feed.max_client_messages_per_s, defaults.feed.max_client_messages_per_s);
@@ -131,7 +129,11 @@ TEST(Config, BadValuesNameTheKey) {
         std::string::npos
     );
     EXPECT_NE(error_of(R"({"http":{"json_max_depth":1}})").find("http.json_max_depth"), std::string::npos);
-    EXPECT_NE(error_of(R"({"auth":{"max_lookups_per_client_per_s":0}})").find("auth.max_lookups"), std::string::npos);
+    // The key look-up limits of earlier versions are read and ignored (keys are held in memory).
+    EXPECT_EQ(error_of(R"({"auth":{"max_lookups_per_client_per_s":10,"negative_cache_ttl_s":30}})"), "");
+    EXPECT_NE(
+        error_of(R"({"feed":{"max_output_bytes_total":1}})").find("feed.max_output_bytes_total"), std::string::npos
+    );
     EXPECT_NE(
         error_of(R"({"resources":{"speed_kmh":{"team":0}}})").find("resources.speed_kmh.team"), std::string::npos
     );

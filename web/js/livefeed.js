@@ -15,11 +15,13 @@ export function openFeed(hooks) {
   state.ws = ws;
   hooks.status('connecting');
   ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token: state.key }));
+  const subscribe = () =>
+    ws.send(JSON.stringify(state.lastSeq > 0 ? { type: 'subscribe', since: state.lastSeq } : { type: 'subscribe' }));
   ws.onmessage = (ev) => {
     const m = JSON.parse(ev.data);
     switch (m.type) {
       case 'authenticated':
-        ws.send(JSON.stringify(state.lastSeq > 0 ? { type: 'subscribe', since: state.lastSeq } : { type: 'subscribe' }));
+        subscribe();
         if (hooks.authenticated) hooks.authenticated(ws, m);
         break;
       case 'snapshot':
@@ -47,6 +49,12 @@ export function openFeed(hooks) {
         break;
       case 'error':
         console.warn('feed error', m.code, m.message);
+        // The server at its limits (or without its database) did not start the subscription:
+        // ask again after a back-off, on the same connection.
+        if ((m.code === 'overloaded' || m.code === 'unavailable') && /^subscription not started/.test(m.message || '')) {
+          const delay = Math.min(10000, 500 * 2 ** state.retry++);
+          setTimeout(() => { if (state.ws === ws && ws.readyState === WebSocket.OPEN) subscribe(); }, delay);
+        }
         break;
       default:
         break;

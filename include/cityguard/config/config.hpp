@@ -72,12 +72,7 @@ struct storage_config {
 
 struct auth_config {
     std::string admin_key_file = "var/admin.key";  ///< where a generated first admin key is written
-    int cache_ttl_s = 10;                          ///< how long a verified key is trusted without the DB
     std::optional<std::string> admin_key;          ///< CITYGUARD_ADMIN_KEY only; never from the file
-    int negative_cache_ttl_s = 30;                 ///< how long an unknown key is refused without the DB
-    std::size_t negative_cache_size = 65'536;      ///< unknown keys remembered (oldest forgotten first)
-    int max_lookups_per_client_per_s = 10;         ///< database look-ups of unknown keys per client address
-    std::size_t max_concurrent_lookups = 8;        ///< look-ups of never-seen keys in flight, all clients
 };
 
 struct query_config {
@@ -107,7 +102,17 @@ struct feed_config {
     /// SO_SNDBUF of feed connections in bytes (0 = the kernel's, which grows to megabytes): with
     /// max_queued_bytes, it bounds what one connection can hold.
     std::size_t socket_send_buffer = 256 * 1024;
-    std::size_t max_queued_bytes = 16 * 1024 * 1024;  ///< per connection, queued + being written; beyond: 4008
+    /// Per connection: bytes waiting behind the message being written; beyond: 4008. One message
+    /// larger than this (a snapshot) may wait alone.
+    std::size_t max_queued_bytes = 512 * 1024;
+    /// All feed connections together: bytes queued and being written. A snapshot that would pass
+    /// it is refused (the client retries); a connection above its share (this / connections)
+    /// that would pass it is closed with 4008. What the feed holds stays under twice this.
+    std::size_t max_output_bytes_total = 64 * 1024 * 1024;
+    /// Snapshots and `since` replays being loaded at once, all connections: each holds the open
+    /// alarms (or events) in memory while it is built. Beyond: the subscription is refused
+    /// (an `error` `overloaded`; the client retries).
+    std::size_t max_concurrent_loads = 4;
     int send_timeout_ms = 30'000;  ///< one message not taken by the peer in this time (checked once per it): dropped
     int max_client_messages_per_s = 20;  ///< client messages per second (burst of twice that); beyond: 4029
 };

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <optional>
@@ -62,6 +64,29 @@ class feed_service {
     const config::feed_config& config() const noexcept { return cfg_; }
     std::size_t json_max_depth() const noexcept { return json_max_depth_; }
 
+    /// feed.max_output_bytes_total: what every connection's queue holds together. Connections
+    /// add what they queue and subtract what they send or drop.
+    void add_output(std::size_t bytes) noexcept { output_bytes_.fetch_add(bytes, std::memory_order_relaxed); }
+    void remove_output(std::size_t bytes) noexcept { output_bytes_.fetch_sub(bytes, std::memory_order_relaxed); }
+    std::size_t output_bytes() const noexcept { return output_bytes_.load(std::memory_order_relaxed); }
+    /// Whether `bytes` more would pass feed.max_output_bytes_total.
+    bool output_full(std::size_t bytes) const noexcept { return output_bytes() + bytes > cfg_.max_output_bytes_total; }
+    /// One connection's fair share of the total: a connection above it is closed first.
+    std::size_t output_share() const noexcept {
+        return cfg_.max_output_bytes_total / std::max<std::size_t>(1, sessions_.load(std::memory_order_relaxed));
+    }
+    /// feed.max_concurrent_loads: false when that many loads run already.
+    bool try_start_load() noexcept {
+        auto running = loads_.load();
+        do {
+            if (running >= cfg_.max_concurrent_loads) return false;
+        } while (!loads_.compare_exchange_weak(running, running + 1));
+        return true;
+    }
+    void end_load() noexcept { loads_.fetch_sub(1); }
+    void session_started() noexcept { sessions_.fetch_add(1, std::memory_order_relaxed); }
+    void session_ended() noexcept { sessions_.fetch_sub(1, std::memory_order_relaxed); }
+
     /// For an "Authorization" header value or a bare token, from the client at address `client`.
     boost::asio::awaitable<std::optional<auth::principal>> authenticate(std::string credentials, std::string client);
 
@@ -77,6 +102,9 @@ class feed_service {
     std::size_t json_max_depth_;
     hub hub_;
     measurements measured_;
+    std::atomic<std::size_t> output_bytes_{0};
+    std::atomic<std::size_t> sessions_{0};
+    std::atomic<std::size_t> loads_{0};
 };
 
 }  // namespace cityguard::feed
