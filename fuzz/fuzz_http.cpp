@@ -53,7 +53,6 @@ cg::config::config harness_config() {
     cg::config::config cfg;
     cfg.db.url = "host=/nonexistent-cityguard-fuzz dbname=none connect_timeout=1";
     cfg.db.pool_size = 1;
-    cfg.auth.cache_ttl_s = 86'400;
     cfg.http.header_limit = 4096;
     cfg.http.body_limit = 64 * 1024;
     cfg.http.inline_parse_bytes = 64 * 1024;  // parse inline: one thread, deterministic
@@ -137,7 +136,19 @@ struct harness {
         return out;
     }
 
+    /// Whether this instance leads for the input at hand: half the inputs are served as a
+    /// follower would (a write forwarded, and answered as the leader would), so that forwarded
+    /// requests (X-CityGuard-Cluster-Token, -Forwarded-For, -Forwarded) are parsed both ways.
+    bool leading = true;
+
     harness() {
+        dispatcher.forward_writes(
+            {[this] { return leading; },
+             "fuzz-cluster-token",
+             [](const cg::api::request&) -> net::awaitable<std::optional<cg::api::response>> {
+                 co_return cg::api::response{202, "application/json", "{\"forwarded\":true}", {}};
+             }}
+        );
         keys.remember_verified("fuzz-admin", {"fuzz-admin", cg::auth::role::admin});
         keys.remember_verified("fuzz-operator", {"fuzz-operator", cg::auth::role::operator_});
         keys.remember_verified("fuzz-gateway", {"fuzz-gateway", cg::auth::role::gateway});
@@ -205,6 +216,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static harness h;
+    h.leading = size % 2 == 0;
     h.exchange(data, size);
     return 0;
 }

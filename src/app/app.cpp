@@ -240,16 +240,10 @@ struct app::parts {
     /// the event follower's thread: the work is posted to the I/O threads.
     void on_change(const std::string& what) {
         const bool all = what == "reconnected";
-        const auto after = [&what](std::string_view prefix) {
-            return what.starts_with(prefix) ? std::optional<std::string>(what.substr(prefix.size())) : std::nullopt;
-        };
-        if (auto name = after("key-revoked:"))
-            keys.forget_revoked(*name);
-        else if (auto changed = after("key-changed:"))
-            keys.forget_changed(*changed);
-        else if (auto hash = after("key-added:"))
-            keys.forget_unknown(*hash);
-        if (all || what == "keys") keys.forget_all();
+        if (all || what == "keys" || what.starts_with("key-")) {
+            keys.changed(what);
+            net::co_spawn(ioc, keys.refresh(), net::detached);
+        }
         if ((all || what == "registry") && !writer.leading())  // the leader reloads after its own writes
             net::co_spawn(ioc, reload_directory(), net::detached);
         if ((all || what == "rules") && !writer.leading()) net::post(ioc, [this] { reload_catalog(); });
@@ -608,6 +602,7 @@ void app::start() {
         );
     }
     generated_admin_key_ = p.run_now(p.keys.bootstrap_admin());
+    p.run_now(p.keys.load());
     if (!cfg_.registry_file.empty()) {
         std::ifstream in(cfg_.registry_file);
         if (!in) throw std::runtime_error("cannot read registry file " + cfg_.registry_file);

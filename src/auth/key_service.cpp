@@ -3,6 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -42,105 +46,95 @@ bool valid_key_name(std::string_view name) noexcept {
     return true;
 }
 
-namespace {
-constexpr std::size_t kMaxTrackedClients = 100'000;
-}
+key_service::key_service(store::keys_repo& repo, const config::auth_config& cfg) : repo_(repo), cfg_(cfg) {}
 
-key_service::key_service(store::keys_repo& repo, const config::auth_config& cfg)
-    : repo_(repo),
-      cfg_(cfg),
-      lookups_per_client_(cfg.max_lookups_per_client_per_s, cfg.max_lookups_per_client_per_s, kMaxTrackedClients) {}
-
-void key_service::admit_unknown_lookup(const std::string& client) {
-    if (!lookups_per_client_.try_take(client, std::chrono::steady_clock::now()))
-        throw api_error(
-            errc::too_many_requests,
-            "too many unknown keys from this address (auth.max_lookups_per_client_per_s); retry later"
-        );
-    if (unknown_lookups_in_flight_ >= cfg_.max_concurrent_lookups)
-        throw api_error(errc::overloaded, "too many key look-ups in flight (auth.max_concurrent_lookups); retry later");
-    ++unknown_lookups_in_flight_;
-}
-
-void key_service::remember_unknown(const std::string& hash, std::chrono::steady_clock::time_point now) {
-    if (cfg_.negative_cache_ttl_s <= 0 || cfg_.negative_cache_size == 0) return;
-    auto [it, inserted] = unknown_.try_emplace(hash);
-    it->second = now + std::chrono::seconds(cfg_.negative_cache_ttl_s);
-    if (!inserted) return;
-    unknown_order_.push_back(hash);
-    while (unknown_order_.size() > cfg_.negative_cache_size) {
-        unknown_.erase(unknown_order_.front());
-        unknown_order_.pop_front();
-    }
-}
-
-net::awaitable<std::optional<principal>> key_service::authenticate(std::string_view authorization, std::string client) {
+std::optional<principal> key_service::check(std::string_view authorization) const {
     constexpr std::string_view scheme = "Bearer ";
-    if (authorization.size() <= scheme.size() || authorization.substr(0, scheme.size()) != scheme)
-        co_return std::nullopt;
+    if (authorization.size() <= scheme.size() || authorization.substr(0, scheme.size()) != scheme) return std::nullopt;
     std::string_view key = authorization.substr(scheme.size());
     while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
     while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    if (key.empty() || key.size() > 512) co_return std::nullopt;
+    if (key.empty() || key.size() > 512) return std::nullopt;
+    const std::string hash = util::to_hex(util::sha256(key));
+    std::lock_guard lock(mutex_);
+    auto it = keys_.find(hash);
+    if (it == keys_.end()) return std::nullopt;
+    return it->second;
+}
 
-    std::string hash = util::to_hex(util::sha256(key));
-    bool counted = false;  // holds one of auth.max_concurrent_lookups
-    std::uint64_t revocations_seen = 0;
-    {
+net::awaitable<std::optional<principal>> key_service::authenticate(std::string_view authorization, std::string) {
+    if (auto who = check(authorization)) co_return who;
+    // The commit's notification reaches every instance before the client that made the key
+    // can use it elsewhere: wait for the reload it started rather than refuse a key just made.
+    const auto behind = [this] {
         std::lock_guard lock(mutex_);
-        const auto now = std::chrono::steady_clock::now();
-        const auto known = cache_.find(hash);
-        if (known != cache_.end() && known->second.expires > now) co_return known->second.who;
-        if (known == cache_.end()) {
-            if (auto it = unknown_.find(hash); it != unknown_.end()) {
-                if (it->second > now) co_return std::nullopt;
-                unknown_.erase(it);
-            }
-            admit_unknown_lookup(client);
-            counted = true;
-        }
-        revocations_seen = revocations_;
+        return behind_locked();
+    };
+    if (!behind()) co_return std::nullopt;
+    net::steady_timer pause(co_await net::this_coro::executor);
+    for (int i = 0; i < 100 && behind(); ++i) {
+        pause.expires_after(std::chrono::milliseconds(5));
+        co_await pause.async_wait(net::use_awaitable);
     }
-    struct release_slot {
-        key_service& self;
-        bool& counted;
-        ~release_slot() {
-            if (!counted) return;
-            std::lock_guard lock(self.mutex_);
-            --self.unknown_lookups_in_flight_;
-        }
-    } slot{*this, counted};
+    co_return check(authorization);
+}
 
-    // A revoke() that ran while we asked may have deleted the key after our read: ask again.
+net::awaitable<void> key_service::load() {
     for (;;) {
-        auto found = co_await repo_.find_by_hash(hash);
+        std::uint64_t seen = 0, heard = 0;
+        {
+            std::lock_guard lock(mutex_);
+            seen = changes_;
+            heard = heard_;
+        }
+        const auto rows = co_await repo_.table();
+        std::unordered_map<std::string, principal> next;
+        for (const auto& [hash, k] : rows)
+            if (const auto r = parse_role(k.role)) next.emplace(hash, principal{k.name, *r});
         std::lock_guard lock(mutex_);
-        if (revocations_ != revocations_seen) {
-            revocations_seen = revocations_;
-            continue;
-        }
-        const auto now = std::chrono::steady_clock::now();
-        std::optional<role> r;
-        if (found) r = parse_role(found->role);
-        if (!r) {
-            cache_.erase(hash);
-            remember_unknown(hash, now);
-            co_return std::nullopt;
-        }
-        principal who{found->name, *r};
-        trust_locked(hash, who);
-        co_return who;
+        if (changes_ != seen) continue;  // a change made or heard meanwhile may be missing: read again
+        keys_ = std::move(next);
+        loaded_heard_ = heard;
+        co_return;
     }
 }
 
-void key_service::trust_locked(const std::string& hash, principal who) {
-    // Kept even with a TTL of 0 (expired at once): the entry marks the key as one seen valid.
-    cache_[hash] = {std::move(who), std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.cache_ttl_s)};
+void key_service::changed(std::string_view what) {
+    std::lock_guard lock(mutex_);
+    ++changes_;
+    ++heard_;
+    // A revocation is refused at once, before the reload: a revoked key must not work a moment longer.
+    if (what.starts_with("key-revoked:")) erase_name_locked(std::string(what.substr(12)));
+}
+
+net::awaitable<void> key_service::refresh() {
+    {
+        std::lock_guard lock(mutex_);
+        // A running load reads again when a change came while it read (see load()).
+        if (reloading_ || !behind_locked()) co_return;
+        reloading_ = true;
+    }
+    try {
+        co_await load();
+    } catch (const std::exception& e) {
+        spdlog::warn("api keys not reloaded after a change (the held ones stay): {}", e.what());
+    }
+    std::lock_guard lock(mutex_);
+    reloading_ = false;
+}
+
+void key_service::erase_name_locked(const std::string& name) {
+    std::erase_if(keys_, [&name](const auto& entry) { return entry.second.name == name; });
 }
 
 void key_service::remember_verified(std::string_view key, principal who) {
     std::lock_guard lock(mutex_);
-    trust_locked(util::to_hex(util::sha256(key)), std::move(who));
+    keys_[util::to_hex(util::sha256(key))] = std::move(who);
+}
+
+std::size_t key_service::size() const {
+    std::lock_guard lock(mutex_);
+    return keys_.size();
 }
 
 net::awaitable<key_service::created> key_service::create(std::string name, role r) {
@@ -151,9 +145,9 @@ net::awaitable<key_service::created> key_service::create(std::string name, role 
     if (!co_await repo_.insert(name, std::string(to_string(r)), hash))
         throw api_error(errc::conflict, "a key named '" + name + "' exists already");
     {
-        // Known from birth: its first use needs no look-up and is outside the unknown-key limits.
         std::lock_guard lock(mutex_);
-        trust_locked(hash, principal{name, r});
+        ++changes_;
+        keys_[hash] = principal{name, r};
     }
     spdlog::info("api key '{}' created with role {}", name, to_string(r));
     co_return created{std::move(name), r, std::move(key)};
@@ -164,43 +158,14 @@ net::awaitable<std::vector<store::key_record>> key_service::list() {
     co_return awaited;
 }
 
-void key_service::forget_name(const std::string& name, bool refuse) {
-    std::lock_guard lock(mutex_);
-    ++revocations_;
-    const auto now = std::chrono::steady_clock::now();
-    for (auto it = cache_.begin(); it != cache_.end();) {
-        if (it->second.who.name == name) {
-            // Remembered as unknown: refused at once, without the database or the look-up limits.
-            if (refuse) remember_unknown(it->first, now);
-            it = cache_.erase(it);
-        } else {
-            ++it;
-        }
-    }
-}
-
-void key_service::forget_revoked(const std::string& name) { forget_name(name, true); }
-
-void key_service::forget_changed(const std::string& name) { forget_name(name, false); }
-
-void key_service::forget_unknown(const std::string& hash_hex) {
-    std::lock_guard lock(mutex_);
-    ++revocations_;
-    unknown_.erase(hash_hex);  // its entry in unknown_order_ goes when it comes round
-}
-
-void key_service::forget_all() {
-    std::lock_guard lock(mutex_);
-    ++revocations_;
-    cache_.clear();
-    unknown_.clear();
-    unknown_order_.clear();
-}
-
 net::awaitable<bool> key_service::revoke(std::string name) {
     const bool removed = co_await repo_.remove(name);
     if (removed) {
-        forget_name(name, true);
+        {
+            std::lock_guard lock(mutex_);
+            ++changes_;
+            erase_name_locked(name);
+        }
         spdlog::info("api key '{}' revoked", name);
     }
     co_return removed;

@@ -7,16 +7,11 @@ namespace cityguard::store {
 
 // Plain functions returning the pool's awaitable: everything the work needs is captured by value.
 
-net::awaitable<std::optional<key_record>> keys_repo::find_by_hash(std::string hash_hex) {
-    return read(db_, [hash_hex = std::move(hash_hex)](pqxx::read_transaction& tx) {
-        return map_first(
-            tx,
-            queries::find_key_by_hash.name,
-            [](const pqxx::row& r) {
-                return key_record{r[0].as<std::string>(), r[1].as<std::string>(), 0};
-            },
-            hash_hex
-        );
+net::awaitable<std::vector<std::pair<std::string, key_record>>> keys_repo::table() {
+    return read(db_, [](pqxx::read_transaction& tx) {
+        return map_rows(tx, queries::key_table.name, [](const pqxx::row& r) {
+            return std::pair{r[0].as<std::string>(), key_record{r[1].as<std::string>(), r[2].as<std::string>(), 0}};
+        });
     });
 }
 

@@ -1,8 +1,6 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <chrono>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -11,7 +9,6 @@
 
 #include "cityguard/config/config.hpp"
 #include "cityguard/store/keys_repo.hpp"
-#include "cityguard/util/rate_limit.hpp"
 
 namespace cityguard::auth {
 
@@ -27,43 +24,40 @@ struct principal {
     role role_ = role::gateway;
 };
 
-/// Verifies bearer keys and manages them. Keys are stored only as SHA-256 hashes; a verified key
-/// is trusted for `auth.cache_ttl_s` without asking the database, so revocation by another
-/// process takes effect within that time (immediately in this process, also for a look-up of
-/// that key in flight when it is revoked).
+/// Verifies bearer keys and manages them. Keys are stored only as SHA-256 hashes, and every
+/// key's hash is held in memory (keys are few: hundreds), so a key is checked without the
+/// database: a wrong key is refused from memory at no database cost, and a valid one is never
+/// refused for what others sent from its address.
 ///
-/// Wrong keys cost memory and CPU only, bounded: an unknown key is refused without the database
-/// for `auth.negative_cache_ttl_s` (at most `auth.negative_cache_size` remembered), each client
-/// address may send at most `auth.max_lookups_per_client_per_s` never-seen keys to the database
-/// (beyond: too_many_requests), and at most `auth.max_concurrent_lookups` such look-ups run at
-/// once (beyond: overloaded), so a flood never fills the database queue. Keys this instance has
-/// verified before are re-checked outside those limits: a flood never locks them out.
+/// The table is loaded at start (load()) and kept current: this instance's own changes at once,
+/// other instances' when their commit's notification arrives (changed(), then refresh()). A key
+/// revoked anywhere is refused here as soon as the notification is heard, before the reload.
 ///
 /// Thread safety: all members may be called from any thread.
 class key_service {
   public:
     key_service(store::keys_repo& repo, const config::auth_config& cfg);
 
-    /// The principal for an "Authorization" header value ("Bearer <key>"), or nullopt.
-    /// `client` (the peer's address) is whose look-up budget a never-seen key uses. Throws
-    /// api_error(too_many_requests, overloaded, unavailable).
+    /// The principal for an "Authorization" header value ("Bearer <key>"), or nullopt. Never asks
+    /// the database. A key not held while a heard change is being loaded (one made on another
+    /// instance a moment ago) waits for that load, at most half a second, and is checked again.
+    /// `client` (the peer's address) is unused, kept for callers.
     boost::asio::awaitable<std::optional<principal>> authenticate(std::string_view authorization, std::string client);
+    /// The same, as a plain call.
+    std::optional<principal> check(std::string_view authorization) const;
 
-    /// Trusts `key` as `who` for auth.cache_ttl_s, as if just looked up. For harnesses that run
-    /// the dispatcher without a database (fuzz/).
+    /// Reads the whole table from the database (start-up, and after changes). Throws store::error.
+    boost::asio::awaitable<void> load();
+    /// A change heard from the database (sql/0016_cluster.sql): "key-revoked:NAME" (refused at
+    /// once), "key-changed:NAME", "key-added:HASH", "keys" or "reconnected". Call refresh() next.
+    void changed(std::string_view what);
+    /// Reloads the table if a change was heard since the last load; calls that overlap a running
+    /// reload make it run once more instead. Never throws (a failure is logged, the table kept).
+    boost::asio::awaitable<void> refresh();
+
+    /// Trusts `key` as `who`, as if loaded. For harnesses that run the dispatcher without a
+    /// database (fuzz/).
     void remember_verified(std::string_view key, principal who);
-
-    /// Keys changed in the database, on any instance (sql/0016_cluster.sql). Each makes a look-up
-    /// in flight ask again. Any thread.
-    /// The key of that name was deleted: its cached answers go and it is refused at once.
-    void forget_revoked(const std::string& name);
-    /// The key of that name was changed (role, hash): looked up again at its next use.
-    void forget_changed(const std::string& name);
-    /// A key with this hash (hex) exists now: no longer remembered as unknown.
-    void forget_unknown(const std::string& hash_hex);
-    /// Anything may have changed (the table was emptied, or changes were missed): forgets every
-    /// cached answer, positive and negative.
-    void forget_all();
 
     struct created {
         std::string name;
@@ -79,32 +73,26 @@ class key_service {
     /// Start-up: makes sure an admin key exists. With `cfg.admin_key` set, a key named "admin"
     /// with that value is created or updated. Otherwise, if no admin key exists, one is
     /// generated and written to `cfg.admin_key_file` (mode 0600). Returns the key when it was
-    /// generated now, else nullopt.
+    /// generated now, else nullopt. Call load() after it.
     boost::asio::awaitable<std::optional<std::string>> bootstrap_admin();
 
-  private:
-    struct cached {
-        principal who;
-        std::chrono::steady_clock::time_point expires;
-    };
+    /// Keys held (for /metrics and tests).
+    std::size_t size() const;
 
-    /// Admits a database look-up of a key never verified here, or throws.
-    void admit_unknown_lookup(const std::string& client);
-    void remember_unknown(const std::string& hash, std::chrono::steady_clock::time_point now);
-    /// Drops the cached answers for the key `name` (and refuses them from memory if `refuse`).
-    void forget_name(const std::string& name, bool refuse);
-    /// Caches `hash` as verified for auth.cache_ttl_s. Called with mutex_ held.
-    void trust_locked(const std::string& hash, principal who);
+  private:
+    void erase_name_locked(const std::string& name);
 
     store::keys_repo& repo_;
     const config::auth_config& cfg_;
-    std::mutex mutex_;
-    std::unordered_map<std::string, cached> cache_;  // key hash (hex) -> principal; expired = re-check
-    std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;  // hash -> refuse until
-    std::deque<std::string> unknown_order_;                                           // oldest first, for forgetting
-    util::keyed_rate_limiter lookups_per_client_;
-    std::size_t unknown_lookups_in_flight_ = 0;
-    std::uint64_t revocations_ = 0;  // bumped by revoke(): a look-up that spans one is redone
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, principal> keys_;  // key hash (hex) -> who
+    /// Whether a change was heard that the table does not hold yet. Called with mutex_ held.
+    bool behind_locked() const noexcept { return loaded_heard_ != heard_; }
+
+    std::uint64_t changes_ = 0;       // bumped by every change made or heard: a load that spans one reads again
+    std::uint64_t heard_ = 0;         // changes heard from the database (other instances' and our own)
+    std::uint64_t loaded_heard_ = 0;  // heard_ when the table was last read whole
+    bool reloading_ = false;
 };
 
 /// A valid key name: 1-64 of [A-Za-z0-9._-].

@@ -16,7 +16,8 @@ class keys_repo {
   public:
     explicit keys_repo(database& db) : db_(db) {}
 
-    boost::asio::awaitable<std::optional<key_record>> find_by_hash(std::string hash_hex);
+    /// Every key: (hash in hex, name and role). Keys are few (hundreds); the server holds them all.
+    boost::asio::awaitable<std::vector<std::pair<std::string, key_record>>> table();
     /// False when a key of that name exists already.
     boost::asio::awaitable<bool> insert(std::string name, std::string role, std::string hash_hex);
     /// Creates or replaces (role and hash) the key of that name.
