@@ -186,10 +186,6 @@ net::awaitable<void> alarm_service::take_over() {
         auto it = district_of_site_.find(site);
         return it == district_of_site_.end() ? std::string() : it->second;
     });
-    {
-        std::lock_guard lock(silences_mutex_);
-        silences_applied_ = silences_version_ - 1;  // the escalation is new: hand the silences over again
-    }
     facts_of_.reset();
     facts_.clear();
     co_await restore();
@@ -235,6 +231,7 @@ net::awaitable<void> alarm_service::timer_loop() {
 }
 
 void alarm_service::store_changes(store::transaction_scope& tx, alarm_model::changes& ch) {
+    apply_silences();
     for (const auto& w : ch.alarms)
         if (w.after.id == 0) staged_raised_.push_back({std::string(rules::to_string(w.after.lvl)), w.after.domain});
     const auto ids = store::write_alarm_changes(tx, ch);
@@ -249,7 +246,35 @@ void alarm_service::store_changes(store::transaction_scope& tx, alarm_model::cha
 void alarm_service::set_silences(std::vector<notify::silence> silences) {
     std::lock_guard lock(silences_mutex_);
     next_silences_ = std::move(silences);
-    ++silences_version_;
+    put_silences_.clear();
+}
+
+net::awaitable<void> alarm_service::put_silence(notify::silence s) {
+    {
+        std::lock_guard lock(silences_mutex_);
+        put_silences_.push_back(std::move(s));
+    }
+    // A writer task runs between batches: every batch after it matches the silence, and every
+    // batch before it committed before the caller answers.
+    std::function<bool(store::writer_connection&)> step = [this](store::writer_connection&) {
+        apply_silences();
+        return true;
+    };
+    try {
+        co_await on_writer<bool>(std::move(step));
+    } catch (const api_error&) {
+        // Not leading (or stopping): the silence is stored; the instance that leads next loads it.
+    }
+}
+
+void alarm_service::apply_silences() {
+    std::lock_guard lock(silences_mutex_);
+    if (next_silences_) {
+        escalation_.set_silences(std::move(*next_silences_));
+        next_silences_.reset();
+    }
+    for (const auto& s : put_silences_) escalation_.put_silence(s);
+    put_silences_.clear();
 }
 
 void alarm_service::commit_staged() {
@@ -350,13 +375,7 @@ net::awaitable<void> alarm_service::tick() {
         all.reserve(facts_.size());
         for (const auto& [key, f] : facts_) all.push_back(&f);
         const auto now = util::now_micros();
-        {
-            std::lock_guard lock(silences_mutex_);
-            if (silences_version_ != silences_applied_) {
-                escalation_.set_silences(next_silences_);
-                silences_applied_ = silences_version_;
-            }
-        }
+        apply_silences();
         auto ch = engine_.tick(all, now);
         auto due = escalation_.tick(now);
         write_and_commit(connection, std::move(ch), std::move(due));

@@ -2,11 +2,16 @@
 // fresh engine, fed the range's readings in reading time, one at a time as a gateway would have
 // posted them, with a timer tick at each reading's time (on-delays, expiry, offline). Nothing is
 // written; the live engine is not touched. Bounded by alarms.replay_max_readings,
-// replay_max_ms and replay_max_sensors.
+// replay_max_ms and replay_max_sensors; one at a time (the slot is taken before any work); read
+// and run in pages of kReplayPage readings, the engine resting as long as it worked between them.
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "cityguard/alarms/alarm_service.hpp"
@@ -63,66 +68,91 @@ struct replay_result {
     std::size_t readings = 0;
 };
 
-/// Runs the engine (on the replay thread).
-replay_result run_engine(
-    std::vector<rules::rule> rule_set,
-    std::vector<alarm_model::sensor_facts> sensors,
-    const std::vector<rules::reading>& readings,
-    util::micros from,
-    int max_ms
-) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_ms);
-    alarm_model::engine engine(std::move(rule_set), from);
-    std::unordered_map<std::int32_t, const alarm_model::sensor_facts*> by_key;
-    std::vector<const alarm_model::sensor_facts*> all;
-    for (const auto& s : sensors) {
-        by_key[s.key] = &s;
-        all.push_back(&s);
+/// A fresh engine fed page by page (each page on the replay thread, one after the other).
+class replay_run {
+  public:
+    replay_run(std::vector<rules::rule> rule_set, std::vector<alarm_model::sensor_facts> sensors, util::micros from)
+        : engine_(std::move(rule_set), from), sensors_(std::move(sensors)) {
+        for (const auto& s : sensors_) {
+            by_key_[s.key] = &s;
+            all_.push_back(&s);
+        }
     }
-    auto lookup = [&](std::int32_t key) -> const alarm_model::sensor_facts* {
-        auto it = by_key.find(key);
-        return it == by_key.end() ? nullptr : it->second;
-    };
-    std::int64_t next_id = 1;
-    std::map<std::int64_t, json> alarms;  // by the replay's own ids, in the order raised
-    auto take = [&](alarm_model::changes ch) {
+
+    /// Runs one page; throws payload_too_large once the engine's time passes `max_ms`.
+    void feed(const std::vector<rules::reading>& page, int max_ms) {
+        const auto started = std::chrono::steady_clock::now();
+        auto lookup = [this](std::int32_t key) -> const alarm_model::sensor_facts* {
+            auto it = by_key_.find(key);
+            return it == by_key_.end() ? nullptr : it->second;
+        };
+        const std::vector<bool> inserted{true};
+        for (std::size_t i = 0; i < page.size(); ++i) {
+            if (i % 1024 == 0 &&
+                spent_ + (std::chrono::steady_clock::now() - started) > std::chrono::milliseconds(max_ms))
+                throw api_error(
+                    errc::payload_too_large,
+                    "the replay took longer than alarms.replay_max_ms (" + std::to_string(max_ms) + " ms) after " +
+                        std::to_string(readings_ + i) + " readings: narrow the range or the selection"
+                );
+            const auto& r = page[i];
+            take(engine_.tick(all_, r.ts));
+            take(engine_.evaluate({r}, inserted, lookup, r.ts));
+        }
+        readings_ += page.size();
+        spent_ += std::chrono::steady_clock::now() - started;
+    }
+
+    std::chrono::steady_clock::duration last_spent() const noexcept { return spent_; }
+    std::size_t readings() const noexcept { return readings_; }
+
+    json alarms() {
+        json out = json::array();
+        for (auto& [id, a] : alarms_)
+            if (a["rule"] != kReplayOffline) out.push_back(std::move(a));
+        return out;
+    }
+
+  private:
+    void take(alarm_model::changes ch) {
         std::vector<std::int64_t> ids;
         for (auto& w : ch.alarms) {
             if (w.after.id == 0) {
-                w.after.id = next_id++;
+                w.after.id = next_id_++;
                 ids.push_back(w.after.id);
             }
-            json& out = alarms[w.after.id];
+            json& out = alarms_[w.after.id];
             json events = out.is_object() ? std::move(out["events"]) : json::array();
             for (const auto& e : w.events) events.push_back(alarm_model::to_json(e));
             out = alarm_model::to_json(w.after);
             out["events"] = std::move(events);
         }
-        engine.assign_ids(ids);
-        engine.commit();
-    };
-    const std::vector<bool> inserted{true};
-    for (std::size_t i = 0; i < readings.size(); ++i) {
-        if (i % 1024 == 0 && std::chrono::steady_clock::now() > deadline)
-            throw api_error(
-                errc::payload_too_large,
-                "the replay took longer than alarms.replay_max_ms (" + std::to_string(max_ms) + " ms) after " +
-                    std::to_string(i) + " readings: narrow the range or the selection"
-            );
-        const auto& r = readings[i];
-        take(engine.tick(all, r.ts));
-        take(engine.evaluate({r}, inserted, lookup, r.ts));
+        engine_.assign_ids(ids);
+        engine_.commit();
     }
-    replay_result out;
-    out.readings = readings.size();
-    for (auto& [id, a] : alarms)
-        if (a["rule"] != kReplayOffline) out.alarms.push_back(std::move(a));
-    return out;
-}
+
+    alarm_model::engine engine_;
+    std::vector<alarm_model::sensor_facts> sensors_;  // by_key_ and all_ point into it: never resized
+    std::unordered_map<std::int32_t, const alarm_model::sensor_facts*> by_key_;
+    std::vector<const alarm_model::sensor_facts*> all_;
+    std::int64_t next_id_ = 1;
+    std::map<std::int64_t, json> alarms_;  // by the replay's own ids, in the order raised
+    std::size_t readings_ = 0;
+    std::chrono::steady_clock::duration spent_{};
+};
+
+/// Readings read and run at a time: memory stays bounded whatever the range.
+constexpr std::size_t kReplayPage = 5000;
 
 }  // namespace
 
 net::awaitable<json> alarm_service::replay(json req) {
+    // The one-at-a-time slot first: a second replay is told at once, before any work.
+    if (replaying_.exchange(true)) throw api_error(errc::overloaded, "a replay is running; retry when it has finished");
+    struct release_slot {
+        std::atomic<bool>& held;
+        ~release_slot() { held = false; }
+    } slot{replaying_};
     if (!req.is_object()) throw api_error(errc::validation_failed, "the body must be a JSON object");
     auto rule_set = rules_of_request(req);
     const std::string domain = rule_set.front().domain;
@@ -174,28 +204,50 @@ net::awaitable<json> alarm_service::replay(json req) {
         );
     std::vector<std::int32_t> keys;
     for (const auto& s : chosen) keys.push_back(s.key);
-    auto readings = co_await repo_.readings_between(std::move(keys), from, to, cfg_.replay_max_readings + 1);
-    if (readings.size() > cfg_.replay_max_readings)
-        throw api_error(
-            errc::payload_too_large,
-            "more than alarms.replay_max_readings (" + std::to_string(cfg_.replay_max_readings) +
-                ") stored readings in the range: narrow the range or the selection"
-        );
+    const auto key_array = store::alarms_repo::key_array(keys);
     json rule_ids = json::array();
     for (const auto& r : rule_set)
         if (r.id != kReplayOffline) rule_ids.push_back(r.id);
     const int max_ms = cfg_.replay_max_ms;
-    // Named, not a temporary inside co_await: GCC 12 destroys such temporaries twice.
-    auto work =
-        [rule_set = std::move(rule_set), chosen = std::move(chosen), readings = std::move(readings), from, max_ms](
-        ) mutable { return run_engine(std::move(rule_set), std::move(chosen), readings, from, max_ms); };
-    auto result = co_await replay_pool_.run(std::move(work));
+    auto run = std::make_shared<replay_run>(std::move(rule_set), std::move(chosen), from);
+    util::micros after_ts = from;
+    std::int32_t after_key = -1;
+    std::size_t read_so_far = 0;
+    net::steady_timer pause(co_await net::this_coro::executor);
+    for (;;) {
+        auto page = co_await repo_.readings_page(key_array, after_ts, after_key, to, kReplayPage);
+        read_so_far += page.size();
+        if (read_so_far > cfg_.replay_max_readings)
+            throw api_error(
+                errc::payload_too_large,
+                "more than alarms.replay_max_readings (" + std::to_string(cfg_.replay_max_readings) +
+                    ") stored readings in the range: narrow the range or the selection"
+            );
+        if (page.empty()) break;
+        after_ts = page.back().ts;
+        after_key = page.back().sensor_key;
+        const bool last = page.size() < kReplayPage;
+        const auto before = run->last_spent();
+        // Named, not a temporary inside co_await: GCC 12 destroys such temporaries twice.
+        auto work = [run, page = std::move(page), max_ms] {
+            run->feed(page, max_ms);
+            return true;
+        };
+        co_await replay_pool_.run(std::move(work));
+        if (last) break;
+        // At most half of one core: the engine rests as long as it worked, so that operators'
+        // requests and ingest keep theirs (the machine may have two cores in all).
+        pause.expires_after(run->last_spent() - before);
+        co_await pause.async_wait(net::use_awaitable);
+    }
+    auto result_alarms = run->alarms();
+    const auto result_readings = run->readings();
     co_return json{
         {"rules", std::move(rule_ids)},
         {"from", util::format_rfc3339(from)},
         {"to", util::format_rfc3339(to)},
-        {"readings", result.readings},
-        {"alarms", std::move(result.alarms)}};
+        {"readings", result_readings},
+        {"alarms", std::move(result_alarms)}};
 }
 
 }  // namespace cityguard::alarms

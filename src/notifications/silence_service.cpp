@@ -79,7 +79,7 @@ net::awaitable<void> silence_service::load() {
     alarms_.set_silences(std::move(silences));
 }
 
-net::awaitable<json> silence_service::create(const json& body, const std::string& owner) {
+store::silence_record parse_silence(const json& body, const notify::policy& policy, util::micros now) {
     if (!body.is_object()) refuse("a silence must be a JSON object");
     static const std::set<std::string> allowed{
         "site", "sensor", "rule", "domain", "district", "starts_at", "ends_at", "duration_s", "reason"};
@@ -96,22 +96,22 @@ net::awaitable<json> silence_service::create(const json& body, const std::string
         refuse("domain must be one of gas_pipeline, bridge, ground, gas_station, chemical_plant, major_hazard");
     if (!s.what.site && !s.what.sensor && !s.what.rule && !s.what.domain && !s.what.district)
         refuse("a silence needs at least one of site, sensor, rule, domain, district: it may not silence everything");
-    const auto now = util::now_micros();
     s.what.starts_at = body.contains("starts_at") ? time_field(body, "starts_at") : now;
     if (body.contains("ends_at") == body.contains("duration_s")) refuse("give either ends_at or duration_s");
     if (body.contains("ends_at")) {
         s.what.ends_at = time_field(body, "ends_at");
     } else {
         const auto& d = body["duration_s"];
-        if (!d.is_number_integer() || d.get<std::int64_t>() < 1 || d.get<std::int64_t>() > policy_.max_silence_s)
-            refuse("duration_s must be a whole number of seconds from 1 to " + std::to_string(policy_.max_silence_s));
+        if (!d.is_number_integer() || d.get<std::int64_t>() < 1 || d.get<std::int64_t>() > policy.max_silence_s)
+            refuse("duration_s must be a whole number of seconds from 1 to " + std::to_string(policy.max_silence_s));
         s.what.ends_at = s.what.starts_at + d.get<std::int64_t>() * kSecond;
     }
+    if (s.what.ends_at > util::kLatestTime) refuse("ends_at: a silence must end by 9999-12-31T23:59:59Z");
     if (s.what.ends_at <= now) refuse("ends_at is in the past: the silence would never hold");
     if (s.what.ends_at <= s.what.starts_at) refuse("ends_at must be after starts_at");
-    if (s.what.ends_at - s.what.starts_at > policy_.max_silence_s * kSecond)
+    if (s.what.ends_at - s.what.starts_at > policy.max_silence_s * kSecond)
         refuse(
-            "ends_at: a silence may last at most " + std::to_string(policy_.max_silence_s) +
+            "ends_at: a silence may last at most " + std::to_string(policy.max_silence_s) +
             " s (silences.max_duration_s)"
         );
     auto reason = body.find("reason");
@@ -119,10 +119,21 @@ net::awaitable<json> silence_service::create(const json& body, const std::string
         refuse("reason is required: why these alarms are not to be notified");
     s.reason = reason->get<std::string>();
     if (s.reason.size() > 500 || !util::storable_text(s.reason)) refuse("reason must be text of at most 500 bytes");
+    return s;
+}
+
+net::awaitable<json> silence_service::create(const json& body, const std::string& owner) {
+    auto s = parse_silence(body, policy_, util::now_micros());
     s.owner = owner;
-    auto stored = co_await repo_.create(s);
-    co_await load();
-    co_return to_json(stored, util::now_micros());
+    const auto stored = co_await repo_.create(s, static_cast<std::size_t>(policy_.max_active_silences));
+    if (!stored)
+        throw api_error(
+            errc::conflict,
+            "there are " + std::to_string(policy_.max_active_silences) +
+                " silences in force or to come already (silences.max_active): end one first"
+        );
+    co_await alarms_.put_silence(stored->what);
+    co_return to_json(*stored, util::now_micros());
 }
 
 net::awaitable<json> silence_service::end(std::int64_t id, const std::string& actor) {
@@ -132,7 +143,7 @@ net::awaitable<json> silence_service::end(std::int64_t id, const std::string& ac
         if (!existing) throw api_error(errc::not_found, "no silence " + std::to_string(id));
         throw api_error(errc::conflict, "silence " + std::to_string(id) + " is over already");
     }
-    co_await load();
+    co_await alarms_.put_silence(ended->what);
     co_return to_json(*ended, util::now_micros());
 }
 

@@ -99,6 +99,16 @@ std::optional<deadline_state> escalation::state_of(std::int64_t alarm) const {
 
 void escalation::set_silences(std::vector<silence> silences) { silences_ = std::move(silences); }
 
+void escalation::put_silence(const silence& s) {
+    // Newest last: most puts are new silences, and an end early names a recent one.
+    for (auto it = silences_.rbegin(); it != silences_.rend(); ++it)
+        if (it->id == s.id) {
+            *it = s;
+            return;
+        }
+    silences_.push_back(s);
+}
+
 void escalation::record(std::int64_t id, alarm_model::event ev, escalation_output& out) const {
     ev.actor = "escalation";
     out.events.push_back({id, std::move(ev)});
@@ -271,6 +281,9 @@ bool escalation::may_change(const entry& e, util::micros now) const {
 
 escalation_output escalation::tick(util::micros now) {
     escalation_output out;
+    // Expired silences match nothing any more: dropping them keeps matching as cheap as the
+    // silences in force (bounded by silences.max_active).
+    std::erase_if(silences_, [now](const silence& s) { return s.ends_at <= now; });
     // Only entries that change are staged: a tick usually changes none of them.
     for (auto& [id, current] : tracked_) {
         if (!may_change(current, now)) continue;

@@ -205,9 +205,11 @@ policy parse_policy(const json& doc, secret_lookup lookup_env) {
     if (doc.contains("silences")) {
         const auto& s = doc["silences"];
         if (!s.is_object()) fail("silences", "must be an object");
-        only_keys(s, {"max_duration_s"}, "silences");
+        only_keys(s, {"max_duration_s", "max_active"}, "silences");
         if (s.contains("max_duration_s"))
             p.max_silence_s = bounded_int(s["max_duration_s"], "silences.max_duration_s", 60, 366LL * 86'400);
+        if (s.contains("max_active"))
+            p.max_active_silences = bounded_int(s["max_active"], "silences.max_active", 1, 100'000);
     }
     if (doc.contains("dashboard_url")) {
         if (!doc["dashboard_url"].is_string() || !valid_url(doc["dashboard_url"].get<std::string>()))
@@ -260,7 +262,7 @@ json to_json(const policy& p) {
         {"policies", std::move(levels)},
         {"retry",
          {{"initial_ms", p.retry.initial_ms}, {"max_ms", p.retry.max_ms}, {"max_attempts", p.retry.max_attempts}}},
-        {"silences", {{"max_duration_s", p.max_silence_s}}},
+        {"silences", {{"max_duration_s", p.max_silence_s}, {"max_active", p.max_active_silences}}},
         {"dashboard_url", p.dashboard_url}};
 }
 

@@ -225,15 +225,17 @@ net::awaitable<std::vector<std::tuple<std::string, util::micros, double>>> alarm
     });
 }
 
-net::awaitable<std::vector<rules::reading>> alarms_repo::readings_between(
-    std::vector<std::int32_t> keys, util::micros from, util::micros to, std::size_t limit
+net::awaitable<std::vector<rules::reading>> alarms_repo::readings_page(
+    const std::string& keys, util::micros after_ts, std::int32_t after_key, util::micros to, std::size_t limit
 ) {
-    return read(db_, [list = pg_int_array(keys), from, to, limit](pqxx::read_transaction& tx) {
+    return read(db_, [keys, after_ts, after_key, to, limit](pqxx::read_transaction& tx) {
         return map_rows(
-            tx, queries::readings_between.name, reading_from, list, from, to, static_cast<long long>(limit)
+            tx, queries::readings_page.name, reading_from, keys, after_ts, after_key, to, static_cast<long long>(limit)
         );
     });
 }
+
+std::string alarms_repo::key_array(const std::vector<std::int32_t>& keys) { return pg_int_array(keys); }
 
 net::awaitable<std::vector<std::tuple<std::int32_t, util::micros, double>>> alarms_repo::recent_readings(
     std::vector<history_request> wanted

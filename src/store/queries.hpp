@@ -19,7 +19,7 @@ inline constexpr const char* session_application_name = "SET application_name = 
 inline constexpr const char* session_statement_timeout = "SET statement_timeout = ";  // + milliseconds
 inline constexpr const char* ping = "SELECT 1";
 
-inline constexpr query find_key_by_hash{"find_key_by_hash", "SELECT name, role FROM api_keys WHERE key_hash = $1"};
+inline constexpr query key_table{"key_table", "SELECT key_hash, name, role FROM api_keys"};
 inline constexpr query insert_key{
     "insert_key",
     "INSERT INTO api_keys (name, role, key_hash) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING name"};
@@ -353,14 +353,17 @@ inline constexpr query recent_readings{
       "FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS w(key, from_us, step_us) "
       "JOIN readings r ON r.sensor_key = w.key AND r.ts >= to_timestamp(w.from_us / 1000000.0) "
       "ORDER BY w.key, " CITYGUARD_EPOCH("r.ts") " / w.step_us, r.ts"};
-// Replay: the stored readings of some sensors over a time range, in the order the live engine
-// saw them (by time; ties by sensor).
-inline constexpr query readings_between{
-    "readings_between",
+// Replay: one page of the stored readings of some sensors, in the order the live engine saw
+// them (by time; ties by sensor): after (ts $2, sensor $3) — at ts $2 only sensors above $3 —
+// and before ts $4, at most $5. Times are exact microseconds since the epoch.
+inline constexpr query readings_page{
+    "readings_page",
     "SELECT sensor_key, " CITYGUARD_EPOCH("ts"
     ) ", value FROM readings WHERE sensor_key = ANY($1::int[]) AND "
-      "ts >= to_timestamp($2::bigint / 1000000.0) AND ts < to_timestamp($3::bigint / 1000000.0) "
-      "ORDER BY ts, sensor_key LIMIT $4"};
+      "ts >= 'epoch'::timestamptz + $2::bigint * interval '1 microsecond' AND "
+      "ts < 'epoch'::timestamptz + $4::bigint * interval '1 microsecond' AND "
+      "(ts > 'epoch'::timestamptz + $2::bigint * interval '1 microsecond' OR sensor_key > $3) "
+      "ORDER BY ts, sensor_key LIMIT $5"};
 // Events after a position with the alarm as it was right after each (the alarm columns first, in
 // the order of CITYGUARD_ALARM_COLUMNS, then the event's as event_from() reads them).
 inline constexpr query events_after{
@@ -469,6 +472,10 @@ inline constexpr query attempts_of_alarm{
 #define CITYGUARD_SILENCE_COLUMNS                                                                                     \
     "id, site_id, sensor_id, rule_id, domain, district, " CITYGUARD_EPOCH("starts_at") ", " CITYGUARD_EPOCH("ends_at" \
     ) ", owner, reason, " CITYGUARD_EPOCH("created_at") ", ended_early_by"
+// Creations take this lock, so that two of them cannot both see room under silences.max_active.
+inline constexpr query lock_silence_count{"lock_silence_count", "SELECT pg_advisory_xact_lock(437356841, 2)"};
+inline constexpr query count_unexpired_silences{
+    "count_unexpired_silences", "SELECT count(*) FROM silences WHERE ends_at > now()"};
 inline constexpr query insert_silence{
     "insert_silence",
     "INSERT INTO silences (site_id, sensor_id, rule_id, domain, district, starts_at, ends_at, owner, reason) "
@@ -735,7 +742,7 @@ inline constexpr query newest_readings_of{
 inline constexpr query announce_change{"announce_change", "SELECT pg_notify('cityguard_changes', $1)"};
 
 inline constexpr query all[] = {
-    find_key_by_hash,
+    key_table,
     insert_key,
     upsert_key,
     list_keys,
@@ -799,7 +806,7 @@ inline constexpr query all[] = {
     all_rule_states,
     latest_readings,
     recent_readings,
-    readings_between,
+    readings_page,
     count_by_domain,
     count_sensors_by_domain,
     active_by_level,
@@ -814,6 +821,8 @@ inline constexpr query all[] = {
     due_notifications,
     record_attempt,
     attempts_of_alarm,
+    lock_silence_count,
+    count_unexpired_silences,
     insert_silence,
     end_silence,
     insert_silence_audit,

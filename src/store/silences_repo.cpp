@@ -42,8 +42,13 @@ nlohmann::json audit_detail(const silence_record& s) {
 
 }  // namespace
 
-net::awaitable<silence_record> silences_repo::create(const silence_record& s) {
-    return write(db_, [s](pqxx::work& tx) {
+net::awaitable<std::optional<silence_record>> silences_repo::create(
+    const silence_record& s, std::size_t max_unexpired
+) {
+    return write(db_, [s, max_unexpired](pqxx::work& tx) -> std::optional<silence_record> {
+        tx.exec_prepared(queries::lock_silence_count.name);
+        const auto unexpired = tx.exec_prepared1(queries::count_unexpired_silences.name)[0].as<std::int64_t>();
+        if (unexpired >= static_cast<std::int64_t>(max_unexpired)) return std::nullopt;
         auto stored = silence_from(tx.exec_prepared1(
             queries::insert_silence.name,
             nullable(s.what.site),

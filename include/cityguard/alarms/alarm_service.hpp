@@ -48,8 +48,13 @@ class alarm_service final : public writer::batch_observer {
         const notify::policy& policy
     );
 
-    /// The silences in force and to come; the escalation takes them at its next timer step. Any thread.
+    /// The silences in force and to come (start-up, taking the lead); the writer hands them to
+    /// the escalation before the next change it writes. Any thread.
     void set_silences(std::vector<notify::silence> silences);
+    /// A silence created or ended early (same id, new end). Returns once the writer holds it:
+    /// every reading committed after that is matched against it, so a silence holds from the
+    /// answer to its request. A follower (not leading) only records it for the next lead.
+    boost::asio::awaitable<void> put_silence(notify::silence s);
 
     /// Called on the writer thread after a commit that added outbox rows (wakes the dispatcher).
     void on_outbox(std::function<void()> wake) { wake_outbox_ = std::move(wake); }
@@ -140,11 +145,12 @@ class alarm_service final : public writer::batch_observer {
     std::vector<std::vector<std::string>> staged_raised_;  // writer thread: (level, domain) of new alarms
     metrics::labeled_counter raised_;
     metrics::histogram evaluation_seconds_{metrics::latency_buckets()};
-    // Silences handed over from the API's threads; the writer takes them when the version moves.
+    // Silences handed over from the API's threads; the writer takes them before its next change.
     std::mutex silences_mutex_;
-    std::vector<notify::silence> next_silences_;
-    std::uint64_t silences_version_ = 0;
-    std::uint64_t silences_applied_ = 0;  // writer thread only
+    std::optional<std::vector<notify::silence>> next_silences_;  // a whole set to replace the escalation's
+    std::vector<notify::silence> put_silences_;                  // then these, one by one
+    /// Writer thread: hands what the API's threads gave over to the escalation.
+    void apply_silences();
     std::function<void()> wake_outbox_;
     std::function<void()> reloaded_;
     const registry::sensor_directory& directory_;
@@ -167,6 +173,7 @@ class alarm_service final : public writer::batch_observer {
     std::string packs_dir_;
     /// One replay at a time, on its own thread: never on an I/O thread nor the writer.
     util::worker_pool replay_pool_{1, 1, "a replay is running; retry when it has finished"};
+    std::atomic<bool> replaying_{false};  // the one replay's slot, taken before it reads anything
 
     // Writer thread only: sensor facts, rebuilt when the directory snapshot changes.
     std::shared_ptr<const registry::sensor_directory::snapshot_t> facts_of_;

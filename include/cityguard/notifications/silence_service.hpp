@@ -12,8 +12,9 @@
 
 namespace cityguard::notifications {
 
-/// Silences and maintenance windows through the API: checked, stored with an audit row, then
-/// handed to the escalation (which applies them at its next timer step). Throws api_error
+/// Silences and maintenance windows through the API: checked, stored with an audit row (at most
+/// silences.max_active in force or to come), then handed to the escalation before the answer, so
+/// a silence holds for every reading committed after its 201. Throws api_error
 /// (validation_failed naming the field, not_found, bad_request). Strings are taken by
 /// reference: GCC 12 copies a coroutine's by-value string made from a temporary bitwise.
 class silence_service {
@@ -33,6 +34,11 @@ class silence_service {
     alarms::alarm_service& alarms_;
     const notify::policy& policy_;
 };
+
+/// A silence from a request body, checked against `policy` (silences.max_duration_s) at `now`:
+/// its matchers, window and reason (no id, owner or database yet). Throws
+/// api_error(validation_failed) naming the field. Pure: fuzz/fuzz_silence.cpp.
+store::silence_record parse_silence(const nlohmann::json& body, const notify::policy& policy, util::micros now);
 
 /// Parses a silence id from the URL (bad_request otherwise).
 std::int64_t silence_id(const std::string& text);

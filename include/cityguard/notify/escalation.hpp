@@ -79,8 +79,11 @@ class escalation {
     escalation_output observe(const alarm_model::changes& written, util::micros now);
     /// Deadlines and silences that start or end: call on every timer step.
     escalation_output tick(util::micros now);
-    /// The silences in force and to come (replaces the set). Takes effect at the next tick.
+    /// The silences in force and to come (replaces the set): what is observed next is matched
+    /// against them; alarms already tracked follow at the next tick.
     void set_silences(std::vector<silence> silences);
+    /// One silence created, or ended early (the same id with its new end). O(1) to add.
+    void put_silence(const silence& s);
 
     void commit();
     void rollback();

@@ -60,6 +60,7 @@ struct policy {
     std::vector<level_policy> levels;
     retry_policy retry;
     std::int64_t max_silence_s = 7 * 86'400;
+    std::int64_t max_active_silences = 1000;               ///< silences in force or to come (silences.max_active)
     std::string dashboard_url = "http://127.0.0.1:8080/";  ///< links in messages: URL#alarm=ID
 
     /// The policy for an alarm: the domain's own for its level, else the level's.

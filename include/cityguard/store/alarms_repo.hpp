@@ -69,10 +69,14 @@ class alarms_repo {
         std::vector<history_request> wanted
     );
 
-    /// Stored readings of `keys` in [from, to), by time then sensor, at most `limit` (replay).
-    boost::asio::awaitable<std::vector<rules::reading>> readings_between(
-        std::vector<std::int32_t> keys, util::micros from, util::micros to, std::size_t limit
+    /// One page of the stored readings of `keys` (replay), by time then sensor: those after
+    /// (`after_ts`, `after_key`) (at `after_ts`, only keys above `after_key`; -1 for all) and
+    /// before `to`, at most `limit`.
+    boost::asio::awaitable<std::vector<rules::reading>> readings_page(
+        const std::string& keys, util::micros after_ts, std::int32_t after_key, util::micros to, std::size_t limit
     );
+    /// `keys` as the array parameter readings_page() takes (built once per replay).
+    static std::string key_array(const std::vector<std::int32_t>& keys);
 
   private:
     database& db_;

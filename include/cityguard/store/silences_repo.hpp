@@ -35,8 +35,9 @@ class silences_repo {
   public:
     explicit silences_repo(database& db) : db_(db) {}
 
-    /// Stores a new silence (its id is assigned) and the "created" audit row.
-    boost::asio::awaitable<silence_record> create(const silence_record& s);
+    /// Stores a new silence (its id is assigned) and the "created" audit row; nullopt (nothing
+    /// stored) when `max_unexpired` silences are in force or to come already.
+    boost::asio::awaitable<std::optional<silence_record>> create(const silence_record& s, std::size_t max_unexpired);
     /// Ends a silence now; nullopt when there is none that is not over already.
     boost::asio::awaitable<std::optional<silence_record>> end(std::int64_t id, const std::string& actor);
     boost::asio::awaitable<std::optional<silence_record>> get(std::int64_t id);

@@ -35,6 +35,11 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept;
 /// Days since 1970-01-01 of a timestamp (floor), for daily partitions.
 std::int64_t day_number(micros t) noexcept;
 
+/// The first and last day the API takes, 0001-01-01 and 9999-12-31, as days since 1970-01-01
+/// (the instants: util::kEarliestTime, util::kLatestTime in input.hpp).
+inline constexpr std::int64_t kFirstDay = -719'162;
+inline constexpr std::int64_t kLastDay = 2'932'896;
+
 /// A calendar date "YYYY-MM-DD" (years 0001-9999) as days since 1970-01-01; nullopt if it is
 /// not one (2026-02-30 is not).
 std::optional<std::int64_t> parse_date(std::string_view text) noexcept;
