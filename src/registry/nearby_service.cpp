@@ -38,30 +38,18 @@ bool one_of(const std::array<std::string_view, N>& names, const std::string& ite
 
 json responders_json(const wanted_responders& w) { return {{"teams", w.teams}, {"materials", w.materials}}; }
 
-}  // namespace
-
-nearby_service::nearby_service(
-    store::resources_repo& repo, const config::resources_config& cfg, responders_lookup responders
-)
-    : repo_(repo), cfg_(cfg), responders_(std::move(responders)) {
-    travel_.speed_kmh = {
-        {"warehouse", cfg.warehouse_speed_kmh},
-        {"team", cfg.team_speed_kmh},
-        {"shelter", cfg.shelter_speed_kmh},
-        {"expert", cfg.expert_speed_kmh}};
-    travel_.circle_s = cfg.circle_s;
-}
-
-int nearby_service::per_kind_of(const std::optional<std::string>& limit) const {
-    if (!limit) return static_cast<int>(cfg_.nearby_per_kind);
+int per_kind_of(const std::optional<std::string>& limit, const config::resources_config& cfg) {
+    if (!limit) return static_cast<int>(cfg.nearby_per_kind);
     return static_cast<int>(
-        util::parse_integer_param(*limit, "limit", 1, static_cast<long long>(cfg_.max_nearby_per_kind))
+        util::parse_integer_param(*limit, "limit", 1, static_cast<long long>(cfg.max_nearby_per_kind))
     );
 }
 
-net::awaitable<json> nearby_service::nearby(const nearby_request& req) {
+}  // namespace
+
+nearby_search parse_nearby(const nearby_request& req, const config::resources_config& cfg) {
     if (!req.lat || !req.lon) throw api_error(errc::bad_request, "lat and lon are required (decimal degrees, WGS-84)");
-    search s;
+    nearby_search s;
     s.lat = util::parse_number_param(*req.lat, "lat", -90, 90);
     s.lon = util::parse_number_param(*req.lon, "lon", -180, 180);
     s.kinds = list_param(
@@ -82,13 +70,30 @@ net::awaitable<json> nearby_service::nearby(const nearby_request& req) {
         [](const std::string& k) { return valid_kind(k); },
         "material kinds such as gas_detector"
     );
-    s.per_kind = per_kind_of(req.limit);
+    s.per_kind = per_kind_of(req.limit, cfg);
+    return s;
+}
+
+nearby_service::nearby_service(
+    store::resources_repo& repo, const config::resources_config& cfg, responders_lookup responders
+)
+    : repo_(repo), cfg_(cfg), responders_(std::move(responders)) {
+    travel_.speed_kmh = {
+        {"warehouse", cfg.warehouse_speed_kmh},
+        {"team", cfg.team_speed_kmh},
+        {"shelter", cfg.shelter_speed_kmh},
+        {"expert", cfg.expert_speed_kmh}};
+    travel_.circle_s = cfg.circle_s;
+}
+
+net::awaitable<json> nearby_service::nearby(const nearby_request& req) {
+    const auto s = parse_nearby(req, cfg_);
     auto body = co_await answer(s);
     co_return body;
 }
 
 net::awaitable<json> nearby_service::for_alarm(std::int64_t alarm_id, const std::optional<std::string>& limit) {
-    const int per_kind = per_kind_of(limit);
+    const int per_kind = per_kind_of(limit, cfg_);
     auto place = co_await repo_.place_of_alarm(alarm_id);
     if (!place) throw api_error(errc::not_found, "no alarm " + std::to_string(alarm_id));
     json head = {

@@ -122,11 +122,22 @@ json row_json(const stats_row& r) {
     return j;
 }
 
+/// Whether a spreadsheet could take text starting so as a formula: OWASP's prefixes (= + - @,
+/// tab, carriage return), and what spreadsheets skip or fold before looking (a leading space or
+/// line feed, `|` for DDE, the full-width ＝ ＋ － ＠ that an IME types).
+bool formula_prefix(std::string_view s) {
+    if (s.empty()) return false;
+    if (std::string_view("=+-@\t\r\n |").find(s[0]) != std::string_view::npos) return true;
+    for (std::string_view wide : {"\uFF1D", "\uFF0B", "\uFF0D", "\uFF20"})
+        if (s.substr(0, wide.size()) == wide) return true;
+    return false;
+}
+
 /// A CSV field: quoted when it must be; text that a spreadsheet would run as a formula gets a
 /// leading apostrophe.
 std::string csv_text(const std::string& v) {
     std::string s = v;
-    if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')) s.insert(0, "'");
+    if (formula_prefix(s)) s.insert(0, "'");
     if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
     std::string out = "\"";
     for (char ch : s) {

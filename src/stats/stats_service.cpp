@@ -27,7 +27,9 @@ net::awaitable<void> stats_service::configure() {
     co_await settings_.configure(cfg_.time_zone, cfg_.default_disposal_s);
 }
 
-net::awaitable<store::stats_filter> stats_service::filter_of(const stats_request& req) {
+store::stats_filter parse_filter(
+    const stats_request& req, const config::stats_config& cfg, std::optional<std::int64_t> today
+) {
     store::stats_filter f;
     if (req.group_by) {
         if (!store::stats_repo::known_grouping(*req.group_by))
@@ -56,25 +58,29 @@ net::awaitable<store::stats_filter> stats_service::filter_of(const stats_request
             errc::bad_request, "group_by=level cannot be combined with site: a site's figures are not kept by level"
         );
     f.top_sites = 10;
-    if (req.top) f.top_sites = static_cast<int>(util::parse_integer_param(*req.top, "top", 0, cfg_.max_top_sites));
+    if (req.top) f.top_sites = static_cast<int>(util::parse_integer_param(*req.top, "top", 0, cfg.max_top_sites));
     const auto from = req.from ? std::optional(day_param(*req.from, "from")) : std::nullopt;
-    const auto to = req.to ? std::optional(day_param(*req.to, "to")) : std::nullopt;
-    std::int64_t last = 0;
-    if (to) {
-        last = *to;
-    } else {
-        const auto today = co_await tables_.today();
-        last = *util::parse_date(today);
-    }
-    const std::int64_t first = from ? *from : last - (cfg_.default_days - 1);
+    if (!req.to && !today) return f;
+    const std::int64_t last = req.to ? day_param(*req.to, "to") : *today;
+    // The default range ends at `to`; near 0001-01-01 it starts there, not in year 0 (which
+    // neither the API nor PostgreSQL's dates name).
+    const std::int64_t first = from ? *from : std::max(util::kFirstDay, last - (cfg.default_days - 1));
     if (first > last) throw api_error(errc::bad_request, "from must not be after to");
-    if (last - first + 1 > cfg_.max_days)
+    if (last - first + 1 > cfg.max_days)
         throw api_error(
-            errc::bad_request, "the range is longer than " + std::to_string(cfg_.max_days) + " days (stats.max_days)"
+            errc::bad_request, "the range is longer than " + std::to_string(cfg.max_days) + " days (stats.max_days)"
         );
     f.from_day = util::format_date(first);
     f.to_day = util::format_date(last);
-    co_return f;
+    return f;
+}
+
+net::awaitable<store::stats_filter> stats_service::filter_of(const stats_request& req) {
+    if (req.to) co_return parse_filter(req, cfg_, std::nullopt);
+    // Every parameter is checked before the database is asked what day it is.
+    (void)parse_filter(req, cfg_, std::nullopt);
+    const auto today = co_await tables_.today();
+    co_return parse_filter(req, cfg_, *util::parse_date(today));
 }
 
 net::awaitable<json> stats_service::table(const stats_request& req) {

@@ -61,7 +61,15 @@ struct month_split {
 };
 
 std::int64_t first_of_month(std::int64_t day) { return *util::parse_date(util::format_date(day).substr(0, 8) + "01"); }
-std::int64_t first_of_next_month(std::int64_t day) { return first_of_month(first_of_month(day) + 31); }
+/// The day after the month of `day`; after December 9999, the day after the last the API names.
+std::int64_t first_of_next_month(std::int64_t day) {
+    const auto month = util::format_date(first_of_month(day));  // YYYY-MM-01
+    int year = std::stoi(month.substr(0, 4)), number = std::stoi(month.substr(5, 2)) + 1;
+    if (number == 13) number = 1, ++year;
+    if (year > 9999) return util::kLastDay + 1;
+    const auto two = [](int n) { return std::string(n < 10 ? "0" : "") + std::to_string(n); };
+    return *util::parse_date(std::to_string(year) + "-" + two(number) + "-01");
+}
 
 month_split split_by_month(const stats_filter& f) {
     const auto from = *util::parse_date(f.from_day), to = *util::parse_date(f.to_day);
@@ -76,8 +84,12 @@ month_split split_by_month(const stats_filter& f) {
     }
     m.month_from = util::format_date(first_whole);
     m.month_to = util::format_date(first_of_month(last_whole_end));
+    // An empty end is the empty range above, not the day before 0001-01-01 or after
+    // 9999-12-31 (PostgreSQL has no year 0; "10000-01-01" is no date of the API).
     m.head_from = f.from_day, m.head_to = util::format_date(first_whole - 1);
+    if (first_whole == from) m.head_from = "2000-02-01", m.head_to = "2000-01-01";
     m.tail_from = util::format_date(last_whole_end + 1), m.tail_to = f.to_day;
+    if (last_whole_end == to) m.tail_from = "2000-02-01", m.tail_to = "2000-01-01";
     return m;
 }
 

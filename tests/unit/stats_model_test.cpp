@@ -104,3 +104,35 @@ TEST(StatsModel, TheCsvOpensInASpreadsheet) {
     EXPECT_NE(csv.find("\r\n合计,4,"), std::string::npos);
     EXPECT_EQ(stats::to_csv(t, "en").rfind("\xEF\xBB\xBFgroup,raised,red,", 0), 0u);
 }
+
+// Issue 26: every prefix OWASP lists, and those a spreadsheet skips or folds before it looks.
+TEST(StatsModel, TheCsvNeutralisesEveryFormulaPrefix) {
+    const std::vector<std::string> hostile{
+        "=1+1",
+        "+1+1",
+        "-1+1",
+        "@SUM(1)",
+        "\t=1+1",
+        "\r=1+1",
+        " =1+1",
+        "|calc",
+        "\n=1",
+        "\uFF1D1+1",
+        "\uFF0B1",
+        "\uFF0D1",
+        "\uFF20SUM(1)"};
+    for (const auto& name : hostile) {
+        store::stats_data d;
+        d.alarms = {counts_of(name, 1, 0)};
+        const auto csv =
+            stats::to_csv(stats::build_table(d, stats_filter_for("district", "2026-11-01", "2026-11-30")), "en");
+        const auto line = csv.substr(csv.find("\r\n") + 2);
+        const bool quoted = line[0] == '"';
+        EXPECT_EQ(line.substr(quoted ? 1 : 0, 1 + name.size()), "'" + name) << "not neutralised: " << line;
+    }
+    store::stats_data plain;
+    plain.alarms = {counts_of("Futian 1", 1, 0)};
+    const auto csv =
+        stats::to_csv(stats::build_table(plain, stats_filter_for("district", "2026-11-01", "2026-11-30")), "en");
+    EXPECT_NE(csv.find("\r\nFutian 1,1,"), std::string::npos) << "ordinary text unchanged: " << csv;
+}

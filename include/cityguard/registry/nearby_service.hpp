@@ -23,6 +23,20 @@ struct nearby_request {
     std::optional<std::string> limit;      ///< nearest per kind (resources.nearby_per_kind)
 };
 
+/// What a nearby query looks for: a place, the kinds of resource, what is wanted first, and how
+/// many of each kind.
+struct nearby_search {
+    double lat = 0;
+    double lon = 0;
+    std::vector<std::string> kinds;
+    wanted_responders wanted;
+    int per_kind = 0;
+};
+
+/// The search a GET /api/v1/resources/nearby asks for. Throws api_error(bad_request) naming the
+/// parameter. Pure: fuzz/fuzz_params.cpp.
+nearby_search parse_nearby(const nearby_request& req, const config::resources_config& cfg);
+
 /// Who and what can reach a place fastest: the nearest resources of each kind, the ones a rule
 /// wants first, each with its straight-line distance, travel estimate and whether it is inside
 /// the disposal circle. Throws api_error (bad_request naming the parameter, not_found).
@@ -38,15 +52,8 @@ class nearby_service {
     boost::asio::awaitable<nlohmann::json> for_alarm(std::int64_t alarm_id, const std::optional<std::string>& limit);
 
   private:
-    struct search {
-        double lat = 0;
-        double lon = 0;
-        std::vector<std::string> kinds;
-        wanted_responders wanted;
-        int per_kind = 0;
-    };
+    using search = nearby_search;
     boost::asio::awaitable<nlohmann::json> answer(const search& s);
-    int per_kind_of(const std::optional<std::string>& limit) const;
 
     store::resources_repo& repo_;
     const config::resources_config& cfg_;

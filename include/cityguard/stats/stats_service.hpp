@@ -20,6 +20,13 @@ struct stats_request {
     std::optional<std::string> language;  ///< export: the header row's, zh or en
 };
 
+/// The filter a request asks for, its range ending at `to` or, without one, at `today` (days since
+/// 1970-01-01; nullopt: every parameter is checked, the range left empty). Throws
+/// api_error(bad_request) naming the parameter. Pure: fuzz/fuzz_params.cpp.
+store::stats_filter parse_filter(
+    const stats_request& req, const config::stats_config& cfg, std::optional<std::int64_t> today
+);
+
 /// Statistics for the command center and the monthly report (docs/statistics.md). Throws
 /// api_error(bad_request) naming a bad parameter.
 class stats_service {
