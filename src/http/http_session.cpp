@@ -133,7 +133,10 @@ void http_session::shutdown() {
 void http_session::evict() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
         if (self->class_ == connection_class::person) return;
-        if (self->class_ == connection_class::device && !self->idle()) return;
+        if (self->class_ == connection_class::device && !self->idle()) {
+            self->owner_.on_eviction_declined(self->id_);
+            return;
+        }
         self->stopping_ = true;
         if (self->upgraded_) {
             self->upgraded_->shutdown();

@@ -152,6 +152,14 @@ void server::evict(std::uint64_t id) {
     metrics_.connections_evicted().add();
 }
 
+void server::on_eviction_declined(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end() || it->second.kind != connection_class::device) return;
+    devices_.insert(id);
+    per_client_[it->second.client].devices.insert(id);
+}
+
 void server::on_session_authenticated(std::uint64_t id, connection_class c) {
     std::lock_guard lock(mutex_);
     auto it = sessions_.find(id);

@@ -84,6 +84,9 @@ class server {
     /// The session was served with a valid key of this class (never lowers it): a person's is
     /// no longer a candidate for eviction, a device's only while it is idle.
     void on_session_authenticated(std::uint64_t id, connection_class c);
+    /// A device connection chosen for eviction had started a request meanwhile and stays: it is
+    /// a candidate again.
+    void on_eviction_declined(std::uint64_t id);
     /// Reserves `bytes` of http.max_body_bytes_in_flight; false when that would pass it.
     bool reserve_body_bytes(std::size_t bytes) noexcept;
     void release_body_bytes(std::size_t bytes) noexcept;
