@@ -152,7 +152,7 @@ struct harness {
         keys.remember_verified("fuzz-admin", {"fuzz-admin", cg::auth::role::admin});
         keys.remember_verified("fuzz-operator", {"fuzz-operator", cg::auth::role::operator_});
         keys.remember_verified("fuzz-gateway", {"fuzz-gateway", cg::auth::role::gateway});
-        cg::store::sensor_record s;
+        cg::registry::sensor_record s;
         s.id = "GP-1-LEL";
         s.key = 1;
         s.site = "GP-1";

@@ -47,7 +47,7 @@ double distance_m(double lat1, double lon1, double lat2, double lon2) noexcept {
 }
 
 std::vector<nearby_resource> rank_nearby(
-    std::vector<store::resource_record> candidates,
+    std::vector<resource_record> candidates,
     double lat,
     double lon,
     const wanted_responders& wanted,

@@ -112,12 +112,12 @@ bool valid_kind(std::string_view kind) noexcept {
     return prev != '.';
 }
 
-std::variant<store::site_record, std::string> parse_site(const json& body, std::optional<std::string_view> path_id) {
+std::variant<site_record, std::string> parse_site(const json& body, std::optional<std::string_view> path_id) {
     if (!body.is_object()) return std::string("a site must be a JSON object");
     static const std::set<std::string> allowed{
         "id", "name", "domain", "district", "lat", "lon", "address", "attributes", "unit"};
     if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
-    store::site_record s;
+    site_record s;
     if (auto e = resolve_id(body, path_id, s.id)) return *e;
     if (auto e = required_string(body, "name", s.name)) return *e;
     if (auto e = required_string(body, "domain", s.domain)) return *e;
@@ -141,11 +141,11 @@ std::variant<store::site_record, std::string> parse_site(const json& body, std::
     return s;
 }
 
-std::variant<store::unit_record, std::string> parse_unit(const json& body, std::optional<std::string_view> path_id) {
+std::variant<unit_record, std::string> parse_unit(const json& body, std::optional<std::string_view> path_id) {
     if (!body.is_object()) return std::string("a unit must be a JSON object");
     static const std::set<std::string> allowed{"id", "name", "credit_code", "address"};
     if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
-    store::unit_record u;
+    unit_record u;
     if (auto e = resolve_id(body, path_id, u.id)) return *e;
     if (auto e = required_string(body, "name", u.name)) return *e;
     if (auto e = optional_string(body, "credit_code", u.credit_code, 64)) return *e;
@@ -166,7 +166,7 @@ std::optional<std::string> optional_count(
     return std::nullopt;
 }
 
-std::optional<std::string> parse_materials(const json& body, std::vector<store::material_record>& out) {
+std::optional<std::string> parse_materials(const json& body, std::vector<material_record>& out) {
     auto it = body.find("materials");
     if (it == body.end() || it->is_null()) return std::nullopt;
     if (!it->is_array() || it->size() > kMaxMaterialsPerWarehouse)
@@ -177,7 +177,7 @@ std::optional<std::string> parse_materials(const json& body, std::vector<store::
         const std::string at = "materials[" + std::to_string(i) + "]";
         if (!m.is_object()) return at + " must be an object";
         if (auto k = unknown_key(m, allowed)) return at + ": unknown field '" + *k + "'";
-        store::material_record r;
+        material_record r;
         if (auto e = required_string(m, "kind", r.kind, 64)) return at + "." + *e;
         if (!valid_kind(r.kind)) return at + ".kind must be a lower-case word with underscores, like gas_detector";
         if (auto e = required_string(m, "name", r.name, 100)) return at + "." + *e;
@@ -194,12 +194,10 @@ std::optional<std::string> parse_materials(const json& body, std::vector<store::
 
 }  // namespace
 
-std::variant<store::resource_record, std::string> parse_resource(
-    const json& body, std::optional<std::string_view> path_id
-) {
+std::variant<resource_record, std::string> parse_resource(const json& body, std::optional<std::string_view> path_id) {
     if (!body.is_object()) return std::string("a resource must be a JSON object");
     static const std::set<std::string> common{"id", "kind", "name", "district", "lat", "lon", "address"};
-    store::resource_record r;
+    resource_record r;
     if (auto e = resolve_id(body, path_id, r.id)) return *e;
     if (r.id == "nearby") return std::string("id 'nearby' is reserved (GET /api/v1/resources/nearby)");
     if (auto e = required_string(body, "kind", r.kind, 16)) return *e;
@@ -248,13 +246,13 @@ std::variant<store::resource_record, std::string> parse_resource(
     return r;
 }
 
-std::variant<store::contact_record, std::string> parse_contact(
+std::variant<contact_record, std::string> parse_contact(
     const json& body, std::optional<std::string_view> path_id, const channel_check& known_channel
 ) {
     if (!body.is_object()) return std::string("a contact must be a JSON object");
     static const std::set<std::string> allowed{"id", "name", "tier", "unit", "district", "phone", "channels"};
     if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
-    store::contact_record c;
+    contact_record c;
     if (auto e = resolve_id(body, path_id, c.id)) return *e;
     if (auto e = required_string(body, "name", c.name, 100)) return *e;
     if (auto e = required_string(body, "tier", c.tier, 16)) return *e;
@@ -284,14 +282,12 @@ std::variant<store::contact_record, std::string> parse_contact(
     return c;
 }
 
-std::variant<store::sensor_record, std::string> parse_sensor(
-    const json& body, std::optional<std::string_view> path_id
-) {
+std::variant<sensor_record, std::string> parse_sensor(const json& body, std::optional<std::string_view> path_id) {
     if (!body.is_object()) return std::string("a sensor must be a JSON object");
     static const std::set<std::string> allowed{
         "id", "site", "kind", "unit", "lat", "lon", "interval_s", "limits", "groups"};
     if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
-    store::sensor_record s;
+    sensor_record s;
     if (auto e = resolve_id(body, path_id, s.id)) return *e;
     if (auto e = required_string(body, "site", s.site, 64)) return *e;
     if (!valid_id(s.site)) return std::string("site must be a valid site id");
@@ -329,7 +325,7 @@ std::variant<store::sensor_record, std::string> parse_sensor(
     return s;
 }
 
-json to_json(const store::site_record& s) {
+json to_json(const site_record& s) {
     json j{
         {"id", s.id},
         {"name", s.name},
@@ -344,14 +340,14 @@ json to_json(const store::site_record& s) {
     return j;
 }
 
-json to_json(const store::unit_record& u) {
+json to_json(const unit_record& u) {
     json j{{"id", u.id}, {"name", u.name}, {"site_count", u.site_count}};
     j["credit_code"] = u.credit_code ? json(*u.credit_code) : json(nullptr);
     j["address"] = u.address ? json(*u.address) : json(nullptr);
     return j;
 }
 
-json to_json(const store::contact_record& c) {
+json to_json(const contact_record& c) {
     json j{{"id", c.id}, {"name", c.name}, {"tier", c.tier}, {"channels", c.channels}};
     j["unit"] = c.unit ? json(*c.unit) : json(nullptr);
     j["district"] = c.district ? json(*c.district) : json(nullptr);
@@ -359,7 +355,7 @@ json to_json(const store::contact_record& c) {
     return j;
 }
 
-json to_json(const store::resource_record& r) {
+json to_json(const resource_record& r) {
     auto opt = [](const auto& v) { return v ? json(*v) : json(nullptr); };
     json j{
         {"id", r.id},
@@ -387,7 +383,7 @@ json to_json(const store::resource_record& r) {
     return j;
 }
 
-json to_json(const store::sensor_record& s) {
+json to_json(const sensor_record& s) {
     json j{
         {"id", s.id},
         {"site", s.site},

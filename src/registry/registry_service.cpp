@@ -13,7 +13,7 @@ namespace cityguard::registry {
 namespace net = boost::asio;
 using json = nlohmann::json;
 
-void sensor_directory::replace(const std::vector<store::sensor_record>& all) {
+void sensor_directory::replace(const std::vector<sensor_record>& all) {
     auto next = std::make_shared<snapshot_t>();
     next->by_id.reserve(all.size());
     for (const auto& s : all)
@@ -29,7 +29,7 @@ void sensor_directory::replace(const std::vector<store::sensor_record>& all) {
 
 namespace {
 
-json with_latest(const store::sensor_record& s) {
+json with_latest(const sensor_record& s) {
     json j = to_json(s);
     j["latest"] =
         s.latest ? json{{"ts", util::format_rfc3339(s.latest->ts)}, {"value", s.latest->value}} : json(nullptr);
@@ -144,8 +144,8 @@ net::awaitable<json> registry_service::bulk_upsert(const json& body) {
 
     json errors = json::array();
     store::registry_document doc;
-    doc.units = parse_all<store::unit_record>(section("units"), "unit", parse_unit, errors);
-    doc.contacts = parse_all<store::contact_record>(
+    doc.units = parse_all<unit_record>(section("units"), "unit", parse_unit, errors);
+    doc.contacts = parse_all<contact_record>(
         section("contacts"),
         "contact",
         [this](const json& item, std::optional<std::string_view> path_id) {
@@ -153,9 +153,9 @@ net::awaitable<json> registry_service::bulk_upsert(const json& body) {
         },
         errors
     );
-    doc.sites = parse_all<store::site_record>(section("sites"), "site", parse_site, errors);
-    doc.sensors = parse_all<store::sensor_record>(section("sensors"), "sensor", parse_sensor, errors);
-    doc.resources = parse_all<store::resource_record>(section("resources"), "resource", parse_resource, errors);
+    doc.sites = parse_all<site_record>(section("sites"), "site", parse_site, errors);
+    doc.sensors = parse_all<sensor_record>(section("sensors"), "sensor", parse_sensor, errors);
+    doc.resources = parse_all<resource_record>(section("resources"), "resource", parse_resource, errors);
     if (!errors.empty())
         throw api_error(
             errc::validation_failed, std::to_string(errors.size()) + " item(s) refused; nothing was written", errors
@@ -186,7 +186,7 @@ net::awaitable<json> registry_service::get_site(std::string id) {
     auto rows = co_await repo_.sensors_of_site(id);
     for (const auto& s : rows) sensors.push_back(with_latest(s));
     j["sensors"] = std::move(sensors);
-    std::optional<store::unit_record> unit;
+    std::optional<unit_record> unit;
     if (site->unit) unit = co_await repo_.get_unit(*site->unit);
     j["responsible"] = {{"unit", unit ? to_json(*unit) : json(nullptr)}, {"contacts", json::array()}};
     auto contacts = co_await repo_.contacts_of_site(id);

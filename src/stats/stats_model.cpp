@@ -13,11 +13,11 @@ using json = nlohmann::json;
 
 constexpr const char* kLevelNames[] = {"red", "orange", "yellow", "blue"};
 
-void add(store::alarm_counts& into, const store::alarm_counts& c) {
+void add(stats::alarm_counts& into, const stats::alarm_counts& c) {
     into.raised += c.raised;
     for (std::size_t i = 0; i < into.raised_by_level.size(); ++i) into.raised_by_level[i] += c.raised_by_level[i];
     into.acknowledged += c.acknowledged;
-    for (std::size_t i = 0; i < store::kDurationBuckets; ++i) {
+    for (std::size_t i = 0; i < stats::kDurationBuckets; ++i) {
         into.ack_seconds[i] += c.ack_seconds[i];
         into.close_seconds[i] += c.close_seconds[i];
     }
@@ -32,7 +32,7 @@ void add_optional(std::optional<double>& into, double v) { into = into.value_or(
 void add_optional(std::optional<std::int64_t>& into, std::int64_t v) { into = into.value_or(0) + v; }
 
 /// Every group key of a time grouping within the range, so that a chart has no holes.
-std::vector<std::string> periods_of(const store::stats_filter& f) {
+std::vector<std::string> periods_of(const stats::stats_filter& f) {
     std::vector<std::string> out;
     const auto first = util::parse_date(f.from_day), last = util::parse_date(f.to_day);
     if (!first || !last) return out;
@@ -66,7 +66,7 @@ std::optional<double> ratio(double part, double whole) {
 
 json or_null(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
-json seconds(const store::duration_histogram& h, double q) {
+json seconds(const stats::duration_histogram& h, double q) {
     const auto v = histogram_quantile(h, q);
     return v ? json(std::round(*v)) : json(nullptr);
 }
@@ -211,7 +211,7 @@ void csv_line(std::string& out, const json& row, const char* total_label) {
 
 }  // namespace
 
-std::optional<double> histogram_quantile(const store::duration_histogram& h, double q) noexcept {
+std::optional<double> histogram_quantile(const stats::duration_histogram& h, double q) noexcept {
     std::int64_t total = 0;
     for (auto n : h) total += std::max<std::int64_t>(n, 0);
     if (total == 0) return std::nullopt;
@@ -220,16 +220,16 @@ std::optional<double> histogram_quantile(const store::duration_histogram& h, dou
     for (std::size_t i = 0; i < h.size(); ++i) {
         const double n = static_cast<double>(std::max<std::int64_t>(h[i], 0));
         if (n > 0 && below + n >= rank) {
-            if (i + 1 == h.size()) return store::kDurationBucketStarts[i];
-            const double lo = store::kDurationBucketStarts[i], hi = store::kDurationBucketStarts[i + 1];
+            if (i + 1 == h.size()) return stats::kDurationBucketStarts[i];
+            const double lo = stats::kDurationBucketStarts[i], hi = stats::kDurationBucketStarts[i + 1];
             return lo + (hi - lo) * (rank - below) / n;
         }
         below += n;
     }
-    return store::kDurationBucketStarts.back();
+    return stats::kDurationBucketStarts.back();
 }
 
-stats_table build_table(store::stats_data data, const store::stats_filter& filter) {
+stats_table build_table(stats::stats_data data, const stats::stats_filter& filter) {
     stats_table t;
     t.from_day = filter.from_day;
     t.to_day = filter.to_day;

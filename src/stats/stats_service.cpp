@@ -27,10 +27,10 @@ net::awaitable<void> stats_service::configure() {
     co_await settings_.configure(cfg_.time_zone, cfg_.default_disposal_s);
 }
 
-store::stats_filter parse_filter(
+stats::stats_filter parse_filter(
     const stats_request& req, const config::stats_config& cfg, std::optional<std::int64_t> today
 ) {
-    store::stats_filter f;
+    stats::stats_filter f;
     if (req.group_by) {
         if (!store::stats_repo::known_grouping(*req.group_by))
             throw api_error(
@@ -75,7 +75,7 @@ store::stats_filter parse_filter(
     return f;
 }
 
-net::awaitable<store::stats_filter> stats_service::filter_of(const stats_request& req) {
+net::awaitable<stats::stats_filter> stats_service::filter_of(const stats_request& req) {
     if (req.to) co_return parse_filter(req, cfg_, std::nullopt);
     // Every parameter is checked before the database is asked what day it is.
     (void)parse_filter(req, cfg_, std::nullopt);

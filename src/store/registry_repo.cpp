@@ -9,8 +9,8 @@
 namespace cityguard::store {
 namespace {
 
-site_record site_from(const pqxx::row& row) {
-    site_record s;
+registry::site_record site_from(const pqxx::row& row) {
+    registry::site_record s;
     s.id = row[0].as<std::string>();
     s.name = row[1].as<std::string>();
     s.domain = row[2].as<std::string>();
@@ -24,8 +24,8 @@ site_record site_from(const pqxx::row& row) {
     return s;
 }
 
-unit_record unit_from(const pqxx::row& row) {
-    unit_record u;
+registry::unit_record unit_from(const pqxx::row& row) {
+    registry::unit_record u;
     u.id = row[0].as<std::string>();
     u.name = row[1].as<std::string>();
     u.credit_code = opt_field<std::string>(row[2]);
@@ -34,8 +34,8 @@ unit_record unit_from(const pqxx::row& row) {
     return u;
 }
 
-contact_record contact_from(const pqxx::row& row) {
-    contact_record c;
+registry::contact_record contact_from(const pqxx::row& row) {
+    registry::contact_record c;
     c.id = row[0].as<std::string>();
     c.name = row[1].as<std::string>();
     c.tier = row[2].as<std::string>();
@@ -77,8 +77,8 @@ void find_missing(
         if (auto r = reference(items[i]); r && !known.count(*r)) missing.push_back({kind, i, items[i].id, field, *r});
 }
 
-sensor_record sensor_from(const pqxx::row& row) {
-    sensor_record s;
+registry::sensor_record sensor_from(const pqxx::row& row) {
+    registry::sensor_record s;
     s.id = row[0].as<std::string>();
     s.key = row[1].as<std::int32_t>();
     s.site = row[2].as<std::string>();
@@ -89,7 +89,7 @@ sensor_record sensor_from(const pqxx::row& row) {
     s.interval_s = row[7].as<std::int32_t>();
     s.limits = nlohmann::json::parse(row[8].as<std::string>());
     s.groups = nlohmann::json::parse(row[9].as<std::string>()).get<std::vector<std::string>>();
-    if (!row[10].is_null()) s.latest = latest_reading{row[10].as<util::micros>(), row[11].as<double>()};
+    if (!row[10].is_null()) s.latest = registry::latest_reading{row[10].as<util::micros>(), row[11].as<double>()};
     return s;
 }
 
@@ -117,7 +117,7 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_reference>>> regi
             doc.sensors,
             "sensor",
             "site",
-            [](const sensor_record& s) { return std::optional<std::string>(s.site); },
+            [](const registry::sensor_record& s) { return std::optional<std::string>(s.site); },
             sites_in_doc,
             missing
         );
@@ -179,7 +179,7 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_reference>>> regi
     });
 }
 
-net::awaitable<std::vector<site_record>> registry_repo::list_sites(
+net::awaitable<std::vector<registry::site_record>> registry_repo::list_sites(
     std::optional<std::string> domain, std::optional<std::string> district
 ) {
     return read(db_, [domain = std::move(domain), district = std::move(district)](pqxx::read_transaction& tx) {
@@ -187,19 +187,19 @@ net::awaitable<std::vector<site_record>> registry_repo::list_sites(
     });
 }
 
-net::awaitable<std::optional<site_record>> registry_repo::get_site(std::string id) {
+net::awaitable<std::optional<registry::site_record>> registry_repo::get_site(std::string id) {
     return read(db_, [id = std::move(id)](pqxx::read_transaction& tx) {
         return map_first(tx, queries::get_site.name, site_from, id);
     });
 }
 
-net::awaitable<std::vector<sensor_record>> registry_repo::sensors_of_site(std::string site_id) {
+net::awaitable<std::vector<registry::sensor_record>> registry_repo::sensors_of_site(std::string site_id) {
     return read(db_, [site_id = std::move(site_id)](pqxx::read_transaction& tx) {
         return map_rows(tx, queries::sensors_of_site.name, sensor_from, site_id);
     });
 }
 
-net::awaitable<std::vector<sensor_record>> registry_repo::list_sensors(
+net::awaitable<std::vector<registry::sensor_record>> registry_repo::list_sensors(
     std::optional<std::string> site, std::optional<std::string> kind, std::optional<std::string> group
 ) {
     return read(
@@ -212,17 +212,17 @@ net::awaitable<std::vector<sensor_record>> registry_repo::list_sensors(
     );
 }
 
-net::awaitable<std::optional<sensor_record>> registry_repo::get_sensor(std::string id) {
+net::awaitable<std::optional<registry::sensor_record>> registry_repo::get_sensor(std::string id) {
     return read(db_, [id = std::move(id)](pqxx::read_transaction& tx) {
         return map_first(tx, queries::get_sensor.name, sensor_from, id);
     });
 }
 
-net::awaitable<std::vector<unit_record>> registry_repo::list_units() {
+net::awaitable<std::vector<registry::unit_record>> registry_repo::list_units() {
     return read(db_, [](pqxx::read_transaction& tx) { return map_rows(tx, queries::list_units.name, unit_from); });
 }
 
-net::awaitable<std::optional<unit_record>> registry_repo::get_unit(const std::string& id) {
+net::awaitable<std::optional<registry::unit_record>> registry_repo::get_unit(const std::string& id) {
     return read(db_, [id](pqxx::read_transaction& tx) { return map_first(tx, queries::get_unit.name, unit_from, id); });
 }
 
@@ -230,7 +230,7 @@ net::awaitable<bool> registry_repo::delete_unit(const std::string& id) {
     return write(db_, [id](pqxx::work& tx) { return !tx.exec_prepared(queries::delete_unit.name, id).empty(); });
 }
 
-net::awaitable<std::vector<contact_record>> registry_repo::list_contacts(
+net::awaitable<std::vector<registry::contact_record>> registry_repo::list_contacts(
     const std::optional<std::string>& unit,
     const std::optional<std::string>& district,
     const std::optional<std::string>& tier
@@ -242,13 +242,13 @@ net::awaitable<std::vector<contact_record>> registry_repo::list_contacts(
     });
 }
 
-net::awaitable<std::optional<contact_record>> registry_repo::get_contact(const std::string& id) {
+net::awaitable<std::optional<registry::contact_record>> registry_repo::get_contact(const std::string& id) {
     return read(db_, [id](pqxx::read_transaction& tx) {
         return map_first(tx, queries::get_contact.name, contact_from, id);
     });
 }
 
-net::awaitable<std::vector<contact_record>> registry_repo::contacts_of_site(const std::string& site_id) {
+net::awaitable<std::vector<registry::contact_record>> registry_repo::contacts_of_site(const std::string& site_id) {
     return read(db_, [site_id](pqxx::read_transaction& tx) {
         return map_rows(tx, queries::contacts_of_site.name, contact_from, site_id);
     });
@@ -258,10 +258,10 @@ net::awaitable<bool> registry_repo::delete_contact(const std::string& id) {
     return write(db_, [id](pqxx::work& tx) { return !tx.exec_prepared(queries::delete_contact.name, id).empty(); });
 }
 
-net::awaitable<std::vector<sensor_record>> registry_repo::all_sensors() {
+net::awaitable<std::vector<registry::sensor_record>> registry_repo::all_sensors() {
     return read(db_, [](pqxx::read_transaction& tx) {
         return map_rows(tx, queries::sensor_directory.name, [](const pqxx::row& row) {
-            sensor_record s;
+            registry::sensor_record s;
             s.id = row[0].as<std::string>();
             s.key = row[1].as<std::int32_t>();
             s.site = row[2].as<std::string>();

@@ -4,14 +4,14 @@
 
 #include <pqxx/pqxx>
 
-#include "cityguard/store/records.hpp"
+#include "cityguard/registry/records.hpp"
 
 namespace cityguard::store {
 
 /// A row of CITYGUARD_RESOURCE_COLUMNS.
-resource_record resource_from(const pqxx::row& row);
+registry::resource_record resource_from(const pqxx::row& row);
 
 /// Inserts or replaces one resource, its tags computed from its fields; true when inserted.
-bool upsert_resource(pqxx::work& tx, const resource_record& r);
+bool upsert_resource(pqxx::work& tx, const registry::resource_record& r);
 
 }  // namespace cityguard::store

@@ -10,7 +10,7 @@ namespace cityguard::store {
 namespace {
 
 /// What a rule's responders can match: a team's kind, or each material kind in stock.
-std::vector<std::string> tags_of(const resource_record& r) {
+std::vector<std::string> tags_of(const registry::resource_record& r) {
     if (r.team_kind) return {*r.team_kind};
     std::set<std::string> kinds;
     for (const auto& m : r.materials)
@@ -18,7 +18,7 @@ std::vector<std::string> tags_of(const resource_record& r) {
     return {kinds.begin(), kinds.end()};
 }
 
-nlohmann::json materials_json(const std::vector<material_record>& materials) {
+nlohmann::json materials_json(const std::vector<registry::material_record>& materials) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& m : materials)
         out.push_back({{"kind", m.kind}, {"name", m.name}, {"quantity", m.quantity}, {"unit", m.unit}});
@@ -27,8 +27,8 @@ nlohmann::json materials_json(const std::vector<material_record>& materials) {
 
 }  // namespace
 
-resource_record resource_from(const pqxx::row& row) {
-    resource_record r;
+registry::resource_record resource_from(const pqxx::row& row) {
+    registry::resource_record r;
     r.id = row[0].as<std::string>();
     r.kind = row[1].as<std::string>();
     r.name = row[2].as<std::string>();
@@ -52,7 +52,7 @@ resource_record resource_from(const pqxx::row& row) {
     return r;
 }
 
-bool upsert_resource(pqxx::work& tx, const resource_record& r) {
+bool upsert_resource(pqxx::work& tx, const registry::resource_record& r) {
     const auto row = tx.exec_prepared1(
         queries::upsert_resource.name,
         r.id,
@@ -74,7 +74,7 @@ bool upsert_resource(pqxx::work& tx, const resource_record& r) {
     return row[0].as<bool>();
 }
 
-net::awaitable<std::vector<resource_record>> resources_repo::list(
+net::awaitable<std::vector<registry::resource_record>> resources_repo::list(
     const std::optional<std::string>& kind,
     const std::optional<std::string>& district,
     const std::optional<std::string>& tag
@@ -86,7 +86,7 @@ net::awaitable<std::vector<resource_record>> resources_repo::list(
     });
 }
 
-net::awaitable<std::optional<resource_record>> resources_repo::get(const std::string& id) {
+net::awaitable<std::optional<registry::resource_record>> resources_repo::get(const std::string& id) {
     return read(db_, [id](pqxx::read_transaction& tx) {
         return map_first(tx, queries::get_resource.name, resource_from, id);
     });
@@ -96,7 +96,7 @@ net::awaitable<bool> resources_repo::remove(const std::string& id) {
     return write(db_, [id](pqxx::work& tx) { return !tx.exec_prepared(queries::delete_resource.name, id).empty(); });
 }
 
-net::awaitable<std::vector<resource_record>> resources_repo::nearest(const nearest_query& q) {
+net::awaitable<std::vector<registry::resource_record>> resources_repo::nearest(const nearest_query& q) {
     return read(db_, [q](pqxx::read_transaction& tx) {
         return map_rows(
             tx,

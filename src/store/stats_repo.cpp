@@ -5,6 +5,14 @@
 #include "queries.hpp"
 
 namespace cityguard::store {
+
+// The statistics model's types, which these queries fill.
+using stats::alarm_counts;
+using stats::group_value;
+using stats::sensor_counts;
+using stats::site_alarms;
+using stats::stats_data;
+using stats::stats_filter;
 namespace {
 
 using queries::stats::group_expression;

@@ -6,7 +6,7 @@
 
 #include "cityguard/registry/registry_model.hpp"
 
-using cityguard::store::resource_record;
+using cityguard::registry::resource_record;
 using nlohmann::json;
 namespace reg = cityguard::registry;
 
@@ -17,8 +17,8 @@ constexpr double kLat = 22.5431, kLon = 114.0579;
 // One degree of latitude on the mean sphere, in metres.
 constexpr double kMetresPerDegreeLat = 6'371'008.8 * 3.14159265358979323846 / 180.0;
 
-resource_record at_metres_north(std::string id, std::string kind, double metres) {
-    resource_record r;
+registry::resource_record at_metres_north(std::string id, std::string kind, double metres) {
+    registry::resource_record r;
     r.id = std::move(id);
     r.kind = std::move(kind);
     r.name = r.id;
@@ -27,7 +27,7 @@ resource_record at_metres_north(std::string id, std::string kind, double metres)
     return r;
 }
 
-resource_record team(std::string id, std::string team_kind, double metres, bool on_duty = true) {
+registry::resource_record team(std::string id, std::string team_kind, double metres, bool on_duty = true) {
     auto r = at_metres_north(std::move(id), "team", metres);
     r.team_kind = std::move(team_kind);
     r.on_duty = on_duty;
@@ -113,8 +113,8 @@ TEST(RegistryModel, ResourcesTakeTheFieldsOfTheirKind) {
             {"on_duty", true}},
         "T-1"
     );
-    ASSERT_TRUE(std::holds_alternative<resource_record>(t)) << std::get<std::string>(t);
-    EXPECT_EQ(reg::to_json(std::get<resource_record>(t))["team_kind"], "gas_repair");
+    ASSERT_TRUE(std::holds_alternative<registry::resource_record>(t)) << std::get<std::string>(t);
+    EXPECT_EQ(reg::to_json(std::get<registry::resource_record>(t))["team_kind"], "gas_repair");
 
     auto w = reg::parse_resource(
         json{
@@ -125,8 +125,8 @@ TEST(RegistryModel, ResourcesTakeTheFieldsOfTheirKind) {
             {"materials", {{{"kind", "sandbag"}, {"name", "沙袋"}, {"quantity", 500}, {"unit", "个"}}}}},
         "W-1"
     );
-    ASSERT_TRUE(std::holds_alternative<resource_record>(w)) << std::get<std::string>(w);
-    EXPECT_EQ(reg::to_json(std::get<resource_record>(w))["materials"][0]["quantity"], 500);
+    ASSERT_TRUE(std::holds_alternative<registry::resource_record>(w)) << std::get<std::string>(w);
+    EXPECT_EQ(reg::to_json(std::get<registry::resource_record>(w))["materials"][0]["quantity"], 500);
 
     auto refusal = [](json body) {
         auto r = reg::parse_resource(body, "R-1");

@@ -21,7 +21,7 @@ bool ok(const std::variant<T, std::string>& v) {
 TEST(RegistryModel, ValidSiteFromPath) {
     auto s = registry::parse_site(site(), "GS-1");
     ASSERT_TRUE(ok(s));
-    EXPECT_EQ(std::get<store::site_record>(s).id, "GS-1");
+    EXPECT_EQ(std::get<registry::site_record>(s).id, "GS-1");
 }
 
 TEST(RegistryModel, SiteErrors) {
@@ -58,7 +58,7 @@ TEST(RegistryModel, SensorKindsAndLimits) {
     j["limits"] = {{"high", 90}, {"high_high", 95}};
     auto s = registry::parse_sensor(j, "GS-1-V1");
     ASSERT_TRUE(ok(s));
-    EXPECT_EQ(std::get<store::sensor_record>(s).limits["high"], 90);
+    EXPECT_EQ(std::get<registry::sensor_record>(s).limits["high"], 90);
 }
 
 TEST(RegistryModel, SensorErrors) {
@@ -91,8 +91,8 @@ TEST(RegistryModel, SensorGroups) {
     j["groups"] = {"SEG-7", "DISTRICT-3", "SEG-7"};
     auto s = registry::parse_sensor(j, "W1");
     ASSERT_TRUE(ok(s));
-    EXPECT_EQ(std::get<store::sensor_record>(s).groups, (std::vector<std::string>{"SEG-7", "DISTRICT-3"}));
-    EXPECT_EQ(registry::to_json(std::get<store::sensor_record>(s))["groups"], json({"SEG-7", "DISTRICT-3"}));
+    EXPECT_EQ(std::get<registry::sensor_record>(s).groups, (std::vector<std::string>{"SEG-7", "DISTRICT-3"}));
+    EXPECT_EQ(registry::to_json(std::get<registry::sensor_record>(s))["groups"], json({"SEG-7", "DISTRICT-3"}));
     auto bad = [](json groups) {
         auto k = sensor();
         k["groups"] = std::move(groups);
@@ -126,10 +126,10 @@ json contact() {
         {"phone", "+86 138-0000-0000"},
         {"channels", {"log"}}};
 }
-std::variant<store::contact_record, std::string> parse_contact(const json& j) {
+std::variant<registry::contact_record, std::string> parse_contact(const json& j) {
     return registry::parse_contact(j, "C-1", [](std::string_view name) { return name == "log"; });
 }
-std::string error_of(const std::variant<store::contact_record, std::string>& v) {
+std::string error_of(const std::variant<registry::contact_record, std::string>& v) {
     return ok(v) ? std::string() : std::get<std::string>(v);
 }
 }  // namespace
@@ -137,14 +137,14 @@ std::string error_of(const std::variant<store::contact_record, std::string>& v) 
 TEST(RegistryModel, UnitsNeedANameAndTakeACreditCodeAndAddress) {
     auto u = registry::parse_unit({{"name", "梅林加油站有限公司"}, {"credit_code", "91440300MA5XXXXXX1"}}, "U-1");
     ASSERT_TRUE(ok(u));
-    EXPECT_EQ(std::get<store::unit_record>(u).credit_code, "91440300MA5XXXXXX1");
+    EXPECT_EQ(std::get<registry::unit_record>(u).credit_code, "91440300MA5XXXXXX1");
     EXPECT_FALSE(ok(registry::parse_unit({{"credit_code", "x"}}, "U-1")));
     EXPECT_FALSE(ok(registry::parse_unit({{"name", "x"}, {"phone", "1"}}, "U-1")));
     EXPECT_FALSE(ok(registry::parse_unit({{"name", "x"}}, "bad id")));
     auto s = site();
     s["unit"] = "U-1";
     ASSERT_TRUE(ok(registry::parse_site(s, "GS-1")));
-    EXPECT_EQ(std::get<store::site_record>(registry::parse_site(s, "GS-1")).unit, "U-1");
+    EXPECT_EQ(std::get<registry::site_record>(registry::parse_site(s, "GS-1")).unit, "U-1");
     s["unit"] = "bad unit";
     EXPECT_FALSE(ok(registry::parse_site(s, "GS-1")));
 }
@@ -182,5 +182,5 @@ TEST(RegistryModel, AContactNeedsAConfiguredChannelAndAPlainPhoneNumber) {
     EXPECT_EQ(error_of(parse_contact(j)), "phone may hold digits, +, - and spaces only");
     j = contact();
     j["channels"] = {"log", "log"};
-    EXPECT_EQ(std::get<store::contact_record>(parse_contact(j)).channels.size(), 1u);
+    EXPECT_EQ(std::get<registry::contact_record>(parse_contact(j)).channels.size(), 1u);
 }

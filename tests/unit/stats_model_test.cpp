@@ -7,16 +7,16 @@ using nlohmann::json;
 
 namespace {
 
-store::alarm_counts counts_of(const std::string& group, std::int64_t raised, int level_index) {
-    store::alarm_counts c;
+stats::alarm_counts counts_of(const std::string& group, std::int64_t raised, int level_index) {
+    stats::alarm_counts c;
     c.group = group;
     c.raised = raised;
     c.raised_by_level[static_cast<std::size_t>(level_index)] = raised;
     return c;
 }
 
-store::stats_filter stats_filter_for(const std::string& group_by, const std::string& from, const std::string& to) {
-    store::stats_filter f;
+stats::stats_filter stats_filter_for(const std::string& group_by, const std::string& from, const std::string& to) {
+    stats::stats_filter f;
     f.group_by = group_by;
     f.from_day = from;
     f.to_day = to;
@@ -26,7 +26,7 @@ store::stats_filter stats_filter_for(const std::string& group_by, const std::str
 }  // namespace
 
 TEST(StatsModel, QuantilesInterpolateWithinTheirBucket) {
-    store::duration_histogram h{};
+    stats::duration_histogram h{};
     EXPECT_FALSE(stats::histogram_quantile(h, 0.5)) << "no alarm, no figure";
     h[2] = 10;  // [120 s, 300 s)
     EXPECT_DOUBLE_EQ(*stats::histogram_quantile(h, 0.5), 210);
@@ -34,13 +34,13 @@ TEST(StatsModel, QuantilesInterpolateWithinTheirBucket) {
     h[0] = 10;  // [0, 60 s)
     EXPECT_DOUBLE_EQ(*stats::histogram_quantile(h, 0.5), 60) << "the median falls on the first bucket's end";
     EXPECT_DOUBLE_EQ(*stats::histogram_quantile(h, 0.25), 30);
-    store::duration_histogram slow{};
+    stats::duration_histogram slow{};
     slow[13] = 3;  // a week and more: no upper bound
     EXPECT_DOUBLE_EQ(*stats::histogram_quantile(slow, 0.9), 604800);
 }
 
 TEST(StatsModel, ATimeGroupingHasEveryPeriodAndATotal) {
-    store::stats_data d;
+    stats::stats_data d;
     d.time_zone = "Asia/Shanghai";
     d.alarms = {counts_of("2026-11-02", 3, 0), counts_of("2026-11-04", 2, 2)};
     d.readings_grouped = true;
@@ -75,7 +75,7 @@ TEST(StatsModel, ATimeGroupingHasEveryPeriodAndATotal) {
 }
 
 TEST(StatsModel, LevelsAreNamedAndSharesCountClosedAlarms) {
-    store::stats_data d;
+    stats::stats_data d;
     auto red = counts_of("1", 4, 0);
     red.closed = 4;
     red.false_alarm = 1;
@@ -92,7 +92,7 @@ TEST(StatsModel, LevelsAreNamedAndSharesCountClosedAlarms) {
 }
 
 TEST(StatsModel, TheCsvOpensInASpreadsheet) {
-    store::stats_data d;
+    stats::stats_data d;
     d.alarms = {counts_of("福田区", 2, 1), counts_of("=HYPERLINK(\"x\")", 1, 1), counts_of("梅林,\"一号\"站", 1, 0)};
     const auto t = stats::build_table(d, stats_filter_for("district", "2026-11-01", "2026-11-30"));
     const auto csv = stats::to_csv(t, "zh");
@@ -122,7 +122,7 @@ TEST(StatsModel, TheCsvNeutralisesEveryFormulaPrefix) {
         "\uFF0D1",
         "\uFF20SUM(1)"};
     for (const auto& name : hostile) {
-        store::stats_data d;
+        stats::stats_data d;
         d.alarms = {counts_of(name, 1, 0)};
         const auto csv =
             stats::to_csv(stats::build_table(d, stats_filter_for("district", "2026-11-01", "2026-11-30")), "en");
@@ -130,7 +130,7 @@ TEST(StatsModel, TheCsvNeutralisesEveryFormulaPrefix) {
         const bool quoted = line[0] == '"';
         EXPECT_EQ(line.substr(quoted ? 1 : 0, 1 + name.size()), "'" + name) << "not neutralised: " << line;
     }
-    store::stats_data plain;
+    stats::stats_data plain;
     plain.alarms = {counts_of("Futian 1", 1, 0)};
     const auto csv =
         stats::to_csv(stats::build_table(plain, stats_filter_for("district", "2026-11-01", "2026-11-30")), "en");

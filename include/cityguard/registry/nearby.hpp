@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cityguard/registry/records.hpp"
 #include "cityguard/rules/rule.hpp"
-#include "cityguard/store/records.hpp"
 
 /// The nearest emergency resources to a place and the 5-minute disposal circle (5分钟处置圈).
 /// Pure: the store finds candidates by distance; this orders them by what the incident needs.
@@ -25,7 +25,7 @@ struct travel_model {
 using wanted_responders = rules::responders;
 
 struct nearby_resource {
-    store::resource_record resource;
+    resource_record resource;
     double distance_m = 0;
     double travel_s = 0;  ///< distance over the kind's speed; infinite without a speed
     bool in_circle = false;
@@ -38,7 +38,7 @@ struct nearby_resource {
 /// after every on-duty one; a warehouse holding a wanted material (quantity above 0) before
 /// one that holds none.
 std::vector<nearby_resource> rank_nearby(
-    std::vector<store::resource_record> candidates,
+    std::vector<resource_record> candidates,
     double lat,
     double lon,
     const wanted_responders& wanted,

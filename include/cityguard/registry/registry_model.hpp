@@ -8,8 +8,8 @@
 #include <string_view>
 #include <variant>
 
+#include "cityguard/registry/records.hpp"
 #include "cityguard/rules/rule.hpp"
-#include "cityguard/store/records.hpp"
 
 /// Validation and JSON form of sites and sensors. Pure: no I/O.
 namespace cityguard::registry {
@@ -28,25 +28,21 @@ bool valid_kind(std::string_view kind) noexcept;
 
 /// Parses one site object. `path_id`, when given, is the id from the URL: the body may omit
 /// "id" or must repeat it. Returns the record or a one-line reason.
-std::variant<store::site_record, std::string> parse_site(
-    const nlohmann::json& body, std::optional<std::string_view> path_id
-);
+std::variant<site_record, std::string> parse_site(const nlohmann::json& body, std::optional<std::string_view> path_id);
 
 /// Parses one sensor object; as parse_site.
-std::variant<store::sensor_record, std::string> parse_sensor(
+std::variant<sensor_record, std::string> parse_sensor(
     const nlohmann::json& body, std::optional<std::string_view> path_id
 );
 
 /// Parses one responsible unit; as parse_site.
-std::variant<store::unit_record, std::string> parse_unit(
-    const nlohmann::json& body, std::optional<std::string_view> path_id
-);
+std::variant<unit_record, std::string> parse_unit(const nlohmann::json& body, std::optional<std::string_view> path_id);
 
 /// Which channel names exist (the notification document's).
 using channel_check = std::function<bool(std::string_view)>;
 
 /// Parses one contact; as parse_site. Every channel it names must pass `known_channel`.
-std::variant<store::contact_record, std::string> parse_contact(
+std::variant<contact_record, std::string> parse_contact(
     const nlohmann::json& body, std::optional<std::string_view> path_id, const channel_check& known_channel
 );
 
@@ -59,14 +55,14 @@ using rules::kTeamKinds;
 inline constexpr std::size_t kMaxMaterialsPerWarehouse = 200;
 
 /// Parses one emergency resource; as parse_site. Each kind takes its own fields only.
-std::variant<store::resource_record, std::string> parse_resource(
+std::variant<resource_record, std::string> parse_resource(
     const nlohmann::json& body, std::optional<std::string_view> path_id
 );
 
-nlohmann::json to_json(const store::site_record& site);
-nlohmann::json to_json(const store::resource_record& resource);
-nlohmann::json to_json(const store::unit_record& unit);
-nlohmann::json to_json(const store::contact_record& contact);
-nlohmann::json to_json(const store::sensor_record& sensor);
+nlohmann::json to_json(const site_record& site);
+nlohmann::json to_json(const resource_record& resource);
+nlohmann::json to_json(const unit_record& unit);
+nlohmann::json to_json(const contact_record& contact);
+nlohmann::json to_json(const sensor_record& sensor);
 
 }  // namespace cityguard::registry

@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cityguard/store/records.hpp"
+#include "cityguard/registry/records.hpp"
 
 namespace cityguard::registry {
 
@@ -65,7 +65,7 @@ class sensor_directory {
 
     /// Replaces the whole directory: at start-up and after every registry write. Registry
     /// writes are rare next to lookups, so rebuilding here keeps every lookup lock-free.
-    void replace(const std::vector<store::sensor_record>& all);
+    void replace(const std::vector<sensor_record>& all);
 
   private:
     mutable std::mutex mutex_;

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cityguard/store/stats_repo.hpp"
+#include "cityguard/stats/stats_data.hpp"
 
 /// The statistics table of GET /api/v1/stats and its CSV export. Pure: the rollups' counts in,
 /// rates, shares and quantiles out.
@@ -16,12 +16,12 @@ namespace cityguard::stats {
 /// The q-quantile (0 < q < 1) of a duration histogram in seconds, interpolated linearly within
 /// its bucket as Prometheus' histogram_quantile does; nullopt for an empty histogram. A quantile
 /// in the last, unbounded bucket is that bucket's lower bound.
-std::optional<double> histogram_quantile(const store::duration_histogram& h, double q) noexcept;
+std::optional<double> histogram_quantile(const stats::duration_histogram& h, double q) noexcept;
 
 /// One row of the table: a group (a day, district, site, …) or the total.
 struct stats_row {
     std::string group;  ///< the group's key; for level, its name (red, …); "" for the total
-    store::alarm_counts alarms;
+    stats::alarm_counts alarms;
     std::int64_t overdue_now = 0;
     std::optional<std::int64_t> sensors;  ///< absent where the grouping does not apply to sensors
     std::optional<std::int64_t> offline;
@@ -36,11 +36,11 @@ struct stats_table {
     std::string time_zone;
     std::vector<stats_row> rows;  ///< by group; every day, week or month of the range for those groupings
     stats_row total;
-    std::vector<store::site_alarms> top_sites;
+    std::vector<stats::site_alarms> top_sites;
 };
 
 /// Merges what the store read into one row per group and a total.
-stats_table build_table(store::stats_data data, const store::stats_filter& filter);
+stats_table build_table(stats::stats_data data, const stats::stats_filter& filter);
 
 /// {"from","to","group_by","time_zone","rows":[...],"total":{...},"top_sites":[...]}; per row:
 /// alarms (raised, by level, false-alarm and device-fault share of closed alarms), response

@@ -23,7 +23,7 @@ struct stats_request {
 /// The filter a request asks for, its range ending at `to` or, without one, at `today` (days since
 /// 1970-01-01; nullopt: every parameter is checked, the range left empty). Throws
 /// api_error(bad_request) naming the parameter. Pure: fuzz/fuzz_params.cpp.
-store::stats_filter parse_filter(
+stats::stats_filter parse_filter(
     const stats_request& req, const config::stats_config& cfg, std::optional<std::int64_t> today
 );
 
@@ -44,7 +44,7 @@ class stats_service {
     boost::asio::awaitable<std::string> export_csv(const stats_request& req, std::string& filename);
 
   private:
-    boost::asio::awaitable<store::stats_filter> filter_of(const stats_request& req);
+    boost::asio::awaitable<stats::stats_filter> filter_of(const stats_request& req);
 
     store::stats_repo& settings_;
     store::stats_repo& tables_;

@@ -6,8 +6,8 @@
 #include <variant>
 #include <vector>
 
+#include "cityguard/registry/records.hpp"
 #include "cityguard/store/database.hpp"
-#include "cityguard/store/records.hpp"
 
 namespace cityguard::store {
 
@@ -38,11 +38,11 @@ struct missing_reference {
 
 /// One registry document: everything in it is written in one transaction or nothing is.
 struct registry_document {
-    std::vector<unit_record> units;
-    std::vector<contact_record> contacts;
-    std::vector<site_record> sites;
-    std::vector<sensor_record> sensors;
-    std::vector<resource_record> resources;  ///< emergency resources: they name nothing else
+    std::vector<registry::unit_record> units;
+    std::vector<registry::contact_record> contacts;
+    std::vector<registry::site_record> sites;
+    std::vector<registry::sensor_record> sensors;
+    std::vector<registry::resource_record> resources;  ///< emergency resources: they name nothing else
 };
 
 /// Sites and sensors. Coroutines resume on the caller's executor. Throws store::error when
@@ -56,33 +56,33 @@ class registry_repo {
     /// items are returned.
     boost::asio::awaitable<std::variant<upsert_counts, std::vector<missing_reference>>> upsert(registry_document doc);
 
-    boost::asio::awaitable<std::vector<site_record>> list_sites(
+    boost::asio::awaitable<std::vector<registry::site_record>> list_sites(
         std::optional<std::string> domain, std::optional<std::string> district
     );
-    boost::asio::awaitable<std::optional<site_record>> get_site(std::string id);
+    boost::asio::awaitable<std::optional<registry::site_record>> get_site(std::string id);
     /// The site's sensors, each with its latest reading.
-    boost::asio::awaitable<std::vector<sensor_record>> sensors_of_site(std::string site_id);
-    boost::asio::awaitable<std::vector<sensor_record>> list_sensors(
+    boost::asio::awaitable<std::vector<registry::sensor_record>> sensors_of_site(std::string site_id);
+    boost::asio::awaitable<std::vector<registry::sensor_record>> list_sensors(
         std::optional<std::string> site, std::optional<std::string> kind, std::optional<std::string> group
     );
     /// The sensor with its latest reading.
-    boost::asio::awaitable<std::optional<sensor_record>> get_sensor(std::string id);
-    boost::asio::awaitable<std::vector<unit_record>> list_units();
-    boost::asio::awaitable<std::optional<unit_record>> get_unit(const std::string& id);
+    boost::asio::awaitable<std::optional<registry::sensor_record>> get_sensor(std::string id);
+    boost::asio::awaitable<std::vector<registry::unit_record>> list_units();
+    boost::asio::awaitable<std::optional<registry::unit_record>> get_unit(const std::string& id);
     /// False when there was no such unit; store::error(conflict) while sites or contacts name it.
     boost::asio::awaitable<bool> delete_unit(const std::string& id);
-    boost::asio::awaitable<std::vector<contact_record>> list_contacts(
+    boost::asio::awaitable<std::vector<registry::contact_record>> list_contacts(
         const std::optional<std::string>& unit,
         const std::optional<std::string>& district,
         const std::optional<std::string>& tier
     );
-    boost::asio::awaitable<std::optional<contact_record>> get_contact(const std::string& id);
+    boost::asio::awaitable<std::optional<registry::contact_record>> get_contact(const std::string& id);
     /// The site's enterprise (its unit's), district and city contacts, in that order.
-    boost::asio::awaitable<std::vector<contact_record>> contacts_of_site(const std::string& site_id);
+    boost::asio::awaitable<std::vector<registry::contact_record>> contacts_of_site(const std::string& site_id);
     boost::asio::awaitable<bool> delete_contact(const std::string& id);
 
     /// Every sensor (id, key, site, kind, interval_s) for the in-memory directory.
-    boost::asio::awaitable<std::vector<sensor_record>> all_sensors();
+    boost::asio::awaitable<std::vector<registry::sensor_record>> all_sensors();
 
   private:
     database& db_;

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "cityguard/registry/records.hpp"
 #include "cityguard/store/database.hpp"
-#include "cityguard/store/records.hpp"
 
 namespace cityguard::store {
 
@@ -41,16 +41,16 @@ class resources_repo {
     explicit resources_repo(database& db) : db_(db) {}
 
     /// Filtered by kind, district and tag (a team kind or a material kind in stock); by id.
-    boost::asio::awaitable<std::vector<resource_record>> list(
+    boost::asio::awaitable<std::vector<registry::resource_record>> list(
         const std::optional<std::string>& kind,
         const std::optional<std::string>& district,
         const std::optional<std::string>& tag
     );
-    boost::asio::awaitable<std::optional<resource_record>> get(const std::string& id);
+    boost::asio::awaitable<std::optional<registry::resource_record>> get(const std::string& id);
     /// False when there was no such resource.
     boost::asio::awaitable<bool> remove(const std::string& id);
     /// Candidates near a place, unordered (registry::rank_nearby orders them).
-    boost::asio::awaitable<std::vector<resource_record>> nearest(const nearest_query& q);
+    boost::asio::awaitable<std::vector<registry::resource_record>> nearest(const nearest_query& q);
     boost::asio::awaitable<std::optional<alarm_place>> place_of_alarm(std::int64_t alarm_id);
 
   private:
