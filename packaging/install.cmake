@@ -1,7 +1,7 @@
 # `cmake --install` and `cpack -G DEB` (docs/operations.md, "Installing").
 #   PREFIX/bin/cityguard, cityguard-sim
 #   PREFIX/share/cityguard/{rules,web,sql,demo,prometheus}/, notifications.json
-#   SYSCONFDIR/cityguard/cityguard.json   (/etc/cityguard for the prefix /usr)
+#   PREFIX/etc/cityguard/cityguard.json   (/etc/cityguard for the prefix /usr)
 #   PREFIX/lib/systemd/system/cityguard.service
 # The installed binary finds them without flags (src/config/config.cpp, install_layout).
 set(CITYGUARD_SHARE ${CMAKE_INSTALL_DATADIR}/cityguard)
@@ -14,9 +14,17 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/ DESTINATION ${CITYGUARD_SHARE}/web)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/sql/ DESTINATION ${CITYGUARD_SHARE}/sql)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/config/demo/ DESTINATION ${CITYGUARD_SHARE}/demo)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/config/prometheus/ DESTINATION ${CITYGUARD_SHARE}/prometheus)
-# /etc/cityguard for the prefix /usr (GNUInstallDirs), PREFIX/etc/cityguard for any other: fixed
-# when the build is configured, so install under another prefix by configuring with it.
-install(FILES ${CMAKE_SOURCE_DIR}/packaging/cityguard.json DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/cityguard)
+# /etc/cityguard for the prefix /usr (as GNUInstallDirs has it), PREFIX/etc/cityguard for any
+# other. Decided when installing, not when configuring: `cmake --install BUILD --prefix X` of a
+# build configured for /usr must stay inside X, and DESTDIR is prepended by file(INSTALL).
+install(CODE "
+  if(CMAKE_INSTALL_PREFIX STREQUAL \"/usr\")
+    set(cityguard_etc \"/etc/cityguard\")
+  else()
+    set(cityguard_etc \"\${CMAKE_INSTALL_PREFIX}/etc/cityguard\")
+  endif()
+  file(INSTALL \"${CMAKE_SOURCE_DIR}/packaging/cityguard.json\" DESTINATION \"\${cityguard_etc}\")
+")
 # systemd looks in /lib/systemd/system; under another prefix the unit is there to copy.
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/cityguard.service DESTINATION lib/systemd/system)
 

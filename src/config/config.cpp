@@ -353,11 +353,10 @@ class install_layout {
   public:
     enum where { share, etc };
 
-    explicit install_layout(const std::string& exe_dir) : exe_(exe_dir) {
+    install_layout(const std::string& exe_dir, const install_paths& where) : exe_(exe_dir), where_(where) {
         namespace fs = std::filesystem;
         std::error_code ec;
-        const std::string build_tree = CITYGUARD_BUILD_TREE;
-        if (!build_tree.empty() && fs::equivalent(exe_, build_tree, ec)) source_ = CITYGUARD_SOURCE_TREE;
+        if (!where.build_tree.empty() && fs::equivalent(exe_, where.build_tree, ec)) source_ = where.source_tree;
     }
 
     /// `source_rel` under the source tree's config/, `install_rel` under share/ or etc/ cityguard/.
@@ -398,7 +397,7 @@ class install_layout {
         out.push_back(exe_ / ".." / source_rel);
         out.push_back(exe_ / "../.." / source_rel);
         out.push_back(exe_ / ".." / (installed_dir + install_rel));
-        const std::string configured = w == share ? CITYGUARD_INSTALL_DATADIR : CITYGUARD_INSTALL_SYSCONFDIR;
+        const std::string& configured = w == share ? where_.datadir : where_.sysconfdir;
         if (!configured.empty()) out.push_back(fs::path(configured) / install_rel);
         return out;
     }
@@ -413,12 +412,19 @@ class install_layout {
     }
 
     std::filesystem::path exe_;
+    install_paths where_;
     std::string source_;
 };
 
 }  // namespace
 
-load_result load(const std::vector<std::string>& args, const env_lookup& env, const std::string& exe_dir) {
+install_paths install_paths::compiled_in() {
+    return {CITYGUARD_BUILD_TREE, CITYGUARD_SOURCE_TREE, CITYGUARD_INSTALL_DATADIR, CITYGUARD_INSTALL_SYSCONFDIR};
+}
+
+load_result load(
+    const std::vector<std::string>& args, const env_lookup& env, const std::string& exe_dir, const install_paths& where
+) {
     load_result result;
     std::optional<std::string> config_path = env("CITYGUARD_CONFIG");
     std::vector<std::pair<std::string, std::string>> flags;
@@ -458,7 +464,7 @@ load_result load(const std::vector<std::string>& args, const env_lookup& env, co
             flags.emplace_back(name, value);
     }
 
-    const install_layout layout(exe_dir);
+    const install_layout layout(exe_dir, where);
     if (!config_path) config_path = layout.find_file("cityguard.json", "cityguard.json", install_layout::etc);
     config& cfg = result.cfg;
     if (config_path) {

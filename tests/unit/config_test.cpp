@@ -27,6 +27,11 @@ std::string error_of(const std::string& json) {
     }
     return "";
 }
+// Nothing installed on this machine (an /etc/cityguard/cityguard.json left by a package) may
+// change what these tests load: no compiled-in install paths, only the executable's own tree.
+load_result load_here(const std::vector<std::string>& args, const env_lookup& env, const std::string& exe_dir) {
+    return load(args, env, exe_dir, install_paths{});
+}
 }  // namespace
 
 TEST(Config, DefaultsAreSane) {
@@ -36,7 +41,9 @@ TEST(Config, DefaultsAreSane) {
     EXPECT_EQ(cfg.ingest.max_readings_per_request, 10000u);
 }
 
-TEST(Config, ShippedFileParses) {
+// Comments are allowed in a configuration document (the shipped files are
+// TheShippedConfigFileIsValidAndMatchesTheDefaults and ThePackagedConfigFileIsValid).
+TEST(Config, ACommentedDocumentParses) {
     config cfg;
     EXPECT_NO_THROW(apply_json(cfg, R"(// comment
         {"listen":"0.0.0.0:9000","http":{"body_limit":2048},"ingest":{"max_batch_rows":5}})"));
@@ -91,7 +98,7 @@ TEST(Config, ClusterKeys) {
     );
     EXPECT_NE(error_of(R"({"cluster":{"poll_ms":0}})").find("cluster.poll_ms"), std::string::npos);
     EXPECT_NE(error_of(R"({"cluster":{"leader":"me"}})").find("cluster.leader: unknown key"), std::string::npos);
-    auto r = load(
+    auto r = load_here(
         {},
         env_of(
             {{"CITYGUARD_DB_URL", "host=x"},
@@ -103,7 +110,7 @@ TEST(Config, ClusterKeys) {
     EXPECT_EQ(r.cfg.cluster.token, "shared-by-instances-0123");
     EXPECT_EQ(r.cfg.cluster.advertise_url, "http://10.0.0.6:8080");
     try {
-        load({}, env_of({{"CITYGUARD_DB_URL", "host=x"}, {"CITYGUARD_CLUSTER_TOKEN", "short"}}), "/nonexistent");
+        load_here({}, env_of({{"CITYGUARD_DB_URL", "host=x"}, {"CITYGUARD_CLUSTER_TOKEN", "short"}}), "/nonexistent");
         ADD_FAILURE() << "a short cluster token was accepted";
     } catch (const config_error& e) {
         EXPECT_NE(std::string(e.what()).find("CITYGUARD_CLUSTER_TOKEN"), std::string::npos);
@@ -159,7 +166,7 @@ TEST(Config, UnknownKeysAreRefused) {
 }
 
 TEST(Config, EnvironmentThenFlagsOverride) {
-    auto r = load(
+    auto r = load_here(
         {"--listen", "127.0.0.1:0", "--threads=3"},
         env_of(
             {{"CITYGUARD_DB_URL", "host=x"},
@@ -172,20 +179,21 @@ TEST(Config, EnvironmentThenFlagsOverride) {
     EXPECT_EQ(r.cfg.listen_port, 0);
     EXPECT_EQ(r.cfg.threads, 3);
     EXPECT_EQ(r.cfg.auth.admin_key, "0123456789abcdef");
-    auto flags = load({"--db", "host=y"}, env_of({{"CITYGUARD_DB_URL", "host=x"}}), "/nonexistent");
+    auto flags = load_here({"--db", "host=y"}, env_of({{"CITYGUARD_DB_URL", "host=x"}}), "/nonexistent");
     EXPECT_EQ(flags.cfg.db.url, "host=y");
 }
 
 TEST(Config, CommandLineErrors) {
-    EXPECT_THROW(load({"--bogus"}, env_of({{"CITYGUARD_DB_URL", "x"}}), "/nonexistent"), config_error);
-    EXPECT_THROW(load({"--listen"}, env_of({{"CITYGUARD_DB_URL", "x"}}), "/nonexistent"), config_error);
-    EXPECT_THROW(load({}, env_of({}), "/nonexistent"), config_error);  // no database
+    EXPECT_THROW(load_here({"--bogus"}, env_of({{"CITYGUARD_DB_URL", "x"}}), "/nonexistent"), config_error);
+    EXPECT_THROW(load_here({"--listen"}, env_of({{"CITYGUARD_DB_URL", "x"}}), "/nonexistent"), config_error);
+    EXPECT_THROW(load_here({}, env_of({}), "/nonexistent"), config_error);  // no database
     EXPECT_THROW(
-        load({}, env_of({{"CITYGUARD_DB_URL", "x"}, {"CITYGUARD_ADMIN_KEY", "short"}}), "/nonexistent"), config_error
+        load_here({}, env_of({{"CITYGUARD_DB_URL", "x"}, {"CITYGUARD_ADMIN_KEY", "short"}}), "/nonexistent"),
+        config_error
     );
-    EXPECT_THROW(load({"--config", "/nonexistent/file.json"}, env_of({}), "/"), config_error);
-    EXPECT_EQ(load({"--help"}, env_of({}), "/").action, cli_action::help);
-    EXPECT_EQ(load({"--version"}, env_of({}), "/").action, cli_action::version);
+    EXPECT_THROW(load_here({"--config", "/nonexistent/file.json"}, env_of({}), "/"), config_error);
+    EXPECT_EQ(load_here({"--help"}, env_of({}), "/").action, cli_action::help);
+    EXPECT_EQ(load_here({"--version"}, env_of({}), "/").action, cli_action::version);
 }
 
 TEST(Config, AnInstalledBinaryFindsItsFilesUnderItsPrefixWithoutFlags) {
@@ -201,7 +209,7 @@ TEST(Config, AnInstalledBinaryFindsItsFilesUnderItsPrefixWithoutFlags) {
     std::ofstream(prefix / "share/cityguard/demo/shenzhen-districts.geojson") << "{}";
     std::ofstream(prefix / "etc/cityguard/cityguard.json") << R"({"db": {"url": "host=from-etc"}, "threads": 3})";
 
-    auto r = load({}, env_of({}), (prefix / "bin").string());
+    auto r = load_here({}, env_of({}), (prefix / "bin").string());
     EXPECT_EQ(r.config_path, (prefix / "etc/cityguard/cityguard.json").string());
     EXPECT_EQ(r.cfg.db.url, "host=from-etc");
     EXPECT_EQ(r.cfg.threads, 3);
@@ -210,4 +218,28 @@ TEST(Config, AnInstalledBinaryFindsItsFilesUnderItsPrefixWithoutFlags) {
     EXPECT_EQ(r.cfg.web.root, (prefix / "share/cityguard/web").string());
     EXPECT_EQ(r.cfg.web.boundaries_file, (prefix / "share/cityguard/demo/shenzhen-districts.geojson").string());
     fs::remove_all(prefix);
+}
+
+TEST(Config, ThePackagedConfigFileIsValid) {
+    std::ifstream in(CITYGUARD_SOURCE_DIR "/packaging/cityguard.json");
+    ASSERT_TRUE(in) << "packaging/cityguard.json";
+    std::stringstream text;
+    text << in.rdbuf();
+    config cfg;
+    EXPECT_NO_THROW(apply_json(cfg, text.str()));
+}
+
+TEST(Config, TheConfiguredPrefixIsTheLastPlaceLookedAndOnlyWhenGiven) {
+    namespace fs = std::filesystem;
+    const fs::path etc = fs::temp_directory_path() / ("cityguard-etc-" + std::to_string(::getpid()));
+    fs::create_directories(etc);
+    std::ofstream(etc / "cityguard.json") << R"({"db": {"url": "host=from-configured-prefix"}})";
+    install_paths where;
+    where.sysconfdir = etc.string();
+    const auto found = load({}, env_of({}), "/nonexistent", where);
+    EXPECT_EQ(found.config_path, (etc / "cityguard.json").string());
+    EXPECT_EQ(found.cfg.db.url, "host=from-configured-prefix");
+    // Without install paths nothing outside the executable's tree is read: no database, so it throws.
+    EXPECT_THROW(load({}, env_of({}), "/nonexistent", install_paths{}), config_error);
+    fs::remove_all(etc);
 }

@@ -224,9 +224,25 @@ env_lookup process_environment();
 /// Parses a JSON config document (comments allowed) onto `cfg`. Throws config_error.
 void apply_json(config& cfg, const std::string& json_text);
 
+/// Where the loader looks for the files of the install besides the executable's own tree
+/// (src/config/config.cpp, install_layout). Compiled in for the server; a test passes none so
+/// that nothing installed on the machine (an /etc/cityguard/cityguard.json) changes its outcome.
+struct install_paths {
+    std::string build_tree;   ///< the build tree the binary was built in: its source tree's config/ is used
+    std::string source_tree;  ///< that source tree
+    std::string datadir;      ///< the configured prefix's share/cityguard, for a binary moved elsewhere
+    std::string sysconfdir;   ///< the configured prefix's etc/cityguard (/etc/cityguard for /usr)
+    static install_paths compiled_in();
+};
+
 /// Full load: defaults, then the config file (--config, CITYGUARD_CONFIG, or config/cityguard.json
 /// beside the executable's tree), then environment, then flags. Throws config_error.
-load_result load(const std::vector<std::string>& args, const env_lookup& env, const std::string& exe_dir);
+load_result load(
+    const std::vector<std::string>& args,
+    const env_lookup& env,
+    const std::string& exe_dir,
+    const install_paths& where = install_paths::compiled_in()
+);
 
 /// Usage text for --help.
 std::string usage();
