@@ -173,7 +173,7 @@ json to_json(const event& e) {
 
 std::variant<event, refusal> apply(alarm& a, const action_request& req, util::micros now) {
     auto refuse = [&](std::string message) -> std::variant<event, refusal> {
-        return refusal{"invalid_transition", std::move(message)};
+        return refusal{errc::invalid_transition, std::move(message)};
     };
     const auto from = std::string(to_string(a.state));
     event e;
@@ -209,12 +209,13 @@ std::variant<event, refusal> apply(alarm& a, const action_request& req, util::mi
                     "closing a " + from + " alarm directly needs a reason: false_alarm, device_fault, test or duplicate"
                 );
             if (a.state == status::resolved && !req.reason.empty() && req.reason != "resolved" && !direct_reason)
-                return refusal{"validation_failed", "unknown close reason '" + req.reason + "'"};
+                return refusal{errc::validation_failed, "unknown close reason '" + req.reason + "'"};
             if (a.cond == condition::active) {
                 if (!req.force)
                     return refuse("the condition is still active: close it with \"force\": true and a note (admin)");
-                if (!req.actor_is_admin) return refusal{"forbidden", "only an admin may force-close an active alarm"};
-                if (req.note.empty()) return refusal{"validation_failed", "a forced close needs a note"};
+                if (!req.actor_is_admin)
+                    return refusal{errc::forbidden, "only an admin may force-close an active alarm"};
+                if (req.note.empty()) return refusal{errc::validation_failed, "a forced close needs a note"};
             }
             a.state = status::closed;
             a.closed_at = now;

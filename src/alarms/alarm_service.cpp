@@ -12,7 +12,6 @@
 #include <chrono>
 
 #include "cityguard/alarm_model/coverage.hpp"
-#include "cityguard/store/notifications_repo.hpp"
 #include "cityguard/util/error.hpp"
 #include "cityguard/util/input.hpp"
 
@@ -179,7 +178,7 @@ net::awaitable<void> alarm_service::take_over() {
         spdlog::warn("rule packs on disk refused at takeover, the loaded ones stay: {}", e.what());
         next_rules = engine_.rules();
     }
-    rollback_staged();
+    transaction_.rollback();
     engine_ = alarm_model::engine(std::move(next_rules), util::now_micros());
     if (next_bundles) publish_catalog(engine_.rules(), std::move(*next_bundles));
     escalation_ = notify::escalation(policy_, [this](const std::string& site) {
@@ -230,34 +229,16 @@ net::awaitable<void> alarm_service::timer_loop() {
     }
 }
 
-void alarm_service::store_changes(store::transaction_scope& tx, alarm_model::changes& ch) {
-    apply_silences();
-    for (const auto& w : ch.alarms)
-        if (w.after.id == 0) staged_raised_.push_back({std::string(rules::to_string(w.after.lvl)), w.after.domain});
-    const auto ids = store::write_alarm_changes(tx, ch);
-    engine_.assign_ids(ids);
-    std::size_t next = 0;
-    for (auto& w : ch.alarms)
-        if (w.after.id == 0 && next < ids.size()) w.after.id = ids[next++];
-    const auto told = escalation_.observe(ch, util::now_micros());
-    if (!told.empty()) staged_outbox_rows_ += store::write_escalation(tx, told);
-}
-
 void alarm_service::set_silences(std::vector<notify::silence> silences) {
-    std::lock_guard lock(silences_mutex_);
-    next_silences_ = std::move(silences);
-    put_silences_.clear();
+    transaction_.set_silences(std::move(silences));
 }
 
 net::awaitable<void> alarm_service::put_silence(notify::silence s) {
-    {
-        std::lock_guard lock(silences_mutex_);
-        put_silences_.push_back(std::move(s));
-    }
+    transaction_.put_silence(std::move(s));
     // A writer task runs between batches: every batch after it matches the silence, and every
     // batch before it committed before the caller answers.
     std::function<bool(store::writer_connection&)> step = [this](store::writer_connection&) {
-        apply_silences();
+        transaction_.apply_silences();
         return true;
     };
     try {
@@ -267,62 +248,21 @@ net::awaitable<void> alarm_service::put_silence(notify::silence s) {
     }
 }
 
-void alarm_service::apply_silences() {
-    std::lock_guard lock(silences_mutex_);
-    if (next_silences_) {
-        escalation_.set_silences(std::move(*next_silences_));
-        next_silences_.reset();
-    }
-    for (const auto& s : put_silences_) escalation_.put_silence(s);
-    put_silences_.clear();
-}
-
-void alarm_service::commit_staged() {
-    engine_.commit();
-    escalation_.commit();
-    for (const auto& labels : staged_raised_) raised_.add(labels);
-    staged_raised_.clear();
-    if (std::exchange(staged_outbox_rows_, 0) > 0 && wake_outbox_) wake_outbox_();
-}
-
-void alarm_service::rollback_staged() {
-    engine_.rollback();
-    escalation_.rollback();
-    staged_raised_.clear();
-    staged_outbox_rows_ = 0;
-}
-
-void alarm_service::write_and_commit(
-    store::writer_connection& connection, alarm_model::changes ch, notify::escalation_output due
-) {
-    try {
-        if (!ch.empty() || !due.empty())
-            connection.transact([&](store::transaction_scope& tx) {
-                if (!due.empty()) staged_outbox_rows_ += store::write_escalation(tx, due);
-                if (!ch.empty()) store_changes(tx, ch);
-            });
-        commit_staged();
-    } catch (...) {
-        rollback_staged();
-        throw;
-    }
-}
-
 void alarm_service::before_commit(
     store::transaction_scope& tx, const std::vector<rules::reading>& rows, const std::vector<bool>& inserted
 ) {
-    rollback_staged();  // nothing half-staged from an earlier attempt may leak into this one
+    transaction_.begin();
     refresh_facts();
     const auto started = std::chrono::steady_clock::now();
     auto ch = engine_.evaluate(
         rows, inserted, [this](std::int32_t key) { return facts(key); }, util::now_micros()
     );
     evaluation_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    if (!ch.empty()) store_changes(tx, ch);
+    transaction_.write(tx, std::move(ch));
 }
 
-void alarm_service::after_commit() { commit_staged(); }
-void alarm_service::after_abort() { rollback_staged(); }
+void alarm_service::after_commit() { transaction_.commit(); }
+void alarm_service::after_abort() { transaction_.rollback(); }
 
 // Not a coroutine on purpose: GCC 12 mishandles a coroutine that moves from its own by-value
 // parameter (both copies end up owning it). A plain function returning the awaitable has no
@@ -375,10 +315,10 @@ net::awaitable<void> alarm_service::tick() {
         all.reserve(facts_.size());
         for (const auto& [key, f] : facts_) all.push_back(&f);
         const auto now = util::now_micros();
-        apply_silences();
+        transaction_.begin();
         auto ch = engine_.tick(all, now);
         auto due = escalation_.tick(now);
-        write_and_commit(connection, std::move(ch), std::move(due));
+        transaction_.run(connection, std::move(ch), std::move(due));
         return true;
     };
     co_await on_writer<bool>(std::move(step));
@@ -388,21 +328,18 @@ net::awaitable<json> alarm_service::act(std::int64_t id, alarm_model::action_req
     using result_t = std::variant<alarm_model::alarm, alarm_model::refusal, bool>;  // bool: not open here
     std::function<result_t(store::writer_connection&)> step = [this, id, req](store::writer_connection& connection
                                                               ) -> result_t {
+        transaction_.begin();
         auto outcome = engine_.act(id, req, util::now_micros());
         if (auto* ch = std::get_if<alarm_model::changes>(&outcome)) {
             auto after = ch->alarms.front().after;
-            write_and_commit(connection, std::move(*ch));
+            transaction_.run(connection, std::move(*ch));
             return after;
         }
         if (auto* no = std::get_if<alarm_model::refusal>(&outcome)) return *no;
         return false;
     };
     auto result = co_await on_writer<result_t>(std::move(step));
-    if (auto* no = std::get_if<alarm_model::refusal>(&result)) {
-        if (no->code == "forbidden") throw api_error(errc::forbidden, no->message);
-        if (no->code == "validation_failed") throw api_error(errc::validation_failed, no->message);
-        throw api_error(errc::invalid_transition, no->message);
-    }
+    if (auto* no = std::get_if<alarm_model::refusal>(&result)) throw api_error(no->code, no->message);
     if (std::holds_alternative<bool>(result)) {
         auto stored = co_await repo_.get(id);
         if (!stored) throw api_error(errc::not_found, "no alarm " + std::to_string(id));
@@ -542,6 +479,7 @@ net::awaitable<json> alarm_service::reload() {
         } catch (const std::exception& e) {  // pack_error, or a file that cannot be read
             return std::string(e.what());
         }
+        transaction_.begin();  // the engine to be replaced has nothing staged
         engine_ = alarm_model::engine(std::move(next_rules), std::move(engine_));
         const auto& summary = engine_.last_reload();
         const auto live = std::count_if(engine_.rules().begin(), engine_.rules().end(), [](const rules::rule& r) {
@@ -555,7 +493,7 @@ net::awaitable<json> alarm_service::reload() {
             {"unchanged", summary.unchanged}};
         publish_catalog(engine_.rules(), std::move(next_bundles));
         try {
-            write_and_commit(connection, engine_.retire_removed(util::now_micros()));
+            transaction_.run(connection, engine_.retire_removed(util::now_micros()));
         } catch (const std::exception& e) {
             // The new rules are live; the removed rules' alarms keep their condition until the
             // next reload marks them.

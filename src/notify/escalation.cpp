@@ -79,6 +79,20 @@ escalation::entry& escalation::stage(std::int64_t id) {
     return tracked_[id];
 }
 
+void escalation::assign_ids(const std::vector<std::pair<std::int64_t, std::int64_t>>& provisional_to_real) {
+    for (const auto& [provisional, real] : provisional_to_real) {
+        undo_.erase(provisional);  // it did not exist before this change: nothing to restore
+        auto it = tracked_.find(provisional);
+        if (it == tracked_.end()) continue;  // raised and closed in the same change
+        entry e = std::move(it->second);
+        tracked_.erase(it);
+        e.alarm.id = real;
+        // Staged under the real id: a rollback forgets it again (or restores what that id held,
+        // when the insert merged into another process's open alarm).
+        stage(real) = std::move(e);
+    }
+}
+
 void escalation::commit() { undo_.clear(); }
 
 void escalation::rollback() {
@@ -233,7 +247,7 @@ escalation_output escalation::observe(const alarm_model::changes& written, util:
     escalation_output out;
     for (const auto& w : written.alarms) {
         const auto& a = w.after;
-        if (a.id == 0) continue;  // not written (cannot happen once ids are assigned)
+        if (a.id == 0) continue;  // given no id, not even a provisional one: not to be written
         const bool known = tracked_.count(a.id) > 0;
         if (!known && a.state == alarm_model::status::closed) continue;
         auto& e = stage(a.id);

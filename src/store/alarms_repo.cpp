@@ -1,7 +1,5 @@
 #include "cityguard/store/alarms_repo.hpp"
 
-#include <map>
-
 #include "alarm_rows.hpp"
 #include "pool.hpp"
 #include "queries.hpp"
@@ -11,116 +9,12 @@ namespace cityguard::store {
 
 namespace {
 
-std::optional<std::string> opt_num(const std::optional<double>& v) {
-    if (!v) return std::nullopt;
-    return pqxx::to_string(*v);
-}
-std::optional<std::string> opt_level(const std::optional<rules::level>& l) {
-    if (!l) return std::nullopt;
-    return std::to_string(level_column(*l));
-}
-std::optional<std::string> opt_id(const std::optional<std::int64_t>& id) {
-    if (!id) return std::nullopt;
-    return std::to_string(*id);
-}
 std::optional<std::string> array_or_null(const std::vector<std::string>& v) {
     if (v.empty()) return std::nullopt;
     return text_array(v);
 }
 
 }  // namespace
-
-std::vector<std::int64_t> write_alarm_changes(transaction_scope& scope, const alarm_model::changes& changes) {
-    auto& tx = static_cast<pqxx_scope&>(scope).tx();
-    std::vector<std::int64_t> new_ids;
-    std::int64_t last_seq = 0;
-    if (!changes.alarms.empty()) tx.exec_prepared(queries::lock_event_order.name);
-    // Alarms this change set inserts, by (rule, sensor): a compound raised in the same change
-    // set as one of its member alarms learns the member's id here.
-    std::map<std::pair<std::string, std::string>, std::int64_t> inserted;
-    for (const auto& w : changes.alarms) {
-        const auto& a = w.after;
-        std::int64_t id = a.id;
-        std::optional<std::string> members;
-        if (!a.members.empty()) {
-            auto resolved = a.members;
-            for (auto& m : resolved)
-                if (m.alarm == 0 && !m.rule.empty())
-                    if (auto it = inserted.find({m.rule, m.sensor}); it != inserted.end()) m.alarm = it->second;
-            members = alarm_model::members_json(resolved).dump();
-        }
-        if (id == 0) {
-            id = tx.exec_prepared1(
-                       queries::insert_alarm.name,
-                       a.rule,
-                       a.site,
-                       a.sensor,
-                       a.domain,
-                       level_column(a.lvl),
-                       level_column(a.peak),
-                       std::string(alarm_model::to_string(a.cond)),
-                       std::string(alarm_model::to_string(a.state)),
-                       a.title.zh,
-                       a.advice.zh,
-                       nullable(opt_num(a.value)),
-                       nullable(opt_num(a.peak_value)),
-                       pg_time(a.first_ts),
-                       pg_time(a.last_ts),
-                       nullable(pg_opt_time(a.cleared_ts)),
-                       a.count,
-                       pg_time(a.opened_at),
-                       std::string(alarm_model::to_string(a.cat)),
-                       a.title.en,
-                       a.advice.en,
-                       nullable(members),
-                       nullable(opt_id(a.inhibited_by))
-            )[0]
-                     .as<std::int64_t>();
-            new_ids.push_back(id);
-            inserted[{a.rule, a.sensor}] = id;
-        } else {
-            tx.exec_prepared(
-                queries::update_alarm.name,
-                id,
-                level_column(a.lvl),
-                level_column(a.peak),
-                std::string(alarm_model::to_string(a.cond)),
-                std::string(alarm_model::to_string(a.state)),
-                a.title.zh,
-                a.advice.zh,
-                nullable(opt_num(a.value)),
-                nullable(opt_num(a.peak_value)),
-                pg_time(a.last_ts),
-                nullable(pg_opt_time(a.cleared_ts)),
-                a.count,
-                nullable(pg_opt_time(a.closed_at)),
-                a.close_reason.empty() ? nullptr : a.close_reason.c_str(),
-                a.title.en,
-                a.advice.en,
-                nullable(members),
-                nullable(opt_id(a.inhibited_by))
-            );
-        }
-        for (const auto& e : w.events)
-            last_seq = tx.exec_prepared1(
-                             queries::insert_event.name,
-                             id,
-                             e.type,
-                             pg_time(e.at),
-                             nullable(pg_opt_time(e.reading_ts)),
-                             e.actor,
-                             nullable(opt_level(e.lvl)),
-                             nullable(opt_num(e.value)),
-                             e.note
-            )[0]
-                           .as<std::int64_t>();
-    }
-    // Listeners (this process's included) read the events back by seq once this commits.
-    if (last_seq) tx.exec_prepared(queries::notify_events.name, std::to_string(last_seq));
-    for (const auto& s : changes.states)
-        tx.exec_prepared(queries::upsert_rule_state.name, s.rule, s.sensor, s.state.dump());
-    return new_ids;
-}
 
 net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::list(alarm_filter f) {
     return read(db_, [f = std::move(f)](pqxx::read_transaction& tx) {

@@ -36,51 +36,6 @@ notification_record notification_from(const pqxx::row& r) {
 
 }  // namespace
 
-std::size_t write_escalation(transaction_scope& scope, const notify::escalation_output& out) {
-    auto& tx = static_cast<pqxx_scope&>(scope).tx();
-    for (const auto& [id, st] : out.states)
-        tx.exec_prepared(
-            queries::update_deadlines.name,
-            id,
-            nullable(pg_opt_time(st.ack_due)),
-            nullable(pg_opt_time(st.dispose_due)),
-            static_cast<int>(st.told),
-            st.suppressed,
-            st.raise_pending,
-            nullable(opt_int(st.silence))
-        );
-    std::int64_t last_seq = 0;
-    if (!out.events.empty()) tx.exec_prepared(queries::lock_event_order.name);
-    for (const auto& [alarm, e] : out.events) {
-        const auto level = e.lvl ? std::optional<std::string>(std::to_string(level_column(*e.lvl))) : std::nullopt;
-        last_seq = tx.exec_prepared1(
-                         queries::insert_event.name,
-                         alarm,
-                         e.type,
-                         pg_time(e.at),
-                         nullptr,
-                         e.actor,
-                         nullable(level),
-                         nullptr,
-                         e.note
-        )[0]
-                       .as<std::int64_t>();
-    }
-    if (last_seq) tx.exec_prepared(queries::notify_events.name, std::to_string(last_seq));
-    std::size_t rows = 0;
-    for (const auto& n : out.notices)
-        rows += tx.exec_prepared(
-                      queries::insert_notifications.name,
-                      n.alarm,
-                      std::string(notify::to_string(n.kind)),
-                      std::string(notify::to_string(n.to)),
-                      level_column(n.lvl),
-                      n.site
-        )
-                    .affected_rows();
-    return rows;
-}
-
 net::awaitable<std::vector<notification_record>> notifications_repo::of_alarm(std::int64_t alarm) {
     return read(db_, [alarm](pqxx::read_transaction& tx) {
         return map_rows(tx, queries::notifications_of_alarm.name, notification_from, alarm);

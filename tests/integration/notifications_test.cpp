@@ -267,9 +267,29 @@ TEST(Notifications, AnUnreachableReceiverEndsFailedAndListed) {
     EXPECT_NE(n["last_error"].get<std::string>().find("cannot connect"), std::string::npos) << n.dump();
     EXPECT_EQ(c.call("GET", "/api/v1/notifications?status=lost", kAdminKey).status, 400);
     EXPECT_EQ(c.call("GET", "/api/v1/notifications?limit=0", kAdminKey).status, 400);
-    // The readings path never waited for the receiver.
-    json body{{"readings", {{{"sensor", "GS-1-LEL"}, {"ts", format_rfc3339(now_micros())}, {"value", 1.0}}}}};
-    EXPECT_EQ(c.call("POST", "/api/v1/readings", kAdminKey, body.dump()).status, 200);
+}
+
+TEST(Notifications, TheReadingsPathNeverWaitsForAReceiverThatHangs) {
+    CITYGUARD_REQUIRE_DB();
+    webhook_receiver receiver;
+    receiver.hold();  // takes the first delivery and never answers it while held
+    test_server srv(fast_config(notification_file(receiver.url(), 3600, 7200)));
+    auto c = srv.client();
+    register_station(c);
+    const auto id = raise_orange(c);
+    ASSERT_TRUE(receiver.wait_for(1)) << "the dispatcher is now inside a delivery that does not end";
+    // Readings and operators' actions commit while that delivery hangs: if either waited for
+    // the receiver, these calls would not answer before it is released.
+    json more{{"readings", {{{"sensor", "GS-1-LEL"}, {"ts", format_rfc3339(now_micros())}, {"value", 70.0}}}}};
+    ASSERT_EQ(c.call("POST", "/api/v1/readings", kAdminKey, more.dump()).status, 200);
+    const auto ack =
+        c.call("POST", "/api/v1/alarms/" + std::to_string(id) + "/acknowledge", kAdminKey, R"({"note":"on it"})");
+    ASSERT_EQ(ack.status, 200) << ack.body;
+    const auto alarm = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+    EXPECT_EQ(alarm["status"], "acknowledged");
+    EXPECT_EQ(alarm["peak_value"], 70.0) << "the second reading reached the alarm while the delivery hangs";
+    EXPECT_EQ(receiver.requests().size(), 1u) << "and the receiver still holds the first delivery";
+    receiver.release();
 }
 
 TEST(Notifications, ARestartNeitherForgetsAnOverdueEscalationNorFiresItTwice) {

@@ -94,7 +94,11 @@ webhook_receiver::webhook_receiver(std::vector<int> statuses, std::uint16_t port
 }
 
 webhook_receiver::~webhook_receiver() {
-    stopping_ = true;
+    {
+        std::lock_guard lock(mutex_);  // so a held request sees it: no wake-up lost
+        stopping_ = true;
+    }
+    released_.notify_all();
     thread_.join();
     ::close(listener_);
     if (tls_) SSL_CTX_free(static_cast<SSL_CTX*>(tls_));
@@ -129,6 +133,10 @@ void webhook_receiver::serve() {
                 if (received_.size() < statuses_.size()) status = statuses_[received_.size()];
                 received_.push_back(std::move(req));
             }
+            {
+                std::unique_lock lock(mutex_);
+                released_.wait(lock, [&] { return !holding_ || stopping_; });
+            }
             const std::string answer =
                 "HTTP/1.1 " + std::to_string(status) +
                 " X\r\nContent-Length: 2\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nok";
@@ -143,6 +151,19 @@ void webhook_receiver::serve() {
         }
         ::close(fd);
     }
+}
+
+void webhook_receiver::hold() {
+    std::lock_guard lock(mutex_);
+    holding_ = true;
+}
+
+void webhook_receiver::release() {
+    {
+        std::lock_guard lock(mutex_);
+        holding_ = false;
+    }
+    released_.notify_all();
 }
 
 std::vector<webhook_receiver::request> webhook_receiver::requests() const {

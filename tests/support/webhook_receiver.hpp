@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -37,6 +38,10 @@ class webhook_receiver {
     std::vector<request> requests() const;
     /// Waits until at least `n` requests came (bounded: false after `timeout_ms`).
     bool wait_for(std::size_t n, int timeout_ms = 20'000) const;
+    /// While held, a request is recorded and then left unanswered (its connection open) until
+    /// release(): a receiver that hangs, to show who waits for it.
+    void hold();
+    void release();
 
   private:
     void serve();
@@ -48,6 +53,8 @@ class webhook_receiver {
     mutable std::mutex mutex_;
     std::vector<request> received_;
     std::atomic<bool> stopping_{false};
+    bool holding_ = false;  // guarded by mutex_
+    mutable std::condition_variable released_;
     std::thread thread_;
 };
 

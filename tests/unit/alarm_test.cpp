@@ -24,7 +24,7 @@ std::string outcome_of(
     a.cond = cond;
     action_request req{what, "op1", admin, note, reason, force};
     auto r = apply(a, req, 1000);
-    if (auto* no = std::get_if<refusal>(&r)) return no->code;
+    if (auto* no = std::get_if<refusal>(&r)) return std::string(cityguard::to_code(no->code));
     return std::string(to_string(a.state));
 }
 

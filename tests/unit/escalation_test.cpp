@@ -171,14 +171,41 @@ TEST_F(Escalation, ASilencedAlarmIsNotToldUntilTheSilenceEnds) {
 }
 
 TEST_F(Escalation, ASilenceMatchesOnlyWhatAllItsMatchersName) {
-    notify::silence s;
-    s.id = 4;
-    s.district = "南山区";
-    s.starts_at = kT0 - kMicrosPerSecond;
-    s.ends_at = kT0 + 1000 * kMicrosPerSecond;
-    esc.set_silences({s});
-    auto out = esc.observe(write(make_alarm(12, rules::level::red), {"raised"}), kT0);
-    EXPECT_EQ(out.notices.size(), 1u) << "another district's silence";
+    // The alarm: site GS-1, sensor GS-1-LEL, rule gas_station.lel, domain gas_station, and the
+    // district the fixture gives every site, 福田区. A silence naming all five holds it; one
+    // that differs in any single matcher does not, whichever it is.
+    auto matching = [] {
+        notify::silence s;
+        s.site = "GS-1";
+        s.sensor = "GS-1-LEL";
+        s.rule = "gas_station.lel";
+        s.domain = "gas_station";
+        s.district = "福田区";
+        s.starts_at = kT0 - kMicrosPerSecond;
+        s.ends_at = kT0 + 1000 * kMicrosPerSecond;
+        return s;
+    };
+    using matcher = std::optional<std::string> notify::silence::*;
+    const std::vector<std::pair<const char*, matcher>> matchers{
+        {"site", &notify::silence::site},
+        {"sensor", &notify::silence::sensor},
+        {"rule", &notify::silence::rule},
+        {"domain", &notify::silence::domain},
+        {"district", &notify::silence::district}};
+    std::int64_t id = 100;
+    auto notices_under = [&](const notify::silence& s) {
+        notify::escalation fresh{policy, [](const std::string&) { return std::string("福田区"); }};
+        fresh.set_silences({s});
+        return fresh.observe(write(make_alarm(++id, rules::level::red), {"raised"}), kT0).notices.size();
+    };
+    EXPECT_EQ(notices_under(matching()), 0u) << "all five matchers name the alarm";
+    for (const auto& [name, field] : matchers) {
+        auto s = matching();
+        s.*field = "something else";
+        EXPECT_EQ(notices_under(s), 1u) << "a silence whose " << name << " differs";
+        s.*field = std::nullopt;
+        EXPECT_EQ(notices_under(s), 0u) << "a silence without a " << name << " matcher";
+    }
 }
 
 TEST_F(Escalation, RollbackForgetsWhatAFailedTransactionStaged) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cityguard/rules/rule.hpp"
+#include "cityguard/util/error.hpp"
 #include "cityguard/util/time.hpp"
 
 /// Alarms and their lifecycle. Pure: no I/O.
@@ -124,8 +125,9 @@ struct action_request {
 };
 
 /// Why a transition was refused: a stable code and a message for the operator.
+/// Why an action is refused: the API answers with this code (409, 403, 422) and message.
 struct refusal {
-    std::string code;  ///< "invalid_transition", "forbidden" or "validation_failed"
+    errc code = errc::invalid_transition;  ///< invalid_transition, forbidden or validation_failed
     std::string message;
 };
 

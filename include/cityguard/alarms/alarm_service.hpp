@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cityguard/alarm_model/engine.hpp"
+#include "cityguard/alarms/alarm_transaction.hpp"
 #include "cityguard/config/config.hpp"
 #include "cityguard/metrics/metrics.hpp"
 #include "cityguard/notify/escalation.hpp"
@@ -28,7 +29,8 @@
 /// Alarm evaluation and handling, wired to the rest of the server: the rule engine runs inside
 /// every readings batch (as the writer's batch observer), the offline and expiry timers and
 /// the operators' actions run on the same writer thread, so all alarm changes are serialised
-/// and each one commits with its cause.
+/// and each one commits with its cause. alarm_service schedules that work and answers the
+/// queries; alarm_transaction owns each change from staging to commit.
 namespace cityguard::alarms {
 
 /// Filters of GET /api/v1/alarms as given in the query string.
@@ -57,7 +59,7 @@ class alarm_service final : public writer::batch_observer {
     boost::asio::awaitable<void> put_silence(notify::silence s);
 
     /// Called on the writer thread after a commit that added outbox rows (wakes the dispatcher).
-    void on_outbox(std::function<void()> wake) { wake_outbox_ = std::move(wake); }
+    void on_outbox(std::function<void()> wake) { transaction_.on_outbox(std::move(wake)); }
     /// Called after rule packs were reloaded here (other instances re-read theirs). Call before serving.
     void on_reloaded(std::function<void()> tell) { reloaded_ = std::move(tell); }
 
@@ -121,16 +123,6 @@ class alarm_service final : public writer::batch_observer {
   private:
     template <class T>
     boost::asio::awaitable<T> on_writer(std::function<T(store::writer_connection&)> fn);
-    /// Writes the engine's changes in `tx`, hands the new alarm ids back to the engine (and into
-    /// `ch`), then writes what the escalation makes of them in the same transaction.
-    void store_changes(store::transaction_scope& tx, alarm_model::changes& ch);
-    /// Writes `ch` and `due` (the escalation's timer step) in a transaction of their own, then
-    /// commits the engine and the escalation (or rolls both back).
-    void write_and_commit(
-        store::writer_connection& connection, alarm_model::changes ch, notify::escalation_output due = {}
-    );
-    void commit_staged();
-    void rollback_staged();
     const alarm_model::sensor_facts* facts(std::int32_t key);
     void refresh_facts();
     /// Feeds stored readings (sensor key, ts, value; by sensor then time) into the rules' windows.
@@ -141,17 +133,9 @@ class alarm_service final : public writer::batch_observer {
     alarm_model::engine engine_;                                     // writer thread only (after restore)
     notify::escalation escalation_;                                  // writer thread only (after restore)
     std::unordered_map<std::string, std::string> district_of_site_;  // writer thread: from the directory
-    std::size_t staged_outbox_rows_ = 0;
-    std::vector<std::vector<std::string>> staged_raised_;  // writer thread: (level, domain) of new alarms
     metrics::labeled_counter raised_;
     metrics::histogram evaluation_seconds_{metrics::latency_buckets()};
-    // Silences handed over from the API's threads; the writer takes them before its next change.
-    std::mutex silences_mutex_;
-    std::optional<std::vector<notify::silence>> next_silences_;  // a whole set to replace the escalation's
-    std::vector<notify::silence> put_silences_;                  // then these, one by one
-    /// Writer thread: hands what the API's threads gave over to the escalation.
-    void apply_silences();
-    std::function<void()> wake_outbox_;
+    alarm_transaction transaction_{engine_, escalation_, raised_};  // every change of the two above
     std::function<void()> reloaded_;
     const registry::sensor_directory& directory_;
     writer::serial_writer& writer_;

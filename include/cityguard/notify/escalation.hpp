@@ -75,8 +75,12 @@ class escalation {
 
     /// At start-up: an open alarm and its stored state.
     void restore(const alarm_model::alarm& a, const deadline_state& state);
-    /// The engine's change set as written (new alarms carry their ids).
+    /// The engine's change set before it is written: new alarms carry provisional ids (below
+    /// zero, alarms::alarm_transaction gives them), which the output names too.
     escalation_output observe(const alarm_model::changes& written, util::micros now);
+    /// The database's ids for the provisional ones, once the change set is written: what was
+    /// staged under a provisional id moves to the real one. Before commit() or rollback().
+    void assign_ids(const std::vector<std::pair<std::int64_t, std::int64_t>>& provisional_to_real);
     /// Deadlines and silences that start or end: call on every timer step.
     escalation_output tick(util::micros now);
     /// The silences in force and to come (replaces the set): what is observed next is matched

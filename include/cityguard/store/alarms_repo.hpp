@@ -12,11 +12,6 @@
 
 namespace cityguard::store {
 
-/// Writes one transaction's alarm changes and rule states inside `tx` (the ingest writer's
-/// open transaction). Takes the event-order lock first, so `seq` follows commit order.
-/// Returns the ids of the inserted alarms, in the order they appear. Blocking; writer thread.
-std::vector<std::int64_t> write_alarm_changes(transaction_scope& tx, const alarm_model::changes& changes);
-
 /// Filters of GET /api/v1/alarms; empty means "any".
 struct alarm_filter {
     std::vector<std::string> statuses;  ///< "active" stands for every status but closed

@@ -14,11 +14,6 @@
 
 namespace cityguard::store {
 
-/// Writes what the escalation decided, inside the writer's transaction: the alarms' deadline
-/// state, then the escalation events (their feed snapshots carry the new state), then one outbox
-/// row per contact and channel of every notice. Returns the outbox rows inserted.
-std::size_t write_escalation(transaction_scope& tx, const notify::escalation_output& out);
-
 /// One outbox row.
 struct notification_record {
     std::int64_t id = 0;

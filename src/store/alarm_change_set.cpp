@@ -1,0 +1,204 @@
+#include "cityguard/store/alarm_change_set.hpp"
+
+#include <stdexcept>
+
+#include "alarm_rows.hpp"
+#include "pool.hpp"
+#include "queries.hpp"
+#include "scope.hpp"
+
+namespace cityguard::store {
+
+namespace {
+
+std::optional<std::string> opt_num(const std::optional<double>& v) {
+    if (!v) return std::nullopt;
+    return pqxx::to_string(*v);
+}
+std::optional<std::string> opt_level(const std::optional<rules::level>& l) {
+    if (!l) return std::nullopt;
+    return std::to_string(level_column(*l));
+}
+std::optional<std::string> opt_id(const std::optional<std::int64_t>& id) {
+    if (!id) return std::nullopt;
+    return std::to_string(*id);
+}
+
+/// One change set's writes, in the order the change set is laid out. Ids below zero are the
+/// provisional ids of this change set's new alarms: they name alarms[-(id + 1)] of new_ids.
+class change_writer {
+  public:
+    explicit change_writer(pqxx::work& tx) : tx_(tx) {}
+
+    alarm_change_result write(const alarm_change_set& set) {
+        for (const auto& w : set.alarms.alarms) write_alarm(w);
+        for (const auto& s : set.alarms.states)
+            tx_.exec_prepared(queries::upsert_rule_state.name, s.rule, s.sensor, s.state.dump());
+        for (const auto& [id, st] : set.escalation.states) write_deadlines(real(id), st);
+        for (const auto& [alarm, e] : set.escalation.events) write_event(real(alarm), e);
+        for (const auto& n : set.escalation.notices) write_notice(n);
+        // One notice for the whole change: listeners read every event up to this seq back.
+        if (last_seq_) tx_.exec_prepared(queries::notify_events.name, std::to_string(last_seq_));
+        return std::move(result_);
+    }
+
+  private:
+    std::int64_t real(std::int64_t id) const {
+        if (id >= 0) return id;
+        const auto index = static_cast<std::size_t>(-(id + 1));
+        // A provisional id the alarm rows did not give: the change set contradicts itself.
+        if (index >= result_.new_ids.size())
+            throw std::logic_error("an alarm change names a new alarm it does not hold");
+        return result_.new_ids[index];
+    }
+
+    std::optional<std::string> members_of(const alarm_model::alarm& a) const {
+        if (a.members.empty()) return std::nullopt;
+        auto resolved = a.members;
+        for (auto& m : resolved)
+            if (m.alarm < 0) m.alarm = real(m.alarm);
+        return alarm_model::members_json(resolved).dump();
+    }
+
+    void write_alarm(const alarm_model::changes::alarm_write& w) {
+        const auto& a = w.after;
+        const auto members = members_of(a);
+        const auto inhibited_by = a.inhibited_by ? std::optional(real(*a.inhibited_by)) : std::nullopt;
+        std::int64_t id = a.id;
+        if (id <= 0) {
+            id = insert_alarm(a, members, inhibited_by);
+            result_.new_ids.push_back(id);
+        } else {
+            update_alarm(a, members, inhibited_by);
+        }
+        for (const auto& e : w.events) write_event(id, e, e.reading_ts, e.value);
+    }
+
+    std::int64_t insert_alarm(
+        const alarm_model::alarm& a,
+        const std::optional<std::string>& members,
+        const std::optional<std::int64_t>& inhibited_by
+    ) {
+        return tx_
+            .exec_prepared1(
+                queries::insert_alarm.name,
+                a.rule,
+                a.site,
+                a.sensor,
+                a.domain,
+                level_column(a.lvl),
+                level_column(a.peak),
+                std::string(alarm_model::to_string(a.cond)),
+                std::string(alarm_model::to_string(a.state)),
+                a.title.zh,
+                a.advice.zh,
+                nullable(opt_num(a.value)),
+                nullable(opt_num(a.peak_value)),
+                pg_time(a.first_ts),
+                pg_time(a.last_ts),
+                nullable(pg_opt_time(a.cleared_ts)),
+                a.count,
+                pg_time(a.opened_at),
+                std::string(alarm_model::to_string(a.cat)),
+                a.title.en,
+                a.advice.en,
+                nullable(members),
+                nullable(opt_id(inhibited_by))
+            )[0]
+            .as<std::int64_t>();
+    }
+
+    void update_alarm(
+        const alarm_model::alarm& a,
+        const std::optional<std::string>& members,
+        const std::optional<std::int64_t>& inhibited_by
+    ) {
+        tx_.exec_prepared(
+            queries::update_alarm.name,
+            a.id,
+            level_column(a.lvl),
+            level_column(a.peak),
+            std::string(alarm_model::to_string(a.cond)),
+            std::string(alarm_model::to_string(a.state)),
+            a.title.zh,
+            a.advice.zh,
+            nullable(opt_num(a.value)),
+            nullable(opt_num(a.peak_value)),
+            pg_time(a.last_ts),
+            nullable(pg_opt_time(a.cleared_ts)),
+            a.count,
+            nullable(pg_opt_time(a.closed_at)),
+            a.close_reason.empty() ? nullptr : a.close_reason.c_str(),
+            a.title.en,
+            a.advice.en,
+            nullable(members),
+            nullable(opt_id(inhibited_by))
+        );
+    }
+
+    /// Escalation events carry no reading: their time and value columns stay NULL.
+    void write_event(
+        std::int64_t alarm,
+        const alarm_model::event& e,
+        const std::optional<util::micros>& reading_ts = std::nullopt,
+        const std::optional<double>& value = std::nullopt
+    ) {
+        if (!event_order_locked_) {
+            // Serialises event inserts across instances and commits, so seq follows commit order
+            // and a listener reading "after seq N" never skips an event committed later.
+            tx_.exec_prepared(queries::lock_event_order.name);
+            event_order_locked_ = true;
+        }
+        last_seq_ = tx_.exec_prepared1(
+                           queries::insert_event.name,
+                           alarm,
+                           e.type,
+                           pg_time(e.at),
+                           nullable(pg_opt_time(reading_ts)),
+                           e.actor,
+                           nullable(opt_level(e.lvl)),
+                           nullable(opt_num(value)),
+                           e.note
+        )[0]
+                        .as<std::int64_t>();
+    }
+
+    void write_deadlines(std::int64_t alarm, const notify::deadline_state& st) {
+        tx_.exec_prepared(
+            queries::update_deadlines.name,
+            alarm,
+            nullable(pg_opt_time(st.ack_due)),
+            nullable(pg_opt_time(st.dispose_due)),
+            static_cast<int>(st.told),
+            st.suppressed,
+            st.raise_pending,
+            nullable(opt_id(st.silence))
+        );
+    }
+
+    /// One outbox row per contact of the tier who answers for the site, and per channel of theirs.
+    void write_notice(const notify::notice& n) {
+        result_.outbox_rows += tx_.exec_prepared(
+                                      queries::insert_notifications.name,
+                                      real(n.alarm),
+                                      std::string(notify::to_string(n.kind)),
+                                      std::string(notify::to_string(n.to)),
+                                      level_column(n.lvl),
+                                      n.site
+        )
+                                   .affected_rows();
+    }
+
+    pqxx::work& tx_;
+    alarm_change_result result_;
+    bool event_order_locked_ = false;
+    std::int64_t last_seq_ = 0;
+};
+
+}  // namespace
+
+alarm_change_result write_alarm_change_set(transaction_scope& scope, const alarm_change_set& set) {
+    return change_writer(static_cast<pqxx_scope&>(scope).tx()).write(set);
+}
+
+}  // namespace cityguard::store
