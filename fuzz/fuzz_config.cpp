@@ -4,7 +4,7 @@
 #include <string>
 
 #include "cityguard/config/config.hpp"
-#include "cityguard/notify/policy.hpp"
+#include "cityguard/notification_model/policy.hpp"
 
 namespace {
 
@@ -26,12 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto doc = nlohmann::json::parse(text, nullptr, false, /*ignore_comments=*/true);
     if (!doc.is_discarded()) {
         try {
-            const auto policy = cityguard::notify::parse_policy(doc, fixed_environment);
+            const auto policy = cityguard::notification_model::parse_policy(doc, fixed_environment);
             // Every level has a policy once the document is accepted.
             for (auto lvl : {cityguard::rules::level::red, cityguard::rules::level::blue})
                 (void)policy.for_alarm(lvl, "gas_station");
-            (void)cityguard::notify::to_json(policy);
-        } catch (const cityguard::notify::policy_error&) {
+            (void)cityguard::notification_model::to_json(policy);
+        } catch (const cityguard::notification_model::policy_error&) {
         }
     }
     return 0;

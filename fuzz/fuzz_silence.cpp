@@ -11,7 +11,7 @@ namespace cg = cityguard;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
-    static const cg::notify::policy policy;
+    static const cg::notification_model::policy policy;
     constexpr cg::util::micros kNow = 1'764'979'200'000'000;  // 2025-12-06: a fixed "now", for repeatable runs
     try {
         const auto body = cg::util::parse_untrusted_json(text, cg::util::kDefaultJsonMaxDepth);

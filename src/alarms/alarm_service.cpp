@@ -61,7 +61,7 @@ alarm_service::alarm_service(
     writer::serial_writer& writer,
     store::alarms_repo& repo,
     const config::alarms_config& cfg,
-    const notify::policy& policy
+    const notification_model::policy& policy
 )
     : ioc_(ioc),
       engine_(std::move(rules), util::now_micros()),
@@ -129,7 +129,7 @@ net::awaitable<void> alarm_service::restore() {
     }
     for (const auto& r : open) {
         const auto& n = r.notification;
-        notify::deadline_state st;
+        notification_model::deadline_state st;
         st.ack_due = n.ack_due;
         st.dispose_due = n.dispose_due;
         st.told = n.told;
@@ -181,7 +181,7 @@ net::awaitable<void> alarm_service::take_over() {
     transaction_.rollback();
     engine_ = alarm_model::engine(std::move(next_rules), util::now_micros());
     if (next_bundles) publish_catalog(engine_.rules(), std::move(*next_bundles));
-    escalation_ = notify::escalation(policy_, [this](const std::string& site) {
+    escalation_ = notification_model::escalation(policy_, [this](const std::string& site) {
         auto it = district_of_site_.find(site);
         return it == district_of_site_.end() ? std::string() : it->second;
     });
@@ -229,11 +229,11 @@ net::awaitable<void> alarm_service::timer_loop() {
     }
 }
 
-void alarm_service::set_silences(std::vector<notify::silence> silences) {
+void alarm_service::set_silences(std::vector<notification_model::silence> silences) {
     transaction_.set_silences(std::move(silences));
 }
 
-net::awaitable<void> alarm_service::put_silence(notify::silence s) {
+net::awaitable<void> alarm_service::put_silence(notification_model::silence s) {
     transaction_.put_silence(std::move(s));
     // A writer task runs between batches: every batch after it matches the silence, and every
     // batch before it committed before the caller answers.
@@ -510,6 +510,18 @@ net::awaitable<json> alarm_service::reload() {
     spdlog::info("rule packs reloaded from {}: {}", packs_dir_, summary.dump());
     if (reloaded_) reloaded_();
     co_return std::move(summary);
+}
+
+net::awaitable<void> alarm_service::reload_on(net::signal_set& signals) {
+    for (;;) {
+        auto [ec, signo] = co_await signals.async_wait(net::as_tuple(net::use_awaitable));
+        if (ec) co_return;
+        spdlog::info("signal {} received: reloading rule packs", signo);
+        try {
+            co_await reload();  // logs the summary, or why the old packs stay
+        } catch (const std::exception&) {
+        }
+    }
 }
 
 net::awaitable<json> alarm_service::coverage(json site, json sensors) {

@@ -32,7 +32,9 @@ std::size_t alarm_transaction::give_provisional_ids(alarm_model::changes& ch) {
     return new_by_subject.size();
 }
 
-void alarm_transaction::write(store::transaction_scope& tx, alarm_model::changes ch, notify::escalation_output due) {
+void alarm_transaction::write(
+    store::transaction_scope& tx, alarm_model::changes ch, notification_model::escalation_output due
+) {
     if (ch.empty() && due.empty()) return;
     give_provisional_ids(ch);
     for (const auto& w : ch.alarms)
@@ -77,7 +79,7 @@ void alarm_transaction::rollback() {
 }
 
 void alarm_transaction::run(
-    store::writer_connection& connection, alarm_model::changes ch, notify::escalation_output due
+    store::writer_connection& connection, alarm_model::changes ch, notification_model::escalation_output due
 ) {
     try {
         if (!ch.empty() || !due.empty())
@@ -89,13 +91,13 @@ void alarm_transaction::run(
     }
 }
 
-void alarm_transaction::set_silences(std::vector<notify::silence> silences) {
+void alarm_transaction::set_silences(std::vector<notification_model::silence> silences) {
     std::lock_guard lock(silences_mutex_);
     next_silences_ = std::move(silences);
     put_silences_.clear();
 }
 
-void alarm_transaction::put_silence(notify::silence s) {
+void alarm_transaction::put_silence(notification_model::silence s) {
     std::lock_guard lock(silences_mutex_);
     put_silences_.push_back(std::move(s));
 }

@@ -24,7 +24,7 @@ alarm_model::action_request action_from(const request& req, const json& body, al
     alarm_model::action_request a;
     a.what = what;
     a.actor = req.caller->name;
-    a.actor_is_admin = req.caller->role_ == auth::role::admin;
+    a.actor_is_admin = req.caller->role == auth::role::admin;
     for (auto it = body.begin(); it != body.end(); ++it) {
         if (it.key() == "note" && it->is_string() && it->get<std::string>().size() <= 4000)
             a.note = it->get<std::string>();
@@ -43,27 +43,6 @@ alarm_model::action_request action_from(const request& req, const json& body, al
 }  // namespace
 
 void add_alarm_routes(router& r, services& s) {
-    r.add({"GET", "/api/v1/rules", access::read, false, [&s](request&) -> net::awaitable<response> {
-               co_return response{200, "application/json", s.alarms.rules_body(), {}};
-           }});
-    r.add({"POST", "/api/v1/rules/replay", access::admin, true, [&s](request& req) -> net::awaitable<response> {
-               auto doc = co_await parse_body(s, req);
-               auto body = co_await s.alarms.replay(std::move(doc));
-               co_return json_response(200, body);
-           }});
-    r.add({"POST", "/api/v1/rules/reload", access::admin, false, [&s](request&) -> net::awaitable<response> {
-               auto body = co_await s.alarms.reload();
-               co_return json_response(200, body);
-           }});
-    r.add({"GET", "/api/v1/bundles", access::read, false, [&s](request&) -> net::awaitable<response> {
-               co_return response{200, "application/json", s.alarms.bundles_body(), {}};
-           }});
-    r.add({"GET", "/api/v1/sites/{id}/coverage", access::read, false, [&s](request& req) -> net::awaitable<response> {
-               auto site = co_await s.registry.get_site(req.params[0]);  // 404 for an unknown site
-               auto sensors = co_await s.registry.list_sensors(req.params[0], std::nullopt, std::nullopt);
-               auto body = co_await s.alarms.coverage(std::move(site), std::move(sensors));
-               co_return json_response(200, body);
-           }});
     r.add({"GET", "/api/v1/alarms", access::read, false, [&s](request& req) -> net::awaitable<response> {
                alarms::list_query q{
                    req.query_param("status"),
@@ -89,35 +68,6 @@ void add_alarm_routes(router& r, services& s) {
            }});
     r.add({"GET", "/api/v1/alarms/{id}/resources", access::read, false, [&s](request& req) -> net::awaitable<response> {
                auto body = co_await s.nearby.for_alarm(alarm_id(req.params[0]), req.query_param("limit"));
-               co_return json_response(200, body);
-           }});
-    r.add({"GET", "/api/v1/notifications", access::read, false, [&s](request& req) -> net::awaitable<response> {
-               auto body = co_await s.outbox.list(
-                   req.query_param("status"), req.query_param("limit"), req.query_param("cursor")
-               );
-               co_return json_response(200, body);
-           }});
-    r.add({"GET", "/api/v1/notifications/policy", access::read, false, [&s](request&) -> net::awaitable<response> {
-               co_return json_response(200, s.outbox.policy());
-           }});
-    r.add({"GET", "/api/v1/silences", access::read, false, [&s](request& req) -> net::awaitable<response> {
-               auto body = co_await s.silences.list(req.query_param("state"), req.query_param("limit"));
-               co_return json_response(200, body);
-           }});
-    r.add({"POST", "/api/v1/silences", access::read, true, [&s](request& req) -> net::awaitable<response> {
-               auto doc = co_await parse_body(s, req);
-               const std::string owner = req.caller ? req.caller->name : std::string();
-               auto body = co_await s.silences.create(doc, owner);
-               co_return json_response(201, body);
-           }});
-    r.add({"GET", "/api/v1/silences/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
-               auto body = co_await s.silences.get(notifications::silence_id(req.params[0]));
-               co_return json_response(200, body);
-           }});
-    r.add({"DELETE", "/api/v1/silences/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
-               const auto id = notifications::silence_id(req.params[0]);
-               const std::string actor = req.caller ? req.caller->name : std::string();
-               auto body = co_await s.silences.end(id, actor);
                co_return json_response(200, body);
            }});
     for (const auto& [name, what] :

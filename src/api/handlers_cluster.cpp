@@ -17,7 +17,7 @@ write_forwarding make_forwarding(services& s) {
     how.token = s.cluster_config.token;
     how.forward = [&c = s.cluster,
                    token = s.cluster_config.token](const request& req) -> net::awaitable<std::optional<response>> {
-        outbound::forwarded_request out;
+        cluster::forwarded_request out;
         out.method = req.method;
         out.target = req.target;
         out.body = req.body;
@@ -28,10 +28,10 @@ write_forwarding make_forwarding(services& s) {
             out.headers.emplace_back("X-CityGuard-Cluster-Token", token);
             out.headers.emplace_back("X-CityGuard-Forwarded-For", req.client);
         }
-        std::optional<outbound::forwarded_response> answer;
+        std::optional<cluster::forwarded_response> answer;
         try {
             answer = co_await c.forward(out);
-        } catch (const outbound::link_error& e) {
+        } catch (const cluster::link_error& e) {
             throw api_error(
                 e.busy() ? errc::overloaded : errc::unavailable,
                 std::string("cannot forward to the leader: ") + e.what()

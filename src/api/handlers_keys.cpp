@@ -21,7 +21,7 @@ void add_key_routes(router& r, services& s) {
                co_return json_response(
                    201,
                    {{"name", created.name},
-                    {"role", auth::to_string(created.role_)},
+                    {"role", auth::to_string(created.role)},
                     {"key", created.key},
                     {"note", "store this key now: it is not shown again"}}
                );

@@ -19,21 +19,13 @@ void add_readings_routes(router& r, services& s) {
                );
            }});
     r.add({"GET", "/api/v1/sensors/{id}/readings", access::read, false, [&s](request& req) -> net::awaitable<response> {
-               history::readings_query q{
+               readings::readings_query q{
                    req.params[0],
                    req.query_param("from"),
                    req.query_param("to"),
                    req.query_param("limit"),
                    req.query_param("bucket")};
                auto body = co_await s.history.readings(std::move(q));
-               co_return json_response(200, body);
-           }});
-    r.add({"GET", "/api/v1/storage", access::read, false, [&s](request&) -> net::awaitable<response> {
-               auto body = co_await s.retention.overview();
-               co_return json_response(200, body);
-           }});
-    r.add({"POST", "/api/v1/storage/maintenance", access::admin, false, [&s](request&) -> net::awaitable<response> {
-               auto body = co_await s.retention.run_once();
                co_return json_response(200, body);
            }});
 }

@@ -151,10 +151,10 @@ net::awaitable<admission> dispatcher::admit(request& req) {
                 out.refusal = error_response(errc::unauthorized, "invalid API key");
                 co_return out;
             }
-            if (!allows(r.who, req.caller->role_)) {
+            if (!allows(r.who, req.caller->role)) {
                 out.refusal = error_response(
                     errc::forbidden,
-                    "the key's role (" + std::string(auth::to_string(req.caller->role_)) + ") may not do this"
+                    "the key's role (" + std::string(auth::to_string(req.caller->role)) + ") may not do this"
                 );
                 co_return out;
             }

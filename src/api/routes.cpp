@@ -18,7 +18,10 @@ router make_router(services& s) {
     add_key_routes(r, s);
     add_registry_routes(r, s);
     add_readings_routes(r, s);
+    add_storage_routes(r, s);
+    add_rule_routes(r, s);
     add_alarm_routes(r, s);
+    add_notification_routes(r, s);
     add_stats_routes(r, s);
     add_cluster_routes(r, s);
     return r;

@@ -35,7 +35,7 @@ cluster_service::cluster_service(
           {cfg.forward_connections,
            cfg.max_queued_forwards,
            cfg.forward_timeout_ms,
-           outbound::leader_link::limits{}.max_response_bytes}
+           cluster::leader_link::limits{}.max_response_bytes}
       ),
       timer_(ioc) {}
 
@@ -97,8 +97,8 @@ net::awaitable<void> cluster_service::heartbeat_loop() {
     }
 }
 
-net::awaitable<std::optional<outbound::forwarded_response>> cluster_service::forward(
-    const outbound::forwarded_request& req
+net::awaitable<std::optional<cluster::forwarded_response>> cluster_service::forward(
+    const cluster::forwarded_request& req
 ) {
     for (int attempt = 0;; ++attempt) {
         if (leading()) co_return std::nullopt;
@@ -108,13 +108,13 @@ net::awaitable<std::optional<outbound::forwarded_response>> cluster_service::for
             try {
                 auto answer = co_await link_.send(req);
                 co_return answer;
-            } catch (const outbound::link_error& e) {
+            } catch (const cluster::link_error& e) {
                 // Only when nothing was sent may it be sent again (a gateway's retry is safe; an
                 // operator's action need not be).
-                if (e.why() != outbound::link_error::kind::unreachable || attempt > 0) throw;
+                if (e.why() != cluster::link_error::kind::unreachable || attempt > 0) throw;
             }
         } else if (attempt > 0) {
-            throw outbound::link_error(outbound::link_error::kind::unreachable, "no instance leads at the moment");
+            throw cluster::link_error(cluster::link_error::kind::unreachable, "no instance leads at the moment");
         }
         link_.set_leader("");
         writer_.bid_soon();

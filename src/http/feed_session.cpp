@@ -294,14 +294,14 @@ void feed_session::accept_principal(const std::optional<auth::principal>& who) {
         request_close(kCloseUnauthorized, "invalid key");
         return;
     }
-    if (who->role_ != auth::role::operator_ && who->role_ != auth::role::admin) {
+    if (who->role != auth::role::operator_ && who->role != auth::role::admin) {
         request_close(kCloseForbidden, "the feed needs an operator or admin key");
         return;
     }
     authenticated_ = true;
     auth_timer_.cancel();
     if (on_authenticated_) on_authenticated_();
-    send(json{{"type", "authenticated"}, {"name", who->name}, {"role", auth::to_string(who->role_)}}.dump(
+    send(json{{"type", "authenticated"}, {"name", who->name}, {"role", auth::to_string(who->role)}}.dump(
         -1, ' ', false, json::error_handler_t::replace
     ));
 }

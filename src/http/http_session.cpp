@@ -47,7 +47,7 @@ bhttp::response<bhttp::string_body> to_beast(api::response res, unsigned version
 /// A dashboard file, with revalidation: the page's files carry no version in their names, so
 /// browsers ask each time (If-None-Match) and get a 304 when nothing changed.
 bhttp::response<bhttp::string_body> static_response(
-    const web::file& f, const bhttp::request<bhttp::string_body>& req, bool keep_alive
+    const static_file& f, const bhttp::request<bhttp::string_body>& req, bool keep_alive
 ) {
     const bool unchanged = req[bhttp::field::if_none_match] == f.etag;
     bhttp::response<bhttp::string_body> out{unchanged ? bhttp::status::not_modified : bhttp::status::ok, req.version()};
@@ -370,7 +370,7 @@ net::awaitable<std::optional<api::response>> http_session::answer_api(
     if (admitted.matched) x.metrics_slot = owner_.dispatcher().route_index(*admitted.matched);
     if (!admitted.found) co_return std::move(admitted.refusal);  // a 403 makes no connection trusted
     if (req.caller) {
-        const auto r = req.caller->role_;
+        const auto r = req.caller->role;
         mark_authenticated(
             r == auth::role::operator_ || r == auth::role::admin ? connection_class::person : connection_class::device
         );

@@ -20,7 +20,7 @@ server::server(
     const config::config& cfg,
     api::dispatcher& dispatcher,
     feed::feed_service& feed,
-    const web::static_files& files,
+    const http::static_files& files,
     metrics::http_metrics& metrics
 )
     : ioc_(ioc),

@@ -9,7 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 
-#include "cityguard/notify/message.hpp"
+#include "cityguard/notification_model/message.hpp"
 #include "cityguard/util/crypto.hpp"
 
 namespace cityguard::notifications {
@@ -18,12 +18,12 @@ namespace net = boost::asio;
 
 namespace {
 
-notify::message_facts facts_of(const store::delivery_job& job) {
+notification_model::message_facts facts_of(const store::delivery_job& job) {
     const auto& n = job.notification;
-    notify::message_facts f;
+    notification_model::message_facts f;
     f.notification = n.id;
-    f.kind = notify::parse_notice_kind(n.kind).value_or(notify::notice_kind::raised);
-    f.to = notify::parse_tier(n.tier).value_or(notify::tier::enterprise);
+    f.kind = notification_model::parse_notice_kind(n.kind).value_or(notification_model::notice_kind::raised);
+    f.to = notification_model::parse_tier(n.tier).value_or(notification_model::tier::enterprise);
     f.lvl = n.lvl;
     f.alarm = job.alarm;
     f.site_name = job.site_name;
@@ -44,7 +44,7 @@ std::string trim_slash(std::string url) {
 dispatcher::dispatcher(
     net::io_context& ioc,
     store::notifications_repo& repo,
-    const notify::policy& policy,
+    const notification_model::policy& policy,
     const config::notifications_config& cfg
 )
     : repo_(repo), policy_(policy), cfg_(cfg), client_(ioc), strand_(net::make_strand(ioc)), timer_(strand_) {}
@@ -96,11 +96,11 @@ net::awaitable<void> dispatcher::loop() {
     }
 }
 
-net::awaitable<int> dispatcher::send(const notify::channel& ch, const store::delivery_job& job) {
+net::awaitable<int> dispatcher::send(const notification_model::channel& ch, const store::delivery_job& job) {
     const auto facts = facts_of(job);
-    const auto msg = notify::render(facts, ch.language, policy_.dashboard_url);
+    const auto msg = notification_model::render(facts, ch.language, policy_.dashboard_url);
     switch (ch.type) {
-        case notify::channel_type::log:
+        case notification_model::channel_type::log:
             // The phone number never reaches the log: contact by id and name only.
             spdlog::info(
                 "notification {} ({}, {}) to {} {} via {}: {}",
@@ -113,28 +113,29 @@ net::awaitable<int> dispatcher::send(const notify::channel& ch, const store::del
                 msg.title
             );
             co_return 0;
-        case notify::channel_type::webhook: {
+        case notification_model::channel_type::webhook: {
             outbound::http_request req;
             req.url = ch.url;
             req.timeout_ms = ch.timeout_ms;
-            req.body = notify::webhook_body(facts, msg, ch.language).dump();
+            req.body = notification_model::webhook_body(facts, msg, ch.language).dump();
             const auto timestamp = std::to_string(util::now_micros() / 1'000'000);
             // The receiver recomputes HMAC-SHA256(secret, timestamp + "." + body) and compares.
             req.headers = {
                 {"X-CityGuard-Timestamp", timestamp},
                 {"X-CityGuard-Signature",
                  "sha256=" + util::to_hex(util::hmac_sha256(ch.secret, timestamp + "." + req.body))},
-                {"Idempotency-Key", notify::idempotency_key(job.notification.id)}};
+                {"Idempotency-Key", notification_model::idempotency_key(job.notification.id)}};
             const auto res = co_await client_.post(std::move(req));
             co_return res.status;
         }
-        case notify::channel_type::alertmanager: {
+        case notification_model::channel_type::alertmanager: {
             outbound::http_request req;
             req.url = trim_slash(ch.url) + "/api/v2/alerts";
             req.timeout_ms = ch.timeout_ms;
-            req.body =
-                nlohmann::json::array({notify::alertmanager_alert(facts, msg, util::now_micros(), cfg_.alert_firing_s)})
-                    .dump();
+            req.body = nlohmann::json::array(
+                           {notification_model::alertmanager_alert(facts, msg, util::now_micros(), cfg_.alert_firing_s)}
+            )
+                           .dump();
             const auto res = co_await client_.post(std::move(req));
             co_return res.status;
         }
@@ -152,8 +153,9 @@ net::awaitable<void> dispatcher::deliver(store::delivery_job job) {
         if (ch == policy_.channels.end())
             throw std::runtime_error("no channel named '" + n.channel + "' is configured");
         const int status = co_await send(ch->second, job);
-        attempt.http_status = ch->second.type == notify::channel_type::log ? std::nullopt : std::optional(status);
-        if ((status >= 200 && status < 300) || ch->second.type == notify::channel_type::log)
+        attempt.http_status =
+            ch->second.type == notification_model::channel_type::log ? std::nullopt : std::optional(status);
+        if ((status >= 200 && status < 300) || ch->second.type == notification_model::channel_type::log)
             attempt.status = "delivered";
         else
             attempt.error = "HTTP " + std::to_string(status);

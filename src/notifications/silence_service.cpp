@@ -74,12 +74,12 @@ std::int64_t silence_id(const std::string& text) {
 
 net::awaitable<void> silence_service::load() {
     auto rows = co_await repo_.unexpired();
-    std::vector<notify::silence> silences;
+    std::vector<notification_model::silence> silences;
     for (auto& r : rows) silences.push_back(std::move(r.what));
     alarms_.set_silences(std::move(silences));
 }
 
-store::silence_record parse_silence(const json& body, const notify::policy& policy, util::micros now) {
+store::silence_record parse_silence(const json& body, const notification_model::policy& policy, util::micros now) {
     if (!body.is_object()) refuse("a silence must be a JSON object");
     static const std::set<std::string> allowed{
         "site", "sensor", "rule", "domain", "district", "starts_at", "ends_at", "duration_s", "reason"};

@@ -12,7 +12,7 @@
 #include <charconv>
 #include <chrono>
 
-#include "url.hpp"
+#include "cityguard/outbound/url.hpp"
 
 namespace cityguard::outbound {
 

@@ -163,7 +163,7 @@ class change_writer {
                         .as<std::int64_t>();
     }
 
-    void write_deadlines(std::int64_t alarm, const notify::deadline_state& st) {
+    void write_deadlines(std::int64_t alarm, const notification_model::deadline_state& st) {
         tx_.exec_prepared(
             queries::update_deadlines.name,
             alarm,
@@ -177,12 +177,12 @@ class change_writer {
     }
 
     /// One outbox row per contact of the tier who answers for the site, and per channel of theirs.
-    void write_notice(const notify::notice& n) {
+    void write_notice(const notification_model::notice& n) {
         result_.outbox_rows += tx_.exec_prepared(
                                       queries::insert_notifications.name,
                                       real(n.alarm),
-                                      std::string(notify::to_string(n.kind)),
-                                      std::string(notify::to_string(n.to)),
+                                      std::string(notification_model::to_string(n.kind)),
+                                      std::string(notification_model::to_string(n.to)),
                                       level_column(n.lvl),
                                       n.site
         )

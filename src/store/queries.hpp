@@ -410,7 +410,7 @@ inline constexpr query sensors_offline{
 inline constexpr query oldest_unacknowledged_red{
     "oldest_unacknowledged_red",
     "SELECT " CITYGUARD_ALARM_COLUMNS " FROM alarms WHERE status = 'open' AND level = 1 ORDER BY id LIMIT 1"};
-// Notification and escalation (notify::escalation's output, the outbox, the dispatcher).
+// Notification and escalation (notification_model::escalation's output, the outbox, the dispatcher).
 inline constexpr query update_deadlines{
     "update_deadlines",
     "UPDATE alarms SET ack_due = $2, dispose_due = $3, told_tiers = $4, suppressed = $5, raise_pending = $6, "

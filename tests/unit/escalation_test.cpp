@@ -1,18 +1,18 @@
-#include "cityguard/notify/escalation.hpp"
+#include "cityguard/notification_model/escalation.hpp"
 
 #include <gtest/gtest.h>
 
 using namespace cityguard;
-using notify::notice_kind;
-using notify::tier;
+using notification_model::notice_kind;
+using notification_model::tier;
 
 namespace {
 
 using cityguard::util::kMicrosPerSecond;
 constexpr util::micros kT0 = 1'800'000'000LL * kMicrosPerSecond;
 
-notify::policy test_policy() {
-    return notify::parse_policy(
+notification_model::policy test_policy() {
+    return notification_model::parse_policy(
         nlohmann::json::parse(R"({
           "channels": {"log": {"type": "log"}},
           "policies": [
@@ -49,21 +49,21 @@ alarm_model::changes write(const alarm_model::alarm& a, std::vector<std::string>
     return ch;
 }
 
-std::vector<std::pair<notice_kind, tier>> told(const notify::escalation_output& out) {
+std::vector<std::pair<notice_kind, tier>> told(const notification_model::escalation_output& out) {
     std::vector<std::pair<notice_kind, tier>> v;
     for (const auto& n : out.notices) v.emplace_back(n.kind, n.to);
     return v;
 }
 
-std::vector<std::string> event_types(const notify::escalation_output& out) {
+std::vector<std::string> event_types(const notification_model::escalation_output& out) {
     std::vector<std::string> v;
     for (const auto& e : out.events) v.push_back(e.what.type + (e.what.note.empty() ? "" : " " + e.what.note));
     return v;
 }
 
 struct Escalation : ::testing::Test {
-    notify::policy policy = test_policy();
-    notify::escalation esc{policy, [](const std::string&) { return std::string("福田区"); }};
+    notification_model::policy policy = test_policy();
+    notification_model::escalation esc{policy, [](const std::string&) { return std::string("福田区"); }};
 };
 
 }  // namespace
@@ -151,7 +151,7 @@ TEST_F(Escalation, AClearedThenClosedAlarmTellsEveryTierThatWasToldAndIsForgotte
 }
 
 TEST_F(Escalation, ASilencedAlarmIsNotToldUntilTheSilenceEnds) {
-    notify::silence s;
+    notification_model::silence s;
     s.id = 3;
     s.site = "GS-1";
     s.starts_at = kT0 - kMicrosPerSecond;
@@ -175,7 +175,7 @@ TEST_F(Escalation, ASilenceMatchesOnlyWhatAllItsMatchersName) {
     // district the fixture gives every site, 福田区. A silence naming all five holds it; one
     // that differs in any single matcher does not, whichever it is.
     auto matching = [] {
-        notify::silence s;
+        notification_model::silence s;
         s.site = "GS-1";
         s.sensor = "GS-1-LEL";
         s.rule = "gas_station.lel";
@@ -185,16 +185,16 @@ TEST_F(Escalation, ASilenceMatchesOnlyWhatAllItsMatchersName) {
         s.ends_at = kT0 + 1000 * kMicrosPerSecond;
         return s;
     };
-    using matcher = std::optional<std::string> notify::silence::*;
+    using matcher = std::optional<std::string> notification_model::silence::*;
     const std::vector<std::pair<const char*, matcher>> matchers{
-        {"site", &notify::silence::site},
-        {"sensor", &notify::silence::sensor},
-        {"rule", &notify::silence::rule},
-        {"domain", &notify::silence::domain},
-        {"district", &notify::silence::district}};
+        {"site", &notification_model::silence::site},
+        {"sensor", &notification_model::silence::sensor},
+        {"rule", &notification_model::silence::rule},
+        {"domain", &notification_model::silence::domain},
+        {"district", &notification_model::silence::district}};
     std::int64_t id = 100;
-    auto notices_under = [&](const notify::silence& s) {
-        notify::escalation fresh{policy, [](const std::string&) { return std::string("福田区"); }};
+    auto notices_under = [&](const notification_model::silence& s) {
+        notification_model::escalation fresh{policy, [](const std::string&) { return std::string("福田区"); }};
         fresh.set_silences({s});
         return fresh.observe(write(make_alarm(++id, rules::level::red), {"raised"}), kT0).notices.size();
     };
@@ -222,7 +222,7 @@ TEST_F(Escalation, RollbackForgetsWhatAFailedTransactionStaged) {
 }
 
 TEST_F(Escalation, ARestoredOverdueAlarmEscalatesOnceAtTheFirstTick) {
-    notify::deadline_state st;
+    notification_model::deadline_state st;
     st.ack_due = kT0;
     st.told = 1;
     esc.restore(make_alarm(14, rules::level::red), st);
@@ -242,4 +242,23 @@ TEST_F(Escalation, AnInhibitedMemberIsToldOnlyIfItOutlivesItsIncident) {
     out = esc.observe(write(a, {"released"}), kT0 + 10 * kMicrosPerSecond);
     esc.commit();
     EXPECT_EQ(told(out).size(), 1u);
+}
+
+TEST_F(Escalation, WhatWasObservedUnderAProvisionalIdMovesToTheDatabasesId) {
+    // alarms::alarm_transaction: a new alarm is observed as -1 before it is written.
+    auto out = esc.observe(write(make_alarm(-1, rules::level::red), {"raised"}), kT0);
+    ASSERT_EQ(out.notices.size(), 1u);
+    EXPECT_EQ(out.notices[0].alarm, -1) << "the store turns it into the real id";
+    esc.assign_ids({{-1, 41}});
+    EXPECT_FALSE(esc.state_of(-1));
+    ASSERT_TRUE(esc.state_of(41));
+    esc.rollback();
+    EXPECT_FALSE(esc.state_of(41)) << "a rolled back change forgets the alarm under its real id too";
+    EXPECT_EQ(esc.tracked(), 0u);
+    esc.observe(write(make_alarm(-1, rules::level::red), {"raised"}), kT0);
+    esc.assign_ids({{-1, 41}});
+    esc.commit();
+    const auto due = esc.tick(kT0 + 60 * kMicrosPerSecond);
+    ASSERT_EQ(due.notices.size(), 1u);
+    EXPECT_EQ(due.notices[0].alarm, 41) << "its deadline escalates under the real id";
 }

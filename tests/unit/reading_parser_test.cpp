@@ -1,11 +1,11 @@
-#include "cityguard/ingest/reading_parser.hpp"
+#include "cityguard/readings/reading_parser.hpp"
 
 #include <gtest/gtest.h>
 
 #include "cityguard/util/error.hpp"
 
 using namespace cityguard;
-using cityguard::ingest::parse_readings;
+using cityguard::readings::parse_readings;
 
 namespace {
 errc code_of(const std::string& body, std::size_t max = 100) {

@@ -63,7 +63,7 @@ struct alarm {
     /// Inhibition (R14): the active compound or group alarm this one is part of. The board and
     /// notifiers show that one incident; this alarm stays recorded and acts normally.
     std::optional<std::int64_t> inhibited_by;
-    /// Notification state as stored (notify::escalation owns it; reads fill it, the engine
+    /// Notification state as stored (notification_model::escalation owns it; reads fill it, the engine
     /// never writes it): deadlines, tiers told (bit 0 enterprise, 1 district, 2 city), held.
     struct notification_view {
         std::optional<util::micros> ack_due;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
@@ -19,7 +20,7 @@
 #include "cityguard/alarms/alarm_transaction.hpp"
 #include "cityguard/config/config.hpp"
 #include "cityguard/metrics/metrics.hpp"
-#include "cityguard/notify/escalation.hpp"
+#include "cityguard/notification_model/escalation.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
 #include "cityguard/rules/bundle.hpp"
 #include "cityguard/store/alarms_repo.hpp"
@@ -47,16 +48,16 @@ class alarm_service final : public writer::batch_observer {
         writer::serial_writer& writer,
         store::alarms_repo& repo,
         const config::alarms_config& cfg,
-        const notify::policy& policy
+        const notification_model::policy& policy
     );
 
     /// The silences in force and to come (start-up, taking the lead); the writer hands them to
     /// the escalation before the next change it writes. Any thread.
-    void set_silences(std::vector<notify::silence> silences);
+    void set_silences(std::vector<notification_model::silence> silences);
     /// A silence created or ended early (same id, new end). Returns once the writer holds it:
     /// every reading committed after that is matched against it, so a silence holds from the
     /// answer to its request. A follower (not leading) only records it for the next lead.
-    boost::asio::awaitable<void> put_silence(notify::silence s);
+    boost::asio::awaitable<void> put_silence(notification_model::silence s);
 
     /// Called on the writer thread after a commit that added outbox rows (wakes the dispatcher).
     void on_outbox(std::function<void()> wake) { transaction_.on_outbox(std::move(wake)); }
@@ -108,6 +109,9 @@ class alarm_service final : public writer::batch_observer {
     /// Otherwise the engine takes the new rules on the writer thread, between batches, keeping
     /// the state of the rules that did not change. Answers what changed.
     boost::asio::awaitable<nlohmann::json> reload();
+    /// Reloads the packs each time `signals` fires (SIGHUP), as POST /api/v1/rules/reload does;
+    /// the log says how it went. Ends when the signal set is cancelled.
+    boost::asio::awaitable<void> reload_on(boost::asio::signal_set& signals);
     /// POST /api/v1/rules/replay: a rule or pack run by a fresh engine over stored readings, in
     /// reading time; writes nothing and leaves the live engine alone (src/alarms/replay.cpp).
     boost::asio::awaitable<nlohmann::json> replay(nlohmann::json request);
@@ -131,7 +135,7 @@ class alarm_service final : public writer::batch_observer {
 
     boost::asio::io_context& ioc_;
     alarm_model::engine engine_;                                     // writer thread only (after restore)
-    notify::escalation escalation_;                                  // writer thread only (after restore)
+    notification_model::escalation escalation_;                      // writer thread only (after restore)
     std::unordered_map<std::string, std::string> district_of_site_;  // writer thread: from the directory
     metrics::labeled_counter raised_;
     metrics::histogram evaluation_seconds_{metrics::latency_buckets()};
@@ -141,7 +145,7 @@ class alarm_service final : public writer::batch_observer {
     writer::serial_writer& writer_;
     store::alarms_repo& repo_;
     const config::alarms_config& cfg_;
-    const notify::policy& policy_;
+    const notification_model::policy& policy_;
     /// What GET /rules and /bundles show: replaced whole by a reload, read from any thread.
     /// Rendered once per (re)load: GET /rules and /bundles are read often and change rarely.
     struct catalog {

@@ -9,7 +9,7 @@
 
 #include "cityguard/alarm_model/engine.hpp"
 #include "cityguard/metrics/metrics.hpp"
-#include "cityguard/notify/escalation.hpp"
+#include "cityguard/notification_model/escalation.hpp"
 #include "cityguard/store/writer_connection.hpp"
 #include "cityguard/util/time.hpp"
 
@@ -18,7 +18,7 @@
 namespace cityguard::alarms {
 
 /// Stages, writes, commits and rolls back the rule engine's and the escalation's changes
-/// together; nothing else does. The escalation's state lives in `notify::escalation` (the working
+/// together; nothing else does. The escalation's state lives in `notification_model::escalation` (the working
 /// copy, writer thread) and in the alarms' deadline columns (its durable image), and only a
 /// change set written here moves either.
 ///
@@ -35,7 +35,9 @@ namespace cityguard::alarms {
 class alarm_transaction {
   public:
     /// `raised` counts committed new alarms by (level, domain) for /metrics.
-    alarm_transaction(alarm_model::engine& engine, notify::escalation& escalation, metrics::labeled_counter& raised)
+    alarm_transaction(
+        alarm_model::engine& engine, notification_model::escalation& escalation, metrics::labeled_counter& raised
+    )
         : engine_(engine), escalation_(escalation), raised_(raised) {}
 
     /// Called after a commit that added outbox rows (wakes the dispatcher). Set before the writer starts.
@@ -47,19 +49,21 @@ class alarm_transaction {
     /// Steps 2–4 inside `tx`, the writer's open transaction. `ch` is what the engine staged,
     /// `due` the escalation's own timer step (tick). Throws what the store throws; the caller
     /// then rolls back.
-    void write(store::transaction_scope& tx, alarm_model::changes ch, notify::escalation_output due = {});
+    void write(store::transaction_scope& tx, alarm_model::changes ch, notification_model::escalation_output due = {});
     void commit();
     void rollback();
     /// A change of its own (timer step, operator's action, reload): write() in a transaction of
     /// its own, then commit() or rollback(). Throws what the store throws, after the rollback.
-    void run(store::writer_connection& connection, alarm_model::changes ch, notify::escalation_output due = {});
+    void run(
+        store::writer_connection& connection, alarm_model::changes ch, notification_model::escalation_output due = {}
+    );
 
     /// The silences in force and to come (start-up, taking the lead): replaces the escalation's
     /// set at the next begin(). Any thread.
-    void set_silences(std::vector<notify::silence> silences);
+    void set_silences(std::vector<notification_model::silence> silences);
     /// A silence created or ended early: reaches the escalation at the next begin() or
     /// apply_silences(). Any thread.
-    void put_silence(notify::silence s);
+    void put_silence(notification_model::silence s);
     /// Hands what the API's threads gave over to the escalation now. Writer thread.
     void apply_silences();
 
@@ -68,7 +72,7 @@ class alarm_transaction {
     static std::size_t give_provisional_ids(alarm_model::changes& ch);
 
     alarm_model::engine& engine_;
-    notify::escalation& escalation_;
+    notification_model::escalation& escalation_;
     metrics::labeled_counter& raised_;
     std::function<void()> wake_outbox_;
     // Staged by write(), settled by commit() or rollback().
@@ -76,8 +80,8 @@ class alarm_transaction {
     std::size_t staged_outbox_rows_ = 0;
     // The silence intake from other threads.
     std::mutex silences_mutex_;
-    std::optional<std::vector<notify::silence>> next_silences_;  // a whole set to replace the escalation's
-    std::vector<notify::silence> put_silences_;                  // then these, one by one
+    std::optional<std::vector<notification_model::silence>> next_silences_;  // a whole set to replace the escalation's
+    std::vector<notification_model::silence> put_silences_;                  // then these, one by one
 };
 
 }  // namespace cityguard::alarms

@@ -8,14 +8,14 @@
 #include "cityguard/api/router.hpp"
 #include "cityguard/auth/key_service.hpp"
 #include "cityguard/cluster/cluster_service.hpp"
-#include "cityguard/history/history_service.hpp"
-#include "cityguard/ingest/ingest_service.hpp"
 #include "cityguard/notifications/outbox_service.hpp"
 #include "cityguard/notifications/silence_service.hpp"
+#include "cityguard/readings/history_service.hpp"
+#include "cityguard/readings/ingest_service.hpp"
+#include "cityguard/readings/retention_service.hpp"
 #include "cityguard/registry/nearby_service.hpp"
 #include "cityguard/registry/registry_service.hpp"
 #include "cityguard/stats/stats_service.hpp"
-#include "cityguard/storage/retention_service.hpp"
 #include "cityguard/util/worker_pool.hpp"
 
 namespace cityguard::api {
@@ -24,8 +24,8 @@ namespace cityguard::api {
 struct services {
     auth::key_service& keys;
     registry::registry_service& registry;
-    ingest::ingest_service& ingest;
-    history::history_service& history;
+    readings::ingest_service& ingest;
+    readings::history_service& history;
     alarms::alarm_service& alarms;
     std::function<boost::asio::awaitable<bool>()> database_ready;
     util::worker_pool& parsing;  ///< bodies over http.inline_parse_bytes are parsed here
@@ -34,7 +34,7 @@ struct services {
     notifications::silence_service& silences;
     registry::nearby_service& nearby;
     stats::stats_service& stats;
-    storage::retention_service& retention;
+    readings::retention_service& retention;
     /// GET /metrics: the Prometheus text, rendered at the scrape (the composition root's).
     std::function<boost::asio::awaitable<std::string>()> metrics_text;
     const config::metrics_config& metrics;
@@ -46,7 +46,10 @@ void add_health_routes(router& r, services& s);
 void add_key_routes(router& r, services& s);
 void add_registry_routes(router& r, services& s);
 void add_readings_routes(router& r, services& s);
+void add_storage_routes(router& r, services& s);
+void add_rule_routes(router& r, services& s);
 void add_alarm_routes(router& r, services& s);
+void add_notification_routes(router& r, services& s);
 void add_stats_routes(router& r, services& s);
 void add_cluster_routes(router& r, services& s);
 

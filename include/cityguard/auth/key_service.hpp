@@ -21,7 +21,7 @@ std::optional<role> parse_role(std::string_view text) noexcept;
 /// The caller behind a verified key.
 struct principal {
     std::string name;
-    role role_ = role::gateway;
+    auth::role role = auth::role::gateway;
 };
 
 /// Verifies bearer keys and manages them. Keys are stored only as SHA-256 hashes, and every
@@ -61,7 +61,7 @@ class key_service {
 
     struct created {
         std::string name;
-        role role_;
+        auth::role role = auth::role::gateway;
         std::string key;  ///< shown once; only its hash is kept
     };
     /// Throws api_error(validation_failed) for a bad name, api_error(conflict) if the name exists.

@@ -10,8 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "cityguard/cluster/leader_link.hpp"
 #include "cityguard/config/config.hpp"
-#include "cityguard/outbound/leader_link.hpp"
 #include "cityguard/store/cluster_repo.hpp"
 #include "cityguard/writer/serial_writer.hpp"
 
@@ -50,8 +50,8 @@ class cluster_service {
     /// A write for the leader: its answer, or nullopt when this instance leads (now) and serves
     /// it itself. When no leader answers (a takeover, or the leader that was known is gone) this
     /// instance bids for the lead at once and waits up to two cluster.poll_ms for a leader,
-    /// itself or another, before it gives up. Throws outbound::link_error.
-    boost::asio::awaitable<std::optional<outbound::forwarded_response>> forward(const outbound::forwarded_request& req);
+    /// itself or another, before it gives up. Throws cluster::link_error.
+    boost::asio::awaitable<std::optional<cluster::forwarded_response>> forward(const cluster::forwarded_request& req);
 
     /// GET /api/v1/cluster: the instances, which leads and since when.
     boost::asio::awaitable<nlohmann::json> describe();
@@ -70,7 +70,7 @@ class cluster_service {
     const config::cluster_config& cfg_;
     const std::string member_id_;
     std::string advertise_url_;
-    outbound::leader_link link_;
+    cluster::leader_link link_;
     boost::asio::steady_timer timer_;
     std::atomic<bool> stopping_{false};
 };

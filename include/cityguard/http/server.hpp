@@ -17,8 +17,8 @@
 #include "cityguard/api/router.hpp"
 #include "cityguard/config/config.hpp"
 #include "cityguard/feed/feed_service.hpp"
+#include "cityguard/http/static_files.hpp"
 #include "cityguard/metrics/http_metrics.hpp"
-#include "cityguard/web/static_files.hpp"
 
 namespace cityguard::http {
 
@@ -55,7 +55,7 @@ class server {
         const config::config& cfg,
         api::dispatcher& dispatcher,
         feed::feed_service& feed,
-        const web::static_files& files,
+        const http::static_files& files,
         metrics::http_metrics& metrics
     );
     ~server();
@@ -78,7 +78,7 @@ class server {
     const config::http_config& http_config() const noexcept { return cfg_.http; }
     api::dispatcher& dispatcher() noexcept { return dispatcher_; }
     feed::feed_service& feed() noexcept { return feed_; }
-    const web::static_files& files() const noexcept { return files_; }
+    const http::static_files& files() const noexcept { return files_; }
     metrics::http_metrics& metrics() noexcept { return metrics_; }
     void on_session_closed(std::uint64_t id);
     /// The session was served with a valid key of this class (never lowers it): a person's is
@@ -126,7 +126,7 @@ class server {
     const config::config& cfg_;
     api::dispatcher& dispatcher_;
     feed::feed_service& feed_;
-    const web::static_files& files_;
+    const http::static_files& files_;
     metrics::http_metrics& metrics_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::uint16_t port_ = 0;

@@ -13,7 +13,7 @@
 
 #include "cityguard/config/config.hpp"
 #include "cityguard/metrics/metrics.hpp"
-#include "cityguard/notify/policy.hpp"
+#include "cityguard/notification_model/policy.hpp"
 #include "cityguard/outbound/http_client.hpp"
 #include "cityguard/store/notifications_repo.hpp"
 
@@ -29,7 +29,7 @@ class dispatcher {
     dispatcher(
         boost::asio::io_context& ioc,
         store::notifications_repo& repo,
-        const notify::policy& policy,
+        const notification_model::policy& policy,
         const config::notifications_config& cfg
     );
 
@@ -49,11 +49,11 @@ class dispatcher {
     boost::asio::awaitable<void> loop();
     boost::asio::awaitable<void> deliver(store::delivery_job job);
     /// Sends one notification; returns the receiver's HTTP status (0 for the log channel).
-    boost::asio::awaitable<int> send(const notify::channel& ch, const store::delivery_job& job);
+    boost::asio::awaitable<int> send(const notification_model::channel& ch, const store::delivery_job& job);
     util::micros backoff(int attempts_before) const;
 
     store::notifications_repo& repo_;
-    const notify::policy& policy_;
+    const notification_model::policy& policy_;
     const config::notifications_config& cfg_;
     outbound::http_client client_;
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "cityguard/notify/policy.hpp"
+#include "cityguard/notification_model/policy.hpp"
 #include "cityguard/store/notifications_repo.hpp"
 
 namespace cityguard::notifications {
@@ -15,7 +15,8 @@ namespace cityguard::notifications {
 /// status (what could not be delivered), the policy in force. Throws api_error (bad_request).
 class outbox_service {
   public:
-    outbox_service(store::notifications_repo& repo, const notify::policy& policy) : repo_(repo), policy_(policy) {}
+    outbox_service(store::notifications_repo& repo, const notification_model::policy& policy)
+        : repo_(repo), policy_(policy) {}
 
     /// [{id, kind, tier, contact, channel, status, attempts: [...]}] of one alarm.
     boost::asio::awaitable<nlohmann::json> of_alarm(std::int64_t alarm);
@@ -23,11 +24,11 @@ class outbox_service {
     boost::asio::awaitable<nlohmann::json> list(
         std::optional<std::string> status, std::optional<std::string> limit, std::optional<std::string> cursor
     );
-    nlohmann::json policy() const { return notify::to_json(policy_); }
+    nlohmann::json policy() const { return notification_model::to_json(policy_); }
 
   private:
     store::notifications_repo& repo_;
-    const notify::policy& policy_;
+    const notification_model::policy& policy_;
 };
 
 }  // namespace cityguard::notifications

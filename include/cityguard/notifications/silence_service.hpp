@@ -7,7 +7,7 @@
 #include <string>
 
 #include "cityguard/alarms/alarm_service.hpp"
-#include "cityguard/notify/policy.hpp"
+#include "cityguard/notification_model/policy.hpp"
 #include "cityguard/store/silences_repo.hpp"
 
 namespace cityguard::notifications {
@@ -19,7 +19,7 @@ namespace cityguard::notifications {
 /// reference: GCC 12 copies a coroutine's by-value string made from a temporary bitwise.
 class silence_service {
   public:
-    silence_service(store::silences_repo& repo, alarms::alarm_service& alarms, const notify::policy& policy)
+    silence_service(store::silences_repo& repo, alarms::alarm_service& alarms, const notification_model::policy& policy)
         : repo_(repo), alarms_(alarms), policy_(policy) {}
 
     /// Hands every silence in force or to come to the escalation (start-up, and after each change).
@@ -32,13 +32,15 @@ class silence_service {
   private:
     store::silences_repo& repo_;
     alarms::alarm_service& alarms_;
-    const notify::policy& policy_;
+    const notification_model::policy& policy_;
 };
 
 /// A silence from a request body, checked against `policy` (silences.max_duration_s) at `now`:
 /// its matchers, window and reason (no id, owner or database yet). Throws
 /// api_error(validation_failed) naming the field. Pure: fuzz/fuzz_silence.cpp.
-store::silence_record parse_silence(const nlohmann::json& body, const notify::policy& policy, util::micros now);
+store::silence_record parse_silence(
+    const nlohmann::json& body, const notification_model::policy& policy, util::micros now
+);
 
 /// Parses a silence id from the URL (bad_request otherwise).
 std::int64_t silence_id(const std::string& text);

@@ -5,18 +5,19 @@
 #include <vector>
 
 #include "cityguard/alarm_model/alarm.hpp"
-#include "cityguard/notify/escalation.hpp"
+#include "cityguard/notification_model/escalation.hpp"
 #include "cityguard/store/writer_connection.hpp"
 
 namespace cityguard::store {
 
 /// Everything one alarm change writes (alarms::alarm_transaction builds it): the rule engine's
 /// alarm rows with their events and rule states, and what the escalation made of them. New
-/// alarms carry provisional ids -1, -2, ... in the order they appear in `alarms`; the
-/// escalation's output, compound members and `inhibited_by` may name those ids.
+/// alarms carry provisional ids -1, -2, ... in the order they appear in `alarms`. The
+/// escalation's output may name any of them; a compound's members and `inhibited_by` only those
+/// of alarms before it (the engine raises members before their compound).
 struct alarm_change_set {
     const alarm_model::changes& alarms;
-    const notify::escalation_output& escalation;
+    const notification_model::escalation_output& escalation;
 };
 
 struct alarm_change_result {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "cityguard/alarm_model/alarm.hpp"
-#include "cityguard/notify/escalation.hpp"
+#include "cityguard/notification_model/escalation.hpp"
 #include "cityguard/store/database.hpp"
 #include "cityguard/store/writer_connection.hpp"
 #include "cityguard/util/time.hpp"

@@ -45,7 +45,7 @@ class readings_repo {
         std::int32_t sensor_key, util::micros from, util::micros to, std::int64_t bucket_s
     );
 
-    // Maintenance (storage::retention_service). Days are UTC day numbers since the epoch.
+    // Maintenance (readings::retention_service). Days are UTC day numbers since the epoch.
     /// Past days whose raw readings must be rolled up: ended before `before_day`, never rolled
     /// up, or late readings arrived since.
     boost::asio::awaitable<std::vector<std::int64_t>> days_to_roll(std::int64_t before_day);

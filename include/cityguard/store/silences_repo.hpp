@@ -7,13 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "cityguard/notify/escalation.hpp"
+#include "cityguard/notification_model/escalation.hpp"
 #include "cityguard/store/database.hpp"
 
 namespace cityguard::store {
 
 struct silence_record {
-    notify::silence what;
+    notification_model::silence what;
     std::string owner;
     std::string reason;
     util::micros created_at = 0;

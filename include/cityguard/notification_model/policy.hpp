@@ -1,0 +1,90 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cityguard/rules/rule.hpp"
+
+/// Who is told about an alarm, through what, and how long people have before the next tier is
+/// told: the notification document (config/notifications.json, docs/notifications.md). Pure.
+namespace cityguard::notification_model {
+
+/// Who a contact is, in escalation order: the enterprise's safety officer, the street or district
+/// supervisor, the city duty desk.
+enum class tier { enterprise = 0, district = 1, city = 2 };
+inline constexpr std::array<tier, 3> kTiers{tier::enterprise, tier::district, tier::city};
+std::string_view to_string(tier t) noexcept;
+std::optional<tier> parse_tier(std::string_view text) noexcept;
+/// The tier told when `t` did not act; none after the city.
+std::optional<tier> next_tier(tier t) noexcept;
+
+enum class channel_type { log, webhook, alertmanager };
+std::string_view to_string(channel_type t) noexcept;
+
+/// A configured way to reach people, by name ("duty-webhook"). Contacts name the channels that
+/// reach them.
+struct channel {
+    std::string name;
+    channel_type type = channel_type::log;
+    std::string url;              ///< webhook: where to POST; alertmanager: its base URL
+    std::string secret;           ///< webhook: the HMAC-SHA256 key (from secret_env or secret)
+    int timeout_ms = 5000;        ///< one delivery attempt, connect to answer
+    int max_in_flight = 4;        ///< deliveries at once on this channel
+    std::string language = "zh";  ///< the template's language: zh or en
+};
+
+/// What happens for alarms of one level (and, optionally, one domain).
+struct level_policy {
+    rules::level lvl = rules::level::blue;
+    std::optional<std::string> domain;      ///< empty: every domain without a policy of its own
+    std::vector<tier> notify;               ///< told when the alarm is raised (or climbs to this level)
+    std::optional<std::int64_t> ack_s;      ///< unacknowledged this long: the next tier is told
+    std::optional<std::int64_t> dispose_s;  ///< not resolved this long after raising: reminded, next tier told
+};
+
+struct retry_policy {
+    std::int64_t initial_ms = 1000;  ///< first retry after a failed attempt
+    std::int64_t max_ms = 300'000;   ///< backoff doubles up to this
+    int max_attempts = 20;           ///< then the notification is marked failed
+};
+
+struct policy {
+    std::map<std::string, channel> channels;
+    std::vector<level_policy> levels;
+    retry_policy retry;
+    std::int64_t max_silence_s = 7 * 86'400;
+    std::int64_t max_active_silences = 1000;               ///< silences in force or to come (silences.max_active)
+    std::string dashboard_url = "http://127.0.0.1:8080/";  ///< links in messages: URL#alarm=ID
+
+    /// The policy for an alarm: the domain's own for its level, else the level's.
+    const level_policy& for_alarm(rules::level lvl, std::string_view domain) const;
+    bool has_channel(std::string_view name) const { return channels.count(std::string(name)) > 0; }
+};
+
+/// A refused notification document: what() names the field ("policies[2].ack_deadline_s: ...").
+class policy_error : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Environment lookup for secret_env (injectable for tests).
+using secret_lookup = std::optional<std::string> (*)(const std::string&);
+
+/// Parses and checks the document. Every level needs a policy with both deadlines stated
+/// (null: none). Throws policy_error.
+policy parse_policy(const nlohmann::json& doc, secret_lookup lookup_env);
+
+/// Reads and parses the notification file (comments allowed); secret_env from the process
+/// environment. Throws policy_error naming the file and field.
+policy load_policy_file(const std::string& path);
+
+nlohmann::json to_json(const policy& p);  ///< for GET /api/v1/notifications/policy; secrets left out
+
+}  // namespace cityguard::notification_model

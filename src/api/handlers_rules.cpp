@@ -1,0 +1,33 @@
+#include "cityguard/api/routes.hpp"
+
+namespace cityguard::api {
+
+namespace net = boost::asio;
+using json = nlohmann::json;
+
+/// Rule packs and what they cover: GET /rules and /bundles, reload, replay, a site's coverage.
+void add_rule_routes(router& r, services& s) {
+    r.add({"GET", "/api/v1/rules", access::read, false, [&s](request&) -> net::awaitable<response> {
+               co_return response{200, "application/json", s.alarms.rules_body(), {}};
+           }});
+    r.add({"POST", "/api/v1/rules/replay", access::admin, true, [&s](request& req) -> net::awaitable<response> {
+               auto doc = co_await parse_body(s, req);
+               auto body = co_await s.alarms.replay(std::move(doc));
+               co_return json_response(200, body);
+           }});
+    r.add({"POST", "/api/v1/rules/reload", access::admin, false, [&s](request&) -> net::awaitable<response> {
+               auto body = co_await s.alarms.reload();
+               co_return json_response(200, body);
+           }});
+    r.add({"GET", "/api/v1/bundles", access::read, false, [&s](request&) -> net::awaitable<response> {
+               co_return response{200, "application/json", s.alarms.bundles_body(), {}};
+           }});
+    r.add({"GET", "/api/v1/sites/{id}/coverage", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               auto site = co_await s.registry.get_site(req.params[0]);  // 404 for an unknown site
+               auto sensors = co_await s.registry.list_sensors(req.params[0], std::nullopt, std::nullopt);
+               auto body = co_await s.alarms.coverage(std::move(site), std::move(sensors));
+               co_return json_response(200, body);
+           }});
+}
+
+}  // namespace cityguard::api

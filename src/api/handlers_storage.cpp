@@ -1,0 +1,20 @@
+#include "cityguard/api/routes.hpp"
+
+namespace cityguard::api {
+
+namespace net = boost::asio;
+using json = nlohmann::json;
+
+/// Readings kept for years: the partitions and rollups, and a maintenance pass on demand.
+void add_storage_routes(router& r, services& s) {
+    r.add({"GET", "/api/v1/storage", access::read, false, [&s](request&) -> net::awaitable<response> {
+               auto body = co_await s.retention.overview();
+               co_return json_response(200, body);
+           }});
+    r.add({"POST", "/api/v1/storage/maintenance", access::admin, false, [&s](request&) -> net::awaitable<response> {
+               auto body = co_await s.retention.run_once();
+               co_return json_response(200, body);
+           }});
+}
+
+}  // namespace cityguard::api

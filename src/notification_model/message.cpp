@@ -1,0 +1,156 @@
+#include "cityguard/notification_model/message.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+
+namespace cityguard::notification_model {
+namespace {
+
+using json = nlohmann::json;
+
+const char* level_zh(rules::level l) {
+    switch (l) {
+        case rules::level::red:
+            return "红色";
+        case rules::level::orange:
+            return "橙色";
+        case rules::level::yellow:
+            return "黄色";
+        case rules::level::blue:
+            return "蓝色";
+    }
+    return "";
+}
+
+const char* kind_zh(notice_kind k) {
+    switch (k) {
+        case notice_kind::raised:
+            return "新报警";
+        case notice_kind::level_up:
+            return "报警升级";
+        case notice_kind::escalated:
+            return "逐级上报：未按时确认或处置";
+        case notice_kind::reminder:
+            return "超时未处置提醒";
+        case notice_kind::cleared:
+            return "报警已解除";
+        case notice_kind::closed:
+            return "报警已关闭";
+    }
+    return "";
+}
+
+const char* kind_en(notice_kind k) {
+    switch (k) {
+        case notice_kind::raised:
+            return "New alarm";
+        case notice_kind::level_up:
+            return "Alarm level raised";
+        case notice_kind::escalated:
+            return "Escalated: not acknowledged or disposed of in time";
+        case notice_kind::reminder:
+            return "Reminder: disposal overdue";
+        case notice_kind::cleared:
+            return "Alarm cleared";
+        case notice_kind::closed:
+            return "Alarm closed";
+    }
+    return "";
+}
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string number(double v) {
+    if (!std::isfinite(v)) return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    return buf;
+}
+
+}  // namespace
+
+std::string idempotency_key(std::int64_t notification) {
+    return "cityguard-notification-" + std::to_string(notification);
+}
+
+message render(const message_facts& f, const std::string& language, const std::string& dashboard_url) {
+    const auto& a = f.alarm;
+    const std::string site = f.site_name.empty() ? a.site : f.site_name;
+    message m;
+    m.link = dashboard_url + "#alarm=" + std::to_string(a.id);
+    const std::string value = a.value ? number(*a.value) : "-";
+    if (language == "en") {
+        const std::string title = a.title.en.empty() ? a.title.zh : a.title.en;
+        const std::string advice = a.advice.en.empty() ? a.advice.zh : a.advice.en;
+        m.title = "[" + upper(rules::to_string(f.lvl)) + "] " + kind_en(f.kind) + ": " + title + " at " + site;
+        m.text = m.title + ". District: " + (f.district.empty() ? "-" : f.district) + ". Value: " + value +
+                 ". Advice: " + (advice.empty() ? "-" : advice) + ". Alarm " + std::to_string(a.id) + ": " + m.link;
+    } else {
+        m.title = std::string("【") + level_zh(f.lvl) + "预警】" + kind_zh(f.kind) + "：" + site + " " + a.title.zh;
+        m.text = m.title + "。区域：" + (f.district.empty() ? "-" : f.district) + "；当前值：" + value +
+                 "；处置建议：" + (a.advice.zh.empty() ? "-" : a.advice.zh) + "；报警编号 " + std::to_string(a.id) +
+                 "，详情：" + m.link;
+    }
+    return m;
+}
+
+json webhook_body(const message_facts& f, const message& m, const std::string& language) {
+    const auto& a = f.alarm;
+    json contact{{"id", f.contact_id}, {"name", f.contact_name}, {"tier", to_string(f.to)}};
+    contact["phone"] = f.phone ? json(*f.phone) : json(nullptr);
+    return {
+        {"idempotency_key", idempotency_key(f.notification)},
+        {"notification", {{"id", f.notification}, {"kind", to_string(f.kind)}, {"tier", to_string(f.to)}}},
+        {"contact", std::move(contact)},
+        {"message", {{"language", language}, {"title", m.title}, {"text", m.text}, {"link", m.link}}},
+        {"alarm",
+         {{"id", a.id},
+          {"rule", a.rule},
+          {"site", a.site},
+          {"site_name", f.site_name},
+          {"district", f.district},
+          {"domain", a.domain},
+          {"level", rules::to_string(f.lvl)},
+          {"condition", alarm_model::to_string(a.cond)},
+          {"status", alarm_model::to_string(a.state)},
+          {"value", a.value ? json(*a.value) : json(nullptr)},
+          {"title", {{"zh", a.title.zh}, {"en", a.title.en}}},
+          {"advice", {{"zh", a.advice.zh}, {"en", a.advice.en}}},
+          {"opened_at", util::format_rfc3339(a.opened_at)}}}};
+}
+
+json alertmanager_alert(const message_facts& f, const message& m, util::micros now, std::int64_t firing_for_s) {
+    const auto& a = f.alarm;
+    const bool ended = f.kind == notice_kind::cleared || f.kind == notice_kind::closed;
+    // Labels identify the alert (one per alarm, level and contact) and route it: Alertmanager
+    // routes on rule, site, district and level as a city's receivers already expect.
+    json labels{
+        {"alertname", a.rule},
+        {"rule", a.rule},
+        {"level", rules::to_string(f.lvl)},
+        {"alarm_id", std::to_string(a.id)},
+        {"site", a.site},
+        {"district", f.district},
+        {"domain", a.domain},
+        {"tier", to_string(f.to)},
+        {"contact", f.contact_id},
+        {"source", "cityguard"}};
+    return {
+        {"labels", std::move(labels)},
+        {"annotations",
+         {{"summary", m.title},
+          {"description", m.text},
+          {"level", rules::to_string(f.lvl)},
+          {"advice", a.advice.zh},
+          {"notification_kind", to_string(f.kind)}}},
+        {"startsAt", util::format_rfc3339(a.opened_at)},
+        {"endsAt", util::format_rfc3339(ended ? now : now + firing_for_s * 1'000'000)},
+        {"generatorURL", m.link}};
+}
+
+}  // namespace cityguard::notification_model
