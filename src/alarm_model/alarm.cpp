@@ -82,6 +82,8 @@ std::optional<category> parse_category(std::string_view t) noexcept {
     return std::nullopt;
 }
 
+// Device alarms (offline, fault) are shown and counted apart from process alarms: they send a
+// technician, not an evacuation.
 category category_of(const rules::rule& r) noexcept {
     if (r.kind == rules::rule_kind::fault) return category::fault;
     if (r.kind == rules::rule_kind::offline) return category::offline;
@@ -130,6 +132,7 @@ json to_json(const alarm& a) {
         {"notification", notification_json(a.notification)}};
 }
 
+// Stored as JSON on the compound's row: what made it true stays readable after its members close.
 json members_json(const std::vector<rules::member>& members) {
     json out = json::array();
     for (const auto& m : members) {
@@ -171,6 +174,8 @@ json to_json(const event& e) {
         {"note", e.note}};
 }
 
+// The workflow table (docs/alarms.md). A close of an alarm whose condition still holds needs an
+// admin and a note: closing a live gas leak is a decision someone must sign.
 std::variant<event, refusal> apply(alarm& a, const action_request& req, util::micros now) {
     auto refuse = [&](std::string message) -> std::variant<event, refusal> {
         return refusal{errc::invalid_transition, std::move(message)};

@@ -19,6 +19,7 @@ engine::engine(std::vector<rules::rule> rules, micros started_at) : rules_(std::
     index_rules();
 }
 
+// Rule ids to indices once per (re)load: every slot is keyed by rule index, not by id text.
 void engine::index_rules() {
     rule_ids_.clear();
     compound_order_.clear();
@@ -101,6 +102,8 @@ const engine::sensor_rules& engine::rules_of(const sensor_facts& sensor) {
     return cached;
 }
 
+// Called when a sensor's facts change version (registry update): its site's and groups' member
+// lists follow, so a compound never reads a sensor that moved away.
 void engine::place_sensor(const sensor_facts& sensor) {
     // Compound rules read a site's sensors: keep each site's list current (a sensor may move,
     // join a group or leave one).
@@ -129,12 +132,16 @@ std::optional<std::uint32_t> engine::rule_index(const std::string& id) const {
     return it->second;
 }
 
+// Staged first: a reading earlier in this batch counts before it commits, so one batch cannot
+// both deliver a reading and raise the sensor offline.
 micros engine::last_seen(std::int32_t sensor) const {
     if (auto it = staged_seen_.find(sensor); it != staged_seen_.end()) return it->second;
     if (auto it = last_seen_.find(sensor); it != last_seen_.end()) return it->second;
     return started_at_;
 }
 
+// One batch, in (sensor, ts) order: per reading the offline, fault and process rules of its
+// sensor, then the compounds it can change. Duplicates (inserted false) are not judged twice.
 changes engine::evaluate(
     const std::vector<reading>& rows, const std::vector<bool>& inserted, const sensor_lookup& sensors, micros now
 ) {
@@ -218,6 +225,8 @@ changes engine::evaluate(
     return take_staged_changes();
 }
 
+// What time alone changes: a sensor silent for multiplier × interval goes offline, an event
+// alarm whose detections stopped expires, and compounds with windows are judged again.
 changes engine::tick(const std::vector<const sensor_facts*>& all_sensors, micros now) {
     for (const sensor_facts* sensor : all_sensors) {
         for (const std::uint32_t ri : rules_for(*sensor)) {
@@ -277,6 +286,8 @@ void engine::tick_compounds(micros now) {
     }
 }
 
+// A person's action goes through the same staging as a rule's change: it commits with its event
+// or not at all, in order with the readings around it.
 std::variant<changes, refusal, engine::not_found> engine::act(
     std::int64_t alarm_id, const action_request& req, micros now
 ) {

@@ -127,6 +127,7 @@ void engine::evaluate_site(site_info& site, const rule_list& compounds, micros a
     }
 }
 
+// Whether a group alarm still counts as the incident its members belong to.
 bool engine::holds_members(std::int64_t group) const {
     auto it = slot_of_alarm_.find(group);
     if (it == slot_of_alarm_.end()) return false;
@@ -204,6 +205,7 @@ void engine::mark_members(slot& group, const site_info& site, micros now) {
     if (marked.empty()) marked_by_.erase(gid);
 }
 
+// A compound's alarm belongs to its site (its sensor is empty): restored by site, not by sensor.
 void engine::restore_site_alarm(alarm a) {
     const auto ri = rule_index_or_retired(a.rule, a.domain);
     const rules::rule& r = rules_[ri];

@@ -32,6 +32,8 @@ engine::slot& engine::stage(slot_key key) {
     return s;
 }
 
+// Hands the store exactly what changed in this change set: each touched alarm once (as it is
+// now) with its events in order, and the rule states that moved.
 changes engine::take_staged_changes() {
     changes out;
     for (const auto key : touched_) out.alarms.push_back({*slots_.at(key).open, std::move(staged_events_[key])});
@@ -42,6 +44,7 @@ changes engine::take_staged_changes() {
     return out;
 }
 
+// New alarms are staged without an id; the database's ids arrive in the order they were staged.
 void engine::assign_ids(const std::vector<std::int64_t>& ids) {
     for (std::size_t i = 0; i < ids.size() && i < new_alarm_keys_.size(); ++i) {
         auto& s = slots_.at(new_alarm_keys_[i]);
@@ -49,6 +52,8 @@ void engine::assign_ids(const std::vector<std::int64_t>& ids) {
     }
 }
 
+// The database committed: staged slots become current, and closed alarms leave memory (the
+// database keeps them; the engine holds only what rules or people may still change).
 void engine::commit() {
     for (const auto key : staged_keys_) {
         slot& s = slots_.at(key);
@@ -66,6 +71,8 @@ void engine::commit() {
     end_change_set();
 }
 
+// The database did not commit: every staged slot returns to its before-image, so memory again
+// says what the database says.
 void engine::rollback() {
     for (const auto key : staged_keys_) {
         auto it = slots_.find(key);
@@ -106,6 +113,7 @@ void engine::end_change_set() {
     new_alarm_keys_.clear();
 }
 
+// Start-up: the database is the truth, so restoring bypasses staging.
 void engine::restore_alarm(alarm a, const sensor_facts& sensor) {
     const slot_key key = key_of(rule_index_or_retired(a.rule, a.domain), sensor.key);
     slot_of_alarm_[a.id] = key;
@@ -138,6 +146,8 @@ void engine::restore_last_reading(const sensor_facts& sensor, micros ts, double 
     }
 }
 
+// How much stored history the sensor's rules need after a restart: the longest window, sampled
+// at the finest step any of them keeps.
 rules::history_need engine::history_needed(const sensor_facts& sensor) {
     rules::history_need need;
     for (const std::uint32_t ri : rules_for(sensor)) {

@@ -21,6 +21,7 @@ alarm& engine::touch(slot_key key, slot& s) {
     return *s.open;
 }
 
+// The count lets evaluate() tell whether a reading moved any alarm (and so which compounds to run).
 void engine::add_event(slot_key key, event e) {
     staged_events_[key].push_back(std::move(e));
     ++events_added_;
@@ -203,6 +204,8 @@ void engine::set_unknown(std::int32_t sensor, slot_key except, micros now, const
     }
 }
 
+// An alarm whose sensor cannot be trusted (offline, in fault) is neither active nor cleared: it
+// says so, rather than letting silence read as "all clear".
 void engine::mark_unknown(slot_key key, slot& s, micros now, const char* note) {
     alarm& a = touch(key, s);
     a.cond = condition::unknown;

@@ -59,6 +59,74 @@ std::string app::parts::advertise_url() const {
     return "http://" + host + ":" + std::to_string(c.server.port());
 }
 
+// --registry FILE: loaded through the same checks as POST /api/v1/registry; a refused document
+// stops start-up with the items named.
+void app::parts::load_registry_file() {
+    if (!cfg.registry_file.empty()) {
+        std::ifstream in(cfg.registry_file);
+        if (!in) throw std::runtime_error("cannot read registry file " + cfg.registry_file);
+        std::stringstream text;
+        text << in.rdbuf();
+        auto doc = nlohmann::json::parse(text.str(), nullptr, false, true);
+        if (doc.is_discarded()) throw std::runtime_error("registry file " + cfg.registry_file + " is not valid JSON");
+        try {
+            auto counts = run_now(c.registry.bulk_upsert(doc));
+            spdlog::info("registry file {} loaded: {}", cfg.registry_file, counts.dump());
+        } catch (const api_error& e) {
+            throw std::runtime_error(
+                "registry file " + cfg.registry_file + " refused: " + e.what() + " " + e.details().dump()
+            );
+        }
+    }
+}
+
+// Who tells whom: the engine observes every batch, the outbox wakes on commits that added rows,
+// the feed hears committed readings and events, the hand-over hears other instances' changes.
+void app::parts::wire() {
+    c.writer.observe(&c.alarms);
+    c.alarms.on_outbox([this] { notifier.wake(); });
+    c.writer.on_committed([&hub = c.feed.events()](const auto& rows, const auto& inserted) {
+        if (hub.wants_readings()) hub.publish_readings(rows, inserted);
+    });
+    follower.on_change([this](const std::string& what) { handover.on_change(what); });
+    follower.start();
+    c.alarms.on_reloaded([this] { net::co_spawn(ioc, handover.announce_rules(), net::detached); });
+    notifier.only_while([&w = c.writer] { return w.leading(); });
+    c.dispatcher.forward_writes(api::make_forwarding(c.services));
+    if (c.files.enabled())
+        spdlog::info("dashboard: {} file(s) from {}", c.files.size(), cfg.web.root);
+    else
+        spdlog::info("dashboard: off (no web.root)");
+}
+
+// Bids for the lead, then listens and registers among the instances.
+void app::parts::lead_or_follow() {
+    writer::leadership lead;
+    lead.member_id = c.cluster.member_id();
+    lead.poll_ms = cfg.cluster.poll_ms;
+    lead.on_lead = [this] { handover.on_lead(); };
+    c.writer.lead_with(std::move(lead));
+    c.writer.start();
+    // A lone instance restarted after SIGKILL may find its old session's lock not yet released
+    // (PostgreSQL ends that backend a moment later): it bids again for up to two polls before it
+    // settles as a follower, so that it listens knowing who takes writes.
+    for (const auto until = std::chrono::steady_clock::now() + 2 * std::chrono::milliseconds(cfg.cluster.poll_ms);
+         !run_now(c.cluster.learn_leader()) && std::chrono::steady_clock::now() < until;) {
+        c.writer.bid_soon();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    c.server.start();
+    // Registered once listening: the others forward to the bound address.
+    c.cluster.start(advertise_url());
+    run_now(c.cluster.register_now());
+    spdlog::info(
+        "cluster: instance {} at {} {}",
+        c.cluster.member_id(),
+        advertise_url(),
+        c.writer.leading() ? "leads" : "follows (another instance leads)"
+    );
+}
+
 namespace {
 
 /// The last line of defence: an exception that escapes a handler (one that no session boundary
@@ -119,61 +187,10 @@ void app::start() {
     }
     generated_admin_key_ = p.run_now(p.c.keys.bootstrap_admin());
     p.run_now(p.c.keys.load());
-    if (!cfg_.registry_file.empty()) {
-        std::ifstream in(cfg_.registry_file);
-        if (!in) throw std::runtime_error("cannot read registry file " + cfg_.registry_file);
-        std::stringstream text;
-        text << in.rdbuf();
-        auto doc = nlohmann::json::parse(text.str(), nullptr, false, true);
-        if (doc.is_discarded()) throw std::runtime_error("registry file " + cfg_.registry_file + " is not valid JSON");
-        try {
-            auto counts = p.run_now(p.c.registry.bulk_upsert(doc));
-            spdlog::info("registry file {} loaded: {}", cfg_.registry_file, counts.dump());
-        } catch (const api_error& e) {
-            throw std::runtime_error(
-                "registry file " + cfg_.registry_file + " refused: " + e.what() + " " + e.details().dump()
-            );
-        }
-    }
+    p.load_registry_file();
     p.run_now(p.c.registry.load_directory());
-    p.c.writer.observe(&p.c.alarms);
-    p.c.alarms.on_outbox([&notifier = p.notifier] { notifier.wake(); });
-    p.c.writer.on_committed([&hub = p.c.feed.events()](const auto& rows, const auto& inserted) {
-        if (hub.wants_readings()) hub.publish_readings(rows, inserted);
-    });
-    p.follower.on_change([&p](const std::string& what) { p.handover.on_change(what); });
-    p.follower.start();
-    p.c.alarms.on_reloaded([&p] { net::co_spawn(p.ioc, p.handover.announce_rules(), net::detached); });
-    p.notifier.only_while([&w = p.c.writer] { return w.leading(); });
-    p.c.dispatcher.forward_writes(api::make_forwarding(p.c.services));
-    if (p.c.files.enabled())
-        spdlog::info("dashboard: {} file(s) from {}", p.c.files.size(), cfg_.web.root);
-    else
-        spdlog::info("dashboard: off (no web.root)");
-    writer::leadership lead;
-    lead.member_id = p.c.cluster.member_id();
-    lead.poll_ms = cfg_.cluster.poll_ms;
-    lead.on_lead = [&p] { p.handover.on_lead(); };
-    p.c.writer.lead_with(std::move(lead));
-    p.c.writer.start();
-    // A lone instance restarted after SIGKILL may find its old session's lock not yet released
-    // (PostgreSQL ends that backend a moment later): it bids again for up to two polls before it
-    // settles as a follower, so that it listens knowing who takes writes.
-    for (const auto until = std::chrono::steady_clock::now() + 2 * std::chrono::milliseconds(cfg_.cluster.poll_ms);
-         !p.run_now(p.c.cluster.learn_leader()) && std::chrono::steady_clock::now() < until;) {
-        p.c.writer.bid_soon();
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    p.c.server.start();
-    // Registered once listening: the others forward to the bound address.
-    p.c.cluster.start(p.advertise_url());
-    p.run_now(p.c.cluster.register_now());
-    spdlog::info(
-        "cluster: instance {} at {} {}",
-        p.c.cluster.member_id(),
-        p.advertise_url(),
-        p.c.writer.leading() ? "leads" : "follows (another instance leads)"
-    );
+    p.wire();
+    p.lead_or_follow();
     p.c.alarms.start();
     p.notifier.start();
     p.relay.start();

@@ -53,6 +53,11 @@ struct app::parts {
         return boost::asio::co_spawn(ioc, std::move(task), boost::asio::use_future).get();
     }
 
+    // Start-up steps of app::start, in order (app.cpp).
+    void load_registry_file();
+    void wire();
+    void lead_or_follow();
+
     // metrics_page.cpp
     /// What every component counts, read at each scrape. Called once, before serving.
     void register_metrics();

@@ -126,6 +126,181 @@ void parse_listen(const std::string& value, const std::string& key, std::string&
     port = static_cast<std::uint16_t>(parse_int(value.substr(colon + 1), key, 0, 65535));
 }
 
+namespace {
+
+/// Reads one object of the config file with `read`, if the file has it; an unknown key in it
+/// is an error naming the key (section::finish).
+void read_section(section& root, const char* name, config& cfg, void (*read)(section&, config&)) {
+    if (const json* v = root.object(name)) {
+        section s(*v, name);
+        read(s, cfg);
+        s.finish();
+    }
+}
+
+void read_http(section& s, config& cfg) {
+    s.integer("body_limit", cfg.http.body_limit, 1024, 1LL << 30);
+    s.integer("header_limit", cfg.http.header_limit, 1024, 1 << 20);
+    s.integer("read_timeout_ms", cfg.http.read_timeout_ms, 100, kMaxInt);
+    s.integer("idle_timeout_ms", cfg.http.idle_timeout_ms, 100, kMaxInt);
+    s.integer("shutdown_timeout_ms", cfg.http.shutdown_timeout_ms, 0, kMaxInt);
+    s.integer("max_connections", cfg.http.max_connections, 1, 1'000'000);
+    s.integer("max_connections_per_client", cfg.http.max_connections_per_client, 1, 1'000'000);
+    s.integer("reserved_connections", cfg.http.reserved_connections, 0, 1'000'000);
+    s.integer("max_body_bytes_in_flight", cfg.http.max_body_bytes_in_flight, 1024, 1LL << 40);
+    s.integer("json_max_depth", cfg.http.json_max_depth, 2, 10'000);
+    s.integer("refusal_log_interval_ms", cfg.http.refusal_log_interval_ms, 0, kMaxInt);
+    s.integer("inline_parse_bytes", cfg.http.inline_parse_bytes, 0, 1LL << 30);
+    s.integer("parse_threads", cfg.http.parse_threads, 1, 64);
+    s.integer("max_queued_parses", cfg.http.max_queued_parses, 1, 1'000'000);
+}
+
+void read_db(section& s, config& cfg) {
+    s.string("url", cfg.db.url);
+    s.string("read_url", cfg.db.read_url);
+    s.integer("pool_size", cfg.db.pool_size, 1, 64);
+    s.integer("max_queued", cfg.db.max_queued, 1, 1'000'000);
+    s.integer("statement_timeout_ms", cfg.db.statement_timeout_ms, 0, kMaxInt);
+}
+
+void read_ingest(section& s, config& cfg) {
+    s.integer("max_readings_per_request", cfg.ingest.max_readings_per_request, 1, 1'000'000);
+    s.integer("max_batch_rows", cfg.ingest.max_batch_rows, 1, 10'000'000);
+    s.integer("max_pending_rows", cfg.ingest.max_pending_rows, 1, 100'000'000);
+    s.integer("max_future_skew_s", cfg.ingest.max_future_skew_s, 0, 86'400 * 366);
+    s.integer("max_age_days", cfg.ingest.max_age_days, 1, 36'500);
+}
+
+void read_writer(section& s, config& cfg) { s.integer("max_queued_tasks", cfg.writer.max_queued_tasks, 1, 1'000'000); }
+
+void read_storage(section& s, config& cfg) {
+    s.integer("partition_days_ahead", cfg.storage.partition_days_ahead, 1, 366);
+    s.integer("retention_days", cfg.storage.retention_days, 0, 36'600);
+    s.integer("minute_rollup_days", cfg.storage.minute_rollup_days, 0, 36'600);
+    s.integer("hour_rollup_days", cfg.storage.hour_rollup_days, 0, 36'600);
+    s.integer("maintenance_interval_s", cfg.storage.maintenance_interval_s, 10, 86'400);
+}
+
+void read_auth(section& s, config& cfg) {
+    s.string("admin_key_file", cfg.auth.admin_key_file, false);
+    // Keys are held in memory since issue 26: the look-up caches and limits of earlier
+    // versions are gone, and their keys, still in installed config files, are read and ignored.
+    long long obsolete = 0;
+    for (const char* gone :
+         {"cache_ttl_s",
+          "negative_cache_ttl_s",
+          "negative_cache_size",
+          "max_lookups_per_client_per_s",
+          "max_concurrent_lookups"})
+        s.integer(gone, obsolete, 0, 10'000'000);
+}
+
+void read_query(section& s, config& cfg) {
+    s.integer("default_readings", cfg.query.default_readings, 1, 1'000'000);
+    s.integer("max_readings", cfg.query.max_readings, 1, 1'000'000);
+    s.integer("max_buckets", cfg.query.max_buckets, 1, 1'000'000);
+}
+
+void read_alarms(section& s, config& cfg) {
+    s.integer("tick_ms", cfg.alarms.tick_ms, 50, 3'600'000);
+    s.integer("max_list", cfg.alarms.max_list, 1, 100'000);
+    s.integer("default_list", cfg.alarms.default_list, 1, 100'000);
+    s.integer("replay_max_readings", cfg.alarms.replay_max_readings, 1, 100'000'000);
+    s.integer("replay_max_ms", cfg.alarms.replay_max_ms, 100, 3'600'000);
+    s.integer("replay_max_sensors", cfg.alarms.replay_max_sensors, 1, 100'000);
+}
+
+void read_feed(section& s, config& cfg) {
+    s.integer("max_queued_messages", cfg.feed.max_queued_messages, 16, 1'000'000);
+    s.integer("auth_timeout_ms", cfg.feed.auth_timeout_ms, 100, kMaxInt);
+    s.integer("idle_timeout_ms", cfg.feed.idle_timeout_ms, 1000, kMaxInt);
+    s.integer("close_timeout_ms", cfg.feed.close_timeout_ms, 100, kMaxInt);
+    s.integer("max_message_bytes", cfg.feed.max_message_bytes, 1024, 1 << 24);
+    s.integer("max_replay", cfg.feed.max_replay, 1, 10'000'000);
+    s.integer("max_reading_sensors", cfg.feed.max_reading_sensors, 0, 100'000);
+    s.integer("poll_ms", cfg.feed.poll_ms, 100, 3'600'000);
+    s.integer("socket_send_buffer", cfg.feed.socket_send_buffer, 0, 64 << 20);
+    s.integer("max_queued_bytes", cfg.feed.max_queued_bytes, 64 * 1024, 1LL << 32);
+    s.integer("max_output_bytes_total", cfg.feed.max_output_bytes_total, 1 << 20, 1LL << 40);
+    s.integer("max_concurrent_loads", cfg.feed.max_concurrent_loads, 1, 1024);
+    s.integer("send_timeout_ms", cfg.feed.send_timeout_ms, 100, kMaxInt);
+    s.integer("max_client_messages_per_s", cfg.feed.max_client_messages_per_s, 1, 1'000'000);
+}
+
+void read_notifications(section& s, config& cfg) {
+    s.integer("poll_ms", cfg.notifications.poll_ms, 10, 3'600'000);
+    s.integer("batch", cfg.notifications.batch, 1, 10'000);
+    s.integer("alert_firing_s", cfg.notifications.alert_firing_s, 60, 30 * 86'400);
+}
+
+void read_resources(section& s, config& cfg) {
+    if (const json* speeds = s.object("speed_kmh")) {
+        section sp(*speeds, "resources.speed_kmh");
+        sp.integer("warehouse", cfg.resources.warehouse_speed_kmh, 1, 1000);
+        sp.integer("team", cfg.resources.team_speed_kmh, 1, 1000);
+        sp.integer("shelter", cfg.resources.shelter_speed_kmh, 1, 1000);
+        sp.integer("expert", cfg.resources.expert_speed_kmh, 1, 1000);
+        sp.finish();
+    }
+    s.integer("circle_s", cfg.resources.circle_s, 1, 86'400);
+    s.integer("nearby_per_kind", cfg.resources.nearby_per_kind, 1, 1000);
+    s.integer("max_nearby_per_kind", cfg.resources.max_nearby_per_kind, 1, 1000);
+}
+
+void read_stats(section& s, config& cfg) {
+    s.string("time_zone", cfg.stats.time_zone, false);
+    if (cfg.stats.time_zone.size() > 64) section::fail("stats.time_zone", "must be an IANA time zone name");
+    s.integer("default_disposal_s", cfg.stats.default_disposal_s, 60, 366 * 86'400);
+    s.integer("default_days", cfg.stats.default_days, 1, 3660);
+    s.integer("max_days", cfg.stats.max_days, 1, 3660);
+    s.integer("max_top_sites", cfg.stats.max_top_sites, 1, 10'000);
+}
+
+void read_metrics(section& s, config& cfg) {
+    s.string("access", cfg.metrics.access, false);
+    if (cfg.metrics.access != "loopback" && cfg.metrics.access != "key" && cfg.metrics.access != "open")
+        section::fail("metrics.access", "must be \"loopback\", \"key\" or \"open\"");
+}
+
+void read_cluster(section& s, config& cfg) {
+    s.string("advertise_url", cfg.cluster.advertise_url);
+    s.integer("poll_ms", cfg.cluster.poll_ms, 50, 600'000);
+    s.integer("heartbeat_ms", cfg.cluster.heartbeat_ms, 100, 600'000);
+    s.integer("member_timeout_ms", cfg.cluster.member_timeout_ms, 500, kMaxInt);
+    s.integer("forget_after_s", cfg.cluster.forget_after_s, 60, 366 * 86'400);
+    s.integer("forward_connections", cfg.cluster.forward_connections, 1, 10'000);
+    s.integer("max_queued_forwards", cfg.cluster.max_queued_forwards, 0, 1'000'000);
+    s.integer("forward_timeout_ms", cfg.cluster.forward_timeout_ms, 100, kMaxInt);
+}
+
+void read_web(section& s, config& cfg) {
+    s.string("root", cfg.web.root);
+    s.string("tile_url", cfg.web.tile_url);
+    s.string("boundaries_file", cfg.web.boundaries_file);
+}
+
+/// Limits that depend on each other, checked once every key is read.
+void check_consistency(const config& cfg) {
+    // A reading the server accepts must never land in a partition retention drops at once.
+    if (cfg.storage.retention_days != 0 && cfg.storage.retention_days <= cfg.ingest.max_age_days + 1)
+        section::fail("storage.retention_days", "must be 0 (keep forever) or more than ingest.max_age_days + 1");
+    check_cluster(cfg.cluster, "CITYGUARD_CLUSTER_TOKEN");
+    if (cfg.stats.default_days > cfg.stats.max_days)
+        section::fail("stats.default_days", "must not exceed stats.max_days");
+    if (cfg.resources.nearby_per_kind > cfg.resources.max_nearby_per_kind)
+        section::fail("resources.nearby_per_kind", "must not exceed resources.max_nearby_per_kind");
+    if (cfg.alarms.default_list > cfg.alarms.max_list)
+        section::fail("alarms.default_list", "must not exceed alarms.max_list");
+    if (cfg.query.default_readings > cfg.query.max_readings)
+        section::fail("query.default_readings", "must not exceed query.max_readings");
+    if (cfg.http.reserved_connections >= cfg.http.max_connections)
+        section::fail("http.reserved_connections", "must be less than http.max_connections");
+    if (cfg.ingest.max_readings_per_request > cfg.ingest.max_pending_rows)
+        section::fail("ingest.max_readings_per_request", "must not exceed ingest.max_pending_rows");
+}
+
+}  // namespace
+
 void apply_json(config& cfg, const std::string& json_text) {
     json doc;
     try {
@@ -146,181 +321,23 @@ void apply_json(config& cfg, const std::string& json_text) {
     root.string("rules_dir", cfg.rules_dir);
     root.string("notifications_file", cfg.notifications_file);
 
-    if (const json* v = root.object("http")) {
-        section s(*v, "http");
-        s.integer("body_limit", cfg.http.body_limit, 1024, 1LL << 30);
-        s.integer("header_limit", cfg.http.header_limit, 1024, 1 << 20);
-        s.integer("read_timeout_ms", cfg.http.read_timeout_ms, 100, kMaxInt);
-        s.integer("idle_timeout_ms", cfg.http.idle_timeout_ms, 100, kMaxInt);
-        s.integer("shutdown_timeout_ms", cfg.http.shutdown_timeout_ms, 0, kMaxInt);
-        s.integer("max_connections", cfg.http.max_connections, 1, 1'000'000);
-        s.integer("max_connections_per_client", cfg.http.max_connections_per_client, 1, 1'000'000);
-        s.integer("reserved_connections", cfg.http.reserved_connections, 0, 1'000'000);
-        s.integer("max_body_bytes_in_flight", cfg.http.max_body_bytes_in_flight, 1024, 1LL << 40);
-        s.integer("json_max_depth", cfg.http.json_max_depth, 2, 10'000);
-        s.integer("refusal_log_interval_ms", cfg.http.refusal_log_interval_ms, 0, kMaxInt);
-        s.integer("inline_parse_bytes", cfg.http.inline_parse_bytes, 0, 1LL << 30);
-        s.integer("parse_threads", cfg.http.parse_threads, 1, 64);
-        s.integer("max_queued_parses", cfg.http.max_queued_parses, 1, 1'000'000);
-        s.finish();
-    }
-    if (const json* v = root.object("db")) {
-        section s(*v, "db");
-        s.string("url", cfg.db.url);
-        s.string("read_url", cfg.db.read_url);
-        s.integer("pool_size", cfg.db.pool_size, 1, 64);
-        s.integer("max_queued", cfg.db.max_queued, 1, 1'000'000);
-        s.integer("statement_timeout_ms", cfg.db.statement_timeout_ms, 0, kMaxInt);
-        s.finish();
-    }
-    if (const json* v = root.object("ingest")) {
-        section s(*v, "ingest");
-        s.integer("max_readings_per_request", cfg.ingest.max_readings_per_request, 1, 1'000'000);
-        s.integer("max_batch_rows", cfg.ingest.max_batch_rows, 1, 10'000'000);
-        s.integer("max_pending_rows", cfg.ingest.max_pending_rows, 1, 100'000'000);
-        s.integer("max_future_skew_s", cfg.ingest.max_future_skew_s, 0, 86'400 * 366);
-        s.integer("max_age_days", cfg.ingest.max_age_days, 1, 36'500);
-        s.finish();
-    }
-    if (const json* v = root.object("writer")) {
-        section s(*v, "writer");
-        s.integer("max_queued_tasks", cfg.writer.max_queued_tasks, 1, 1'000'000);
-        s.finish();
-    }
-    if (const json* v = root.object("storage")) {
-        section s(*v, "storage");
-        s.integer("partition_days_ahead", cfg.storage.partition_days_ahead, 1, 366);
-        s.integer("retention_days", cfg.storage.retention_days, 0, 36'600);
-        s.integer("minute_rollup_days", cfg.storage.minute_rollup_days, 0, 36'600);
-        s.integer("hour_rollup_days", cfg.storage.hour_rollup_days, 0, 36'600);
-        s.integer("maintenance_interval_s", cfg.storage.maintenance_interval_s, 10, 86'400);
-        s.finish();
-    }
-    if (const json* v = root.object("auth")) {
-        section s(*v, "auth");
-        s.string("admin_key_file", cfg.auth.admin_key_file, false);
-        // Keys are held in memory since issue 26: the look-up caches and limits of earlier
-        // versions are gone, and their keys, still in installed config files, are read and ignored.
-        long long obsolete = 0;
-        for (const char* gone :
-             {"cache_ttl_s",
-              "negative_cache_ttl_s",
-              "negative_cache_size",
-              "max_lookups_per_client_per_s",
-              "max_concurrent_lookups"})
-            s.integer(gone, obsolete, 0, 10'000'000);
-        s.finish();
-    }
-    if (const json* v = root.object("query")) {
-        section s(*v, "query");
-        s.integer("default_readings", cfg.query.default_readings, 1, 1'000'000);
-        s.integer("max_readings", cfg.query.max_readings, 1, 1'000'000);
-        s.integer("max_buckets", cfg.query.max_buckets, 1, 1'000'000);
-        s.finish();
-    }
-    if (const json* v = root.object("alarms")) {
-        section s(*v, "alarms");
-        s.integer("tick_ms", cfg.alarms.tick_ms, 50, 3'600'000);
-        s.integer("max_list", cfg.alarms.max_list, 1, 100'000);
-        s.integer("default_list", cfg.alarms.default_list, 1, 100'000);
-        s.integer("replay_max_readings", cfg.alarms.replay_max_readings, 1, 100'000'000);
-        s.integer("replay_max_ms", cfg.alarms.replay_max_ms, 100, 3'600'000);
-        s.integer("replay_max_sensors", cfg.alarms.replay_max_sensors, 1, 100'000);
-        s.finish();
-    }
-    if (const json* v = root.object("feed")) {
-        section s(*v, "feed");
-        s.integer("max_queued_messages", cfg.feed.max_queued_messages, 16, 1'000'000);
-        s.integer("auth_timeout_ms", cfg.feed.auth_timeout_ms, 100, kMaxInt);
-        s.integer("idle_timeout_ms", cfg.feed.idle_timeout_ms, 1000, kMaxInt);
-        s.integer("close_timeout_ms", cfg.feed.close_timeout_ms, 100, kMaxInt);
-        s.integer("max_message_bytes", cfg.feed.max_message_bytes, 1024, 1 << 24);
-        s.integer("max_replay", cfg.feed.max_replay, 1, 10'000'000);
-        s.integer("max_reading_sensors", cfg.feed.max_reading_sensors, 0, 100'000);
-        s.integer("poll_ms", cfg.feed.poll_ms, 100, 3'600'000);
-        s.integer("socket_send_buffer", cfg.feed.socket_send_buffer, 0, 64 << 20);
-        s.integer("max_queued_bytes", cfg.feed.max_queued_bytes, 64 * 1024, 1LL << 32);
-        s.integer("max_output_bytes_total", cfg.feed.max_output_bytes_total, 1 << 20, 1LL << 40);
-        s.integer("max_concurrent_loads", cfg.feed.max_concurrent_loads, 1, 1024);
-        s.integer("send_timeout_ms", cfg.feed.send_timeout_ms, 100, kMaxInt);
-        s.integer("max_client_messages_per_s", cfg.feed.max_client_messages_per_s, 1, 1'000'000);
-        s.finish();
-    }
-    if (const json* v = root.object("notifications")) {
-        section s(*v, "notifications");
-        s.integer("poll_ms", cfg.notifications.poll_ms, 10, 3'600'000);
-        s.integer("batch", cfg.notifications.batch, 1, 10'000);
-        s.integer("alert_firing_s", cfg.notifications.alert_firing_s, 60, 30 * 86'400);
-        s.finish();
-    }
-    if (const json* v = root.object("resources")) {
-        section s(*v, "resources");
-        if (const json* speeds = s.object("speed_kmh")) {
-            section sp(*speeds, "resources.speed_kmh");
-            sp.integer("warehouse", cfg.resources.warehouse_speed_kmh, 1, 1000);
-            sp.integer("team", cfg.resources.team_speed_kmh, 1, 1000);
-            sp.integer("shelter", cfg.resources.shelter_speed_kmh, 1, 1000);
-            sp.integer("expert", cfg.resources.expert_speed_kmh, 1, 1000);
-            sp.finish();
-        }
-        s.integer("circle_s", cfg.resources.circle_s, 1, 86'400);
-        s.integer("nearby_per_kind", cfg.resources.nearby_per_kind, 1, 1000);
-        s.integer("max_nearby_per_kind", cfg.resources.max_nearby_per_kind, 1, 1000);
-        s.finish();
-    }
-    if (const json* v = root.object("stats")) {
-        section s(*v, "stats");
-        s.string("time_zone", cfg.stats.time_zone, false);
-        if (cfg.stats.time_zone.size() > 64) section::fail("stats.time_zone", "must be an IANA time zone name");
-        s.integer("default_disposal_s", cfg.stats.default_disposal_s, 60, 366 * 86'400);
-        s.integer("default_days", cfg.stats.default_days, 1, 3660);
-        s.integer("max_days", cfg.stats.max_days, 1, 3660);
-        s.integer("max_top_sites", cfg.stats.max_top_sites, 1, 10'000);
-        s.finish();
-    }
-    if (const json* v = root.object("metrics")) {
-        section s(*v, "metrics");
-        s.string("access", cfg.metrics.access, false);
-        if (cfg.metrics.access != "loopback" && cfg.metrics.access != "key" && cfg.metrics.access != "open")
-            section::fail("metrics.access", "must be \"loopback\", \"key\" or \"open\"");
-        s.finish();
-    }
-    if (const json* v = root.object("cluster")) {
-        section s(*v, "cluster");
-        s.string("advertise_url", cfg.cluster.advertise_url);
-        s.integer("poll_ms", cfg.cluster.poll_ms, 50, 600'000);
-        s.integer("heartbeat_ms", cfg.cluster.heartbeat_ms, 100, 600'000);
-        s.integer("member_timeout_ms", cfg.cluster.member_timeout_ms, 500, kMaxInt);
-        s.integer("forget_after_s", cfg.cluster.forget_after_s, 60, 366 * 86'400);
-        s.integer("forward_connections", cfg.cluster.forward_connections, 1, 10'000);
-        s.integer("max_queued_forwards", cfg.cluster.max_queued_forwards, 0, 1'000'000);
-        s.integer("forward_timeout_ms", cfg.cluster.forward_timeout_ms, 100, kMaxInt);
-        s.finish();
-    }
-    if (const json* v = root.object("web")) {
-        section s(*v, "web");
-        s.string("root", cfg.web.root);
-        s.string("tile_url", cfg.web.tile_url);
-        s.string("boundaries_file", cfg.web.boundaries_file);
-        s.finish();
-    }
+    read_section(root, "http", cfg, read_http);
+    read_section(root, "db", cfg, read_db);
+    read_section(root, "ingest", cfg, read_ingest);
+    read_section(root, "writer", cfg, read_writer);
+    read_section(root, "storage", cfg, read_storage);
+    read_section(root, "auth", cfg, read_auth);
+    read_section(root, "query", cfg, read_query);
+    read_section(root, "alarms", cfg, read_alarms);
+    read_section(root, "feed", cfg, read_feed);
+    read_section(root, "notifications", cfg, read_notifications);
+    read_section(root, "resources", cfg, read_resources);
+    read_section(root, "stats", cfg, read_stats);
+    read_section(root, "metrics", cfg, read_metrics);
+    read_section(root, "cluster", cfg, read_cluster);
+    read_section(root, "web", cfg, read_web);
     root.finish();
-    // A reading the server accepts must never land in a partition retention drops at once.
-    if (cfg.storage.retention_days != 0 && cfg.storage.retention_days <= cfg.ingest.max_age_days + 1)
-        section::fail("storage.retention_days", "must be 0 (keep forever) or more than ingest.max_age_days + 1");
-    check_cluster(cfg.cluster, "CITYGUARD_CLUSTER_TOKEN");
-    if (cfg.stats.default_days > cfg.stats.max_days)
-        section::fail("stats.default_days", "must not exceed stats.max_days");
-    if (cfg.resources.nearby_per_kind > cfg.resources.max_nearby_per_kind)
-        section::fail("resources.nearby_per_kind", "must not exceed resources.max_nearby_per_kind");
-    if (cfg.alarms.default_list > cfg.alarms.max_list)
-        section::fail("alarms.default_list", "must not exceed alarms.max_list");
-    if (cfg.query.default_readings > cfg.query.max_readings)
-        section::fail("query.default_readings", "must not exceed query.max_readings");
-    if (cfg.http.reserved_connections >= cfg.http.max_connections)
-        section::fail("http.reserved_connections", "must be less than http.max_connections");
-    if (cfg.ingest.max_readings_per_request > cfg.ingest.max_pending_rows)
-        section::fail("ingest.max_readings_per_request", "must not exceed ingest.max_pending_rows");
+    check_consistency(cfg);
 }
 
 std::string usage() {

@@ -68,11 +68,15 @@ std::optional<tier> deadline_state::highest_told() const noexcept {
     return out;
 }
 
+// The state comes from the alarm's columns as the last commit left them: a restart neither
+// forgets a deadline nor fires one twice (an escalation already told is in `told`).
 void escalation::restore(const alarm_model::alarm& a, const deadline_state& state) {
     if (a.state == alarm_model::status::closed) return;
     tracked_[a.id] = entry{a, district_of_(a.site), state};
 }
 
+// The before-image is taken once per change, at the first touch: a rollback restores what the
+// last commit left, however often the entry changed since.
 escalation::entry& escalation::stage(std::int64_t id) {
     auto it = tracked_.find(id);
     if (!undo_.count(id)) undo_[id] = it == tracked_.end() ? std::nullopt : std::optional<entry>(it->second);
@@ -113,6 +117,7 @@ std::optional<deadline_state> escalation::state_of(std::int64_t alarm) const {
 
 void escalation::set_silences(std::vector<silence> silences) { silences_ = std::move(silences); }
 
+// A put replaces the silence of the same id: ending one early is a put with an earlier end.
 void escalation::put_silence(const silence& s) {
     // Newest last: most puts are new silences, and an end early names a recent one.
     for (auto it = silences_.rbegin(); it != silences_.rend(); ++it)
@@ -123,6 +128,8 @@ void escalation::put_silence(const silence& s) {
     silences_.push_back(s);
 }
 
+// Every escalation step is an event of the alarm, so its history shows who was told and why,
+// beside what people and rules did.
 void escalation::record(std::int64_t id, alarm_model::event ev, escalation_output& out) const {
     ev.actor = "escalation";
     out.events.push_back({id, std::move(ev)});
@@ -132,6 +139,8 @@ void escalation::tell(const entry& e, tier t, notice_kind kind, escalation_outpu
     out.notices.push_back({e.alarm.id, e.alarm.site, kind, t, e.alarm.lvl});
 }
 
+// Acknowledgement is due only while nobody has acknowledged; disposal is due whatever the status
+// until it is resolved (a level's policy may set neither: yellow and blue often do not).
 void escalation::set_deadlines(entry& e, util::micros now) const {
     const auto& p = policy_of(e);
     e.state.ack_due = p.ack_s && e.alarm.state == alarm_model::status::open
@@ -140,6 +149,7 @@ void escalation::set_deadlines(entry& e, util::micros now) const {
     e.state.dispose_due = p.dispose_s ? std::optional<util::micros>(now + *p.dispose_s * kSecond) : std::nullopt;
 }
 
+// Raised or a level up: the level's tiers are told and its deadlines start now.
 void escalation::start(entry& e, util::micros now, notice_kind kind, escalation_output& out) {
     const auto& p = policy_of(e);
     set_deadlines(e, now);
@@ -164,6 +174,8 @@ void escalation::start(entry& e, util::micros now, notice_kind kind, escalation_
     }
 }
 
+// The first silence in force whose every given matcher names the alarm. Silences are few
+// (silences.max_active), so a scan costs less than an index would to keep.
 const silence* escalation::matching_silence(const entry& e, util::micros now) const {
     const auto& a = e.alarm;
     for (const auto& s : silences_) {
@@ -178,6 +190,8 @@ const silence* escalation::matching_silence(const entry& e, util::micros now) co
     return nullptr;
 }
 
+// A silence or an inhibition holds the alarm's notices and deadlines; both are recorded as
+// events when they start and end, so an operator can see why nobody was told.
 void escalation::check_suppression(entry& e, util::micros now, escalation_output& out) {
     const silence* holding = matching_silence(e, now);
     const std::optional<std::int64_t> silence_id = holding ? std::optional(holding->id) : std::nullopt;
@@ -203,6 +217,8 @@ void escalation::check_suppression(entry& e, util::micros now, escalation_output
     }
 }
 
+// A missed acknowledgement tells the next tier up (enterprise → district → city) and starts its
+// own deadline; a missed disposal reminds the tier responsible now and escalates once more.
 void escalation::check_deadlines(entry& e, util::micros now, escalation_output& out) {
     if (e.state.suppressed) return;
     const auto& p = policy_of(e);
@@ -243,6 +259,9 @@ void escalation::check_deadlines(entry& e, util::micros now, escalation_output& 
     }
 }
 
+// Reacts to what the engine and operators changed, by the events each write carries: a raise
+// or level up tells, an acknowledgement or resolution stops the clocks, a clear or close tells
+// those already told that it is over.
 escalation_output escalation::observe(const alarm_model::changes& written, util::micros now) {
     escalation_output out;
     for (const auto& w : written.alarms) {
@@ -284,6 +303,8 @@ escalation_output escalation::observe(const alarm_model::changes& written, util:
     return out;
 }
 
+// The tick's filter: without it every tick would copy every open alarm's entry to find the few
+// whose deadline or silence changed.
 bool escalation::may_change(const entry& e, util::micros now) const {
     const auto& st = e.state;
     const silence* holding = matching_silence(e, now);

@@ -65,6 +65,7 @@ std::string upper(std::string_view s) {
     return out;
 }
 
+// Six significant digits: enough for any sensor, short enough for an SMS-sized text.
 std::string number(double v) {
     if (!std::isfinite(v)) return "-";
     char buf[32];
@@ -74,10 +75,14 @@ std::string number(double v) {
 
 }  // namespace
 
+// One key per outbox row, the same on every attempt: a receiver that got a message whose
+// answer was lost can drop the retry.
 std::string idempotency_key(std::int64_t notification) {
     return "cityguard-notification-" + std::to_string(notification);
 }
 
+// Chinese by default (duty officers' language); English where a channel asks for it, falling back
+// to the Chinese text where a rule pack has no English one. The link opens the alarm itself.
 message render(const message_facts& f, const std::string& language, const std::string& dashboard_url) {
     const auto& a = f.alarm;
     const std::string site = f.site_name.empty() ? a.site : f.site_name;
@@ -99,6 +104,8 @@ message render(const message_facts& f, const std::string& language, const std::s
     return m;
 }
 
+// The receiver gets the rendered message and the structured alarm, so it can forward the text
+// as is (WeChat Work, SMS gateways) or build its own from the fields.
 json webhook_body(const message_facts& f, const message& m, const std::string& language) {
     const auto& a = f.alarm;
     json contact{{"id", f.contact_id}, {"name", f.contact_name}, {"tier", to_string(f.to)}};

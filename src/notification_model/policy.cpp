@@ -13,6 +13,8 @@ using json = nlohmann::json;
 
 [[noreturn]] void fail(const std::string& where, const std::string& why) { throw policy_error(where + ": " + why); }
 
+// An unknown key is an error, not ignored: a misspelt "ack_deadlne_s" would otherwise leave a red
+// alarm without the deadline its operator believes it has.
 void only_keys(const json& obj, const std::set<std::string>& allowed, const std::string& where) {
     for (auto it = obj.begin(); it != obj.end(); ++it)
         if (!allowed.count(it.key())) fail(where + "." + it.key(), "unknown field");
@@ -25,6 +27,8 @@ std::int64_t bounded_int(const json& v, const std::string& where, std::int64_t l
     return n;
 }
 
+// Channel names are referenced by contacts in the registry and shown in metrics labels: a
+// small, fixed alphabet keeps both safe to print.
 bool valid_channel_name(std::string_view name) {
     if (name.empty() || name.size() > 64) return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
@@ -81,6 +85,8 @@ channel parse_channel(const std::string& name, const json& j, secret_lookup look
     return c;
 }
 
+// Required even when there is none: a level without a deadline must say so (null), so that a
+// forgotten key cannot silently mean "never escalate".
 std::optional<std::int64_t> deadline(const json& p, const char* key, const std::string& where) {
     if (!p.contains(key)) fail(where + "." + key, "is required: seconds, or null for no deadline at this level");
     if (p[key].is_null()) return std::nullopt;
@@ -155,6 +161,8 @@ std::string_view to_string(channel_type t) noexcept {
     return "log";
 }
 
+// A domain's own policy wins over the level's general one (a chemical plant's red may call the
+// city at once where a bridge's red calls the district first).
 const level_policy& policy::for_alarm(rules::level lvl, std::string_view domain) const {
     const level_policy* fallback = nullptr;
     for (const auto& lp : levels) {
@@ -165,6 +173,8 @@ const level_policy& policy::for_alarm(rules::level lvl, std::string_view domain)
     return *fallback;  // parse_policy guarantees one per level
 }
 
+// The whole file is checked before the server starts: a bad notification file stops start-up
+// with the field named, rather than failing at the first alarm.
 policy parse_policy(const json& doc, secret_lookup lookup_env) {
     if (!doc.is_object()) fail("notifications", "must be a JSON object");
     only_keys(doc, {"channels", "policies", "retry", "silences", "dashboard_url"}, "notifications");
@@ -219,6 +229,8 @@ policy parse_policy(const json& doc, secret_lookup lookup_env) {
     return p;
 }
 
+// Secrets may come from the environment (secret_env), so the file can be shipped and read by
+// others without the webhook keys in it.
 policy load_policy_file(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw policy_error(path + ": cannot be read");

@@ -18,6 +18,8 @@ namespace net = boost::asio;
 
 namespace {
 
+// The message is rendered from the alarm as it is at delivery, not as it was when the notice
+// was written: a notice that waited for a retry says what is true now.
 notification_model::message_facts facts_of(const store::delivery_job& job) {
     const auto& n = job.notification;
     notification_model::message_facts f;
@@ -34,6 +36,7 @@ notification_model::message_facts facts_of(const store::delivery_job& job) {
     return f;
 }
 
+// Alertmanager's URL is configured as its base; a trailing slash would make "//api/v2/alerts".
 std::string trim_slash(std::string url) {
     while (!url.empty() && url.back() == '/') url.pop_back();
     return url;
@@ -49,6 +52,8 @@ dispatcher::dispatcher(
 )
     : repo_(repo), policy_(policy), cfg_(cfg), client_(ioc), strand_(net::make_strand(ioc)), timer_(strand_) {}
 
+// Everything of the dispatcher runs on one strand: in_flight_ and channel_load_ need no lock,
+// and the database calls it awaits run on the pool, never on that strand.
 void dispatcher::start() { net::co_spawn(strand_, loop(), net::detached); }
 
 void dispatcher::stop() {
@@ -56,6 +61,8 @@ void dispatcher::stop() {
     net::post(strand_, [this] { timer_.cancel(); });
 }
 
+// Called from the writer thread after a commit that added outbox rows: cancelling the poll timer
+// makes a new notice go out at once instead of up to notifications.poll_ms later.
 void dispatcher::wake() {
     net::post(strand_, [this] {
         woken_ = true;
@@ -63,12 +70,17 @@ void dispatcher::wake() {
     });
 }
 
+// Exponential, capped: a receiver that is down for an hour gets a try every retry.max_ms, not a
+// flood when it comes back.
 util::micros dispatcher::backoff(int attempts_before) const {
     std::int64_t ms = policy_.retry.initial_ms;
     for (int i = 0; i < attempts_before && ms < policy_.retry.max_ms; ++i) ms *= 2;
     return std::min(ms, policy_.retry.max_ms) * 1000;
 }
 
+// One pass takes what is due, except rows being delivered now (a slow receiver must not get a
+// second copy while the first is still in flight), and starts a delivery for each while its
+// channel has a free slot. A follower reads nothing: only the leader delivers (allowed_).
 net::awaitable<void> dispatcher::loop() {
     while (!stopping_) {
         woken_ = false;
@@ -143,6 +155,8 @@ net::awaitable<int> dispatcher::send(const notification_model::channel& ch, cons
     co_return 0;
 }
 
+// One attempt: its outcome is recorded whatever happened, so a crash between the send and the
+// record leads to a second send with the same Idempotency-Key, never to a lost notice.
 net::awaitable<void> dispatcher::deliver(store::delivery_job job) {
     const auto& n = job.notification;
     store::delivery_attempt attempt;
@@ -166,6 +180,7 @@ net::awaitable<void> dispatcher::deliver(store::delivery_job job) {
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
     );
     if (attempt.status != "delivered") {
+        // A channel that is not configured any more can never succeed: give up at once.
         const bool last = n.attempts + 1 >= policy_.retry.max_attempts || ch == policy_.channels.end();
         attempt.status = last ? "failed" : "pending";
         attempt.next_attempt_at = util::now_micros() + backoff(n.attempts);

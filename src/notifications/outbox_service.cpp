@@ -17,6 +17,8 @@ constexpr std::size_t kMaxList = 1000;
 
 json opt_time(const std::optional<util::micros>& t) { return t ? json(util::format_rfc3339(*t)) : json(nullptr); }
 
+// next_attempt_at means something only while a row is pending: a delivered or failed row shows
+// null rather than the time its last attempt was scheduled for.
 json to_json(const store::notification_record& n) {
     return {
         {"id", n.id},
@@ -46,6 +48,8 @@ std::int64_t positive(const std::string& text, const char* name, std::int64_t ma
 
 }  // namespace
 
+// An alarm's notifications with every attempt: what an operator checks when someone says "I was
+// never told" (who, over which channel, what the receiver answered, when).
 net::awaitable<json> outbox_service::of_alarm(std::int64_t alarm) {
     auto rows = co_await repo_.of_alarm(alarm);
     auto attempts = co_await repo_.attempts_of_alarm(alarm);
@@ -74,6 +78,8 @@ net::awaitable<json> outbox_service::list(
     if (status && *status != "pending" && *status != "delivered" && *status != "failed")
         throw api_error(errc::bad_request, "status must be pending, delivered or failed");
     const auto n = limit ? static_cast<std::size_t>(positive(*limit, "limit", kMaxList)) : kDefaultList;
+    // The cursor is the last id of the previous page: ids only grow, so paging never skips a row
+    // that was added meanwhile (it appears on the first page instead).
     std::optional<std::int64_t> before;
     if (cursor) before = positive(*cursor, "cursor", INT64_MAX);
     auto rows = co_await repo_.list(status, before, n);

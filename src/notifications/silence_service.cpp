@@ -19,6 +19,8 @@ constexpr util::micros kSecond = 1'000'000;
 
 json opt(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
 
+// The state is computed at answer time, not stored: a silence moves from pending to active to
+// expired by the clock alone.
 json to_json(const store::silence_record& s, util::micros now) {
     const auto& w = s.what;
     const char* state = w.ends_at <= now ? "expired" : w.starts_at > now ? "pending" : "active";
@@ -41,6 +43,8 @@ json to_json(const store::silence_record& s, util::micros now) {
 
 [[noreturn]] void refuse(const std::string& message) { throw api_error(errc::validation_failed, message); }
 
+// Site, sensor and rule are ids and must look like one: a typo would silence nothing and nobody
+// would notice. Domain and district are names (district in Chinese), held to storable text.
 std::optional<std::string> matcher(const json& body, const char* key, bool id_syntax) {
     auto it = body.find(key);
     if (it == body.end() || it->is_null()) return std::nullopt;
@@ -72,6 +76,8 @@ std::int64_t silence_id(const std::string& text) {
     return id;
 }
 
+// At start and when this instance takes the lead: the escalation gets every silence in force or
+// to come, so one created on another instance a moment ago holds here too.
 net::awaitable<void> silence_service::load() {
     auto rows = co_await repo_.unexpired();
     std::vector<notification_model::silence> silences;
@@ -79,6 +85,9 @@ net::awaitable<void> silence_service::load() {
     alarms_.set_silences(std::move(silences));
 }
 
+// Every bound of a silence is checked here, before the database sees it: a silence that could
+// never hold, one without a matcher (it would silence the whole city), one longer than
+// silences.max_duration_s, or one ending past year 9999 (the timestamp's range).
 store::silence_record parse_silence(const json& body, const notification_model::policy& policy, util::micros now) {
     if (!body.is_object()) refuse("a silence must be a JSON object");
     static const std::set<std::string> allowed{
@@ -132,10 +141,13 @@ net::awaitable<json> silence_service::create(const json& body, const std::string
             "there are " + std::to_string(policy_.max_active_silences) +
                 " silences in force or to come already (silences.max_active): end one first"
         );
+    // Answer only once the writer holds it: a reading committed after this answer is matched
+    // against the silence (alarm_service::put_silence).
     co_await alarms_.put_silence(stored->what);
     co_return to_json(*stored, util::now_micros());
 }
 
+// Ending early keeps the row and its audit: who ended it and when is part of the record.
 net::awaitable<json> silence_service::end(std::int64_t id, const std::string& actor) {
     auto ended = co_await repo_.end(id, actor);
     if (!ended) {

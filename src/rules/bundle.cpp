@@ -7,6 +7,8 @@ namespace cityguard::rules {
 
 using json = nlohmann::json;
 
+// An item of a bundle ("8+8": eight video items and eight IoT items) is covered by any sensor
+// of one of its kinds.
 bool bundle_item::serves(std::string_view sensor_kind) const noexcept {
     return std::any_of(kinds.begin(), kinds.end(), [&](const std::string& k) { return kind_matches(k, sensor_kind); });
 }
@@ -88,6 +90,8 @@ std::optional<bundle> parse_bundle(const json& pack, const std::string& file, co
     return b;
 }
 
+// Bundles refer to rules by id: checked against the loaded rules, so a bundle never promises
+// coverage by a rule that does not exist.
 std::vector<bundle> load_bundles(const std::string& dir, const std::vector<rule>& rules) {
     std::vector<bundle> out;
     std::set<std::string> ids;

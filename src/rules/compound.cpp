@@ -68,21 +68,9 @@ struct evaluation {
                     mine.push_back(m);
                 });
                 break;
-            case condition_node::op::all: {
-                now = true;
-                std::vector<std::size_t> child_index;
-                for (const auto& c : n.children) {
-                    child_index.push_back(next);
-                    const bool t = eval(c, mine);
-                    if (n.within_s <= 0) {
-                        now = now && t;
-                    } else {
-                        const auto& cm = memory.nodes[child_index.back()];
-                        now = now && cm.last_true && at - *cm.last_true <= static_cast<micros>(n.within_s * 1e6);
-                    }
-                }
+            case condition_node::op::all:
+                now = eval_all(n, mine);
                 break;
-            }
             case condition_node::op::any:
                 for (const auto& c : n.children) now = eval(c, mine) || now;
                 break;
@@ -91,72 +79,12 @@ struct evaluation {
                 now = !eval(n.children[0], ignored);
                 break;
             }
-            case condition_node::op::count: {
-                auto& seen = memory.nodes[index].seen;
-                if (n.within_s <= 0) seen.clear();  // without a window only what holds now counts
-                facts.alarms(n.rule, [&](const member& m) {
-                    if (n.min_level && m.lvl && more_severe(*n.min_level, *m.lvl)) return;
-                    auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& e) {
-                        return e.second.sensor == m.sensor;
-                    });
-                    if (it == seen.end())
-                        seen.emplace_back(at, m);
-                    else
-                        *it = {at, m};
-                });
-                const auto window = static_cast<micros>(n.within_s * 1e6);
-                std::erase_if(seen, [&](const auto& e) { return at - e.first > window; });
-                // The first member around which k of them lie within D (or share a named group
-                // with it). A sensor without a position proves no adjacency.
-                const bool anywhere = n.within_m <= 0 && !n.same_group;
-                auto share_a_group = [&](const std::string& a, const std::string& b) {
-                    if (!n.same_group || !facts.groups) return false;
-                    const auto* ga = facts.groups(a);
-                    const auto* gb = facts.groups(b);
-                    if (!ga || !gb) return false;
-                    for (const auto& g : *ga)
-                        if (std::find(gb->begin(), gb->end(), g) != gb->end()) return true;
-                    return false;
-                };
-                for (const auto& centre : seen) {
-                    std::vector<member> near;
-                    const auto here = n.within_m > 0 ? facts.position(centre.second.sensor) : std::nullopt;
-                    for (const auto& other : seen) {
-                        bool adjacent = anywhere || other.second.sensor == centre.second.sensor;
-                        if (!adjacent && here) {
-                            const auto there = facts.position(other.second.sensor);
-                            adjacent = there && metres(*here, *there) <= n.within_m;
-                        }
-                        if (!adjacent) adjacent = share_a_group(centre.second.sensor, other.second.sensor);
-                        if (adjacent) near.push_back(other.second);
-                    }
-                    if (static_cast<int>(near.size()) >= n.at_least) {
-                        now = true;
-                        mine = std::move(near);
-                        break;
-                    }
-                }
+            case condition_node::op::count:
+                now = eval_count(n, index, mine);
                 break;
-            }
-            case condition_node::op::then: {
-                const std::size_t first = next;
-                std::vector<member> before;
-                eval(n.children[0], before);
-                const std::size_t second = next;
-                const bool b = eval(n.children[1], mine);
-                auto& self = memory.nodes[index];
-                const auto& a_mem = memory.nodes[first];
-                const auto& b_mem = memory.nodes[second];
-                if (b && b_mem.became_true == at) {
-                    // B's episode begins now: it counts only if A began first, within W.
-                    self.then_armed = a_mem.became_true && *a_mem.became_true <= at &&
-                                      at - *a_mem.became_true <= static_cast<micros>(n.within_s * 1e6);
-                }
-                if (!b) self.then_armed = false;
-                now = b && self.then_armed;
-                if (now) mine.insert(mine.begin(), before.begin(), before.end());
+            case condition_node::op::then:
+                now = eval_then(n, index, mine);
                 break;
-            }
         }
         auto& m = memory.nodes[index];
         if (now && !m.was_true) m.became_true = at;
@@ -165,10 +93,101 @@ struct evaluation {
         if (now) members.insert(members.end(), mine.begin(), mine.end());
         return now;
     }
+
+    /// Every child holds now, or (with within_s) each held within the window.
+    bool eval_all(const condition_node& n, std::vector<member>& mine) {
+        bool now = true;
+        std::vector<std::size_t> child_index;
+        for (const auto& c : n.children) {
+            child_index.push_back(next);
+            const bool t = eval(c, mine);
+            if (n.within_s <= 0) {
+                now = now && t;
+            } else {
+                const auto& cm = memory.nodes[child_index.back()];
+                now = now && cm.last_true && at - *cm.last_true <= static_cast<micros>(n.within_s * 1e6);
+            }
+        }
+        return now;
+    }
+
+    /// At least `at_least` alarms of the rule within the window, near each other (within_m) or
+    /// in one named group.
+    bool eval_count(const condition_node& n, std::size_t index, std::vector<member>& mine) {
+        bool now = false;
+        auto& seen = memory.nodes[index].seen;
+        if (n.within_s <= 0) seen.clear();  // without a window only what holds now counts
+        facts.alarms(n.rule, [&](const member& m) {
+            if (n.min_level && m.lvl && more_severe(*n.min_level, *m.lvl)) return;
+            auto it =
+                std::find_if(seen.begin(), seen.end(), [&](const auto& e) { return e.second.sensor == m.sensor; });
+            if (it == seen.end())
+                seen.emplace_back(at, m);
+            else
+                *it = {at, m};
+        });
+        const auto window = static_cast<micros>(n.within_s * 1e6);
+        std::erase_if(seen, [&](const auto& e) { return at - e.first > window; });
+        // The first member around which k of them lie within D (or share a named group
+        // with it). A sensor without a position proves no adjacency.
+        const bool anywhere = n.within_m <= 0 && !n.same_group;
+        auto share_a_group = [&](const std::string& a, const std::string& b) {
+            if (!n.same_group || !facts.groups) return false;
+            const auto* ga = facts.groups(a);
+            const auto* gb = facts.groups(b);
+            if (!ga || !gb) return false;
+            for (const auto& g : *ga)
+                if (std::find(gb->begin(), gb->end(), g) != gb->end()) return true;
+            return false;
+        };
+        for (const auto& centre : seen) {
+            std::vector<member> near;
+            const auto here = n.within_m > 0 ? facts.position(centre.second.sensor) : std::nullopt;
+            for (const auto& other : seen) {
+                bool adjacent = anywhere || other.second.sensor == centre.second.sensor;
+                if (!adjacent && here) {
+                    const auto there = facts.position(other.second.sensor);
+                    adjacent = there && metres(*here, *there) <= n.within_m;
+                }
+                if (!adjacent) adjacent = share_a_group(centre.second.sensor, other.second.sensor);
+                if (adjacent) near.push_back(other.second);
+            }
+            if (static_cast<int>(near.size()) >= n.at_least) {
+                now = true;
+                mine = std::move(near);
+                break;
+            }
+        }
+        return now;
+    }
+
+    /// B holds now and its episode began after A's, within the window.
+    bool eval_then(const condition_node& n, std::size_t index, std::vector<member>& mine) {
+        bool now = false;
+        const std::size_t first = next;
+        std::vector<member> before;
+        eval(n.children[0], before);
+        const std::size_t second = next;
+        const bool b = eval(n.children[1], mine);
+        auto& self = memory.nodes[index];
+        const auto& a_mem = memory.nodes[first];
+        const auto& b_mem = memory.nodes[second];
+        if (b && b_mem.became_true == at) {
+            // B's episode begins now: it counts only if A began first, within W.
+            self.then_armed = a_mem.became_true && *a_mem.became_true <= at &&
+                              at - *a_mem.became_true <= static_cast<micros>(n.within_s * 1e6);
+        }
+        if (!b) self.then_armed = false;
+        now = b && self.then_armed;
+        if (now) mine.insert(mine.begin(), before.begin(), before.end());
+        return now;
+    }
 };
 
 }  // namespace
 
+// A condition is a small tree (all, any, not, count, then over sensor and alarm leaves); the
+// node count is bounded so a pack cannot make one reading cost unbounded work.
 condition_node parse_condition(const json& j) {
     if (!j.is_object() || j.empty()) bad("a condition must be an object");
     condition_node n;
@@ -254,6 +273,8 @@ void referenced(const condition_node& n, std::vector<std::string>& kinds, std::v
     for (const auto& c : n.children) referenced(c, kinds, rules);
 }
 
+// Memory per node (when each became true, what was seen within a window) lives in the slot's
+// state, so windows and sequences survive between readings and restarts.
 condition_result evaluate_condition(
     const condition_node& root, const site_facts& facts, condition_memory& memory, micros at
 ) {

@@ -126,6 +126,7 @@ std::optional<double> rate_over(eval_state& s, micros ts, double value, double s
 
 constexpr std::size_t kMaxSpikeSamples = 64;  // bounds the median's cost per reading
 
+// The median, not the mean: one spike in a baseline's history must not move the baseline.
 double median_of(std::vector<double>& v) {
     const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
     std::nth_element(v.begin(), mid, v.end());
@@ -140,6 +141,7 @@ struct quality {
     std::string reason;
 };
 
+// For notes people read: "12.5", not "12.500000".
 std::string number_text(double x) {
     std::string t = std::to_string(x);
     while (t.size() > 1 && t.back() == '0') t.pop_back();
@@ -192,6 +194,8 @@ std::optional<double> range_end(const json& limits, const char* key, const std::
     return it != limits.end() && it->is_number() ? std::optional<double>(it->get<double>()) : fallback;
 }
 
+// Out of the sensor's physical range, a spike no process could make, or the same value for too
+// long: each means the device, not the process, is reporting.
 quality judge_quality(const fault_spec& f, const json& limits, eval_state& s, micros ts, double v) {
     quality q;
     const auto lo = range_end(limits, "range_min", f.min);
@@ -233,6 +237,8 @@ quality judge_quality(const fault_spec& f, const json& limits, eval_state& s, mi
     return q;
 }
 
+// Series keep one sample per bucket: memory per sensor is bounded by span / bucket, whatever the
+// reading rate.
 micros bucket_us(const rule& r) {
     return std::max<micros>(static_cast<micros>(r.series.bucket_s * kMicrosPerSecond), 1);
 }
@@ -318,12 +324,15 @@ std::optional<double> slope_of(const rule& r, eval_state& s) {
     return s.series_stat;
 }
 
+// Rising rules judge x, falling ones -x, either-way ones |x|: the levels are always "high".
 double directed(rate_direction d, double x) {
     return d == rate_direction::rising ? x : d == rate_direction::falling ? -x : std::abs(x);
 }
 
 }  // namespace
 
+// Only what a restart needs to continue a rule where it was (pending-since times, streaks, the
+// baseline); windows of samples are rebuilt from stored readings instead.
 json eval_state::persisted() const {
     json j{
         {"current", opt_level(current)},
@@ -374,6 +383,189 @@ eval_state eval_state::from_persisted(const json& j) {
     return s;
 }
 
+namespace {
+
+/// A level for the value itself.
+outcome evaluate_threshold(
+    const rule& r,
+    [[maybe_unused]] const std::vector<resolved_level>& levels,
+    [[maybe_unused]] const json& limits,
+    eval_state& s,
+    [[maybe_unused]] micros ts,
+    double value
+) {
+    if (levels.empty()) return {};
+    return settle(r, s, classify(levels, r.dir == direction::high, value, s.current), ts, value);
+}
+
+/// A level for the change per `per_s` over the rule's window (rising, falling or either way).
+outcome evaluate_rate(
+    const rule& r,
+    [[maybe_unused]] const std::vector<resolved_level>& levels,
+    [[maybe_unused]] const json& limits,
+    eval_state& s,
+    [[maybe_unused]] micros ts,
+    double value
+) {
+    if (levels.empty()) return {};
+    auto rate = rate_over(s, ts, value, r.window_s, r.per_s);
+    if (!rate) return {};
+    const double x = r.rate_dir == rate_direction::rising    ? *rate
+                     : r.rate_dir == rate_direction::falling ? -*rate
+                                                             : std::abs(*rate);
+    auto o = settle(r, s, classify(levels, true, x, s.current), ts, x);
+    // Notes go into events only; formatting a double on every reading would cost more
+    // than the whole evaluation.
+    if (o.what != outcome::change::repeated && o.what != outcome::change::none)
+        o.note = "rate " + std::to_string(*rate) + " per " + std::to_string(static_cast<long long>(r.per_s)) + " s";
+    return o;
+}
+
+/// A level for the movement since a baseline and its daily rate (settlement, tilt, cracks).
+outcome evaluate_cumulative(
+    const rule& r,
+    [[maybe_unused]] const std::vector<resolved_level>& levels,
+    [[maybe_unused]] const json& limits,
+    eval_state& s,
+    [[maybe_unused]] micros ts,
+    double value
+) {
+    if (!s.baseline) {
+        if (r.baseline_from_limits) {
+            auto it = limits.is_object() ? limits.find("baseline") : limits.end();
+            if (limits.is_object() && it != limits.end() && it->is_number()) {
+                s.baseline = it->get<double>();
+            } else {
+                // A missing baseline must never read as "normal": ask a person to look.
+                outcome o;
+                o.what = s.current ? outcome::change::repeated : outcome::change::review;
+                s.current = s.current ? s.current : std::optional<level>(level::blue);
+                o.lvl = *s.current;
+                o.value = value;
+                o.note = "no baseline: set limits.baseline for this sensor; needs review";
+                return o;
+            }
+        } else {
+            s.baseline = value;  // the first reading is the zero of all later changes
+        }
+    }
+    if (levels.empty()) return {};
+    const double cum = value - *s.baseline;
+    const auto per_day = rate_over(s, ts, value, r.window_s, 86400.0);
+    std::optional<level> target;
+    // Settlement standards (GB 50497) alarm on either the total or the daily rate, and
+    // on movement in both directions (heave as much as settlement): hence abs and "or".
+    for (const auto& l : levels) {
+        if (std::abs(cum) >= l.limit || (per_day && l.rate && std::abs(*per_day) >= *l.rate)) {
+            target = l.lvl;
+            break;
+        }
+    }
+    if (!target && r.warning_level && std::abs(cum) >= r.warning_fraction * levels.back().limit)
+        target = r.warning_level;
+    auto o = settle(r, s, target, ts, cum);
+    if (o.what != outcome::change::repeated && o.what != outcome::change::none)
+        o.note =
+            "cumulative " + std::to_string(cum) + (per_day ? ", rate " + std::to_string(*per_day) + " per day" : "");
+    return o;
+}
+
+/// A detection (video analysis, a switch): raised while reported, cleared when it stops.
+outcome evaluate_event(
+    const rule& r,
+    [[maybe_unused]] const std::vector<resolved_level>& levels,
+    [[maybe_unused]] const json& limits,
+    eval_state& s,
+    [[maybe_unused]] micros ts,
+    double value
+) {
+    // Video analysis reports a detection as 1 and its absence as 0; anything from 0.5 up
+    // counts as a detection, so a gateway that forwards a confidence score still works.
+    outcome o;
+    o.value = value;
+    if (value >= 0.5) {
+        s.last_trigger = ts;
+        o.lvl = r.event_level;
+        o.what = s.current ? outcome::change::repeated : outcome::change::raised;
+        s.current = r.event_level;
+        return o;
+    }
+    if (s.current) {
+        s.current.reset();
+        o.what = outcome::change::cleared;
+    }
+    return o;
+}
+
+/// A level for the deviation from a reference: the sensor's limits or its own recent history.
+outcome evaluate_baseline(
+    const rule& r,
+    [[maybe_unused]] const std::vector<resolved_level>& levels,
+    [[maybe_unused]] const json& limits,
+    eval_state& s,
+    [[maybe_unused]] micros ts,
+    double value
+) {
+    if (levels.empty()) return {};
+    if (r.series.span_s > 0) add_to_series(r, s, ts, value);
+    const auto base = baseline_of(r, limits, s);
+    if (!base) return {};  // too little history and no reference: nothing to judge against
+    double dev = value - *base;
+    if (r.series.relative) {
+        if (*base == 0) return {};
+        dev /= std::abs(*base);
+    }
+    const double x = directed(r.rate_dir, dev);
+    auto o = settle(r, s, classify(levels, true, x, s.current), ts, x);
+    if (o.what != outcome::change::repeated && o.what != outcome::change::none)
+        o.note = "baseline " + number_text(*base) + ", deviation " + number_text(dev) +
+                 (r.series.relative ? " (fraction)" : "");
+    return o;
+}
+
+/// A level for the slope of the recent series (a slow rise a threshold would see too late).
+outcome evaluate_trend(
+    const rule& r,
+    [[maybe_unused]] const std::vector<resolved_level>& levels,
+    [[maybe_unused]] const json& limits,
+    eval_state& s,
+    [[maybe_unused]] micros ts,
+    double value
+) {
+    if (levels.empty()) return {};
+    add_to_series(r, s, ts, value);
+    const auto slope = slope_of(r, s);
+    if (!slope) return {};
+    const double per = *slope * r.per_s;
+    const double x = directed(r.rate_dir, per);
+    auto o = settle(r, s, classify(levels, true, x, s.current), ts, x);
+    if (o.what != outcome::change::repeated && o.what != outcome::change::none)
+        o.note = "trend " + number_text(per) + " per " + std::to_string(static_cast<long long>(r.per_s)) + " s over " +
+                 std::to_string(s.series.size()) + " buckets";
+    return o;
+}
+
+/// The device, not the process: readings out of range, spikes or a stuck value.
+outcome evaluate_fault(
+    const rule& r,
+    [[maybe_unused]] const std::vector<resolved_level>& levels,
+    [[maybe_unused]] const json& limits,
+    eval_state& s,
+    [[maybe_unused]] micros ts,
+    double value
+) {
+    auto q = judge_quality(r.fault, limits, s, ts, value);
+    std::optional<level> target;
+    if (q.bad || q.stuck) target = r.fault_level;
+    auto o = settle(r, s, target, ts, value);
+    o.bad_reading = q.bad;
+    if (o.what != outcome::change::repeated && o.what != outcome::change::none)
+        o.note = target ? q.reason : "plausible readings again";
+    return o;
+}
+
+}  // namespace
+
 outcome evaluate(
     const rule& r, const std::vector<resolved_level>& levels, const json& limits, eval_state& s, micros ts, double value
 ) {
@@ -382,130 +574,29 @@ outcome evaluate(
     s.last_ts = ts;
     s.last_value = value;
     switch (r.kind) {
-        case rule_kind::threshold: {
-            if (levels.empty()) return {};
-            return settle(r, s, classify(levels, r.dir == direction::high, value, s.current), ts, value);
-        }
-        case rule_kind::rate: {
-            if (levels.empty()) return {};
-            auto rate = rate_over(s, ts, value, r.window_s, r.per_s);
-            if (!rate) return {};
-            const double x = r.rate_dir == rate_direction::rising    ? *rate
-                             : r.rate_dir == rate_direction::falling ? -*rate
-                                                                     : std::abs(*rate);
-            auto o = settle(r, s, classify(levels, true, x, s.current), ts, x);
-            // Notes go into events only; formatting a double on every reading would cost more
-            // than the whole evaluation.
-            if (o.what != outcome::change::repeated && o.what != outcome::change::none)
-                o.note =
-                    "rate " + std::to_string(*rate) + " per " + std::to_string(static_cast<long long>(r.per_s)) + " s";
-            return o;
-        }
-        case rule_kind::cumulative: {
-            if (!s.baseline) {
-                if (r.baseline_from_limits) {
-                    auto it = limits.is_object() ? limits.find("baseline") : limits.end();
-                    if (limits.is_object() && it != limits.end() && it->is_number()) {
-                        s.baseline = it->get<double>();
-                    } else {
-                        // A missing baseline must never read as "normal": ask a person to look.
-                        outcome o;
-                        o.what = s.current ? outcome::change::repeated : outcome::change::review;
-                        s.current = s.current ? s.current : std::optional<level>(level::blue);
-                        o.lvl = *s.current;
-                        o.value = value;
-                        o.note = "no baseline: set limits.baseline for this sensor; needs review";
-                        return o;
-                    }
-                } else {
-                    s.baseline = value;  // the first reading is the zero of all later changes
-                }
-            }
-            if (levels.empty()) return {};
-            const double cum = value - *s.baseline;
-            const auto per_day = rate_over(s, ts, value, r.window_s, 86400.0);
-            std::optional<level> target;
-            // Settlement standards (GB 50497) alarm on either the total or the daily rate, and
-            // on movement in both directions (heave as much as settlement): hence abs and "or".
-            for (const auto& l : levels) {
-                if (std::abs(cum) >= l.limit || (per_day && l.rate && std::abs(*per_day) >= *l.rate)) {
-                    target = l.lvl;
-                    break;
-                }
-            }
-            if (!target && r.warning_level && std::abs(cum) >= r.warning_fraction * levels.back().limit)
-                target = r.warning_level;
-            auto o = settle(r, s, target, ts, cum);
-            if (o.what != outcome::change::repeated && o.what != outcome::change::none)
-                o.note = "cumulative " + std::to_string(cum) +
-                         (per_day ? ", rate " + std::to_string(*per_day) + " per day" : "");
-            return o;
-        }
-        case rule_kind::event: {
-            // Video analysis reports a detection as 1 and its absence as 0; anything from 0.5 up
-            // counts as a detection, so a gateway that forwards a confidence score still works.
-            outcome o;
-            o.value = value;
-            if (value >= 0.5) {
-                s.last_trigger = ts;
-                o.lvl = r.event_level;
-                o.what = s.current ? outcome::change::repeated : outcome::change::raised;
-                s.current = r.event_level;
-                return o;
-            }
-            if (s.current) {
-                s.current.reset();
-                o.what = outcome::change::cleared;
-            }
-            return o;
-        }
-        case rule_kind::baseline: {
-            if (levels.empty()) return {};
-            if (r.series.span_s > 0) add_to_series(r, s, ts, value);
-            const auto base = baseline_of(r, limits, s);
-            if (!base) return {};  // too little history and no reference: nothing to judge against
-            double dev = value - *base;
-            if (r.series.relative) {
-                if (*base == 0) return {};
-                dev /= std::abs(*base);
-            }
-            const double x = directed(r.rate_dir, dev);
-            auto o = settle(r, s, classify(levels, true, x, s.current), ts, x);
-            if (o.what != outcome::change::repeated && o.what != outcome::change::none)
-                o.note = "baseline " + number_text(*base) + ", deviation " + number_text(dev) +
-                         (r.series.relative ? " (fraction)" : "");
-            return o;
-        }
-        case rule_kind::trend: {
-            if (levels.empty()) return {};
-            add_to_series(r, s, ts, value);
-            const auto slope = slope_of(r, s);
-            if (!slope) return {};
-            const double per = *slope * r.per_s;
-            const double x = directed(r.rate_dir, per);
-            auto o = settle(r, s, classify(levels, true, x, s.current), ts, x);
-            if (o.what != outcome::change::repeated && o.what != outcome::change::none)
-                o.note = "trend " + number_text(per) + " per " + std::to_string(static_cast<long long>(r.per_s)) +
-                         " s over " + std::to_string(s.series.size()) + " buckets";
-            return o;
-        }
+        case rule_kind::threshold:
+            return evaluate_threshold(r, levels, limits, s, ts, value);
+        case rule_kind::rate:
+            return evaluate_rate(r, levels, limits, s, ts, value);
+        case rule_kind::cumulative:
+            return evaluate_cumulative(r, levels, limits, s, ts, value);
+        case rule_kind::event:
+            return evaluate_event(r, levels, limits, s, ts, value);
+        case rule_kind::baseline:
+            return evaluate_baseline(r, levels, limits, s, ts, value);
+        case rule_kind::trend:
+            return evaluate_trend(r, levels, limits, s, ts, value);
         case rule_kind::offline:
         case rule_kind::compound:
             return {};  // driven by the engine (timer; the site's facts), not by one reading
-        case rule_kind::fault: {
-            auto q = judge_quality(r.fault, limits, s, ts, value);
-            std::optional<level> target;
-            if (q.bad || q.stuck) target = r.fault_level;
-            auto o = settle(r, s, target, ts, value);
-            o.bad_reading = q.bad;
-            if (o.what != outcome::change::repeated && o.what != outcome::change::none)
-                o.note = target ? q.reason : "plausible readings again";
-            return o;
-        }
+        case rule_kind::fault:
+            return evaluate_fault(r, levels, limits, s, ts, value);
     }
     return {};
 }
 
+// The engine's shortcut: a range-only fault rule with a plausible value and nothing raised has
+// nothing to do, so the reading skips staging for it.
 bool plausible_by_range(const rule& r, const json& limits, double v) {
     const fault_spec& f = r.fault;
     if (r.kind != rule_kind::fault || f.has_spike() || f.stuck_epsilon) return false;
@@ -518,6 +609,8 @@ outcome settle_level(const rule& r, eval_state& s, std::optional<level> target, 
     return settle(r, s, target, at, target ? 1.0 : 0.0);
 }
 
+// What a rule's window needs from stored readings after a restart, so its first judgement is as
+// good as if the server had never stopped.
 history_need history_needed(const rule& r, std::int32_t interval_s) {
     if (r.kind == rule_kind::rate || r.kind == rule_kind::cumulative) {
         // One sampling step more than the window: the oldest sample kept is the last one at

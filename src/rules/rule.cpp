@@ -57,6 +57,7 @@ std::string_view to_string(rule_kind k) noexcept {
     return "threshold";
 }
 
+// "gas_*" style patterns: a pack names a family of sensor kinds once.
 bool kind_matches(std::string_view pattern, std::string_view sensor_kind) noexcept {
     if (pattern == "*" || pattern == sensor_kind) return true;
     return pattern.size() > 2 && pattern.back() == '*' &&
@@ -74,6 +75,7 @@ text rule::title(level l) const {
     return {name_zh + " [" + zh.at(l) + "]", name_en + " [" + std::string(to_string(l)) + "]"};
 }
 
+// Advice per level: what a duty officer does at orange is not what they do at red.
 text rule::advice_at(level l) const {
     auto it = advice.find(l);
     return it == advice.end() ? text{} : it->second;
@@ -120,6 +122,8 @@ class checker {
     const std::string& id_;
 };
 
+// An unknown key fails the pack: a misspelt "for_s" would otherwise leave a rule firing on the
+// first reading over its threshold, which is exactly what on-delays are there to prevent.
 void check_keys(const checker& c, const json& o, const std::set<std::string>& allowed, const char* what) {
     for (auto it = o.begin(); it != o.end(); ++it)
         if (!allowed.count(it.key())) c.fail(std::string("unknown ") + what + " '" + it.key() + "'");
@@ -463,6 +467,7 @@ void parse_advice(const checker& c, const json& j, rule& r) {
         if (!r.advice.count(l)) c.fail("no advice for level " + std::string(to_string(l)));
 }
 
+// Responders' material kinds are matched against warehouse stock by tag: the same id syntax.
 bool material_kind_ok(const std::string& kind) {
     if (kind.empty() || kind.size() > 64 || kind.front() < 'a' || kind.front() > 'z') return false;
     return std::all_of(kind.begin(), kind.end(), [](char ch) {
@@ -544,6 +549,8 @@ rule parse_rule(const json& j, const std::string& pack_domain, const std::string
 
 }  // namespace
 
+// A pack is one domain's rules; a rule's id must be unique within its pack and across all
+// packs (checked by load_packs), since alarms and bundles name rules by id.
 std::vector<rule> parse_pack(const json& pack, const std::string& file) {
     if (!pack.is_object() || !pack.contains("domain") || !pack["domain"].is_string() || !pack.contains("rules") ||
         !pack["rules"].is_array())
@@ -571,6 +578,7 @@ std::vector<rule> parse_pack(const json& pack, const std::string& file) {
     return out;
 }
 
+// In file name order, so every instance and every reload sees the packs in the same order.
 std::vector<std::pair<std::string, json>> read_packs(const std::string& dir) {
     namespace fs = std::filesystem;
     std::vector<fs::path> files;
@@ -592,6 +600,8 @@ std::vector<std::pair<std::string, json>> read_packs(const std::string& dir) {
     return out;
 }
 
+// Every pack is read and checked before any is used: a bad file stops start-up (or is refused by
+// a reload) with file, rule and reason, never half a rule set.
 std::vector<rule> load_packs(const std::string& dir) {
     std::vector<rule> all;
     // Ids are global, not per pack: alarms and rule states are keyed by rule id alone.
@@ -608,6 +618,8 @@ std::vector<rule> load_packs(const std::string& dir) {
     return all;
 }
 
+// Compounds name other rules; one naming a rule that does not exist, or another domain's, could
+// never hold: refused at load, with the file and rule named.
 void check_references(const std::vector<rule>& rules, const std::map<std::string, std::string>& file_of) {
     std::map<std::string, const rule*> by_id;
     for (const auto& r : rules) by_id[r.id] = &r;
@@ -647,6 +659,8 @@ void check_references(const std::vector<rule>& rules, const std::map<std::string
     }
 }
 
+// A rule's levels may name one of the sensor's own limits ("limit": "<key>") instead of a number:
+// resolved once per sensor version, not per reading.
 std::vector<resolved_level> resolve_levels(const rule& r, const json& limits) {
     auto limit_of = [&](const std::string& key) -> std::optional<double> {
         if (!limits.is_object()) return std::nullopt;

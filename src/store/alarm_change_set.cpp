@@ -4,7 +4,8 @@
 
 #include "alarm_rows.hpp"
 #include "pool.hpp"
-#include "queries.hpp"
+#include "queries/alarms.hpp"
+#include "queries/notifications.hpp"
 #include "scope.hpp"
 
 namespace cityguard::store {

@@ -2,7 +2,7 @@
 
 #include "alarm_rows.hpp"
 #include "pool.hpp"
-#include "queries.hpp"
+#include "queries/alarms.hpp"
 #include "scope.hpp"
 
 namespace cityguard::store {
@@ -16,6 +16,8 @@ std::optional<std::string> array_or_null(const std::vector<std::string>& v) {
 
 }  // namespace
 
+// One row more than asked for: its presence tells the service there is a next page, without a
+// count(*) over every matching alarm.
 net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::list(alarm_filter f) {
     return read(db_, [f = std::move(f)](pqxx::read_transaction& tx) {
         std::vector<std::string> statuses;
@@ -95,12 +97,14 @@ net::awaitable<std::vector<alarms_repo::open_count>> alarms_repo::open_counts() 
     });
 }
 
+// What the engine and the escalation restore from: every alarm a rule or a person may still change.
 net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::not_closed() {
     return read(db_, [](pqxx::read_transaction& tx) {
         return map_rows(tx, queries::not_closed_alarms.name, alarm_from);
     });
 }
 
+// Rule windows (time above a threshold, a rate's samples) survive a restart through these rows.
 net::awaitable<std::vector<alarm_model::changes::state_write>> alarms_repo::rule_states() {
     return read(db_, [](pqxx::read_transaction& tx) {
         return map_rows(tx, queries::all_rule_states.name, [](const pqxx::row& r) {
@@ -119,6 +123,8 @@ net::awaitable<std::vector<std::tuple<std::string, util::micros, double>>> alarm
     });
 }
 
+// Keyset paging in reading order (ts, then sensor): a replay over months of readings holds one
+// page in memory at a time, and each page starts where the last ended without an OFFSET.
 net::awaitable<std::vector<rules::reading>> alarms_repo::readings_page(
     const std::string& keys, util::micros after_ts, std::int32_t after_key, util::micros to, std::size_t limit
 ) {

@@ -1,10 +1,11 @@
 #include "cityguard/store/cluster_repo.hpp"
 
 #include "pool.hpp"
-#include "queries.hpp"
+#include "queries/cluster.hpp"
 
 namespace cityguard::store {
 
+// Seen times are the database's clock: instances whose clocks disagree still agree on who is silent.
 net::awaitable<void> cluster_repo::heartbeat(std::string id, std::string url, std::string version, int forget_s) {
     return write(
         db_,
@@ -44,6 +45,7 @@ net::awaitable<std::optional<std::pair<std::string, std::string>>> cluster_repo:
     });
 }
 
+// A NOTIFY: every instance's event follower hears it when this commits (rule packs reloaded).
 net::awaitable<void> cluster_repo::announce(std::string what) {
     return write(db_, [what = std::move(what)](pqxx::work& tx) {
         tx.exec_prepared(queries::announce_change.name, what);

@@ -7,6 +7,8 @@
 
 namespace cityguard::store {
 
+// Every statement is prepared once per connection, when it opens: the hot paths then send only
+// a name and parameters, and a typo in SQL fails at start-up rather than at the first alarm.
 std::unique_ptr<pqxx::connection> open_connection(const std::string& url, int statement_timeout_ms) {
     auto conn = std::make_unique<pqxx::connection>(url);
     {
@@ -25,6 +27,8 @@ database::database(const config::db_config& cfg) : impl_(std::make_unique<impl>(
 
 database::~database() { stop(); }
 
+// Joining the pool's threads lets every accepted task finish: a write the API acknowledged
+// is committed before the process goes.
 void database::stop() {
     impl_->threads.join();
     std::lock_guard lock(impl_->mutex);
@@ -44,6 +48,8 @@ database::pool_stats database::stats() const noexcept {
         p.other_errors.load(std::memory_order_relaxed)};
 }
 
+// /readyz: goes through the pool like any request, so a pool that is full or cut off from
+// the database reads as not ready, which is what a load balancer should see.
 boost::asio::awaitable<bool> database::ping() {
     try {
         co_await impl_->run([](pqxx::connection& c) {

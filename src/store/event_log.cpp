@@ -7,7 +7,7 @@
 
 #include "alarm_rows.hpp"
 #include "pool.hpp"
-#include "queries.hpp"
+#include "queries/alarms.hpp"
 
 namespace cityguard::store {
 
@@ -16,6 +16,8 @@ namespace {
 constexpr const char* kChannel = "cityguard_events";
 constexpr const char* kChangesChannel = "cityguard_changes";
 
+// The rows, not the notification's payload, are what the feed sends: a payload could be lost or
+// coalesced, the table cannot, and seq order is commit order (the event-order lock).
 std::vector<logged_event> read_after(pqxx::connection& c, std::int64_t seq, std::size_t limit) {
     pqxx::read_transaction tx(c);
     std::vector<logged_event> out;
@@ -55,6 +57,8 @@ class change_receiver final : public pqxx::notification_receiver {
 
 }  // namespace
 
+// One REPEATABLE READ transaction: the seq and the open alarms are of the same instant, so a
+// subscriber that applies live events after that seq misses none and repeats none.
 net::awaitable<feed_snapshot> event_log::snapshot() {
     return pool_of(db_).run([](pqxx::connection& c) {
         // One snapshot for both reads: the alarms are exactly those as of `seq`.
@@ -85,6 +89,8 @@ event_follower::event_follower(std::string url, int statement_timeout_ms, int po
 
 event_follower::~event_follower() { stop(); }
 
+// Starts at the newest seq: what was committed before start is in the snapshot a subscriber
+// loads, so the follower hands on only what comes after.
 void event_follower::start() {
     auto conn = open_connection(url_, statement_timeout_ms_);
     position_ = newest_seq(*conn);

@@ -1,7 +1,7 @@
 #include "cityguard/store/keys_repo.hpp"
 
 #include "pool.hpp"
-#include "queries.hpp"
+#include "queries/keys.hpp"
 
 namespace cityguard::store {
 
@@ -15,6 +15,7 @@ net::awaitable<std::vector<std::pair<std::string, key_record>>> keys_repo::table
     });
 }
 
+// Only the hash is stored: a copy of the database gives nobody a usable key.
 net::awaitable<bool> keys_repo::insert(std::string name, std::string role, std::string hash_hex) {
     return write(db_, [name = std::move(name), role = std::move(role), hash_hex = std::move(hash_hex)](pqxx::work& tx) {
         return !tx.exec_prepared(queries::insert_key.name, name, role, hash_hex).empty();
@@ -41,6 +42,7 @@ net::awaitable<bool> keys_repo::remove(std::string name) {
     });
 }
 
+// The last admin key may not be revoked: a city must never lock itself out of its own server.
 net::awaitable<long> keys_repo::count_admins() {
     return read(db_, [](pqxx::read_transaction& tx) {
         return tx.exec_prepared1(queries::count_admin_keys.name)[0].as<long>();

@@ -12,7 +12,6 @@
 
 #include "cityguard/util/time.hpp"
 #include "pool.hpp"
-#include "queries.hpp"
 
 namespace cityguard::store {
 namespace {
@@ -38,6 +37,8 @@ std::vector<migration> load_migrations(const std::string& dir) {
     return out;
 }
 
+// Each migration in its own transaction under an advisory lock: instances starting together
+// apply each once, and a failure leaves the schema at the last migration that committed.
 std::vector<std::string> migrate(const std::string& db_url, const std::vector<migration>& all) {
     pqxx::connection conn(db_url);
     {
@@ -78,6 +79,7 @@ std::vector<std::string> migrate(const std::string& db_url, const std::vector<mi
     return applied;
 }
 
+// Before the writer starts: a reading for yesterday or the next days needs no DDL on the hot path.
 int ensure_partitions_around_today(const std::string& db_url, int days_back, int days_ahead) {
     pqxx::connection conn(db_url);
     pqxx::work tx(conn);

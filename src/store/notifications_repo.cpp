@@ -2,7 +2,7 @@
 
 #include "alarm_rows.hpp"
 #include "pool.hpp"
-#include "queries.hpp"
+#include "queries/notifications.hpp"
 #include "scope.hpp"
 
 namespace cityguard::store {
@@ -76,6 +76,7 @@ net::awaitable<std::vector<notification_record>> notifications_repo::list(
     });
 }
 
+// Rows in flight are left out by id: a delivery slower than the poll is not started twice.
 net::awaitable<std::vector<delivery_job>> notifications_repo::due(
     const std::vector<std::int64_t>& in_flight, std::size_t limit
 ) {
@@ -98,6 +99,9 @@ net::awaitable<std::vector<delivery_job>> notifications_repo::due(
     });
 }
 
+// One statement updates the row and adds the attempt: the attempt count on the row and the list
+// of attempts always agree, and a row no longer pending (delivered by an earlier attempt whose
+// record came late) is left as it is.
 net::awaitable<void> notifications_repo::record(const delivery_attempt& a) {
     return write(db_, [a](pqxx::work& tx) {
         const auto http_status =

@@ -1,10 +1,12 @@
 #include "cityguard/store/readings_repo.hpp"
 
 #include "pool.hpp"
-#include "queries.hpp"
+#include "queries/readings.hpp"
 
 namespace cityguard::store {
 
+// The index is (sensor_key, ts) in every daily partition: a sensor's range is an index scan of
+// the days it spans, whatever else is stored.
 net::awaitable<std::vector<rules::reading>> readings_repo::range(
     std::int32_t sensor_key, util::micros from, util::micros to, std::size_t limit
 ) {
@@ -23,6 +25,8 @@ net::awaitable<std::vector<rules::reading>> readings_repo::range(
     });
 }
 
+// One statement for every followed sensor (unnest): a follower relaying 500 sensors asks once per
+// poll, not 500 times.
 net::awaitable<std::vector<rules::reading>> readings_repo::newer_than(
     std::vector<std::pair<std::int32_t, util::micros>> after, std::size_t per_sensor
 ) {
@@ -50,6 +54,8 @@ net::awaitable<std::vector<std::pair<std::int32_t, util::micros>>> readings_repo
     });
 }
 
+// A year-long chart must not scan a year of raw readings: whole days already rolled up are read
+// from the minute or hour rollup, the rest from raw readings, in one statement.
 net::awaitable<readings_repo::bucketed> readings_repo::buckets(
     std::int32_t sensor_key, util::micros from, util::micros to, std::int64_t bucket_s
 ) {
@@ -108,6 +114,7 @@ net::awaitable<std::vector<std::int64_t>> readings_repo::days_to_roll(std::int64
     });
 }
 
+// Idempotent per day: a day rolled again (a late reading arrived) replaces its rollup rows.
 net::awaitable<std::int64_t> readings_repo::roll_up_day(std::int64_t day) {
     return pool_of(db_).run([day](pqxx::connection& c) {
         {
@@ -124,6 +131,8 @@ net::awaitable<std::int64_t> readings_repo::roll_up_day(std::int64_t day) {
     });
 }
 
+// Partitions are detached and dropped, never DELETEd from: no bloat, no vacuum, and a raw day goes
+// only once its rollup exists and no late reading is waiting to be rolled.
 net::awaitable<std::vector<std::string>> readings_repo::drop_expired(
     std::optional<std::int64_t> raw_before_day,
     std::optional<std::int64_t> minutes_before_day,
@@ -199,6 +208,7 @@ net::awaitable<readings_repo::storage_overview> readings_repo::overview() {
     });
 }
 
+// Hourly from the retention schedule: partitions exist days ahead, so midnight needs no DDL.
 net::awaitable<int> readings_repo::ensure_partitions(int days_ahead) {
     return write(db_, [days_ahead](pqxx::work& tx) {
         const std::int64_t today = util::day_number(util::now_micros());

@@ -3,7 +3,7 @@
 #include <set>
 
 #include "pool.hpp"
-#include "queries.hpp"
+#include "queries/registry.hpp"
 #include "resource_rows.hpp"
 
 namespace cityguard::store {
@@ -77,6 +77,7 @@ void find_missing(
         if (auto r = reference(items[i]); r && !known.count(*r)) missing.push_back({kind, i, items[i].id, field, *r});
 }
 
+// The row's limits are JSON text: parsed here once, so the engine never parses per reading.
 registry::sensor_record sensor_from(const pqxx::row& row) {
     registry::sensor_record s;
     s.id = row[0].as<std::string>();

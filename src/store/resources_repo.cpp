@@ -3,7 +3,7 @@
 #include <set>
 
 #include "pool.hpp"
-#include "queries.hpp"
+#include "queries/registry.hpp"
 #include "resource_rows.hpp"
 
 namespace cityguard::store {
@@ -52,6 +52,8 @@ registry::resource_record resource_from(const pqxx::row& row) {
     return r;
 }
 
+// Written inside the registry document's transaction: resources and the sites they serve
+// change together or not at all.
 bool upsert_resource(pqxx::work& tx, const registry::resource_record& r) {
     const auto row = tx.exec_prepared1(
         queries::upsert_resource.name,
@@ -96,6 +98,8 @@ net::awaitable<bool> resources_repo::remove(const std::string& id) {
     return write(db_, [id](pqxx::work& tx) { return !tx.exec_prepared(queries::delete_resource.name, id).empty(); });
 }
 
+// The database finds candidates by straight-line distance (GiST); ranking by what the incident
+// needs and by travel time is the pure model's (registry::rank_nearby).
 net::awaitable<std::vector<registry::resource_record>> resources_repo::nearest(const nearest_query& q) {
     return read(db_, [q](pqxx::read_transaction& tx) {
         return map_rows(

@@ -2,7 +2,7 @@
 
 #include "alarm_rows.hpp"
 #include "pool.hpp"
-#include "queries.hpp"
+#include "queries/silences.hpp"
 
 namespace cityguard::store {
 
@@ -27,6 +27,7 @@ silence_record silence_from(const pqxx::row& r) {
     return s;
 }
 
+// The audit keeps what the silence was at the time, so a later change cannot rewrite history.
 nlohmann::json audit_detail(const silence_record& s) {
     auto opt = [](const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
     return {
@@ -42,6 +43,8 @@ nlohmann::json audit_detail(const silence_record& s) {
 
 }  // namespace
 
+// The count and the insert under one lock: two creations at once cannot both find room under
+// silences.max_active.
 net::awaitable<std::optional<silence_record>> silences_repo::create(
     const silence_record& s, std::size_t max_unexpired
 ) {

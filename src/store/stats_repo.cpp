@@ -2,7 +2,7 @@
 
 #include "cityguard/util/time.hpp"
 #include "pool.hpp"
-#include "queries.hpp"
+#include "queries/stats.hpp"
 
 namespace cityguard::store {
 
@@ -39,6 +39,7 @@ bool grouped_rows(
     return grouped;
 }
 
+// A sum over no rows is NULL in SQL; in the table it is zero.
 std::int64_t count_at(const pqxx::row& row, pqxx::row::size_type i) {
     return row[i].is_null() ? 0 : row[i].as<std::int64_t>();
 }
@@ -60,7 +61,7 @@ alarm_counts alarm_counts_from(const pqxx::row& row) {
     return c;
 }
 
-/// The range [from, to] split for the site rollups: the months it covers whole (first days of
+/// The range [from, to] split for the site count tables: the months it covers whole (first days of
 /// month, `month_from` after `month_to` when none) and the days at either end.
 struct month_split {
     std::string month_from, month_to;
@@ -79,6 +80,8 @@ std::int64_t first_of_next_month(std::int64_t day) {
     return *util::parse_date(std::to_string(year) + "-" + two(number) + "-01");
 }
 
+// A year by site reads twelve monthly rows per site instead of 365 daily ones: whole months from
+// the monthly table, the days at either end from the daily one.
 month_split split_by_month(const stats_filter& f) {
     const auto from = *util::parse_date(f.from_day), to = *util::parse_date(f.to_day);
     const auto first_whole = first_of_month(from) == from ? from : first_of_next_month(from);
@@ -113,6 +116,8 @@ bool stats_repo::known_grouping(std::string_view group_by) noexcept {
     return false;
 }
 
+// The triggers count alarms by day in the configured zone; a new zone means every day boundary
+// moved, so the count tables are rebuilt once rather than mixing two zones.
 net::awaitable<void> stats_repo::configure(const std::string& time_zone, int default_disposal_s) {
     return write(db_, [time_zone, default_disposal_s](pqxx::work& tx) {
         const auto before = tx.exec_prepared1(queries::stats_time_zone.name)[0].as<std::string>();
@@ -128,20 +133,21 @@ net::awaitable<std::string> stats_repo::today() {
     });
 }
 
+// All parts of one answer are read in one transaction: the table's rows and its total agree.
 net::awaitable<stats_data> stats_repo::collect(const stats_filter& f) {
     return read(db_, [f](pqxx::read_transaction& tx) {
         stats_data d;
         d.time_zone = tx.exec_prepared1(queries::stats_time_zone.name)[0].as<std::string>();
-        using queries::stats::alarm_rollup;
-        const auto rollup = f.site                                         ? alarm_rollup::one_site
-                            : f.group_by == "site" || f.group_by == "unit" ? alarm_rollup::all_sites
-                                                                           : alarm_rollup::by_place;
-        auto group = queries::stats::alarm_group_expression(f.group_by, rollup);
+        using queries::stats::count_table;
+        const auto table = f.site                                         ? count_table::one_site
+                           : f.group_by == "site" || f.group_by == "unit" ? count_table::all_sites
+                                                                          : count_table::by_place;
+        auto group = queries::stats::alarm_group_expression(f.group_by, table);
         if (!group) group = "''";
         const auto months = split_by_month(f);
-        const auto sql = queries::stats::alarm_counts(*group, rollup);
+        const auto sql = queries::stats::alarm_counts(*group, table);
         const auto rows =
-            rollup == alarm_rollup::all_sites
+            table == count_table::all_sites
                 ? tx.exec_params(
                       sql,
                       f.from_day,

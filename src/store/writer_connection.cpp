@@ -10,7 +10,10 @@
 
 #include "cityguard/store/errors.hpp"
 #include "pool.hpp"
-#include "queries.hpp"
+#include "queries/cluster.hpp"
+#include "queries/common.hpp"
+#include "queries/readings.hpp"
+#include "queries/stats.hpp"
 #include "scope.hpp"
 
 namespace cityguard::store {
@@ -227,6 +230,9 @@ writer_connection::writer_connection(std::string db_url, int statement_timeout_m
 
 writer_connection::~writer_connection() = default;
 
+// A plain COPY first (the common case: new readings only); a unique violation means a retry or
+// an overlap, and the batch is written again through the staging table, which says row by row
+// what was new. Either way the hook (the rule engine) runs once, inside the transaction.
 void writer_connection::commit_readings(
     const std::vector<rules::reading>& rows, std::vector<bool>& inserted, const before_commit& hook
 ) {
@@ -243,6 +249,8 @@ void writer_connection::commit_readings(
     });
 }
 
+// The lock is the session's, so it is held exactly as long as this connection lives: a dead or
+// cut-off leader stops leading without anyone having to notice it first.
 bool writer_connection::try_lead(const std::string& member_id) {
     if (impl_->holds_lock && impl_->conn && impl_->conn->is_open()) return true;
     try {
@@ -264,6 +272,7 @@ bool writer_connection::try_lead(const std::string& member_id) {
 
 bool writer_connection::leading() const noexcept { return impl_->holds_lock && impl_->conn && impl_->conn->is_open(); }
 
+// Asked by an idle leader each poll: a broken connection is found here, not at the next write.
 bool writer_connection::still_leading() {
     if (!leading()) return false;
     try {
@@ -279,6 +288,8 @@ bool writer_connection::still_leading() {
 
 void writer_connection::resign() { impl_->drop(); }
 
+// A change of the writer's own (timer step, operator action): the same connection and lock as
+// the readings, so it cannot interleave with a batch.
 void writer_connection::transact(const std::function<void(transaction_scope&)>& fn) {
     impl_->guarded([&](pqxx::connection& c) {
         pqxx::work tx(c);

@@ -18,6 +18,8 @@ serial_writer::serial_writer(
 
 serial_writer::~serial_writer() { stop(); }
 
+// Waits for the first bid: a lone instance then takes writes from its first request on, and a
+// follower knows it follows before it listens.
 void serial_writer::start() {
     std::unique_lock lock(mutex_);
     if (thread_.joinable() || stopping_) return;
@@ -47,6 +49,8 @@ void serial_writer::stop() {
     }
 }
 
+// Refused rather than queued on a follower: a task queued there would wait for a lead that may
+// never come, and its caller (an operator) is better answered at once and retried elsewhere.
 post_result serial_writer::post(task work) {
     {
         std::lock_guard lock(mutex_);
@@ -67,6 +71,8 @@ void serial_writer::finish(completion& done, commit_outcome outcome) {
     });
 }
 
+// Never blocks the caller (an I/O thread): a full queue answers overloaded at once, and the
+// gateway retries with the same readings, which the primary key makes safe.
 void serial_writer::enqueue(std::vector<rules::reading> rows, completion done) {
     const std::size_t n = rows.size();
     {
@@ -100,6 +106,8 @@ void serial_writer::bid_soon() {
     wake_.notify_all();
 }
 
+// The lock alone does not make a leader: the state a leader keeps in memory must be restored
+// first (on_lead). Until then writes are refused, so none is judged by an empty engine.
 void serial_writer::bid() {
     bool won = false;
     try {
@@ -126,6 +134,9 @@ void serial_writer::bid() {
     wake_.notify_all();
 }
 
+// The connection (and with it the session lock) is gone: another instance may lead already, so
+// nothing queued here may be written. Readings are answered 503 (the gateway retries, reaching
+// the new leader); tasks run and find no lock, which tells their callers.
 void serial_writer::lose() {
     std::deque<job> left;
     {
@@ -145,6 +156,9 @@ void serial_writer::lose() {
     if (leadership_.on_lose) leadership_.on_lose();
 }
 
+// The writer thread: bid until leading, then take the queue in order, a task alone or every
+// readings job up to the next task as one batch. An idle leader checks its connection each poll,
+// so a lead lost while idle is noticed before the next write, not at it.
 void serial_writer::run() {
     const auto poll = std::chrono::milliseconds(std::max(10, leadership_.poll_ms));
     for (;;) {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-/// What a statistics request asks for and what the rollups answer: the plain data the statistics
+/// What a statistics request asks for and what the daily count tables answer: the plain data the statistics
 /// model computes on (stats_model.hpp) and the store reads into (store/stats_repo.hpp). Pure.
 namespace cityguard::stats {
 

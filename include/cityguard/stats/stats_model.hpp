@@ -9,7 +9,7 @@
 
 #include "cityguard/stats/stats_data.hpp"
 
-/// The statistics table of GET /api/v1/stats and its CSV export. Pure: the rollups' counts in,
+/// The statistics table of GET /api/v1/stats and its CSV export. Pure: the daily count tables' counts in,
 /// rates, shares and quantiles out.
 namespace cityguard::stats {
 
