@@ -387,12 +387,7 @@ namespace {
 
 /// A level for the value itself.
 outcome evaluate_threshold(
-    const rule& r,
-    [[maybe_unused]] const std::vector<resolved_level>& levels,
-    [[maybe_unused]] const json& limits,
-    eval_state& s,
-    [[maybe_unused]] micros ts,
-    double value
+    const rule& r, const std::vector<resolved_level>& levels, eval_state& s, micros ts, double value
 ) {
     if (levels.empty()) return {};
     return settle(r, s, classify(levels, r.dir == direction::high, value, s.current), ts, value);
@@ -400,12 +395,7 @@ outcome evaluate_threshold(
 
 /// A level for the change per `per_s` over the rule's window (rising, falling or either way).
 outcome evaluate_rate(
-    const rule& r,
-    [[maybe_unused]] const std::vector<resolved_level>& levels,
-    [[maybe_unused]] const json& limits,
-    eval_state& s,
-    [[maybe_unused]] micros ts,
-    double value
+    const rule& r, const std::vector<resolved_level>& levels, eval_state& s, micros ts, double value
 ) {
     if (levels.empty()) return {};
     auto rate = rate_over(s, ts, value, r.window_s, r.per_s);
@@ -423,12 +413,7 @@ outcome evaluate_rate(
 
 /// A level for the movement since a baseline and its daily rate (settlement, tilt, cracks).
 outcome evaluate_cumulative(
-    const rule& r,
-    [[maybe_unused]] const std::vector<resolved_level>& levels,
-    [[maybe_unused]] const json& limits,
-    eval_state& s,
-    [[maybe_unused]] micros ts,
-    double value
+    const rule& r, const std::vector<resolved_level>& levels, const json& limits, eval_state& s, micros ts, double value
 ) {
     if (!s.baseline) {
         if (r.baseline_from_limits) {
@@ -471,14 +456,7 @@ outcome evaluate_cumulative(
 }
 
 /// A detection (video analysis, a switch): raised while reported, cleared when it stops.
-outcome evaluate_event(
-    const rule& r,
-    [[maybe_unused]] const std::vector<resolved_level>& levels,
-    [[maybe_unused]] const json& limits,
-    eval_state& s,
-    [[maybe_unused]] micros ts,
-    double value
-) {
+outcome evaluate_event(const rule& r, eval_state& s, micros ts, double value) {
     // Video analysis reports a detection as 1 and its absence as 0; anything from 0.5 up
     // counts as a detection, so a gateway that forwards a confidence score still works.
     outcome o;
@@ -499,12 +477,7 @@ outcome evaluate_event(
 
 /// A level for the deviation from a reference: the sensor's limits or its own recent history.
 outcome evaluate_baseline(
-    const rule& r,
-    [[maybe_unused]] const std::vector<resolved_level>& levels,
-    [[maybe_unused]] const json& limits,
-    eval_state& s,
-    [[maybe_unused]] micros ts,
-    double value
+    const rule& r, const std::vector<resolved_level>& levels, const json& limits, eval_state& s, micros ts, double value
 ) {
     if (levels.empty()) return {};
     if (r.series.span_s > 0) add_to_series(r, s, ts, value);
@@ -525,12 +498,7 @@ outcome evaluate_baseline(
 
 /// A level for the slope of the recent series (a slow rise a threshold would see too late).
 outcome evaluate_trend(
-    const rule& r,
-    [[maybe_unused]] const std::vector<resolved_level>& levels,
-    [[maybe_unused]] const json& limits,
-    eval_state& s,
-    [[maybe_unused]] micros ts,
-    double value
+    const rule& r, const std::vector<resolved_level>& levels, eval_state& s, micros ts, double value
 ) {
     if (levels.empty()) return {};
     add_to_series(r, s, ts, value);
@@ -546,14 +514,7 @@ outcome evaluate_trend(
 }
 
 /// The device, not the process: readings out of range, spikes or a stuck value.
-outcome evaluate_fault(
-    const rule& r,
-    [[maybe_unused]] const std::vector<resolved_level>& levels,
-    [[maybe_unused]] const json& limits,
-    eval_state& s,
-    [[maybe_unused]] micros ts,
-    double value
-) {
+outcome evaluate_fault(const rule& r, const json& limits, eval_state& s, micros ts, double value) {
     auto q = judge_quality(r.fault, limits, s, ts, value);
     std::optional<level> target;
     if (q.bad || q.stuck) target = r.fault_level;
@@ -575,22 +536,22 @@ outcome evaluate(
     s.last_value = value;
     switch (r.kind) {
         case rule_kind::threshold:
-            return evaluate_threshold(r, levels, limits, s, ts, value);
+            return evaluate_threshold(r, levels, s, ts, value);
         case rule_kind::rate:
-            return evaluate_rate(r, levels, limits, s, ts, value);
+            return evaluate_rate(r, levels, s, ts, value);
         case rule_kind::cumulative:
             return evaluate_cumulative(r, levels, limits, s, ts, value);
         case rule_kind::event:
-            return evaluate_event(r, levels, limits, s, ts, value);
+            return evaluate_event(r, s, ts, value);
         case rule_kind::baseline:
             return evaluate_baseline(r, levels, limits, s, ts, value);
         case rule_kind::trend:
-            return evaluate_trend(r, levels, limits, s, ts, value);
+            return evaluate_trend(r, levels, s, ts, value);
         case rule_kind::offline:
         case rule_kind::compound:
             return {};  // driven by the engine (timer; the site's facts), not by one reading
         case rule_kind::fault:
-            return evaluate_fault(r, levels, limits, s, ts, value);
+            return evaluate_fault(r, limits, s, ts, value);
     }
     return {};
 }

@@ -53,18 +53,27 @@ class change_writer {
         return result_.new_ids[index];
     }
 
+    /// A member or inhibitor named by a provisional id not written yet (the engine raises members
+    /// before their compound, so this does not happen): recorded as unknown rather than failing
+    /// the transaction, which would refuse every reading of the batch, and of every retry.
+    std::optional<std::int64_t> written_or_unknown(std::int64_t id) const {
+        if (id >= 0) return id;
+        const auto index = static_cast<std::size_t>(-(id + 1));
+        return index < result_.new_ids.size() ? std::optional(result_.new_ids[index]) : std::nullopt;
+    }
+
     std::optional<std::string> members_of(const alarm_model::alarm& a) const {
         if (a.members.empty()) return std::nullopt;
         auto resolved = a.members;
         for (auto& m : resolved)
-            if (m.alarm < 0) m.alarm = real(m.alarm);
+            if (m.alarm < 0) m.alarm = written_or_unknown(m.alarm).value_or(0);
         return alarm_model::members_json(resolved).dump();
     }
 
     void write_alarm(const alarm_model::changes::alarm_write& w) {
         const auto& a = w.after;
         const auto members = members_of(a);
-        const auto inhibited_by = a.inhibited_by ? std::optional(real(*a.inhibited_by)) : std::nullopt;
+        const auto inhibited_by = a.inhibited_by ? written_or_unknown(*a.inhibited_by) : std::nullopt;
         std::int64_t id = a.id;
         if (id <= 0) {
             id = insert_alarm(a, members, inhibited_by);

@@ -149,6 +149,23 @@ TEST_F(AlarmChangeSet, AChangeThatNamesANewAlarmItDoesNotHoldWritesNothing) {
     EXPECT_EQ(sql().query_value("SELECT count(*) FROM notifications"), "0");
 }
 
+TEST_F(AlarmChangeSet, AMemberNotYetWrittenIsStoredAsUnknownAndTheReadingsStillCommit) {
+    register_station();
+    auto ch = raise_two();
+    std::swap(ch.alarms[0], ch.alarms[1]);  // the compound first: its member (-1) comes after it
+    ch.alarms[0].after.id = -1;
+    ch.alarms[1].after.id = -2;
+    ch.alarms[0].after.members[0].alarm = -2;
+    const auto result = write(writer(), ch, {});
+    ASSERT_EQ(result.new_ids.size(), 2u) << "a contradiction in a member must not refuse the batch";
+    store::alarms_repo alarms(db());
+    const auto incident = await(alarms.get(result.new_ids[0]));
+    ASSERT_TRUE(incident);
+    ASSERT_EQ(incident->members.size(), 1u);
+    EXPECT_EQ(incident->members[0].alarm, 0) << "unknown, as a reading member is";
+    EXPECT_EQ(incident->members[0].rule, "gas_station.lel");
+}
+
 TEST_F(AlarmChangeSet, OneNoticeAtCommitLetsAFollowerReadTheWholeChangeInOrder) {
     register_station();
     std::mutex mutex;

@@ -13,8 +13,10 @@ namespace cityguard::store {
 /// Everything one alarm change writes (alarms::alarm_transaction builds it): the rule engine's
 /// alarm rows with their events and rule states, and what the escalation made of them. New
 /// alarms carry provisional ids -1, -2, ... in the order they appear in `alarms`. The
-/// escalation's output may name any of them; a compound's members and `inhibited_by` only those
-/// of alarms before it (the engine raises members before their compound).
+/// escalation's output may name any of them (naming one that is not there is a programming error:
+/// std::logic_error, nothing written); a compound's members and `inhibited_by` are resolved
+/// against the alarms before it (the engine raises members before their compound), else stored
+/// as unknown.
 struct alarm_change_set {
     const alarm_model::changes& alarms;
     const notification_model::escalation_output& escalation;
