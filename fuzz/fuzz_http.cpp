@@ -40,6 +40,8 @@ cg::config::config harness_config() {
     // 65 executions/s once the corpus held many feed upgrades.
     cfg.feed.close_timeout_ms = 10;
     cfg.feed.auth_timeout_ms = 10;
+    cfg.auth.argon2_mem_kib = 64;  // the decoy hash at start; sign-ins never reach a hash (no database)
+    cfg.auth.argon2_ops = 1;
     return cfg;
 }
 
@@ -74,12 +76,28 @@ struct harness {
         c.keys.remember_verified("fuzz-admin", {"fuzz-admin", cg::auth::role::admin});
         c.keys.remember_verified("fuzz-operator", {"fuzz-operator", cg::auth::role::operator_});
         c.keys.remember_verified("fuzz-gateway", {"fuzz-gateway", cg::auth::role::gateway});
+        // People: session cookies are checked (the database answers 503) and changes put on
+        // record (which fails, logged); scoped keys take the scope checks of every route.
+        c.dispatcher.use_people(&c.people, &c.audit);
+        c.feed.use_people(&c.people);
+        cg::auth::principal district{
+            "fuzz-district", cg::auth::role::operator_, cg::auth::make_scope({"福田区"}, {}, {})};
+        c.keys.remember_verified("fuzz-district", district);
+        cg::auth::principal enterprise{
+            "fuzz-enterprise", cg::auth::role::enterprise, cg::auth::make_scope({}, {}, {"U1"})};
+        c.keys.remember_verified("fuzz-enterprise", enterprise);
+        cg::auth::principal bound{"fuzz-bound", cg::auth::role::gateway};
+        bound.binding.sites = {"GP-1"};
+        c.keys.remember_verified("fuzz-bound", bound);
         cg::registry::sensor_record s;
         s.id = "GP-1-LEL";
         s.key = 1;
         s.site = "GP-1";
         s.kind = "gas_lel";
         s.interval_s = 30;
+        s.district = "福田区";
+        s.domain = "gas_pipeline";
+        s.site_unit = "U1";
         c.directory.replace({s});
     }
 

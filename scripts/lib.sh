@@ -3,7 +3,7 @@
 # Debian 12 packages the build, the server and the tests need.
 CITYGUARD_PACKAGES=(
   g++ cmake make ninja-build pkg-config python3 clang-format
-  libboost1.81-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libssl-dev
+  libboost1.81-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libssl-dev libsodium-dev
   libgtest-dev googletest
   postgresql-15
 )

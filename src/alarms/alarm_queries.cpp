@@ -78,6 +78,7 @@ net::awaitable<json> alarm_service::list(list_query q) {
             throw api_error(errc::bad_request, "inhibited must be true or false");
         f.inhibited = *q.inhibited == "true";
     }
+    f.scope = std::move(q.scope);
     f.limit = cfg_.default_list;
     if (q.limit) {
         std::size_t n = 0;
@@ -108,8 +109,8 @@ net::awaitable<json> alarm_service::get(std::int64_t id) {
     co_return out;
 }
 
-net::awaitable<json> alarm_service::overview() {
-    auto o = co_await repo_.overview();
+net::awaitable<json> alarm_service::overview(store::place_filter scope) {
+    auto o = co_await repo_.overview(std::move(scope));
     json levels = json::object();
     for (auto l : {rules::level::red, rules::level::orange, rules::level::yellow, rules::level::blue})
         levels[std::string(rules::to_string(l))] = o.active_by_level.value(std::to_string(static_cast<int>(l)), 0);

@@ -2,6 +2,7 @@
 
 #include "cityguard/api/routes.hpp"
 #include "cityguard/util/error.hpp"
+#include "scope.hpp"
 
 namespace cityguard::api {
 
@@ -23,7 +24,7 @@ alarm_model::action_request action_from(const request& req, const json& body, al
         throw api_error(errc::validation_failed, "body must be {\"note\":...,\"reason\":...,\"force\":...}");
     alarm_model::action_request a;
     a.what = what;
-    a.actor = req.caller->name;
+    a.actor = req.caller->actor();
     a.actor_is_admin = req.caller->role == auth::role::admin;
     for (auto it = body.begin(); it != body.end(); ++it) {
         if (it.key() == "note" && it->is_string() && it->get<std::string>().size() <= 4000)
@@ -38,6 +39,14 @@ alarm_model::action_request action_from(const request& req, const json& body, al
             );
     }
     return a;
+}
+
+/// The alarm, or not_found when there is none the caller covers.
+net::awaitable<json> scoped_alarm(services& s, const request& req, std::int64_t id) {
+    auto body = co_await s.alarms.get(id);
+    if (!covers_site(req, *s.registry.directory().snapshot(), body.value("site", "")))
+        throw api_error(errc::not_found, "no alarm " + std::to_string(id));
+    co_return body;
 }
 
 }  // namespace
@@ -56,18 +65,21 @@ void add_alarm_routes(router& r, services& s) {
                    req.query_param("to"),
                    req.query_param("limit"),
                    req.query_param("cursor"),
-                   req.query_param("inhibited")};
+                   req.query_param("inhibited"),
+                   places_of(req)};
                auto body = co_await s.alarms.list(std::move(q));
                co_return json_response(200, body);
            }});
     r.add({"GET", "/api/v1/alarms/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
                const auto id = alarm_id(req.params[0]);
-               auto body = co_await s.alarms.get(id);
+               auto body = co_await scoped_alarm(s, req, id);
                body["notifications"] = co_await s.outbox.of_alarm(id);
                co_return json_response(200, body);
            }});
     r.add({"GET", "/api/v1/alarms/{id}/resources", access::read, false, [&s](request& req) -> net::awaitable<response> {
-               auto body = co_await s.nearby.for_alarm(alarm_id(req.params[0]), req.query_param("limit"));
+               const auto id = alarm_id(req.params[0]);
+               co_await scoped_alarm(s, req, id);
+               auto body = co_await s.nearby.for_alarm(id, req.query_param("limit"));
                co_return json_response(200, body);
            }});
     for (const auto& [name, what] :
@@ -79,10 +91,11 @@ void add_alarm_routes(router& r, services& s) {
         r.add(
             {"POST",
              std::string("/api/v1/alarms/{id}/") + name,
-             access::read,
+             access::act,
              true,
              [&s, act](request& req) -> net::awaitable<response> {
                  const auto id = alarm_id(req.params[0]);
+                 co_await scoped_alarm(s, req, id);
                  json fields = json::object();
                  if (!req.body.empty()) fields = co_await parse_body(s, req);
                  auto request = action_from(req, fields, act);  // named: GCC 12 mis-destroys temporaries in co_await
@@ -91,8 +104,9 @@ void add_alarm_routes(router& r, services& s) {
              }}
         );
     }
-    r.add({"GET", "/api/v1/overview", access::read, false, [&s](request&) -> net::awaitable<response> {
-               auto body = co_await s.alarms.overview();
+    r.add({"GET", "/api/v1/overview", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               auto scope = places_of(req);
+               auto body = co_await s.alarms.overview(std::move(scope));
                co_return json_response(200, body);
            }});
 }

@@ -24,6 +24,9 @@ write_forwarding make_forwarding(services& s) {
         out.headers.emplace_back("X-CityGuard-Forwarded", "1");
         if (!req.authorization.empty()) out.headers.emplace_back("Authorization", req.authorization);
         if (!req.content_type.empty()) out.headers.emplace_back("Content-Type", req.content_type);
+        if (!req.cookie.empty()) out.headers.emplace_back("Cookie", req.cookie);
+        if (!req.csrf_token.empty()) out.headers.emplace_back("X-CSRF-Token", req.csrf_token);
+        if (!req.forwarded_proto.empty()) out.headers.emplace_back("X-Forwarded-Proto", req.forwarded_proto);
         if (!token.empty()) {
             out.headers.emplace_back("X-CityGuard-Cluster-Token", token);
             out.headers.emplace_back("X-CityGuard-Forwarded-For", req.client);

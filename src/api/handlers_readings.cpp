@@ -1,4 +1,6 @@
 #include "cityguard/api/routes.hpp"
+#include "cityguard/util/error.hpp"
+#include "scope.hpp"
 
 namespace cityguard::api {
 
@@ -6,19 +8,36 @@ namespace net = boost::asio;
 using json = nlohmann::json;
 
 void add_readings_routes(router& r, services& s) {
-    r.add({"POST", "/api/v1/readings", access::ingest, true, [&s](request& req) -> net::awaitable<response> {
-               auto parse = [&ingest = s.ingest, &body = req.body] { return ingest.parse(body); };
-               auto parsed = co_await parse_sized(s, req.body.size(), parse);
-               const auto result = co_await s.ingest.ingest(std::move(parsed));
-               json rejected = json::array();
-               for (const auto& x : result.rejected)
-                   rejected.push_back({{"index", x.index}, {"error", x.error}, {"message", x.message}});
-               co_return json_response(
-                   200,
-                   {{"accepted", result.accepted}, {"duplicates", result.duplicates}, {"rejected", std::move(rejected)}}
-               );
-           }});
+    r.add(
+        {"POST",
+         "/api/v1/readings",
+         access::ingest,
+         true,
+         [&s](request& req) -> net::awaitable<response> {
+             auto parse = [&ingest = s.ingest, &body = req.body] { return ingest.parse(body); };
+             auto parsed = co_await parse_sized(s, req.body.size(), parse);
+             std::function<bool(const registry::sensor_entry&)> may_send;
+             if (req.caller && (!req.caller->scope.whole_city() || !req.caller->binding.any()))
+                 may_send = [who = *req.caller](const registry::sensor_entry& sensor) {
+                     return who.scope.covers(sensor.district, sensor.domain, sensor.site_unit) &&
+                            who.binding.allows(sensor.site, sensor.id);
+                 };
+             const auto result = co_await s.ingest.ingest(std::move(parsed), std::move(may_send));
+             json rejected = json::array();
+             for (const auto& x : result.rejected)
+                 rejected.push_back({{"index", x.index}, {"error", x.error}, {"message", x.message}});
+             co_return json_response(
+                 200,
+                 {{"accepted", result.accepted}, {"duplicates", result.duplicates}, {"rejected", std::move(rejected)}}
+             );
+         },
+         false,
+         false}
+    );  // not audited: see route::audited
     r.add({"GET", "/api/v1/sensors/{id}/readings", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               if (const auto places = s.registry.directory().snapshot();
+                   places->find(req.params[0]) && !covers_site(req, *places, places->find(req.params[0])->site))
+                   throw api_error(errc::not_found, "no sensor '" + req.params[0] + "'");
                readings::readings_query q{
                    req.params[0],
                    req.query_param("from"),

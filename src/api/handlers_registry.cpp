@@ -1,5 +1,6 @@
 #include "cityguard/api/routes.hpp"
 #include "cityguard/util/error.hpp"
+#include "scope.hpp"
 
 namespace cityguard::api {
 
@@ -36,8 +37,9 @@ void add_sensor_states(json& sensors, const json& open_alarms) {
 /// The site file (一企一档 for a site): the registry's record with its sensors, unit and
 /// contacts, each sensor's state, open and recent alarms, the bundle coverage where its domain
 /// has one, the last 30 days' statistics and the nearest emergency resources.
-net::awaitable<json> site_file(services& s, const std::string& id) {
+net::awaitable<json> site_file(services& s, const request& req, const std::string& id) {
     json site = co_await s.registry.get_site(id);  // 404 for an unknown site
+    if (!covers_site_json(req, site)) throw api_error(errc::not_found, "no site '" + id + "'");
     alarms::list_query open_query;
     open_query.site = id;
     open_query.status = "active";
@@ -74,20 +76,37 @@ net::awaitable<json> site_file(services& s, const std::string& id) {
 void add_registry_routes(router& r, services& s) {
     r.add({"PUT", "/api/v1/sites/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {
                auto doc = co_await parse_body(s, req);
+               if (!covers_site_json(req, doc) || !covers_site(req, *s.registry.directory().snapshot(), req.params[0]))
+                   throw api_error(errc::forbidden, "the site must lie within your scope");
                const bool created = co_await s.registry.put_site(req.params[0], doc);
                auto body = co_await s.registry.get_site(req.params[0]);
                co_return json_response(created ? 201 : 200, body);
            }});
     r.add({"GET", "/api/v1/sites", access::read, false, [&s](request& req) -> net::awaitable<response> {
                auto body = co_await s.registry.list_sites(req.query_param("domain"), req.query_param("district"));
+               if (req.caller && !req.caller->scope.whole_city()) {
+                   auto& sites = body["sites"];
+                   json kept = json::array();
+                   for (auto& site : sites)
+                       if (covers_site_json(req, site)) kept.push_back(std::move(site));
+                   sites = std::move(kept);
+               }
                co_return json_response(200, body);
            }});
     r.add({"GET", "/api/v1/sites/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
-               auto body = co_await site_file(s, req.params[0]);
+               auto body = co_await site_file(s, req, req.params[0]);
                co_return json_response(200, body);
            }});
     r.add({"PUT", "/api/v1/sensors/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {
                auto doc = co_await parse_body(s, req);
+               if (req.caller && !req.caller->scope.whole_city()) {
+                   const auto places = s.registry.directory().snapshot();
+                   const auto* old = places->find(req.params[0]);
+                   const bool site_ok = doc.is_object() && doc.contains("site") && doc["site"].is_string() &&
+                                        covers_site(req, *places, doc["site"].get<std::string>());
+                   if (!site_ok || (old && !covers_site(req, *places, old->site)))
+                       throw api_error(errc::forbidden, "the sensor's site must lie within your scope");
+               }
                const bool created = co_await s.registry.put_sensor(req.params[0], doc);
                auto body = co_await s.registry.get_sensor(req.params[0]);
                co_return json_response(created ? 201 : 200, body);
@@ -96,31 +115,58 @@ void add_registry_routes(router& r, services& s) {
                auto body = co_await s.registry.list_sensors(
                    req.query_param("site"), req.query_param("kind"), req.query_param("group")
                );
+               if (req.caller && !req.caller->scope.whole_city()) {
+                   const auto places = s.registry.directory().snapshot();
+                   json kept = json::array();
+                   for (auto& sensor : body["sensors"])
+                       if (covers_site(req, *places, sensor.value("site", ""))) kept.push_back(std::move(sensor));
+                   body["sensors"] = std::move(kept);
+               }
                co_return json_response(200, body);
            }});
     r.add({"GET", "/api/v1/sensors/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
                auto body = co_await s.registry.get_sensor(req.params[0]);
+               if (!covers_site(req, *s.registry.directory().snapshot(), body.value("site", "")))
+                   throw api_error(errc::not_found, "no sensor '" + req.params[0] + "'");
                co_return json_response(200, body);
            }});
     r.add({"PUT", "/api/v1/units/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {
+               require_whole_city(
+                   req, "units, contacts, resources and bulk documents are the whole city's admins' to change"
+               );
                auto doc = co_await parse_body(s, req);
                const bool created = co_await s.registry.put_unit(req.params[0], doc);
                auto body = co_await s.registry.get_unit(req.params[0]);
                co_return json_response(created ? 201 : 200, body);
            }});
-    r.add({"GET", "/api/v1/units", access::read, false, [&s](request&) -> net::awaitable<response> {
+    r.add({"GET", "/api/v1/units", access::read, false, [&s](request& req) -> net::awaitable<response> {
                auto body = co_await s.registry.list_units();
+               if (req.caller && !req.caller->scope.whole_city()) {
+                   const auto places = s.registry.directory().snapshot();
+                   json kept = json::array();
+                   for (auto& unit : body["units"])
+                       if (covers_unit(req, *places, unit.value("id", ""))) kept.push_back(std::move(unit));
+                   body["units"] = std::move(kept);
+               }
                co_return json_response(200, body);
            }});
     r.add({"GET", "/api/v1/units/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
+               if (!covers_unit(req, *s.registry.directory().snapshot(), req.params[0]))
+                   throw api_error(errc::not_found, "no unit '" + req.params[0] + "'");
                auto body = co_await s.registry.get_unit(req.params[0]);
                co_return json_response(200, body);
            }});
     r.add({"DELETE", "/api/v1/units/{id}", access::admin, false, [&s](request& req) -> net::awaitable<response> {
+               require_whole_city(
+                   req, "units, contacts, resources and bulk documents are the whole city's admins' to change"
+               );
                co_await s.registry.delete_unit(req.params[0]);
                co_return response{204, "application/json", "", {}};
            }});
     r.add({"PUT", "/api/v1/contacts/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {
+               require_whole_city(
+                   req, "units, contacts, resources and bulk documents are the whole city's admins' to change"
+               );
                auto doc = co_await parse_body(s, req);
                const bool created = co_await s.registry.put_contact(req.params[0], doc);
                auto body = co_await s.registry.get_contact(req.params[0]);
@@ -130,17 +176,32 @@ void add_registry_routes(router& r, services& s) {
                auto body = co_await s.registry.list_contacts(
                    req.query_param("unit"), req.query_param("district"), req.query_param("tier")
                );
+               if (req.caller && !req.caller->scope.whole_city()) {
+                   const auto places = s.registry.directory().snapshot();
+                   json kept = json::array();
+                   for (auto& contact : body["contacts"])
+                       if (covers_contact(req, *places, contact)) kept.push_back(std::move(contact));
+                   body["contacts"] = std::move(kept);
+               }
                co_return json_response(200, body);
            }});
     r.add({"GET", "/api/v1/contacts/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
                auto body = co_await s.registry.get_contact(req.params[0]);
+               if (!covers_contact(req, *s.registry.directory().snapshot(), body))
+                   throw api_error(errc::not_found, "no contact '" + req.params[0] + "'");
                co_return json_response(200, body);
            }});
     r.add({"DELETE", "/api/v1/contacts/{id}", access::admin, false, [&s](request& req) -> net::awaitable<response> {
+               require_whole_city(
+                   req, "units, contacts, resources and bulk documents are the whole city's admins' to change"
+               );
                co_await s.registry.delete_contact(req.params[0]);
                co_return response{204, "application/json", "", {}};
            }});
     r.add({"PUT", "/api/v1/resources/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {
+               require_whole_city(
+                   req, "units, contacts, resources and bulk documents are the whole city's admins' to change"
+               );
                auto doc = co_await parse_body(s, req);
                const bool created = co_await s.registry.put_resource(req.params[0], doc);
                auto body = co_await s.registry.get_resource(req.params[0]);
@@ -169,10 +230,16 @@ void add_registry_routes(router& r, services& s) {
                co_return json_response(200, body);
            }});
     r.add({"DELETE", "/api/v1/resources/{id}", access::admin, false, [&s](request& req) -> net::awaitable<response> {
+               require_whole_city(
+                   req, "units, contacts, resources and bulk documents are the whole city's admins' to change"
+               );
                co_await s.registry.delete_resource(req.params[0]);
                co_return response{204, "application/json", "", {}};
            }});
     r.add({"POST", "/api/v1/registry", access::admin, true, [&s](request& req) -> net::awaitable<response> {
+               require_whole_city(
+                   req, "units, contacts, resources and bulk documents are the whole city's admins' to change"
+               );
                auto doc = co_await parse_body(s, req);
                auto body = co_await s.registry.bulk_upsert(doc);
                co_return json_response(200, body);

@@ -1,4 +1,6 @@
 #include "cityguard/api/routes.hpp"
+#include "cityguard/util/error.hpp"
+#include "scope.hpp"
 
 namespace cityguard::api {
 
@@ -11,11 +13,13 @@ void add_rule_routes(router& r, services& s) {
                co_return response{200, "application/json", s.alarms.rules_body(), {}};
            }});
     r.add({"POST", "/api/v1/rules/replay", access::admin, true, [&s](request& req) -> net::awaitable<response> {
+               require_whole_city(req, "replay is for admins of the whole city");
                auto doc = co_await parse_body(s, req);
                auto body = co_await s.alarms.replay(std::move(doc));
                co_return json_response(200, body);
            }});
-    r.add({"POST", "/api/v1/rules/reload", access::admin, false, [&s](request&) -> net::awaitable<response> {
+    r.add({"POST", "/api/v1/rules/reload", access::admin, false, [&s](request& req) -> net::awaitable<response> {
+               require_whole_city(req, "reload is for admins of the whole city");
                auto body = co_await s.alarms.reload();
                co_return json_response(200, body);
            }});
@@ -24,6 +28,7 @@ void add_rule_routes(router& r, services& s) {
            }});
     r.add({"GET", "/api/v1/sites/{id}/coverage", access::read, false, [&s](request& req) -> net::awaitable<response> {
                auto site = co_await s.registry.get_site(req.params[0]);  // 404 for an unknown site
+               if (!covers_site_json(req, site)) throw api_error(errc::not_found, "no site '" + req.params[0] + "'");
                auto sensors = co_await s.registry.list_sensors(req.params[0], std::nullopt, std::nullopt);
                auto body = co_await s.alarms.coverage(std::move(site), std::move(sensors));
                co_return json_response(200, body);

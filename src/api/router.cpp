@@ -46,6 +46,8 @@ bool match_pattern(std::string_view pattern, std::string_view path, std::vector<
     return true;
 }
 
+bool changes_state(std::string_view method) { return method != "GET" && method != "HEAD"; }
+
 bool is_json(std::string_view content_type) {
     auto semi = content_type.find(';');
     auto type = content_type.substr(0, semi);
@@ -63,17 +65,24 @@ bool is_loopback(std::string_view client) {
 }  // namespace
 
 bool allows(access a, auth::role r) noexcept {
+    using auth::role;
     switch (a) {
         case access::anyone:
             return true;
         case access::ingest:
-            return r == auth::role::gateway || r == auth::role::admin;
+            return r == role::gateway || r == role::admin;
         case access::read:
-            return r == auth::role::operator_ || r == auth::role::admin;
+            return auth::is_person_role(r);
+        case access::act:
+            return r == role::operator_ || r == role::enterprise || r == role::admin;
+        case access::operate:
+            return r == role::operator_ || r == role::admin;
         case access::admin:
-            return r == auth::role::admin;
+            return r == role::admin;
         case access::monitor:
-            return r == auth::role::monitor || r == auth::role::operator_ || r == auth::role::admin;
+            return r == role::monitor || r == role::viewer || r == role::operator_ || r == role::admin;
+        case access::signed_in:
+            return true;
     }
     return false;
 }
@@ -142,20 +151,10 @@ net::awaitable<admission> dispatcher::admit(request& req) {
         out.matched = &r;
         req.params = std::move(m.params);
         if (r.who != access::anyone && !(r.open_on_loopback && is_loopback(req.client))) {
-            if (req.authorization.empty()) {
-                out.refusal = error_response(errc::unauthorized, "missing Authorization: Bearer <key>");
-                co_return out;
-            }
-            req.caller = co_await keys_.authenticate(req.authorization, req.client);
-            if (!req.caller) {
-                out.refusal = error_response(errc::unauthorized, "invalid API key");
-                co_return out;
-            }
-            if (!allows(r.who, req.caller->role)) {
-                out.refusal = error_response(
-                    errc::forbidden,
-                    "the key's role (" + std::string(auth::to_string(req.caller->role)) + ") may not do this"
-                );
+            if (auto refused = co_await authenticate(r, req)) {
+                // A known caller refused a change is worth a line in the trail; an unknown one is noise.
+                if (req.caller && refused->status == 403 && changes_state(req.method)) co_await record(r, req, 403);
+                out.refusal = std::move(refused);
                 co_return out;
             }
         }
@@ -175,25 +174,67 @@ net::awaitable<admission> dispatcher::admit(request& req) {
     co_return out;
 }
 
+net::awaitable<std::optional<response>> dispatcher::authenticate(const route& r, request& req) {
+    if (!req.authorization.empty()) {
+        req.caller = co_await keys_.authenticate(req.authorization, req.client);
+        if (!req.caller) co_return error_response(errc::unauthorized, "invalid API key");
+    } else if (auto token = people_ ? cookie_value(req.cookie, kSessionCookie) : std::nullopt) {
+        auto found = co_await people_->authenticate(std::move(*token));
+        if (!found) co_return error_response(errc::unauthorized, "the session has ended; sign in again");
+        req.caller = std::move(found->who);
+        // The cookie rides along with any request the browser makes, also one another site
+        // started; only our own pages know the token.
+        if (changes_state(req.method) && !util::equal_secrets(req.csrf_token, found->csrf))
+            co_return error_response(errc::forbidden, "missing or wrong X-CSRF-Token for this session");
+    } else {
+        co_return error_response(errc::unauthorized, "sign in, or send Authorization: Bearer <key>");
+    }
+    if (req.caller->must_enrol_second_factor && !r.pattern.starts_with("/api/v1/session"))
+        co_return error_response(
+            errc::forbidden, "your role signs in with a second factor: enrol one first (POST /api/v1/session/totp)"
+        );
+    if (!allows(r.who, req.caller->role))
+        co_return error_response(
+            errc::forbidden, "the role " + std::string(auth::to_string(req.caller->role)) + " may not do this"
+        );
+    co_return std::nullopt;
+}
+
+net::awaitable<void> dispatcher::record(const route& r, const request& req, int status) {
+    if (!audit_ || !r.audited) co_return;
+    std::string target;
+    for (const auto& p : req.params) target += (target.empty() ? "" : "/") + p;
+    const auth::audit_entry entry{
+        req.caller ? &*req.caller : nullptr,
+        req.client,
+        r.method + " " + r.pattern,
+        std::move(target),
+        req.body,
+        status};
+    co_await audit_->record(entry);
+}
+
 net::awaitable<response> dispatcher::serve(const route& r, request req) {
+    response out;
     try {
-        if (forwarding_ && r.method != "GET" && r.method != "HEAD" && !forwarding_->leading()) {
+        if (forwarding_ && changes_state(r.method) && !forwarding_->leading()) {
             // One hop at most: a forwarded request that finds the lead moved on gets 503 and
             // its client retries through whichever instance it reaches.
             if (req.forwarded) throw api_error(errc::unavailable, "this instance does not lead at the moment; retry");
             auto answered = co_await forwarding_->forward(req);
-            if (answered) co_return std::move(*answered);
+            if (answered) co_return std::move(*answered);  // the leader put it on record
         }
-        auto awaited = co_await r.handle(req);
-        co_return awaited;
+        out = co_await r.handle(req);
     } catch (const api_error& e) {
-        co_return refusal_for(e);
+        out = refusal_for(e);
     } catch (const store::error& e) {
-        co_return refusal_for(e);
+        out = refusal_for(e);
     } catch (const std::exception& e) {
         spdlog::error("{} {} failed: {}", req.method, req.path, e.what());
-        co_return error_response(errc::internal, "internal error");
+        out = error_response(errc::internal, "internal error");
     }
+    if (changes_state(r.method)) co_await record(r, req, out.status);
+    co_return out;
 }
 
 net::awaitable<response> dispatcher::handle(request req) {

@@ -16,6 +16,9 @@ router make_router(services& s) {
     router r;
     add_health_routes(r, s);
     add_key_routes(r, s);
+    add_session_routes(r, s);
+    add_user_routes(r, s);
+    add_audit_routes(r, s);
     add_registry_routes(r, s);
     add_readings_routes(r, s);
     add_storage_routes(r, s);

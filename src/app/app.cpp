@@ -93,6 +93,10 @@ void app::parts::wire() {
     c.alarms.on_reloaded([this] { net::co_spawn(ioc, handover.announce_rules(), net::detached); });
     notifier.only_while([&w = c.writer] { return w.leading(); });
     c.dispatcher.forward_writes(api::make_forwarding(c.services));
+    c.dispatcher.use_people(&c.people, &c.audit);
+    c.feed.use_people(&c.people);
+    c.retention.also_run("sessions ended", [this] { return c.people.purge_sessions(); });
+    c.retention.also_run("months of the audit trail dropped", [this] { return c.audit.drop_expired(); });
     if (c.files.enabled())
         spdlog::info("dashboard: {} file(s) from {}", c.files.size(), cfg.web.root);
     else
@@ -186,6 +190,7 @@ void app::start() {
         );
     }
     generated_admin_key_ = p.run_now(p.c.keys.bootstrap_admin());
+    p.run_now(p.c.people.bootstrap_admin());
     p.run_now(p.c.keys.load());
     p.load_registry_file();
     p.run_now(p.c.registry.load_directory());

@@ -193,6 +193,38 @@ void read_auth(section& s, config& cfg) {
           "max_lookups_per_client_per_s",
           "max_concurrent_lookups"})
         s.integer(gone, obsolete, 0, 10'000'000);
+    s.integer("unknown_key_lookups_per_s", cfg.auth.unknown_key_lookups_per_s, 0, 100'000);
+    s.integer("password_min_length", cfg.auth.password_min_length, 8, 256);
+    s.integer("argon2_ops", cfg.auth.argon2_ops, 1, 32);
+    s.integer("argon2_mem_kib", cfg.auth.argon2_mem_kib, 8, 4 * 1024 * 1024);
+    s.integer("hash_threads", cfg.auth.hash_threads, 1, 64);
+    s.integer("max_queued_hashes", cfg.auth.max_queued_hashes, 1, 100'000);
+    s.integer("session_idle_minutes", cfg.auth.session_idle_minutes, 1, 7 * 24 * 60);
+    s.integer("session_absolute_hours", cfg.auth.session_absolute_hours, 1, 30 * 24);
+    s.string("cookie_secure", cfg.auth.cookie_secure, false);
+    if (cfg.auth.cookie_secure != "auto" && cfg.auth.cookie_secure != "always" && cfg.auth.cookie_secure != "never")
+        section::fail(s.name("cookie_secure"), "must be \"auto\", \"always\" or \"never\"");
+    s.integer("max_sessions_per_user", cfg.auth.max_sessions_per_user, 1, 1000);
+    s.integer("signins_per_address_per_minute", cfg.auth.signins_per_address_per_minute, 1, 100'000);
+    s.integer("signin_burst_per_address", cfg.auth.signin_burst_per_address, 1, 100'000);
+    s.integer("account_max_failures", cfg.auth.account_max_failures, 1, 1000);
+    s.integer("account_lockout_seconds", cfg.auth.account_lockout_seconds, 1, 86'400);
+    s.integer("account_lockout_max_seconds", cfg.auth.account_lockout_max_seconds, 1, 86'400);
+    if (const json* roles = s.object("require_totp_for")) {
+        if (!roles->is_array()) section::fail(s.name("require_totp_for"), "must be an array of roles");
+        cfg.auth.require_totp_for.clear();
+        for (const auto& r : *roles) {
+            if (!r.is_string() || (r != "viewer" && r != "operator" && r != "admin" && r != "enterprise"))
+                section::fail(s.name("require_totp_for"), "entries must be viewer, operator, admin or enterprise");
+            cfg.auth.require_totp_for.push_back(r.get<std::string>());
+        }
+    }
+}
+
+void read_audit(section& s, config& cfg) {
+    s.integer("retention_days", cfg.audit.retention_days, 31, 36'500);
+    s.integer("max_detail_bytes", cfg.audit.max_detail_bytes, 64, 1'000'000);
+    s.integer("max_list", cfg.audit.max_list, 1, 100'000);
 }
 
 void read_query(section& s, config& cfg) {
@@ -327,6 +359,7 @@ void apply_json(config& cfg, const std::string& json_text) {
     read_section(root, "writer", cfg, read_writer);
     read_section(root, "storage", cfg, read_storage);
     read_section(root, "auth", cfg, read_auth);
+    read_section(root, "audit", cfg, read_audit);
     read_section(root, "query", cfg, read_query);
     read_section(root, "alarms", cfg, read_alarms);
     read_section(root, "feed", cfg, read_feed);
@@ -354,7 +387,8 @@ std::string usage() {
            "  --log-level LEVEL   trace, debug, info, warn, error\n"
            "  --help, --version\n"
            "Environment: CITYGUARD_CONFIG, CITYGUARD_DB_URL, CITYGUARD_LISTEN, CITYGUARD_THREADS,\n"
-           "             CITYGUARD_LOG_LEVEL, CITYGUARD_ADMIN_KEY, CITYGUARD_CLUSTER_TOKEN,\n"
+           "             CITYGUARD_LOG_LEVEL, CITYGUARD_ADMIN_KEY, CITYGUARD_ADMIN_LOGIN,\n"
+           "             CITYGUARD_ADMIN_PASSWORD, CITYGUARD_CLUSTER_TOKEN,\n"
            "             CITYGUARD_ADVERTISE_URL, CITYGUARD_DB_READ_URL\n";
 }
 
@@ -504,6 +538,10 @@ load_result load(
         if (v->size() < 16) section::fail("CITYGUARD_ADMIN_KEY", "must be at least 16 characters");
         cfg.auth.admin_key = *v;
     }
+    if (auto v = env("CITYGUARD_ADMIN_LOGIN")) cfg.auth.admin_login = *v;
+    if (auto v = env("CITYGUARD_ADMIN_PASSWORD")) cfg.auth.admin_password = *v;
+    if (cfg.auth.admin_login.has_value() != cfg.auth.admin_password.has_value())
+        section::fail("CITYGUARD_ADMIN_LOGIN", "and CITYGUARD_ADMIN_PASSWORD are set together or not at all");
 
     for (const auto& [name, value] : flags) {
         if (name == "--listen")

@@ -73,7 +73,28 @@ feed_service::feed_service(
     const config::feed_config& cfg,
     std::size_t json_max_depth
 )
-    : log_(log), keys_(keys), cfg_(cfg), json_max_depth_(json_max_depth), hub_(directory) {}
+    : log_(log), keys_(keys), directory_(directory), cfg_(cfg), json_max_depth_(json_max_depth), hub_(directory) {}
+
+boost::asio::awaitable<std::optional<auth::principal>> feed_service::authenticate_session(std::string token) {
+    if (!people_) co_return std::nullopt;
+    auto found = co_await people_->authenticate(std::move(token));
+    if (!found) co_return std::nullopt;
+    co_return std::move(found->who);
+}
+
+bool feed_service::covers(const auth::scope& scope, std::string_view site) const {
+    if (scope.whole_city()) return true;
+    const auto places = directory_.snapshot();
+    const auto* place = places->site(site);
+    return place && scope.covers(place->district, place->domain, place->unit);
+}
+
+bool feed_service::covers_sensor(const auth::scope& scope, std::string_view sensor) const {
+    if (scope.whole_city()) return true;
+    const auto places = directory_.snapshot();
+    const auto* entry = places->find(sensor);
+    return entry && scope.covers(entry->district, entry->domain, entry->site_unit);
+}
 
 boost::asio::awaitable<std::optional<auth::principal>> feed_service::authenticate(
     std::string credentials, std::string client
@@ -83,7 +104,9 @@ boost::asio::awaitable<std::optional<auth::principal>> feed_service::authenticat
     co_return who;
 }
 
-boost::asio::awaitable<catch_up> feed_service::load(std::optional<std::int64_t> since, filter wanted) {
+boost::asio::awaitable<catch_up> feed_service::load(
+    std::optional<std::int64_t> since, filter wanted, auth::scope scope
+) {
     catch_up out;
     if (since) {
         auto r = co_await log_.replay(*since, cfg_.max_replay + 1);
@@ -97,7 +120,7 @@ boost::asio::awaitable<catch_up> feed_service::load(std::optional<std::int64_t> 
     auto snap = co_await log_.snapshot();
     std::vector<alarm_model::alarm> matching;
     for (auto& a : snap.alarms)
-        if (wanted.matches(a)) matching.push_back(std::move(a));
+        if (wanted.matches(a) && covers(scope, a.site)) matching.push_back(std::move(a));
     out.seq = snap.seq;
     out.snapshot = snapshot_message(snap.seq, matching, since.has_value());
     co_return out;

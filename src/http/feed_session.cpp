@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cityguard/api/errors.hpp"
+#include "cityguard/api/request.hpp"
 #include "cityguard/util/error.hpp"
 #include "use_tuple.hpp"
 
@@ -23,6 +24,20 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 using json = nlohmann::json;
+
+namespace {
+
+// A browser names the page's origin on every WebSocket upgrade; a cookie-authenticated feed
+// opened by a page of another site ("cross-site WebSocket hijacking") names another host.
+bool same_origin(const beast::http::request<beast::http::string_body>& upgrade) {
+    const auto origin = upgrade[beast::http::field::origin];
+    if (origin.empty()) return true;  // not a browser: it has no cookie of ours to ride on
+    const auto scheme_end = origin.find("://");
+    if (scheme_end == std::string_view::npos) return false;
+    return origin.substr(scheme_end + 3) == upgrade[beast::http::field::host];
+}
+
+}  // namespace
 
 feed_session::feed_session(
     beast::tcp_stream stream, feed::feed_service& service, std::string client, std::function<void()> on_authenticated
@@ -76,11 +91,16 @@ net::awaitable<void> feed_session::run(beast::http::request<beast::http::string_
     net::co_spawn(ws_.get_executor(), write_loop(), net::detached);
     net::co_spawn(ws_.get_executor(), watch_writes(), net::detached);
 
-    if (const auto header = upgrade[beast::http::field::authorization]; !header.empty()) {
+    const auto header = upgrade[beast::http::field::authorization];
+    const auto session = api::cookie_value(upgrade[beast::http::field::cookie], api::kSessionCookie);
+    if (!header.empty() || session) {
         std::optional<auth::principal> who;
         bool checked = true;
         try {
-            who = co_await service_.authenticate(std::string(header), client_);
+            if (!header.empty())
+                who = co_await service_.authenticate(std::string(header), client_);
+            else if (same_origin(upgrade))  // a page of another site cannot ride on the cookie
+                who = co_await service_.authenticate_session(std::move(*session));
         } catch (const std::exception&) {
             checked = false;
         }
@@ -158,7 +178,7 @@ void feed_session::deliver_reading(feed::message reading) {
 void feed_session::consider(const feed::event& e) {
     if (e.seq <= position_) return;  // already sent, or part of what was loaded
     position_ = e.seq;
-    if (filter_.matches(e.level, e.peak_level, e.domain, e.site)) send(e.text);
+    if (filter_.matches(e.level, e.peak_level, e.domain, e.site) && service_.covers(scope_, e.site)) send(e.text);
 }
 
 void feed_session::send(std::string text) { send(std::make_shared<const std::string>(std::move(text))); }
@@ -294,10 +314,17 @@ void feed_session::accept_principal(const std::optional<auth::principal>& who) {
         request_close(kCloseUnauthorized, "invalid key");
         return;
     }
-    if (who->role != auth::role::operator_ && who->role != auth::role::admin) {
-        request_close(kCloseForbidden, "the feed needs an operator or admin key");
+    if (!auth::is_person_role(who->role)) {
+        request_close(
+            kCloseForbidden, "the feed is for people: a viewer, operator, enterprise or admin key or session"
+        );
         return;
     }
+    if (who->must_enrol_second_factor) {
+        request_close(kCloseForbidden, "enrol a second factor first");
+        return;
+    }
+    scope_ = who->scope;
     authenticated_ = true;
     auth_timer_.cancel();
     if (on_authenticated_) on_authenticated_();
@@ -355,7 +382,15 @@ net::awaitable<void> feed_session::handle(std::string text) {
                 hub.add(shared_from_this());
                 in_hub_ = true;
             }
-            const auto unknown = hub.follow_readings(this, m.sensors);
+            // A sensor outside the caller's scope is as unknown as one that does not exist.
+            std::vector<std::string> outside;
+            std::erase_if(m.sensors, [&](const std::string& sensor) {
+                const bool out = !service_.covers_sensor(scope_, sensor);
+                if (out) outside.push_back(sensor);
+                return out;
+            });
+            auto unknown = hub.follow_readings(this, m.sensors);
+            unknown.insert(unknown.end(), outside.begin(), outside.end());
             if (!unknown.empty()) send(feed::error_message("not_found", "unknown sensor(s): " + json(unknown).dump()));
             send(json{{"type", "readings_subscribed"}, {"sensors", hub.followed_by(this)}}.dump());
             break;
@@ -399,7 +434,7 @@ net::awaitable<void> feed_session::subscribe(feed::client_message m) {
         ~end_load() { service.end_load(); }
     } loading{service_};
     try {
-        start = co_await service_.load(m.since, filter_);
+        start = co_await service_.load(m.since, filter_, scope_);
     } catch (const api_error& e) {
         loading_ = false;
         subscribed_ = false;
@@ -429,7 +464,7 @@ net::awaitable<void> feed_session::subscribe(feed::client_message m) {
         std::size_t sent = 0;
         for (const auto& e : start.replayed) {
             position_ = e.seq;
-            if (filter_.matches(e.level, e.peak_level, e.domain, e.site)) {
+            if (filter_.matches(e.level, e.peak_level, e.domain, e.site) && service_.covers(scope_, e.site)) {
                 send(e.text);
                 ++sent;
             }

@@ -101,6 +101,7 @@ class feed_session final : public feed::subscriber, public std::enable_shared_fr
     bool done_ = false;
     bool in_hub_ = false;
     feed::filter filter_;
+    auth::scope scope_;  // the signed-in caller's part of the city: nothing outside it is sent
     std::int64_t position_ = 0;
     std::vector<feed::event_batch> held_;  // live batches that arrived while loading
     std::size_t held_events_ = 0;

@@ -343,6 +343,9 @@ net::awaitable<http_session::next> http_session::handle(beast::flat_buffer& buff
     } else {
         req.authorization = std::string(header[bhttp::field::authorization]);
         req.content_type = std::string(header[bhttp::field::content_type]);
+        req.cookie = std::string(header[bhttp::field::cookie]);
+        req.csrf_token = std::string(header["X-CSRF-Token"]);
+        req.forwarded_proto = std::string(header["X-Forwarded-Proto"]);
         req.client = client_;
         req.target = target;
         req.cluster_token = std::string(header["X-CityGuard-Cluster-Token"]);
@@ -371,9 +374,7 @@ net::awaitable<std::optional<api::response>> http_session::answer_api(
     if (!admitted.found) co_return std::move(admitted.refusal);  // a 403 makes no connection trusted
     if (req.caller) {
         const auto r = req.caller->role;
-        mark_authenticated(
-            r == auth::role::operator_ || r == auth::role::admin ? connection_class::person : connection_class::device
-        );
+        mark_authenticated(auth::is_person_role(r) ? connection_class::person : connection_class::device);
     }
     x.reservation.emplace(owner_);
     if (!x.reservation->add(content_length))

@@ -73,7 +73,10 @@ net::awaitable<json> outbox_service::of_alarm(std::int64_t alarm) {
 }
 
 net::awaitable<json> outbox_service::list(
-    std::optional<std::string> status, std::optional<std::string> limit, std::optional<std::string> cursor
+    std::optional<std::string> status,
+    std::optional<std::string> limit,
+    std::optional<std::string> cursor,
+    store::place_filter scope
 ) {
     if (status && *status != "pending" && *status != "delivered" && *status != "failed")
         throw api_error(errc::bad_request, "status must be pending, delivered or failed");
@@ -82,7 +85,7 @@ net::awaitable<json> outbox_service::list(
     // that was added meanwhile (it appears on the first page instead).
     std::optional<std::int64_t> before;
     if (cursor) before = positive(*cursor, "cursor", INT64_MAX);
-    auto rows = co_await repo_.list(status, before, n);
+    auto rows = co_await repo_.list(status, before, n, std::move(scope));
     json items = json::array();
     for (const auto& r : rows) items.push_back(to_json(r));
     json out{{"notifications", std::move(items)}};

@@ -24,7 +24,9 @@ void ingest_service::count_rejected(const std::vector<rejected_reading>& rejecte
     for (const auto& [code, n] : by_code) rejected_.add({std::string(code)}, n);
 }
 
-net::awaitable<ingest_result> ingest_service::ingest(parsed_readings parsed) {
+net::awaitable<ingest_result> ingest_service::ingest(
+    parsed_readings parsed, std::function<bool(const registry::sensor_entry&)> may_send
+) {
     ingest_result result;
     result.rejected = std::move(parsed.rejected);
 
@@ -39,6 +41,10 @@ net::awaitable<ingest_result> ingest_service::ingest(parsed_readings parsed) {
         const auto* sensor = sensors->find(std::string_view(r.sensor));
         if (!sensor) {
             result.rejected.push_back({r.index, "unknown_sensor", "sensor '" + r.sensor + "' is not registered"});
+        } else if (may_send && !may_send(*sensor)) {
+            result.rejected.push_back(
+                {r.index, "forbidden", "this key may not send readings for sensor '" + r.sensor + "'"}
+            );
         } else if (r.ts > latest_allowed) {
             result.rejected.push_back({r.index, "future_timestamp", "ts is too far in the future"});
         } else if (r.ts < earliest_allowed) {

@@ -108,6 +108,14 @@ net::awaitable<void> retention_service::run_passes() {
         } catch (const std::exception& e) {
             spdlog::warn("storage maintenance failed, will retry: {}", e.what());
         }
+        for (const auto& [what, task] : upkeep_) {
+            try {
+                const long removed = co_await task();
+                if (removed != 0) spdlog::info("upkeep: {} {}", removed, what);
+            } catch (const std::exception& e) {
+                spdlog::warn("upkeep ({}) failed, will retry: {}", what, e.what());
+            }
+        }
     }
 }
 

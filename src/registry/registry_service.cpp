@@ -20,9 +20,23 @@ void sensor_directory::replace(const std::vector<sensor_record>& all) {
         next->by_id.insert_or_assign(
             s.id,
             sensor_entry{
-                s.id, s.key, s.site, s.domain, s.kind, s.interval_s, s.limits, s.lat, s.lon, s.groups, s.district}
+                s.id,
+                s.key,
+                s.site,
+                s.domain,
+                s.kind,
+                s.interval_s,
+                s.limits,
+                s.lat,
+                s.lon,
+                s.groups,
+                s.district,
+                s.site_unit}
         );
-    for (const auto& [id, entry] : next->by_id) next->by_key.emplace(entry.key, &entry);
+    for (const auto& [id, entry] : next->by_id) {
+        next->by_key.emplace(entry.key, &entry);
+        next->by_site.try_emplace(entry.site, site_place{entry.district, entry.domain, entry.site_unit});
+    }
     std::lock_guard lock(mutex_);
     current_ = std::move(next);
 }

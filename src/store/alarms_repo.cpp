@@ -47,7 +47,10 @@ net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::list(alarm_filter f
                  nullable(before),
                  static_cast<long long>(f.limit + 1),
                  nullable(array_or_null(f.categories)),
-                 f.inhibited ? (*f.inhibited ? "true" : "false") : nullptr
+                 f.inhibited ? (*f.inhibited ? "true" : "false") : nullptr,
+                 nullable(array_or_null(f.scope.districts)),
+                 nullable(array_or_null(f.scope.domains)),
+                 nullable(array_or_null(f.scope.units))
              ))
             out.push_back(alarm_from(row));
         return out;
@@ -68,22 +71,33 @@ net::awaitable<std::vector<alarm_model::event>> alarms_repo::events_of(std::int6
     });
 }
 
-net::awaitable<overview_record> alarms_repo::overview() {
-    return read(db_, [](pqxx::read_transaction& tx) {
+net::awaitable<overview_record> alarms_repo::overview(place_filter scope) {
+    return read(db_, [scope = std::move(scope)](pqxx::read_transaction& tx) {
         overview_record o;
+        const auto districts = array_or_null(scope.districts), domains = array_or_null(scope.domains),
+                   units = array_or_null(scope.units);
         auto counts = [&](const char* name) {
             nlohmann::json j = nlohmann::json::object();
-            for (const auto& r : tx.exec_prepared(name)) j[r[0].as<std::string>()] = r[1].as<std::int64_t>();
+            for (const auto& r : tx.exec_prepared(name, nullable(districts), nullable(domains), nullable(units)))
+                j[r[0].as<std::string>()] = r[1].as<std::int64_t>();
             return j;
         };
         o.sites_by_domain = counts(queries::count_by_domain.name);
         o.sensors_by_domain = counts(queries::count_sensors_by_domain.name);
         o.active_by_level = counts(queries::active_by_level.name);
         o.active_by_domain = counts(queries::active_by_domain.name);
-        const auto devices = tx.exec_prepared1(queries::sensors_offline.name);
+        const auto devices =
+            tx.exec_prepared1(queries::sensors_offline.name, nullable(districts), nullable(domains), nullable(units));
         o.sensors_offline = devices[0].as<std::int64_t>();
         o.sensors_in_fault = devices[1].as<std::int64_t>();
-        o.oldest_unacknowledged_red = map_first(tx, queries::oldest_unacknowledged_red.name, alarm_from);
+        o.oldest_unacknowledged_red = map_first(
+            tx,
+            queries::oldest_unacknowledged_red.name,
+            alarm_from,
+            nullable(districts),
+            nullable(domains),
+            nullable(units)
+        );
         return o;
     });
 }

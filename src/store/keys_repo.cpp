@@ -10,15 +10,32 @@ namespace cityguard::store {
 net::awaitable<std::vector<std::pair<std::string, key_record>>> keys_repo::table() {
     return read(db_, [](pqxx::read_transaction& tx) {
         return map_rows(tx, queries::key_table.name, [](const pqxx::row& r) {
-            return std::pair{r[0].as<std::string>(), key_record{r[1].as<std::string>(), r[2].as<std::string>(), 0}};
+            return std::pair{
+                r[0].as<std::string>(),
+                key_record{
+                    r[1].as<std::string>(), r[2].as<std::string>(), 0, r[3].as<std::string>(), r[4].as<std::string>()}};
         });
     });
 }
 
+net::awaitable<std::optional<key_record>> keys_repo::find(std::string hash_hex) {
+    return read(db_, [hash_hex = std::move(hash_hex)](pqxx::read_transaction& tx) {
+        return map_first(
+            tx,
+            queries::find_key.name,
+            [](const pqxx::row& r) {
+                return key_record{
+                    r[0].as<std::string>(), r[1].as<std::string>(), 0, r[2].as<std::string>(), r[3].as<std::string>()};
+            },
+            hash_hex
+        );
+    });
+}
+
 // Only the hash is stored: a copy of the database gives nobody a usable key.
-net::awaitable<bool> keys_repo::insert(std::string name, std::string role, std::string hash_hex) {
-    return write(db_, [name = std::move(name), role = std::move(role), hash_hex = std::move(hash_hex)](pqxx::work& tx) {
-        return !tx.exec_prepared(queries::insert_key.name, name, role, hash_hex).empty();
+net::awaitable<bool> keys_repo::insert(key_record k, std::string hash_hex) {
+    return write(db_, [k = std::move(k), hash_hex = std::move(hash_hex)](pqxx::work& tx) {
+        return !tx.exec_prepared(queries::insert_key.name, k.name, k.role, hash_hex, k.scope, k.binding).empty();
     });
 }
 
@@ -31,7 +48,12 @@ net::awaitable<void> keys_repo::upsert(std::string name, std::string role, std::
 net::awaitable<std::vector<key_record>> keys_repo::list() {
     return read(db_, [](pqxx::read_transaction& tx) {
         return map_rows(tx, queries::list_keys.name, [](const pqxx::row& r) {
-            return key_record{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<util::micros>()};
+            return key_record{
+                r[0].as<std::string>(),
+                r[1].as<std::string>(),
+                r[2].as<util::micros>(),
+                r[3].as<std::string>(),
+                r[4].as<std::string>()};
         });
     });
 }

@@ -62,16 +62,22 @@ net::awaitable<std::vector<attempt_record>> notifications_repo::attempts_of_alar
 }
 
 net::awaitable<std::vector<notification_record>> notifications_repo::list(
-    const std::optional<std::string>& status, std::optional<std::int64_t> before, std::size_t limit
+    const std::optional<std::string>& status, std::optional<std::int64_t> before, std::size_t limit, place_filter scope
 ) {
-    return read(db_, [status, before, limit](pqxx::read_transaction& tx) {
+    return read(db_, [status, before, limit, scope = std::move(scope)](pqxx::read_transaction& tx) {
+        const auto list_or_null = [](const std::vector<std::string>& v) {
+            return v.empty() ? std::optional<std::string>() : std::optional<std::string>(text_array(v));
+        };
         return map_rows(
             tx,
             queries::list_notifications.name,
             notification_from,
             nullable(status),
             nullable(opt_int(before)),
-            static_cast<std::int64_t>(limit)
+            static_cast<std::int64_t>(limit),
+            nullable(list_or_null(scope.districts)),
+            nullable(list_or_null(scope.domains)),
+            nullable(list_or_null(scope.units))
         );
     });
 }

@@ -8,6 +8,7 @@
 #include "queries/common.hpp"
 #include "queries/keys.hpp"
 #include "queries/notifications.hpp"
+#include "queries/people.hpp"
 #include "queries/readings.hpp"
 #include "queries/registry.hpp"
 #include "queries/silences.hpp"
@@ -17,11 +18,34 @@ namespace cityguard::store::queries {
 
 inline constexpr query all[] = {
     key_table,
+    find_key,
     insert_key,
     upsert_key,
     list_keys,
     delete_key,
     count_admin_keys,
+    insert_user,
+    list_users,
+    get_user,
+    get_user_by_login,
+    update_user,
+    delete_user,
+    count_admin_users,
+    record_signin_failure,
+    record_signin_success,
+    use_totp_step,
+    use_recovery_code,
+    insert_session,
+    trim_sessions,
+    find_session,
+    touch_session,
+    delete_session,
+    delete_sessions_of_user,
+    purge_sessions,
+    append_audit,
+    list_audit,
+    verify_audit,
+    drop_audit_before,
     upsert_site,
     upsert_sensor,
     existing_site_ids,

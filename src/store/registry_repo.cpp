@@ -274,6 +274,7 @@ net::awaitable<std::vector<registry::sensor_record>> registry_repo::all_sensors(
             if (!row[8].is_null()) s.lon = row[8].as<double>();
             s.groups = nlohmann::json::parse(row[9].as<std::string>()).get<std::vector<std::string>>();
             s.district = row[10].as<std::string>();
+            if (!row[11].is_null()) s.site_unit = row[11].as<std::string>();
             return s;
         });
     });

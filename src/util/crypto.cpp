@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <cctype>
 #include <stdexcept>
 
 namespace cityguard::util {
@@ -45,11 +46,17 @@ std::string to_hex(std::string_view bytes) {
     return out;
 }
 
-std::string generate_api_key() {
-    std::array<unsigned char, 32> raw{};
-    if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+std::string random_bytes(std::size_t n) {
+    std::string raw(n, '\0');
+    if (n > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(n)) != 1)
+        throw std::runtime_error("RAND_bytes failed");
+    return raw;
+}
+
+std::string generate_token(std::string_view prefix) {
+    const std::string raw = random_bytes(32);
     static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string key = "cg_";
+    std::string key(prefix);
     unsigned bits = 0, acc = 0;
     for (unsigned char c : raw) {
         acc = (acc << 8) | c;
@@ -61,6 +68,61 @@ std::string generate_api_key() {
     }
     if (bits > 0) key.push_back(alphabet[(acc << (6 - bits)) & 0x3f]);
     return key;
+}
+
+std::string hmac_sha1(std::string_view key, std::string_view data) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!HMAC(
+            EVP_sha1(),
+            key.data(),
+            static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(data.data()),
+            data.size(),
+            out,
+            &len
+        ))
+        throw std::runtime_error("HMAC-SHA1 failed");
+    return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::string base32_encode(std::string_view bytes) {
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    std::string out;
+    unsigned bits = 0, acc = 0;
+    for (unsigned char c : bytes) {
+        acc = (acc << 8) | c;
+        bits += 8;
+        while (bits >= 5) {
+            bits -= 5;
+            out.push_back(alphabet[(acc >> bits) & 0x1f]);
+        }
+    }
+    if (bits > 0) out.push_back(alphabet[(acc << (5 - bits)) & 0x1f]);
+    return out;
+}
+
+std::optional<std::string> base32_decode(std::string_view text) {
+    std::string out;
+    unsigned bits = 0, acc = 0;
+    for (char ch : text) {
+        if (ch == '=' || ch == ' ') continue;
+        const char c = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        unsigned v = 0;
+        if (c >= 'A' && c <= 'Z')
+            v = static_cast<unsigned>(c - 'A');
+        else if (c >= '2' && c <= '7')
+            v = static_cast<unsigned>(c - '2' + 26);
+        else
+            return std::nullopt;
+        acc = ((acc << 5) | v) & 0xfff;
+        bits += 5;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((acc >> bits) & 0xff));
+        }
+    }
+    return out;
 }
 
 bool equal_secrets(std::string_view a, std::string_view b) noexcept {

@@ -1,6 +1,7 @@
-// The dashboard in a real browser (Debian's Chromium, driven by playwright-core): sign in, see
-// the live list, watch a new alarm arrive over the feed, acknowledge it with the button, and
-// save screenshots of the list, the map and a chart. Run by run.sh, which starts the server.
+// The dashboard in a real browser (Debian's Chromium, driven by playwright-core): sign in as a
+// person, see the live list, watch a new alarm arrive over the feed, acknowledge it with the
+// button; then as a district operator and as an enterprise's staff, who see only their part of
+// the city; and save screenshots. Run by run.sh, which starts the server.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { strict as assert } from 'node:assert';
@@ -35,7 +36,23 @@ const browser = await chromium.launch({
 });
 let page;
 try {
-  const operator = (await api('POST', '/api/v1/keys', { name: 'browser-operator', role: 'operator' })).key;
+  // People, made by the admin key: a city operator, a Futian district operator, the Meilin
+  // station's staff (an enterprise user).
+  const password = 'Browser-Test-2026';
+  await api('POST', '/api/v1/users', { login: 'browser-operator', display_name: '市值班员', role: 'operator', password });
+  await api('POST', '/api/v1/users', {
+    login: 'ft-operator', display_name: '福田值班员', role: 'operator', password, scope: { districts: ['福田区'] },
+  });
+  await api('POST', '/api/v1/users', {
+    login: 'meilin-staff', display_name: '梅林站安全员', role: 'enterprise', password, scope: { units: ['U-GS-FT-001'] },
+  });
+  const signIn = async (p, login) => {
+    await p.waitForSelector('#signin:not([hidden])');
+    await p.fill('#login', login);
+    await p.fill('#password', password);
+    await p.click('#signin-button');
+    await p.waitForSelector('#signin', { state: 'hidden' });
+  };
   // Some history for the chart: the last 50 minutes of a gas-station detector, then an alarm.
   const now = Date.now();
   const history = [];
@@ -54,17 +71,21 @@ try {
 
   await page.goto(url + '/');
   await page.waitForSelector('#signin:not([hidden])');
-  // A wrong key is refused on the form, and nothing goes into the URL.
-  await page.fill('#key', 'cg_wrong');
+  // A wrong password is refused on the form, and nothing goes into the URL.
+  await page.fill('#login', 'browser-operator');
+  await page.fill('#password', 'Not-The-Password-1');
   await page.click('#signin-button');
   await page.waitForFunction(() => document.querySelector('#signin-error').textContent.length > 0);
-  step('a wrong key is refused');
-  await page.fill('#key', operator);
-  await page.click('#signin-button');
-  await page.waitForSelector('#signin', { state: 'hidden' });
-  assert.ok(!page.url().includes(operator), 'the key must never be in the URL');
-  assert.equal(await page.evaluate(() => sessionStorage.getItem('cityguard.key')), operator);
-  step('signed in with an operator key (kept in sessionStorage)');
+  step('a wrong password is refused');
+  await page.screenshot({ path: `${artifacts}/sign-in.png` });
+  await signIn(page, 'browser-operator');
+  assert.ok(!page.url().includes(password), 'the password must never be in the URL');
+  assert.ok(!(await page.evaluate(() => document.cookie)).includes('cg_session'), 'the session cookie is HttpOnly');
+  assert.match(await page.textContent('#whoami'), /市值班员 · operator · 全市/);
+  step('signed in as a person: an HttpOnly session cookie, nothing to paste');
+  await page.reload();
+  await page.waitForSelector('#whoami:has-text("市值班员")');
+  step('a reload keeps the session');
 
   await page.waitForSelector('#conn[data-state="live"]');
   await page.waitForSelector('tr.alarm-row[data-level="yellow"]');
@@ -161,7 +182,7 @@ try {
   await page.waitForSelector('#silence-list li[data-state="active"]');
   const silenceText = await page.textContent('#silence-list');
   assert.match(silenceText, /检修：更换探头/);
-  assert.match(silenceText, /browser-operator/, 'the owner is the key that created it');
+  assert.match(silenceText, /browser-operator/, 'the owner is the person who created it');
   await page.screenshot({ path: `${artifacts}/dashboard-silence.png`, fullPage: true });
   await page.click('#silence-list [data-end-silence]');
   await page.waitForFunction(() => !document.querySelector('#silence-list li[data-state="active"]'));
@@ -267,9 +288,7 @@ try {
   const cockpit = await wall.newPage();
   cockpit.on('pageerror', (e) => problems.push(`cockpit page error: ${e.message}`));
   await cockpit.goto(url + '/cockpit.html');
-  await cockpit.waitForSelector('#signin:not([hidden])');
-  await cockpit.fill('#key', operator);
-  await cockpit.click('#signin-button');
+  await signIn(cockpit, 'browser-operator');
   await cockpit.waitForSelector('#cp-today-levels .cp-tile.red');
   await cockpit.waitForFunction(() => Number(document.querySelector('#cp-today-levels .cp-tile.red b').textContent) >= 1);
   await cockpit.waitForSelector('#cp-trend svg[data-days="30"]');
@@ -292,6 +311,91 @@ try {
   step('the cockpit switches to English');
   await cockpit.screenshot({ path: `${artifacts}/cockpit-en.png` });
   await wall.close();
+
+  // Sign out: the session ends on the server too.
+  await page.click('#signout');
+  await page.waitForSelector('#signin:not([hidden])');
+  assert.equal((await page.request.get(url + '/api/v1/session')).status(), 401, 'signed out on the server');
+  step('signs out');
+
+  // A Futian district operator sees Futian only: the list, the map, the site file, the cockpit.
+  const district = await browser.newContext({ viewport: { width: 1500, height: 1000 }, locale: 'zh-CN' });
+  const ft = await district.newPage();
+  ft.on('pageerror', (e) => problems.push(`district page error: ${e.message}`));
+  await ft.goto(url + '/');
+  await signIn(ft, 'ft-operator');
+  await ft.waitForSelector('#conn[data-state="live"]');
+  await ft.waitForSelector('tr.alarm-row');
+  const seen = await ft.evaluate(() => {
+    const st = window.cityguard.state;
+    return {
+      districts: [...new Set([...st.sites.values()].map((x) => x.district))],
+      alarmSites: [...new Set([...st.alarms.values()].map((a) => a.site))],
+      markers: [...document.querySelectorAll('#map .site-marker')].map((m) => m.dataset.site),
+    };
+  });
+  assert.deepEqual(seen.districts, ['福田区'], `only Futian's sites: ${seen.districts}`);
+  assert.ok(seen.alarmSites.length > 0 && seen.alarmSites.every((x) => x.includes('-FT-')), `only Futian's alarms: ${seen.alarmSites}`);
+  assert.ok(!seen.alarmSites.includes('GS-LG-003'), 'no Longgang alarm');
+  assert.ok(seen.markers.length === 3 && seen.markers.every((x) => x.includes('-FT-')), `only Futian on the map: ${seen.markers}`);
+  assert.match(await ft.textContent('#whoami'), /福田值班员 · operator · 福田区/);
+  const outside = await ft.evaluate(async () => (await fetch('/api/v1/sites/GS-LG-003')).status);
+  assert.equal(outside, 404, 'a site of another district is not found');
+  await ft.screenshot({ path: `${artifacts}/district-operator.png`, fullPage: true });
+  await ft.click('#map .site-marker[data-site="GS-FT-001"]');
+  await ft.waitForSelector('#site-file-title[data-site="GS-FT-001"]');
+  await ft.screenshot({ path: `${artifacts}/district-site-file.png` });
+  await ft.click('#site-file-close');
+  step(`a district operator sees only Futian: ${seen.markers.length} sites, alarms of ${seen.alarmSites.join(', ')}`);
+  const ftWall = await district.newPage();
+  ftWall.on('pageerror', (e) => problems.push(`district cockpit page error: ${e.message}`));
+  await ftWall.setViewportSize({ width: 1920, height: 1080 });
+  await ftWall.goto(url + '/cockpit.html');  // the same browser's session: signed in already
+  await ftWall.waitForSelector('#cp-who:has-text("福田区")');
+  await ftWall.waitForSelector('#conn[data-state="live"]');
+  await ftWall.waitForSelector('#cp-today-levels .cp-tile.red');
+  await ftWall.waitForSelector('#cp-worst li[data-level="red"]');
+  await ftWall.waitForSelector('#map .site-marker');
+  const worst = await ftWall.textContent('#cp-worst');
+  assert.match(worst, /梅林|深南/, `the district cockpit lists Futian's alarms: ${worst}`);
+  assert.ok(!worst.includes('GS-LG-003') && !/布吉/.test(worst), 'the district cockpit lists Futian only');
+  const cockpitMarkers = await ftWall.evaluate(() => [...document.querySelectorAll('#map .site-marker')].map((m) => m.dataset.site));
+  assert.ok(cockpitMarkers.every((x) => x.includes('-FT-')), `the cockpit map shows Futian only: ${cockpitMarkers}`);
+  await ftWall.screenshot({ path: `${artifacts}/district-cockpit.png` });
+  step('the district cockpit shows Futian only');
+  await ft.click('#signout');
+  await ft.waitForSelector('#signin:not([hidden])');
+  await district.close();
+
+  // The Meilin station's staff: only their station; they acknowledge their own alarm.
+  const enterprise = await browser.newContext({ viewport: { width: 1500, height: 1000 }, locale: 'zh-CN' });
+  const ent = await enterprise.newPage();
+  ent.on('pageerror', (e) => problems.push(`enterprise page error: ${e.message}`));
+  await ent.goto(url + '/');
+  await signIn(ent, 'meilin-staff');
+  await ent.waitForSelector('#conn[data-state="live"]');
+  await ent.waitForSelector('tr.alarm-row');
+  const own = await ent.evaluate(() => ({
+    sites: [...window.cityguard.state.sites.keys()],
+    alarmSites: [...new Set([...window.cityguard.state.alarms.values()].map((a) => a.site))],
+  }));
+  assert.deepEqual(own.sites, ['GS-FT-001'], `only its own station: ${own.sites}`);
+  assert.deepEqual(own.alarmSites, ['GS-FT-001'], `only its own alarms: ${own.alarmSites}`);
+  const open = ent.locator('tr.alarm-row[data-status="open"]').first();
+  const openId = await open.getAttribute('data-id');
+  await open.click();
+  await ent.waitForSelector('#detail-status[data-status="open"]');
+  await ent.fill('#action-note', '站内已确认，正在处置');
+  await ent.click('button[data-action="acknowledge"]');
+  await ent.waitForSelector('#detail-status[data-status="acknowledged"]');
+  const acked = await api('GET', `/api/v1/alarms/${openId}`);
+  assert.ok(acked.events.some((e) => e.type === 'acknowledged' && e.actor === 'user:meilin-staff'), 'the event names the person');
+  await ent.screenshot({ path: `${artifacts}/enterprise-user.png`, fullPage: true });
+  step(`the station's staff see only their station and acknowledged alarm ${openId} under their own name`);
+  await ent.click('#signout');
+  await ent.waitForSelector('#signin:not([hidden])');
+  await ent.screenshot({ path: `${artifacts}/signed-out.png` });
+  await enterprise.close();
 
   assert.deepEqual(problems, [], `no errors in the page: ${problems.join('; ')}`);
   console.log(`dashboard: ${steps.length} checks passed; screenshots in ${artifacts}`);

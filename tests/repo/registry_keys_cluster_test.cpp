@@ -99,9 +99,16 @@ TEST_F(ResourcesRepo, ATeamNearAnAlarmIsACandidate) {
 
 TEST_F(KeysRepo, ANameIsTakenOnceAndRemovedOnce) {
     store::keys_repo keys(db());
-    EXPECT_TRUE(await(keys.insert("ops", "admin", std::string(64, 'a'))));
-    EXPECT_FALSE(await(keys.insert("ops", "operator", std::string(64, 'b')))) << "the name exists";
-    EXPECT_EQ(await(keys.count_admins()), 1);
+    EXPECT_TRUE(await(keys.insert({"ops", "admin", 0, "{}", "{}"}, std::string(64, 'a'))));
+    EXPECT_FALSE(await(keys.insert({"ops", "operator", 0, "{}", "{}"}, std::string(64, 'b')))) << "the name exists";
+    EXPECT_TRUE(await(keys.insert({"ft", "admin", 0, R"({"districts":["福田区"]})", "{}"}, std::string(64, 'c'))));
+    EXPECT_EQ(await(keys.count_admins()), 1) << "admins of the whole city only";
+    const auto found = await(keys.find(std::string(64, 'c')));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->name, "ft");
+    EXPECT_EQ(nlohmann::json::parse(found->scope), nlohmann::json::parse(R"({"districts":["福田区"]})"));
+    EXPECT_FALSE(await(keys.find(std::string(64, 'd'))));
+    EXPECT_TRUE(await(keys.remove("ft")));
     const auto listed = await(keys.list());
     ASSERT_EQ(listed.size(), 1u);
     EXPECT_EQ(listed[0].role, "admin");

@@ -209,6 +209,9 @@ config::config test_config(const std::string& db_url) {
     cfg.db.pool_size = 2;
     cfg.auth.admin_key = kAdminKey;
     cfg.auth.admin_key_file = "/nonexistent/never-written";
+    // Argon2id at a test's cost: the hashes are as real, the memory and passes smaller.
+    cfg.auth.argon2_mem_kib = 8192;
+    cfg.auth.argon2_ops = 1;
     cfg.http.shutdown_timeout_ms = 5000;
     cfg.rules_dir = CITYGUARD_SOURCE_DIR "/config/rules";
     cfg.notifications_file = CITYGUARD_SOURCE_DIR "/tests/support/quiet_notifications.json";

@@ -60,13 +60,17 @@ struct ws_client::impl {
     }
 };
 
-ws_client::ws_client(std::uint16_t port, const std::string& key, bool reading) : impl_(std::make_unique<impl>()) {
+ws_client::ws_client(
+    std::uint16_t port, const std::string& key, bool reading, const std::map<std::string, std::string>& headers
+)
+    : impl_(std::make_unique<impl>()) {
     net::ip::tcp::endpoint ep(net::ip::make_address("127.0.0.1"), port);
     impl_->ws.next_layer().open(ep.protocol());
     if (!reading) impl_->ws.next_layer().set_option(net::socket_base::receive_buffer_size(4096));
     impl_->ws.next_layer().connect(ep);
-    impl_->ws.set_option(websocket::stream_base::decorator([key](websocket::request_type& req) {
+    impl_->ws.set_option(websocket::stream_base::decorator([key, headers](websocket::request_type& req) {
         if (!key.empty()) req.set(beast::http::field::authorization, "Bearer " + key);
+        for (const auto& [name, value] : headers) req.set(name, value);
     }));
     impl_->ws.handshake("127.0.0.1:" + std::to_string(port), "/api/v1/feed");
     impl_->ws.text(true);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -17,7 +18,12 @@ class ws_client {
     /// `key` is empty. With `reading` false nothing is read until start_reading() (a client
     /// that stalls; its receive buffer is then kept small).
     /// Throws if the upgrade is refused.
-    ws_client(std::uint16_t port, const std::string& key, bool reading = true);
+    ws_client(
+        std::uint16_t port,
+        const std::string& key,
+        bool reading = true,
+        const std::map<std::string, std::string>& headers = {}
+    );
     ~ws_client();
 
     /// Starts reading (for a client made with `reading` false).

@@ -3,7 +3,7 @@
 // ranked, sensors online. Live from the feed (alarms, map, rankings at once) and /api/v1/stats
 // (counts, refreshed a few seconds after each change and every minute). No build step.
 
-import { LEVELS, DOMAINS, state, $, t, esc, inLang, levelRank, api, TEXT } from './core.js';
+import { LEVELS, DOMAINS, state, $, t, esc, inLang, levelRank, api, TEXT, startSession, resumeSession, whoText, showSignInError } from './core.js';
 import { openFeed } from './livefeed.js';
 import { renderMap, renderMapMarkers, setConn } from './views.js';
 
@@ -155,6 +155,7 @@ function scheduleStats(ms) {
 }
 
 async function start() {
+  $('#cp-who').textContent = whoText(state.who);
   const probe = await api('GET', '/api/v1/stats?top=0&from=' + new Date(Date.now() - 86400e3).toISOString().slice(0, 10));
   serverToday = probe.to;
   const [sites, sensors, resources, policy, settings] = await Promise.all([
@@ -186,15 +187,9 @@ function tickClock() {
   $('#cp-clock').textContent = new Date().toLocaleString(state.lang === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false });
 }
 
-async function signIn(key) {
-  state.key = key;
-  try {
-    await api('GET', '/api/v1/overview');
-  } catch (e) {
-    state.key = '';
-    throw e;
-  }
-  sessionStorage.setItem('cityguard.key', key);
+async function signIn(login, password, code) {
+  await startSession(login, password, code);
+  $('#password').value = '';
   $('#signin').hidden = true;
   await start();
 }
@@ -209,13 +204,15 @@ function init() {
   }));
   $('#signin-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    try { await signIn($('#key').value.trim()); } catch (e) { $('#signin-error').textContent = `${t('bad_key')} (${e.message})`; }
+    try {
+      await signIn($('#login').value.trim(), $('#password').value, $('#code').value.trim());
+    } catch (e) { showSignInError(e); }
   });
   applyText();
   tickClock();
   setInterval(tickClock, 1000);
-  if (state.key) signIn(state.key).catch(() => { $('#signin').hidden = false; });
-  else $('#signin').hidden = false;
+  resumeSession().then((me) => (me ? ($('#signin').hidden = true, start()) : Promise.reject(new Error('no session'))))
+    .catch(() => { $('#signin').hidden = false; });
 }
 
 window.cityguard = { state, cockpit };

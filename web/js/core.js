@@ -8,8 +8,8 @@ export const CLOSE_REASONS = ['false_alarm', 'device_fault', 'test', 'duplicate'
 
 export const TEXT = {
   zh: {
-    app_title: '城市安全风险监测预警平台', api_key: 'API 密钥', sign_in: '登录', sign_out: '退出',
-    key_hint: '密钥只保存在本标签页 (sessionStorage)，不会出现在地址栏。', bad_key: '密钥无效或无权限',
+    app_title: '城市安全风险监测预警平台', login: '账号', password: '密码', one_time_code: '动态验证码', sign_in: '登录', sign_out: '退出',
+    key_hint: '登录后会话保存在仅服务器可读的 Cookie 中；密码不会出现在地址栏。', bad_key: '账号或密码错误', code_needed: '请输入身份验证器中的 6 位动态码', whole_city: '全市',
     live_alarms: '实时告警', site_map: '监测点位图', alarm_detail: '告警详情', sensor_chart: '传感器曲线',
     clear_filters: '清除筛选', no_alarms: '当前没有符合条件的告警', pick_alarm: '点击列表中的告警查看详情',
     pick_alarm_chart: '选择告警后显示该传感器最近一小时曲线',
@@ -47,9 +47,9 @@ export const TEXT = {
     off_duty: '非值班', no_location: '无位置信息', not_routing: '直线距离估算，非道路路线',
   },
   en: {
-    app_title: 'City Safety Monitoring & Early Warning', api_key: 'API key', sign_in: 'Sign in', sign_out: 'Sign out',
-    key_hint: 'The key stays in this tab (sessionStorage) and never appears in the URL.',
-    bad_key: 'Invalid key or not allowed', live_alarms: 'Live alarms', site_map: 'Site map',
+    app_title: 'City Safety Monitoring & Early Warning', login: 'Login name', password: 'Password', one_time_code: 'One-time code', sign_in: 'Sign in', sign_out: 'Sign out',
+    key_hint: 'After sign-in the session lives in a cookie only the server reads; the password never appears in the URL.', code_needed: 'Enter the 6-digit code from your authenticator app', whole_city: 'whole city',
+    bad_key: 'Wrong login name or password', live_alarms: 'Live alarms', site_map: 'Site map',
     alarm_detail: 'Alarm detail', sensor_chart: 'Sensor chart', clear_filters: 'Clear filters',
     no_alarms: 'No alarms match', pick_alarm: 'Pick an alarm in the list', pick_alarm_chart:
       'Pick an alarm to see its sensor over the last hour',
@@ -93,7 +93,8 @@ export const TEXT = {
 export const state = {
   lang: localStorage.getItem('cityguard.lang') || 'zh',
   category: 'process',  // the list shows process alarms or device alarms (fault, offline), never mixed
-  key: sessionStorage.getItem('cityguard.key') || '',
+  who: null,               // the signed-in person (GET /api/v1/session): name, role, scope, display_name
+  csrf: '',                // the session's CSRF token: sent with every change (the cookie is HttpOnly)
   sound: localStorage.getItem('cityguard.sound') !== 'off',
   alarms: new Map(),       // id -> alarm, not closed
   fresh: new Set(),        // ids to highlight once
@@ -137,11 +138,64 @@ export function fmtLeft(ms) {
 }
 export const fmtNum = (v) => (v === null || v === undefined ? '–' : Math.abs(v) >= 100 ? v.toFixed(1) : (+v.toFixed(3)).toString());
 
+// ---------- people ----------
+// Who is signed in, as the header shows it: "福田值班员 · operator · 福田区".
+export function whoText(who) {
+  if (!who) return '';
+  const s = who.scope || {};
+  const parts = [...(s.districts || []), ...(s.domains || []).map((d) => t(d)), ...(s.units || [])];
+  return `${who.display_name || who.name} · ${who.role} · ${parts.length ? parts.join(', ') : t('whole_city')}`;
+}
+
+// Signs in (login, password, one-time code when the account has one); the server sets the cookie.
+export async function startSession(login, password, code) {
+  const body = { login, password };
+  if (code) body.code = code;
+  const signed = await api('POST', '/api/v1/session', body);
+  state.who = signed.who;
+  state.csrf = signed.csrf_token;
+  return signed;
+}
+
+// The session this browser already has (after a reload), or null.
+export async function resumeSession() {
+  try {
+    const me = await api('GET', '/api/v1/session');
+    state.who = me.who;
+    state.csrf = me.csrf_token || '';
+    return me;
+  } catch (_) {
+    return null;
+  }
+}
+
+// A refused sign-in names what to do: a second factor opens its field, anything else says so.
+export function showSignInError(e) {
+  const second = Array.isArray(e.items) && e.items.some((i) => i && i.second_factor);
+  if (second) {
+    $('#code-row').hidden = false;
+    $('#code').focus();
+    $('#signin-error').textContent = t('code_needed');
+  } else {
+    $('#signin-error').textContent = e.status === 401 ? t('bad_key') : e.message;
+  }
+}
+
+export async function endSession() {
+  try { await api('DELETE', '/api/v1/session'); } catch (_) { /* gone already */ }
+  state.who = null;
+  state.csrf = '';
+}
+
 // ---------- REST ----------
+// The session cookie goes along by itself (same origin); a change carries the CSRF token too.
 export async function api(method, path, body) {
+  const headers = { ...(body ? { 'Content-Type': 'application/json' } : {}) };
+  if (method !== 'GET' && state.csrf) headers['X-CSRF-Token'] = state.csrf;
   const res = await fetch(path, {
     method,
-    headers: { Authorization: 'Bearer ' + state.key, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    credentials: 'same-origin',
+    headers,
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
@@ -151,6 +205,7 @@ export async function api(method, path, body) {
     const err = new Error((json && json.error && json.error.message) || res.statusText);
     err.status = res.status;
     err.code = json && json.error && json.error.code;
+    err.items = json && json.error && json.error.items;
     throw err;
   }
   return json;

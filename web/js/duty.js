@@ -53,7 +53,7 @@ export async function loadResponsible(siteId, alarmId) {
 
 // ---------- silences ----------
 export async function loadSilences() {
-  if (!state.key) return;
+  if (!state.who) return;
   let list;
   try { list = await api('GET', '/api/v1/silences'); } catch { return; }
   const rows = list.silences.map((s) => {

@@ -13,7 +13,6 @@ export function connect() {
     status: setConn,
     authenticated: (ws, m) => {
       if (state.chart) ws.send(JSON.stringify({ type: 'subscribe_readings', sensors: [state.chart.sensor] }));
-      $('#whoami').textContent = `${m.name} · ${m.role}`;
     },
     snapshot: renderAll,
     event: onAlarmEvent,

@@ -1,5 +1,5 @@
 // The live feed's protocol, for every page that follows it (the dashboard, the cockpit): one
-// WebSocket to /api/v1/feed, auth, subscribe, and after a dropped connection a resume with
+// WebSocket to /api/v1/feed (authenticated by the session cookie), subscribe, and after a dropped connection a resume with
 // `since` so that no event is missed; back-off between attempts. It keeps state.alarms (the
 // alarms not closed) and state.lastSeq, and tells the page through callbacks; it touches no
 // element of the page.
@@ -9,12 +9,12 @@ import { state } from './core.js';
 // hooks: status(s) with 'connecting' | 'live' | 'off'; authenticated(ws, message);
 // snapshot(); event(message) after state.alarms took it; reading(message); rejected().
 export function openFeed(hooks) {
-  if (!state.key) return;
+  if (!state.who) return;
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
   const ws = new WebSocket(`${proto}://${location.host}/api/v1/feed`);
   state.ws = ws;
   hooks.status('connecting');
-  ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token: state.key }));
+  // The session cookie went along with the upgrade: the server answers "authenticated" at once.
   const subscribe = () =>
     ws.send(JSON.stringify(state.lastSeq > 0 ? { type: 'subscribe', since: state.lastSeq } : { type: 'subscribe' }));
   ws.onmessage = (ev) => {

@@ -2,7 +2,7 @@
 // serves these files as they are. State comes from the REST API once and then from the live
 // feed. Sign-in, language and wiring of the page's controls live here.
 
-import { LEVELS, DOMAINS, state, $, t, esc, api } from './core.js';
+import { LEVELS, DOMAINS, state, $, t, esc, api, startSession, resumeSession, endSession, whoText, showSignInError } from './core.js';
 import { connect } from './feed.js';
 import { renderConn, renderAll, renderList, refreshOverview, renderMap, tickDeadlines, zoomMap, panMap } from './views.js';
 import { loadDetail, act, renderChart } from './detail.js';
@@ -37,34 +37,37 @@ export function fillFilters() {
 }
 
 // ---------- sign-in ----------
-export async function signIn(key) {
-  state.key = key;
-  try {
-    await api('GET', '/api/v1/overview');
-  } catch (e) {
-    state.key = '';
-    sessionStorage.removeItem('cityguard.key');
-    throw e;
-  }
-  sessionStorage.setItem('cityguard.key', key);
+// The page after a sign-in or with a session the browser already had.
+async function enter() {
   $('#signin').hidden = true;
+  $('#whoami').textContent = whoText(state.who);
+  document.body.dataset.role = state.who ? state.who.role : '';  // style.css hides what the role may not do
   await loadReference();
   connect();
   refreshOverview();
   loadSilences();
 }
 
-export function signOut() {
-  sessionStorage.removeItem('cityguard.key');
-  state.key = '';
+export async function signIn(login, password, code) {
+  await startSession(login, password, code);
+  $('#password').value = '';
+  $('#code').value = '';
+  $('#code-row').hidden = true;
+  await enter();
+}
+
+export async function signOut() {
   if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
+  await endSession();
   state.alarms.clear();
   state.lastSeq = 0;
   state.selected = null;
   renderAll();
+  $('#whoami').textContent = '';
   $('#signin').hidden = false;
-  $('#key').value = '';
+  $('#password').value = '';
 }
+
 
 export async function loadReference() {
   const [sites, rules, settings] = await Promise.all([
@@ -109,7 +112,9 @@ export function init() {
   $('#signin-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     $('#signin-error').textContent = '';
-    try { await signIn($('#key').value.trim()); } catch (e) { $('#signin-error').textContent = `${t('bad_key')} (${e.message})`; }
+    try {
+      await signIn($('#login').value.trim(), $('#password').value, $('#code').value.trim());
+    } catch (e) { showSignInError(e); }
   });
   ['#filter-level', '#filter-domain', '#filter-district'].forEach((s) => $(s).addEventListener('change', renderList));
   document.querySelectorAll('#category-tabs [data-category]').forEach((b) => b.addEventListener('click', () => {
@@ -182,8 +187,9 @@ export function init() {
     if (b) endSilence(Number(b.dataset.endSilence));
   });
   applyText();
-  if (state.key) signIn(state.key).catch(() => { $('#signin').hidden = false; });
-  else $('#signin').hidden = false;
+  // A browser that signed in before (its cookie still good) goes straight in.
+  resumeSession().then((me) => (me ? enter() : Promise.reject(new Error('no session'))))
+    .catch(() => { $('#signin').hidden = false; });
 }
 
 // Module scope hides the state from the browser console; this one handle shows it (and lets the

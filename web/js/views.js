@@ -96,7 +96,7 @@ export function ruleName(id) {
 }
 
 export async function refreshOverview() {
-  if (!state.key) return;
+  if (!state.who) return;
   let o;
   try { o = await api('GET', '/api/v1/overview'); } catch (_) { return; }
   const byLevel = o.active_alarms_by_level || {};
@@ -129,7 +129,8 @@ function mapFrame() {
   const pts = [...state.sites.values()].filter((s) => Number.isFinite(s.lat) && Number.isFinite(s.lon));
   if (!pts.length) return null;
   const lons = pts.map((s) => s.lon), lats = pts.map((s) => s.lat);
-  let z = 18;
+  // At most a neighbourhood's view: one site alone (an enterprise's) still shows its surroundings.
+  let z = 14;
   for (; z > 1; z--) {
     const [x0, y0] = project(Math.min(...lons), Math.max(...lats), z);
     const [x1, y1] = project(Math.max(...lons), Math.min(...lats), z);

@@ -37,6 +37,7 @@ namespace cityguard::alarms {
 /// Filters of GET /api/v1/alarms as given in the query string.
 struct list_query {
     std::optional<std::string> status, level, domain, site, sensor, rule, category, from, to, limit, cursor, inhibited;
+    store::place_filter scope;  ///< the caller's part of the city
 };
 
 class alarm_service final : public writer::batch_observer {
@@ -92,7 +93,7 @@ class alarm_service final : public writer::batch_observer {
     boost::asio::awaitable<nlohmann::json> list(list_query q);
     boost::asio::awaitable<nlohmann::json> get(std::int64_t id);
     boost::asio::awaitable<nlohmann::json> act(std::int64_t id, alarm_model::action_request req);
-    boost::asio::awaitable<nlohmann::json> overview();
+    boost::asio::awaitable<nlohmann::json> overview(store::place_filter scope = {});
     /// Who and what an alarm of the rule wants on site (its `responders`, or its pack's);
     /// empty for an unknown rule.
     rules::responders responders_of(std::string_view rule_id) const;

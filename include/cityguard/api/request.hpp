@@ -14,11 +14,17 @@
 /// called directly in tests.
 namespace cityguard::api {
 
+/// The cookie that carries a signed-in browser's session.
+inline constexpr std::string_view kSessionCookie = "cg_session";
+
 struct request {
     std::string method;  ///< "GET", "POST", ...
     std::string path;    ///< percent-decoded, without the query
     std::unordered_map<std::string, std::string> query;
     std::string authorization;
+    std::string cookie;           ///< the Cookie header: a signed-in browser's session (cg_session)
+    std::string csrf_token;       ///< X-CSRF-Token: must match the session's on state-changing requests
+    std::string forwarded_proto;  ///< X-Forwarded-Proto from a TLS proxy in front: "https" makes cookies Secure
     std::string content_type;
     std::string client;  ///< the peer's address: whose per-client limits the request uses
     std::string body;
@@ -44,6 +50,9 @@ struct response {
 };
 
 response json_response(int status, const nlohmann::json& body);
+
+/// The value of cookie `name` in a Cookie header, or nullopt.
+std::optional<std::string> cookie_value(std::string_view header, std::string_view name);
 
 /// Splits a request target into a decoded path and decoded query parameters. False when the
 /// target is malformed (bad percent-escape, not absolute, or a ".." segment).

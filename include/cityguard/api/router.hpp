@@ -8,18 +8,24 @@
 #include <vector>
 
 #include "cityguard/api/request.hpp"
+#include "cityguard/auth/audit_trail.hpp"
 #include "cityguard/auth/key_service.hpp"
+#include "cityguard/auth/people_service.hpp"
 #include "cityguard/util/error.hpp"
 
 namespace cityguard::api {
 
-/// Who may call a route.
+/// Who may call a route (roles: auth::role). Which part of the city a caller sees is its
+/// scope's business, checked by each service.
 enum class access {
-    anyone,   ///< no key needed (health probes)
-    ingest,   ///< gateway or admin
-    read,     ///< operator or admin
-    admin,    ///< admin only
-    monitor,  ///< monitor, operator or admin (GET /metrics)
+    anyone,     ///< nobody needs to be known (health probes, sign-in)
+    ingest,     ///< gateway or admin
+    read,       ///< any person: viewer, operator, enterprise or admin
+    act,        ///< acts on alarms: operator, enterprise or admin
+    operate,    ///< the command centre's work beyond alarms (silences): operator or admin
+    admin,      ///< admin only
+    monitor,    ///< monitor or any person but enterprise (GET /metrics)
+    signed_in,  ///< any known caller, person or key (the caller's own session)
 };
 
 /// True when `r` satisfies `a` (anyone is always satisfied).
@@ -34,6 +40,9 @@ struct route {
     bool json_body = false;  ///< the request must carry Content-Type: application/json
     handler handle;
     bool open_on_loopback = false;  ///< no key needed from a loopback address (metrics.access "loopback")
+    /// State-changing requests go on the audit trail; readings are their own record (each row
+    /// names its sensor and time), and a trail row per batch would double the cost of ingest.
+    bool audited = true;
 };
 
 /// A table of routes. Matching tells "no such path" (404) from "path exists, wrong method"
@@ -84,12 +93,19 @@ class dispatcher {
   public:
     dispatcher(router routes, auth::key_service& keys) : routes_(std::move(routes)), keys_(keys) {}
 
+    /// Signed-in browsers (the session cookie) and the audit trail. Without them (harnesses),
+    /// only keys authenticate and nothing is put on record.
+    void use_people(auth::people_service* people, auth::audit_trail* audit) {
+        people_ = people;
+        audit_ = audit;
+    }
+
     /// Forwards writes (every method but GET and HEAD) to the leader while this instance does
     /// not lead. Call before serving.
     void forward_writes(write_forwarding how) { forwarding_ = std::move(how); }
 
-    /// Needs method, path, query, authorization, content_type and client of `req`; sets its
-    /// params and caller.
+    /// Needs method, path, query, authorization (or cookie and csrf_token), content_type and
+    /// client of `req`; sets its params and caller.
     boost::asio::awaitable<admission> admit(request& req);
     /// Runs the admitted route's handler with the complete request.
     boost::asio::awaitable<response> serve(const route& r, request req);
@@ -103,8 +119,13 @@ class dispatcher {
     }
 
   private:
+    boost::asio::awaitable<std::optional<response>> authenticate(const route& r, request& req);
+    boost::asio::awaitable<void> record(const route& r, const request& req, int status);
+
     router routes_;
     auth::key_service& keys_;
+    auth::people_service* people_ = nullptr;
+    auth::audit_trail* audit_ = nullptr;
     std::optional<write_forwarding> forwarding_;
 };
 

@@ -6,7 +6,9 @@
 
 #include "cityguard/alarms/alarm_service.hpp"
 #include "cityguard/api/router.hpp"
+#include "cityguard/auth/audit_trail.hpp"
 #include "cityguard/auth/key_service.hpp"
+#include "cityguard/auth/people_service.hpp"
 #include "cityguard/cluster/cluster_service.hpp"
 #include "cityguard/notifications/outbox_service.hpp"
 #include "cityguard/notifications/silence_service.hpp"
@@ -23,6 +25,9 @@ namespace cityguard::api {
 /// The services the handlers call. Owned by the composition root.
 struct services {
     auth::key_service& keys;
+    auth::people_service& people;
+    auth::audit_trail& audit;
+    const config::auth_config& auth;
     registry::registry_service& registry;
     readings::ingest_service& ingest;
     readings::history_service& history;
@@ -44,6 +49,9 @@ struct services {
 
 void add_health_routes(router& r, services& s);
 void add_key_routes(router& r, services& s);
+void add_session_routes(router& r, services& s);
+void add_user_routes(router& r, services& s);
+void add_audit_routes(router& r, services& s);
 void add_registry_routes(router& r, services& s);
 void add_readings_routes(router& r, services& s);
 void add_storage_routes(router& r, services& s);

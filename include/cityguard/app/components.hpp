@@ -10,7 +10,10 @@
 #include "cityguard/alarms/alarm_service.hpp"
 #include "cityguard/api/router.hpp"
 #include "cityguard/api/routes.hpp"
+#include "cityguard/auth/audit_trail.hpp"
 #include "cityguard/auth/key_service.hpp"
+#include "cityguard/auth/passwords.hpp"
+#include "cityguard/auth/people_service.hpp"
 #include "cityguard/cluster/cluster_service.hpp"
 #include "cityguard/config/config.hpp"
 #include "cityguard/feed/feed_service.hpp"
@@ -34,6 +37,7 @@
 #include "cityguard/store/event_log.hpp"
 #include "cityguard/store/keys_repo.hpp"
 #include "cityguard/store/notifications_repo.hpp"
+#include "cityguard/store/people_repo.hpp"
 #include "cityguard/store/readings_repo.hpp"
 #include "cityguard/store/registry_repo.hpp"
 #include "cityguard/store/resources_repo.hpp"
@@ -73,6 +77,8 @@ struct components {
     store::database db;
     std::unique_ptr<store::database> read_db;  // db.read_url: the replica for history and statistics
     store::keys_repo keys_repo;
+    store::people_repo people_repo;
+    store::audit_repo audit_repo;
     store::registry_repo registry_repo;
     store::resources_repo resources_repo;
     store::stats_repo stats_repo;
@@ -86,6 +92,9 @@ struct components {
     store::event_log event_log;
     store::writer_connection writer_connection;
     auth::key_service keys;
+    auth::password_hasher passwords;
+    auth::people_service people;
+    auth::audit_trail audit;
     registry::sensor_directory directory;
     registry::registry_service registry;
     writer::serial_writer writer;

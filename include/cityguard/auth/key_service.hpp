@@ -7,22 +7,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cityguard/auth/identity.hpp"
 #include "cityguard/config/config.hpp"
 #include "cityguard/store/keys_repo.hpp"
+#include "cityguard/util/rate_limit.hpp"
 
 namespace cityguard::auth {
-
-/// What a key may do. Each key has exactly one role.
-enum class role { gateway, operator_, admin, monitor };
-
-std::string_view to_string(role r) noexcept;
-std::optional<role> parse_role(std::string_view text) noexcept;
-
-/// The caller behind a verified key.
-struct principal {
-    std::string name;
-    auth::role role = auth::role::gateway;
-};
 
 /// Verifies bearer keys and manages them. Keys are stored only as SHA-256 hashes, and every
 /// key's hash is held in memory (keys are few: hundreds), so a key is checked without the
@@ -38,9 +28,10 @@ class key_service {
   public:
     key_service(store::keys_repo& repo, const config::auth_config& cfg);
 
-    /// The principal for an "Authorization" header value ("Bearer <key>"), or nullopt. Never asks
-    /// the database. A key not held while a heard change is being loaded (one made on another
-    /// instance a moment ago) waits for that load, at most half a second, and is checked again.
+    /// The principal for an "Authorization" header value ("Bearer <key>"), or nullopt. A key not
+    /// held while a heard change is being loaded waits for that load, at most half a second. A
+    /// well-formed key still not held (made on another instance, its notification not heard yet)
+    /// is looked up in the database within auth.unknown_key_lookups_per_s for the whole server.
     /// `client` (the peer's address) is unused, kept for callers.
     boost::asio::awaitable<std::optional<principal>> authenticate(std::string_view authorization, std::string client);
     /// The same, as a plain call.
@@ -60,12 +51,12 @@ class key_service {
     void remember_verified(std::string_view key, principal who);
 
     struct created {
-        std::string name;
-        auth::role role = auth::role::gateway;
+        principal who;
         std::string key;  ///< shown once; only its hash is kept
     };
-    /// Throws api_error(validation_failed) for a bad name, api_error(conflict) if the name exists.
-    boost::asio::awaitable<created> create(std::string name, role r);
+    /// A new key for `who` (name, role, scope, binding). Throws api_error(validation_failed) for
+    /// a bad name or a binding on a key that is not a gateway's, api_error(conflict) if the name exists.
+    boost::asio::awaitable<created> create(principal who);
     boost::asio::awaitable<std::vector<store::key_record>> list();
     /// False when no such key existed.
     boost::asio::awaitable<bool> revoke(std::string name);
@@ -81,6 +72,7 @@ class key_service {
 
   private:
     void erase_name_locked(const std::string& name);
+    std::optional<principal> check_locked(const std::string& hash) const;
 
     store::keys_repo& repo_;
     const config::auth_config& cfg_;
@@ -93,6 +85,7 @@ class key_service {
     std::uint64_t heard_ = 0;         // changes heard from the database (other instances' and our own)
     std::uint64_t loaded_heard_ = 0;  // heard_ when the table was last read whole
     bool reloading_ = false;
+    util::token_bucket lookups_;  // auth.unknown_key_lookups_per_s, shared by every client
 };
 
 /// A valid key name: 1-64 of [A-Za-z0-9._-].

@@ -73,6 +73,45 @@ struct storage_config {
 struct auth_config {
     std::string admin_key_file = "var/admin.key";  ///< where a generated first admin key is written
     std::optional<std::string> admin_key;          ///< CITYGUARD_ADMIN_KEY only; never from the file
+    /// A well-formed key the table does not hold (made on another instance a moment ago, its
+    /// notification not yet heard) is looked up in the database, at most this often a second
+    /// in total, so random keys cost the database next to nothing.
+    int unknown_key_lookups_per_s = 20;
+    /// CITYGUARD_ADMIN_LOGIN and CITYGUARD_ADMIN_PASSWORD only: the first admin account, created
+    /// at start when no account of that login exists (its password is never changed by a restart).
+    std::optional<std::string> admin_login, admin_password;
+
+    // Passwords (Argon2id through libsodium). The hash carries its parameters, so raising these
+    // applies to each account at its next sign-in.
+    std::size_t password_min_length = 10;  ///< and three of: lower case, upper case, digit, other
+    unsigned long long argon2_ops = 2;     ///< libsodium opslimit (passes)
+    std::size_t argon2_mem_kib = 65536;    ///< libsodium memlimit: each hash in progress takes this much
+    std::size_t hash_threads = 1;          ///< threads that hash passwords (never the I/O threads)
+    std::size_t max_queued_hashes = 32;    ///< sign-ins waiting for a hash thread; beyond, 503
+
+    // Sessions (the dashboard's cookie).
+    int session_idle_minutes = 30;           ///< a session unused this long ends
+    int session_absolute_hours = 12;         ///< a session ends this long after sign-in, used or not
+    std::string cookie_secure = "auto";      ///< "auto" (Secure when X-Forwarded-Proto is https), "always", "never"
+    std::size_t max_sessions_per_user = 20;  ///< the oldest ends when a new one would pass this
+
+    // Sign-in throttling. Per address: a token bucket. Per account: after max_failures wrong
+    // passwords in a row the account refuses sign-in for lockout_seconds, doubling with each
+    // further failure up to lockout_max_seconds: short, so nobody can lock a person out for long.
+    int signins_per_address_per_minute = 10;
+    int signin_burst_per_address = 10;
+    int account_max_failures = 5;
+    int account_lockout_seconds = 30;
+    int account_lockout_max_seconds = 900;
+
+    /// Roles that must sign in with a second factor (TOTP), e.g. ["admin"].
+    std::vector<std::string> require_totp_for;
+};
+
+struct audit_config {
+    int retention_days = 1096;            ///< whole months older than this are dropped (three years and a day)
+    std::size_t max_detail_bytes = 2048;  ///< a request body summarised in the trail: larger ones by size and hash
+    std::size_t max_list = 1000;          ///< largest `limit` of GET /api/v1/audit
 };
 
 struct query_config {
@@ -191,6 +230,7 @@ struct config {
     writer_config writer;
     storage_config storage;
     auth_config auth;
+    audit_config audit;
     query_config query;
     alarms_config alarms;
     feed_config feed;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cityguard/auth/key_service.hpp"
+#include "cityguard/auth/people_service.hpp"
 #include "cityguard/config/config.hpp"
 #include "cityguard/feed/hub.hpp"
 #include "cityguard/metrics/metrics.hpp"
@@ -89,15 +90,28 @@ class feed_service {
 
     /// For an "Authorization" header value or a bare token, from the client at address `client`.
     boost::asio::awaitable<std::optional<auth::principal>> authenticate(std::string credentials, std::string client);
+    /// For a signed-in browser's session cookie value (nullopt without people_service).
+    boost::asio::awaitable<std::optional<auth::principal>> authenticate_session(std::string token);
+    /// Signed-in browsers may open the feed with their session cookie.
+    void use_people(auth::people_service* people) noexcept { people_ = people; }
+
+    /// Whether a subscriber of `scope` may see the alarms of site `site` (known to the directory;
+    /// an unknown site only to the whole city).
+    bool covers(const auth::scope& scope, std::string_view site) const;
+    /// Whether a subscriber of `scope` may follow the readings of sensor `sensor`.
+    bool covers_sensor(const auth::scope& scope, std::string_view sensor) const;
 
     /// With `since`: the events after it, or a reset snapshot when `since` is ahead of the log or
     /// more than feed.max_replay events behind. Without: a snapshot. May throw api_error
     /// (overloaded, unavailable).
-    boost::asio::awaitable<catch_up> load(std::optional<std::int64_t> since, filter wanted);
+    /// Only alarms of sites `scope` covers are in the snapshot; replayed events are the caller's to filter.
+    boost::asio::awaitable<catch_up> load(std::optional<std::int64_t> since, filter wanted, auth::scope scope = {});
 
   private:
     store::event_log& log_;
     auth::key_service& keys_;
+    auth::people_service* people_ = nullptr;
+    const registry::sensor_directory& directory_;
     const config::feed_config& cfg_;
     std::size_t json_max_depth_;
     hub hub_;

@@ -22,7 +22,10 @@ class outbox_service {
     boost::asio::awaitable<nlohmann::json> of_alarm(std::int64_t alarm);
     /// GET /api/v1/notifications?status=&limit=&cursor=
     boost::asio::awaitable<nlohmann::json> list(
-        std::optional<std::string> status, std::optional<std::string> limit, std::optional<std::string> cursor
+        std::optional<std::string> status,
+        std::optional<std::string> limit,
+        std::optional<std::string> cursor,
+        store::place_filter scope = {}
     );
     nlohmann::json policy() const { return notification_model::to_json(policy_); }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -37,7 +38,11 @@ class ingest_service {
     /// for a body that is not a readings document.
     parsed_readings parse(std::string_view body) const;
     /// Checks parsed readings against the directory and waits for their group commit.
-    boost::asio::awaitable<ingest_result> ingest(parsed_readings parsed);
+    /// `may_send`, when set, says whether the caller may send readings for a sensor (its key's
+    /// scope and binding); a reading it refuses is rejected alone, code "forbidden".
+    boost::asio::awaitable<ingest_result> ingest(
+        parsed_readings parsed, std::function<bool(const registry::sensor_entry&)> may_send = {}
+    );
 
     /// Readings refused one by one, by code (unknown_sensor, bad_value, ...).
     const metrics::labeled_counter& rejected() const noexcept { return rejected_; }

@@ -6,6 +6,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cityguard/config/config.hpp"
 #include "cityguard/store/readings_repo.hpp"
@@ -31,6 +34,12 @@ class retention_service {
     /// (while leading), and daily partitions kept storage.partition_days_ahead ahead, hourly, so
     /// ingest never waits on DDL at midnight. Failures are logged and retried at the next turn.
     void start();
+    /// Other upkeep the leader runs after each scheduled pass (ending old sessions, dropping old
+    /// months of the audit trail): `task` returns how much it removed, logged under `what` when
+    /// not zero. Call before start().
+    void also_run(std::string what, std::function<boost::asio::awaitable<long>()> task) {
+        upkeep_.emplace_back(std::move(what), std::move(task));
+    }
     /// Cancels the schedule's timers. Call from the controlling thread before the I/O threads stop.
     void stop();
 
@@ -47,6 +56,7 @@ class retention_service {
     const config::storage_config& cfg_;
     std::atomic<bool> running_{false};
     std::function<bool()> leading_;
+    std::vector<std::pair<std::string, std::function<boost::asio::awaitable<long>()>>> upkeep_;
     boost::asio::steady_timer pass_timer_;
     boost::asio::steady_timer partition_timer_;
 

@@ -93,6 +93,7 @@ struct sensor_record {
     std::optional<latest_reading> latest;  ///< filled by reads that ask for it
     std::string domain;                    ///< the site's; filled by the directory read only
     std::string district;                  ///< the site's; filled by the directory read only
+    std::string site_unit;                 ///< the site's responsible unit (empty: none); directory read only
 };
 
 }  // namespace cityguard::registry

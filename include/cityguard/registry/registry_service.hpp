@@ -30,6 +30,8 @@ class registry_service {
 
     /// Loads every sensor into the directory.
     boost::asio::awaitable<void> load_directory();
+    /// Every sensor and the place of every site with sensors, in memory (scope checks use it).
+    const sensor_directory& directory() const noexcept { return directory_; }
 
     /// Creates or replaces one site; true when it was created.
     boost::asio::awaitable<bool> put_site(std::string id, const nlohmann::json& body);

@@ -26,6 +26,12 @@ struct sensor_entry {
     std::optional<double> lat, lon;   ///< where it is, when the registry says
     std::vector<std::string> groups;  ///< named groups it belongs to
     std::string district{};           ///< the site's
+    std::string site_unit{};          ///< the site's responsible unit; empty: none
+};
+
+/// Where a site is, for scope checks: its district, domain and responsible unit.
+struct site_place {
+    std::string district, domain, unit;
 };
 
 struct string_hash {
@@ -45,6 +51,8 @@ class sensor_directory {
     struct snapshot_t {
         map by_id;
         std::unordered_map<std::int32_t, const sensor_entry*> by_key;  ///< points into by_id
+        /// Sites that have sensors (every site an alarm can name).
+        std::unordered_map<std::string, site_place, string_hash, std::equal_to<>> by_site;
 
         const sensor_entry* find(std::string_view id) const {
             auto it = by_id.find(id);
@@ -53,6 +61,10 @@ class sensor_directory {
         const sensor_entry* find(std::int32_t key) const {
             auto it = by_key.find(key);
             return it == by_key.end() ? nullptr : it->second;
+        }
+        const site_place* site(std::string_view id) const {
+            auto it = by_site.find(id);
+            return it == by_site.end() ? nullptr : &it->second;
         }
     };
 

@@ -8,6 +8,7 @@
 #include "cityguard/alarm_model/alarm.hpp"
 #include "cityguard/rules/reading.hpp"
 #include "cityguard/store/database.hpp"
+#include "cityguard/store/records.hpp"
 #include "cityguard/store/writer_connection.hpp"
 
 namespace cityguard::store {
@@ -20,6 +21,7 @@ struct alarm_filter {
     std::optional<util::micros> from, to;   ///< on first_ts
     std::optional<std::int64_t> before_id;  ///< keyset cursor
     std::optional<bool> inhibited;          ///< only alarms inside (true) or outside (false) another
+    place_filter scope;                     ///< only alarms of sites the caller covers
     std::size_t limit = 100;
 };
 
@@ -40,7 +42,7 @@ class alarms_repo {
     boost::asio::awaitable<std::optional<alarm_model::alarm>> get(std::int64_t id);
     boost::asio::awaitable<std::vector<alarm_model::event>> events_of(std::int64_t id);
     /// Counts of process alarms by level and domain; sensors offline and in fault.
-    boost::asio::awaitable<overview_record> overview();
+    boost::asio::awaitable<overview_record> overview(place_filter scope);
     /// Alarms not closed, counted by status, level and category (for /metrics).
     struct open_count {
         std::string status, level, category;

@@ -9,6 +9,7 @@
 #include "cityguard/alarm_model/alarm.hpp"
 #include "cityguard/notification_model/escalation.hpp"
 #include "cityguard/store/database.hpp"
+#include "cityguard/store/records.hpp"
 #include "cityguard/store/writer_connection.hpp"
 #include "cityguard/util/time.hpp"
 
@@ -67,9 +68,12 @@ class notifications_repo {
 
     boost::asio::awaitable<std::vector<notification_record>> of_alarm(std::int64_t alarm);
     boost::asio::awaitable<std::vector<attempt_record>> attempts_of_alarm(std::int64_t alarm);
-    /// Newest first; `before`: only ids below it (paging).
+    /// Newest first; `before`: only ids below it (paging); `scope`: only notices of alarms there.
     boost::asio::awaitable<std::vector<notification_record>> list(
-        const std::optional<std::string>& status, std::optional<std::int64_t> before, std::size_t limit
+        const std::optional<std::string>& status,
+        std::optional<std::int64_t> before,
+        std::size_t limit,
+        place_filter scope = {}
     );
     /// Pending rows whose time has come, oldest first, leaving out those in `in_flight`.
     boost::asio::awaitable<std::vector<delivery_job>> due(

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,8 +19,22 @@ bool equal_secrets(std::string_view a, std::string_view b) noexcept;
 /// Lower-case hex of raw bytes.
 std::string to_hex(std::string_view bytes);
 
-/// A new API key: "cg_" followed by 43 base64url characters (256 bits from the OS CSPRNG).
+/// HMAC-SHA1 of `data` under `key`, as 20 raw bytes (OpenSSL): what TOTP (RFC 6238) uses.
+std::string hmac_sha1(std::string_view key, std::string_view data);
+
+/// `n` bytes from the OS CSPRNG. Throws std::runtime_error if the random source fails.
+std::string random_bytes(std::size_t n);
+
+/// A new secret token: `prefix` followed by 43 base64url characters (256 bits from the OS CSPRNG).
 /// Throws std::runtime_error if the random source fails.
-std::string generate_api_key();
+std::string generate_token(std::string_view prefix);
+
+/// A new API key: "cg_" and 43 base64url characters (generate_token("cg_")).
+inline std::string generate_api_key() { return generate_token("cg_"); }
+
+/// RFC 4648 base32 without padding (A-Z2-7), as authenticator apps read TOTP secrets.
+std::string base32_encode(std::string_view bytes);
+/// The bytes of RFC 4648 base32 (case-insensitive, '=' and spaces ignored); nullopt if malformed.
+std::optional<std::string> base32_decode(std::string_view text);
 
 }  // namespace cityguard::util

@@ -87,6 +87,15 @@ inline constexpr query events_after{
       "COALESCE(e.alarm, (SELECT to_jsonb(c) FROM alarms c WHERE c.id = e.alarm_id)) AS snap "
       "FROM alarm_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2) ev "
       "CROSS JOIN LATERAL jsonb_populate_record(NULL::alarms, ev.snap) ORDER BY ev_seq"};
+// The caller's part of the city (store::place_filter) as three text[] parameters: alarms by
+// their site's district and unit and their own domain, sites by their columns.
+#define CITYGUARD_ALARM_SCOPE(d, dom, u)                                                                         \
+    "(" d "::text[] IS NULL OR site_id IN (SELECT id FROM sites WHERE district = ANY(" d "::text[]))) AND (" dom \
+    "::text[] IS NULL OR domain = ANY(" dom "::text[])) AND (" u                                                 \
+    "::text[] IS NULL OR site_id IN (SELECT id FROM sites WHERE unit_id = ANY(" u "::text[])))"
+#define CITYGUARD_SITE_SCOPE(prefix)                                                                  \
+    "($1::text[] IS NULL OR " prefix "district = ANY($1::text[])) AND ($2::text[] IS NULL OR " prefix \
+    "domain = ANY($2::text[])) AND ($3::text[] IS NULL OR " prefix "unit_id = ANY($3::text[]))"
 // Not prepared: planned with the actual filter values, so each filter uses its own index.
 inline constexpr const char* list_alarms_sql =
     "SELECT " CITYGUARD_ALARM_COLUMNS
@@ -97,28 +106,38 @@ inline constexpr const char* list_alarms_sql =
     "($7::text[] IS NULL OR rule_id = ANY($7::text[])) AND ($8::timestamptz IS NULL OR first_ts >= $8) AND "
     "($9::timestamptz IS NULL OR first_ts < $9) AND ($10::bigint IS NULL OR id < $10) AND "
     "($12::text[] IS NULL OR category = ANY($12::text[])) AND "
-    "($13::boolean IS NULL OR (inhibited_by IS NOT NULL) = $13) "
-    "ORDER BY id DESC LIMIT $11";
-inline constexpr query count_by_domain{"count_sites_by_domain", "SELECT domain, count(*) FROM sites GROUP BY domain"};
+    "($13::boolean IS NULL OR (inhibited_by IS NOT NULL) = $13) AND " CITYGUARD_ALARM_SCOPE(
+        "$14", "$15", "$16"
+    ) " ORDER BY id DESC LIMIT $11";
+inline constexpr query count_by_domain{
+    "count_sites_by_domain", "SELECT domain, count(*) FROM sites WHERE " CITYGUARD_SITE_SCOPE("") " GROUP BY domain"};
 inline constexpr query count_sensors_by_domain{
     "count_sensors_by_domain",
-    "SELECT si.domain, count(*) FROM sensors s JOIN sites si ON si.id = s.site_id GROUP BY si.domain"};
+    "SELECT si.domain, count(*) FROM sensors s JOIN sites si ON si.id = s.site_id WHERE " CITYGUARD_SITE_SCOPE("si."
+    ) " GROUP BY si.domain"};
 inline constexpr query active_by_level{
     "active_by_level",
-    "SELECT level, count(*) FROM alarms WHERE status <> 'closed' AND category = 'process' GROUP BY level"};
+    "SELECT level, count(*) FROM alarms WHERE status <> 'closed' AND category = 'process' AND " CITYGUARD_ALARM_SCOPE(
+        "$1", "$2", "$3"
+    ) " GROUP BY level"};
 inline constexpr query open_alarm_counts{
     "open_alarm_counts",
     "SELECT status, level, category, count(*) FROM alarms WHERE status <> 'closed' GROUP BY 1, 2, 3"};
 inline constexpr query active_by_domain{
     "active_by_domain",
-    "SELECT domain, count(*) FROM alarms WHERE status <> 'closed' AND category = 'process' GROUP BY domain"};
+    "SELECT domain, count(*) FROM alarms WHERE status <> 'closed' AND category = 'process' AND " CITYGUARD_ALARM_SCOPE(
+        "$1", "$2", "$3"
+    ) " GROUP BY domain"};
 inline constexpr query sensors_offline{
     "sensors_offline",
     "SELECT count(DISTINCT sensor_id) FILTER (WHERE category = 'offline'), "
     "count(DISTINCT sensor_id) FILTER (WHERE category = 'fault') "
-    "FROM alarms WHERE status <> 'closed' AND condition = 'active' AND category <> 'process'"};
+    "FROM alarms WHERE status <> 'closed' AND condition = 'active' AND category <> 'process' "
+    "AND " CITYGUARD_ALARM_SCOPE("$1", "$2", "$3")};
 inline constexpr query oldest_unacknowledged_red{
     "oldest_unacknowledged_red",
-    "SELECT " CITYGUARD_ALARM_COLUMNS " FROM alarms WHERE status = 'open' AND level = 1 ORDER BY id LIMIT 1"};
+    "SELECT " CITYGUARD_ALARM_COLUMNS " FROM alarms WHERE status = 'open' AND level = 1 AND " CITYGUARD_ALARM_SCOPE(
+        "$1", "$2", "$3"
+    ) " ORDER BY id LIMIT 1"};
 
 }  // namespace cityguard::store::queries

@@ -30,7 +30,11 @@ inline constexpr query list_notifications{
     "list_notifications",
     "SELECT " CITYGUARD_NOTIFICATION_COLUMNS
     " FROM notifications n "
-    "WHERE ($1::text IS NULL OR n.status = $1) AND ($2::bigint IS NULL OR n.id < $2) ORDER BY n.id DESC LIMIT $3"};
+    "WHERE ($1::text IS NULL OR n.status = $1) AND ($2::bigint IS NULL OR n.id < $2) AND "
+    "(($4::text[] IS NULL AND $5::text[] IS NULL AND $6::text[] IS NULL) OR EXISTS (SELECT 1 FROM alarms a "
+    "JOIN sites si ON si.id = a.site_id WHERE a.id = n.alarm_id AND ($4::text[] IS NULL OR si.district = ANY($4)) "
+    "AND ($5::text[] IS NULL OR a.domain = ANY($5)) AND ($6::text[] IS NULL OR si.unit_id = ANY($6)))) "
+    "ORDER BY n.id DESC LIMIT $3"};
 // What the dispatcher delivers next: due rows not already in flight, with what a message needs.
 inline constexpr query due_notifications{
     "due_notifications",

@@ -157,7 +157,7 @@ inline constexpr query get_sensor{
 inline constexpr query sensor_directory{
     "sensor_directory",
     "SELECT s.id, s.key, s.site_id, s.kind, s.interval_s, si.domain, s.limits::text, s.lat, s.lon, s.groups::text, "
-    "si.district FROM sensors s "
+    "si.district, si.unit_id FROM sensors s "
     "JOIN sites si ON si.id = s.site_id"};
 #undef CITYGUARD_SENSOR_COLUMNS
 #undef CITYGUARD_LATEST_JOIN

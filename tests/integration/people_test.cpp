@@ -1,0 +1,610 @@
+// People, sessions, scopes and the audit trail (issue 28), through the HTTP API of a real server.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "../support/test_env.hpp"
+#include "../support/ws_client.hpp"
+#include "cityguard/auth/passwords.hpp"
+#include "cityguard/util/crypto.hpp"
+#include "cityguard/util/time.hpp"
+
+using namespace cityguard::test;
+using cityguard::util::now_micros;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kPassword = "Correct-Horse-9";
+
+std::string cookie_of(const http_result& r) {
+    const auto it = r.headers.find("Set-Cookie");
+    if (it == r.headers.end()) return "";
+    const auto& v = it->second;
+    return v.substr(0, v.find(';'));  // "cg_session=..."
+}
+
+struct signed_in {
+    std::string cookie, csrf;
+};
+
+signed_in sign_in(http_client& c, const std::string& login, const std::string& password = kPassword) {
+    auto r = c.request(
+        "POST",
+        "/api/v1/session",
+        json{{"login", login}, {"password", password}}.dump(),
+        {{"Content-Type", "application/json"}}
+    );
+    if (r.status != 201) throw std::runtime_error("sign-in of " + login + " failed: " + r.body);
+    return {cookie_of(r), r.json()["csrf_token"]};
+}
+
+http_result as(
+    http_client& c,
+    const signed_in& who,
+    const std::string& method,
+    const std::string& target,
+    const std::string& body = ""
+) {
+    std::map<std::string, std::string> headers{{"Cookie", who.cookie}, {"X-CSRF-Token", who.csrf}};
+    if (!body.empty()) headers["Content-Type"] = "application/json";
+    return c.request(method, target, body, headers);
+}
+
+std::int64_t make_user(http_client& c, const json& user) {
+    json body = user;
+    if (!body.contains("password")) body["password"] = kPassword;
+    if (!body.contains("display_name")) body["display_name"] = body["login"];
+    auto r = c.call("POST", "/api/v1/users", kAdminKey, body.dump());
+    if (r.status != 201) throw std::runtime_error("user not made: " + r.body);
+    return r.json()["id"];
+}
+
+// Two districts, two domains, two enterprises: the city the scope tests look at.
+void register_city(http_client& c) {
+    json body{
+        {"units", json::array({{{"id", "U-ACME"}, {"name", "ACME 燃气"}}, {{"id", "U-OTHER"}, {"name", "Other"}}})},
+        {"sites",
+         json::array(
+             {{{"id", "FT-GAS"},
+               {"name", "福田燃气"},
+               {"domain", "gas_pipeline"},
+               {"district", "福田区"},
+               {"lat", 22.54},
+               {"lon", 114.05},
+               {"unit", "U-ACME"}},
+              {{"id", "FT-BRIDGE"},
+               {"name", "福田桥"},
+               {"domain", "bridge"},
+               {"district", "福田区"},
+               {"lat", 22.55},
+               {"lon", 114.06}},
+              {{"id", "NS-GAS"},
+               {"name", "南山燃气"},
+               {"domain", "gas_pipeline"},
+               {"district", "南山区"},
+               {"lat", 22.53},
+               {"lon", 113.93},
+               {"unit", "U-OTHER"}}}
+         )},
+        {"sensors",
+         json::array(
+             {{{"id", "FT-GAS-1"}, {"site", "FT-GAS"}, {"kind", "gas_lel"}, {"unit", "%LEL"}, {"interval_s", 30}},
+              {{"id", "FT-BRIDGE-1"},
+               {"site", "FT-BRIDGE"},
+               {"kind", "deflection"},
+               {"unit", "mm"},
+               {"interval_s", 30},
+               {"limits", {{"design", 10}}}},
+              {{"id", "NS-GAS-1"}, {"site", "NS-GAS"}, {"kind", "gas_lel"}, {"unit", "%LEL"}, {"interval_s", 30}}}
+         )}};
+    auto r = c.call("POST", "/api/v1/registry", kAdminKey, body.dump());
+    if (r.status != 200) throw std::runtime_error("registry not loaded: " + r.body);
+}
+
+// One open alarm on each of the three sites; returns their ids by site.
+std::map<std::string, std::int64_t> raise_alarms(http_client& c) {
+    const auto now = now_micros();
+    for (const char* sensor : {"FT-GAS-1", "FT-BRIDGE-1", "NS-GAS-1"})
+        if (c.call("POST", "/api/v1/readings", kAdminKey, one_reading(sensor, now - 1'000'000, 60)).status != 200)
+            throw std::runtime_error("readings refused");
+    std::map<std::string, std::int64_t> ids;
+    for (int i = 0; i < 100 && ids.size() < 3; ++i) {
+        const auto listed = c.call("GET", "/api/v1/alarms", kAdminKey).json();
+        for (const auto& a : listed["alarms"]) ids[a["site"]] = a["id"];
+        if (ids.size() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (ids.size() < 3) throw std::runtime_error("the alarms were not raised");
+    return ids;
+}
+
+std::set<std::string> sites_of(const json& list, const char* member = "alarms", const char* field = "site") {
+    std::set<std::string> out;
+    for (const auto& x : list[member]) out.insert(x[field].get<std::string>());
+    return out;
+}
+
+}  // namespace
+
+TEST(People, AnAdminMakesAccountsWhoSignInWithAnHttpOnlyCookie) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    const auto id = make_user(c, {{"login", "ann"}, {"display_name", "Ann 安"}, {"role", "operator"}});
+    auto shown = c.call("GET", "/api/v1/users/" + std::to_string(id), kAdminKey);
+    ASSERT_EQ(shown.status, 200);
+    EXPECT_EQ(shown.json()["display_name"], "Ann 安");
+    EXPECT_EQ(shown.body.find("argon2"), std::string::npos) << "the password hash is never shown";
+    EXPECT_EQ(shown.body.find(kPassword), std::string::npos);
+
+    // The account's rules.
+    const auto refused = [&](const json& body) {
+        return c.call("POST", "/api/v1/users", kAdminKey, body.dump()).status;
+    };
+    EXPECT_EQ(refused({{"login", "bob"}, {"display_name", "B"}, {"role", "operator"}, {"password", "short"}}), 422);
+    EXPECT_EQ(refused({{"login", "ann"}, {"display_name", "A"}, {"role", "operator"}, {"password", kPassword}}), 409);
+    EXPECT_EQ(refused({{"login", "ent"}, {"display_name", "E"}, {"role", "enterprise"}, {"password", kPassword}}), 422)
+        << "an enterprise user needs units";
+    EXPECT_EQ(refused({{"login", "gw"}, {"display_name", "G"}, {"role", "gateway"}, {"password", kPassword}}), 422)
+        << "machines have keys, not accounts";
+
+    // Wrong credentials say nothing about which part was wrong.
+    auto wrong = c.request(
+        "POST",
+        "/api/v1/session",
+        R"({"login":"ann","password":"Wrong-Horse-9"})",
+        {{"Content-Type", "application/json"}}
+    );
+    EXPECT_EQ(wrong.status, 401);
+    auto nobody = c.request(
+        "POST",
+        "/api/v1/session",
+        R"({"login":"nobody","password":"Wrong-Horse-9"})",
+        {{"Content-Type", "application/json"}}
+    );
+    EXPECT_EQ(nobody.status, 401);
+    EXPECT_EQ(wrong.json()["error"]["message"], nobody.json()["error"]["message"]);
+
+    auto r = c.request(
+        "POST",
+        "/api/v1/session",
+        json{{"login", "ann"}, {"password", kPassword}}.dump(),
+        {{"Content-Type", "application/json"}}
+    );
+    ASSERT_EQ(r.status, 201) << r.body;
+    const std::string set_cookie = r.headers["Set-Cookie"];
+    EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos);
+    EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos);
+    EXPECT_NE(set_cookie.find("Path=/"), std::string::npos);
+    EXPECT_EQ(set_cookie.find("Secure"), std::string::npos) << "plain HTTP: a Secure cookie would never come back";
+    EXPECT_EQ(r.json()["who"]["display_name"], "Ann 安");
+    const signed_in ann{cookie_of(r), r.json()["csrf_token"]};
+
+    // Behind a TLS proxy the cookie is Secure.
+    auto tls = c.request(
+        "POST",
+        "/api/v1/session",
+        json{{"login", "ann"}, {"password", kPassword}}.dump(),
+        {{"Content-Type", "application/json"}, {"X-Forwarded-Proto", "https"}}
+    );
+    EXPECT_NE(tls.headers["Set-Cookie"].find("; Secure"), std::string::npos);
+
+    // The cookie reads; a change needs the session's CSRF token as well.
+    auto me = c.request("GET", "/api/v1/session", "", {{"Cookie", ann.cookie}});
+    ASSERT_EQ(me.status, 200);
+    EXPECT_EQ(me.json()["who"]["name"], "ann");
+    EXPECT_EQ(me.json()["csrf_token"], ann.csrf);
+    EXPECT_EQ(c.request("GET", "/api/v1/alarms", "", {{"Cookie", ann.cookie}}).status, 200);
+    const std::string silence = R"({"domain":"bridge","duration_s":600,"reason":"drill"})";
+    EXPECT_EQ(
+        c.request(
+             "POST", "/api/v1/silences", silence, {{"Cookie", ann.cookie}, {"Content-Type", "application/json"}}
+        ).status,
+        403
+    );
+    EXPECT_EQ(
+        c.request(
+             "POST",
+             "/api/v1/silences",
+             silence,
+             {{"Cookie", ann.cookie}, {"Content-Type", "application/json"}, {"X-CSRF-Token", "forged"}}
+        ).status,
+        403
+    );
+    EXPECT_EQ(as(c, ann, "POST", "/api/v1/silences", silence).status, 201);
+    EXPECT_EQ(as(c, ann, "GET", "/api/v1/users").status, 403) << "an operator does not manage people";
+    EXPECT_EQ(c.call("GET", "/api/v1/users", kAdminKey).json()["users"].size(), 1u);
+
+    // Signing out ends the session everywhere.
+    EXPECT_EQ(as(c, ann, "DELETE", "/api/v1/session").status, 204);
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", ann.cookie}}).status, 401);
+
+    // Deleting the account ends its sessions; the last admin of the city stays.
+    const auto again = sign_in(c, "ann");
+    EXPECT_EQ(c.call("DELETE", "/api/v1/users/" + std::to_string(id), kAdminKey).status, 204);
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", again.cookie}}).status, 401);
+    EXPECT_EQ(c.call("DELETE", "/api/v1/users/" + std::to_string(id), kAdminKey).status, 404);
+    const auto boss = make_user(c, {{"login", "boss"}, {"role", "admin"}});
+    EXPECT_EQ(c.call("PATCH", "/api/v1/users/" + std::to_string(boss), kAdminKey, R"({"role":"viewer"})").status, 409)
+        << "the last enabled admin of the whole city stays one";
+}
+
+TEST(People, SessionsEndOnFixationIdlenessDisablingAndANewPassword) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    const auto id = make_user(c, {{"login", "carl"}, {"role", "viewer"}});
+    // A cookie planted before sign-in is replaced, never adopted.
+    auto r = c.request(
+        "POST",
+        "/api/v1/session",
+        json{{"login", "carl"}, {"password", kPassword}}.dump(),
+        {{"Content-Type", "application/json"}, {"Cookie", "cg_session=planted-by-attacker"}}
+    );
+    ASSERT_EQ(r.status, 201);
+    const signed_in first{cookie_of(r), r.json()["csrf_token"]};
+    EXPECT_NE(first.cookie, "cg_session=planted-by-attacker");
+    // A second sign-in from a browser that carries the first session ends it.
+    r = c.request(
+        "POST",
+        "/api/v1/session",
+        json{{"login", "carl"}, {"password", kPassword}}.dump(),
+        {{"Content-Type", "application/json"}, {"Cookie", first.cookie}}
+    );
+    ASSERT_EQ(r.status, 201);
+    const signed_in second{cookie_of(r), r.json()["csrf_token"]};
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", first.cookie}}).status, 401);
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", second.cookie}}).status, 200);
+
+    // Idle too long: gone (the database ages the session; auth.session_idle_minutes is 30).
+    srv.db().exec("UPDATE user_sessions SET last_seen = now() - interval '31 minutes'");
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", second.cookie}}).status, 401);
+    const auto third = sign_in(c, "carl");
+    srv.db().exec("UPDATE user_sessions SET created_at = now() - interval '13 hours'");
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", third.cookie}}).status, 401) << "absolute lifetime";
+
+    // Disabled: the next request is refused.
+    const auto fourth = sign_in(c, "carl");
+    ASSERT_EQ(c.call("PATCH", "/api/v1/users/" + std::to_string(id), kAdminKey, R"({"disabled":true})").status, 200);
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", fourth.cookie}}).status, 401);
+    EXPECT_EQ(
+        c.request(
+             "POST",
+             "/api/v1/session",
+             json{{"login", "carl"}, {"password", kPassword}}.dump(),
+             {{"Content-Type", "application/json"}}
+        ).status,
+        401
+    );
+    ASSERT_EQ(c.call("PATCH", "/api/v1/users/" + std::to_string(id), kAdminKey, R"({"disabled":false})").status, 200);
+
+    // A new password ends every session of the person.
+    const auto fifth = sign_in(c, "carl");
+    EXPECT_EQ(
+        as(c,
+           fifth,
+           "POST",
+           "/api/v1/session/password",
+           json{{"current_password", kPassword}, {"new_password", "Another-Horse-7"}}.dump())
+            .status,
+        204
+    );
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", fifth.cookie}}).status, 401);
+    EXPECT_NO_THROW(sign_in(c, "carl", "Another-Horse-7"));
+}
+
+TEST(People, RepeatedWrongPasswordsLockAnAccountBrieflyAndAnAddressIsThrottled) {
+    CITYGUARD_REQUIRE_DB();
+    auto cfg = test_config("");
+    cfg.auth.account_max_failures = 3;
+    cfg.auth.account_lockout_seconds = 1;
+    cfg.auth.account_lockout_max_seconds = 2;
+    cfg.auth.signin_burst_per_address = 1000;
+    test_server srv(cfg);
+    auto c = srv.client();
+    make_user(c, {{"login", "dora"}, {"role", "viewer"}});
+    const auto attempt = [&](const std::string& password) {
+        return c.request(
+            "POST",
+            "/api/v1/session",
+            json{{"login", "dora"}, {"password", password}}.dump(),
+            {{"Content-Type", "application/json"}}
+        );
+    };
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(attempt("Wrong-Horse-9").status, 401);
+    auto locked = attempt(kPassword);
+    EXPECT_EQ(locked.status, 429) << "locked, even with the right password";
+    EXPECT_TRUE(locked.headers.count("Retry-After"));
+    // The lock is short (auth.account_lockout_max_seconds): an attacker cannot keep the person out for long.
+    for (int i = 0; i < 5; ++i) attempt("Wrong-Horse-9");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+    EXPECT_EQ(attempt(kPassword).status, 201);
+
+    // Per address: a burst, then 429 for everyone trying from there.
+    auto strict = test_config("");
+    strict.auth.signin_burst_per_address = 3;
+    strict.auth.signins_per_address_per_minute = 1;
+    test_server throttled(strict);
+    auto t = throttled.client();
+    int refused = 0;
+    for (int i = 0; i < 6; ++i)
+        refused += t.request(
+                        "POST",
+                        "/api/v1/session",
+                        R"({"login":"x","password":"Wrong-Horse-9"})",
+                        {{"Content-Type", "application/json"}}
+                   ).status == 429;
+    EXPECT_EQ(refused, 3);
+}
+
+TEST(People, ASecondFactorIsEnrolledConfirmedAndAskedFor) {
+    CITYGUARD_REQUIRE_DB();
+    auto cfg = test_config("");
+    cfg.auth.require_totp_for = {"admin"};
+    test_server srv(cfg);
+    auto c = srv.client();
+    make_user(c, {{"login", "boss"}, {"role", "admin"}});
+    auto boss = sign_in(c, "boss");
+    EXPECT_EQ(as(c, boss, "GET", "/api/v1/alarms").status, 403) << "an admin without a second factor only enrols";
+    EXPECT_EQ(as(c, boss, "GET", "/api/v1/session").json()["who"]["must_enrol_second_factor"], true);
+    auto begun = as(c, boss, "POST", "/api/v1/session/totp");
+    ASSERT_EQ(begun.status, 201) << begun.body;
+    const std::string secret = *cityguard::util::base32_decode(begun.json()["secret"].get<std::string>());
+    EXPECT_NE(begun.json()["otpauth_uri"].get<std::string>().find("otpauth://totp/CityGuard:boss"), std::string::npos);
+    EXPECT_EQ(as(c, boss, "POST", "/api/v1/session/totp/confirm", R"({"code":"000000"})").status, 422);
+    const auto now_s = now_micros() / 1'000'000;
+    auto confirmed =
+        as(c,
+           boss,
+           "POST",
+           "/api/v1/session/totp/confirm",
+           json{{"code", cityguard::auth::totp_code(secret, now_s / 30)}}.dump());
+    ASSERT_EQ(confirmed.status, 200) << confirmed.body;
+    const auto codes = confirmed.json()["recovery_codes"];
+    ASSERT_EQ(codes.size(), 10u);
+
+    const auto attempt = [&](const json& body) {
+        return c.request("POST", "/api/v1/session", body.dump(), {{"Content-Type", "application/json"}});
+    };
+    auto without = attempt({{"login", "boss"}, {"password", kPassword}});
+    EXPECT_EQ(without.status, 401);
+    EXPECT_EQ(without.json()["error"]["items"][0]["second_factor"], "totp");
+    // The code used to confirm is spent; the next step's is good once.
+    const auto next_code = cityguard::auth::totp_code(secret, now_s / 30 + 1);
+    EXPECT_EQ(attempt({{"login", "boss"}, {"password", kPassword}, {"code", next_code}}).status, 201);
+    EXPECT_EQ(attempt({{"login", "boss"}, {"password", kPassword}, {"code", next_code}}).status, 401) << "replayed";
+    // A recovery code works once.
+    const std::string recovery = codes[0];
+    auto recovered = attempt({{"login", "boss"}, {"password", kPassword}, {"code", recovery}});
+    EXPECT_EQ(recovered.status, 201);
+    EXPECT_EQ(attempt({{"login", "boss"}, {"password", kPassword}, {"code", recovery}}).status, 401);
+    const signed_in full{cookie_of(recovered), recovered.json()["csrf_token"]};
+    EXPECT_EQ(as(c, full, "GET", "/api/v1/alarms").status, 200);
+}
+
+TEST(Audit, EveryChangeAndSignInIsOnAnAppendOnlyChainedRecord) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    make_user(c, {{"login", "eve"}, {"role", "operator"}});
+    EXPECT_EQ(
+        c.request(
+             "POST",
+             "/api/v1/session",
+             R"({"login":"eve","password":"Wrong-Horse-9"})",
+             {{"Content-Type", "application/json"}}
+        ).status,
+        401
+    );
+    auto eve = sign_in(c, "eve");
+    ASSERT_EQ(
+        as(c, eve, "POST", "/api/v1/silences", R"({"domain":"bridge","duration_s":600,"reason":"drill"})").status, 201
+    );
+    ASSERT_EQ(c.call("POST", "/api/v1/keys", kAdminKey, R"({"name":"gw-a","role":"gateway"})").status, 201);
+    EXPECT_EQ(c.call("DELETE", "/api/v1/keys/gw-a", "not-a-key").status, 401);
+
+    auto listed = c.call("GET", "/api/v1/audit?limit=50", kAdminKey);
+    ASSERT_EQ(listed.status, 200) << listed.body;
+    const auto entries = listed.json()["entries"];
+    std::vector<std::string> seen;
+    for (const auto& e : entries)
+        seen.push_back(
+            e["actor"].get<std::string>() + " " + e["action"].get<std::string>() + " " +
+            std::to_string(e["status"].get<int>())
+        );
+    const auto has = [&](const std::string& line) { return std::find(seen.begin(), seen.end(), line) != seen.end(); };
+    EXPECT_TRUE(has("admin POST /api/v1/users 201"));
+    EXPECT_TRUE(has("anonymous POST /api/v1/session 401")) << "a failed sign-in";
+    EXPECT_TRUE(has("user:eve POST /api/v1/session 201")) << "a sign-in names who signed in";
+    EXPECT_TRUE(has("user:eve POST /api/v1/silences 201"));
+    EXPECT_TRUE(has("admin POST /api/v1/keys 201"));
+    EXPECT_FALSE(has("anonymous DELETE /api/v1/keys/{name} 401")) << "unknown callers are noise, not record";
+    EXPECT_EQ(listed.body.find(kPassword), std::string::npos) << "no password on record";
+    EXPECT_EQ(listed.body.find("Wrong-Horse-9"), std::string::npos);
+    EXPECT_EQ(entries[0]["client"], "127.0.0.1");
+    EXPECT_EQ(c.call("GET", "/api/v1/audit?actor=user:eve", kAdminKey).json()["entries"].size(), 2u);
+    auto csv = c.call("GET", "/api/v1/audit/export", kAdminKey);
+    ASSERT_EQ(csv.status, 200);
+    EXPECT_EQ(csv.body.rfind("seq,at,actor,user_id,client,action,target,status,detail,hash\r\n", 0), 0u);
+
+    auto verified = c.call("GET", "/api/v1/audit/verify", kAdminKey).json();
+    EXPECT_EQ(verified["ok"], true) << verified.dump();
+    EXPECT_EQ(verified["rows"], 5) << "user, failed and good sign-in, silence, key";
+
+    // Append-only even for the table's owner; a superuser who forces a change breaks the chain.
+    EXPECT_THROW(srv.db().exec("UPDATE audit_log SET status = 200 WHERE status = 401"), std::exception);
+    EXPECT_THROW(srv.db().exec("DELETE FROM audit_log"), std::exception);
+    srv.db().exec(
+        "ALTER TABLE audit_log DISABLE TRIGGER USER; "
+        "UPDATE audit_log SET actor = 'somebody-else' WHERE seq = 2; "
+        "ALTER TABLE audit_log ENABLE TRIGGER USER"
+    );
+    verified = c.call("GET", "/api/v1/audit/verify", kAdminKey).json();
+    EXPECT_EQ(verified["ok"], false);
+    EXPECT_EQ(verified["broken_at"], 2);
+}
+
+TEST(Scopes, EachCallerSeesAndChangesOnlyItsPartOfTheCity) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    register_city(c);
+    const auto ids = raise_alarms(c);
+    const auto key = [&](const std::string& name, const json& scope, const std::string& role = "operator") {
+        auto r =
+            c.call("POST", "/api/v1/keys", kAdminKey, json{{"name", name}, {"role", role}, {"scope", scope}}.dump());
+        if (r.status != 201) throw std::runtime_error(r.body);
+        return r.json()["key"].get<std::string>();
+    };
+    const auto futian = key("ft-op", {{"districts", {"福田区"}}});
+    const auto gas = key("gas-desk", {{"domains", {"gas_pipeline"}}}, "viewer");
+    const auto acme = key("acme", {{"units", {"U-ACME"}}}, "enterprise");
+
+    EXPECT_EQ(sites_of(c.call("GET", "/api/v1/alarms", futian).json()), (std::set<std::string>{"FT-GAS", "FT-BRIDGE"}));
+    EXPECT_EQ(sites_of(c.call("GET", "/api/v1/alarms", gas).json()), (std::set<std::string>{"FT-GAS", "NS-GAS"}));
+    EXPECT_EQ(sites_of(c.call("GET", "/api/v1/alarms", acme).json()), (std::set<std::string>{"FT-GAS"}));
+    EXPECT_EQ(
+        sites_of(c.call("GET", "/api/v1/sites", futian).json(), "sites", "id"),
+        (std::set<std::string>{"FT-GAS", "FT-BRIDGE"})
+    );
+    EXPECT_EQ(
+        sites_of(c.call("GET", "/api/v1/sensors", acme).json(), "sensors", "id"), (std::set<std::string>{"FT-GAS-1"})
+    );
+    EXPECT_EQ(
+        sites_of(c.call("GET", "/api/v1/units", futian).json(), "units", "id"), (std::set<std::string>{"U-ACME"})
+    );
+
+    // Outside the scope looks like nothing at all.
+    const std::string nanshan_alarm = std::to_string(ids.at("NS-GAS"));
+    EXPECT_EQ(c.call("GET", "/api/v1/alarms/" + nanshan_alarm, futian).status, 404);
+    EXPECT_EQ(c.call("GET", "/api/v1/alarms/" + nanshan_alarm + "/resources", futian).status, 404);
+    EXPECT_EQ(c.call("POST", "/api/v1/alarms/" + nanshan_alarm + "/acknowledge", futian, "{}").status, 404);
+    EXPECT_EQ(c.call("GET", "/api/v1/sites/NS-GAS", futian).status, 404);
+    EXPECT_EQ(c.call("GET", "/api/v1/sensors/NS-GAS-1", futian).status, 404);
+    EXPECT_EQ(c.call("GET", "/api/v1/sensors/NS-GAS-1/readings", futian).status, 404);
+    EXPECT_EQ(c.call("GET", "/api/v1/sites/NS-GAS/coverage", acme).status, 404);
+    EXPECT_EQ(c.call("GET", "/api/v1/units/U-OTHER", acme).status, 404);
+    // Inside it, work goes on; the enterprise acknowledges its own alarm.
+    EXPECT_EQ(c.call("GET", "/api/v1/sites/FT-GAS", acme).status, 200);
+    EXPECT_EQ(
+        c.call("POST", "/api/v1/alarms/" + std::to_string(ids.at("FT-GAS")) + "/acknowledge", acme, "{}").status, 200
+    );
+    EXPECT_EQ(c.call("POST", "/api/v1/alarms/" + std::to_string(ids.at("FT-GAS")) + "/handle", gas, "{}").status, 403)
+        << "a viewer reads";
+
+    // Counts cover the scope only.
+    auto overview = c.call("GET", "/api/v1/overview", futian).json();
+    EXPECT_EQ(overview["sites_by_domain"], (json{{"bridge", 1}, {"gas_pipeline", 1}}));
+    EXPECT_EQ(c.call("GET", "/api/v1/overview", acme).json()["sites_by_domain"], (json{{"gas_pipeline", 1}}));
+    EXPECT_EQ(c.call("GET", "/api/v1/stats?district=南山区", futian).status, 404);
+    EXPECT_EQ(c.call("GET", "/api/v1/stats", futian).status, 200);
+
+    // Silences: only within the scope.
+    EXPECT_EQ(
+        c.call("POST", "/api/v1/silences", futian, R"({"domain":"bridge","duration_s":60,"reason":"x"})").status, 403
+    );
+    EXPECT_EQ(
+        c.call(
+             "POST",
+             "/api/v1/silences",
+             futian,
+             R"({"district":"福田区","domain":"bridge","duration_s":60,"reason":"x"})"
+        )
+            .status,
+        201
+    );
+    EXPECT_EQ(
+        c.call("POST", "/api/v1/silences", kAdminKey, R"({"district":"南山区","duration_s":60,"reason":"x"})").status,
+        201
+    );
+    EXPECT_EQ(c.call("GET", "/api/v1/silences", futian).json()["silences"].size(), 1u);
+
+    // Keys: nobody hands out more than they cover.
+    const auto ft_admin = key("ft-admin", {{"districts", {"福田区"}}}, "admin");
+    EXPECT_EQ(c.call("POST", "/api/v1/keys", ft_admin, R"({"name":"x","role":"operator"})").status, 403);
+    EXPECT_EQ(
+        c.call("POST", "/api/v1/keys", ft_admin, R"({"name":"x","role":"operator","scope":{"districts":["福田区"]}})")
+            .status,
+        201
+    );
+    EXPECT_EQ(
+        c.call(
+             "PUT",
+             "/api/v1/sites/NS-GAS",
+             ft_admin,
+             R"({"name":"n","domain":"gas_pipeline","district":"南山区","lat":22.5,"lon":113.9})"
+        )
+            .status,
+        403
+    );
+    EXPECT_EQ(c.call("POST", "/api/v1/rules/reload", ft_admin).status, 403);
+    EXPECT_EQ(c.call("GET", "/api/v1/audit", ft_admin).status, 403);
+}
+
+TEST(Scopes, AGatewayKeySendsForItsBindingOnlyAndLosesNothingElse) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    register_city(c);
+    auto made = c.call(
+        "POST", "/api/v1/keys", kAdminKey, R"({"name":"gw-ft","role":"gateway","binding":{"sites":["FT-GAS"]}})"
+    );
+    ASSERT_EQ(made.status, 201) << made.body;
+    const std::string gw = made.json()["key"];
+    EXPECT_EQ(
+        c.call("POST", "/api/v1/keys", kAdminKey, R"({"name":"op-b","role":"operator","binding":{"sites":["FT-GAS"]}})")
+            .status,
+        422
+    );
+    const auto now = now_micros();
+    using cityguard::util::format_rfc3339;
+    json batch{
+        {"readings",
+         json::array(
+             {{{"sensor", "FT-GAS-1"}, {"ts", format_rfc3339(now - 2'000'000)}, {"value", 1}},
+              {{"sensor", "NS-GAS-1"}, {"ts", format_rfc3339(now - 2'000'000)}, {"value", 1}},
+              {{"sensor", "FT-GAS-1"}, {"ts", format_rfc3339(now - 1'000'000)}, {"value", 2}}}
+         )}};
+    auto r = c.call("POST", "/api/v1/readings", gw, batch.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.json()["accepted"], 2);
+    ASSERT_EQ(r.json()["rejected"].size(), 1u);
+    EXPECT_EQ(r.json()["rejected"][0]["index"], 1);
+    EXPECT_EQ(r.json()["rejected"][0]["error"], "forbidden");
+}
+
+TEST(Scopes, TheFeedSendsADistrictOnlyItsOwnAlarms) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    register_city(c);
+    make_user(c, {{"login", "fiona"}, {"role", "operator"}, {"scope", {{"districts", {"福田区"}}}}});
+    auto fiona = sign_in(c, "fiona");
+    const auto ids = raise_alarms(c);
+
+    ws_client feed(srv.port(), "", true, {{"Cookie", fiona.cookie}});
+    ASSERT_TRUE(feed.next_of("authenticated"));
+    feed.send({{"type", "subscribe"}});
+    auto snapshot = feed.next_of("snapshot");
+    ASSERT_TRUE(snapshot);
+    EXPECT_EQ(sites_of(*snapshot), (std::set<std::string>{"FT-GAS", "FT-BRIDGE"}));
+    // Live: an event in Nanshan is not sent; one in Futian is.
+    ASSERT_EQ(
+        c.call("POST", "/api/v1/alarms/" + std::to_string(ids.at("NS-GAS")) + "/acknowledge", kAdminKey, "{}").status,
+        200
+    );
+    ASSERT_EQ(
+        c.call("POST", "/api/v1/alarms/" + std::to_string(ids.at("FT-BRIDGE")) + "/acknowledge", kAdminKey, "{}")
+            .status,
+        200
+    );
+    auto event = feed.next_of("alarm_event");
+    ASSERT_TRUE(event);
+    EXPECT_EQ((*event)["alarm"]["site"], "FT-BRIDGE");
+
+    // A page of another site cannot open the feed on the cookie.
+    ws_client hijack(srv.port(), "", true, {{"Cookie", fiona.cookie}, {"Origin", "http://evil.example"}});
+    EXPECT_EQ(hijack.wait_closed(), 4401);
+}
