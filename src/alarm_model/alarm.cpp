@@ -52,6 +52,8 @@ std::optional<action> parse_action(std::string_view t) noexcept {
     if (t == "handle") return action::handle;
     if (t == "resolve") return action::resolve;
     if (t == "close") return action::close;
+    if (t == "comment") return action::comment;
+    if (t == "assign") return action::assign;
     return std::nullopt;
 }
 
@@ -129,6 +131,7 @@ json to_json(const alarm& a) {
         {"close_reason", a.close_reason.empty() ? json(nullptr) : json(a.close_reason)},
         {"members", members_json(a.members)},
         {"inhibited_by", a.inhibited_by ? json(*a.inhibited_by) : json(nullptr)},
+        {"assignee", a.assignee.empty() ? json(nullptr) : json(a.assignee)},
         {"notification", notification_json(a.notification)}};
 }
 
@@ -188,6 +191,24 @@ std::variant<event, refusal> apply(alarm& a, const action_request& req, util::mi
     e.value = a.value;
     e.note = req.note;
     switch (req.what) {
+        case action::comment:
+            // On record at any status the engine still holds (every one but closed).
+            if (req.note.empty()) return refusal{errc::validation_failed, "a comment needs a note"};
+            e.type = "commented";
+            return e;
+        case action::assign:
+            if (a.state == status::closed) return refuse("a closed alarm is nobody's to take on");
+            if (req.assignee == a.assignee)
+                return refuse(
+                    a.assignee.empty() ? "the alarm is assigned to nobody already"
+                                       : "the alarm is assigned to " + a.assignee + " already"
+                );
+            a.assignee = req.assignee;
+            e.type = "assigned";
+            // The note says to whom: the event has no column of its own for it.
+            e.note = (req.assignee.empty() ? std::string("nobody") : "user:" + req.assignee) +
+                     (req.note.empty() ? "" : " — " + req.note);
+            return e;
         case action::acknowledge:
             if (a.state != status::open) return refuse("acknowledge needs an open alarm; this one is " + from);
             a.state = status::acknowledged;

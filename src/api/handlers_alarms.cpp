@@ -1,5 +1,6 @@
 #include <charconv>
 
+#include "cityguard/api/errors.hpp"
 #include "cityguard/api/routes.hpp"
 #include "cityguard/util/error.hpp"
 #include "scope.hpp"
@@ -10,6 +11,8 @@ namespace net = boost::asio;
 using json = nlohmann::json;
 
 namespace {
+
+constexpr std::size_t kMaxBulkAlarms = 100;
 
 std::int64_t alarm_id(const std::string& text) {
     std::int64_t id = 0;
@@ -33,12 +36,42 @@ alarm_model::action_request action_from(const request& req, const json& body, al
             a.reason = it->get<std::string>();
         else if (it.key() == "force" && it->is_boolean())
             a.force = it->get<bool>();
+        else if (what == alarm_model::action::assign && it.key() == "user" && (it->is_null() || it->is_string()))
+            a.assignee = it->is_null() ? "" : it->get<std::string>();
         else
             throw api_error(
-                errc::validation_failed, "'" + it.key() + "' must be note (text), reason (text) or force (true/false)"
+                errc::validation_failed,
+                "'" + it.key() +
+                    "' must be note (text), reason (text), force (true/false) or, to assign, user (a login or null)"
             );
     }
     return a;
+}
+
+/// An assignee must be an enabled person who may act on alarms and whose scope covers the alarm.
+net::awaitable<void> check_assignee(services& s, const std::string& login, const json& alarm) {
+    if (login.empty()) co_return;  // unassign
+    auto who = co_await s.people.person(login);
+    if (!who || !auth::allows_to_act(who->role))
+        throw api_error(errc::validation_failed, "no enabled person '" + login + "' who acts on alarms");
+    const auto places = s.registry.directory().snapshot();
+    const auto* place = places->site(alarm.value("site", ""));
+    if (!who->scope.whole_city() && !(place && who->scope.covers(place->district, place->domain, place->unit)))
+        throw api_error(errc::validation_failed, "'" + login + "' cannot see this alarm: it lies outside their scope");
+}
+
+/// Each event's actor named for people: "user:<login>" gets the person's display name.
+net::awaitable<void> name_actors(services& s, json& alarm) {
+    if (!alarm.contains("events")) co_return;
+    bool any_person = false;
+    for (const auto& e : alarm["events"]) any_person |= e.value("actor", "").starts_with("user:");
+    if (!any_person) co_return;
+    const auto names = co_await s.people.display_names();
+    for (auto& e : alarm["events"]) {
+        const std::string actor = e.value("actor", "");
+        if (!actor.starts_with("user:")) continue;
+        if (const auto it = names.find(actor.substr(5)); it != names.end()) e["actor_name"] = it->second;
+    }
 }
 
 /// The alarm, or not_found when there is none the caller covers.
@@ -73,6 +106,7 @@ void add_alarm_routes(router& r, services& s) {
     r.add({"GET", "/api/v1/alarms/{id}", access::read, false, [&s](request& req) -> net::awaitable<response> {
                const auto id = alarm_id(req.params[0]);
                auto body = co_await scoped_alarm(s, req, id);
+               co_await name_actors(s, body);
                body["notifications"] = co_await s.outbox.of_alarm(id);
                co_return json_response(200, body);
            }});
@@ -86,7 +120,9 @@ void add_alarm_routes(router& r, services& s) {
          {std::pair{"acknowledge", alarm_model::action::acknowledge},
           std::pair{"handle", alarm_model::action::handle},
           std::pair{"resolve", alarm_model::action::resolve},
-          std::pair{"close", alarm_model::action::close}}) {
+          std::pair{"close", alarm_model::action::close},
+          std::pair{"comment", alarm_model::action::comment},
+          std::pair{"assign", alarm_model::action::assign}}) {
         const alarm_model::action act = what;
         r.add(
             {"POST",
@@ -95,15 +131,57 @@ void add_alarm_routes(router& r, services& s) {
              true,
              [&s, act](request& req) -> net::awaitable<response> {
                  const auto id = alarm_id(req.params[0]);
-                 co_await scoped_alarm(s, req, id);
+                 const json alarm = co_await scoped_alarm(s, req, id);
                  json fields = json::object();
                  if (!req.body.empty()) fields = co_await parse_body(s, req);
                  auto request = action_from(req, fields, act);  // named: GCC 12 mis-destroys temporaries in co_await
+                 if (act == alarm_model::action::assign) co_await check_assignee(s, request.assignee, alarm);
                  auto body = co_await s.alarms.act(id, std::move(request));
                  co_return json_response(200, body);
              }}
         );
     }
+    // Several alarms at once, each its own action and event; one refused does not stop the others.
+    r.add({"POST", "/api/v1/alarms/bulk", access::act, true, [&s](request& req) -> net::awaitable<response> {
+               json body = co_await parse_body(s, req);
+               if (!body.is_object() || !body.contains("action") || !body["action"].is_string() ||
+                   !body.contains("ids") || !body["ids"].is_array() || body["ids"].empty() ||
+                   body["ids"].size() > kMaxBulkAlarms)
+                   throw api_error(
+                       errc::validation_failed,
+                       "body must be {\"action\":\"acknowledge|close|comment\",\"ids\":[1..100 alarm ids],"
+                       "\"note\"?,\"reason\"?}"
+                   );
+               const auto what = alarm_model::parse_action(body["action"].get<std::string>());
+               if (!what || (*what != alarm_model::action::acknowledge && *what != alarm_model::action::close &&
+                             *what != alarm_model::action::comment))
+                   throw api_error(errc::validation_failed, "a bulk action is acknowledge, close or comment");
+               const json ids = body["ids"];
+               body.erase("action");
+               body.erase("ids");
+               const auto request = action_from(req, body, *what);
+               json results = json::array();
+               std::size_t done = 0;
+               for (const auto& raw : ids) {
+                   json item{{"id", raw}};
+                   try {
+                       if (!raw.is_number_integer() || raw.get<std::int64_t>() <= 0)
+                           throw api_error(errc::not_found, "no alarm " + raw.dump());
+                       const std::int64_t id = raw.get<std::int64_t>();
+                       co_await scoped_alarm(s, req, id);
+                       auto one = request;
+                       auto after = co_await s.alarms.act(id, std::move(one));
+                       item["status"] = after["status"];
+                       ++done;
+                   } catch (const api_error& e) {
+                       item["error"] = {{"code", to_code(e.code())}, {"message", e.what()}};
+                   } catch (const store::error& e) {
+                       item["error"] = {{"code", to_code(to_errc(e.kind()))}, {"message", e.what()}};
+                   }
+                   results.push_back(std::move(item));
+               }
+               co_return json_response(200, {{"done", done}, {"results", std::move(results)}});
+           }});
     r.add({"GET", "/api/v1/overview", access::read, false, [&s](request& req) -> net::awaitable<response> {
                auto scope = places_of(req);
                auto body = co_await s.alarms.overview(std::move(scope));

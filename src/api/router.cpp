@@ -74,7 +74,7 @@ bool allows(access a, auth::role r) noexcept {
         case access::read:
             return auth::is_person_role(r);
         case access::act:
-            return r == role::operator_ || r == role::enterprise || r == role::admin;
+            return auth::allows_to_act(r);
         case access::operate:
             return r == role::operator_ || r == role::admin;
         case access::admin:

@@ -236,6 +236,19 @@ net::awaitable<void> people_service::delete_user(std::int64_t id, principal call
     spdlog::info("user '{}' deleted", found->login);
 }
 
+net::awaitable<std::optional<principal>> people_service::person(std::string login) {
+    auto found = co_await repo_.user_by_login(login);
+    if (!found || found->disabled) co_return std::nullopt;
+    co_return principal_of(*found);
+}
+
+net::awaitable<std::map<std::string, std::string>> people_service::display_names() {
+    std::map<std::string, std::string> out;
+    auto all = co_await repo_.list_users();
+    for (const auto& u : all) out.emplace(u.login, u.display_name);
+    co_return out;
+}
+
 // --- sign-in
 
 bool people_service::address_may_try(const std::string& client) {

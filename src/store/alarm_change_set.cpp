@@ -142,7 +142,8 @@ class change_writer {
             a.title.en,
             a.advice.en,
             nullable(members),
-            nullable(opt_id(inhibited_by))
+            nullable(opt_id(inhibited_by)),
+            a.assignee.empty() ? nullptr : a.assignee.c_str()
         );
     }
 

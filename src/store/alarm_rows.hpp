@@ -13,8 +13,8 @@ namespace cityguard::store {
 inline rules::level level_from(const pqxx::field& f) { return static_cast<rules::level>(f.as<int>()); }
 inline int level_column(rules::level l) { return static_cast<int>(l); }
 
-/// The 31 columns of CITYGUARD_ALARM_COLUMNS, from column `first` of `r`.
-inline constexpr pqxx::row::size_type alarm_column_count = 31;
+/// The 32 columns of CITYGUARD_ALARM_COLUMNS, from column `first` of `r`.
+inline constexpr pqxx::row::size_type alarm_column_count = 32;
 
 inline alarm_model::alarm alarm_at(const pqxx::row& r, pqxx::row::size_type first) {
     alarm_model::alarm a;
@@ -55,6 +55,8 @@ inline alarm_model::alarm alarm_at(const pqxx::row& r, pqxx::row::size_type firs
     a.notification.suppressed = opt_field<bool>(r[first + 28]).value_or(false);
     a.notification.silence = opt_field<std::int64_t>(r[first + 29]);
     a.notification.raise_pending = opt_field<bool>(r[first + 30]).value_or(false);
+    // NULL: nobody (and in feed snapshots written before migration 0018).
+    a.assignee = r[first + 31].is_null() ? "" : r[first + 31].as<std::string>();
     return a;
 }
 

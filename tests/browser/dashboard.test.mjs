@@ -390,8 +390,14 @@ try {
   await ent.waitForSelector('#detail-status[data-status="acknowledged"]');
   const acked = await api('GET', `/api/v1/alarms/${openId}`);
   assert.ok(acked.events.some((e) => e.type === 'acknowledged' && e.actor === 'user:meilin-staff'), 'the event names the person');
+  await ent.fill('#action-note', '已通知站长到场');
+  await ent.click('button[data-action="comment"]');
+  await ent.waitForFunction(() => /已通知站长到场/.test(document.querySelector('.timeline')?.textContent || ''));
+  await ent.click('button[data-action="assign"]');
+  await ent.waitForSelector('#detail-assignee:has-text("meilin-staff")');
+  assert.match(await ent.textContent('.timeline'), /梅林站安全员/, 'the timeline names the person by display name');
   await ent.screenshot({ path: `${artifacts}/enterprise-user.png`, fullPage: true });
-  step(`the station's staff see only their station and acknowledged alarm ${openId} under their own name`);
+  step(`the station's staff see only their station, acknowledged alarm ${openId} under their own name, commented and took it on`);
   await ent.click('#signout');
   await ent.waitForSelector('#signin:not([hidden])');
   await ent.screenshot({ path: `${artifacts}/signed-out.png` });

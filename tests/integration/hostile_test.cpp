@@ -744,3 +744,65 @@ TEST(Hostile, AFeedThatFailsWhileClosingStillEndsAndFreesItsSlot) {
     }
     srv.expect_serving();
 }
+
+// Issue 28: sign-in is the one route anyone may call that costs real work (an Argon2id hash, by
+// design). A flood of it from many addresses is bounded in total: at most auth.hash_threads hash
+// at once and auth.max_queued_hashes wait, the rest are answered 503 at once; nobody else waits
+// for the hashes, and the real person still signs in once the flood stops.
+TEST(Hostile, ASignInFloodIsBoundedInTotalAndCrowdsOutNobody) {
+    CITYGUARD_REQUIRE_DB();
+    hostile_server srv(json{
+        {"auth",
+         {{"hash_threads", 1},
+          {"max_queued_hashes", 4},
+          {"argon2_mem_kib", 65536},
+          {"signin_burst_per_address", 100},
+          {"account_max_failures", 1000}}}});
+    auto c = srv.client();
+    ASSERT_EQ(
+        c.call(
+             "POST",
+             "/api/v1/users",
+             kAdminKey,
+             R"({"login":"ann","display_name":"Ann","role":"operator","password":"Correct-Horse-9"})"
+        )
+            .status,
+        201
+    );
+    net::io_context ioc;
+    std::vector<tcp::socket> flood;
+    const std::string wrong = R"({"login":"ann","password":"Wrong-Horse-9"})";
+    const std::string request =
+        "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(wrong.size()) + "\r\n\r\n" + wrong;
+    // 48 sign-ins in flight at once, from 48 addresses (no per-address limit is reached).
+    for (int i = 0; i < 48; ++i) {
+        flood.push_back(connect_raw(ioc, srv.port(), "127.0.1." + std::to_string(1 + i)));
+        boost::system::error_code ec;
+        net::write(flood.back(), net::buffer(request), ec);
+    }
+    // Meanwhile everyone else is served.
+    EXPECT_EQ(c.request("GET", "/healthz").status, 200);
+    EXPECT_EQ(c.call("GET", "/api/v1/alarms?limit=5", kAdminKey).status, 200) << "keys never wait for hashes";
+    int overloaded = 0, refused = 0;
+    for (auto& s : flood) {
+        std::string answer;
+        boost::system::error_code ec;
+        net::read_until(s, net::dynamic_buffer(answer), "\r\n\r\n", ec);
+        const int status = status_of(answer);
+        overloaded += status == 503;
+        refused += status == 401;
+    }
+    EXPECT_EQ(overloaded + refused, 48) << "every sign-in answered: 401 or 503";
+    EXPECT_GT(overloaded, 0) << "more than hash_threads + max_queued_hashes at once are turned away";
+    EXPECT_GE(refused, 5) << "those admitted were checked";
+    auto ok = c.request(
+        "POST",
+        "/api/v1/session",
+        R"({"login":"ann","password":"Correct-Horse-9"})",
+        {{"Content-Type", "application/json"}}
+    );
+    EXPECT_EQ(ok.status, 201) << "the person signs in once the flood is over";
+    srv.expect_serving();
+}

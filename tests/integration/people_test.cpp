@@ -608,3 +608,66 @@ TEST(Scopes, TheFeedSendsADistrictOnlyItsOwnAlarms) {
     ws_client hijack(srv.port(), "", true, {{"Cookie", fiona.cookie}, {"Origin", "http://evil.example"}});
     EXPECT_EQ(hijack.wait_closed(), 4401);
 }
+
+TEST(People, AlarmWorkIsDoneByNamedPeopleWithinTheirScope) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    register_city(c);
+    const auto ids = raise_alarms(c);
+    make_user(
+        c,
+        {{"login", "ft-lead"},
+         {"display_name", "福田组长"},
+         {"role", "operator"},
+         {"scope", {{"districts", {"福田区"}}}}}
+    );
+    make_user(c, {{"login", "ns-duty"}, {"role", "operator"}, {"scope", {{"districts", {"南山区"}}}}});
+    make_user(c, {{"login", "wall"}, {"role", "viewer"}});
+    auto lead = sign_in(c, "ft-lead");
+    const std::string gas = "/api/v1/alarms/" + std::to_string(ids.at("FT-GAS"));
+
+    // A comment is on record and changes nothing else.
+    auto commented = as(c, lead, "POST", gas + "/comment", R"({"note":"已电话联系站长"})");
+    ASSERT_EQ(commented.status, 200) << commented.body;
+    EXPECT_EQ(commented.json()["status"], "open");
+    EXPECT_EQ(as(c, lead, "POST", gas + "/comment", "{}").status, 422) << "a comment needs a note";
+
+    // An assignee must be able to see and act on the alarm.
+    EXPECT_EQ(as(c, lead, "POST", gas + "/assign", R"({"user":"ns-duty"})").status, 422) << "outside their district";
+    EXPECT_EQ(as(c, lead, "POST", gas + "/assign", R"({"user":"wall"})").status, 422) << "a viewer does not act";
+    EXPECT_EQ(as(c, lead, "POST", gas + "/assign", R"({"user":"nobody-here"})").status, 422);
+    auto assigned = as(c, lead, "POST", gas + "/assign", R"({"user":"ft-lead","note":"我来跟进"})");
+    ASSERT_EQ(assigned.status, 200) << assigned.body;
+    EXPECT_EQ(assigned.json()["assignee"], "ft-lead");
+
+    // The history names the person, with their display name.
+    const auto detail = as(c, lead, "GET", gas).json();
+    std::map<std::string, json> by_type;
+    for (const auto& e : detail["events"]) by_type[e["type"]] = e;
+    ASSERT_TRUE(by_type.count("commented") && by_type.count("assigned"));
+    EXPECT_EQ(by_type["commented"]["actor"], "user:ft-lead");
+    EXPECT_EQ(by_type["commented"]["actor_name"], "福田组长");
+    EXPECT_EQ(by_type["assigned"]["note"], "user:ft-lead — 我来跟进");
+
+    // Bulk acknowledge: each alarm its own event; one outside the scope (or unknown) refused alone.
+    const json bulk{
+        {"action", "acknowledge"},
+        {"ids", {ids.at("FT-GAS"), ids.at("FT-BRIDGE"), ids.at("NS-GAS"), 999999}},
+        {"note", "批量签收"}};
+    auto done = as(c, lead, "POST", "/api/v1/alarms/bulk", bulk.dump());
+    ASSERT_EQ(done.status, 200) << done.body;
+    EXPECT_EQ(done.json()["done"], 2);
+    const auto results = done.json()["results"];
+    EXPECT_EQ(results[0]["status"], "acknowledged");
+    EXPECT_EQ(results[1]["status"], "acknowledged");
+    EXPECT_EQ(results[2]["error"]["code"], "not_found") << "Nanshan's alarm is not Futian's to see";
+    EXPECT_EQ(results[3]["error"]["code"], "not_found");
+    EXPECT_EQ(c.call("GET", "/api/v1/alarms/" + std::to_string(ids.at("NS-GAS")), kAdminKey).json()["status"], "open");
+    const auto bridge = c.call("GET", "/api/v1/alarms/" + std::to_string(ids.at("FT-BRIDGE")), kAdminKey).json();
+    bool acked_by_lead = false;
+    for (const auto& e : bridge["events"]) acked_by_lead |= e["type"] == "acknowledged" && e["actor"] == "user:ft-lead";
+    EXPECT_TRUE(acked_by_lead);
+    EXPECT_EQ(as(c, lead, "POST", "/api/v1/alarms/bulk", R"({"action":"handle","ids":[1]})").status, 422);
+    EXPECT_EQ(as(c, lead, "POST", "/api/v1/alarms/bulk", R"({"action":"acknowledge","ids":[]})").status, 422);
+}

@@ -64,6 +64,34 @@ TEST(Workflow, TheWholeTransitionTable) {
             << to_string(r.from) << " + action " << static_cast<int>(r.what);
 }
 
+TEST(Workflow, ACommentAndAnAssignmentLeaveTheStatusAlone) {
+    for (auto from : {status::open, status::acknowledged, status::handling, status::resolved}) {
+        EXPECT_EQ(
+            outcome_of(from, condition::active, action::comment, "", false, false, "called the station"),
+            std::string(to_string(from))
+        );
+        EXPECT_EQ(outcome_of(from, condition::active, action::comment), "validation_failed")
+            << "a comment needs a note";
+    }
+    cityguard::alarm_model::alarm a;
+    action_request take{action::assign, "user:lead", false, "", "", false, "ann"};
+    auto r = apply(a, take, 1000);
+    ASSERT_TRUE(std::holds_alternative<event>(r));
+    EXPECT_EQ(std::get<event>(r).type, "assigned");
+    EXPECT_EQ(std::get<event>(r).note, "user:ann");
+    EXPECT_EQ(a.assignee, "ann");
+    EXPECT_EQ(a.state, status::open);
+    EXPECT_EQ(to_json(a)["assignee"], "ann");
+    EXPECT_TRUE(std::holds_alternative<refusal>(apply(a, take, 1001))) << "assigned to ann already";
+    action_request drop{action::assign, "user:lead", false, "back to the desk", "", false, ""};
+    r = apply(a, drop, 1002);
+    ASSERT_TRUE(std::holds_alternative<event>(r));
+    EXPECT_EQ(std::get<event>(r).note, "nobody — back to the desk");
+    EXPECT_TRUE(to_json(a)["assignee"].is_null());
+    EXPECT_EQ(parse_action("comment"), action::comment);
+    EXPECT_EQ(parse_action("assign"), action::assign);
+}
+
 TEST(Workflow, DirectCloseNeedsOneOfTheReasons) {
     for (const char* reason : {"false_alarm", "device_fault", "test", "duplicate"}) {
         EXPECT_EQ(outcome_of(status::open, condition::cleared, action::close, reason), "closed") << reason;

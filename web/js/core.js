@@ -9,7 +9,7 @@ export const CLOSE_REASONS = ['false_alarm', 'device_fault', 'test', 'duplicate'
 export const TEXT = {
   zh: {
     app_title: '城市安全风险监测预警平台', login: '账号', password: '密码', one_time_code: '动态验证码', sign_in: '登录', sign_out: '退出',
-    key_hint: '登录后会话保存在仅服务器可读的 Cookie 中；密码不会出现在地址栏。', bad_key: '账号或密码错误', code_needed: '请输入身份验证器中的 6 位动态码', whole_city: '全市',
+    key_hint: '登录后会话保存在仅服务器可读的 Cookie 中；密码不会出现在地址栏。', bad_key: '账号或密码错误', code_needed: '请输入身份验证器中的 6 位动态码', whole_city: '全市', comment: '备注', assign: '认领', assignee: '负责人', commented: '备注', assigned: '指派',
     live_alarms: '实时告警', site_map: '监测点位图', alarm_detail: '告警详情', sensor_chart: '传感器曲线',
     clear_filters: '清除筛选', no_alarms: '当前没有符合条件的告警', pick_alarm: '点击列表中的告警查看详情',
     pick_alarm_chart: '选择告警后显示该传感器最近一小时曲线',
@@ -48,7 +48,7 @@ export const TEXT = {
   },
   en: {
     app_title: 'City Safety Monitoring & Early Warning', login: 'Login name', password: 'Password', one_time_code: 'One-time code', sign_in: 'Sign in', sign_out: 'Sign out',
-    key_hint: 'After sign-in the session lives in a cookie only the server reads; the password never appears in the URL.', code_needed: 'Enter the 6-digit code from your authenticator app', whole_city: 'whole city',
+    key_hint: 'After sign-in the session lives in a cookie only the server reads; the password never appears in the URL.', code_needed: 'Enter the 6-digit code from your authenticator app', whole_city: 'whole city', comment: 'Comment', assign: 'Take it on', assignee: 'Assignee', commented: 'commented', assigned: 'assigned',
     bad_key: 'Wrong login name or password', live_alarms: 'Live alarms', site_map: 'Site map',
     alarm_detail: 'Alarm detail', sensor_chart: 'Sensor chart', clear_filters: 'Clear filters',
     no_alarms: 'No alarms match', pick_alarm: 'Pick an alarm in the list', pick_alarm_chart:

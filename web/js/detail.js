@@ -27,7 +27,7 @@ export async function loadDetail(id) {
   const rule = state.rules.get(a.rule);
   const events = (a.events || []).map((e) => `<li><time>${esc(fmtTime(e.at))}</time><b>${esc(t(e.type))}</b>
       ${e.level ? `<span class="lvl ${e.level}">${esc(t(e.level))}</span>` : ''} ${e.value !== null && e.value !== undefined ? fmtNum(e.value) : ''}
-      · ${esc(e.actor)} ${e.note ? '· ' + esc(e.note) : ''}</li>`).join('');
+      · ${esc(e.actor_name || e.actor)} ${e.note ? '· ' + esc(e.note) : ''}</li>`).join('');
   detail.innerHTML = `
     <h3><span class="lvl ${a.level}">${esc(t(a.level))}</span> ${esc(inLang(a.title))} <small>#${a.id}</small></h3>
     <dl class="facts">
@@ -42,11 +42,12 @@ export async function loadDetail(id) {
       <dt>${esc(t('first'))}</dt><dd>${esc(fmtTime(a.first_ts))}</dd>
       <dt>${esc(t('last'))}</dt><dd>${esc(fmtTime(a.last_ts))}</dd>
       <dt>${esc(t('count'))}</dt><dd>${a.count}</dd>
+      <dt>${esc(t('assignee'))}</dt><dd id="detail-assignee">${a.assignee ? esc(a.assignee) : '–'}</dd>
     </dl>
     <div class="advice"><b>${esc(t('advice'))}</b><br>${esc(inLang(a.advice))}</div>
     <div class="actions">
       <textarea id="action-note" placeholder="${esc(t('note'))}"></textarea>
-      ${['acknowledge', 'handle', 'resolve', 'close'].map((x) => `<button type="button" data-action="${x}">${esc(t(x))}</button>`).join('')}
+      ${['acknowledge', 'handle', 'resolve', 'close', 'comment', 'assign'].map((x) => `<button type="button" data-action="${x}">${esc(t(x))}</button>`).join('')}
       <label>${esc(t('reason'))} <select id="action-reason"><option value="">${esc(t('no_reason'))}</option>
         ${CLOSE_REASONS.map((r) => `<option value="${r}">${esc(t(r))}</option>`).join('')}</select></label>
       <span id="action-error" role="alert"></span><span id="action-ok"></span>
@@ -113,6 +114,7 @@ export async function act(action) {
   const body = { note: $('#action-note').value };
   const reason = $('#action-reason').value;
   if (action === 'close' && reason) body.reason = reason;
+  if (action === 'assign') body.user = state.who ? state.who.name : null;  // take it on myself
   $('#action-error').textContent = '';
   $('#action-ok').textContent = '';
   try {

@@ -63,6 +63,8 @@ struct alarm {
     /// Inhibition (R14): the active compound or group alarm this one is part of. The board and
     /// notifiers show that one incident; this alarm stays recorded and acts normally.
     std::optional<std::int64_t> inhibited_by;
+    /// The person the alarm is assigned to (a login; empty: nobody). Set by the assign action only.
+    std::string assignee;
     /// Notification state as stored (notification_model::escalation owns it; reads fill it, the engine
     /// never writes it): deadlines, tiers told (bit 0 enterprise, 1 district, 2 city), held.
     struct notification_view {
@@ -79,7 +81,7 @@ struct alarm {
 struct event {
     std::int64_t seq = 0;
     std::string type;                        ///< raised, escalated, deescalated, cleared, reactivated, unknown,
-                                             ///< acknowledged, handling, resolved, closed
+                                             ///< acknowledged, handling, resolved, closed, commented, assigned
     util::micros at = 0;                     ///< when it happened (server time)
     std::optional<util::micros> reading_ts;  ///< the reading that caused it, if any
     std::string actor;                       ///< rule id or key name
@@ -112,7 +114,9 @@ struct changes {
 };
 
 /// An operator's request to move an alarm along its workflow.
-enum class action { acknowledge, handle, resolve, close };
+/// Workflow steps, and two that leave the status alone: a comment (a note on record) and an
+/// assignment (who takes it on).
+enum class action { acknowledge, handle, resolve, close, comment, assign };
 std::optional<action> parse_action(std::string_view text) noexcept;
 
 struct action_request {
@@ -120,8 +124,9 @@ struct action_request {
     std::string actor;
     bool actor_is_admin = false;
     std::string note;
-    std::string reason;  ///< close: false_alarm, device_fault, test, duplicate (or resolved)
-    bool force = false;  ///< close while the condition is still active
+    std::string reason;      ///< close: false_alarm, device_fault, test, duplicate (or resolved)
+    bool force = false;      ///< close while the condition is still active
+    std::string assignee{};  ///< assign: the person's login (empty: unassign)
 };
 
 /// Why a transition was refused: a stable code and a message for the operator.

@@ -20,6 +20,8 @@ std::string_view to_string(role r) noexcept;
 std::optional<role> parse_role(std::string_view text) noexcept;
 /// Roles a person may have (a user account); the others are for keys only.
 bool is_person_role(role r) noexcept;
+/// Roles that act on alarms (acknowledge, handle, comment, take one on).
+inline bool allows_to_act(role r) noexcept { return r == role::operator_ || r == role::enterprise || r == role::admin; }
 
 /// The part of the city a caller covers. Each list narrows: empty means "any". The whole city
 /// is all three empty; a district's gas desk is districts ∧ domains; an enterprise is units.

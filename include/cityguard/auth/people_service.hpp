@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -39,6 +40,11 @@ class people_service {
     boost::asio::awaitable<nlohmann::json> get_user(std::int64_t id, principal caller);
     boost::asio::awaitable<nlohmann::json> update_user(std::int64_t id, nlohmann::json body, principal caller);
     boost::asio::awaitable<void> delete_user(std::int64_t id, principal caller);
+
+    /// The enabled person of that login, or nullopt (an alarm's assignee is looked up so).
+    boost::asio::awaitable<std::optional<principal>> person(std::string login);
+    /// Display names of logins (those that exist), for showing who acted.
+    boost::asio::awaitable<std::map<std::string, std::string>> display_names();
 
     // --- sign-in
     struct signed_in {

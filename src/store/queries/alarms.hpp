@@ -25,7 +25,7 @@ inline constexpr query update_alarm{
     "update_alarm",
     "UPDATE alarms SET level = $2, peak_level = $3, condition = $4, status = $5, title = $6, advice = $7, value = $8, "
     "peak_value = $9, last_ts = $10, cleared_ts = $11, count = $12, closed_at = $13, close_reason = $14, "
-    "title_en = $15, advice_en = $16, members = $17::jsonb, inhibited_by = $18 WHERE id = $1"};
+    "title_en = $15, advice_en = $16, members = $17::jsonb, inhibited_by = $18, assignee = $19 WHERE id = $1"};
 inline constexpr query insert_event{
     "insert_event",
     "INSERT INTO alarm_events (alarm_id, type, at, reading_ts, actor, level, value, note, alarm) "
