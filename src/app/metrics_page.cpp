@@ -141,6 +141,7 @@ void app::parts::write_queue_metrics(metrics::exposition& out) const {
         {"writer_rows", c.writer.pending_rows(), cfg.ingest.max_pending_rows},
         {"writer_tasks", c.writer.queued_tasks(), cfg.writer.max_queued_tasks},
         {"parsing", c.parsing.queued(), c.parsing.max_queued()},
+        {"password_hashes", c.passwords.queued(), c.passwords.max_queued()},
     };
     out.family("cityguard_queue_length", "Work waiting or running in a bounded queue.", t::gauge);
     for (const auto& q : queues)
@@ -155,6 +156,12 @@ void app::parts::write_queue_metrics(metrics::exposition& out) const {
     );
     out.single(
         "cityguard_db_pool_in_use", "Pool connections running a query now.", t::gauge, static_cast<double>(pool.in_use)
+    );
+    out.single(
+        "cityguard_audit_write_failures_total",
+        "Audit trail rows that could not be written (the change they record was committed).",
+        t::counter,
+        static_cast<double>(c.audit.failures())
     );
     out.family("cityguard_db_errors_total", "Failed pool tasks, by kind.", t::counter);
     out.sample("cityguard_db_errors_total", {{"kind", "unavailable"}}, static_cast<double>(pool.unavailable));

@@ -145,7 +145,7 @@ TEST(Metrics, ARealPrometheusScrapesTheServerWithItsKeyAndAnswersAQueryAboutIt) 
     ASSERT_FALSE(stored.empty());
     EXPECT_EQ(stored[0]["value"][1], "3");
     auto rate = prom.query("cityguard_queue_length{job=\"cityguard\"} / cityguard_queue_limit{job=\"cityguard\"}");
-    EXPECT_EQ(rate.size(), 4u) << rate.dump() << ": one ratio per bounded queue";
+    EXPECT_EQ(rate.size(), 5u) << rate.dump() << ": one ratio per bounded queue";
 }
 
 TEST(Contract, TheServerServesItsOpenApiDocumentWithoutAKey) {

@@ -38,6 +38,9 @@ class password_hasher {
     /// Verifies against a hash of nothing: a sign-in for an unknown login costs what a real one
     /// costs, so timing does not tell which logins exist.
     boost::asio::awaitable<bool> waste_like_verify();
+    /// Hashes running or waiting, and the bound (GET /metrics).
+    std::size_t queued() const noexcept { return workers_.queued(); }
+    std::size_t max_queued() const noexcept { return workers_.max_queued(); }
     /// True when `stored` was made with other parameters than the configured ones.
     bool needs_rehash(const std::string& stored) const;
 
