@@ -48,14 +48,25 @@ key_service::key_service(store::keys_repo& repo, const config::auth_config& cfg)
       cfg_(cfg),
       lookups_(cfg.unknown_key_lookups_per_s, cfg.unknown_key_lookups_per_s, std::chrono::steady_clock::now()) {}
 
-std::optional<principal> key_service::check(std::string_view authorization) const {
+namespace {
+
+// The key of "Bearer <key>" (spaces around it dropped), or nullopt.
+std::optional<std::string_view> bearer_key(std::string_view authorization) {
     constexpr std::string_view scheme = "Bearer ";
-    if (authorization.size() <= scheme.size() || authorization.substr(0, scheme.size()) != scheme) return std::nullopt;
+    if (!authorization.starts_with(scheme)) return std::nullopt;
     std::string_view key = authorization.substr(scheme.size());
     while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
     while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
     if (key.empty() || key.size() > 512) return std::nullopt;
-    const std::string hash = util::to_hex(util::sha256(key));
+    return key;
+}
+
+}  // namespace
+
+std::optional<principal> key_service::check(std::string_view authorization) const {
+    const auto key = bearer_key(authorization);
+    if (!key) return std::nullopt;
+    const std::string hash = util::to_hex(util::sha256(*key));
     std::lock_guard lock(mutex_);
     return check_locked(hash);
 }
@@ -84,16 +95,13 @@ net::awaitable<std::optional<principal>> key_service::authenticate(std::string_v
     }
     // The notification travels on another connection than the reply that handed out the key,
     // and may come second: ask the database, within a budget a flood of made-up keys cannot pass.
-    if (!authorization.starts_with("Bearer ")) co_return std::nullopt;
-    std::string_view key = authorization.substr(7);
-    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    if (key.size() != 46 || !key.starts_with("cg_")) co_return std::nullopt;
+    const auto key = bearer_key(authorization);
+    if (!key || key->size() != 46 || !key->starts_with("cg_")) co_return std::nullopt;
     {
         std::lock_guard lock(mutex_);
         if (!lookups_.try_take(std::chrono::steady_clock::now())) co_return std::nullopt;
     }
-    const std::string hash = util::to_hex(util::sha256(key));
+    const std::string hash = util::to_hex(util::sha256(*key));
     std::uint64_t seen = 0;
     {
         std::lock_guard lock(mutex_);
