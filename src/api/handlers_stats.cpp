@@ -1,5 +1,6 @@
 #include "cityguard/api/routes.hpp"
 #include "cityguard/util/error.hpp"
+#include "scope.hpp"
 
 namespace cityguard::api {
 
@@ -19,27 +20,14 @@ stats::stats_request stats_request_of(const request& req) {
         req.query_param("lang")};
 }
 
-/// Statistics over the caller's part of the city. The daily count tables are kept by domain and
-/// district (and per site), so a scope of one district and/or one domain narrows the request;
-/// a scope of several districts or domains, or of units, is refused for now (docs/security.md).
-stats::stats_request scoped(const request& req) {
+/// Statistics over the caller's part of the city: the figures are computed only over its scope
+/// (several districts, domains or units included); a district, domain or site outside it is
+/// "not found".
+stats::stats_request scoped(const request& req, services& s) {
     auto q = stats_request_of(req);
-    if (!req.caller || req.caller->scope.whole_city()) return q;
-    const auto& scope = req.caller->scope;
-    if (!scope.units.empty() || scope.districts.size() > 1 || scope.domains.size() > 1)
-        throw api_error(
-            errc::forbidden,
-            "statistics are computed for the whole city, one district and/or one domain; this scope is not one of them"
-        );
-    const auto narrow = [](std::optional<std::string>& asked, const std::vector<std::string>& allowed, const char* what
-                        ) {
-        if (allowed.empty()) return;
-        if (asked && *asked != allowed.front())
-            throw api_error(errc::not_found, std::string("no ") + what + " '" + *asked + "' in your scope");
-        asked = allowed.front();
-    };
-    narrow(q.district, scope.districts, "district");
-    narrow(q.domain, scope.domains, "domain");
+    q.scope = places_of(req);
+    if (q.site && !covers_site(req, *s.registry.directory().snapshot(), *q.site))
+        throw api_error(errc::not_found, "no site '" + *q.site + "'");
     return q;
 }
 
@@ -47,7 +35,7 @@ stats::stats_request scoped(const request& req) {
 
 void add_stats_routes(router& r, services& s) {
     r.add({"GET", "/api/v1/stats", access::read, false, [&s](request& req) -> net::awaitable<response> {
-               const auto query = scoped(req);
+               const auto query = scoped(req, s);
                auto body = co_await s.stats.table(query);
                co_return json_response(200, body);
            }});
@@ -55,7 +43,7 @@ void add_stats_routes(router& r, services& s) {
                if (const auto format = req.query_param("format"); format && *format != "csv")
                    throw api_error(errc::bad_request, "format must be csv");
                std::string filename;
-               const auto query = scoped(req);
+               const auto query = scoped(req, s);
                auto csv = co_await s.stats.export_csv(query, filename);
                co_return response{
                    200,

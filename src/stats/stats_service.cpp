@@ -21,6 +21,17 @@ std::int64_t day_param(const std::string& text, const char* name) {
     return *day;
 }
 
+/// The places counted: the one asked for, when the scope (`allowed`, empty for any) covers it, or
+/// everything the scope allows.
+std::vector<std::string> within_scope(
+    const std::optional<std::string>& asked, const std::vector<std::string>& allowed, const char* what
+) {
+    if (!asked) return allowed;
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), *asked) == allowed.end())
+        throw api_error(errc::not_found, std::string("no ") + what + " '" + *asked + "' in your scope");
+    return {*asked};
+}
+
 }  // namespace
 
 net::awaitable<void> stats_service::configure() {
@@ -38,16 +49,13 @@ stats::stats_filter parse_filter(
             );
         f.group_by = *req.group_by;
     }
-    if (req.domain) {
-        if (std::find(rules::kDomains.begin(), rules::kDomains.end(), *req.domain) == rules::kDomains.end())
-            throw api_error(errc::bad_request, "domain must be one of the six monitored domains");
-        f.domain = req.domain;
-    }
-    if (req.district) {
-        if (req.district->empty() || req.district->size() > 100 || !util::storable_text(*req.district))
-            throw api_error(errc::bad_request, "district must be 1-100 bytes of UTF-8 text");
-        f.district = req.district;
-    }
+    if (req.domain && std::find(rules::kDomains.begin(), rules::kDomains.end(), *req.domain) == rules::kDomains.end())
+        throw api_error(errc::bad_request, "domain must be one of the six monitored domains");
+    if (req.district && (req.district->empty() || req.district->size() > 100 || !util::storable_text(*req.district)))
+        throw api_error(errc::bad_request, "district must be 1-100 bytes of UTF-8 text");
+    f.domains = within_scope(req.domain, req.scope.domains, "domain");
+    f.districts = within_scope(req.district, req.scope.districts, "district");
+    f.units = req.scope.units;
     if (req.site) {
         if (req.site->empty() || req.site->size() > 200 || !util::storable_text(*req.site))
             throw api_error(errc::bad_request, "site must be a site id");
@@ -56,6 +64,10 @@ stats::stats_filter parse_filter(
     if (f.site && f.group_by == "level")
         throw api_error(
             errc::bad_request, "group_by=level cannot be combined with site: a site's figures are not kept by level"
+        );
+    if (!f.units.empty() && f.group_by == "level")
+        throw api_error(
+            errc::bad_request, "group_by=level is not offered to a unit's scope: a site's figures are not kept by level"
         );
     f.top_sites = 10;
     if (req.top) f.top_sites = static_cast<int>(util::parse_integer_param(*req.top, "top", 0, cfg.max_top_sites));

@@ -7,15 +7,6 @@
 
 namespace cityguard::store {
 
-namespace {
-
-std::optional<std::string> array_or_null(const std::vector<std::string>& v) {
-    if (v.empty()) return std::nullopt;
-    return text_array(v);
-}
-
-}  // namespace
-
 // One row more than asked for: its presence tells the service there is a next page, without a
 // count(*) over every matching alarm.
 net::awaitable<std::vector<alarm_model::alarm>> alarms_repo::list(alarm_filter f) {

@@ -47,6 +47,12 @@ inline std::string text_array(const std::vector<std::string>& items) {
     return out + "}";
 }
 
+/// A text[] parameter that is NULL (any) when there are no items: the scope filters' convention.
+inline std::optional<std::string> array_or_null(const std::vector<std::string>& items) {
+    if (items.empty()) return std::nullopt;
+    return text_array(items);
+}
+
 /// A PostgreSQL integer array literal, {1,2,3}, for `$n::int[]` / `$n::bigint[]` parameters:
 /// each element projected from the range's items (the items themselves by default).
 template <class Range, class Project = std::identity>

@@ -18,12 +18,20 @@ namespace {
 using queries::stats::group_expression;
 using queries::stats::source;
 
+/// Parameters $3-$6 of every statistics statement (queries/stats.hpp): the places counted.
+struct place_params {
+    std::optional<std::string> domains, districts, units;
+    explicit place_params(const stats_filter& f)
+        : domains(array_or_null(f.domains)), districts(array_or_null(f.districts)), units(array_or_null(f.units)) {}
+};
+
 /// Runs one statistics statement grouped by `by`, or by nothing (one total row) when the source
 /// cannot be grouped so; true when it was grouped.
 template <class Row, class Map>
 bool grouped_rows(
     pqxx::read_transaction& tx,
     const stats_filter& f,
+    const place_params& places,
     source from,
     std::string (*statement)(const std::string&),
     Map map,
@@ -33,7 +41,13 @@ bool grouped_rows(
     const bool grouped = group.has_value();
     if (!group) group = group_expression("", from);
     for (const auto& row : tx.exec_params(
-             statement(*group), f.from_day, f.to_day, nullable(f.domain), nullable(f.district), nullable(f.site)
+             statement(*group),
+             f.from_day,
+             f.to_day,
+             nullable(places.domains),
+             nullable(places.districts),
+             nullable(f.site),
+             nullable(places.units)
          ))
         out.push_back(map(row));
     return grouped;
@@ -139,47 +153,69 @@ net::awaitable<stats_data> stats_repo::collect(const stats_filter& f) {
         stats_data d;
         d.time_zone = tx.exec_prepared1(queries::stats_time_zone.name)[0].as<std::string>();
         using queries::stats::count_table;
-        const auto table = f.site                                         ? count_table::one_site
-                           : f.group_by == "site" || f.group_by == "unit" ? count_table::all_sites
-                                                                          : count_table::by_place;
+        // The place table has no units: a unit's scope reads its sites' daily rows (few sites).
+        const auto table = f.group_by == "site" || f.group_by == "unit" ? count_table::all_sites
+                           : f.site || !f.units.empty()                 ? count_table::site_days
+                                                                        : count_table::by_place;
+        const place_params places(f);
         auto group = queries::stats::alarm_group_expression(f.group_by, table);
         if (!group) group = "''";
         const auto months = split_by_month(f);
         const auto sql = queries::stats::alarm_counts(*group, table);
-        const auto rows =
-            table == count_table::all_sites
-                ? tx.exec_params(
-                      sql,
-                      f.from_day,
-                      f.to_day,
-                      nullable(f.domain),
-                      nullable(f.district),
-                      nullable(f.site),
-                      months.month_from,
-                      months.month_to,
-                      months.head_from,
-                      months.head_to,
-                      months.tail_from,
-                      months.tail_to
-                  )
-                : tx.exec_params(sql, f.from_day, f.to_day, nullable(f.domain), nullable(f.district), nullable(f.site));
+        const auto rows = table == count_table::all_sites ? tx.exec_params(
+                                                                sql,
+                                                                f.from_day,
+                                                                f.to_day,
+                                                                nullable(places.domains),
+                                                                nullable(places.districts),
+                                                                nullable(f.site),
+                                                                nullable(places.units),
+                                                                months.month_from,
+                                                                months.month_to,
+                                                                months.head_from,
+                                                                months.head_to,
+                                                                months.tail_from,
+                                                                months.tail_to
+                                                            )
+                                                          : tx.exec_params(
+                                                                sql,
+                                                                f.from_day,
+                                                                f.to_day,
+                                                                nullable(places.domains),
+                                                                nullable(places.districts),
+                                                                nullable(f.site),
+                                                                nullable(places.units)
+                                                            );
         for (const auto& row : rows) d.alarms.push_back(alarm_counts_from(row));
-        grouped_rows(tx, f, source::alarms, queries::stats::overdue_now, group_value_from, d.overdue_now);
-        d.readings_counted = !f.site;
+        grouped_rows(tx, f, places, source::alarms, queries::stats::overdue_now, group_value_from, d.overdue_now);
+        d.readings_counted = !f.site && f.units.empty();
         if (d.readings_counted) {
             d.readings_grouped = grouped_rows(
-                tx, f, source::readings, queries::stats::readings_received, group_value_from, d.readings_received
+                tx,
+                f,
+                places,
+                source::readings,
+                queries::stats::readings_received,
+                group_value_from,
+                d.readings_received
             );
             // Completeness compares received with expected: both by domain or district, else in total.
             stats_filter by_place = f;
             if (f.group_by != "domain" && f.group_by != "district") by_place.group_by.clear();
             grouped_rows(
-                tx, by_place, source::sensors, queries::stats::readings_expected, group_value_from, d.readings_expected
+                tx,
+                by_place,
+                places,
+                source::sensors,
+                queries::stats::readings_expected,
+                group_value_from,
+                d.readings_expected
             );
         }
         d.sensors_grouped = grouped_rows(
             tx,
             f,
+            places,
             source::sensors,
             queries::stats::sensor_counts,
             [](const pqxx::row& row) {
@@ -191,9 +227,10 @@ net::awaitable<stats_data> stats_repo::collect(const stats_filter& f) {
                  queries::stats::top_sites(),
                  f.from_day,
                  f.to_day,
-                 nullable(f.domain),
-                 nullable(f.district),
+                 nullable(places.domains),
+                 nullable(places.districts),
                  nullable(f.site),
+                 nullable(places.units),
                  months.month_from,
                  months.month_to,
                  months.head_from,

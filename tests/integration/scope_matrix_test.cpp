@@ -422,11 +422,36 @@ TEST(Scopes, EveryDocumentedOperationObeysEachScope) {
              const int status = c.call("POST", "/api/v1/readings", who.key, one_reading("FT-GAS-1", now, 1)).status;
              EXPECT_EQ(status, who.admin() ? 200 : 403) << who.name;
          }},
-        // --- statistics: the whole city, one district and/or one domain
+        // --- statistics: every scope's figures over exactly its part of the city
         {"GET /api/v1/stats",
          [&](const caller& who) {
-             const int status = c.call("GET", "/api/v1/stats", who.key).status;
-             EXPECT_EQ(status, who.scope.contains("units") ? 403 : 200) << who.name;
+             const auto by_site = [&](const std::string& key) {
+                 const auto r = c.call("GET", "/api/v1/stats?group_by=site", key);
+                 EXPECT_EQ(r.status, 200) << who.name << ": " << r.body;
+                 std::map<std::string, std::int64_t> raised;
+                 const json table = r.json();
+                 for (const auto& row : table["rows"]) raised[row["group"]] = row["alarms"]["raised"];
+                 return raised;
+             };
+             const auto city = by_site(kAdminKey);
+             auto mine = by_site(who.key);
+             for (const auto& [site, p] : kSites) {
+                 if (who.covers(site) && city.contains(site)) {
+                     EXPECT_EQ(mine[site], city.at(site)) << who.name << " " << site;
+                 } else {
+                     EXPECT_FALSE(mine.contains(site)) << who.name << " sees figures of " << site;
+                 }
+             }
+             std::int64_t covered = 0;
+             for (const auto& [site, n] : city)
+                 if (kSites.contains(site) && who.covers(site)) covered += n;
+             const json total = c.call("GET", "/api/v1/stats", who.key).json();
+             EXPECT_EQ(total["total"]["alarms"]["raised"], covered) << who.name;
+             for (const auto& [site, p] : kSites) {
+                 if (who.whole_city()) continue;
+                 EXPECT_EQ(c.call("GET", "/api/v1/stats?site=" + site, who.key).status, who.covers(site) ? 200 : 404)
+                     << who.name << " " << site;
+             }
              if (who.scope.contains("districts")) {
                  EXPECT_EQ(
                      c.call(
@@ -442,8 +467,13 @@ TEST(Scopes, EveryDocumentedOperationObeysEachScope) {
          }},
         {"GET /api/v1/stats/export",
          [&](const caller& who) {
-             EXPECT_EQ(c.call("GET", "/api/v1/stats/export", who.key).status, who.scope.contains("units") ? 403 : 200)
-                 << who.name;
+             const auto r = c.call("GET", "/api/v1/stats/export?group_by=site", who.key);
+             ASSERT_EQ(r.status, 200) << who.name;
+             for (const auto& [site, p] : kSites) {
+                 if (!who.covers(site)) {
+                     EXPECT_EQ(r.body.find(site + ","), std::string::npos) << who.name << " exports " << site;
+                 }
+             }
          }},
         // --- notifications and silences
         {"GET /api/v1/notifications",

@@ -227,3 +227,98 @@ TEST(StatsHttp, AnotherTimeZoneRecountsTheDays) {
     EXPECT_EQ(row_of(table, "2026-11-30")["readings"]["received"], 1.0) << "rebuilt in the new time zone";
     EXPECT_EQ(row_of(table, "2026-12-01")["readings"]["received"], 0.0);
 }
+
+// Statistics over a scope of several districts, several domains, or an enterprise's units: the
+// figures cover exactly that part of the city (issue 28), read from the same rollups.
+TEST(StatsHttp, EveryScopeCountsExactlyItsPart) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    json doc{
+        {"units", json::array({{{"id", "U-1"}, {"name", "梅林油站公司"}}})},
+        {"sites",
+         json::array(
+             {{{"id", "GS-1"},
+               {"name", "梅林加油站"},
+               {"domain", "gas_station"},
+               {"district", "福田区"},
+               {"unit", "U-1"},
+               {"lat", 22.57},
+               {"lon", 114.05}},
+              {{"id", "GS-2"},
+               {"name", "罗湖加油站"},
+               {"domain", "gas_station"},
+               {"district", "罗湖区"},
+               {"lat", 22.55},
+               {"lon", 114.13}},
+              {{"id", "GP-3"},
+               {"name", "南山燃气管网"},
+               {"domain", "gas_pipeline"},
+               {"district", "南山区"},
+               {"lat", 22.5},
+               {"lon", 113.9}}}
+         )},
+        {"sensors", json::array()}};
+    for (const char* site : {"GS-1", "GS-2", "GP-3"})
+        doc["sensors"].push_back(
+            {{"id", std::string(site) + "-LEL"},
+             {"site", site},
+             {"kind", "gas_lel"},
+             {"unit", "%LEL"},
+             {"interval_s", 30}}
+        );
+    ASSERT_EQ(c.call("POST", "/api/v1/registry", kAdminKey, doc.dump()).status, 200);
+    const auto now = cityguard::util::now_micros();
+    for (const char* sensor : {"GS-1-LEL", "GS-2-LEL", "GP-3-LEL"})
+        ASSERT_EQ(c.call("POST", "/api/v1/readings", kAdminKey, one_reading(sensor, now - 1'000'000, 60)).status, 200);
+    const auto key = [&](const std::string& name, const std::string& role, const json& scope) {
+        auto r =
+            c.call("POST", "/api/v1/keys", kAdminKey, json{{"name", name}, {"role", role}, {"scope", scope}}.dump());
+        EXPECT_EQ(r.status, 201) << r.body;
+        return r.json()["key"].get<std::string>();
+    };
+    const auto two_districts = key("ft-lh", "viewer", {{"districts", {"福田区", "罗湖区"}}});
+    const auto two_domains = key("gas-desk", "viewer", {{"domains", {"gas_station", "bridge"}}});
+    const auto enterprise = key("u1", "enterprise", {{"units", {"U-1"}}});
+    const auto total = [&](const std::string& k, const std::string& query = "") {
+        auto r = c.call("GET", "/api/v1/stats" + query, k);
+        EXPECT_EQ(r.status, 200) << query << ": " << r.body;
+        return r.json();
+    };
+
+    auto t = total(two_districts, "?group_by=district");
+    EXPECT_EQ(t["total"]["alarms"]["raised"], 2);
+    EXPECT_EQ(t["total"]["sensors"]["total"], 2);
+    EXPECT_EQ(row_of(t, "罗湖区")["alarms"]["raised"], 1);
+    for (const auto& row : t["rows"]) EXPECT_NE(row["group"], "南山区");
+    EXPECT_EQ(total(two_districts, "?district=罗湖区")["total"]["alarms"]["raised"], 1);
+    EXPECT_EQ(c.call("GET", "/api/v1/stats?district=南山区", two_districts).status, 404);
+    EXPECT_EQ(c.call("GET", "/api/v1/stats?site=GP-3", two_districts).status, 404);
+
+    t = total(two_domains, "?group_by=domain");
+    EXPECT_EQ(t["total"]["alarms"]["raised"], 2);
+    EXPECT_EQ(t["total"]["sensors"]["total"], 2);
+    EXPECT_EQ(c.call("GET", "/api/v1/stats?domain=gas_pipeline", two_domains).status, 404);
+
+    // An enterprise: its unit's sites only, from the per-site counts; readings are counted by
+    // district and domain, so an enterprise's table leaves them out.
+    t = total(enterprise);
+    EXPECT_EQ(t["total"]["alarms"]["raised"], 1);
+    EXPECT_EQ(t["total"]["sensors"]["total"], 1);
+    EXPECT_EQ(t["total"]["readings"], nullptr);
+    ASSERT_EQ(t["top_sites"].size(), 1u);
+    EXPECT_EQ(t["top_sites"][0]["site"], "GS-1");
+    t = total(enterprise, "?group_by=day");
+    EXPECT_EQ(t["rows"].back()["alarms"]["raised"], 1);
+    t = total(enterprise, "?group_by=site");
+    ASSERT_EQ(t["rows"].size(), 1u);
+    EXPECT_EQ(t["rows"][0]["group"], "GS-1");
+    EXPECT_EQ(total(enterprise, "?site=GS-1")["total"]["alarms"]["raised"], 1);
+    EXPECT_EQ(c.call("GET", "/api/v1/stats?site=GS-2", enterprise).status, 404);
+    EXPECT_EQ(c.call("GET", "/api/v1/stats?group_by=level", enterprise).status, 400);
+    auto csv = c.call("GET", "/api/v1/stats/export?group_by=site&lang=en", enterprise);
+    ASSERT_EQ(csv.status, 200);
+    EXPECT_NE(csv.body.find("GS-1"), std::string::npos);
+    EXPECT_EQ(csv.body.find("GS-2"), std::string::npos);
+    EXPECT_EQ(csv.body.find("GP-3"), std::string::npos);
+}

@@ -134,7 +134,8 @@ async function refreshStats() {
   const today = await api('GET', '/api/v1/stats?group_by=domain&top=0&from=' + todayDate() + '&to=' + todayDate());
   const [trend, byLevel, byDistrict] = await Promise.all([
     api('GET', `/api/v1/stats?group_by=day&top=0&to=${today.to}`),
-    api('GET', `/api/v1/stats?group_by=level&top=0&to=${today.to}`),
+    // An enterprise's figures are kept by site, not by level (docs/statistics.md): no table then.
+    api('GET', `/api/v1/stats?group_by=level&top=0&to=${today.to}`).catch(() => null),
     api('GET', `/api/v1/stats?group_by=district&top=0&to=${today.to}`),
   ]);
   Object.assign(cockpit, { today, trend, byLevel, byDistrict });

@@ -22,9 +22,12 @@ struct stats_filter {
     std::string from_day;
     std::string to_day;
     std::string group_by;  ///< empty: one group, the whole range
-    std::optional<std::string> domain;
-    std::optional<std::string> district;
-    std::optional<std::string> site;  ///< one site only (its file): readings are not counted by site
+    // The places counted, each list empty for any: what the request asked for within the
+    // caller's scope. Units narrow to their sites; readings are not counted by unit or site.
+    std::vector<std::string> domains;
+    std::vector<std::string> districts;
+    std::vector<std::string> units;
+    std::optional<std::string> site;  ///< one site only (its file)
     int top_sites = 10;
 };
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cityguard/config/config.hpp"
+#include "cityguard/store/records.hpp"
 #include "cityguard/store/stats_repo.hpp"
 
 namespace cityguard::stats {
@@ -18,11 +19,14 @@ struct stats_request {
     std::optional<std::string> site;
     std::optional<std::string> top;       ///< how many top sites
     std::optional<std::string> language;  ///< export: the header row's, zh or en
+    /// The caller's part of the city: the figures count only what it covers.
+    store::place_filter scope{};
 };
 
 /// The filter a request asks for, its range ending at `to` or, without one, at `today` (days since
-/// 1970-01-01; nullopt: every parameter is checked, the range left empty). Throws
-/// api_error(bad_request) naming the parameter. Pure: fuzz/fuzz_params.cpp.
+/// 1970-01-01; nullopt: every parameter is checked, the range left empty), its places narrowed
+/// to the request's scope. Throws api_error(bad_request) naming the parameter, or
+/// api_error(not_found) for a domain or district outside the scope. Pure: fuzz/fuzz_params.cpp.
 stats::stats_filter parse_filter(
     const stats_request& req, const config::stats_config& cfg, std::optional<std::int64_t> today
 );

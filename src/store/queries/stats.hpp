@@ -7,9 +7,9 @@ namespace cityguard::store::queries {
 
 // Statistics (sql/0012_stats.sql). The group key of each statement is one of a fixed set of
 // expressions, chosen by stats_group(); nothing a client sends is spliced into SQL text.
-// Parameters: $1 first day, $2 last day (YYYY-MM-DD, in stats_settings.time_zone), $3 domain,
-// $4 district, $5 site (NULL: any). Readings are counted by district, not by site: their two
-// statements are not run for one site.
+// Parameters: $1 first day, $2 last day (YYYY-MM-DD, in stats_settings.time_zone), $3 domains,
+// $4 districts (text[]), $5 site, $6 units (text[]); NULL: any. Readings are counted by domain
+// and district, not by site or unit: their two statements are not run for a site or units.
 namespace stats {
 
 /// The tables a statistics statement reads, each naming a day and the group fields differently.
@@ -67,8 +67,8 @@ inline std::optional<std::string> group_expression(std::string_view by, source f
 /// Where alarm figures are read from (sql/0013_stats_by_place.sql).
 enum class count_table {
     by_place,   ///< alarm_stats_daily: time, domain, district and level groupings
-    one_site,   ///< alarm_stats_site_daily of one site ($5)
-    all_sites,  ///< by site or unit: the months covered whole ($6-$7) and the days at the ends ($8-$9, $10-$11)
+    site_days,  ///< alarm_stats_site_daily over the range: one site ($5), or the sites of units ($6)
+    all_sites,  ///< by site or unit: the months covered whole ($7-$8) and the days at the ends ($9-$10, $11-$12)
 };
 
 /// The expression of grouping `by` over a count table, or nullopt where that table cannot answer it.
@@ -85,46 +85,50 @@ inline std::optional<std::string> alarm_group_expression(std::string_view by, co
     if (by == "unit") return "coalesce(s.unit_id, '')";
     if (by == "domain") return "r.domain";
     if (by == "district") return "coalesce(s.district, '')";
-    if (from == count_table::one_site && (by == "day" || by == "week" || by == "month"))
+    if (from == count_table::site_days && (by == "day" || by == "week" || by == "month"))
         return group_expression(by, source::daily_counts);
     return std::nullopt;
 }
 
-// Alarms opened in the range, by group. Parameters $1-$5 as above; all_sites adds $6-$11.
+// Alarms opened in the range, by group. Parameters $1-$6 as above; all_sites adds $7-$12.
 inline std::string alarm_counts(const std::string& group, count_table from) {
     std::string rows;
-    std::string where = "WHERE ($3::text IS NULL OR r.domain = $3) AND ($4::text IS NULL OR ";
+    std::string where = "WHERE ($3::text[] IS NULL OR r.domain = ANY($3::text[])) AND ($4::text[] IS NULL OR ";
     if (from == count_table::by_place) {
         rows = "alarm_stats_daily r";
-        where += "r.district = $4) AND r.day BETWEEN $1::date AND $2::date AND $5::text IS NULL ";
+        where +=
+            "r.district = ANY($4::text[])) AND r.day BETWEEN $1::date AND $2::date AND $5::text IS NULL "
+            "AND $6::text[] IS NULL ";
         return "SELECT " + group + CITYGUARD_ALARM_FIGURES "FROM " + rows + " " + where + "GROUP BY 1";
     }
-    if (from == count_table::one_site) {
+    where += "s.district = ANY($4::text[])) AND ($6::text[] IS NULL OR s.unit_id = ANY($6::text[])) ";
+    if (from == count_table::site_days) {
         rows = "alarm_stats_site_daily r";
-        where += "s.district = $4) AND r.site_id = $5 AND r.day BETWEEN $1::date AND $2::date ";
+        where += "AND ($5::text IS NULL OR r.site_id = $5) AND r.day BETWEEN $1::date AND $2::date ";
     } else {
         rows = "(SELECT " CITYGUARD_SITE_COUNT_COLUMNS
-               " FROM alarm_stats_site_monthly WHERE month BETWEEN $6::date AND $7::date "
+               " FROM alarm_stats_site_monthly WHERE month BETWEEN $7::date AND $8::date "
                "UNION ALL SELECT " CITYGUARD_SITE_COUNT_COLUMNS
                " FROM alarm_stats_site_daily "
-               "WHERE day BETWEEN $8::date AND $9::date OR day BETWEEN $10::date AND $11::date) r";
-        where += "s.district = $4) AND $1::date IS NOT NULL AND $2::date IS NOT NULL AND $5::text IS NULL ";
+               "WHERE day BETWEEN $9::date AND $10::date OR day BETWEEN $11::date AND $12::date) r";
+        where += "AND $1::date IS NOT NULL AND $2::date IS NOT NULL AND $5::text IS NULL ";
     }
     return "SELECT " + group + CITYGUARD_ALARM_FIGURES "FROM " + rows + " LEFT JOIN sites s ON s.id = r.site_id " +
            where + "GROUP BY 1";
 }
 
-// The sites with most alarms: all_sites, parameters $1-$11, $12 how many.
+// The sites with most alarms: all_sites, parameters $1-$12, $13 how many.
 inline std::string top_sites() {
     return "SELECT r.site_id, coalesce(s.name, ''), sum(r.raised) FROM (SELECT " CITYGUARD_SITE_COUNT_COLUMNS
-           " FROM alarm_stats_site_monthly WHERE month BETWEEN $6::date AND $7::date UNION ALL "
+           " FROM alarm_stats_site_monthly WHERE month BETWEEN $7::date AND $8::date UNION ALL "
            "SELECT " CITYGUARD_SITE_COUNT_COLUMNS
-           " FROM alarm_stats_site_daily WHERE day BETWEEN $8::date AND $9::date OR day BETWEEN $10::date AND "
-           "$11::date) r "
-           "LEFT JOIN sites s ON s.id = r.site_id WHERE ($3::text IS NULL OR r.domain = $3) "
-           "AND ($4::text IS NULL OR s.district = $4) AND ($5::text IS NULL OR r.site_id = $5) "
+           " FROM alarm_stats_site_daily WHERE day BETWEEN $9::date AND $10::date OR day BETWEEN $11::date AND "
+           "$12::date) r "
+           "LEFT JOIN sites s ON s.id = r.site_id WHERE ($3::text[] IS NULL OR r.domain = ANY($3::text[])) "
+           "AND ($4::text[] IS NULL OR s.district = ANY($4::text[])) AND ($5::text IS NULL OR r.site_id = $5) "
+           "AND ($6::text[] IS NULL OR s.unit_id = ANY($6::text[])) "
            "AND $1::date IS NOT NULL AND $2::date IS NOT NULL "
-           "GROUP BY 1, 2 HAVING sum(r.raised) > 0 ORDER BY 3 DESC, 1 LIMIT $12";
+           "GROUP BY 1, 2 HAVING sum(r.raised) > 0 ORDER BY 3 DESC, 1 LIMIT $13";
 }
 #undef CITYGUARD_SITE_COUNT_COLUMNS
 #undef CITYGUARD_ALARM_FIGURES
@@ -138,14 +142,17 @@ inline std::string overdue_now(const std::string& group) {
            "WHERE a.status <> 'closed' AND a.status IN ('open', 'acknowledged', 'handling') "
            "AND (a.overdue_at IS NOT NULL OR (NOT a.has_disposal_deadline "
            "AND a.opened_at < now() - make_interval(secs => st.default_disposal_s))) "
-           "AND ($3::text IS NULL OR a.domain = $3) AND ($4::text IS NULL OR s.district = $4) "
-           "AND ($5::text IS NULL OR a.site_id = $5) AND $1::date IS NOT NULL AND $2::date IS NOT NULL GROUP BY 1";
+           "AND ($3::text[] IS NULL OR a.domain = ANY($3::text[])) "
+           "AND ($4::text[] IS NULL OR s.district = ANY($4::text[])) AND ($5::text IS NULL OR a.site_id = $5) "
+           "AND ($6::text[] IS NULL OR s.unit_id = ANY($6::text[])) "
+           "AND $1::date IS NOT NULL AND $2::date IS NOT NULL GROUP BY 1";
 }
 
 inline std::string readings_received(const std::string& group) {
     return "SELECT " + group +
            ", sum(c.readings) FROM reading_counts_daily c WHERE c.day BETWEEN $1::date AND $2::date "
-           "AND ($3::text IS NULL OR c.domain = $3) AND ($4::text IS NULL OR c.district = $4) AND $5::text IS NULL "
+           "AND ($3::text[] IS NULL OR c.domain = ANY($3::text[])) "
+           "AND ($4::text[] IS NULL OR c.district = ANY($4::text[])) AND $5::text IS NULL AND $6::text[] IS NULL "
            "GROUP BY 1";
 }
 
@@ -156,8 +163,9 @@ inline std::string readings_expected(const std::string& group) {
            ", sum(greatest(0, extract(epoch FROM least(w.t1, now()) - greatest(w.t0, se.created_at))) / se.interval_s) "
            "FROM sensors se JOIN sites s ON s.id = se.site_id CROSS JOIN (SELECT $1::date::timestamp AT TIME ZONE "
            "st.time_zone AS t0, ($2::date + 1)::timestamp AT TIME ZONE st.time_zone AS t1 FROM stats_settings st) w "
-           "WHERE ($3::text IS NULL OR s.domain = $3) AND ($4::text IS NULL OR s.district = $4) "
-           "AND $5::text IS NULL GROUP BY 1";
+           "WHERE ($3::text[] IS NULL OR s.domain = ANY($3::text[])) "
+           "AND ($4::text[] IS NULL OR s.district = ANY($4::text[])) AND $5::text IS NULL "
+           "AND ($6::text[] IS NULL OR s.unit_id = ANY($6::text[])) GROUP BY 1";
 }
 
 // Registered sensors and those whose offline alarm is active, now.
@@ -166,8 +174,10 @@ inline std::string sensor_counts(const std::string& group) {
            ", count(*), count(o.sensor_id) FROM sensors se JOIN sites s ON s.id = se.site_id "
            "LEFT JOIN (SELECT DISTINCT sensor_id FROM alarms WHERE status <> 'closed' AND condition = 'active' "
            "AND category = 'offline') o ON o.sensor_id = se.id "
-           "WHERE ($3::text IS NULL OR s.domain = $3) AND ($4::text IS NULL OR s.district = $4) "
-           "AND ($5::text IS NULL OR s.id = $5) AND $1::date IS NOT NULL AND $2::date IS NOT NULL GROUP BY 1";
+           "WHERE ($3::text[] IS NULL OR s.domain = ANY($3::text[])) "
+           "AND ($4::text[] IS NULL OR s.district = ANY($4::text[])) AND ($5::text IS NULL OR s.id = $5) "
+           "AND ($6::text[] IS NULL OR s.unit_id = ANY($6::text[])) "
+           "AND $1::date IS NOT NULL AND $2::date IS NOT NULL GROUP BY 1";
 }
 
 }  // namespace stats
