@@ -166,7 +166,7 @@ std::vector<rules::member> members_from(const json& j) {
 }
 
 json to_json(const event& e) {
-    return {
+    json j{
         {"seq", e.seq},
         {"type", e.type},
         {"at", util::format_rfc3339(e.at)},
@@ -175,6 +175,11 @@ json to_json(const event& e) {
         {"level", e.lvl ? json(rules::to_string(*e.lvl)) : json(nullptr)},
         {"value", opt(e.value)},
         {"note", e.note}};
+    if (e.actor_user > 0) {
+        j["actor_user"] = e.actor_user;
+        j["actor_name"] = e.actor_name;
+    }
+    return j;
 }
 
 // The workflow table (docs/alarms.md). A close of an alarm whose condition still holds needs an
@@ -187,6 +192,8 @@ std::variant<event, refusal> apply(alarm& a, const action_request& req, util::mi
     event e;
     e.at = now;
     e.actor = req.actor;
+    e.actor_user = req.actor_user;
+    e.actor_name = req.actor_name;
     e.lvl = a.lvl;
     e.value = a.value;
     e.note = req.note;

@@ -28,6 +28,8 @@ alarm_model::action_request action_from(const request& req, const json& body, al
     alarm_model::action_request a;
     a.what = what;
     a.actor = req.caller->actor();
+    a.actor_user = req.caller->user_id;
+    a.actor_name = req.caller->display_name;
     a.actor_is_admin = req.caller->role == auth::role::admin;
     for (auto it = body.begin(); it != body.end(); ++it) {
         if (it.key() == "note" && it->is_string() && it->get<std::string>().size() <= 4000)
@@ -60,16 +62,20 @@ net::awaitable<void> check_assignee(services& s, const std::string& login, const
         throw api_error(errc::validation_failed, "'" + login + "' cannot see this alarm: it lies outside their scope");
 }
 
-/// Each event's actor named for people: "user:<login>" gets the person's display name.
+/// Events keep the person's id and display name since sql/0019; older events by a person
+/// ("user:<login>") get the display name the account has now.
 net::awaitable<void> name_actors(services& s, json& alarm) {
     if (!alarm.contains("events")) co_return;
-    bool any_person = false;
-    for (const auto& e : alarm["events"]) any_person |= e.value("actor", "").starts_with("user:");
-    if (!any_person) co_return;
+    const auto unnamed = [](const json& e) {
+        return !e.contains("actor_name") && e.value("actor", "").starts_with("user:");
+    };
+    bool any_unnamed = false;
+    for (const auto& e : alarm["events"]) any_unnamed |= unnamed(e);
+    if (!any_unnamed) co_return;
     const auto names = co_await s.people.display_names();
     for (auto& e : alarm["events"]) {
+        if (!unnamed(e)) continue;
         const std::string actor = e.value("actor", "");
-        if (!actor.starts_with("user:")) continue;
         if (const auto it = names.find(actor.substr(5)); it != names.end()) e["actor_name"] = it->second;
     }
 }

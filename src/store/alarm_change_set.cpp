@@ -169,7 +169,10 @@ class change_writer {
                            e.actor,
                            nullable(opt_level(e.lvl)),
                            nullable(opt_num(value)),
-                           e.note
+                           e.note,
+                           // Temporaries that live to the end of the statement.
+                           nullable(e.actor_user > 0 ? std::optional(std::to_string(e.actor_user)) : std::nullopt),
+                           e.actor_user > 0 ? e.actor_name.c_str() : nullptr
         )[0]
                         .as<std::int64_t>();
     }

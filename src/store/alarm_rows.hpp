@@ -63,8 +63,9 @@ inline alarm_model::alarm alarm_at(const pqxx::row& r, pqxx::row::size_type firs
 /// The alarm in the first columns of `r`.
 inline alarm_model::alarm alarm_from(const pqxx::row& r) { return alarm_at(r, 0); }
 
-/// An event from nine columns starting at `first`: seq, alarm_id, type, at, reading_ts, actor,
-/// level, value, note (times as epoch microseconds). The alarm id is the caller's to know.
+/// An event from eleven columns starting at `first`: seq, alarm_id, type, at, reading_ts, actor,
+/// level, value, note, actor_user_id, actor_name (times as epoch microseconds). The alarm id is
+/// the caller's to know.
 inline alarm_model::event event_from(const pqxx::row& r, pqxx::row::size_type first) {
     alarm_model::event e;
     e.seq = r[first].as<std::int64_t>();
@@ -75,6 +76,8 @@ inline alarm_model::event event_from(const pqxx::row& r, pqxx::row::size_type fi
     if (!r[first + 6].is_null()) e.lvl = level_from(r[first + 6]);
     e.value = opt_field<double>(r[first + 7]);
     e.note = r[first + 8].as<std::string>();
+    if (!r[first + 9].is_null()) e.actor_user = r[first + 9].as<std::int64_t>();
+    if (!r[first + 10].is_null()) e.actor_name = r[first + 10].as<std::string>();
     return e;
 }
 

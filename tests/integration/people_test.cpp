@@ -615,7 +615,7 @@ TEST(People, AlarmWorkIsDoneByNamedPeopleWithinTheirScope) {
     auto c = srv.client();
     register_city(c);
     const auto ids = raise_alarms(c);
-    make_user(
+    const auto lead_id = make_user(
         c,
         {{"login", "ft-lead"},
          {"display_name", "福田组长"},
@@ -648,7 +648,20 @@ TEST(People, AlarmWorkIsDoneByNamedPeopleWithinTheirScope) {
     ASSERT_TRUE(by_type.count("commented") && by_type.count("assigned"));
     EXPECT_EQ(by_type["commented"]["actor"], "user:ft-lead");
     EXPECT_EQ(by_type["commented"]["actor_name"], "福田组长");
+    EXPECT_EQ(by_type["commented"]["actor_user"], lead_id);
     EXPECT_EQ(by_type["assigned"]["note"], "user:ft-lead — 我来跟进");
+    // The event keeps the name the person had when they acted.
+    ASSERT_EQ(
+        c.call("PATCH", "/api/v1/users/" + std::to_string(lead_id), kAdminKey, R"({"display_name":"福田副组长"})")
+            .status,
+        200
+    );
+    lead = sign_in(c, "ft-lead");
+    const json renamed = as(c, lead, "GET", gas).json();
+    for (const auto& e : renamed["events"])
+        if (e["type"] == "commented") {
+            EXPECT_EQ(e["actor_name"], "福田组长");
+        }
 
     // Bulk acknowledge: each alarm its own event; one outside the scope (or unknown) refused alone.
     const json bulk{

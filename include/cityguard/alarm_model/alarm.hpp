@@ -84,10 +84,12 @@ struct event {
                                              ///< acknowledged, handling, resolved, closed, commented, assigned
     util::micros at = 0;                     ///< when it happened (server time)
     std::optional<util::micros> reading_ts;  ///< the reading that caused it, if any
-    std::string actor;                       ///< rule id or key name
+    std::string actor;                       ///< rule id, key name or "user:<login>"
     std::optional<level> lvl;
     std::optional<double> value;
     std::string note;
+    std::int64_t actor_user{};  ///< the person's user id (0: a rule, a key, the escalation)
+    std::string actor_name{};   ///< the person's display name when they acted
 };
 
 nlohmann::json to_json(const alarm& a);
@@ -124,9 +126,11 @@ struct action_request {
     std::string actor;
     bool actor_is_admin = false;
     std::string note;
-    std::string reason;      ///< close: false_alarm, device_fault, test, duplicate (or resolved)
-    bool force = false;      ///< close while the condition is still active
-    std::string assignee{};  ///< assign: the person's login (empty: unassign)
+    std::string reason;         ///< close: false_alarm, device_fault, test, duplicate (or resolved)
+    bool force = false;         ///< close while the condition is still active
+    std::string assignee{};     ///< assign: the person's login (empty: unassign)
+    std::int64_t actor_user{};  ///< a person's user id, 0 for a key
+    std::string actor_name{};   ///< a person's display name, kept on the event
 };
 
 /// Why a transition was refused: a stable code and a message for the operator.

@@ -28,8 +28,8 @@ inline constexpr query update_alarm{
     "title_en = $15, advice_en = $16, members = $17::jsonb, inhibited_by = $18, assignee = $19 WHERE id = $1"};
 inline constexpr query insert_event{
     "insert_event",
-    "INSERT INTO alarm_events (alarm_id, type, at, reading_ts, actor, level, value, note, alarm) "
-    "SELECT $1, $2, $3, $4, $5, $6, $7, $8, to_jsonb(a) FROM alarms a WHERE a.id = $1 RETURNING seq"};
+    "INSERT INTO alarm_events (alarm_id, type, at, reading_ts, actor, level, value, note, actor_user_id, actor_name, "
+    "alarm) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, to_jsonb(a) FROM alarms a WHERE a.id = $1 RETURNING seq"};
 // Delivered to every listening server process when the writing transaction commits.
 inline constexpr query notify_events{"notify_events", "SELECT pg_notify('cityguard_events', $1)"};
 inline constexpr query max_event_seq{"max_event_seq", "SELECT COALESCE(max(seq), 0) FROM alarm_events"};
@@ -45,7 +45,7 @@ inline constexpr query not_closed_alarms{
 inline constexpr query events_of_alarm{
     "events_of_alarm",
     "SELECT seq, alarm_id, type, " CITYGUARD_EPOCH("at") ", " CITYGUARD_EPOCH("reading_ts"
-    ) ", actor, level, value, note "
+    ) ", actor, level, value, note, actor_user_id, actor_name "
       "FROM alarm_events WHERE alarm_id = $1 ORDER BY seq"};
 inline constexpr query all_rule_states{"all_rule_states", "SELECT rule_id, sensor_id, state::text FROM rule_state"};
 inline constexpr query latest_readings{
@@ -79,11 +79,11 @@ inline constexpr query readings_page{
 inline constexpr query events_after{
     "events_after",
     "SELECT " CITYGUARD_ALARM_COLUMNS
-    ", ev_seq, ev_alarm, ev_type, ev_at, ev_reading_ts, ev_actor, ev_level, ev_value, ev_note FROM ("
+    ", ev_seq, ev_alarm, ev_type, ev_at, ev_reading_ts, ev_actor, ev_level, ev_value, ev_note, ev_user, ev_name FROM ("
     "SELECT e.seq AS ev_seq, e.alarm_id AS ev_alarm, e.type AS ev_type, " CITYGUARD_EPOCH("e.at"
     ) " AS ev_at, " CITYGUARD_EPOCH("e.reading_ts"
     ) " AS ev_reading_ts, e.actor AS ev_actor, e.level AS ev_level, "
-      "e.value AS ev_value, e.note AS ev_note, "
+      "e.value AS ev_value, e.note AS ev_note, e.actor_user_id AS ev_user, e.actor_name AS ev_name, "
       "COALESCE(e.alarm, (SELECT to_jsonb(c) FROM alarms c WHERE c.id = e.alarm_id)) AS snap "
       "FROM alarm_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2) ev "
       "CROSS JOIN LATERAL jsonb_populate_record(NULL::alarms, ev.snap) ORDER BY ev_seq"};
