@@ -2,6 +2,7 @@
 
 #include "cityguard/api/routes.hpp"
 #include "cityguard/util/error.hpp"
+#include "scope.hpp"
 
 namespace cityguard::api {
 
@@ -132,10 +133,26 @@ void add_session_routes(router& r, services& s) {
            }});
 }
 
+// A person linked to an escalation contact is that contact: the contact must exist and lie
+// within the person's own scope (an enterprise's staff are its own unit's contacts).
+auth::people_service::contact_check contact_within(services& s) {
+    return [&s](std::string contact, auth::scope of_person) -> net::awaitable<void> {
+        json found;
+        try {
+            found = co_await s.registry.get_contact(contact);
+        } catch (const api_error& e) {
+            if (e.code() != errc::not_found) throw;
+            throw api_error(errc::validation_failed, "no contact '" + contact + "'");
+        }
+        if (!covers_contact(of_person, *s.registry.directory().snapshot(), found))
+            throw api_error(errc::validation_failed, "contact '" + contact + "' lies outside the user's scope");
+    };
+}
+
 void add_user_routes(router& r, services& s) {
     r.add({"POST", "/api/v1/users", access::admin, true, [&s](request& req) -> net::awaitable<response> {
                json body = co_await parse_body(s, req);
-               auto created = co_await s.people.create_user(std::move(body), *req.caller);
+               auto created = co_await s.people.create_user(std::move(body), *req.caller, contact_within(s));
                co_return json_response(201, created);
            }});
     r.add({"GET", "/api/v1/users", access::admin, false, [&s](request& req) -> net::awaitable<response> {
@@ -148,7 +165,9 @@ void add_user_routes(router& r, services& s) {
            }});
     r.add({"PATCH", "/api/v1/users/{id}", access::admin, true, [&s](request& req) -> net::awaitable<response> {
                json body = co_await parse_body(s, req);
-               auto changed = co_await s.people.update_user(user_id(req.params[0]), std::move(body), *req.caller);
+               auto changed = co_await s.people.update_user(
+                   user_id(req.params[0]), std::move(body), *req.caller, contact_within(s)
+               );
                co_return json_response(200, changed);
            }});
     r.add({"DELETE", "/api/v1/users/{id}", access::admin, false, [&s](request& req) -> net::awaitable<response> {

@@ -30,31 +30,41 @@ bool covers_site_json(const request& req, const nlohmann::json& site) {
     return covers(req, text("district"), text("domain"), text("unit"));
 }
 
-bool covers_unit(const request& req, const registry::sensor_directory::snapshot_t& places, std::string_view unit) {
-    if (!req.caller || req.caller->scope.whole_city()) return true;
-    const auto& scope = req.caller->scope;
+bool covers_unit(
+    const auth::scope& scope, const registry::sensor_directory::snapshot_t& places, std::string_view unit
+) {
+    if (scope.whole_city()) return true;
     if (!scope.units.empty()) return std::binary_search(scope.units.begin(), scope.units.end(), unit);
     for (const auto& [site, place] : places.by_site)
         if (place.unit == unit && scope.covers(place.district, place.domain, place.unit)) return true;
     return false;
 }
 
+bool covers_unit(const request& req, const registry::sensor_directory::snapshot_t& places, std::string_view unit) {
+    return !req.caller || covers_unit(req.caller->scope, places, unit);
+}
+
 bool covers_contact(
-    const request& req, const registry::sensor_directory::snapshot_t& places, const nlohmann::json& contact
+    const auth::scope& scope, const registry::sensor_directory::snapshot_t& places, const nlohmann::json& contact
 ) {
-    if (!req.caller || req.caller->scope.whole_city()) return true;
-    const auto& scope = req.caller->scope;
+    if (scope.whole_city()) return true;
     const auto text = [&contact](const char* name) {
         const auto it = contact.find(name);
         return it != contact.end() && it->is_string() ? it->get<std::string>() : std::string();
     };
     const std::string tier = text("tier");
-    if (tier == "enterprise") return covers_unit(req, places, text("unit"));
+    if (tier == "enterprise") return covers_unit(scope, places, text("unit"));
     if (!scope.units.empty()) return false;
     if (tier == "district")
         return scope.districts.empty() ||
                std::binary_search(scope.districts.begin(), scope.districts.end(), text("district"));
     return true;
+}
+
+bool covers_contact(
+    const request& req, const registry::sensor_directory::snapshot_t& places, const nlohmann::json& contact
+) {
+    return !req.caller || covers_contact(req.caller->scope, places, contact);
 }
 
 bool silence_within(

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "cityguard/api/request.hpp"
+#include "cityguard/auth/identity.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
 #include "cityguard/store/records.hpp"
 
@@ -24,10 +25,15 @@ bool covers_site(const request& req, const registry::sensor_directory::snapshot_
 /// Whether the caller covers unit `unit`: named in a unit scope, or responsible for a site the
 /// caller covers.
 bool covers_unit(const request& req, const registry::sensor_directory::snapshot_t& places, std::string_view unit);
+bool covers_unit(const auth::scope& scope, const registry::sensor_directory::snapshot_t& places, std::string_view unit);
 /// A contact as the registry renders it: an enterprise contact by its unit, a district contact
 /// by its district, a city contact by anyone not limited to units.
 bool covers_contact(
     const request& req, const registry::sensor_directory::snapshot_t& places, const nlohmann::json& contact
+);
+/// The same for any scope: a person may be linked only to a contact their own scope covers.
+bool covers_contact(
+    const auth::scope& scope, const registry::sensor_directory::snapshot_t& places, const nlohmann::json& contact
 );
 /// Whether a silence's matchers ({"site","sensor","rule","domain","district"}, as created or
 /// shown) keep it inside the caller's part of the city: each limit of the scope is met by a

@@ -134,9 +134,10 @@ new_user parse_new_user(const json& body, const principal& caller, std::size_t p
     return out;
 }
 
-net::awaitable<json> people_service::create_user(json body, principal caller) {
+net::awaitable<json> people_service::create_user(json body, principal caller, contact_check check) {
     new_user made = parse_new_user(body, caller, cfg_.password_min_length);
     store::user_record& u = made.account;
+    if (u.contact) co_await check(*u.contact, principal_of(u).scope);
     const std::string& password = made.password;
     u.password_hash = co_await hasher_.hash(password);
     const auto id = co_await repo_.insert_user(u);
@@ -161,7 +162,7 @@ net::awaitable<json> people_service::get_user(std::int64_t id, principal caller)
     co_return to_json(*u);
 }
 
-net::awaitable<json> people_service::update_user(std::int64_t id, json body, principal caller) {
+net::awaitable<json> people_service::update_user(std::int64_t id, json body, principal caller, contact_check check) {
     if (!body.is_object() || body.empty())
         throw api_error(
             errc::validation_failed,
@@ -215,6 +216,9 @@ net::awaitable<json> people_service::update_user(std::int64_t id, json body, pri
     }
     if (principal_of(u).role == role::enterprise && principal_of(u).scope.units.empty())
         throw api_error(errc::validation_failed, "an enterprise user needs a scope with units");
+    // A new contact, or a new scope that must still cover the contact kept.
+    if (u.contact && (u.contact != found->contact || u.scope != found->scope))
+        co_await check(*u.contact, principal_of(u).scope);
     const bool was_city_admin = found->role == "admin" && !found->disabled && found->scope == "{}";
     const bool is_city_admin = u.role == "admin" && !u.disabled && u.scope == "{}";
     if (was_city_admin && !is_city_admin && co_await repo_.count_city_admins() <= 1)

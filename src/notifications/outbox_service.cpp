@@ -20,13 +20,15 @@ json opt_time(const std::optional<util::micros>& t) { return t ? json(util::form
 // next_attempt_at means something only while a row is pending: a delivered or failed row shows
 // null rather than the time its last attempt was scheduled for.
 json to_json(const store::notification_record& n) {
+    json people = json::array();
+    for (const auto& p : n.people) people.push_back({{"id", p.id}, {"display_name", p.display_name}});
     return {
         {"id", n.id},
         {"alarm", n.alarm},
         {"kind", n.kind},
         {"tier", n.tier},
         {"level", rules::to_string(n.lvl)},
-        {"contact", {{"id", n.contact}, {"name", n.contact_name}}},
+        {"contact", {{"id", n.contact}, {"name", n.contact_name}, {"people", std::move(people)}}},
         {"channel", n.channel},
         {"status", n.status},
         {"attempt_count", n.attempts},

@@ -1,5 +1,7 @@
 #include "cityguard/store/notifications_repo.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "alarm_rows.hpp"
 #include "pool.hpp"
 #include "queries/notifications.hpp"
@@ -34,11 +36,20 @@ notification_record notification_from(const pqxx::row& r) {
     return n;
 }
 
+/// The 14 columns and CITYGUARD_NOTIFICATION_PEOPLE.
+notification_record notification_with_people(const pqxx::row& r) {
+    auto n = notification_from(r);
+    if (const auto people = opt_field<std::string>(r[14]))
+        for (const auto& p : nlohmann::json::parse(*people))
+            n.people.push_back({p.at("id").get<std::int64_t>(), p.at("display_name").get<std::string>()});
+    return n;
+}
+
 }  // namespace
 
 net::awaitable<std::vector<notification_record>> notifications_repo::of_alarm(std::int64_t alarm) {
     return read(db_, [alarm](pqxx::read_transaction& tx) {
-        return map_rows(tx, queries::notifications_of_alarm.name, notification_from, alarm);
+        return map_rows(tx, queries::notifications_of_alarm.name, notification_with_people, alarm);
     });
 }
 
@@ -71,7 +82,7 @@ net::awaitable<std::vector<notification_record>> notifications_repo::list(
         return map_rows(
             tx,
             queries::list_notifications.name,
-            notification_from,
+            notification_with_people,
             nullable(status),
             nullable(opt_int(before)),
             static_cast<std::int64_t>(limit),

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -683,4 +685,96 @@ TEST(People, AlarmWorkIsDoneByNamedPeopleWithinTheirScope) {
     EXPECT_TRUE(acked_by_lead);
     EXPECT_EQ(as(c, lead, "POST", "/api/v1/alarms/bulk", R"({"action":"handle","ids":[1]})").status, 422);
     EXPECT_EQ(as(c, lead, "POST", "/api/v1/alarms/bulk", R"({"action":"acknowledge","ids":[]})").status, 422);
+}
+
+// The enterprise tier of escalation is people: a contact linked to an enterprise user shows who
+// was told, and that person signs in and acknowledges, which stops the escalation.
+TEST(People, TheEnterpriseTierIsPeopleWhoSignInAndActSoEscalationStops) {
+    CITYGUARD_REQUIRE_DB();
+    const auto policy =
+        std::filesystem::temp_directory_path() / ("cityguard-people-policy-" + std::to_string(::getpid()) + ".json");
+    {
+        json levels = json::array();
+        for (const char* level : {"red", "orange", "yellow", "blue"})
+            levels.push_back(
+                {{"level", level},
+                 {"notify", json::array({"enterprise"})},
+                 {"ack_deadline_s", 2},
+                 {"disposal_deadline_s", nullptr}}
+            );
+        std::ofstream(policy) << json{{"channels", {{"log", {{"type", "log"}}}}}, {"policies", levels}}.dump();
+    }
+    auto cfg = test_config("");
+    cfg.notifications_file = policy.string();
+    cfg.alarms.tick_ms = 100;
+    cfg.notifications.poll_ms = 100;
+    test_server srv(cfg);
+    auto c = srv.client();
+    register_city(c);
+    const json contacts{
+        {"contacts",
+         {{{"id", "C-ACME"}, {"name", "王安全"}, {"tier", "enterprise"}, {"unit", "U-ACME"}, {"channels", {"log"}}},
+          {{"id", "C-OTHER"}, {"name", "李安全"}, {"tier", "enterprise"}, {"unit", "U-OTHER"}, {"channels", {"log"}}},
+          {{"id", "C-FT"},
+           {"name", "福田区值班"},
+           {"tier", "district"},
+           {"district", "福田区"},
+           {"channels", {"log"}}}}}};
+    ASSERT_EQ(c.call("POST", "/api/v1/registry", kAdminKey, contacts.dump()).status, 200);
+
+    // A person is only a contact their own scope covers, and one that exists.
+    const json acme{{"units", {"U-ACME"}}};
+    for (const char* wrong : {"C-OTHER", "C-FT", "C-NONE"}) {
+        json body{
+            {"login", "wang"},
+            {"display_name", "王安全"},
+            {"role", "enterprise"},
+            {"scope", acme},
+            {"contact", wrong},
+            {"password", kPassword}};
+        auto r = c.call("POST", "/api/v1/users", kAdminKey, body.dump());
+        EXPECT_EQ(r.status, 422) << wrong << ": " << r.body;
+    }
+    const auto wang_id = make_user(
+        c,
+        {{"login", "wang"}, {"display_name", "王安全"}, {"role", "enterprise"}, {"scope", acme}, {"contact", "C-ACME"}}
+    );
+    const std::string wang_path = "/api/v1/users/" + std::to_string(wang_id);
+    EXPECT_EQ(c.call("PATCH", wang_path, kAdminKey, R"({"contact":"C-FT"})").status, 422);
+    EXPECT_EQ(c.call("PATCH", wang_path, kAdminKey, R"({"scope":{"units":["U-OTHER"]}})").status, 422)
+        << "a new scope must still cover the contact kept";
+    EXPECT_EQ(c.call("GET", wang_path, kAdminKey).json()["contact"], "C-ACME");
+
+    // The alarm tells the enterprise tier: the notification names the person behind the contact.
+    const auto ids = raise_alarms(c);
+    const std::string gas = "/api/v1/alarms/" + std::to_string(ids.at("FT-GAS"));
+    json told;
+    for (int i = 0; i < 100 && told.empty(); ++i) {
+        const json detail = c.call("GET", gas, kAdminKey).json();
+        for (const auto& n : detail["notifications"])
+            if (n["contact"]["id"] == "C-ACME") told = n;
+        if (told.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_FALSE(told.empty());
+    EXPECT_EQ(told["contact"]["people"], json::array({{{"id", wang_id}, {"display_name", "王安全"}}}));
+
+    // The person signs in and acknowledges before the deadline: no next tier, no second notice.
+    auto wang = sign_in(c, "wang");
+    auto acked = as(c, wang, "POST", gas + "/acknowledge", R"({"note":"已到场"})");
+    ASSERT_EQ(acked.status, 200) << acked.body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+    const json after = c.call("GET", gas, kAdminKey).json();
+    EXPECT_EQ(after["notification"]["told"], json::array({"enterprise"}));
+    std::size_t escalations = 0;
+    for (const auto& e : after["events"]) escalations += e["type"] == "escalated_to";
+    EXPECT_EQ(escalations, 0u);
+    bool acked_by_wang = false;
+    for (const auto& e : after["events"])
+        acked_by_wang |= e["type"] == "acknowledged" && e["actor_user"] == wang_id && e["actor_name"] == "王安全";
+    EXPECT_TRUE(acked_by_wang);
+    // Nanshan's alarm, never acknowledged, went on to the next tier: the deadline was live.
+    const json other = c.call("GET", "/api/v1/alarms/" + std::to_string(ids.at("NS-GAS")), kAdminKey).json();
+    const auto& other_told = other["notification"]["told"];
+    EXPECT_NE(std::find(other_told.begin(), other_told.end(), "district"), other_told.end()) << other.dump();
+    std::filesystem::remove(policy);
 }

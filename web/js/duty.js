@@ -18,7 +18,7 @@ export function notificationHtml(a) {
     return `<dt>${esc(t(kind))}</dt><dd>${esc(fmtTime(iso))}${live ? ` <span class="due${at < Date.now() ? ' overdue' : ''}" data-due="${at}">${esc(fmtLeft(at - Date.now()))}</span>` : ''}</dd>`;
   };
   const rows = (a.notifications || []).map((x) => `<tr data-notification="${x.id}" data-status="${esc(x.status)}">
-      <td>${esc(t(`kind_${x.kind}`))}</td><td>${esc(t(x.tier))}</td><td>${esc(x.contact.name)}</td><td>${esc(x.channel)}</td>
+      <td>${esc(t(`kind_${x.kind}`))}</td><td>${esc(t(x.tier))}</td><td>${esc(x.contact.name)}${(x.contact.people || []).map((p) => ` <span class="person" title="${esc(t('signs_in'))}">👤 ${esc(p.display_name)}</span>`).join('')}</td><td>${esc(x.channel)}</td>
       <td class="delivery-${esc(x.status)}">${esc(t(x.status))}${x.attempt_count > 1 ? ` ×${x.attempt_count}` : ''}</td>
       <td><small>${esc(x.last_error || '')}</small></td></tr>`).join('');
   return `<h4>${esc(t('notification'))}</h4>

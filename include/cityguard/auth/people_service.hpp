@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -35,10 +36,16 @@ class people_service {
 
     // --- accounts (admin routes). Every call checks that the account lies within the caller's
     // scope; one outside looks like one that does not exist (not_found), so ids do not leak.
-    boost::asio::awaitable<nlohmann::json> create_user(nlohmann::json body, principal caller);
+    /// Checks that a person with scope `of_person` may be the escalation contact `contact`
+    /// (it exists and lies within that scope); throws api_error. Given by the route, which
+    /// knows the registry.
+    using contact_check = std::function<boost::asio::awaitable<void>(std::string contact, scope of_person)>;
+    boost::asio::awaitable<nlohmann::json> create_user(nlohmann::json body, principal caller, contact_check check);
     boost::asio::awaitable<nlohmann::json> list_users(principal caller);
     boost::asio::awaitable<nlohmann::json> get_user(std::int64_t id, principal caller);
-    boost::asio::awaitable<nlohmann::json> update_user(std::int64_t id, nlohmann::json body, principal caller);
+    boost::asio::awaitable<nlohmann::json> update_user(
+        std::int64_t id, nlohmann::json body, principal caller, contact_check check
+    );
     boost::asio::awaitable<void> delete_user(std::int64_t id, principal caller);
 
     /// The enabled person of that login, or nullopt (an alarm's assignee is looked up so).

@@ -31,6 +31,13 @@ struct notification_record {
     util::micros created_at = 0;
     std::optional<util::micros> delivered_at;
     std::optional<std::string> last_error;
+    /// The signed-in people who are this contact (users.contact_id), enabled ones: the tier is
+    /// people who can act, not only an address. Filled by the lists, not by due().
+    struct person {
+        std::int64_t id = 0;
+        std::string display_name;
+    };
+    std::vector<person> people{};
 };
 
 /// A row due for delivery with what its message needs.

@@ -23,12 +23,17 @@ inline constexpr query insert_notifications{
     "n.id, n.alarm_id, n.kind, n.tier, n.level, n.contact_id, n.contact_name, n.channel, n.status, " \
     "n.attempts, " CITYGUARD_EPOCH("n.next_attempt_at") ", " CITYGUARD_EPOCH("n.created_at"          \
     ) ", " CITYGUARD_EPOCH("n.delivered_at") ", n.last_error"
+// The people who are the contact, as JSON text (NULL when none): one column after the 14.
+#define CITYGUARD_NOTIFICATION_PEOPLE                                                                 \
+    ", (SELECT json_agg(json_build_object('id', u.id, 'display_name', u.display_name) ORDER BY u.id)" \
+    "::text FROM users u WHERE u.contact_id = n.contact_id AND NOT u.disabled)"
 inline constexpr query notifications_of_alarm{
     "notifications_of_alarm",
-    "SELECT " CITYGUARD_NOTIFICATION_COLUMNS " FROM notifications n WHERE n.alarm_id = $1 ORDER BY n.id"};
+    "SELECT " CITYGUARD_NOTIFICATION_COLUMNS CITYGUARD_NOTIFICATION_PEOPLE
+    " FROM notifications n WHERE n.alarm_id = $1 ORDER BY n.id"};
 inline constexpr query list_notifications{
     "list_notifications",
-    "SELECT " CITYGUARD_NOTIFICATION_COLUMNS
+    "SELECT " CITYGUARD_NOTIFICATION_COLUMNS CITYGUARD_NOTIFICATION_PEOPLE
     " FROM notifications n "
     "WHERE ($1::text IS NULL OR n.status = $1) AND ($2::bigint IS NULL OR n.id < $2) AND "
     "(($4::text[] IS NULL AND $5::text[] IS NULL AND $6::text[] IS NULL) OR EXISTS (SELECT 1 FROM alarms a "
@@ -67,5 +72,6 @@ inline constexpr query attempts_of_alarm{
       "FROM notification_attempts t JOIN notifications n ON n.id = t.notification_id WHERE n.alarm_id = $1 "
       "ORDER BY t.notification_id, t.attempt"};
 #undef CITYGUARD_NOTIFICATION_COLUMNS
+#undef CITYGUARD_NOTIFICATION_PEOPLE
 
 }  // namespace cityguard::store::queries
