@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <charconv>
+#include <map>
 
 #include "cityguard/alarm_model/coverage.hpp"
 #include "cityguard/alarms/alarm_service.hpp"
@@ -150,6 +152,80 @@ net::awaitable<json> alarm_service::coverage(json site, json sensors) {
     auto out = alarm_model::coverage_of(site_id, *b, present, open);
     if (open.size() > cfg_.max_list) out["truncated"] = true;  // more open alarms than a list returns
     co_return out;
+}
+
+net::awaitable<json> alarm_service::coverage_list(json sites, coverage_query q) {
+    const auto packs = current_catalog();
+    const auto bundle_of = [&packs](const std::string& domain) -> const rules::bundle* {
+        for (const auto& b : packs->bundles)
+            if (b.domain == domain) return &b;
+        return nullptr;
+    };
+    std::size_t limit = cfg_.default_list;
+    if (q.limit) {
+        std::size_t n = 0;
+        auto [p, ec] = std::from_chars(q.limit->data(), q.limit->data() + q.limit->size(), n);
+        if (ec != std::errc{} || p != q.limit->data() + q.limit->size() || n < 1 || n > cfg_.max_list)
+            throw api_error(errc::bad_request, "limit must be between 1 and " + std::to_string(cfg_.max_list));
+        limit = n;
+    }
+    // The page: bundle sites by id, after the cursor (the last site of the previous page).
+    std::vector<json> page;
+    for (auto& site : sites.value("sites", json::array())) {
+        const std::string id = site.value("id", "");
+        if (bundle_of(site.value("domain", "")) && (!q.cursor || id > *q.cursor)) page.push_back(std::move(site));
+    }
+    std::sort(page.begin(), page.end(), [](const json& a, const json& b) { return a["id"] < b["id"]; });
+    const bool more = page.size() > limit;
+    if (more) page.resize(limit);
+
+    std::map<std::string, std::vector<alarm_model::site_sensor>> present;
+    store::alarm_filter f;
+    for (const auto& site : page) {
+        present[site["id"].get<std::string>()];
+        f.sites.push_back(site["id"].get<std::string>());
+    }
+    {
+        const auto places = directory_.snapshot();
+        for (const auto& [id, sensor] : places->by_id)
+            if (auto it = present.find(sensor.site); it != present.end()) it->second.push_back({id, sensor.kind});
+    }
+    for (auto& [site, sensors] : present)
+        std::sort(sensors.begin(), sensors.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    f.statuses = {"active"};
+    f.limit = cfg_.max_list;
+    std::vector<alarm_model::alarm> open;
+    if (!page.empty()) open = co_await repo_.list(std::move(f));
+    const bool alarms_truncated = open.size() > cfg_.max_list;
+
+    json out = json::array();
+    std::size_t met = 0, unmet = 0;
+    for (const auto& site : page) {
+        const std::string id = site["id"].get<std::string>();
+        std::vector<alarm_model::alarm> of_site;
+        for (const auto& a : open)
+            if (a.site == id) of_site.push_back(a);
+        auto c = alarm_model::coverage_of(id, *bundle_of(site.value("domain", "")), present[id], of_site);
+        const bool duty_met = c["summary"]["required_unwatched"].empty();
+        (duty_met ? met : unmet) += 1;
+        if (q.unmet_only && duty_met) continue;
+        out.push_back(
+            {{"site", id},
+             {"name", site.value("name", "")},
+             {"district", site.value("district", "")},
+             {"domain", site.value("domain", "")},
+             {"unit", site.contains("unit") ? site["unit"] : json(nullptr)},
+             {"bundle", std::move(c["bundle"])},
+             {"duty_met", duty_met},
+             {"summary", std::move(c["summary"])}}
+        );
+    }
+    json body{
+        {"sites", std::move(out)},
+        {"page", {{"sites", page.size()}, {"duty_met", met}, {"duty_unmet", unmet}}},
+        {"next_cursor", more ? page.back()["id"] : json(nullptr)}};
+    if (alarms_truncated) body["truncated"] = true;  // more open alarms than a list returns
+    co_return body;
 }
 
 }  // namespace cityguard::alarms

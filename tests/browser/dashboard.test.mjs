@@ -296,6 +296,7 @@ try {
   await cockpit.waitForFunction(() => document.querySelectorAll('#map path.district').length >= 8);
   await cockpit.waitForSelector('#cp-worst li[data-level="red"]');
   await cockpit.waitForSelector('#conn[data-state="live"]');
+  await cockpit.waitForSelector('#cp-duties .big[data-sites]');
   const fits = await cockpit.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight &&
     document.documentElement.scrollWidth <= window.innerWidth);
   assert.ok(fits, 'the cockpit fits 1920×1080 without scrolling');
@@ -398,6 +399,20 @@ try {
   assert.match(await ent.textContent('.timeline'), /梅林站安全员/, 'the timeline names the person by display name');
   await ent.screenshot({ path: `${artifacts}/enterprise-user.png`, fullPage: true });
   step(`the station's staff see only their station, acknowledged alarm ${openId} under their own name, commented and took it on`);
+  // Their duties: the station's 8+8 coverage, and their own figures on the cockpit.
+  const entWall = await enterprise.newPage();
+  entWall.on('pageerror', (e) => problems.push(`enterprise cockpit page error: ${e.message}`));
+  await entWall.setViewportSize({ width: 1920, height: 1080 });
+  await entWall.goto(url + '/cockpit.html');
+  await entWall.waitForSelector('#cp-duties .big[data-sites="1"]');
+  await entWall.waitForSelector('#cp-today-levels .cp-tile');
+  const duties = await entWall.evaluate(() => [...document.querySelectorAll('#cp-duties li')].map((li) => li.dataset.site));
+  assert.ok(duties.every((x) => x === 'GS-FT-001'), `the duty box lists its own station only: ${duties}`);
+  const entMarkers = await entWall.evaluate(() => [...document.querySelectorAll('#map .site-marker')].map((m) => m.dataset.site));
+  assert.deepEqual(entMarkers, ['GS-FT-001'], `the enterprise cockpit's map: its station only: ${entMarkers}`);
+  await entWall.screenshot({ path: `${artifacts}/enterprise-cockpit.png` });
+  await entWall.close();
+  step('the station\'s cockpit shows its own 8+8 duty coverage, figures and map');
   await ent.click('#signout');
   await ent.waitForSelector('#signin:not([hidden])');
   await ent.screenshot({ path: `${artifacts}/signed-out.png` });

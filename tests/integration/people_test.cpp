@@ -778,3 +778,77 @@ TEST(People, TheEnterpriseTierIsPeopleWhoSignInAndActSoEscalationStops) {
     EXPECT_NE(std::find(other_told.begin(), other_told.end(), "district"), other_told.end()) << other.dump();
     std::filesystem::remove(policy);
 }
+
+// "My duties": the coverage overview lists the bundle sites of the caller's part of the city,
+// whether each meets its monitoring duty, in pages.
+TEST(People, EachCallerSeesTheDutyCoverageOfItsOwnBundleSites) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    json sites = json::array();
+    const auto site = [&](const char* id, const char* domain, const char* district, const char* unit) {
+        sites.push_back(
+            {{"id", id},
+             {"name", id},
+             {"domain", domain},
+             {"district", district},
+             {"lat", 22.5},
+             {"lon", 114.0},
+             {"unit", unit}}
+        );
+    };
+    site("GS-A", "gas_station", "福田区", "U-ACME");
+    site("CP-A", "chemical_plant", "福田区", "U-ACME");
+    site("GS-B", "gas_station", "南山区", "U-OTHER");
+    site("BR-A", "bridge", "福田区", "U-ACME");
+    json sensors = json::array();
+    const auto sensor = [&](const std::string& id, const char* at, const char* kind) {
+        sensors.push_back({{"id", id}, {"site", at}, {"kind", kind}, {"unit", "-"}, {"interval_s", 60}});
+    };
+    sensor("GS-A-LEL", "GS-A", "gas_lel");
+    sensor("GS-B-LEL", "GS-B", "gas_lel");
+    for (const char* kind :
+         {"video.fire_smoke", "video.smoking", "video.phone_use", "video.no_ppe", "video.off_duty", "gas_lel"})
+        sensor(std::string("CP-A-") + kind, "CP-A", kind);
+    const json doc{
+        {"units", json::array({{{"id", "U-ACME"}, {"name", "ACME"}}, {{"id", "U-OTHER"}, {"name", "Other"}}})},
+        {"sites", sites},
+        {"sensors", sensors}};
+    ASSERT_EQ(c.call("POST", "/api/v1/registry", kAdminKey, doc.dump()).status, 200);
+    ASSERT_EQ(
+        c.call("POST", "/api/v1/readings", kAdminKey, one_reading("GS-A-LEL", now_micros() - 1'000'000, 60)).status, 200
+    );
+
+    make_user(c, {{"login", "acme-staff"}, {"role", "enterprise"}, {"scope", {{"units", {"U-ACME"}}}}});
+    make_user(c, {{"login", "ns-duty"}, {"role", "operator"}, {"scope", {{"districts", {"南山区"}}}}});
+    auto acme = sign_in(c, "acme-staff");
+    auto ns = sign_in(c, "ns-duty");
+
+    const json mine = as(c, acme, "GET", "/api/v1/coverage").json();
+    EXPECT_EQ(sites_of(mine, "sites"), (std::set<std::string>{"CP-A", "GS-A"})) << "not the bridge: no bundle";
+    std::map<std::string, json> by_site;
+    for (const auto& s : mine["sites"]) by_site[s["site"]] = s;
+    EXPECT_EQ(by_site["CP-A"]["bundle"]["id"], "5+1");
+    EXPECT_TRUE(by_site["CP-A"]["duty_met"]) << by_site["CP-A"].dump();
+    EXPECT_EQ(by_site["GS-A"]["bundle"]["id"], "8+8");
+    EXPECT_FALSE(by_site["GS-A"]["duty_met"]);
+    EXPECT_EQ(by_site["GS-A"]["summary"]["in_alarm"], 1) << "the gas alarm";
+    EXPECT_EQ(mine["page"], json({{"sites", 2}, {"duty_met", 1}, {"duty_unmet", 1}}));
+    EXPECT_TRUE(mine["next_cursor"].is_null());
+    EXPECT_EQ(
+        sites_of(as(c, acme, "GET", "/api/v1/coverage?unmet=true").json(), "sites"), (std::set<std::string>{"GS-A"})
+    );
+    EXPECT_EQ(sites_of(as(c, acme, "GET", "/api/v1/coverage?unit=U-OTHER").json(), "sites"), (std::set<std::string>{}));
+    EXPECT_EQ(sites_of(as(c, ns, "GET", "/api/v1/coverage").json(), "sites"), (std::set<std::string>{"GS-B"}));
+
+    // The whole city, in pages by site id.
+    const json first = c.call("GET", "/api/v1/coverage?limit=2", kAdminKey).json();
+    ASSERT_EQ(first["sites"].size(), 2u);
+    ASSERT_TRUE(first["next_cursor"].is_string());
+    const json second =
+        c.call("GET", "/api/v1/coverage?limit=2&cursor=" + first["next_cursor"].get<std::string>(), kAdminKey).json();
+    EXPECT_EQ(sites_of(second, "sites"), (std::set<std::string>{"GS-B"}));
+    EXPECT_TRUE(second["next_cursor"].is_null());
+    EXPECT_EQ(c.call("GET", "/api/v1/coverage?limit=0", kAdminKey).status, 400);
+    EXPECT_EQ(c.call("GET", "/api/v1/coverage?unmet=maybe", kAdminKey).status, 400);
+}

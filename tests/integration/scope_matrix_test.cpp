@@ -289,6 +289,14 @@ TEST(Scopes, EveryDocumentedOperationObeysEachScope) {
          [&](const caller& who) {
              for (const auto& [site, p] : kSites) item(who, "GET", "/api/v1/sites/" + site, site, true);
          }},
+        {"GET /api/v1/coverage",
+         [&](const caller& who) {
+             // The matrix city has no bundle site (People.EachCallerSeesTheDutyCoverageOfItsOwnBundleSites
+             // has them): whatever is listed lies within the scope.
+             const auto r = c.call("GET", "/api/v1/coverage", who.key);
+             ASSERT_EQ(r.status, 200) << who.name;
+             for (const auto& site : ids_of(r.json(), "sites", "site")) EXPECT_TRUE(who.covers(site)) << who.name;
+         }},
         {"GET /api/v1/sites/{id}/coverage",
          [&](const caller& who) {
              // Coverage answers for bundle domains only (404 for pipelines and bridges): outside the

@@ -13,6 +13,7 @@ Object.assign(TEXT.zh, {
   response_vs_deadline: '响应与处置（近30天，对照时限）', worst_open: '最严重的未关闭报警', districts_ranked: '各区排名：未关闭报警 / 超时未处置',
   level: '等级', ack_median: '签收中位', ack_p90: '签收P90', ack_limit: '签收时限', disposal_rate: '按时处置率', overdue_now: '超时未处置',
   min_short: '分', none: '无', open_alarms: '未关闭', online_of: '在线',
+  duty_coverage: '监测履职（8+8 / 5+1 / 4+X）', duty_met_of: '家达标', duty_missing: '项必备未覆盖',
 });
 Object.assign(TEXT.en, {
   cockpit_title: 'City Safety Monitoring · Leader cockpit', to_dashboard: 'Duty desk', today_by_level: "Today's alarms by level",
@@ -20,9 +21,10 @@ Object.assign(TEXT.en, {
   response_vs_deadline: 'Response and disposal (30 days) against deadlines', worst_open: 'Worst open alarms', districts_ranked: 'Districts: open alarms / overdue disposal',
   level: 'Level', ack_median: 'Ack median', ack_p90: 'Ack p90', ack_limit: 'Ack deadline', disposal_rate: 'Disposed in time', overdue_now: 'Overdue now',
   min_short: 'min', none: 'none', open_alarms: 'open', online_of: 'online',
+  duty_coverage: 'Monitoring duty (8+8 / 5+1 / 4+X)', duty_met_of: 'sites meet it', duty_missing: 'unwatched',
 });
 
-const cockpit = { today: null, trend: null, byLevel: null, byDistrict: null, policy: null };
+const cockpit = { today: null, trend: null, byLevel: null, byDistrict: null, policy: null, duties: null };
 
 function fitStage() {
   const s = Math.min(window.innerWidth / 1920, window.innerHeight / 1080);
@@ -122,7 +124,20 @@ function renderLive() {
   $('#cp-districts').innerHTML = bars(ranked.map((r) => ({ ...r, text: `${r.value} / ${r.overdue}`, late: r.overdue > 0 })));
 }
 
+// The bundle sites of the caller's part of the city (an enterprise: its own) and which of them
+// miss a required monitoring item (GET /api/v1/coverage).
+function renderDuties() {
+  const d = cockpit.duties;
+  if (!d) return;
+  const unmet = d.sites.filter((x) => !x.duty_met).slice(0, 3);
+  $('#cp-duties').innerHTML = `<span class="big" data-met="${d.page.duty_met}" data-sites="${d.page.sites}">${d.page.duty_met} / ${d.page.sites}${d.next_cursor ? '+' : ''}</span>
+    <small>${esc(t('duty_met_of'))}</small>
+    <ul>${unmet.map((x) => `<li data-site="${esc(x.site)}"><span>${esc(x.name || x.site)} · ${esc(x.bundle.id)}</span>
+      <b>${x.summary.required_unwatched.length} ${esc(t('duty_missing'))}</b></li>`).join('')}</ul>`;
+}
+
 function renderAll() {
+  renderDuties();
   renderToday();
   renderTrend();
   renderResponse();
@@ -139,6 +154,8 @@ async function refreshStats() {
     api('GET', `/api/v1/stats?group_by=district&top=0&to=${today.to}`),
   ]);
   Object.assign(cockpit, { today, trend, byLevel, byDistrict });
+  cockpit.duties = await api('GET', '/api/v1/coverage?limit=1000').catch(() => null);
+  renderDuties();
   renderToday();
   renderTrend();
   renderResponse();

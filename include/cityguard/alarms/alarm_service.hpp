@@ -40,6 +40,12 @@ struct list_query {
     store::place_filter scope;  ///< the caller's part of the city
 };
 
+/// GET /api/v1/coverage's query string.
+struct coverage_query {
+    std::optional<std::string> limit, cursor;
+    bool unmet_only = false;  ///< only sites with a required item no working sensor watches
+};
+
 class alarm_service final : public writer::batch_observer {
   public:
     alarm_service(
@@ -119,6 +125,10 @@ class alarm_service final : public writer::batch_observer {
 
     /// A site's coverage of its domain's bundle. `site` and `sensors` as the registry lists them.
     boost::asio::awaitable<nlohmann::json> coverage(nlohmann::json site, nlohmann::json sensors);
+    /// The duty overview (GET /api/v1/coverage): one page of the sites in `sites` (as the
+    /// registry lists them, already narrowed to the caller's scope) whose domain has a bundle,
+    /// by site id after `q.cursor`, each with its coverage summary; sensors from the directory.
+    boost::asio::awaitable<nlohmann::json> coverage_list(nlohmann::json sites, coverage_query q);
 
     /// For /metrics: alarms raised by level and domain (committed), and the rule engine's time
     /// per readings batch.
