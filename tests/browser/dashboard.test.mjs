@@ -5,6 +5,7 @@
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { strict as assert } from 'node:assert';
+import { createHmac } from 'node:crypto';
 
 const url = process.env.CITYGUARD_URL;
 const adminKey = process.env.CITYGUARD_ADMIN_KEY;
@@ -24,6 +25,20 @@ async function api(method, path, body, key = adminKey) {
 
 async function post(sensor, value, ts = new Date()) {
   await api('POST', '/api/v1/readings', { readings: [{ sensor, ts: ts.toISOString(), value }] });
+}
+
+// RFC 6238 with the defaults CityGuard uses (SHA-1, 30 s, 6 digits), as an authenticator app.
+function totp(secretBase32, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of secretBase32.replace(/=+$/, '')) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const key = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) key.push(parseInt(bits.slice(i, i + 8), 2));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
+  const h = createHmac('sha1', Buffer.from(key)).update(counter).digest();
+  const o = h[19] & 15;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1e6).padStart(6, '0');
 }
 
 const steps = [];
@@ -413,6 +428,33 @@ try {
   await entWall.screenshot({ path: `${artifacts}/enterprise-cockpit.png` });
   await entWall.close();
   step('the station\'s cockpit shows its own 8+8 duty coverage, figures and map');
+  // Their own account: a second factor with recovery codes, then a new password; the next
+  // sign-in asks for a code, and a recovery code serves.
+  await ent.click('#account-open');
+  await ent.waitForSelector('#account:not([hidden])');
+  await ent.click('#totp-start');
+  await ent.waitForSelector('#totp-setup:not([hidden])');
+  const secret = await ent.getAttribute('#totp-secret', 'data-secret');
+  await ent.fill('#totp-code', totp(secret));
+  await ent.click('#totp-confirm');
+  await ent.waitForSelector('#totp-recovery:not([hidden])');
+  const recovery = await ent.$$eval('#totp-recovery-codes li', (items) => items.map((li) => li.textContent));
+  assert.equal(recovery.length, 10, 'ten recovery codes, shown once');
+  await ent.screenshot({ path: `${artifacts}/account-second-factor.png` });
+  const newPassword = 'Station-Safe-2027';
+  await ent.fill('#current-password', password);
+  await ent.fill('#new-password', newPassword);
+  await ent.click('#password-button');
+  await ent.waitForSelector('#signin:not([hidden])');
+  await ent.fill('#login', 'meilin-staff');
+  await ent.fill('#password', newPassword);
+  await ent.click('#signin-button');
+  await ent.waitForSelector('#code-row:not([hidden])');
+  await ent.fill('#code', recovery[0]);
+  await ent.click('#signin-button');
+  await ent.waitForSelector('#signin', { state: 'hidden' });
+  await ent.waitForSelector('tr.alarm-row');
+  step('the staff enrol a second factor from the dashboard, change their password, and sign in again with a recovery code');
   await ent.click('#signout');
   await ent.waitForSelector('#signin:not([hidden])');
   await ent.screenshot({ path: `${artifacts}/signed-out.png` });

@@ -8,6 +8,7 @@ import { renderConn, renderAll, renderList, refreshOverview, renderMap, tickDead
 import { loadDetail, act, renderChart } from './detail.js';
 import { loadSilences, createSilence, endSilence } from './duty.js';
 import { openSiteFile, closeSiteFile } from './sitefile.js';
+import { initAccount, openAccount } from './account.js';
 
 // ---------- i18n ----------
 export function applyText() {
@@ -41,6 +42,8 @@ export function fillFilters() {
 async function enter() {
   $('#signin').hidden = true;
   $('#whoami').textContent = whoText(state.who);
+  // A role that must use a second factor may do nothing else until it has one.
+  if (state.who && state.who.must_enrol_second_factor) { openAccount(); return; }
   document.body.dataset.role = state.who ? state.who.role : '';  // style.css hides what the role may not do
   await loadReference();
   connect();
@@ -109,6 +112,7 @@ export function init() {
     applyText();
   });
   $('#signout').addEventListener('click', signOut);
+  initAccount({ afterPasswordChange: signOut, afterEnrol: enter });
   $('#signin-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     $('#signin-error').textContent = '';
