@@ -460,6 +460,28 @@ try {
   await ent.screenshot({ path: `${artifacts}/signed-out.png` });
   await enterprise.close();
 
+  // An admin, whose role must use a second factor (auth.require_totp_for), is brought to the
+  // enrolment first; the page opens once it is confirmed.
+  await api('POST', '/api/v1/users', { login: 'browser-admin', display_name: '市管理员', role: 'admin', password });
+  const adminContext = await browser.newContext({ viewport: { width: 1500, height: 1000 }, locale: 'zh-CN' });
+  const adm = await adminContext.newPage();
+  adm.on('pageerror', (e) => problems.push(`admin page error: ${e.message}`));
+  await adm.goto(url + '/');
+  await signIn(adm, 'browser-admin');
+  await adm.waitForSelector('#account:not([hidden]) #account-must-enrol:not([hidden])');
+  assert.equal(await adm.locator('tr.alarm-row').count(), 0, 'nothing loads before the second factor');
+  await adm.click('#account-close');
+  assert.ok(await adm.isVisible('#account'), 'the enrolment cannot be closed while it is required');
+  await adm.click('#totp-start');
+  await adm.waitForSelector('#totp-setup:not([hidden])');
+  await adm.fill('#totp-code', totp(await adm.getAttribute('#totp-secret', 'data-secret')));
+  await adm.click('#totp-confirm');
+  await adm.waitForSelector('#totp-recovery:not([hidden])');
+  await adm.click('#account-close');
+  await adm.waitForSelector('tr.alarm-row');
+  step('an admin who must use a second factor enrols it first, then the dashboard opens');
+  await adminContext.close();
+
   assert.deepEqual(problems, [], `no errors in the page: ${problems.join('; ')}`);
   console.log(`dashboard: ${steps.length} checks passed; screenshots in ${artifacts}`);
 } catch (e) {

@@ -22,7 +22,10 @@ trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 admin_key=browser-test-admin-key-0123456789
 mkdir -p "$artifacts"
-CITYGUARD_ADMIN_KEY=$admin_key "$binary" --db "$dsn dbname=$db" --listen "127.0.0.1:$port" --threads 2 \
+# The defaults (every key is optional), with admins made to use a second factor (the test
+# enrols one).
+echo '{"auth": {"require_totp_for": ["admin"]}}' >"$artifacts/cityguard.json"
+CITYGUARD_ADMIN_KEY=$admin_key "$binary" --config "$artifacts/cityguard.json" --db "$dsn dbname=$db" --listen "127.0.0.1:$port" --threads 2 \
   --web "$root/web" --rules "$root/config/rules" --registry "$root/config/demo/registry.json" \
   --log-level warn >"$artifacts/server.log" 2>&1 &
 server=$!
