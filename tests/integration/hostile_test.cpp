@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "../support/child_server.hpp"
+#include "../support/people.hpp"
 #include "../support/test_env.hpp"
 #include "../support/ws_client.hpp"
 #include "cityguard/util/time.hpp"
@@ -805,4 +806,188 @@ TEST(Hostile, ASignInFloodIsBoundedInTotalAndCrowdsOutNobody) {
     );
     EXPECT_EQ(ok.status, 201) << "the person signs in once the flood is over";
     srv.expect_serving();
+}
+
+// Sessions under attack (issue 28): the cookie's flags, CSRF, fixation, expiry and lockout.
+TEST(Hostile, ASessionCookieAloneChangesNothingAndCarriesItsFlags) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    make_user(c, {{"login", "ann"}, {"display_name", "Ann 安"}, {"role", "operator"}});
+    auto r = c.request(
+        "POST",
+        "/api/v1/session",
+        json{{"login", "ann"}, {"password", kPassword}}.dump(),
+        {{"Content-Type", "application/json"}}
+    );
+    ASSERT_EQ(r.status, 201) << r.body;
+    const std::string set_cookie = r.headers["Set-Cookie"];
+    EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos);
+    EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos);
+    EXPECT_NE(set_cookie.find("Path=/"), std::string::npos);
+    EXPECT_EQ(set_cookie.find("Secure"), std::string::npos) << "plain HTTP: a Secure cookie would never come back";
+    EXPECT_EQ(r.json()["who"]["display_name"], "Ann 安");
+    const signed_in ann{cookie_of(r), r.json()["csrf_token"]};
+
+    // Behind a TLS proxy the cookie is Secure.
+    auto tls = c.request(
+        "POST",
+        "/api/v1/session",
+        json{{"login", "ann"}, {"password", kPassword}}.dump(),
+        {{"Content-Type", "application/json"}, {"X-Forwarded-Proto", "https"}}
+    );
+    EXPECT_NE(tls.headers["Set-Cookie"].find("; Secure"), std::string::npos);
+
+    // The cookie reads; a change needs the session's CSRF token as well.
+    auto me = c.request("GET", "/api/v1/session", "", {{"Cookie", ann.cookie}});
+    ASSERT_EQ(me.status, 200);
+    EXPECT_EQ(me.json()["who"]["name"], "ann");
+    EXPECT_EQ(me.json()["csrf_token"], ann.csrf);
+    EXPECT_EQ(c.request("GET", "/api/v1/alarms", "", {{"Cookie", ann.cookie}}).status, 200);
+    const std::string silence = R"({"domain":"bridge","duration_s":600,"reason":"drill"})";
+    EXPECT_EQ(
+        c.request(
+             "POST", "/api/v1/silences", silence, {{"Cookie", ann.cookie}, {"Content-Type", "application/json"}}
+        ).status,
+        403
+    );
+    EXPECT_EQ(
+        c.request(
+             "POST",
+             "/api/v1/silences",
+             silence,
+             {{"Cookie", ann.cookie}, {"Content-Type", "application/json"}, {"X-CSRF-Token", "forged"}}
+        ).status,
+        403
+    );
+    // Another session's token does not serve this one.
+    const auto other = sign_in(c, "ann");
+    EXPECT_EQ(
+        c.request(
+             "POST",
+             "/api/v1/silences",
+             silence,
+             {{"Cookie", ann.cookie}, {"Content-Type", "application/json"}, {"X-CSRF-Token", other.csrf}}
+        ).status,
+        403
+    );
+    // A cross-site form post carries the cookie but no token: refused, whatever its type.
+    EXPECT_EQ(
+        c.request(
+             "POST",
+             "/api/v1/silences",
+             "domain=bridge",
+             {{"Cookie", ann.cookie}, {"Content-Type", "application/x-www-form-urlencoded"}}
+        ).status,
+        403
+    );
+    EXPECT_EQ(as(c, ann, "POST", "/api/v1/silences", silence).status, 201) << "with its own token it works";
+}
+
+TEST(Hostile, PlantedIdleExpiredAndEndedSessionsAreRefused) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    const auto id = make_user(c, {{"login", "carl"}, {"role", "viewer"}});
+    // A cookie planted before sign-in is replaced, never adopted.
+    auto r = c.request(
+        "POST",
+        "/api/v1/session",
+        json{{"login", "carl"}, {"password", kPassword}}.dump(),
+        {{"Content-Type", "application/json"}, {"Cookie", "cg_session=planted-by-attacker"}}
+    );
+    ASSERT_EQ(r.status, 201);
+    const signed_in first{cookie_of(r), r.json()["csrf_token"]};
+    EXPECT_NE(first.cookie, "cg_session=planted-by-attacker");
+    // A second sign-in from a browser that carries the first session ends it.
+    r = c.request(
+        "POST",
+        "/api/v1/session",
+        json{{"login", "carl"}, {"password", kPassword}}.dump(),
+        {{"Content-Type", "application/json"}, {"Cookie", first.cookie}}
+    );
+    ASSERT_EQ(r.status, 201);
+    const signed_in second{cookie_of(r), r.json()["csrf_token"]};
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", first.cookie}}).status, 401);
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", second.cookie}}).status, 200);
+
+    // Idle too long: gone (the database ages the session; auth.session_idle_minutes is 30).
+    srv.db().exec("UPDATE user_sessions SET last_seen = now() - interval '31 minutes'");
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", second.cookie}}).status, 401);
+    const auto third = sign_in(c, "carl");
+    srv.db().exec("UPDATE user_sessions SET created_at = now() - interval '13 hours'");
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", third.cookie}}).status, 401) << "absolute lifetime";
+
+    // Disabled: the next request is refused.
+    const auto fourth = sign_in(c, "carl");
+    ASSERT_EQ(c.call("PATCH", "/api/v1/users/" + std::to_string(id), kAdminKey, R"({"disabled":true})").status, 200);
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", fourth.cookie}}).status, 401);
+    EXPECT_EQ(
+        c.request(
+             "POST",
+             "/api/v1/session",
+             json{{"login", "carl"}, {"password", kPassword}}.dump(),
+             {{"Content-Type", "application/json"}}
+        ).status,
+        401
+    );
+    ASSERT_EQ(c.call("PATCH", "/api/v1/users/" + std::to_string(id), kAdminKey, R"({"disabled":false})").status, 200);
+
+    // A new password ends every session of the person.
+    const auto fifth = sign_in(c, "carl");
+    EXPECT_EQ(
+        as(c,
+           fifth,
+           "POST",
+           "/api/v1/session/password",
+           json{{"current_password", kPassword}, {"new_password", "Another-Horse-7"}}.dump())
+            .status,
+        204
+    );
+    EXPECT_EQ(c.request("GET", "/api/v1/session", "", {{"Cookie", fifth.cookie}}).status, 401);
+    EXPECT_NO_THROW(sign_in(c, "carl", "Another-Horse-7"));
+}
+
+TEST(Hostile, GuessingPasswordsLocksAnAccountOnlyBrieflyAndThrottlesTheAddress) {
+    CITYGUARD_REQUIRE_DB();
+    auto cfg = test_config("");
+    cfg.auth.account_max_failures = 3;
+    cfg.auth.account_lockout_seconds = 1;
+    cfg.auth.account_lockout_max_seconds = 2;
+    cfg.auth.signin_burst_per_address = 1000;
+    test_server srv(cfg);
+    auto c = srv.client();
+    make_user(c, {{"login", "dora"}, {"role", "viewer"}});
+    const auto attempt = [&](const std::string& password) {
+        return c.request(
+            "POST",
+            "/api/v1/session",
+            json{{"login", "dora"}, {"password", password}}.dump(),
+            {{"Content-Type", "application/json"}}
+        );
+    };
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(attempt("Wrong-Horse-9").status, 401);
+    auto locked = attempt(kPassword);
+    EXPECT_EQ(locked.status, 429) << "locked, even with the right password";
+    EXPECT_TRUE(locked.headers.count("Retry-After"));
+    // The lock is short (auth.account_lockout_max_seconds): an attacker cannot keep the person out for long.
+    for (int i = 0; i < 5; ++i) attempt("Wrong-Horse-9");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+    EXPECT_EQ(attempt(kPassword).status, 201);
+
+    // Per address: a burst, then 429 for everyone trying from there.
+    auto strict = test_config("");
+    strict.auth.signin_burst_per_address = 3;
+    strict.auth.signins_per_address_per_minute = 1;
+    test_server throttled(strict);
+    auto t = throttled.client();
+    int refused = 0;
+    for (int i = 0; i < 6; ++i)
+        refused += t.request(
+                        "POST",
+                        "/api/v1/session",
+                        R"({"login":"x","password":"Wrong-Horse-9"})",
+                        {{"Content-Type", "application/json"}}
+                   ).status == 429;
+    EXPECT_EQ(refused, 3);
 }
