@@ -14,6 +14,7 @@
 
 #include "../support/child_server.hpp"
 #include "../support/test_env.hpp"
+#include "cityguard/app/app.hpp"
 #include "cityguard/store/migrations.hpp"
 #include "cityguard/util/time.hpp"
 
@@ -54,6 +55,44 @@ TEST(Lifecycle, MigrationsApplyOnce) {
     EXPECT_EQ(cityguard::store::migrate(db.url(), all).size(), all.size());
     EXPECT_TRUE(cityguard::store::migrate(db.url(), all).empty());
     EXPECT_EQ(db.query_value("SELECT count(*) FROM schema_migrations"), std::to_string(all.size()));
+}
+
+// Issue 28's migration: a key made before people and scopes existed keeps working, as a key of
+// the whole city with its role.
+TEST(Lifecycle, KeysFromBeforePeopleKeepWorkingAsWholeCityKeys) {
+    CITYGUARD_REQUIRE_DB();
+    scratch_database db;
+    std::vector<cityguard::store::migration> before;
+    for (const auto& m : cityguard::store::embedded_migrations())
+        if (m.name < "0017") before.push_back(m);
+    ASSERT_FALSE(before.empty());
+    cityguard::store::migrate(db.url(), before);
+    const std::string old_key = "an-operator-key-from-2025-0123456789";
+    db.exec(
+        "INSERT INTO api_keys (name, role, key_hash) VALUES ('old-desk', 'operator', "
+        "encode(sha256(convert_to('" +
+        old_key + "', 'UTF8')), 'hex'))"
+    );
+    cityguard::app::app server(test_config(db.url()));  // applies 0017 onwards
+    server.start();
+    http_client c(server.port());
+    const json sites{
+        {"sites",
+         {{{"id", "A"}, {"name", "a"}, {"domain", "bridge"}, {"district", "福田区"}, {"lat", 22.5}, {"lon", 114.0}},
+          {{"id", "B"},
+           {"name", "b"},
+           {"domain", "gas_pipeline"},
+           {"district", "南山区"},
+           {"lat", 22.5},
+           {"lon", 113.9}}}}};
+    ASSERT_EQ(c.call("POST", "/api/v1/registry", kAdminKey, sites.dump()).status, 200);
+    const json me = c.call("GET", "/api/v1/session", old_key).json();
+    EXPECT_EQ(me["who"]["role"], "operator");
+    EXPECT_EQ(me["who"]["scope"], json::object()) << "the whole city";
+    const json listed = c.call("GET", "/api/v1/sites", old_key).json();
+    EXPECT_EQ(listed["sites"].size(), 2u);
+    EXPECT_EQ(c.call("GET", "/api/v1/keys", old_key).status, 403) << "still an operator, not an admin";
+    server.stop();
 }
 
 TEST(Lifecycle, MigrationsFromADirectoryMatchTheBuiltInOnes) {
