@@ -55,6 +55,7 @@ struct harness {
         ioc,
         cg::app::wiring{
             cg::rules::load_packs(CITYGUARD_SOURCE_DIR "/config/rules"),
+            cg::rules::load_domains(CITYGUARD_SOURCE_DIR "/config/rules"),
             cg::notification_model::load_policy_file(CITYGUARD_SOURCE_DIR "/config/notifications.json"),
             "fuzz",
             [this] { return scrape_text(); },

@@ -31,6 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!cg::api::parse_target(text, path, query)) return 0;
 
     static const cg::config::stats_config stats_cfg;
+    static const auto domains = cg::rules::load_domains(CITYGUARD_SOURCE_DIR "/config/rules");
     cg::stats::stats_request s{
         param(query, "from"),
         param(query, "to"),
@@ -47,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           std::optional(cg::util::kFirstDay),
           std::optional(cg::util::kLastDay)}) {
         try {
-            const auto f = cg::stats::parse_filter(s, stats_cfg, today);
+            const auto f = cg::stats::parse_filter(s, stats_cfg, domains, today);
             if (f.from_day.empty() != f.to_day.empty()) __builtin_trap();
             if (!f.from_day.empty()) {
                 const auto first = cg::util::parse_date(f.from_day), last = cg::util::parse_date(f.to_day);

@@ -21,8 +21,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using cityguard::registry::parse_site;
     using cityguard::registry::parse_unit;
     const auto known_channel = [](std::string_view name) { return name == "log" || name == "duty-webhook"; };
+    static const auto domains = cityguard::rules::load_domains(CITYGUARD_SOURCE_DIR "/config/rules");
     for (const auto path_id : {std::optional<std::string_view>{}, std::optional<std::string_view>{"GP-1"}}) {
-        if (auto site = parse_site(doc, path_id); site.index() == 0) cityguard::registry::to_json(std::get<0>(site));
+        if (auto site = parse_site(doc, path_id, domains); site.index() == 0)
+            cityguard::registry::to_json(std::get<0>(site));
         if (auto sensor = parse_sensor(doc, path_id); sensor.index() == 0)
             cityguard::registry::to_json(std::get<0>(sensor));
         if (auto unit = parse_unit(doc, path_id); unit.index() == 0) cityguard::registry::to_json(std::get<0>(unit));
@@ -35,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         for (const char* list : {"sites", "sensors", "units", "contacts", "resources"})
             if (auto it = doc.find(list); it != doc.end() && it->is_array())
                 for (const auto& item : *it) {
-                    (void)parse_site(item, std::nullopt);
+                    (void)parse_site(item, std::nullopt, domains);
                     (void)parse_sensor(item, std::nullopt);
                     (void)parse_unit(item, std::nullopt);
                     (void)parse_contact(item, std::nullopt, known_channel);

@@ -12,10 +12,11 @@ namespace cg = cityguard;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     static const cg::notification_model::policy policy;
+    static const auto domains = cg::rules::load_domains(CITYGUARD_SOURCE_DIR "/config/rules");
     constexpr cg::util::micros kNow = 1'764'979'200'000'000;  // 2025-12-06: a fixed "now", for repeatable runs
     try {
         const auto body = cg::util::parse_untrusted_json(text, cg::util::kDefaultJsonMaxDepth);
-        const auto s = cg::notifications::parse_silence(body, policy, kNow);
+        const auto s = cg::notifications::parse_silence(body, policy, domains, kNow);
         const auto& w = s.what;
         // What we accept holds for a while from now on, within the calendar and the longest silence,
         // matches something narrower than everything, and says why.

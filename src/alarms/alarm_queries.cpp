@@ -135,12 +135,13 @@ net::awaitable<json> alarm_service::coverage(json site, json sensors) {
     const auto packs = current_catalog();
     const auto& bundles = packs->bundles;
     auto b = std::find_if(bundles.begin(), bundles.end(), [&](const rules::bundle& x) { return x.domain == domain; });
-    if (b == bundles.end())
+    if (b == bundles.end()) {
+        std::string with_bundles;
+        for (const auto& x : bundles) with_bundles += (with_bundles.empty() ? "" : ", ") + x.domain;
         throw api_error(
-            errc::not_found,
-            "no bundle for domain '" + domain +
-                "': coverage applies to gas_station, chemical_plant and major_hazard sites"
+            errc::not_found, "no bundle for domain '" + domain + "': coverage applies to sites of " + with_bundles
         );
+    }
     std::vector<alarm_model::site_sensor> present;
     for (const auto& s : sensors.value("sensors", json::array()))
         present.push_back({s.value("id", ""), s.value("kind", "")});

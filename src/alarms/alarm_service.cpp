@@ -24,6 +24,7 @@ alarm_service::alarm_service(
     net::io_context& ioc,
     std::vector<rules::rule> rules,
     const registry::sensor_directory& directory,
+    rules::domain_book& domains,
     writer::serial_writer& writer,
     store::alarms_repo& repo,
     const config::alarms_config& cfg,
@@ -39,6 +40,7 @@ alarm_service::alarm_service(
           }
       ),
       directory_(directory),
+      domains_(domains),
       writer_(writer),
       repo_(repo),
       cfg_(cfg),
@@ -135,18 +137,15 @@ net::awaitable<void> alarm_service::restore() {
 }
 
 net::awaitable<void> alarm_service::take_over() {
-    std::vector<rules::rule> next_rules;
-    std::optional<std::vector<rules::bundle>> next_bundles;
+    std::optional<rules::pack_set> next;
     try {
-        next_rules = rules::load_packs(packs_dir_);
-        next_bundles = rules::load_bundles(packs_dir_, next_rules);
+        next = rules::load_pack_set(packs_dir_);
     } catch (const std::exception& e) {
         spdlog::warn("rule packs on disk refused at takeover, the loaded ones stay: {}", e.what());
-        next_rules = engine_.rules();
     }
     transaction_.rollback();
-    engine_ = alarm_model::engine(std::move(next_rules), util::now_micros());
-    if (next_bundles) publish_catalog(engine_.rules(), std::move(*next_bundles));
+    engine_ = alarm_model::engine(next ? std::move(next->rules) : engine_.rules(), util::now_micros());
+    if (next) publish_catalog(engine_.rules(), std::move(next->bundles), std::move(next->domains));
     escalation_ = notification_model::escalation(policy_, [this](const std::string& site) {
         auto it = district_of_site_.find(site);
         return it == district_of_site_.end() ? std::string() : it->second;
@@ -311,16 +310,14 @@ net::awaitable<json> alarm_service::reload() {
     // The result: the summary, or why the packs were refused (nothing changed then).
     using result_t = std::variant<json, std::string>;
     std::function<result_t(store::writer_connection&)> step = [this](store::writer_connection& connection) -> result_t {
-        std::vector<rules::rule> next_rules;
-        std::vector<rules::bundle> next_bundles;
+        rules::pack_set next;
         try {
-            next_rules = rules::load_packs(packs_dir_);
-            next_bundles = rules::load_bundles(packs_dir_, next_rules);
+            next = rules::load_pack_set(packs_dir_);
         } catch (const std::exception& e) {  // pack_error, or a file that cannot be read
             return std::string(e.what());
         }
         transaction_.begin();  // the engine to be replaced has nothing staged
-        engine_ = alarm_model::engine(std::move(next_rules), std::move(engine_));
+        engine_ = alarm_model::engine(std::move(next.rules), std::move(engine_));
         const auto& summary = engine_.last_reload();
         const auto live = std::count_if(engine_.rules().begin(), engine_.rules().end(), [](const rules::rule& r) {
             return !r.retired;
@@ -331,7 +328,7 @@ net::awaitable<json> alarm_service::reload() {
             {"changed", summary.changed},
             {"removed", summary.removed},
             {"unchanged", summary.unchanged}};
-        publish_catalog(engine_.rules(), std::move(next_bundles));
+        publish_catalog(engine_.rules(), std::move(next.bundles), std::move(next.domains));
         try {
             transaction_.run(connection, engine_.retire_removed(util::now_micros()));
         } catch (const std::exception& e) {

@@ -17,7 +17,14 @@ rules::responders alarm_service::responders_of(std::string_view rule_id) const {
     return it == current->responders.end() ? rules::responders{} : it->second;
 }
 
-void alarm_service::publish_catalog(const std::vector<rules::rule>& rule_list, std::vector<rules::bundle> bundles) {
+void alarm_service::publish_catalog(
+    const std::vector<rules::rule>& rule_list,
+    std::vector<rules::bundle> bundles,
+    std::optional<rules::domain_catalog> domains
+) {
+    if (domains) domains_.replace(std::move(*domains));
+    json listed_domains = json::array();
+    for (const auto& d : domains_.snapshot()->all()) listed_domains.push_back(rules::to_json(d));
     json listed = json::array();
     std::map<std::string, rules::responders, std::less<>> responders;
     for (const auto& r : rule_list) {
@@ -33,26 +40,28 @@ void alarm_service::publish_catalog(const std::vector<rules::rule>& rule_list, s
     auto next = std::make_shared<const catalog>(catalog{
         json{{"rules", std::move(listed)}}.dump(),
         json{{"bundles", std::move(listed_bundles)}}.dump(),
+        json{{"domains", std::move(listed_domains)}}.dump(),
         std::move(bundles),
         std::move(responders)});
     std::lock_guard lock(catalog_mutex_);
     catalog_ = std::move(next);
 }
 
-void alarm_service::set_packs(std::string dir, std::vector<rules::bundle> bundles) {
+void alarm_service::set_packs(std::string dir, std::vector<rules::bundle> bundles, rules::domain_catalog domains) {
     packs_dir_ = std::move(dir);
-    publish_catalog(engine_.rules(), std::move(bundles));
+    publish_catalog(engine_.rules(), std::move(bundles), std::move(domains));
 }
 
 std::string alarm_service::bundles_body() const { return current_catalog()->bundles_body; }
 
+std::string alarm_service::domains_body() const { return current_catalog()->domains_body; }
+
 std::string alarm_service::rules_body() const { return current_catalog()->rules_body; }
 
 void alarm_service::reload_catalog() {
-    auto next_rules = rules::load_packs(packs_dir_);
-    auto next_bundles = rules::load_bundles(packs_dir_, next_rules);
+    auto next = rules::load_pack_set(packs_dir_);
     // Only the catalog: a follower's engine is not in use, and is rebuilt when it takes over.
-    publish_catalog(next_rules, std::move(next_bundles));
+    publish_catalog(next.rules, std::move(next.bundles), std::move(next.domains));
 }
 
 }  // namespace cityguard::alarms

@@ -26,6 +26,11 @@ void add_rule_routes(router& r, services& s) {
     r.add({"GET", "/api/v1/bundles", access::read, false, [&s](request&) -> net::awaitable<response> {
                co_return response{200, "application/json", s.alarms.bundles_body(), {}};
            }});
+    // The domains the rule packs declare (names, colour, icon, sensor kinds): reference data
+    // every dashboard needs, like the bundles, so not narrowed by scope.
+    r.add({"GET", "/api/v1/domains", access::read, false, [&s](request&) -> net::awaitable<response> {
+               co_return response{200, "application/json", s.alarms.domains_body(), {}};
+           }});
     // The duty overview: each bundle site of the caller's part of the city and whether its
     // required items are watched (an enterprise user sees its own sites: "my duties").
     r.add({"GET", "/api/v1/coverage", access::read, false, [&s](request& req) -> net::awaitable<response> {

@@ -33,11 +33,19 @@ std::string make_member_id(const config::config& cfg) {
 
 }  // namespace
 
-app::parts::parts(const config::config& cfg, std::vector<rules::rule> rules, notification_model::policy policy)
+app::parts::parts(const config::config& cfg, rules::pack_set packs, notification_model::policy policy)
     : cfg(cfg),
       ioc(io_threads(cfg)),
       work(net::make_work_guard(ioc)),
-      c(cfg, ioc, wiring{std::move(rules), std::move(policy), make_member_id(cfg), [this] { return scrape(); }, {}}),
+      c(cfg,
+        ioc,
+        wiring{
+            std::move(packs.rules),
+            packs.domains,
+            std::move(policy),
+            make_member_id(cfg),
+            [this] { return scrape(); },
+            {}}),
       notifier(ioc, c.notifications_repo, c.policy, cfg.notifications),
       handover(ioc, c.writer, c.registry, c.alarms, c.silences, c.keys, c.cluster_repo, [this] { notifier.wake(); }),
       follower(
@@ -164,10 +172,12 @@ void app::start() {
 
     if (cfg_.rules_dir.empty())
         throw std::runtime_error("no rule packs found: set rules_dir in the config or pass --rules DIR");
-    auto rule_set = rules::load_packs(cfg_.rules_dir);  // a bad pack stops start-up, naming file and rule
-    spdlog::info("rule packs: {} rules from {}", rule_set.size(), cfg_.rules_dir);
-
-    auto bundles = rules::load_bundles(cfg_.rules_dir, rule_set);
+    auto packs = rules::load_pack_set(cfg_.rules_dir);  // a bad pack stops start-up, naming file and rule
+    spdlog::info(
+        "rule packs: {} rules of {} domains from {}", packs.rules.size(), packs.domains.all().size(), cfg_.rules_dir
+    );
+    auto bundles = std::move(packs.bundles);
+    auto domains = packs.domains;
     if (cfg_.notifications_file.empty())
         throw std::runtime_error(
             "no notification file found: set notifications_file in the config or pass --notifications FILE"
@@ -175,10 +185,15 @@ void app::start() {
     auto policy =
         notification_model::load_policy_file(cfg_.notifications_file);  // a bad file stops start-up, naming the field
     spdlog::info("notifications: {} channel(s) from {}", policy.channels.size(), cfg_.notifications_file);
-    parts_ = std::make_unique<parts>(cfg_, std::move(rule_set), std::move(policy));
+    if (const auto unknown = notification_model::unknown_domains(policy, domains); !unknown.empty())
+        throw std::runtime_error(
+            cfg_.notifications_file + ": a policy names domain '" + unknown.front() +
+            "', which no rule pack declares (" + domains.listed() + ")"
+        );
+    parts_ = std::make_unique<parts>(cfg_, std::move(packs), std::move(policy));
     auto& p = *parts_;
     p.register_metrics();
-    p.c.alarms.set_packs(cfg_.rules_dir, std::move(bundles));
+    p.c.alarms.set_packs(cfg_.rules_dir, std::move(bundles), std::move(domains));
     const int n = io_threads(cfg_);
     for (int i = 0; i < n; ++i) threads_.emplace_back([&p] { run_io_thread(p.ioc); });
 

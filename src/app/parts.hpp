@@ -27,7 +27,7 @@ namespace cityguard::app {
 /// The I/O context first (everything posts to it), the components, then what runs on its own.
 /// Destroyed in reverse, so nothing outlives what it uses.
 struct app::parts {
-    parts(const config::config& cfg, std::vector<rules::rule> rules, notification_model::policy policy);
+    parts(const config::config& cfg, rules::pack_set packs, notification_model::policy policy);
 
     const config::config& cfg;
     boost::asio::io_context ioc;

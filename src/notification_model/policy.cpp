@@ -101,14 +101,12 @@ level_policy parse_level_policy(const json& p, const std::string& where) {
                                                                    : std::nullopt;
     if (!lvl) fail(where + ".level", "must be red, orange, yellow or blue");
     lp.lvl = *lvl;
+    // Which domains exist is the rule packs' to say (rules::domain_catalog): the composition
+    // root checks the names against them with unknown_domains.
     if (p.contains("domain")) {
-        if (!p["domain"].is_string() ||
-            std::find(rules::kDomains.begin(), rules::kDomains.end(), p["domain"].get<std::string>()) ==
-                rules::kDomains.end())
-            fail(
-                where + ".domain",
-                "must be one of gas_pipeline, bridge, ground, gas_station, chemical_plant, major_hazard"
-            );
+        if (!p["domain"].is_string() || p["domain"].get<std::string>().empty() ||
+            p["domain"].get<std::string>().size() > 48)
+            fail(where + ".domain", "must be a domain of the rule packs");
         lp.domain = p["domain"].get<std::string>();
     }
     if (!p.contains("notify") || !p["notify"].is_array())
@@ -276,6 +274,14 @@ json to_json(const policy& p) {
          {{"initial_ms", p.retry.initial_ms}, {"max_ms", p.retry.max_ms}, {"max_attempts", p.retry.max_attempts}}},
         {"silences", {{"max_duration_s", p.max_silence_s}, {"max_active", p.max_active_silences}}},
         {"dashboard_url", p.dashboard_url}};
+}
+
+std::vector<std::string> unknown_domains(const policy& p, const rules::domain_catalog& domains) {
+    std::vector<std::string> out;
+    for (const auto& lp : p.levels)
+        if (lp.domain && !domains.contains(*lp.domain) && std::find(out.begin(), out.end(), *lp.domain) == out.end())
+            out.push_back(*lp.domain);
+    return out;
 }
 
 }  // namespace cityguard::notification_model

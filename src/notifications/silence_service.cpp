@@ -88,7 +88,9 @@ net::awaitable<void> silence_service::load() {
 // Every bound of a silence is checked here, before the database sees it: a silence that could
 // never hold, one without a matcher (it would silence the whole city), one longer than
 // silences.max_duration_s, or one ending past year 9999 (the timestamp's range).
-store::silence_record parse_silence(const json& body, const notification_model::policy& policy, util::micros now) {
+store::silence_record parse_silence(
+    const json& body, const notification_model::policy& policy, const rules::domain_catalog& domains, util::micros now
+) {
     if (!body.is_object()) refuse("a silence must be a JSON object");
     static const std::set<std::string> allowed{
         "site", "sensor", "rule", "domain", "district", "starts_at", "ends_at", "duration_s", "reason"};
@@ -100,9 +102,8 @@ store::silence_record parse_silence(const json& body, const notification_model::
     s.what.rule = matcher(body, "rule", true);
     s.what.domain = matcher(body, "domain", false);
     s.what.district = matcher(body, "district", false);
-    if (s.what.domain &&
-        std::find(rules::kDomains.begin(), rules::kDomains.end(), *s.what.domain) == rules::kDomains.end())
-        refuse("domain must be one of gas_pipeline, bridge, ground, gas_station, chemical_plant, major_hazard");
+    if (s.what.domain && !domains.contains(*s.what.domain))
+        refuse("domain must be one of the catalog's: " + domains.listed());
     if (!s.what.site && !s.what.sensor && !s.what.rule && !s.what.domain && !s.what.district)
         refuse("a silence needs at least one of site, sensor, rule, domain, district: it may not silence everything");
     s.what.starts_at = body.contains("starts_at") ? time_field(body, "starts_at") : now;
@@ -132,7 +133,8 @@ store::silence_record parse_silence(const json& body, const notification_model::
 }
 
 net::awaitable<json> silence_service::create(const json& body, const std::string& owner) {
-    auto s = parse_silence(body, policy_, util::now_micros());
+    const auto domains = domains_.snapshot();
+    auto s = parse_silence(body, policy_, *domains, util::now_micros());
     s.owner = owner;
     const auto stored = co_await repo_.create(s, static_cast<std::size_t>(policy_.max_active_silences));
     if (!stored)

@@ -112,7 +112,9 @@ bool valid_kind(std::string_view kind) noexcept {
     return prev != '.';
 }
 
-std::variant<site_record, std::string> parse_site(const json& body, std::optional<std::string_view> path_id) {
+std::variant<site_record, std::string> parse_site(
+    const json& body, std::optional<std::string_view> path_id, const rules::domain_catalog& domains
+) {
     if (!body.is_object()) return std::string("a site must be a JSON object");
     static const std::set<std::string> allowed{
         "id", "name", "domain", "district", "lat", "lon", "address", "attributes", "unit"};
@@ -121,8 +123,7 @@ std::variant<site_record, std::string> parse_site(const json& body, std::optiona
     if (auto e = resolve_id(body, path_id, s.id)) return *e;
     if (auto e = required_string(body, "name", s.name)) return *e;
     if (auto e = required_string(body, "domain", s.domain)) return *e;
-    if (std::find(kDomains.begin(), kDomains.end(), s.domain) == kDomains.end())
-        return "domain must be one of gas_pipeline, bridge, ground, gas_station, chemical_plant, major_hazard";
+    if (!domains.contains(s.domain)) return "domain must be one of the catalog's: " + domains.listed();
     if (auto e = required_string(body, "district", s.district, 100)) return *e;
     std::optional<double> lat, lon;
     if (auto e = coordinate(body, "lat", 90, lat, true)) return *e;

@@ -121,7 +121,8 @@ store::registry_document single_document(
 }  // namespace
 
 net::awaitable<bool> registry_service::put_site(std::string id, const json& body) {
-    auto doc = single_document(parse_site(body, id), &store::registry_document::sites);
+    const auto domains = domains_.snapshot();
+    auto doc = single_document(parse_site(body, id, *domains), &store::registry_document::sites);
     const auto counts = co_await write_document(doc, false);
     co_return counts.sites_created == 1;
 }
@@ -167,7 +168,15 @@ net::awaitable<json> registry_service::bulk_upsert(const json& body) {
         },
         errors
     );
-    doc.sites = parse_all<site_record>(section("sites"), "site", parse_site, errors);
+    const auto domains = domains_.snapshot();
+    doc.sites = parse_all<site_record>(
+        section("sites"),
+        "site",
+        [&domains](const json& item, std::optional<std::string_view> path_id) {
+            return parse_site(item, path_id, *domains);
+        },
+        errors
+    );
     doc.sensors = parse_all<sensor_record>(section("sensors"), "sensor", parse_sensor, errors);
     doc.resources = parse_all<resource_record>(section("resources"), "resource", parse_resource, errors);
     if (!errors.empty())

@@ -39,7 +39,10 @@ net::awaitable<void> stats_service::configure() {
 }
 
 stats::stats_filter parse_filter(
-    const stats_request& req, const config::stats_config& cfg, std::optional<std::int64_t> today
+    const stats_request& req,
+    const config::stats_config& cfg,
+    const rules::domain_catalog& domains,
+    std::optional<std::int64_t> today
 ) {
     stats::stats_filter f;
     if (req.group_by) {
@@ -49,8 +52,8 @@ stats::stats_filter parse_filter(
             );
         f.group_by = *req.group_by;
     }
-    if (req.domain && std::find(rules::kDomains.begin(), rules::kDomains.end(), *req.domain) == rules::kDomains.end())
-        throw api_error(errc::bad_request, "domain must be one of the six monitored domains");
+    if (req.domain && !domains.contains(*req.domain))
+        throw api_error(errc::bad_request, "domain must be one of the catalog's: " + domains.listed());
     if (req.district && (req.district->empty() || req.district->size() > 100 || !util::storable_text(*req.district)))
         throw api_error(errc::bad_request, "district must be 1-100 bytes of UTF-8 text");
     f.domains = within_scope(req.domain, req.scope.domains, "domain");
@@ -88,11 +91,12 @@ stats::stats_filter parse_filter(
 }
 
 net::awaitable<stats::stats_filter> stats_service::filter_of(const stats_request& req) {
-    if (req.to) co_return parse_filter(req, cfg_, std::nullopt);
+    const auto domains = domains_.snapshot();
+    if (req.to) co_return parse_filter(req, cfg_, *domains, std::nullopt);
     // Every parameter is checked before the database is asked what day it is.
-    (void)parse_filter(req, cfg_, std::nullopt);
+    (void)parse_filter(req, cfg_, *domains, std::nullopt);
     const auto today = co_await tables_.today();
-    co_return parse_filter(req, cfg_, *util::parse_date(today));
+    co_return parse_filter(req, cfg_, *domains, *util::parse_date(today));
 }
 
 net::awaitable<json> stats_service::table(const stats_request& req) {

@@ -906,3 +906,74 @@ TEST(AlarmsHttp, AReplayRefusesBadAndOversizedRequests) {
     const auto operator_key = srv.make_key("op", "operator");
     EXPECT_EQ(c.call("POST", "/api/v1/rules/replay", operator_key, json{{"pack", pack}}.dump()).status, 403);
 }
+
+// Domains are data (issue 29): a domain no pack declares is refused everywhere; adding its pack
+// and reloading makes it a domain like the others, with no code and no SQL changed.
+TEST(AlarmsHttp, ADomainIsAddedByAPackAndAReload) {
+    CITYGUARD_REQUIRE_DB();
+    pack_dir packs;
+    auto cfg = test_config("");
+    cfg.rules_dir = packs.path.string();
+    test_server srv(cfg);
+    auto c = srv.client();
+    const json site_doc{
+        {"name", "梅林水厂出厂管"}, {"domain", "water_test"}, {"district", "福田区"}, {"lat", 22.5}, {"lon", 114.0}};
+    auto refused = c.call("PUT", "/api/v1/sites/WT-1", kAdminKey, site_doc.dump());
+    EXPECT_EQ(refused.status, 422);
+    EXPECT_NE(refused.json()["error"]["message"].get<std::string>().find("gas_pipeline"), std::string::npos)
+        << "the refusal lists the catalog: " << refused.body;
+    EXPECT_EQ(c.call("GET", "/api/v1/stats?domain=water_test", kAdminKey).status, 400);
+    const json silence{{"domain", "water_test"}, {"duration_s", 600}, {"reason", "drill"}};
+    EXPECT_EQ(c.call("POST", "/api/v1/silences", kAdminKey, silence.dump()).status, 422);
+
+    const json advice{{"zh", "检查管网。"}, {"en", "Check the network."}};
+    packs.write(
+        "water_test",
+        {{"domain", "water_test"},
+         {"name", {{"zh", "供水（测试）"}, {"en", "Water (test)"}}},
+         {"color", "#1f77b4"},
+         {"icon", "tap"},
+         {"sensor_kinds",
+          {{{"kind", "water_pressure"},
+            {"name", {{"zh", "水压"}, {"en", "Water pressure"}}},
+            {"unit", "MPa"},
+            {"min", 0},
+            {"max", 2.5}}}},
+         {"rules",
+          {{{"id", "water_test.pressure_low"},
+            {"name", {{"zh", "水压低"}, {"en", "Water pressure low"}}},
+            {"kinds", {"water_pressure"}},
+            {"kind", "threshold"},
+            {"params", {{"direction", "low"}, {"levels", {{{"level", "yellow"}, {"value", 0.14}}}}}},
+            {"advice", {{"yellow", advice}}},
+            {"source", "test"}},
+           {{"id", "water_test.offline"},
+            {"name", {{"zh", "离线"}, {"en", "Offline"}}},
+            {"kinds", {"*"}},
+            {"kind", "offline"},
+            {"params", {{"level", "blue"}, {"multiplier", 3}}},
+            {"advice", {{"blue", advice}}},
+            {"source", "test"}}}}}
+    );
+    auto reloaded = c.call("POST", "/api/v1/rules/reload", kAdminKey);
+    ASSERT_EQ(reloaded.status, 200) << reloaded.body;
+
+    const json listed = c.call("GET", "/api/v1/domains", kAdminKey).json();
+    json water;
+    for (const auto& d : listed["domains"])
+        if (d["id"] == "water_test") water = d;
+    ASSERT_FALSE(water.is_null()) << listed.dump();
+    EXPECT_EQ(water["name"]["en"], "Water (test)");
+    EXPECT_EQ(water["sensor_kinds"][0]["unit"], "MPa");
+    EXPECT_EQ(listed["domains"].size(), 7u);
+
+    ASSERT_EQ(c.call("PUT", "/api/v1/sites/WT-1", kAdminKey, site_doc.dump()).status, 201);
+    registry(srv, json::array(), json::array({sensor("WT-1-P", "WT-1", "water_pressure")}));
+    ASSERT_EQ(post(c, "WT-1-P", now_micros() - 1'000'000, 0.05), 200);
+    const auto raised = alarms_of(c, "domain=water_test");
+    ASSERT_EQ(raised.size(), 1u);
+    EXPECT_EQ(raised[0]["rule"], "water_test.pressure_low");
+    EXPECT_EQ(c.call("GET", "/api/v1/stats?domain=water_test", kAdminKey).status, 200);
+    EXPECT_EQ(c.call("POST", "/api/v1/silences", kAdminKey, silence.dump()).status, 201);
+    EXPECT_EQ(c.call("GET", "/api/v1/overview", kAdminKey).json()["sites_by_domain"]["water_test"], 1);
+}

@@ -289,6 +289,13 @@ TEST(Scopes, EveryDocumentedOperationObeysEachScope) {
          [&](const caller& who) {
              for (const auto& [site, p] : kSites) item(who, "GET", "/api/v1/sites/" + site, site, true);
          }},
+        {"GET /api/v1/domains",
+         [&](const caller& who) {
+             // Reference data: the same catalog for every scope.
+             const auto r = c.call("GET", "/api/v1/domains", who.key);
+             ASSERT_EQ(r.status, 200) << who.name;
+             EXPECT_EQ(ids_of(r.json(), "domains").count("gas_pipeline"), 1u) << who.name;
+         }},
         {"GET /api/v1/coverage",
          [&](const caller& who) {
              // The matrix city has no bundle site (People.EachCallerSeesTheDutyCoverageOfItsOwnBundleSites

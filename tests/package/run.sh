@@ -69,7 +69,7 @@ rules=$(curl -sf -H "Authorization: Bearer $key" "http://127.0.0.1:$port/api/v1/
   python3 -c 'import json,sys; print(len(json.load(sys.stdin)["rules"]))')
 expected=$(grep -o 'rule packs: [0-9]* rules' "$work/server.log" | grep -o '[0-9]*' || true)
 [ "$rules" -gt 0 ] && [ "$rules" = "$expected" ] || { echo "rules: API $rules, log $expected"; cat "$work/server.log"; exit 1; }
-grep -q "rule packs: $rules rules from /usr/share/cityguard/rules" "$work/server.log" ||
+grep -q "rule packs: $rules rules of [0-9]* domains from /usr/share/cityguard/rules" "$work/server.log" ||
   { cat "$work/server.log"; echo "rule packs not read from the install"; exit 1; }
 grep -q "dashboard: .* from /usr/share/cityguard/web" "$work/server.log" || { echo "dashboard not found"; exit 1; }
 # Whole answers first: grep -q leaving early would make curl fail on a closed pipe (pipefail).

@@ -77,8 +77,16 @@ TEST(NotifyPolicy, RefusalsNameTheField) {
     doc["policies"][0]["notify"] = {"mayor"};
     EXPECT_EQ(policy_refusal(doc), "policies[0].notify: tiers are enterprise, district and city");
     doc = document();
-    doc["policies"][1]["domain"] = "airport";
+    doc["policies"][1]["domain"] = 7;
     EXPECT_NE(policy_refusal(doc).find("policies[1].domain"), std::string::npos);
+    // A domain no rule pack declares: the composition root refuses it against the catalog.
+    doc = document();
+    doc["policies"][1]["domain"] = "airport";
+    const auto domains = rules::load_domains(CITYGUARD_SOURCE_DIR "/config/rules");
+    const auto parsed = notification_model::parse_policy(doc, env);
+    EXPECT_EQ(notification_model::unknown_domains(parsed, domains), std::vector<std::string>{"airport"});
+    EXPECT_TRUE(notification_model::unknown_domains(notification_model::parse_policy(document(), env), domains).empty()
+    );
     doc = document();
     doc["policies"].push_back(doc["policies"][0]);
     EXPECT_EQ(policy_refusal(doc), "policies[5]: a second policy for the same level and domain");

@@ -8,6 +8,10 @@ using namespace cityguard;
 using nlohmann::json;
 
 namespace {
+const rules::domain_catalog& shipped_domains() {
+    static const auto domains = rules::load_domains(CITYGUARD_SOURCE_DIR "/config/rules");
+    return domains;
+}
 json site() {
     return {{"name", "梅林加油站"}, {"domain", "gas_station"}, {"district", "福田区"}, {"lat", 22.57}, {"lon", 114.05}};
 }
@@ -19,13 +23,15 @@ bool ok(const std::variant<T, std::string>& v) {
 }  // namespace
 
 TEST(RegistryModel, ValidSiteFromPath) {
-    auto s = registry::parse_site(site(), "GS-1");
+    auto s = registry::parse_site(site(), "GS-1", shipped_domains());
     ASSERT_TRUE(ok(s));
     EXPECT_EQ(std::get<registry::site_record>(s).id, "GS-1");
 }
 
 TEST(RegistryModel, SiteErrors) {
-    auto bad = [](json j, std::optional<std::string_view> id = "GS-1") { return !ok(registry::parse_site(j, id)); };
+    auto bad = [](json j, std::optional<std::string_view> id = "GS-1") {
+        return !ok(registry::parse_site(j, id, shipped_domains()));
+    };
     EXPECT_TRUE(bad(site(), std::nullopt));  // no id anywhere
     auto j = site();
     j["id"] = "OTHER";
@@ -143,10 +149,10 @@ TEST(RegistryModel, UnitsNeedANameAndTakeACreditCodeAndAddress) {
     EXPECT_FALSE(ok(registry::parse_unit({{"name", "x"}}, "bad id")));
     auto s = site();
     s["unit"] = "U-1";
-    ASSERT_TRUE(ok(registry::parse_site(s, "GS-1")));
-    EXPECT_EQ(std::get<registry::site_record>(registry::parse_site(s, "GS-1")).unit, "U-1");
+    ASSERT_TRUE(ok(registry::parse_site(s, "GS-1", shipped_domains())));
+    EXPECT_EQ(std::get<registry::site_record>(registry::parse_site(s, "GS-1", shipped_domains())).unit, "U-1");
     s["unit"] = "bad unit";
-    EXPECT_FALSE(ok(registry::parse_site(s, "GS-1")));
+    EXPECT_FALSE(ok(registry::parse_site(s, "GS-1", shipped_domains())));
 }
 
 TEST(RegistryModel, AContactBelongsWhereItsTierSays) {

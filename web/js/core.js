@@ -2,7 +2,6 @@
 // small formatting helpers and the REST call. Imports nothing.
 
 export const LEVELS = ['red', 'orange', 'yellow', 'blue'];
-export const DOMAINS = ['gas_pipeline', 'gas_station', 'bridge', 'ground', 'chemical_plant', 'major_hazard'];
 export const STATUSES = ['open', 'acknowledged', 'handling', 'resolved', 'closed'];
 export const CLOSE_REASONS = ['false_alarm', 'device_fault', 'test', 'duplicate'];
 
@@ -16,8 +15,6 @@ export const TEXT = {
     col_level: '等级', col_title: '告警', col_site: '点位', col_value: '数值', col_status: '状态', col_time: '时间',
     cat_process: '过程告警', cat_device: '设备告警（故障/离线）', cat_fault: '故障', cat_offline: '离线', in_fault: '故障传感器', site_alarm: '点位组合告警', members: '关联告警', all_levels: '全部等级', all_domains: '全部行业', all_districts: '全部辖区',
     red: '红色', orange: '橙色', yellow: '黄色', blue: '蓝色',
-    gas_pipeline: '燃气管网', gas_station: '加油站', bridge: '桥梁', ground: '地面沉降', chemical_plant: '化工企业',
-    major_hazard: '重大危险源',
     open: '待确认', acknowledged: '已确认', handling: '处置中', resolved: '已解决', closed: '已关闭',
     active: '持续', cleared: '已恢复', unknown: '未知',
     acknowledge: '确认', handle: '处置', resolve: '解决', close: '关闭', note: '备注', reason: '关闭原因',
@@ -56,8 +53,6 @@ export const TEXT = {
     col_level: 'Level', col_title: 'Alarm', col_site: 'Site', col_value: 'Value', col_status: 'Status',
     col_time: 'Time', cat_process: 'Process alarms', cat_device: 'Device alarms (fault, offline)', cat_fault: 'fault', cat_offline: 'offline', in_fault: 'Sensors in fault', site_alarm: 'site alarm', members: 'Members', all_levels: 'All levels', all_domains: 'All domains', all_districts: 'All districts',
     red: 'Red', orange: 'Orange', yellow: 'Yellow', blue: 'Blue',
-    gas_pipeline: 'Gas pipeline', gas_station: 'Gas station', bridge: 'Bridge', ground: 'Ground',
-    chemical_plant: 'Chemical plant', major_hazard: 'Major hazard',
     open: 'Open', acknowledged: 'Acknowledged', handling: 'Handling', resolved: 'Resolved', closed: 'Closed',
     active: 'active', cleared: 'cleared', unknown: 'unknown',
     acknowledge: 'Acknowledge', handle: 'Handle', resolve: 'Resolve', close: 'Close', note: 'Note',
@@ -112,10 +107,19 @@ export const state = {
   boundaries: null,        // district boundaries (GeoJSON) when the server has them
   layers: { sensors: true, resources: true },
   mapView: { zoom: 1, dx: 0, dy: 0 },  // the user's zoom and pan inside the fitted frame
+  domains: [],             // the domain catalog of the rule packs (GET /api/v1/domains), in pack order
 };
 
 export const $ = (sel) => document.querySelector(sel);
-export const t = (k) => (TEXT[state.lang] && TEXT[state.lang][k]) || k;
+export const t = (k) => (TEXT[state.lang] && TEXT[state.lang][k]) || domainName(k) || k;
+// The domains are data (the rule packs declare them): ids, names in both languages, colours.
+export const domainIds = () => state.domains.map((d) => d.id);
+export const domainOf = (id) => state.domains.find((d) => d.id === id);
+const domainName = (id) => { const d = domainOf(id); return d ? inLang(d.name) : ''; };
+export async function loadDomains() {
+  const listed = await api('GET', '/api/v1/domains');
+  state.domains = listed.domains || [];
+}
 // Alarm titles and advice come as {zh, en}: show the operator's language, the other if it is missing.
 export const inLang = (text) => (text ? text[state.lang] || text.zh || text.en || '' : '');
 export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));

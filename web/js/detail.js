@@ -64,7 +64,7 @@ export async function loadDetail(id) {
     loadDetail(Number(link.dataset.alarm));
   }));
   if (a.category === 'process') loadNearby(id);
-  if (BUNDLE_DOMAINS.has(a.domain)) loadCoverage(a.site, id);
+  loadCoverage(a.site, id);  // 404 for a domain without a bundle: nothing shown
   if (!a.site.startsWith('group:')) loadResponsible(a.site, id);
   // A site alarm has no sensor of its own: chart its first member sensor.
   const chartSensor = a.sensor || (a.members || []).map((m) => m.sensor).find(Boolean);
@@ -95,8 +95,6 @@ async function loadNearby(id) {
 
 // The site's bundle coverage ("8+8", "5+1", "4+X"): which monitoring items it has sensors
 // for, and which of those are in alarm, offline or in fault.
-const BUNDLE_DOMAINS = new Set(['gas_station', 'chemical_plant', 'major_hazard']);
-
 async function loadCoverage(site, id) {
   let c;
   try { c = await api('GET', `/api/v1/sites/${encodeURIComponent(site)}/coverage`); } catch { return; }

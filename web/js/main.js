@@ -2,7 +2,7 @@
 // serves these files as they are. State comes from the REST API once and then from the live
 // feed. Sign-in, language and wiring of the page's controls live here.
 
-import { LEVELS, DOMAINS, state, $, t, esc, api, startSession, resumeSession, endSession, whoText, showSignInError } from './core.js';
+import { LEVELS, domainIds, loadDomains, state, $, t, esc, api, startSession, resumeSession, endSession, whoText, showSignInError } from './core.js';
 import { connect } from './feed.js';
 import { renderConn, renderAll, renderList, refreshOverview, renderMap, tickDeadlines, zoomMap, panMap } from './views.js';
 import { loadDetail, act, renderChart } from './detail.js';
@@ -32,7 +32,7 @@ export function fillFilters() {
     sel.value = values.includes(v) ? v : '';
   };
   fill($('#filter-level'), 'all_levels', LEVELS, t);
-  fill($('#filter-domain'), 'all_domains', DOMAINS, t);
+  fill($('#filter-domain'), 'all_domains', domainIds(), t);
   const districts = [...new Set([...state.sites.values()].map((s) => s.district))].sort();
   fill($('#filter-district'), 'all_districts', districts, (x) => x);
 }
@@ -46,6 +46,7 @@ async function enter() {
   if (state.who && state.who.must_enrol_second_factor) { openAccount(); return; }
   document.body.dataset.role = state.who ? state.who.role : '';  // style.css hides what the role may not do
   await loadReference();
+  $('#whoami').textContent = whoText(state.who);  // again: a domain scope's names come with the catalog
   connect();
   refreshOverview();
   loadSilences();
@@ -73,8 +74,9 @@ export async function signOut() {
 
 
 export async function loadReference() {
-  const [sites, rules, settings] = await Promise.all([
+  const [sites, , rules, settings] = await Promise.all([
     api('GET', '/api/v1/sites'),
+    loadDomains(),
     api('GET', '/api/v1/rules'),
     fetch('settings.json').then((r) => (r.ok ? r.json() : {})).catch(() => ({})),
   ]);

@@ -23,6 +23,7 @@
 #include "cityguard/notification_model/escalation.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
 #include "cityguard/rules/bundle.hpp"
+#include "cityguard/rules/packs.hpp"
 #include "cityguard/store/alarms_repo.hpp"
 #include "cityguard/util/worker_pool.hpp"
 #include "cityguard/writer/serial_writer.hpp"
@@ -52,6 +53,7 @@ class alarm_service final : public writer::batch_observer {
         boost::asio::io_context& ioc,
         std::vector<rules::rule> rules,
         const registry::sensor_directory& directory,
+        rules::domain_book& domains,
         writer::serial_writer& writer,
         store::alarms_repo& repo,
         const config::alarms_config& cfg,
@@ -106,11 +108,13 @@ class alarm_service final : public writer::batch_observer {
     /// GET /api/v1/rules, rendered: {"rules": [definitions]}.
     std::string rules_body() const;
 
-    /// Where the packs were read from and their bundles ("8+8", "5+1", "4+X"). Set once by the
-    /// composition root, before start.
-    void set_packs(std::string dir, std::vector<rules::bundle> bundles);
+    /// Where the packs were read from, their bundles ("8+8", "5+1", "4+X") and domains. Set once
+    /// by the composition root, before start.
+    void set_packs(std::string dir, std::vector<rules::bundle> bundles, rules::domain_catalog domains);
     /// GET /api/v1/bundles, rendered: {"bundles": [...]}.
     std::string bundles_body() const;
+    /// GET /api/v1/domains, rendered: {"domains": [...]}.
+    std::string domains_body() const;
     /// POST /api/v1/rules/reload and SIGHUP: reads and checks the packs again; if any check
     /// fails nothing changes and the error names file, rule and reason (validation_failed).
     /// Otherwise the engine takes the new rules on the writer thread, between batches, keeping
@@ -153,6 +157,7 @@ class alarm_service final : public writer::batch_observer {
     alarm_transaction transaction_{engine_, escalation_, raised_};  // every change of the two above
     std::function<void()> reloaded_;
     const registry::sensor_directory& directory_;
+    rules::domain_book& domains_;
     writer::serial_writer& writer_;
     store::alarms_repo& repo_;
     const config::alarms_config& cfg_;
@@ -162,11 +167,17 @@ class alarm_service final : public writer::batch_observer {
     struct catalog {
         std::string rules_body;
         std::string bundles_body;
+        std::string domains_body;
         std::vector<rules::bundle> bundles;
         std::map<std::string, rules::responders, std::less<>> responders;  ///< by rule id, when it has any
     };
     std::shared_ptr<const catalog> current_catalog() const;
-    void publish_catalog(const std::vector<rules::rule>& rule_list, std::vector<rules::bundle> bundles);
+    /// Also hands `domains` to the domain book every service reads (nullopt: keep the book's).
+    void publish_catalog(
+        const std::vector<rules::rule>& rule_list,
+        std::vector<rules::bundle> bundles,
+        std::optional<rules::domain_catalog> domains = std::nullopt
+    );
     mutable std::mutex catalog_mutex_;
     std::shared_ptr<const catalog> catalog_;
     std::string packs_dir_;

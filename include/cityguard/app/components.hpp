@@ -52,6 +52,7 @@ namespace cityguard::app {
 /// What differs between the places that build the components.
 struct wiring {
     std::vector<rules::rule> rules;     ///< the rule packs, loaded and checked
+    rules::domain_catalog domains;      ///< the domains the packs declare
     notification_model::policy policy;  ///< the notification file, loaded and checked
     std::string member_id;              ///< this instance among others (cluster_members)
     /// GET /metrics: the Prometheus text (the composition root renders every component's counts).
@@ -96,6 +97,7 @@ struct components {
     auth::people_service people;
     auth::audit_trail audit;
     registry::sensor_directory directory;
+    rules::domain_book domains;  // the packs' domains, replaced by a reload; every service reads it
     registry::registry_service registry;
     writer::serial_writer writer;
     cluster::cluster_service cluster;  // this instance among others on the database; forwards writes to the leader

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cityguard/rules/domain.hpp"
 #include "cityguard/rules/rule.hpp"
 
 /// Who is told about an alarm, through what, and how long people have before the next tier is
@@ -86,5 +87,8 @@ policy parse_policy(const nlohmann::json& doc, secret_lookup lookup_env);
 policy load_policy_file(const std::string& path);
 
 nlohmann::json to_json(const policy& p);  ///< for GET /api/v1/notifications/policy; secrets left out
+
+/// The domains the policy names that no rule pack declares (a policy that could never apply).
+std::vector<std::string> unknown_domains(const policy& p, const rules::domain_catalog& domains);
 
 }  // namespace cityguard::notification_model

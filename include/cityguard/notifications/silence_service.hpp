@@ -8,6 +8,7 @@
 
 #include "cityguard/alarms/alarm_service.hpp"
 #include "cityguard/notification_model/policy.hpp"
+#include "cityguard/rules/domain.hpp"
 #include "cityguard/store/silences_repo.hpp"
 
 namespace cityguard::notifications {
@@ -19,8 +20,13 @@ namespace cityguard::notifications {
 /// reference: GCC 12 copies a coroutine's by-value string made from a temporary bitwise.
 class silence_service {
   public:
-    silence_service(store::silences_repo& repo, alarms::alarm_service& alarms, const notification_model::policy& policy)
-        : repo_(repo), alarms_(alarms), policy_(policy) {}
+    silence_service(
+        store::silences_repo& repo,
+        alarms::alarm_service& alarms,
+        const notification_model::policy& policy,
+        const rules::domain_book& domains
+    )
+        : repo_(repo), alarms_(alarms), policy_(policy), domains_(domains) {}
 
     /// Hands every silence in force or to come to the escalation (start-up, and after each change).
     boost::asio::awaitable<void> load();
@@ -33,13 +39,17 @@ class silence_service {
     store::silences_repo& repo_;
     alarms::alarm_service& alarms_;
     const notification_model::policy& policy_;
+    const rules::domain_book& domains_;
 };
 
 /// A silence from a request body, checked against `policy` (silences.max_duration_s) at `now`:
 /// its matchers, window and reason (no id, owner or database yet). Throws
 /// api_error(validation_failed) naming the field. Pure: fuzz/fuzz_silence.cpp.
 store::silence_record parse_silence(
-    const nlohmann::json& body, const notification_model::policy& policy, util::micros now
+    const nlohmann::json& body,
+    const notification_model::policy& policy,
+    const rules::domain_catalog& domains,
+    util::micros now
 );
 
 /// Parses a silence id from the URL (bad_request otherwise).

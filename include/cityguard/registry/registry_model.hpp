@@ -9,12 +9,11 @@
 #include <variant>
 
 #include "cityguard/registry/records.hpp"
+#include "cityguard/rules/domain.hpp"
 #include "cityguard/rules/rule.hpp"
 
 /// Validation and JSON form of sites and sensors. Pure: no I/O.
 namespace cityguard::registry {
-
-using rules::kDomains;
 
 /// A sensor belongs to at most this many named groups: each is a place its readings are counted.
 inline constexpr std::size_t kMaxGroupsPerSensor = 16;
@@ -28,7 +27,9 @@ bool valid_kind(std::string_view kind) noexcept;
 
 /// Parses one site object. `path_id`, when given, is the id from the URL: the body may omit
 /// "id" or must repeat it. Returns the record or a one-line reason.
-std::variant<site_record, std::string> parse_site(const nlohmann::json& body, std::optional<std::string_view> path_id);
+std::variant<site_record, std::string> parse_site(
+    const nlohmann::json& body, std::optional<std::string_view> path_id, const rules::domain_catalog& domains
+);
 
 /// Parses one sensor object; as parse_site.
 std::variant<sensor_record, std::string> parse_sensor(

@@ -24,9 +24,14 @@ class registry_service {
         store::registry_repo& repo,
         store::resources_repo& resources,
         sensor_directory& directory,
+        const rules::domain_book& domains,
         channel_check known_channel
     )
-        : repo_(repo), resources_(resources), directory_(directory), known_channel_(std::move(known_channel)) {}
+        : repo_(repo),
+          resources_(resources),
+          directory_(directory),
+          domains_(domains),
+          known_channel_(std::move(known_channel)) {}
 
     /// Loads every sensor into the directory.
     boost::asio::awaitable<void> load_directory();
@@ -84,6 +89,7 @@ class registry_service {
     store::registry_repo& repo_;
     store::resources_repo& resources_;
     sensor_directory& directory_;
+    const rules::domain_book& domains_;
     channel_check known_channel_;
 };
 

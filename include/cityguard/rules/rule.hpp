@@ -14,10 +14,6 @@
 /// Alarm rules and rule packs. Pure: no I/O beyond parsing the JSON it is given.
 namespace cityguard::rules {
 
-/// The monitored domains: a site belongs to one, a pack covers one.
-inline constexpr std::array<std::string_view, 6> kDomains{
-    "gas_pipeline", "bridge", "ground", "gas_station", "chemical_plant", "major_hazard"};
-
 /// What a rescue team does: a rule's responders name these, a team resource is one of them
 /// (docs/resources.md).
 inline constexpr std::array<std::string_view, 8> kTeamKinds{

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cityguard/config/config.hpp"
+#include "cityguard/rules/domain.hpp"
 #include "cityguard/store/records.hpp"
 #include "cityguard/store/stats_repo.hpp"
 
@@ -28,7 +29,10 @@ struct stats_request {
 /// to the request's scope. Throws api_error(bad_request) naming the parameter, or
 /// api_error(not_found) for a domain or district outside the scope. Pure: fuzz/fuzz_params.cpp.
 stats::stats_filter parse_filter(
-    const stats_request& req, const config::stats_config& cfg, std::optional<std::int64_t> today
+    const stats_request& req,
+    const config::stats_config& cfg,
+    const rules::domain_catalog& domains,
+    std::optional<std::int64_t> today
 );
 
 /// Statistics for the command center and the monthly report (docs/statistics.md). Throws
@@ -37,8 +41,13 @@ class stats_service {
   public:
     /// `settings` is on the primary; `tables` may be on a read replica (db.read_url): the
     /// counts are aggregates the primary's maintenance keeps, read-only here.
-    stats_service(store::stats_repo& settings, store::stats_repo& tables, const config::stats_config& cfg)
-        : settings_(settings), tables_(tables), cfg_(cfg) {}
+    stats_service(
+        store::stats_repo& settings,
+        store::stats_repo& tables,
+        const config::stats_config& cfg,
+        const rules::domain_book& domains
+    )
+        : settings_(settings), tables_(tables), cfg_(cfg), domains_(domains) {}
 
     /// Hands stats.time_zone and stats.default_disposal_s to the database (start-up).
     boost::asio::awaitable<void> configure();
@@ -53,6 +62,7 @@ class stats_service {
     store::stats_repo& settings_;
     store::stats_repo& tables_;
     const config::stats_config& cfg_;
+    const rules::domain_book& domains_;
 };
 
 }  // namespace cityguard::stats
