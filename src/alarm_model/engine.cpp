@@ -11,6 +11,20 @@ using rules::level;
 using rules::outcome;
 using util::micros;
 
+namespace {
+
+bool has_window(const rules::condition_node& n) {
+    if (n.within_s > 0) return true;
+    return std::any_of(n.children.begin(), n.children.end(), [](const auto& c) { return has_window(c); });
+}
+
+/// Whether a compound's answer can change with reading time alone (a delay or a look-back).
+bool judged_over_time(const rules::rule& r) {
+    return r.for_s > 0 || r.clear_for_s > 0 || (r.when && has_window(*r.when));
+}
+
+}  // namespace
+
 // The engine's entry points: readings, time and operators. How an outcome changes a slot's
 // alarm is in engine_transitions.cpp; change sets (stage, commit, rollback) and the start-up
 // restore in engine_staging.cpp.
@@ -84,7 +98,11 @@ const engine::sensor_rules& engine::rules_of(const sensor_facts& sensor) {
         };
         compound_lists lists;
         for (const auto ci : compound_order_) {
-            const trigger t = triggered(rules_[ci]);
+            trigger t = triggered(rules_[ci]);
+            // A compound with an on- or off-delay or a look-back window changes as reading time
+            // passes: every reading that touches it judges it again, in that reading's time, or
+            // its delay would complete only on server ticks (late, for back-filled readings).
+            if (t == trigger::alarm && judged_over_time(rules_[ci])) t = trigger::value;
             if (t != trigger::none) lists.all.push_back(ci);
             if (t == trigger::value) lists.by_value.push_back(ci);
             if (t != trigger::none && rules_[ci].per_group) lists.any_per_group = true;

@@ -926,6 +926,7 @@ TEST(AlarmsHttp, ADomainIsAddedByAPackAndAReload) {
     const json silence{{"domain", "water_test"}, {"duration_s", 600}, {"reason", "drill"}};
     EXPECT_EQ(c.call("POST", "/api/v1/silences", kAdminKey, silence.dump()).status, 422);
 
+    const std::size_t shipped_domains = c.call("GET", "/api/v1/domains", kAdminKey).json()["domains"].size();
     const json advice{{"zh", "检查管网。"}, {"en", "Check the network."}};
     packs.write(
         "water_test",
@@ -965,7 +966,7 @@ TEST(AlarmsHttp, ADomainIsAddedByAPackAndAReload) {
     ASSERT_FALSE(water.is_null()) << listed.dump();
     EXPECT_EQ(water["name"]["en"], "Water (test)");
     EXPECT_EQ(water["sensor_kinds"][0]["unit"], "MPa");
-    EXPECT_EQ(listed["domains"].size(), 7u);
+    EXPECT_EQ(listed["domains"].size(), shipped_domains + 1);
 
     ASSERT_EQ(c.call("PUT", "/api/v1/sites/WT-1", kAdminKey, site_doc.dump()).status, 201);
     registry(srv, json::array(), json::array({sensor("WT-1-P", "WT-1", "water_pressure")}));

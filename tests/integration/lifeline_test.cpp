@@ -1,0 +1,144 @@
+// The lifeline packs of issue 29 (config/rules/water_supply.json, drainage.json), end to end:
+// the registry, readings over HTTP in reading time, the alarms and their advice.
+#include <gtest/gtest.h>
+
+#include "../support/test_env.hpp"
+#include "cityguard/util/time.hpp"
+
+using namespace cityguard::test;
+using cityguard::util::format_rfc3339;
+using cityguard::util::now_micros;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t kSecond = 1'000'000;
+
+struct city {
+    test_server srv;
+    http_client c = srv.client();
+    std::int64_t t0 = now_micros() - 3600 * kSecond;  // an hour ago: the scenario runs in reading time
+
+    void site(const std::string& id, const std::string& domain, const json& sensors) {
+        const json doc{
+            {"sites",
+             {{{"id", id}, {"name", id}, {"domain", domain}, {"district", "福田区"}, {"lat", 22.54}, {"lon", 114.05}}}},
+            {"sensors", sensors}};
+        auto r = c.call("POST", "/api/v1/registry", kAdminKey, doc.dump());
+        ASSERT_EQ(r.status, 200) << r.body;
+    }
+    /// Readings at t0 + s seconds: {sensor, s, value}, posted one instant at a time.
+    void at(std::int64_t s, const std::vector<std::pair<std::string, double>>& values) {
+        json readings = json::array();
+        for (const auto& [sensor, v] : values)
+            readings.push_back({{"sensor", sensor}, {"ts", format_rfc3339(t0 + s * kSecond)}, {"value", v}});
+        auto r = c.call("POST", "/api/v1/readings", kAdminKey, json{{"readings", readings}}.dump());
+        ASSERT_EQ(r.status, 200) << r.body;
+    }
+    json alarm_of(const std::string& rule) {
+        const json listed = c.call("GET", "/api/v1/alarms?rule=" + rule, kAdminKey).json();
+        return listed["alarms"].empty() ? json() : listed["alarms"][0];
+    }
+};
+
+json sensor(const std::string& id, const std::string& site, const std::string& kind, json limits = json::object()) {
+    return {{"id", id}, {"site", site}, {"kind", kind}, {"unit", "-"}, {"interval_s", 60}, {"limits", limits}};
+}
+
+}  // namespace
+
+TEST(LifelinePacks, AMainBurstIsAPressureDropWithAFlowSurge) {
+    CITYGUARD_REQUIRE_DB();
+    city x;
+    x.site(
+        "WS-1",
+        "water_supply",
+        {sensor("WS-1-P", "WS-1", "water_pressure"), sensor("WS-1-F", "WS-1", "flow", {{"normal_flow", 100}})}
+    );
+    for (std::int64_t s = 0; s <= 150; s += 30) x.at(s, {{"WS-1-P", 0.30}, {"WS-1-F", 100}});
+    // The main bursts: pressure collapses, the flow jumps and stays up.
+    x.at(180, {{"WS-1-P", 0.15}, {"WS-1-F", 160}});
+    for (std::int64_t s = 210; s <= 330; s += 30) x.at(s, {{"WS-1-P", 0.12}, {"WS-1-F", 165}});
+
+    const json drop = x.alarm_of("water_supply.pressure_drop");
+    ASSERT_FALSE(drop.is_null());
+    EXPECT_EQ(drop["peak_level"], "orange") << "0.05 MPa a minute";
+    EXPECT_EQ(x.alarm_of("water_supply.pressure_low")["level"], "yellow") << "below 0.14 MPa";
+    EXPECT_EQ(x.alarm_of("water_supply.flow_surge")["level"], "orange") << "65 % above normal for 2 min";
+    const json burst = x.alarm_of("water_supply.burst");
+    ASSERT_FALSE(burst.is_null());
+    EXPECT_EQ(burst["level"], "red");
+    EXPECT_EQ(burst["site"], "WS-1");
+    EXPECT_NE(burst["advice"]["en"].get<std::string>().find("close the valves"), std::string::npos) << burst.dump();
+}
+
+TEST(LifelinePacks, WaterLeavingThePlantIsJudgedAgainstGB5749) {
+    CITYGUARD_REQUIRE_DB();
+    city x;
+    x.site(
+        "WP-1",
+        "water_supply",
+        {sensor("WP-1-CL", "WP-1", "residual_chlorine"), sensor("WP-1-NTU", "WP-1", "turbidity")}
+    );
+    for (std::int64_t s = 0; s <= 600; s += 60) x.at(s, {{"WP-1-CL", 0.2}, {"WP-1-NTU", 1.4}});
+    EXPECT_EQ(x.alarm_of("water_supply.chlorine_low")["level"], "yellow") << "below 0.3 mg/L for 5 min";
+    EXPECT_EQ(x.alarm_of("water_supply.turbidity")["level"], "yellow") << "above 1 NTU";
+    x.at(660, {{"WP-1-CL", -3}});
+    EXPECT_EQ(x.alarm_of("water_supply.quality_fault")["category"], "fault")
+        << "a negative reading is the analyser's fault";
+}
+
+TEST(LifelinePacks, HeavyRainAndAnUnderpassFillingFastCloseTheUnderpass) {
+    CITYGUARD_REQUIRE_DB();
+    city x;
+    x.site("UP-1", "drainage", {sensor("UP-1-R1H", "UP-1", "rain_1h"), sensor("UP-1-D", "UP-1", "ponding_depth")});
+    x.at(0, {{"UP-1-R1H", 12}, {"UP-1-D", 2}});
+    x.at(120, {{"UP-1-R1H", 28}, {"UP-1-D", 8}});
+    x.at(240, {{"UP-1-R1H", 36}, {"UP-1-D", 17}});
+    x.at(300, {{"UP-1-R1H", 41}, {"UP-1-D", 21}});
+    EXPECT_EQ(x.alarm_of("drainage.rain_1h")["level"], "yellow") << "short-duration heavy rain, 20 mm in an hour";
+    EXPECT_EQ(x.alarm_of("drainage.ponding")["level"], "yellow") << "over 15 cm for a minute";
+    EXPECT_EQ(x.alarm_of("drainage.ponding_rise")["level"], "orange");
+    const json closing = x.alarm_of("drainage.underpass_flooding");
+    ASSERT_FALSE(closing.is_null());
+    EXPECT_EQ(closing["level"], "red");
+    EXPECT_NE(closing["advice"]["zh"].get<std::string>().find("封闭下穿通道"), std::string::npos);
+    EXPECT_NE(closing["advice"]["en"].get<std::string>().find("close the underpass"), std::string::npos);
+    // The water keeps rising: the underpass is closed by depth alone too.
+    x.at(360, {{"UP-1-R1H", 45}, {"UP-1-D", 30}});
+    x.at(420, {{"UP-1-R1H", 47}, {"UP-1-D", 32}});
+    EXPECT_EQ(x.alarm_of("drainage.ponding")["level"], "orange") << "over 27 cm";
+}
+
+TEST(LifelinePacks, AManholeNearOverflowInHeavyRainAndTheRainstormSignals) {
+    CITYGUARD_REQUIRE_DB();
+    city x;
+    x.site(
+        "MH-1",
+        "drainage",
+        {sensor("MH-1-R3H", "MH-1", "rain_3h"),
+         sensor("MH-1-R6H", "MH-1", "rain_6h"),
+         sensor("MH-1-L", "MH-1", "manhole_fill"),
+         sensor("MH-1-PUMP", "MH-1", "pump_fault")}
+    );
+    for (std::int64_t s = 0; s <= 210; s += 70) x.at(s, {{"MH-1-R3H", 62}, {"MH-1-R6H", 70}, {"MH-1-L", 0.95}});
+    EXPECT_EQ(x.alarm_of("drainage.rain_3h")["level"], "orange") << "50 mm in 3 h: the orange rainstorm signal";
+    EXPECT_EQ(x.alarm_of("drainage.rain_6h")["level"], "yellow") << "50 mm in 6 h: the yellow signal";
+    EXPECT_EQ(x.alarm_of("drainage.manhole_fill")["level"], "orange");
+    EXPECT_EQ(x.alarm_of("drainage.manhole_overflow_in_rain")["level"], "orange");
+    x.at(280, {{"MH-1-R3H", 105}, {"MH-1-L", 1.02}, {"MH-1-PUMP", 1}});
+    EXPECT_EQ(x.alarm_of("drainage.rain_3h")["level"], "red") << "100 mm in 3 h: the red signal";
+    EXPECT_EQ(x.alarm_of("drainage.pump_fault")["level"], "orange");
+}
+
+TEST(LifelinePacks, TheCatalogNamesTheNewDomainsInBothLanguages) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    auto c = srv.client();
+    std::map<std::string, json> by_id;
+    const json listed = c.call("GET", "/api/v1/domains", kAdminKey).json();
+    for (const auto& d : listed["domains"]) by_id[d["id"]] = d;
+    ASSERT_TRUE(by_id.count("water_supply") && by_id.count("drainage"));
+    EXPECT_EQ(by_id["drainage"]["name"]["zh"], "排水防涝");
+    EXPECT_EQ(by_id["water_supply"]["name"]["en"], "Water supply");
+}
