@@ -142,3 +142,58 @@ TEST(LifelinePacks, TheCatalogNamesTheNewDomainsInBothLanguages) {
     EXPECT_EQ(by_id["drainage"]["name"]["zh"], "排水防涝");
     EXPECT_EQ(by_id["water_supply"]["name"]["en"], "Water supply");
 }
+
+TEST(LifelinePacks, TunnelGasWithoutVentilationIsRedAndWithItOrange) {
+    CITYGUARD_REQUIRE_DB();
+    city x;
+    x.site(
+        "UT-1", "utility_tunnel", {sensor("UT-1-CH4", "UT-1", "gas_lel"), sensor("UT-1-FAN", "UT-1", "fan_running")}
+    );
+    x.site(
+        "UT-2", "utility_tunnel", {sensor("UT-2-CH4", "UT-2", "gas_lel"), sensor("UT-2-FAN", "UT-2", "fan_running")}
+    );
+    for (std::int64_t s = 0; s <= 90; s += 30) {
+        x.at(s, {{"UT-1-CH4", 24}, {"UT-1-FAN", 0}});                    // the interlock failed
+        x.at(s, {{"UT-2-CH4", 24}, {"UT-2-FAN", s >= 30 ? 1.0 : 0.0}});  // the fan started
+    }
+    const json listed = x.c.call("GET", "/api/v1/alarms?rule=utility_tunnel.ventilation_failed", kAdminKey).json();
+    ASSERT_EQ(listed["alarms"].size(), 1u) << listed.dump();
+    EXPECT_EQ(listed["alarms"][0]["site"], "UT-1");
+    EXPECT_EQ(listed["alarms"][0]["level"], "red");
+    EXPECT_EQ(x.alarm_of("utility_tunnel.gas")["level"], "orange") << "20 %LEL: the GB 50838 alarm";
+}
+
+TEST(LifelinePacks, UnsafeAirWhileAWorkerIsInsideAndAWorkerDownAreRed) {
+    CITYGUARD_REQUIRE_DB();
+    city x;
+    x.site(
+        "CS-1",
+        "confined_space",
+        {sensor("CS-1-H2S", "CS-1", "h2s"),
+         sensor("CS-1-IN", "CS-1", "worker_inside"),
+         sensor("CS-1-DOWN", "CS-1", "worker_down")}
+    );
+    x.at(0, {{"CS-1-IN", 1}, {"CS-1-H2S", 2}, {"CS-1-DOWN", 0}});
+    x.at(20, {{"CS-1-IN", 1}, {"CS-1-H2S", 12}});
+    x.at(30, {{"CS-1-IN", 1}, {"CS-1-H2S", 13}});
+    EXPECT_EQ(x.alarm_of("confined_space.h2s")["level"], "red") << "above the 10 mg/m³ MAC";
+    const json entry = x.alarm_of("confined_space.hazard_during_entry");
+    ASSERT_FALSE(entry.is_null());
+    EXPECT_EQ(entry["level"], "red");
+    x.at(40, {{"CS-1-DOWN", 1}});
+    const json down = x.alarm_of("confined_space.worker_down");
+    ASSERT_FALSE(down.is_null());
+    EXPECT_EQ(down["level"], "red");
+    EXPECT_NE(down["advice"]["en"].get<std::string>().find("no blind rescue"), std::string::npos);
+}
+
+TEST(LifelinePacks, AHotCableJointAndABurstingHeatingMain) {
+    CITYGUARD_REQUIRE_DB();
+    city x;
+    x.site("PW-1", "power", json::array({sensor("PW-1-J", "PW-1", "cable_joint_temp")}));
+    x.site("HT-1", "heating", json::array({sensor("HT-1-P", "HT-1", "supply_pressure")}));
+    for (std::int64_t s = 0; s <= 150; s += 30) x.at(s, {{"PW-1-J", 92}, {"HT-1-P", 1.0}});
+    EXPECT_EQ(x.alarm_of("power.joint_temp")["level"], "red") << "XLPE's 90 °C held two minutes";
+    x.at(180, {{"HT-1-P", 0.55}});
+    EXPECT_EQ(x.alarm_of("heating.pressure_drop")["level"], "red") << "0.15 MPa a minute";
+}
