@@ -197,3 +197,33 @@ TEST(LifelinePacks, AHotCableJointAndABurstingHeatingMain) {
     x.at(180, {{"HT-1-P", 0.55}});
     EXPECT_EQ(x.alarm_of("heating.pressure_drop")["level"], "red") << "0.15 MPa a minute";
 }
+
+// The alarm-set holes of issue 29: the 8+8 items that had no rule, a fire at a major hazard on
+// video alone, and the bridge pack's own settlement rule.
+TEST(LifelinePacks, TheAlarmSetHolesAreClosed) {
+    CITYGUARD_REQUIRE_DB();
+    city x;
+    x.site(
+        "GS-9",
+        "gas_station",
+        {sensor("GS-9-TLT", "GS-9", "tank_leak_rate"),
+         sensor("GS-9-AL", "GS-9", "vapour_recovery"),
+         sensor("GS-9-ESD", "GS-9", "emergency_stop")}
+    );
+    x.site(
+        "MH-9",
+        "major_hazard",
+        {sensor("MH-9-V", "MH-9", "video.fire_smoke"),
+         sensor("MH-9-F", "MH-9", "flow", {{"high", 80}, {"high_high", 100}})}
+    );
+    x.site("BR-9", "bridge", json::array({sensor("BR-9-S", "BR-9", "settlement", {{"design", 20}})}));
+    for (std::int64_t s = 0; s <= 660; s += 60) x.at(s, {{"GS-9-TLT", 0.5}, {"GS-9-AL", 0.7}, {"MH-9-F", 90}});
+    x.at(700, {{"GS-9-ESD", 1}, {"MH-9-V", 1}});
+    EXPECT_EQ(x.alarm_of("gas_station.tank_leak")["level"], "orange") << "above 0.38 L/h";
+    EXPECT_EQ(x.alarm_of("gas_station.vapour_low")["level"], "yellow") << "A/L 0.7 for ten minutes";
+    EXPECT_EQ(x.alarm_of("gas_station.emergency_stop")["level"], "orange");
+    EXPECT_EQ(x.alarm_of("major_hazard.video_fire")["level"], "red") << "a fire on video alone";
+    EXPECT_EQ(x.alarm_of("major_hazard.flow_high")["level"], "orange") << "between the sensor's own high and high_high";
+    for (std::int64_t s = 0; s <= 3600; s += 1800) x.at(s, {{"BR-9-S", 13}});
+    EXPECT_EQ(x.alarm_of("bridge.settlement")["level"], "yellow") << "60 % of the design allowance for an hour";
+}

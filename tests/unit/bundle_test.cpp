@@ -124,5 +124,8 @@ TEST(Bundle, ShippedBundlesCoverTheirSets) {
         for (const auto& i : b.items) (i.type == "video" ? video_iot[b.id].first : video_iot[b.id].second)++;
     EXPECT_EQ(video_iot["8+8"], std::make_pair(8, 8));
     EXPECT_EQ(video_iot["5+1"], std::make_pair(5, 1));
-    EXPECT_EQ(video_iot["4+X"].second, 5) << "the four, and the ESD extra";
+    EXPECT_EQ(video_iot["4+X"].second, 7) << "the four, and the ESD, flow and composition extras";
+    // Every item of every bundle has a rule that judges it (issue 29 closed the 8+8 holes).
+    for (const auto& b : bundles)
+        for (const auto& i : b.items) EXPECT_FALSE(i.rules.empty()) << b.id << " " << i.id << " has no rule";
 }
