@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
 #include <vector>
 
 namespace cityguard::rules {
@@ -386,11 +387,27 @@ eval_state eval_state::from_persisted(const json& j) {
 namespace {
 
 /// A level for the value itself.
+/// Which limit judged the level: the pack's number or the sensor's own (per-sensor limits, e.g.
+/// an enterprise's DCS settings), so the alarm says what it was measured against.
+std::string limit_note(const std::vector<resolved_level>& levels, level lvl) {
+    for (const auto& l : levels)
+        if (l.lvl == lvl) {
+            std::ostringstream text;
+            text << "limit " << l.limit << " from " << (l.from.empty() ? "the rule pack" : "the sensor's " + l.from);
+            return text.str();
+        }
+    return "";
+}
+
 outcome evaluate_threshold(
     const rule& r, const std::vector<resolved_level>& levels, eval_state& s, micros ts, double value
 ) {
     if (levels.empty()) return {};
-    return settle(r, s, classify(levels, r.dir == direction::high, value, s.current), ts, value);
+    auto o = settle(r, s, classify(levels, r.dir == direction::high, value, s.current), ts, value);
+    if (o.what == outcome::change::raised || o.what == outcome::change::escalated ||
+        o.what == outcome::change::deescalated)
+        o.note = limit_note(levels, o.lvl);
+    return o;
 }
 
 /// A level for the change per `per_s` over the rule's window (rising, falling or either way).
@@ -407,7 +424,8 @@ outcome evaluate_rate(
     // Notes go into events only; formatting a double on every reading would cost more
     // than the whole evaluation.
     if (o.what != outcome::change::repeated && o.what != outcome::change::none)
-        o.note = "rate " + std::to_string(*rate) + " per " + std::to_string(static_cast<long long>(r.per_s)) + " s";
+        o.note = "rate " + std::to_string(*rate) + " per " + std::to_string(static_cast<long long>(r.per_s)) + " s" +
+                 (o.what == outcome::change::cleared ? "" : "; " + limit_note(levels, o.lvl));
     return o;
 }
 

@@ -673,16 +673,22 @@ std::vector<resolved_level> resolve_levels(const rule& r, const json& limits) {
     std::vector<resolved_level> out;
     for (const auto& s : r.levels) {
         std::optional<double> v;
-        if (s.limit) v = limit_of(*s.limit);
+        std::string from;
+        if (s.limit && (v = limit_of(*s.limit))) from = "limits." + *s.limit;
         if (!v && s.fraction) {
-            if (auto base = limit_of(*s.of)) v = *s.fraction * *base;
+            if (auto base = limit_of(*s.of)) {
+                v = *s.fraction * *base;
+                std::ostringstream text;
+                text << *s.fraction << " × limits." << *s.of;
+                from = text.str();
+            }
         }
         if (!v && s.value) v = s.value;
         if (!v) continue;
         std::optional<double> rate = s.rate;
         if (s.rate_fraction)
             if (auto base = limit_of(*s.rate_of)) rate = *s.rate_fraction * *base;
-        out.push_back({s.lvl, *v, s.deadband, rate});
+        out.push_back({s.lvl, *v, s.deadband, rate, std::move(from)});
     }
     return out;
 }

@@ -227,3 +227,39 @@ TEST(LifelinePacks, TheAlarmSetHolesAreClosed) {
     for (std::int64_t s = 0; s <= 3600; s += 1800) x.at(s, {{"BR-9-S", 13}});
     EXPECT_EQ(x.alarm_of("bridge.settlement")["level"], "yellow") << "60 % of the design allowance for an hour";
 }
+
+// Per-sensor limits (issue 29): a sensor's registry limits (an enterprise's DCS settings) win over
+// the pack's number, and the alarm's history says which one judged it.
+TEST(LifelinePacks, ASensorsOwnLimitWinsAndTheAlarmSaysWhichWasUsed) {
+    CITYGUARD_REQUIRE_DB();
+    city x;
+    x.site(
+        "WS-2",
+        "water_supply",
+        {sensor("WS-2-OWN", "WS-2", "water_pressure", {{"low", 0.25}}), sensor("WS-2-PACK", "WS-2", "water_pressure")}
+    );
+    for (std::int64_t s = 0; s <= 120; s += 30) x.at(s, {{"WS-2-OWN", 0.2}, {"WS-2-PACK", 0.2}});
+    const json listed = x.c.call("GET", "/api/v1/alarms?rule=water_supply.pressure_low", kAdminKey).json();
+    ASSERT_EQ(listed["alarms"].size(), 1u) << "0.2 MPa is low only against the sensor's own 0.25";
+    const json& own = listed["alarms"][0];
+    EXPECT_EQ(own["sensor"], "WS-2-OWN");
+    const json detail =
+        x.c.call("GET", "/api/v1/alarms/" + std::to_string(own["id"].get<std::int64_t>()), kAdminKey).json();
+    std::string note;
+    for (const auto& e : detail["events"])
+        if (e["type"] == "raised") note = e["note"];
+    EXPECT_EQ(note, "limit 0.25 from the sensor's limits.low");
+    x.at(150, {{"WS-2-PACK", 0.1}});
+    const json pack = x.c.call("GET", "/api/v1/alarms?sensor=WS-2-PACK&rule=water_supply.pressure_low", kAdminKey).json();
+    ASSERT_EQ(pack["alarms"].size(), 0u) << "the on-delay of 60 s has not passed";
+    x.at(240, {{"WS-2-PACK", 0.1}});
+    const json raised = x.c.call("GET", "/api/v1/alarms?sensor=WS-2-PACK&rule=water_supply.pressure_low", kAdminKey).json();
+    ASSERT_EQ(raised["alarms"].size(), 1u);
+    const json d2 =
+        x.c.call("GET", "/api/v1/alarms/" + std::to_string(raised["alarms"][0]["id"].get<std::int64_t>()), kAdminKey)
+            .json();
+    for (const auto& e : d2["events"])
+        if (e["type"] == "raised") {
+            EXPECT_EQ(e["note"], "limit 0.14 from the rule pack");
+        }
+}

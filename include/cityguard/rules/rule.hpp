@@ -186,6 +186,9 @@ struct resolved_level {
     double limit;
     double deadband;
     std::optional<double> rate;  ///< cumulative only
+    /// Where the limit came from: "" the pack's own number, else the sensor's registry entry
+    /// ("limits.low", "0.8 × limits.design"); the alarm's event says which was used.
+    std::string from{};
 };
 
 /// The levels of `r` that can be evaluated for a sensor with `limits`, most severe first.
