@@ -3,7 +3,7 @@
 // ranked, sensors online. Live from the feed (alarms, map, rankings at once) and /api/v1/stats
 // (counts, refreshed a few seconds after each change and every minute). No build step.
 
-import { LEVELS, domainIds, loadDomains, state, $, t, esc, inLang, levelRank, api, TEXT, startSession, resumeSession, whoText, showSignInError } from './core.js';
+import { LEVELS, presentDomains, loadDomains, state, $, t, esc, inLang, levelRank, api, TEXT, startSession, resumeSession, whoText, showSignInError } from './core.js';
 import { openFeed } from './livefeed.js';
 import { renderMap, renderMapMarkers, setConn } from './views.js';
 
@@ -53,11 +53,11 @@ function renderToday() {
   $('#cp-today-levels').innerHTML = LEVELS.map((l) =>
     `<div class="cp-tile ${l}" data-level="${l}"><b>${byLevel[l] || 0}</b>${esc(t(l))}</div>`).join('');
   const rows = new Map(d.rows.map((r) => [r.group, r]));
-  $('#cp-today-domains').innerHTML = bars(domainIds().map((x) => ({ key: x, label: t(x), value: (rows.get(x) || { alarms: { raised: 0 } }).alarms.raised })));
+  $('#cp-today-domains').innerHTML = bars(presentDomains().map((x) => ({ key: x, label: t(x), value: (rows.get(x) || { alarms: { raised: 0 } }).alarms.raised })));
   const s = d.total.sensors || { total: 0, online: 0, online_ratio: null };
   $('#cp-online').innerHTML = `<span class="big" data-online-ratio="${s.online_ratio ?? ''}">${percent(s.online_ratio)}</span>
     <small>${s.online} / ${s.total} ${esc(t('online_of'))}</small>
-    <div class="cp-bars">${bars(domainIds().map((x) => {
+    <div class="cp-bars">${bars(presentDomains().map((x) => {
       const r = rows.get(x);
       const ratio = r && r.sensors ? r.sensors.online_ratio : null;
       return { key: x, label: t(x), value: ratio || 0, text: percent(ratio) };

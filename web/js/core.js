@@ -114,6 +114,12 @@ export const $ = (sel) => document.querySelector(sel);
 export const t = (k) => (TEXT[state.lang] && TEXT[state.lang][k]) || domainName(k) || k;
 // The domains are data (the rule packs declare them): ids, names in both languages, colours.
 export const domainIds = () => state.domains.map((d) => d.id);
+// The catalog's domains that have a site in the caller's part of the city: a city without a
+// heating network gets no heating bar, an enterprise only its own domain.
+export const presentDomains = () => {
+  const used = new Set([...state.sites.values()].map((s) => s.domain));
+  return domainIds().filter((d) => used.has(d));
+};
 export const domainOf = (id) => state.domains.find((d) => d.id === id);
 const domainName = (id) => { const d = domainOf(id); return d ? inLang(d.name) : ''; };
 export async function loadDomains() {

@@ -2,7 +2,7 @@
 // serves these files as they are. State comes from the REST API once and then from the live
 // feed. Sign-in, language and wiring of the page's controls live here.
 
-import { LEVELS, domainIds, loadDomains, state, $, t, esc, api, startSession, resumeSession, endSession, whoText, showSignInError } from './core.js';
+import { LEVELS, presentDomains, loadDomains, state, $, t, esc, api, startSession, resumeSession, endSession, whoText, showSignInError } from './core.js';
 import { connect } from './feed.js';
 import { renderConn, renderAll, renderList, refreshOverview, renderMap, tickDeadlines, zoomMap, panMap } from './views.js';
 import { loadDetail, act, renderChart } from './detail.js';
@@ -32,7 +32,7 @@ export function fillFilters() {
     sel.value = values.includes(v) ? v : '';
   };
   fill($('#filter-level'), 'all_levels', LEVELS, t);
-  fill($('#filter-domain'), 'all_domains', domainIds(), t);
+  fill($('#filter-domain'), 'all_domains', presentDomains(), t);
   const districts = [...new Set([...state.sites.values()].map((s) => s.district))].sort();
   fill($('#filter-district'), 'all_districts', districts, (x) => x);
 }

@@ -1,7 +1,7 @@
 // Rendering: connection badge, alarm list, overview, and the district map (Web Mercator, so
 // optional tiles line up with the markers).
 
-import { LEVELS, domainIds, domainOf, state, $, t, esc, inLang, levelRank, fmtTime, fmtNum, api, dueOf, fmtLeft } from './core.js';
+import { LEVELS, presentDomains, domainOf, state, $, t, esc, inLang, levelRank, fmtTime, fmtNum, api, dueOf, fmtLeft } from './core.js';
 
 // ---------- rendering ----------
 export function setConn(s) { state.conn = s; renderConn(); }
@@ -105,7 +105,7 @@ export async function refreshOverview() {
     `<div class="counter ${l}" data-level="${l}"><b>${byLevel[l] || 0}</b>${esc(t(l))}</div>`).join('') +
     `<div class="counter" data-offline><b>${o.sensors_offline || 0}</b>${esc(t('offline'))}</div>` +
     `<div class="counter" data-fault><b>${o.sensors_in_fault || 0}</b>${esc(t('in_fault'))}</div>`;
-  $('#domain-counters').innerHTML = domainIds().map((d) =>
+  $('#domain-counters').innerHTML = presentDomains().map((d) =>
     `<div class="counter" data-domain="${esc(d)}" style="border-left-color:${esc(domainOf(d).color)}"><b>${byDomain[d] || 0}</b>${esc(t(d))}</div>`).join('');
 }
 
