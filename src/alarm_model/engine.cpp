@@ -98,13 +98,13 @@ const engine::sensor_rules& engine::rules_of(const sensor_facts& sensor) {
         };
         compound_lists lists;
         for (const auto ci : compound_order_) {
-            trigger t = triggered(rules_[ci]);
-            // A compound with an on- or off-delay or a look-back window changes as reading time
-            // passes: every reading that touches it judges it again, in that reading's time, or
-            // its delay would complete only on server ticks (late, for back-filled readings).
-            if (t == trigger::alarm && judged_over_time(rules_[ci])) t = trigger::value;
+            const trigger t = triggered(rules_[ci]);
             if (t != trigger::none) lists.all.push_back(ci);
             if (t == trigger::value) lists.by_value.push_back(ci);
+            // A compound with an on- or off-delay or a look-back window changes as reading time
+            // passes: while its delay runs, a reading that touches it judges it again, in that
+            // reading's time, or the delay would complete only on server ticks.
+            if (t == trigger::alarm && judged_over_time(rules_[ci])) lists.by_time.push_back(ci);
             if (t != trigger::none && rules_[ci].per_group) lists.any_per_group = true;
         }
         compounds = compounds_by_kind_.emplace(kind_key, std::move(lists)).first;
@@ -114,6 +114,7 @@ const engine::sensor_rules& engine::rules_of(const sensor_facts& sensor) {
         &it->second,
         &compounds->second.all,
         &compounds->second.by_value,
+        &compounds->second.by_time,
         compounds->second.any_per_group};
     sensor_keys_[sensor.id] = sensor.key;
     place_sensor(sensor);
@@ -163,7 +164,19 @@ micros engine::last_seen(std::int32_t sensor) const {
 changes engine::evaluate(
     const std::vector<reading>& rows, const std::vector<bool>& inserted, const sensor_lookup& sensors, micros now
 ) {
-    for (std::size_t i = 0; i < rows.size(); ++i) {
+    // In reading time across sensors: a gateway's buffered upload (grounding in fault, then the
+    // video of the unloading, each sensor's rows in a run) is judged in the order it happened,
+    // so a compound's on-delay completes on the reading that ends it. Each sensor's own rows
+    // keep their order (the writer sorts by sensor, then time).
+    std::vector<std::uint32_t> order(rows.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    const bool in_time =
+        std::is_sorted(rows.begin(), rows.end(), [](const reading& a, const reading& b) { return a.ts < b.ts; });
+    if (!in_time)
+        std::stable_sort(order.begin(), order.end(), [&rows](std::uint32_t a, std::uint32_t b) {
+            return rows[a].ts < rows[b].ts;
+        });
+    for (const std::uint32_t i : order) {
         if (!inserted[i]) continue;
         const reading& row = rows[i];
         const sensor_facts* sensor = sensors(row.sensor_key);
@@ -227,20 +240,53 @@ changes engine::evaluate(
             record_state(r, sensor->id, before, s);
         }
         // Compounds that read this sensor's alarms change only when the reading moved one (an
-        // event); time alone is the tick's. A site of 1000 wells must not count them per reading.
-        const rule_list& compounds =
-            events_added_ != events_before ? *applicable.compounds : *applicable.compounds_by_value;
+        // event), or with reading time while their delay runs. A site of 1000 wells must not
+        // count them per reading.
+        site_info& site = site_named(sensor->site, sensor->domain);
+        const rule_list* due = applicable.compounds;
+        if (events_added_ == events_before) {
+            due = applicable.compounds_by_value;
+            if (!applicable.compounds_by_time->empty()) {
+                std::vector<const site_info*> sites{&site};
+                if (applicable.any_per_group)
+                    if (auto groups = groups_of_sensor_.find(sensor->key); groups != groups_of_sensor_.end())
+                        for (const auto& map_key : groups->second) sites.push_back(&sites_.at(map_key));
+                due = &compounds_due(applicable, sites);
+            }
+        }
+        const rule_list& compounds = *due;
         if (compounds.empty()) continue;
         // What compounds read of a sensor is its last good reading.
         const auto known = latest(sensor->key);
         if (!in_fault && std::isfinite(row.value) && (!known || row.ts >= known->second))
             staged_latest_[sensor->key] = {row.value, row.ts};
-        evaluate_site(site_named(sensor->site, sensor->domain), compounds, row.ts, now);
+        evaluate_site(site, compounds, row.ts, now);
         if (applicable.any_per_group)  // the groups' pseudo-sites, as place_sensor() keyed them
             if (auto groups = groups_of_sensor_.find(sensor->key); groups != groups_of_sensor_.end())
                 for (const auto& map_key : groups->second) evaluate_site(sites_.at(map_key), compounds, row.ts, now);
     }
     return take_staged_changes();
+}
+
+const engine::rule_list& engine::compounds_due(
+    const sensor_rules& applicable, const std::vector<const site_info*>& sites
+) {
+    due_scratch_.clear();
+    const auto& by_value = *applicable.compounds_by_value;
+    const auto& by_time = *applicable.compounds_by_time;
+    for (const std::uint32_t ci : *applicable.compounds) {
+        bool wanted = std::find(by_value.begin(), by_value.end(), ci) != by_value.end();
+        if (!wanted && std::find(by_time.begin(), by_time.end(), ci) != by_time.end())
+            for (const site_info* site : sites) {
+                auto it = slots_.find(key_of(ci, site->key));
+                if (it != slots_.end() && (it->second.state.pending || it->second.state.current)) {
+                    wanted = true;
+                    break;
+                }
+            }
+        if (wanted) due_scratch_.push_back(ci);
+    }
+    return due_scratch_;
 }
 
 // What time alone changes: a sensor silent for multiplier × interval goes offline, an event

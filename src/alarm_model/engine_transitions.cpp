@@ -10,6 +10,12 @@ using rules::level;
 using rules::outcome;
 using util::micros;
 
+namespace {
+// A gateway on a live link delivers within seconds; readings this far behind the server's clock
+// came from a buffer (an outage, a back-fill), and an alarm they raise says so.
+constexpr micros kLateRaise = 30 * util::kMicrosPerSecond;
+}  // namespace
+
 // How one rule outcome changes the alarm of its (rule, sensor) slot: raising, escalating,
 // clearing, reactivating, and the events each of those records.
 
@@ -63,6 +69,12 @@ void engine::raise(
     e.lvl = lvl;
     e.value = value;
     e.note = note;
+    // Raised from readings that arrived late (a gateway's buffer after an outage): judged in
+    // reading time, and marked so the operator knows the incident is older than the alarm.
+    if (now - ts > kLateRaise) {
+        const auto late_s = (now - ts) / util::kMicrosPerSecond;
+        e.note = (e.note.empty() ? "" : e.note + "; ") + "late: readings " + std::to_string(late_s) + " s old";
+    }
     if (s.open) {
         // The alarm of this (rule, sensor) is not closed yet: the same episode comes back.
         alarm& a = touch(key, s);

@@ -598,9 +598,12 @@ TEST(Correlation, ASensorThatLeavesTheGroupNoLongerCounts) {
     EXPECT_TRUE(s.group_alarms().empty());
     s.wells[1].groups = {"SEG-7"};
     s.wells[1].version = 3;
-    // No alarm moved, but a correlation has a look-back window: the member's reading judges the
-    // group again, in that reading's time, without waiting for the timer.
-    s.post(2, 30, 26);
+    s.post(2, 30, 26);  // no alarm moved, and no delay of the group runs: the timer looks again
+    std::vector<const sensor_facts*> all{&s.wells[0], &s.wells[1], &s.wells[2]};
+    auto ch = s.e.tick(all, 31 * kMicrosPerSecond);
+    ASSERT_EQ(ch.alarms.size(), 1u);
+    s.e.assign_ids({s.next_id++});
+    s.e.commit();
     EXPECT_EQ(s.group_alarms().size(), 1u) << "back in the group: it counts again";
 }
 

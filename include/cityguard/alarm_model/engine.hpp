@@ -162,13 +162,20 @@ class engine {
         const rule_list* rules = nullptr;
         const rule_list* compounds = nullptr;           ///< every compound a reading may change
         const rule_list* compounds_by_value = nullptr;  ///< those naming its kind (its value matters)
+        /// Those reading its alarms whose answer also changes with reading time (a delay or a
+        /// look-back): judged by its readings while their on- or off-delay runs.
+        const rule_list* compounds_by_time = nullptr;
         bool any_per_group = false;
     };
     struct compound_lists {
-        rule_list all, by_value;
+        rule_list all, by_value, by_time;
         bool any_per_group = false;  ///< some are scoped to named groups
     };
     const sensor_rules& rules_of(const sensor_facts& sensor);
+    /// The compounds a reading that moved no alarm must judge: those reading its value, and
+    /// those judged over time whose slot at one of `sites` is pending or raised. In order.
+    const rule_list& compounds_due(const sensor_rules& applicable, const std::vector<const site_info*>& sites);
+    rule_list due_scratch_;  // compounds_due's answer, reused
     /// The site (or "group:NAME" pseudo-site) of that id in that domain, created on first use.
     site_info& site_named(const std::string& id, const std::string& domain);
     /// Keeps a sensor listed in its site and in the pseudo-sites of its named groups.
