@@ -40,11 +40,18 @@ json compact_registry() {
           site("GD-1", "ground"),
           site("GS-1", "gas_station"),
           site("CP-1", "chemical_plant"),
-          site("MH-1", "major_hazard")}},
+          site("MH-1", "major_hazard"),
+          site("DR-1", "drainage"),
+          site("WS-1", "water_supply"),
+          site("UT-1", "utility_tunnel")}},
         {"sensors",
          {two_wells[0],
           two_wells[1],
           sensor("BR-1-VIB-01", "BR-1", "vibration_rms", {{"design", 0.5}}),
+          sensor("DR-1-R1H-01", "DR-1", "rain_1h", json::object()),
+          sensor("DR-1-PUMP-01", "DR-1", "pump_fault", json::object()),
+          sensor("WS-1-P-01", "WS-1", "water_pressure", json::object()),
+          sensor("UT-1-CH4-01", "UT-1", "gas_lel", json::object()),
           sensor("BR-1-DEF-01", "BR-1", "deflection", {{"design", 80}}),
           sensor("GD-1-SET-01", "GD-1", "settlement", {{"cumulative", 30}, {"rate_per_day", 3}}),
           sensor("GD-1-SET-02", "GD-1", "settlement", {{"cumulative", 30}, {"rate_per_day", 3}}),
@@ -125,6 +132,10 @@ TEST(Simulator, AShortRunRaisesAnAlarmForEachScriptedIncident) {
              "gas_pipeline.pressure_fault GP-1-PRS-01 yellow",   // a frozen transmitter
              "ground.survey_fault GD-1-SET-02 blue",             // a spike
              "bridge.deflection_creep BR-1-DEF-01 orange",       // 11 mm a year, back-filled
+             "drainage.rain_1h DR-1-R1H-01 orange",              // the rainstorm
+             "drainage.pump_fault DR-1-PUMP-01 orange",          // a pumping station faults
+             "water_supply.pressure_drop WS-1-P-01 orange",      // the water main bursts
+             "utility_tunnel.gas UT-1-CH4-01 orange",            // gas in the tunnel
          })
         EXPECT_TRUE(seen.count(expected)) << expected << " not among: " << all;
 }

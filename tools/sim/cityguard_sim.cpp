@@ -105,6 +105,22 @@ void normal_model(sensor& s) {
         s.base = 0, s.noise = 0.05;
     else if (k == "modal_frequency")
         s.base = limit(s.limits, "baseline_frequency_hz", 2), s.noise = 0.005;
+    else if (k == "water_pressure")
+        s.base = 0.35, s.noise = 0.004;
+    else if (k == "flow")
+        s.base = limit(s.limits, "normal_flow", 1000), s.noise = 0.02 * limit(s.limits, "normal_flow", 1000);
+    else if (k == "residual_chlorine")
+        s.base = 0.6, s.noise = 0.02;
+    else if (k == "turbidity")
+        s.base = 0.3, s.noise = 0.02;
+    else if (k == "manhole_fill" || k == "pipe_fill" || k == "sump_level")
+        s.base = 0.3, s.noise = 0.01;
+    else if (k == "o2")
+        s.base = 20.8, s.noise = 0.05;
+    else if (k == "fan_running" || k == "drain_pump_running")
+        s.base = 1, s.noise = 0;  // running
+    else if (k == "h2s")
+        s.base = 0.2, s.noise = 0.05;
     else
         s.base = 0, s.noise = 0;  // detections (video, leak, grounding, ESD): 0 = nothing seen
 }
@@ -247,6 +263,28 @@ std::vector<step> simulator::timeline() {
         set(tox, t0 + 95, std::nullopt, "toxic gas dispersed");
     }
 
+    // The rainstorm (the city's 2023-09-07 reference event): rain rises at the gauges, ponding
+    // climbs at two underpasses, a manhole nears overflow and its pumping station faults.
+    for (std::size_t i = 0;; ++i) {
+        sensor* rain = find("drainage", "rain_1h", i);
+        if (!rain) break;
+        ramp(rain, t0 + 30, 4, 56, 40, 8, i == 0 ? "rainstorm: rain rises to 56 mm in an hour" : "");
+    }
+    ramp(find("drainage", "rain_3h"), t0 + 30, 10, 68, 40, 6, "");
+    ramp(find("drainage", "ponding_depth", 0), t0 + 40, 2, 34, 60, 10, "ponding climbs at the first underpass");
+    ramp(find("drainage", "ponding_depth", 1), t0 + 50, 1, 22, 60, 8, "ponding climbs at the second underpass");
+    ramp(find("drainage", "manhole_fill"), t0 + 45, 0.4, 0.97, 40, 6, "a manhole nears overflow");
+    set(find("drainage", "pump_fault"), t0 + 60, 1, "a drainage pumping station faults");
+
+    // A water main bursts: pressure collapses, the flow jumps.
+    sensor* main_pressure = find("water_supply", "water_pressure");
+    ramp(main_pressure, t0 + 70, 0.35, 0.09, 10, 4, "water main burst: pressure collapses");
+    if (sensor* flow = find("water_supply", "flow"))
+        set(flow, t0 + 70, 1.7 * limit(flow->limits, "normal_flow", 1000), "water main burst: the flow jumps");
+
+    // Gas builds up in a utility-tunnel compartment.
+    ramp(find("utility_tunnel", "gas_lel"), t0 + 55, 1, 26, 30, 6, "gas builds up in a utility-tunnel compartment");
+
     // A sensor goes offline (power cut) and comes back.
     sensor* esd = find("major_hazard", "emergency_stop");
     if (esd) {
@@ -296,6 +334,15 @@ void simulator::backfill() {
                  {"value", std::round((s.base + creep) * 100) / 100}}
             );
         }
+    }
+    // Water-main pressure: the last ten minutes, one reading a minute, so the burst's pressure
+    // drop is judged against a covered window from the first minute of a run.
+    for (auto& s : sensors_) {
+        if (s.kind != "water_pressure") continue;
+        for (int m = 10; m >= 1; --m)
+            readings.push_back(
+                {{"sensor", s.id}, {"ts", cityguard::util::format_rfc3339(now - m * 60'000'000LL)}, {"value", s.base}}
+            );
     }
     // The transmitter the timeline freezes: its last hour, one identical reading a minute (a
     // stuck-sensor rule needs that much history to say "stuck").
