@@ -106,6 +106,8 @@ try {
   await page.waitForSelector('tr.alarm-row[data-level="yellow"]');
   await page.waitForSelector('#map .site-marker[data-level="yellow"]');
   step('the live list and the map show the existing alarm');
+  for (const d of ['water_supply', 'drainage', 'utility_tunnel']) await page.waitForSelector(`#domain-counters [data-domain="${d}"]`);
+  step('the board counts the lifeline domains of the new packs (water supply, drainage, utility tunnel)');
 
   // One map: the districts' boundaries, sensors clustered while the city is whole and apart
   // once zoomed in, and the emergency resources as a layer of their own.
@@ -312,6 +314,9 @@ try {
   await cockpit.waitForSelector('#cp-worst li[data-level="red"]');
   await cockpit.waitForSelector('#conn[data-state="live"]');
   await cockpit.waitForSelector('#cp-duties .big[data-sites]');
+  // Domains are data: the lifeline domains of the new packs appear as the catalog names them.
+  await cockpit.waitForSelector('#cp-today-domains .bar[data-key="drainage"]');
+  assert.match(await cockpit.textContent('#cp-today-domains'), /排水防涝/, 'the drainage domain in Chinese');
   const fits = await cockpit.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight &&
     document.documentElement.scrollWidth <= window.innerWidth);
   assert.ok(fits, 'the cockpit fits 1920×1080 without scrolling');
@@ -324,6 +329,7 @@ try {
   await cockpit.screenshot({ path: `${artifacts}/cockpit.png` });
   await cockpit.click('.cp-head .lang-toggle');
   await cockpit.waitForFunction(() => document.querySelector('.cp-head h1').textContent.includes('Leader cockpit'));
+  assert.match(await cockpit.textContent('#cp-today-domains'), /Drainage and waterlogging/, 'the drainage domain in English');
   step('the cockpit switches to English');
   await cockpit.screenshot({ path: `${artifacts}/cockpit-en.png` });
   await wall.close();
@@ -353,7 +359,7 @@ try {
   assert.deepEqual(seen.districts, ['福田区'], `only Futian's sites: ${seen.districts}`);
   assert.ok(seen.alarmSites.length > 0 && seen.alarmSites.every((x) => x.includes('-FT-')), `only Futian's alarms: ${seen.alarmSites}`);
   assert.ok(!seen.alarmSites.includes('GS-LG-003'), 'no Longgang alarm');
-  assert.ok(seen.markers.length === 3 && seen.markers.every((x) => x.includes('-FT-')), `only Futian on the map: ${seen.markers}`);
+  assert.ok(seen.markers.length === 5 && seen.markers.every((x) => x.includes('-FT-')), `only Futian on the map: ${seen.markers}`);
   assert.match(await ft.textContent('#whoami'), /福田值班员 · operator · 福田区/);
   const outside = await ft.evaluate(async () => (await fetch('/api/v1/sites/GS-LG-003')).status);
   assert.equal(outside, 404, 'a site of another district is not found');

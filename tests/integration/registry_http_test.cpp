@@ -115,7 +115,7 @@ TEST(RegistryHttp, DemoRegistryLoads) {
     test_server srv(cfg);
     EXPECT_GE(std::stoi(srv.db().query_value("SELECT count(*) FROM sites")), 20);
     EXPECT_GE(std::stoi(srv.db().query_value("SELECT count(*) FROM sensors")), 200);
-    EXPECT_EQ(srv.db().query_value("SELECT count(DISTINCT domain) FROM sites"), "6");
+    EXPECT_EQ(srv.db().query_value("SELECT count(DISTINCT domain) FROM sites"), "9");
     EXPECT_GE(std::stoi(srv.db().query_value("SELECT count(*) FROM resources")), 30);
     EXPECT_EQ(srv.db().query_value("SELECT count(DISTINCT kind) FROM resources"), "4");
     EXPECT_EQ(srv.db().query_value("SELECT count(DISTINCT team_kind) FROM resources"), "8") << "every team kind";
