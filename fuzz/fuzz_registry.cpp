@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (auto sensor = parse_sensor(doc, path_id); sensor.index() == 0)
             cityguard::registry::to_json(std::get<0>(sensor));
         if (auto unit = parse_unit(doc, path_id); unit.index() == 0) cityguard::registry::to_json(std::get<0>(unit));
-        if (auto contact = parse_contact(doc, path_id, known_channel); contact.index() == 0)
+        if (auto contact = parse_contact(doc, path_id, known_channel, domains); contact.index() == 0)
             cityguard::registry::to_json(std::get<0>(contact));
         if (auto resource = parse_resource(doc, path_id); resource.index() == 0)
             cityguard::registry::to_json(std::get<0>(resource));
@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     (void)parse_site(item, std::nullopt, domains);
                     (void)parse_sensor(item, std::nullopt);
                     (void)parse_unit(item, std::nullopt);
-                    (void)parse_contact(item, std::nullopt, known_channel);
+                    (void)parse_contact(item, std::nullopt, known_channel, domains);
                     (void)parse_resource(item, std::nullopt);
                 }
     return 0;

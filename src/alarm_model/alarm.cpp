@@ -94,9 +94,11 @@ category category_of(const rules::rule& r) noexcept {
 
 json notification_json(const alarm::notification_view& n) {
     json told = json::array();
-    static constexpr const char* kTierNames[] = {"enterprise", "district", "city"};
-    for (unsigned t = 0; t < 3; ++t)
-        if (n.told & (1u << t)) told.push_back(kTierNames[t]);
+    // Bits as stored (notification_model::tier), listed in escalation order.
+    static constexpr std::pair<unsigned, const char*> kTierBits[] = {
+        {0, "enterprise"}, {1, "district"}, {3, "sector"}, {2, "city"}};
+    for (const auto& [bit, name] : kTierBits)
+        if (n.told & (1u << bit)) told.push_back(name);
     return {
         {"told", std::move(told)},
         {"ack_due", opt_time(n.ack_due)},
@@ -132,6 +134,7 @@ json to_json(const alarm& a) {
         {"members", members_json(a.members)},
         {"inhibited_by", a.inhibited_by ? json(*a.inhibited_by) : json(nullptr)},
         {"assignee", a.assignee.empty() ? json(nullptr) : json(a.assignee)},
+        {"evidence", a.evidence},
         {"notification", notification_json(a.notification)}};
 }
 
@@ -174,7 +177,8 @@ json to_json(const event& e) {
         {"actor", e.actor},
         {"level", e.lvl ? json(rules::to_string(*e.lvl)) : json(nullptr)},
         {"value", opt(e.value)},
-        {"note", e.note}};
+        {"note", e.note},
+        {"evidence", e.evidence}};
     if (e.actor_user > 0) {
         j["actor_user"] = e.actor_user;
         j["actor_name"] = e.actor_name;

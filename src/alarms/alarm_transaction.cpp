@@ -1,10 +1,13 @@
 #include "cityguard/alarms/alarm_transaction.hpp"
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 
 #include "cityguard/store/alarm_change_set.hpp"
+#include "cityguard/store/evidence.hpp"
 
 namespace cityguard::alarms {
 
@@ -32,10 +35,52 @@ std::size_t alarm_transaction::give_provisional_ids(alarm_model::changes& ch) {
     return new_by_subject.size();
 }
 
+void alarm_transaction::attach_evidence(store::transaction_scope& tx, alarm_model::changes& ch) {
+    // Evidence that came before the reading completing an alarm counts too (the camera saw the
+    // fire a minute before the gas detector crossed its limit), up to this far back.
+    constexpr util::micros look_back = 10LL * 60 * 1'000'000;
+    auto wants = [](const alarm_model::event& e) {
+        return e.reading_ts && (e.type == "raised" || e.type == "escalated" || e.type == "reactivated");
+    };
+    std::set<std::string> sensors;
+    util::micros from = 0, to = 0;
+    bool any = false;
+    for (const auto& w : ch.alarms)
+        for (const auto& e : w.events) {
+            if (!wants(e)) continue;
+            if (!w.after.sensor.empty()) sensors.insert(w.after.sensor);
+            for (const auto& m : w.after.members) sensors.insert(m.sensor);
+            from = any ? std::min(from, *e.reading_ts - look_back) : *e.reading_ts - look_back;
+            to = any ? std::max(to, *e.reading_ts) : *e.reading_ts;
+            any = true;
+        }
+    if (!any || sensors.empty()) return;
+    const auto found = store::find_evidence(tx, {sensors.begin(), sensors.end()}, from, to, 256);
+    if (found.empty()) return;
+    for (auto& w : ch.alarms)
+        for (auto& e : w.events) {
+            if (!wants(e)) continue;
+            // The newest evidence of this alarm's own sensors in its look-back.
+            for (auto it = found.rbegin(); it != found.rend(); ++it) {
+                const bool own = it->sensor == w.after.sensor ||
+                                 std::any_of(w.after.members.begin(), w.after.members.end(), [&](const auto& m) {
+                                     return m.sensor == it->sensor;
+                                 });
+                if (!own || it->ts > *e.reading_ts || it->ts < *e.reading_ts - look_back) continue;
+                e.evidence = it->evidence;
+                e.evidence["sensor"] = it->sensor;
+                e.evidence["reading_ts"] = util::format_rfc3339(it->ts);
+                w.after.evidence = e.evidence;
+                break;
+            }
+        }
+}
+
 void alarm_transaction::write(
     store::transaction_scope& tx, alarm_model::changes ch, notification_model::escalation_output due
 ) {
     if (ch.empty() && due.empty()) return;
+    attach_evidence(tx, ch);
     give_provisional_ids(ch);
     for (const auto& w : ch.alarms)
         if (w.after.id < 0) staged_raised_.push_back({std::string(rules::to_string(w.after.lvl)), w.after.domain});

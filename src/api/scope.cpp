@@ -55,9 +55,17 @@ bool covers_contact(
     const std::string tier = text("tier");
     if (tier == "enterprise") return covers_unit(scope, places, text("unit"));
     if (!scope.units.empty()) return false;
-    if (tier == "district")
-        return scope.districts.empty() ||
-               std::binary_search(scope.districts.begin(), scope.districts.end(), text("district"));
+    const std::string district = text("district");
+    if (!district.empty() && !scope.districts.empty() &&
+        !std::binary_search(scope.districts.begin(), scope.districts.end(), district))
+        return false;
+    // A contact limited to domains is outside a sector scope that shares none of them.
+    if (const auto it = contact.find("domains");
+        it != contact.end() && it->is_array() && !it->empty() && !scope.domains.empty())
+        return std::any_of(it->begin(), it->end(), [&](const nlohmann::json& d) {
+            return d.is_string() &&
+                   std::binary_search(scope.domains.begin(), scope.domains.end(), d.get<std::string>());
+        });
     return true;
 }
 

@@ -55,7 +55,8 @@ components::components(const config::config& cfg, boost::asio::io_context& ioc, 
           resources_repo,
           directory,
           domains,
-          [this](std::string_view name) { return this->policy.has_channel(name); }
+          [this](std::string_view name) { return this->policy.has_channel(name); },
+          cfg.registry
       ),
       writer(writer_connection, cfg.ingest, cfg.writer),
       cluster(ioc, cluster_repo, writer, cfg.cluster, std::move(w.member_id)),

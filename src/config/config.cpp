@@ -169,6 +169,9 @@ void read_ingest(section& s, config& cfg) {
     s.integer("max_pending_rows", cfg.ingest.max_pending_rows, 1, 100'000'000);
     s.integer("max_future_skew_s", cfg.ingest.max_future_skew_s, 0, 86'400 * 366);
     s.integer("max_age_days", cfg.ingest.max_age_days, 1, 36'500);
+    s.integer("max_events_per_request", cfg.ingest.max_events_per_request, 1, 100'000);
+    s.integer("max_evidence_url_bytes", cfg.ingest.max_evidence_url_bytes, 64, 8'192);
+    s.integer("max_pending_evidence", cfg.ingest.max_pending_evidence, 1, 1'000'000);
 }
 
 void read_writer(section& s, config& cfg) { s.integer("max_queued_tasks", cfg.writer.max_queued_tasks, 1, 1'000'000); }
@@ -279,6 +282,10 @@ void read_resources(section& s, config& cfg) {
     s.integer("max_nearby_per_kind", cfg.resources.max_nearby_per_kind, 1, 1000);
 }
 
+void read_registry(section& s, config& cfg) {
+    s.integer("max_geometry_points", cfg.registry.max_geometry_points, 2, 100'000);
+}
+
 void read_stats(section& s, config& cfg) {
     s.string("time_zone", cfg.stats.time_zone, false);
     if (cfg.stats.time_zone.size() > 64) section::fail("stats.time_zone", "must be an IANA time zone name");
@@ -366,6 +373,7 @@ void apply_json(config& cfg, const std::string& json_text) {
     read_section(root, "notifications", cfg, read_notifications);
     read_section(root, "resources", cfg, read_resources);
     read_section(root, "stats", cfg, read_stats);
+    read_section(root, "registry", cfg, read_registry);
     read_section(root, "metrics", cfg, read_metrics);
     read_section(root, "cluster", cfg, read_cluster);
     read_section(root, "web", cfg, read_web);

@@ -224,7 +224,7 @@ void escalation::check_deadlines(entry& e, util::micros now, escalation_output& 
     const auto& p = policy_of(e);
     const auto escalate = [&](std::string reason) -> std::optional<tier> {
         const auto highest = e.state.highest_told();
-        const auto next = highest ? next_tier(*highest) : std::optional<tier>(tier::enterprise);
+        const auto next = highest ? policy_->next_after(*highest) : std::optional<tier>(policy_->chain.front());
         if (!next) return std::nullopt;
         tell(e, *next, notice_kind::escalated, out);
         e.state.told |= bit(*next);
@@ -240,7 +240,7 @@ void escalation::check_deadlines(entry& e, util::micros now, escalation_output& 
         e.state.ack_due.reset();
         if (e.alarm.state == alarm_model::status::open && needs_action(e.alarm)) {
             const auto reached = escalate("not acknowledged in time");
-            if (reached && next_tier(*reached) && p.ack_s) e.state.ack_due = now + *p.ack_s * kSecond;
+            if (reached && policy_->next_after(*reached) && p.ack_s) e.state.ack_due = now + *p.ack_s * kSecond;
         }
     }
     if (e.state.dispose_due && now >= *e.state.dispose_due && needs_action(e.alarm)) {

@@ -73,6 +73,13 @@ std::string number(double v) {
     return buf;
 }
 
+/// A string field of the alarm's evidence, or empty.
+std::string evidence_field(const json& evidence, const char* key) {
+    if (!evidence.is_object()) return {};
+    const auto it = evidence.find(key);
+    return it != evidence.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 }  // namespace
 
 // One key per outbox row, the same on every attempt: a receiver that got a message whose
@@ -89,17 +96,24 @@ message render(const message_facts& f, const std::string& language, const std::s
     message m;
     m.link = dashboard_url + "#alarm=" + std::to_string(a.id);
     const std::string value = a.value ? number(*a.value) : "-";
+    // Video evidence goes along as links: the receiver's phone opens them, no attachment needed.
+    const std::string snapshot = evidence_field(a.evidence, "snapshot");
+    const std::string clip = evidence_field(a.evidence, "clip");
     if (language == "en") {
         const std::string title = a.title.en.empty() ? a.title.zh : a.title.en;
         const std::string advice = a.advice.en.empty() ? a.advice.zh : a.advice.en;
         m.title = "[" + upper(rules::to_string(f.lvl)) + "] " + kind_en(f.kind) + ": " + title + " at " + site;
         m.text = m.title + ". District: " + (f.district.empty() ? "-" : f.district) + ". Value: " + value +
                  ". Advice: " + (advice.empty() ? "-" : advice) + ". Alarm " + std::to_string(a.id) + ": " + m.link;
+        if (!snapshot.empty()) m.text += ". Snapshot: " + snapshot;
+        if (!clip.empty()) m.text += ". Clip: " + clip;
     } else {
         m.title = std::string("【") + level_zh(f.lvl) + "预警】" + kind_zh(f.kind) + "：" + site + " " + a.title.zh;
         m.text = m.title + "。区域：" + (f.district.empty() ? "-" : f.district) + "；当前值：" + value +
                  "；处置建议：" + (a.advice.zh.empty() ? "-" : a.advice.zh) + "；报警编号 " + std::to_string(a.id) +
                  "，详情：" + m.link;
+        if (!snapshot.empty()) m.text += "；现场截图：" + snapshot;
+        if (!clip.empty()) m.text += "；视频片段：" + clip;
     }
     return m;
 }
@@ -128,7 +142,8 @@ json webhook_body(const message_facts& f, const message& m, const std::string& l
           {"value", a.value ? json(*a.value) : json(nullptr)},
           {"title", {{"zh", a.title.zh}, {"en", a.title.en}}},
           {"advice", {{"zh", a.advice.zh}, {"en", a.advice.en}}},
-          {"opened_at", util::format_rfc3339(a.opened_at)}}}};
+          {"opened_at", util::format_rfc3339(a.opened_at)},
+          {"evidence", a.evidence}}}};
 }
 
 json alertmanager_alert(const message_facts& f, const message& m, util::micros now, std::int64_t firing_for_s) {
@@ -147,14 +162,18 @@ json alertmanager_alert(const message_facts& f, const message& m, util::micros n
         {"tier", to_string(f.to)},
         {"contact", f.contact_id},
         {"source", "cityguard"}};
+    json annotations{
+        {"summary", m.title},
+        {"description", m.text},
+        {"level", rules::to_string(f.lvl)},
+        {"advice", a.advice.zh},
+        {"notification_kind", to_string(f.kind)}};
+    // Annotations are strings only (Alertmanager's API): the evidence's links and camera, each its own.
+    for (const char* key : {"snapshot", "clip", "camera"})
+        if (auto v = evidence_field(a.evidence, key); !v.empty()) annotations[std::string("evidence_") + key] = v;
     return {
         {"labels", std::move(labels)},
-        {"annotations",
-         {{"summary", m.title},
-          {"description", m.text},
-          {"level", rules::to_string(f.lvl)},
-          {"advice", a.advice.zh},
-          {"notification_kind", to_string(f.kind)}}},
+        {"annotations", std::move(annotations)},
         {"startsAt", util::format_rfc3339(a.opened_at)},
         {"endsAt", util::format_rfc3339(ended ? now : now + firing_for_s * 1'000'000)},
         {"generatorURL", m.link}};

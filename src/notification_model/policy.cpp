@@ -113,7 +113,7 @@ level_policy parse_level_policy(const json& p, const std::string& where) {
         fail(where + ".notify", "is required: the tiers told when an alarm is raised ([] for none)");
     for (const auto& t : p["notify"]) {
         const auto parsed = t.is_string() ? parse_tier(t.get<std::string>()) : std::nullopt;
-        if (!parsed) fail(where + ".notify", "tiers are enterprise, district and city");
+        if (!parsed) fail(where + ".notify", "tiers are enterprise, district, sector and city");
         if (std::find(lp.notify.begin(), lp.notify.end(), *parsed) == lp.notify.end()) lp.notify.push_back(*parsed);
     }
     std::sort(lp.notify.begin(), lp.notify.end());
@@ -130,6 +130,8 @@ std::string_view to_string(tier t) noexcept {
             return "enterprise";
         case tier::district:
             return "district";
+        case tier::sector:
+            return "sector";
         case tier::city:
             return "city";
     }
@@ -142,9 +144,16 @@ std::optional<tier> parse_tier(std::string_view text) noexcept {
     return std::nullopt;
 }
 
+std::optional<tier> policy::next_after(tier t) const noexcept {
+    for (auto at = std::find(kTiers.begin(), kTiers.end(), t); at != kTiers.end() && ++at != kTiers.end();)
+        if (std::find(chain.begin(), chain.end(), *at) != chain.end()) return *at;
+    return std::nullopt;
+}
+
 std::optional<tier> next_tier(tier t) noexcept {
-    if (t == tier::city) return std::nullopt;
-    return static_cast<tier>(static_cast<int>(t) + 1);
+    const auto at = std::find(kTiers.begin(), kTiers.end(), t);
+    if (at == kTiers.end() || at + 1 == kTiers.end()) return std::nullopt;
+    return *(at + 1);
 }
 
 std::string_view to_string(channel_type t) noexcept {
@@ -175,7 +184,7 @@ const level_policy& policy::for_alarm(rules::level lvl, std::string_view domain)
 // with the field named, rather than failing at the first alarm.
 policy parse_policy(const json& doc, secret_lookup lookup_env) {
     if (!doc.is_object()) fail("notifications", "must be a JSON object");
-    only_keys(doc, {"channels", "policies", "retry", "silences", "dashboard_url"}, "notifications");
+    only_keys(doc, {"channels", "policies", "retry", "silences", "dashboard_url", "escalation"}, "notifications");
     policy p;
     if (!doc.contains("channels") || !doc["channels"].is_object() || doc["channels"].empty())
         fail("channels", "is required: an object of named channels");
@@ -223,6 +232,20 @@ policy parse_policy(const json& doc, secret_lookup lookup_env) {
         if (!doc["dashboard_url"].is_string() || !valid_url(doc["dashboard_url"].get<std::string>()))
             fail("dashboard_url", "must be an http:// or https:// URL");
         p.dashboard_url = doc["dashboard_url"].get<std::string>();
+    }
+    if (doc.contains("escalation")) {
+        const auto& e = doc["escalation"];
+        if (!e.is_array() || e.empty()) fail("escalation", "must list the tiers a missed deadline climbs through");
+        std::vector<tier> chain;
+        for (const auto& t : e) {
+            const auto parsed = t.is_string() ? parse_tier(t.get<std::string>()) : std::nullopt;
+            if (!parsed) fail("escalation", "tiers are enterprise, district, sector and city");
+            const auto rank = [](tier x) { return std::find(kTiers.begin(), kTiers.end(), x) - kTiers.begin(); };
+            if (!chain.empty() && rank(*parsed) <= rank(chain.back()))
+                fail("escalation", "tiers go upward once each: enterprise, district, sector, city");
+            chain.push_back(*parsed);
+        }
+        p.chain = std::move(chain);
     }
     return p;
 }
@@ -273,7 +296,12 @@ json to_json(const policy& p) {
         {"retry",
          {{"initial_ms", p.retry.initial_ms}, {"max_ms", p.retry.max_ms}, {"max_attempts", p.retry.max_attempts}}},
         {"silences", {{"max_duration_s", p.max_silence_s}, {"max_active", p.max_active_silences}}},
-        {"dashboard_url", p.dashboard_url}};
+        {"dashboard_url", p.dashboard_url},
+        {"escalation", [&] {
+             json chain = json::array();
+             for (auto t : p.chain) chain.push_back(to_string(t));
+             return chain;
+         }()}};
 }
 
 std::vector<std::string> unknown_domains(const policy& p, const rules::domain_catalog& domains) {

@@ -8,7 +8,11 @@ namespace cityguard::readings {
 namespace net = boost::asio;
 
 parsed_readings ingest_service::parse(std::string_view body) const {
-    return parse_readings(body, cfg_.max_readings_per_request, json_max_depth_);
+    return parse_readings(body, cfg_.max_readings_per_request, json_max_depth_, cfg_.max_evidence_url_bytes);
+}
+
+parsed_readings ingest_service::parse_events(std::string_view body) const {
+    return readings::parse_events(body, cfg_.max_events_per_request, json_max_depth_, cfg_.max_evidence_url_bytes);
 }
 
 void ingest_service::count_rejected(const std::vector<rejected_reading>& rejected) {
@@ -36,8 +40,9 @@ net::awaitable<ingest_result> ingest_service::ingest(
     const util::micros earliest_allowed = now - static_cast<util::micros>(cfg_.max_age_days) * 86'400'000'000LL;
 
     std::vector<rules::reading> rows;
+    std::vector<rules::reading_evidence> evidence;
     rows.reserve(parsed.readings.size());
-    for (const auto& r : parsed.readings) {
+    for (auto& r : parsed.readings) {
         const auto* sensor = sensors->find(std::string_view(r.sensor));
         if (!sensor) {
             result.rejected.push_back({r.index, "unknown_sensor", "sensor '" + r.sensor + "' is not registered"});
@@ -51,6 +56,7 @@ net::awaitable<ingest_result> ingest_service::ingest(
             result.rejected.push_back({r.index, "stale_timestamp", "ts is older than the accepted window"});
         } else {
             rows.push_back({sensor->key, r.ts, r.value});
+            if (!r.evidence.empty()) evidence.push_back({sensor->key, r.ts, std::move(r.evidence)});
         }
     }
     std::sort(result.rejected.begin(), result.rejected.end(), [](const auto& a, const auto& b) {
@@ -60,7 +66,8 @@ net::awaitable<ingest_result> ingest_service::ingest(
     if (rows.empty()) co_return result;
 
     const std::size_t submitted = rows.size();
-    writer::commit_outcome outcome = co_await writer_.async_commit(std::move(rows), net::use_awaitable);
+    writer::commit_outcome outcome =
+        co_await writer_.async_commit(std::move(rows), std::move(evidence), net::use_awaitable);
     if (!outcome.committed) {
         refused_.add(submitted);
         throw api_error(outcome.error, outcome.message);

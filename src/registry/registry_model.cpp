@@ -112,12 +112,52 @@ bool valid_kind(std::string_view kind) noexcept {
     return prev != '.';
 }
 
+/// A site's line or area, or why it is refused. Rebuilt from the numbers, so nothing but
+/// {"type", "coordinates"} is kept.
+std::variant<json, std::string> parse_geometry(const json& g, std::size_t max_points) {
+    const std::string usage = "geometry must be a GeoJSON LineString or Polygon of [lon, lat] points, at most " +
+                              std::to_string(max_points) + " of them";
+    if (!g.is_object() || !g.contains("type") || !g["type"].is_string() || !g.contains("coordinates") ||
+        !g["coordinates"].is_array())
+        return usage;
+    const std::string type = g["type"];
+    const auto points = [&](const json& list, json& out) -> std::optional<std::string> {
+        if (!list.is_array() || list.size() > max_points) return usage;
+        for (const auto& p : list) {
+            if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number()) return usage;
+            const double lon = p[0], lat = p[1];
+            if (!std::isfinite(lon) || !std::isfinite(lat) || std::abs(lon) > 180 || std::abs(lat) > 90)
+                return std::string("geometry points must be [lon, lat] within -180..180 and -90..90");
+            out.push_back(json::array({lon, lat}));
+        }
+        return std::nullopt;
+    };
+    json coordinates = json::array();
+    if (type == "LineString") {
+        if (auto e = points(g["coordinates"], coordinates)) return *e;
+        if (coordinates.size() < 2) return std::string("a LineString needs at least 2 points");
+    } else if (type == "Polygon") {
+        if (g["coordinates"].size() != 1) return std::string("a Polygon has exactly one ring (no holes)");
+        json ring = json::array();
+        if (auto e = points(g["coordinates"][0], ring)) return *e;
+        if (ring.size() < 4 || ring.front() != ring.back())
+            return std::string("a Polygon ring is closed: at least 4 points, the last equal to the first");
+        coordinates.push_back(std::move(ring));
+    } else {
+        return usage;
+    }
+    return json{{"type", type}, {"coordinates", std::move(coordinates)}};
+}
+
 std::variant<site_record, std::string> parse_site(
-    const json& body, std::optional<std::string_view> path_id, const rules::domain_catalog& domains
+    const json& body,
+    std::optional<std::string_view> path_id,
+    const rules::domain_catalog& domains,
+    std::size_t max_geometry_points
 ) {
     if (!body.is_object()) return std::string("a site must be a JSON object");
     static const std::set<std::string> allowed{
-        "id", "name", "domain", "district", "lat", "lon", "address", "attributes", "unit"};
+        "id", "name", "domain", "district", "lat", "lon", "address", "attributes", "unit", "geometry"};
     if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
     site_record s;
     if (auto e = resolve_id(body, path_id, s.id)) return *e;
@@ -139,6 +179,11 @@ std::variant<site_record, std::string> parse_site(
         s.attributes = *it;
     }
     if (auto e = optional_id(body, "unit", s.unit)) return *e;
+    if (auto it = body.find("geometry"); it != body.end() && !it->is_null()) {
+        auto g = parse_geometry(*it, max_geometry_points);
+        if (g.index() == 1) return std::get<std::string>(g);
+        s.geometry = std::move(std::get<json>(g));
+    }
     return s;
 }
 
@@ -248,27 +293,43 @@ std::variant<resource_record, std::string> parse_resource(const json& body, std:
 }
 
 std::variant<contact_record, std::string> parse_contact(
-    const json& body, std::optional<std::string_view> path_id, const channel_check& known_channel
+    const json& body,
+    std::optional<std::string_view> path_id,
+    const channel_check& known_channel,
+    const rules::domain_catalog& domains
 ) {
     if (!body.is_object()) return std::string("a contact must be a JSON object");
-    static const std::set<std::string> allowed{"id", "name", "tier", "unit", "district", "phone", "channels"};
+    static const std::set<std::string> allowed{
+        "id", "name", "tier", "unit", "district", "phone", "channels", "domains"};
     if (auto k = unknown_key(body, allowed)) return "unknown field '" + *k + "'";
     contact_record c;
     if (auto e = resolve_id(body, path_id, c.id)) return *e;
     if (auto e = required_string(body, "name", c.name, 100)) return *e;
     if (auto e = required_string(body, "tier", c.tier, 16)) return *e;
-    if (c.tier != "enterprise" && c.tier != "district" && c.tier != "city")
-        return std::string("tier must be enterprise (the unit's safety officer), district or city");
+    if (c.tier != "enterprise" && c.tier != "district" && c.tier != "sector" && c.tier != "city")
+        return std::string(
+            "tier must be enterprise (the unit's safety officer), district, sector (a sector department's desk) or city"
+        );
     if (auto e = optional_id(body, "unit", c.unit)) return *e;
     if (auto e = optional_string(body, "district", c.district, 100)) return *e;
     if ((c.tier == "enterprise") != c.unit.has_value())
         return std::string(
             c.unit ? "unit is for enterprise contacts only" : "unit is required for an enterprise contact"
         );
-    if ((c.tier == "district") != c.district.has_value())
-        return std::string(
-            c.district ? "district is for district contacts only" : "district is required for a district contact"
-        );
+    if (c.tier == "district" && !c.district) return std::string("district is required for a district contact");
+    if (c.district && c.tier != "district" && c.tier != "sector")
+        return std::string("district is for district contacts and a district's sector desk only");
+    if (auto it = body.find("domains"); it != body.end() && !it->is_null()) {
+        if (!it->is_array() || it->size() > 32) return std::string("domains must be a list of at most 32 domains");
+        for (const auto& d : *it) {
+            if (!d.is_string() || !domains.contains(d.get<std::string>()))
+                return "domains must be the catalog's: " + domains.listed();
+            if (std::find(c.domains.begin(), c.domains.end(), d.get<std::string>()) == c.domains.end())
+                c.domains.push_back(d.get<std::string>());
+        }
+    }
+    if (c.tier == "sector" && c.domains.empty())
+        return std::string("domains is required for a sector desk: the domains its department answers for");
     if (auto e = optional_phone(body, c.phone)) return *e;
     auto ch = body.find("channels");
     if (ch == body.end() || !ch->is_array() || ch->empty() || ch->size() > 16)
@@ -335,6 +396,7 @@ json to_json(const site_record& s) {
         {"lat", s.lat},
         {"lon", s.lon},
         {"attributes", s.attributes},
+        {"geometry", s.geometry},
         {"sensor_count", s.sensor_count}};
     j["address"] = s.address ? json(*s.address) : json(nullptr);
     j["unit"] = s.unit ? json(*s.unit) : json(nullptr);
@@ -353,6 +415,7 @@ json to_json(const contact_record& c) {
     j["unit"] = c.unit ? json(*c.unit) : json(nullptr);
     j["district"] = c.district ? json(*c.district) : json(nullptr);
     j["phone"] = c.phone ? json(*c.phone) : json(nullptr);
+    j["domains"] = c.domains;
     return j;
 }
 

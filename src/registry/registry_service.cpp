@@ -122,7 +122,8 @@ store::registry_document single_document(
 
 net::awaitable<bool> registry_service::put_site(std::string id, const json& body) {
     const auto domains = domains_.snapshot();
-    auto doc = single_document(parse_site(body, id, *domains), &store::registry_document::sites);
+    auto doc =
+        single_document(parse_site(body, id, *domains, cfg_.max_geometry_points), &store::registry_document::sites);
     const auto counts = co_await write_document(doc, false);
     co_return counts.sites_created == 1;
 }
@@ -140,7 +141,8 @@ net::awaitable<bool> registry_service::put_unit(std::string id, const json& body
 }
 
 net::awaitable<bool> registry_service::put_contact(std::string id, const json& body) {
-    auto doc = single_document(parse_contact(body, id, known_channel_), &store::registry_document::contacts);
+    const auto domains = domains_.snapshot();
+    auto doc = single_document(parse_contact(body, id, known_channel_, *domains), &store::registry_document::contacts);
     const auto counts = co_await write_document(doc, false);
     co_return counts.contacts_created == 1;
 }
@@ -160,20 +162,20 @@ net::awaitable<json> registry_service::bulk_upsert(const json& body) {
     json errors = json::array();
     store::registry_document doc;
     doc.units = parse_all<unit_record>(section("units"), "unit", parse_unit, errors);
+    const auto domains = domains_.snapshot();
     doc.contacts = parse_all<contact_record>(
         section("contacts"),
         "contact",
-        [this](const json& item, std::optional<std::string_view> path_id) {
-            return parse_contact(item, path_id, known_channel_);
+        [this, &domains](const json& item, std::optional<std::string_view> path_id) {
+            return parse_contact(item, path_id, known_channel_, *domains);
         },
         errors
     );
-    const auto domains = domains_.snapshot();
     doc.sites = parse_all<site_record>(
         section("sites"),
         "site",
-        [&domains](const json& item, std::optional<std::string_view> path_id) {
-            return parse_site(item, path_id, *domains);
+        [this, &domains](const json& item, std::optional<std::string_view> path_id) {
+            return parse_site(item, path_id, *domains, cfg_.max_geometry_points);
         },
         errors
     );

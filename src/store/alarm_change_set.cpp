@@ -24,6 +24,10 @@ std::optional<std::string> opt_id(const std::optional<std::int64_t>& id) {
     if (!id) return std::nullopt;
     return std::to_string(*id);
 }
+std::optional<std::string> opt_json(const nlohmann::json& j) {
+    if (j.is_null()) return std::nullopt;
+    return j.dump();
+}
 
 /// One change set's writes, in the order the change set is laid out. Ids below zero are the
 /// provisional ids of this change set's new alarms: they name alarms[-(id + 1)] of new_ids.
@@ -113,7 +117,8 @@ class change_writer {
                 a.title.en,
                 a.advice.en,
                 nullable(members),
-                nullable(opt_id(inhibited_by))
+                nullable(opt_id(inhibited_by)),
+                nullable(opt_json(a.evidence))
             )[0]
             .as<std::int64_t>();
     }
@@ -143,7 +148,8 @@ class change_writer {
             a.advice.en,
             nullable(members),
             nullable(opt_id(inhibited_by)),
-            a.assignee.empty() ? nullptr : a.assignee.c_str()
+            a.assignee.empty() ? nullptr : a.assignee.c_str(),
+            nullable(opt_json(a.evidence))
         );
     }
 
@@ -172,7 +178,8 @@ class change_writer {
                            e.note,
                            // Temporaries that live to the end of the statement.
                            nullable(e.actor_user > 0 ? std::optional(std::to_string(e.actor_user)) : std::nullopt),
-                           e.actor_user > 0 ? e.actor_name.c_str() : nullptr
+                           e.actor_user > 0 ? e.actor_name.c_str() : nullptr,
+                           nullable(opt_json(e.evidence))
         )[0]
                         .as<std::int64_t>();
     }

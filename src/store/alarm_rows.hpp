@@ -13,8 +13,15 @@ namespace cityguard::store {
 inline rules::level level_from(const pqxx::field& f) { return static_cast<rules::level>(f.as<int>()); }
 inline int level_column(rules::level l) { return static_cast<int>(l); }
 
-/// The 32 columns of CITYGUARD_ALARM_COLUMNS, from column `first` of `r`.
-inline constexpr pqxx::row::size_type alarm_column_count = 32;
+/// The 33 columns of CITYGUARD_ALARM_COLUMNS, from column `first` of `r`.
+inline constexpr pqxx::row::size_type alarm_column_count = 33;
+
+/// A jsonb column read as text: null for SQL NULL (or text that is not JSON, which the column cannot hold).
+inline nlohmann::json json_or_null(const pqxx::field& f) {
+    if (f.is_null()) return nullptr;
+    auto j = nlohmann::json::parse(f.c_str(), nullptr, false);
+    return j.is_discarded() ? nlohmann::json(nullptr) : j;
+}
 
 inline alarm_model::alarm alarm_at(const pqxx::row& r, pqxx::row::size_type first) {
     alarm_model::alarm a;
@@ -57,14 +64,15 @@ inline alarm_model::alarm alarm_at(const pqxx::row& r, pqxx::row::size_type firs
     a.notification.raise_pending = opt_field<bool>(r[first + 30]).value_or(false);
     // NULL: nobody (and in feed snapshots written before migration 0018).
     a.assignee = r[first + 31].is_null() ? "" : r[first + 31].as<std::string>();
+    a.evidence = json_or_null(r[first + 32]);
     return a;
 }
 
 /// The alarm in the first columns of `r`.
 inline alarm_model::alarm alarm_from(const pqxx::row& r) { return alarm_at(r, 0); }
 
-/// An event from eleven columns starting at `first`: seq, alarm_id, type, at, reading_ts, actor,
-/// level, value, note, actor_user_id, actor_name (times as epoch microseconds). The alarm id is
+/// An event from twelve columns starting at `first`: seq, alarm_id, type, at, reading_ts, actor,
+/// level, value, note, actor_user_id, actor_name, evidence (times as epoch microseconds). The alarm id is
 /// the caller's to know.
 inline alarm_model::event event_from(const pqxx::row& r, pqxx::row::size_type first) {
     alarm_model::event e;
@@ -78,6 +86,7 @@ inline alarm_model::event event_from(const pqxx::row& r, pqxx::row::size_type fi
     e.note = r[first + 8].as<std::string>();
     if (!r[first + 9].is_null()) e.actor_user = r[first + 9].as<std::int64_t>();
     if (!r[first + 10].is_null()) e.actor_name = r[first + 10].as<std::string>();
+    e.evidence = json_or_null(r[first + 11]);
     return e;
 }
 

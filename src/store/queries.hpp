@@ -17,6 +17,9 @@
 namespace cityguard::store::queries {
 
 inline constexpr query all[] = {
+    insert_evidence,
+    evidence_of_sensors,
+    drop_evidence_before,
     key_table,
     find_key,
     insert_key,

@@ -161,6 +161,12 @@ net::awaitable<std::vector<std::string>> readings_repo::drop_expired(
                 );
         }
         std::vector<std::string> dropped;
+        if (raw_before_day) {
+            // Evidence goes with the raw readings of its days.
+            pqxx::work tx(c);
+            tx.exec_prepared(queries::drop_evidence_before.name, *raw_before_day * 86'400LL * 1'000'000LL);
+            tx.commit();
+        }
         if (doomed.empty()) return dropped;
         // CONCURRENTLY: ingest and queries on the other partitions go on meanwhile; it runs
         // outside a transaction block, and waits for older transactions, so without a timeout.

@@ -20,7 +20,8 @@ registry::site_record site_from(const pqxx::row& row) {
     if (!row[6].is_null()) s.address = row[6].as<std::string>();
     s.attributes = nlohmann::json::parse(row[7].as<std::string>());
     if (!row[8].is_null()) s.unit = row[8].as<std::string>();
-    s.sensor_count = row[9].as<std::int64_t>();
+    if (!row[9].is_null()) s.geometry = nlohmann::json::parse(row[9].as<std::string>());
+    s.sensor_count = row[10].as<std::int64_t>();
     return s;
 }
 
@@ -43,6 +44,7 @@ registry::contact_record contact_from(const pqxx::row& row) {
     c.district = opt_field<std::string>(row[4]);
     c.phone = opt_field<std::string>(row[5]);
     c.channels = nlohmann::json::parse(row[6].as<std::string>()).get<std::vector<std::string>>();
+    if (!row[7].is_null()) c.domains = nlohmann::json::parse(row[7].as<std::string>()).get<std::vector<std::string>>();
     return c;
 }
 
@@ -141,7 +143,8 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_reference>>> regi
                 s.lon,
                 nullable(s.address),
                 s.attributes.dump(),
-                nullable(s.unit)
+                nullable(s.unit),
+                s.geometry.is_null() ? nullptr : s.geometry.dump().c_str()
             );
             (r[0].as<bool>() ? counts.sites_created : counts.sites_updated)++;
         }
@@ -169,7 +172,8 @@ net::awaitable<std::variant<upsert_counts, std::vector<missing_reference>>> regi
                 nullable(ct.unit),
                 nullable(ct.district),
                 nullable(ct.phone),
-                nlohmann::json(ct.channels).dump()
+                nlohmann::json(ct.channels).dump(),
+                nullable(array_or_null(ct.domains))
             );
             (r[0].as<bool>() ? counts.contacts_created : counts.contacts_updated)++;
         }

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <utility>
 
+#include "cityguard/store/evidence.hpp"
+
 namespace cityguard::writer {
 
 namespace net = boost::asio;
@@ -45,6 +47,7 @@ void serial_writer::stop() {
     for (auto& j : left) {
         if (j.work) continue;
         pending_rows_ -= j.rows.size();
+        pending_evidence_ -= j.evidence.size();
         finish(j.done, {false, errc::unavailable, "server is shutting down", {}});
     }
 }
@@ -73,8 +76,11 @@ void serial_writer::finish(completion& done, commit_outcome outcome) {
 
 // Never blocks the caller (an I/O thread): a full queue answers overloaded at once, and the
 // gateway retries with the same readings, which the primary key makes safe.
-void serial_writer::enqueue(std::vector<rules::reading> rows, completion done) {
+void serial_writer::enqueue(
+    std::vector<rules::reading> rows, std::vector<rules::reading_evidence> evidence, completion done
+) {
     const std::size_t n = rows.size();
+    const std::size_t shown = evidence.size();
     {
         std::unique_lock lock(mutex_);
         if (stopping_ || !thread_.joinable()) {
@@ -87,13 +93,15 @@ void serial_writer::enqueue(std::vector<rules::reading> rows, completion done) {
             finish(done, {false, errc::unavailable, "this instance does not lead at the moment; retry", {}});
             return;
         }
-        if (pending_rows_.load() + n > ingest_.max_pending_rows) {
+        if (pending_rows_.load() + n > ingest_.max_pending_rows ||
+            (shown > 0 && pending_evidence_.load() + shown > ingest_.max_pending_evidence)) {
             lock.unlock();
             finish(done, {false, errc::overloaded, "ingest queue is full; retry later", {}});
             return;
         }
         pending_rows_ += n;
-        queue_.push_back({std::move(rows), std::move(done), {}});
+        pending_evidence_ += shown;
+        queue_.push_back({std::move(rows), std::move(done), {}, std::move(evidence)});
     }
     wake_.notify_one();
 }
@@ -151,6 +159,7 @@ void serial_writer::lose() {
             continue;
         }
         pending_rows_ -= j.rows.size();
+        pending_evidence_ -= j.evidence.size();
         finish(j.done, {false, errc::unavailable, "this instance lost the lead; readings were not stored", {}});
     }
     if (leadership_.on_lose) leadership_.on_lose();
@@ -174,6 +183,7 @@ void serial_writer::run() {
         }
         std::vector<job> batch;
         std::size_t rows = 0;
+        std::size_t shown = 0;
         {
             std::unique_lock lock(mutex_);
             wake_.wait_for(lock, poll, [&] { return stopping_ || !queue_.empty(); });
@@ -196,12 +206,14 @@ void serial_writer::run() {
             while (!queue_.empty() && !queue_.front().work &&
                    (batch.empty() || rows + queue_.front().rows.size() <= ingest_.max_batch_rows)) {
                 rows += queue_.front().rows.size();
+                shown += queue_.front().evidence.size();
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
         }
         commit_batch(batch);
         pending_rows_ -= rows;
+        pending_evidence_ -= shown;
         if (!holds_lock()) lose();
     }
 }
@@ -249,10 +261,17 @@ void serial_writer::commit_batch(std::vector<job>& batch) {
     commit_outcome failure;
     const auto started = std::chrono::steady_clock::now();
     try {
+        // Evidence goes in first, so that the alarms the rules raise from these rows find it.
+        std::vector<rules::reading_evidence> evidence;
+        for (auto& j : batch)
+            evidence.insert(
+                evidence.end(), std::make_move_iterator(j.evidence.begin()), std::make_move_iterator(j.evidence.end())
+            );
         store::writer_connection::before_commit hook;
-        if (observer_)
-            hook = [this](store::transaction_scope& tx, const auto& rows, const auto& fresh) {
-                observer_->before_commit(tx, rows, fresh);
+        if (observer_ || !evidence.empty())
+            hook = [this, &evidence](store::transaction_scope& tx, const auto& rows, const auto& fresh) {
+                if (!evidence.empty()) store::write_evidence(tx, evidence);
+                if (observer_) observer_->before_commit(tx, rows, fresh);
             };
         connection_.commit_readings(unique, inserted, hook);
         if (observer_) observer_->after_commit();

@@ -116,6 +116,10 @@ try {
   const clustered = await page.locator('#map .sensor-cluster').count();
   assert.ok(clustered > 0 && clustered < 100, `${clustered} clusters for the demo's 289 sensors`);
   assert.ok(await page.locator('#map .resource[data-kind="team"]').count() >= 20, 'rescue teams on the map');
+  // Sites that are lines or areas: the gas main, the water main, the bridge deck, the tunnel, the catchment.
+  for (const id of ['GP-FT-001', 'WS-FT-001', 'BR-NS-001', 'UT-GM-001']) await page.waitForSelector(`#map path.site-geometry.line[data-site="${id}"]`);
+  await page.waitForSelector('#map path.site-geometry.area[data-site="DR-NS-001"]');
+  step('pipe, main, deck and tunnel are drawn as lines, the drainage catchment as an area');
   await page.waitForSelector('#map .sensor-cluster[data-level="yellow"]', { state: 'attached' });
   await page.locator('#map-panel').screenshot({ path: `${artifacts}/dashboard-map-city.png` });
   const site = await page.evaluate(() => {
@@ -269,7 +273,9 @@ try {
   // every second, so back-dated readings would count from their arrival (the step failed so
   // when a tick fell between two POSTs).
   const t = Date.now();
-  await post('GS-FT-001-V-UNLOADING', 1, new Date(t));
+  // The unloading camera's detection comes as a video platform's callback, with its picture.
+  await api('POST', '/api/v1/events', { events: [{ sensor: 'GS-FT-001-V-UNLOADING', ts: new Date(t).toISOString(),
+    camera: '44030400001320000017', snapshot: `${url}/demo/snapshot.svg`, label: 'unloading', confidence: 0.91 }] });
   await post('GS-FT-001-GND-01', 1, new Date(t + 1e3));
   await post('GS-FT-001-V-UNLOADING', 1, new Date(t + 35e3));
   const compound = (await api('GET', '/api/v1/alarms?rule=gas_station.unloading_without_grounding')).alarms[0];
@@ -279,6 +285,13 @@ try {
   await page.click(`tr.alarm-row[data-id="${compound.id}"]`);
   await page.waitForFunction(() => /GS-FT-001-GND-01/.test(document.querySelector('#detail .members')?.textContent || ''));
   step('a compound alarm shows its members nested under it and in its detail');
+  // Video evidence (docs/evidence.md): the camera's snapshot as a picture in the detail.
+  await page.waitForFunction(() => {
+    const img = document.querySelector('#detail-snapshot');
+    return img && img.complete && img.naturalWidth > 0;
+  });
+  assert.match(await page.textContent('#detail-evidence'), /44030400001320000017/);
+  step('the compound alarm shows the unloading camera\'s snapshot, though the grounding monitor completed it');
   // Inhibition (R14): the member is marked as part of the compound, and its detail links back.
   await page.click(`tr.alarm-row.member[data-parent="${compound.id}"]`);
   await page.waitForFunction((id) => document.querySelector('#detail-part-of')?.textContent.includes(`#${id}`), compound.id);

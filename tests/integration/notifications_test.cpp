@@ -618,3 +618,81 @@ TEST(Notifications, AnHttpsWebhookIsDeliveredToATrustedReceiverAndNeverToAnUntru
     ::unsetenv("SSL_CERT_FILE");
     std::filesystem::remove_all(dir);
 }
+
+TEST(Notifications, AGasAlarmReachesTheGasDeskAndNeverTheWaterDesk) {
+    CITYGUARD_REQUIRE_DB();
+    // Orange alarms tell the enterprise, the district and the sector at once; nobody acknowledges
+    // within a second, so the city is told next (the escalation runs enterprise → district →
+    // sector → city).
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("cityguard-sector-" + std::to_string(::getpid()) + "-" + std::to_string(now_micros()) + ".json");
+    const auto quiet = [](const char* level) {
+        return json{
+            {"level", level}, {"notify", json::array()}, {"ack_deadline_s", nullptr}, {"disposal_deadline_s", nullptr}};
+    };
+    json doc{
+        {"channels", {{"log", {{"type", "log"}}}}},
+        {"escalation", {"enterprise", "district", "sector", "city"}},
+        {"policies",
+         {{{"level", "orange"},
+           {"notify", {"enterprise", "district", "sector"}},
+           {"ack_deadline_s", 1},
+           {"disposal_deadline_s", nullptr}},
+          quiet("red"),
+          quiet("yellow"),
+          quiet("blue")}},
+        {"dashboard_url", "http://127.0.0.1:8080/"}};
+    std::ofstream(path) << doc.dump(2);
+    test_server srv(fast_config(path.string()));
+    auto c = srv.client();
+    const auto contact = [](const char* id, const char* tier, json extra) {
+        json j{{"id", id}, {"name", id}, {"tier", tier}, {"channels", {"log"}}};
+        j.update(extra);
+        return j;
+    };
+    json registry{
+        {"units", {{{"id", "U-GS"}, {"name", "梅林加油站有限公司"}}}},
+        {"sites",
+         {{{"id", "GS-1"},
+           {"name", "梅林加油站"},
+           {"domain", "gas_station"},
+           {"district", "福田区"},
+           {"lat", 22.57},
+           {"lon", 114.05},
+           {"unit", "U-GS"}}}},
+        {"sensors",
+         {{{"id", "GS-1-LEL"}, {"site", "GS-1"}, {"kind", "gas_lel"}, {"unit", "%LEL"}, {"interval_s", 30}}}},
+        {"contacts",
+         {contact("C-OFFICER", "enterprise", {{"unit", "U-GS"}}),
+          contact("C-FT-GAS", "district", {{"district", "福田区"}, {"domains", {"gas_station", "gas_pipeline"}}}),
+          contact("C-FT-WATER", "district", {{"district", "福田区"}, {"domains", {"water_supply"}}}),
+          contact("C-GAS-DESK", "sector", {{"domains", {"gas_station", "gas_pipeline"}}}),
+          contact("C-WATER-DESK", "sector", {{"domains", {"water_supply", "drainage"}}}),
+          contact("C-NS-GAS-DESK", "sector", {{"district", "南山区"}, {"domains", {"gas_station"}}}),
+          contact("C-CITY", "city", json::object())}}};
+    auto r = c.call("POST", "/api/v1/registry", kAdminKey, registry.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    // Who answers for the station: the water desks are not among them.
+    std::set<std::string> responsible;
+    const json site = c.call("GET", "/api/v1/sites/GS-1", kAdminKey).json();
+    for (const auto& x : site["responsible"]["contacts"]) responsible.insert(x["id"].get<std::string>());
+    EXPECT_EQ(responsible, (std::set<std::string>{"C-OFFICER", "C-FT-GAS", "C-GAS-DESK", "C-CITY"}));
+
+    const auto id = raise_orange(c);
+    ASSERT_GT(id, 0);
+    std::set<std::string> told;
+    ASSERT_TRUE(wait_until([&] {
+        told.clear();
+        const auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+        for (const auto& n : detail["notifications"]) told.insert(n["contact"]["id"].get<std::string>());
+        return told.count("C-CITY") > 0;
+    })) << "the city is told after the sector";
+    EXPECT_EQ(told, (std::set<std::string>{"C-OFFICER", "C-FT-GAS", "C-GAS-DESK", "C-CITY"}));
+    const auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+    EXPECT_EQ(detail["notification"]["told"], json::array({"enterprise", "district", "sector", "city"}));
+    // A sector desk without domains, and a city desk with a district, are refused.
+    EXPECT_EQ(
+        c.call("PUT", "/api/v1/contacts/C-BAD", kAdminKey, R"({"name":"x","tier":"sector","channels":["log"]})").status,
+        422
+    );
+}

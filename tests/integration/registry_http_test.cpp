@@ -258,3 +258,38 @@ TEST(RegistryHttp, BulkImportTakesUnitsAndContactsAllOrNothing) {
     r = c.call("GET", "/api/v1/sites/CP-1", kAdminKey);
     EXPECT_EQ(r.json()["responsible"]["contacts"].size(), 2u);
 }
+
+TEST(RegistryHttp, ABridgeDeckIsALineKeptAndServedAsGeoJson) {
+    CITYGUARD_REQUIRE_DB();
+    auto cfg = test_config("");
+    cfg.registry.max_geometry_points = 3;
+    test_server srv(cfg);
+    auto c = srv.client();
+    const json deck{{"type", "LineString"}, {"coordinates", {{113.952, 22.508}, {113.947, 22.5035}, {113.94, 22.497}}}};
+    json site{
+        {"name", "深圳湾公路大桥"},
+        {"domain", "bridge"},
+        {"district", "南山区"},
+        {"lat", 22.5035},
+        {"lon", 113.947},
+        {"geometry", deck}};
+    auto r = c.call("PUT", "/api/v1/sites/BR-DECK", kAdminKey, site.dump());
+    ASSERT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(r.json()["geometry"], deck);
+    EXPECT_EQ(c.call("GET", "/api/v1/sites/BR-DECK", kAdminKey).json()["geometry"], deck);
+    const json listed = c.call("GET", "/api/v1/sites", kAdminKey).json();
+    ASSERT_EQ(listed["sites"].size(), 1u);
+    EXPECT_EQ(listed["sites"][0]["geometry"], deck);
+    // One vertex past registry.max_geometry_points, and a ring that does not close: 422, nothing changed.
+    site["geometry"]["coordinates"].push_back({113.93, 22.49});
+    r = c.call("PUT", "/api/v1/sites/BR-DECK", kAdminKey, site.dump());
+    EXPECT_EQ(r.status, 422) << r.body;
+    EXPECT_EQ(r.json()["error"]["code"], "validation_failed");
+    site["geometry"] = {{"type", "Polygon"}, {"coordinates", {{{113.9, 22.5}, {113.91, 22.5}, {113.91, 22.51}}}}};
+    EXPECT_EQ(c.call("PUT", "/api/v1/sites/BR-DECK", kAdminKey, site.dump()).status, 422);
+    EXPECT_EQ(c.call("GET", "/api/v1/sites/BR-DECK", kAdminKey).json()["geometry"], deck);
+    // Back to a point.
+    site.erase("geometry");
+    ASSERT_EQ(c.call("PUT", "/api/v1/sites/BR-DECK", kAdminKey, site.dump()).status, 200);
+    EXPECT_TRUE(c.call("GET", "/api/v1/sites/BR-DECK", kAdminKey).json()["geometry"].is_null());
+}

@@ -437,6 +437,18 @@ TEST(Scopes, EveryDocumentedOperationObeysEachScope) {
              const int status = c.call("POST", "/api/v1/readings", who.key, one_reading("FT-GAS-1", now, 1)).status;
              EXPECT_EQ(status, who.admin() ? 200 : 403) << who.name;
          }},
+        {"POST /api/v1/events",
+         [&](const caller& who) {
+             // A video platform's callback: the same keys as readings (Evidence.* test scope and binding).
+             const json event{
+                 {"events",
+                  {{{"sensor", "FT-GAS-1"},
+                    {"ts", cityguard::util::format_rfc3339(now + 1'000)},
+                    {"detected", false},
+                    {"camera", "44030400001320000001"}}}}};
+             const int status = c.call("POST", "/api/v1/events", who.key, event.dump()).status;
+             EXPECT_EQ(status, who.admin() ? 200 : 403) << who.name;
+         }},
         // --- statistics: every scope's figures over exactly its part of the city
         {"GET /api/v1/stats",
          [&](const caller& who) {

@@ -15,6 +15,7 @@ notification_model::policy test_policy() {
     return notification_model::parse_policy(
         nlohmann::json::parse(R"({
           "channels": {"log": {"type": "log"}},
+          "escalation": ["enterprise", "district", "sector", "city"],
           "policies": [
             {"level": "red", "notify": ["enterprise"], "ack_deadline_s": 60, "disposal_deadline_s": 600},
             {"level": "orange", "notify": ["enterprise"], "ack_deadline_s": 300, "disposal_deadline_s": 3600},
@@ -82,12 +83,76 @@ TEST_F(Escalation, AnUnacknowledgedRedAlarmClimbsOneTierPerDeadlineUpToTheCity) 
     esc.commit();
     EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::escalated, tier::district}}));
     EXPECT_EQ(event_types(out), std::vector<std::string>{"escalated_to district: not acknowledged in time"});
+    // Then the domain's sector desk (the gas department), then the city.
     out = esc.tick(kT0 + 120 * kMicrosPerSecond);
+    esc.commit();
+    EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::escalated, tier::sector}}));
+    out = esc.tick(kT0 + 180 * kMicrosPerSecond);
     esc.commit();
     EXPECT_EQ(told(out), (std::vector<std::pair<notice_kind, tier>>{{notice_kind::escalated, tier::city}}));
     // The city is the last tier: no more acknowledge deadlines.
     EXPECT_FALSE(esc.state_of(7)->ack_due.has_value());
     EXPECT_TRUE(esc.tick(kT0 + 500 * kMicrosPerSecond).notices.empty());
+    // Stored as bits 0, 1, 3 and 2 (sector came last), listed in escalation order.
+    EXPECT_EQ(esc.state_of(7)->told, 0b1111u);
+    a.notification.told = esc.state_of(7)->told;
+    EXPECT_EQ(
+        alarm_model::to_json(a)["notification"]["told"],
+        nlohmann::json::array({"enterprise", "district", "sector", "city"})
+    );
+}
+
+TEST_F(Escalation, WithoutSectorDesksInTheChainTheCityIsToldOneDeadlineSooner) {
+    policy.chain = {tier::enterprise, tier::district, tier::city};
+    auto a = make_alarm(17, rules::level::red);
+    esc.observe(write(a, {"raised"}), kT0);
+    esc.commit();
+    EXPECT_EQ(
+        told(esc.tick(kT0 + 60 * kMicrosPerSecond)),
+        (std::vector<std::pair<notice_kind, tier>>{{notice_kind::escalated, tier::district}})
+    );
+    esc.commit();
+    EXPECT_EQ(
+        told(esc.tick(kT0 + 120 * kMicrosPerSecond)),
+        (std::vector<std::pair<notice_kind, tier>>{{notice_kind::escalated, tier::city}})
+    );
+    esc.commit();
+    // A policy that tells the sector at once climbs from there to the city.
+    EXPECT_EQ(policy.next_after(tier::sector), tier::city);
+    EXPECT_FALSE(policy.next_after(tier::city).has_value());
+}
+
+TEST(EscalationChain, IsReadFromTheFileUpwardAndOnce) {
+    auto doc = nlohmann::json::parse(R"({"channels": {"log": {"type": "log"}}, "policies": [
+        {"level": "red", "notify": [], "ack_deadline_s": null, "disposal_deadline_s": null},
+        {"level": "orange", "notify": [], "ack_deadline_s": null, "disposal_deadline_s": null},
+        {"level": "yellow", "notify": [], "ack_deadline_s": null, "disposal_deadline_s": null},
+        {"level": "blue", "notify": [], "ack_deadline_s": null, "disposal_deadline_s": null}]})");
+    EXPECT_EQ(
+        notification_model::parse_policy(doc, nullptr).chain,
+        (std::vector<tier>{tier::enterprise, tier::district, tier::city})
+    );
+    doc["escalation"] = {"enterprise", "district", "sector", "city"};
+    EXPECT_EQ(notification_model::parse_policy(doc, nullptr).chain.size(), 4u);
+    EXPECT_EQ(
+        notification_model::to_json(notification_model::parse_policy(doc, nullptr))["escalation"], doc["escalation"]
+    );
+    doc["escalation"] = {"district", "enterprise"};
+    EXPECT_THROW(notification_model::parse_policy(doc, nullptr), notification_model::policy_error);
+    doc["escalation"] = {"city", "city"};
+    EXPECT_THROW(notification_model::parse_policy(doc, nullptr), notification_model::policy_error);
+    doc["escalation"] = {"province"};
+    EXPECT_THROW(notification_model::parse_policy(doc, nullptr), notification_model::policy_error);
+}
+
+TEST_F(Escalation, TheTiersRunEnterpriseDistrictSectorCity) {
+    using notification_model::next_tier;
+    EXPECT_EQ(next_tier(tier::enterprise), tier::district);
+    EXPECT_EQ(next_tier(tier::district), tier::sector);
+    EXPECT_EQ(next_tier(tier::sector), tier::city);
+    EXPECT_FALSE(next_tier(tier::city).has_value());
+    EXPECT_EQ(notification_model::parse_tier("sector"), tier::sector);
+    EXPECT_EQ(notification_model::to_string(tier::sector), "sector");
 }
 
 TEST_F(Escalation, AcknowledgingStopsEscalationButAnUndisposedAlarmIsRemindedAndTheNextTierTold) {

@@ -75,7 +75,7 @@ TEST(NotifyPolicy, RefusalsNameTheField) {
     EXPECT_EQ(policy_refusal(doc), "channels.hook.secret_env: environment variable UNSET_VARIABLE is not set");
     doc = document();
     doc["policies"][0]["notify"] = {"mayor"};
-    EXPECT_EQ(policy_refusal(doc), "policies[0].notify: tiers are enterprise, district and city");
+    EXPECT_EQ(policy_refusal(doc), "policies[0].notify: tiers are enterprise, district, sector and city");
     doc = document();
     doc["policies"][1]["domain"] = 7;
     EXPECT_NE(policy_refusal(doc).find("policies[1].domain"), std::string::npos);

@@ -133,7 +133,9 @@ json contact() {
         {"channels", {"log"}}};
 }
 std::variant<registry::contact_record, std::string> parse_contact(const json& j) {
-    return registry::parse_contact(j, "C-1", [](std::string_view name) { return name == "log"; });
+    return registry::parse_contact(
+        j, "C-1", [](std::string_view name) { return name == "log"; }, shipped_domains()
+    );
 }
 std::string error_of(const std::variant<registry::contact_record, std::string>& v) {
     return ok(v) ? std::string() : std::get<std::string>(v);
@@ -175,6 +177,33 @@ TEST(RegistryModel, AContactBelongsWhereItsTierSays) {
     EXPECT_FALSE(ok(parse_contact(j)));
 }
 
+TEST(RegistryModel, ASectorDeskAnswersForItsDomainsAndAnyContactMayBeLimitedToSome) {
+    auto j = contact();
+    j.erase("unit");
+    j["tier"] = "sector";
+    EXPECT_EQ(
+        error_of(parse_contact(j)), "domains is required for a sector desk: the domains its department answers for"
+    );
+    j["domains"] = {"gas_pipeline", "gas_station", "gas_pipeline"};
+    ASSERT_TRUE(ok(parse_contact(j)));
+    EXPECT_EQ(std::get<registry::contact_record>(parse_contact(j)).domains.size(), 2u) << "repeats dropped";
+    j["district"] = "福田区";
+    EXPECT_TRUE(ok(parse_contact(j))) << "a district's sector office";
+    j["domains"] = {"no_such_domain"};
+    EXPECT_NE(error_of(parse_contact(j)).find("domains must be the catalog's"), std::string::npos);
+    j["domains"] = "gas_station";
+    EXPECT_NE(error_of(parse_contact(j)).find("domains must be a list"), std::string::npos);
+    // A district supervisor for water alarms only; a city contact cannot name a district.
+    j = contact();
+    j.erase("unit");
+    j["tier"] = "district";
+    j["district"] = "福田区";
+    j["domains"] = {"water_supply"};
+    EXPECT_EQ(std::get<registry::contact_record>(parse_contact(j)).domains, std::vector<std::string>{"water_supply"});
+    j["tier"] = "city";
+    EXPECT_EQ(error_of(parse_contact(j)), "district is for district contacts and a district's sector desk only");
+}
+
 TEST(RegistryModel, AContactNeedsAConfiguredChannelAndAPlainPhoneNumber) {
     auto j = contact();
     j["channels"] = json::array();
@@ -189,4 +218,35 @@ TEST(RegistryModel, AContactNeedsAConfiguredChannelAndAPlainPhoneNumber) {
     j = contact();
     j["channels"] = {"log", "log"};
     EXPECT_EQ(std::get<registry::contact_record>(parse_contact(j)).channels.size(), 1u);
+}
+
+TEST(RegistryModel, ASiteMayBeALineOrAnAreaOfBoundedSize) {
+    auto s = site();
+    s["geometry"] = {{"type", "LineString"}, {"coordinates", {{114.03, 22.54}, {114.05, 22.541}}}, {"extra", 1}};
+    auto parsed = registry::parse_site(s, "GS-1", shipped_domains());
+    ASSERT_TRUE(ok(parsed)) << (parsed.index() == 1 ? std::get<1>(parsed) : "");
+    EXPECT_EQ(
+        std::get<registry::site_record>(parsed).geometry,
+        json({{"type", "LineString"}, {"coordinates", {{114.03, 22.54}, {114.05, 22.541}}}})
+    ) << "rebuilt from the numbers only";
+    s["geometry"] = {
+        {"type", "Polygon"}, {"coordinates", {{{113.92, 22.52}, {113.93, 22.52}, {113.93, 22.53}, {113.92, 22.52}}}}};
+    EXPECT_TRUE(ok(registry::parse_site(s, "GS-1", shipped_domains())));
+    const auto refused = [&](json g, std::size_t max = 2'000) {
+        s["geometry"] = std::move(g);
+        return !ok(registry::parse_site(s, "GS-1", shipped_domains(), max));
+    };
+    EXPECT_TRUE(refused({{"type", "Point"}, {"coordinates", {114.0, 22.5}}}));
+    EXPECT_TRUE(refused({{"type", "LineString"}, {"coordinates", {{114.0, 22.5}}}})) << "one point";
+    EXPECT_TRUE(refused({{"type", "LineString"}, {"coordinates", {{214.0, 22.5}, {114.0, 22.5}}}})) << "lon";
+    EXPECT_TRUE(refused({{"type", "LineString"}, {"coordinates", {{114.0, 22.5, 3.0}, {114.0, 22.5}}}}));
+    EXPECT_TRUE(refused({{"type", "LineString"}, {"coordinates", {{"114", 22.5}, {114.0, 22.5}}}}));
+    EXPECT_TRUE(refused(
+        {{"type", "Polygon"}, {"coordinates", {{{113.92, 22.52}, {113.93, 22.52}, {113.93, 22.53}, {113.94, 22.52}}}}}
+    )) << "not closed";
+    json many = json::array();
+    for (int i = 0; i < 11; ++i) many.push_back({114.0 + i * 0.001, 22.5});
+    EXPECT_TRUE(refused({{"type", "LineString"}, {"coordinates", many}}, 10)) << "past registry.max_geometry_points";
+    EXPECT_FALSE(refused({{"type", "LineString"}, {"coordinates", many}}, 11));
+    EXPECT_TRUE(refused("LINESTRING(114 22.5, 115 22.6)"));
 }

@@ -445,7 +445,21 @@ int simulator::run() {
             // Sensors in an incident report every few seconds, as gateways do on a change.
             const double every = s.forced ? std::min(s.interval_s / opt_.speed, 5.0) : s.interval_s / opt_.speed;
             s.next_due = now + every;
-            readings.push_back({{"sensor", s.id}, {"ts", ts}, {"value", std::round(value_of(s) * 1000) / 1000}});
+            const double value = std::round(value_of(s) * 1000) / 1000;
+            json reading{{"sensor", s.id}, {"ts", ts}, {"value", value}};
+            // A video detection comes with what the camera saw (docs/evidence.md): its channel id
+            // and a snapshot, here the dashboard's stand-in picture.
+            if (value >= 0.5 && s.kind.starts_with("video.")) {
+                char camera[24];
+                std::snprintf(
+                    camera, sizeof camera, "4403040000132%07zu", static_cast<std::size_t>(&s - sensors_.data())
+                );
+                reading["evidence"] = {
+                    {"camera", camera},
+                    {"snapshot", "http://" + opt_.host + ":" + opt_.port + "/demo/snapshot.svg"},
+                    {"label", s.kind.substr(6)}};
+            }
+            readings.push_back(std::move(reading));
         }
         if (!readings.empty()) post(readings);
         if (!opt_.quiet && clock_type::now() - last_report > std::chrono::seconds(30)) {

@@ -8,7 +8,7 @@ export const CLOSE_REASONS = ['false_alarm', 'device_fault', 'test', 'duplicate'
 export const TEXT = {
   zh: {
     app_title: '城市安全风险监测预警平台', login: '账号', password: '密码', one_time_code: '动态验证码', sign_in: '登录', sign_out: '退出',
-    key_hint: '登录后会话保存在仅服务器可读的 Cookie 中；密码不会出现在地址栏。', bad_key: '账号或密码错误', code_needed: '请输入身份验证器中的 6 位动态码', whole_city: '全市', comment: '备注', assign: '认领', assignee: '负责人', commented: '备注', assigned: '指派',
+    key_hint: '登录后会话保存在仅服务器可读的 Cookie 中；密码不会出现在地址栏。', bad_key: '账号或密码错误', code_needed: '请输入身份验证器中的 6 位动态码', whole_city: '全市', comment: '备注', assign: '认领', assignee: '负责人', evidence: '视频证据', snapshot: '现场截图', clip: '视频片段', camera: '摄像机', commented: '备注', assigned: '指派',
     live_alarms: '实时告警', site_map: '监测点位图', alarm_detail: '告警详情', sensor_chart: '传感器曲线',
     clear_filters: '清除筛选', no_alarms: '当前没有符合条件的告警', pick_alarm: '点击列表中的告警查看详情',
     pick_alarm_chart: '选择告警后显示该传感器最近一小时曲线',
@@ -28,7 +28,7 @@ export const TEXT = {
     coverage: '监测覆盖', cov_covered: '项已覆盖', cov_unwatched: '必备项无在线传感器：', cov_ok: '正常',
     cov_in_alarm: '报警中', cov_offline: '离线', cov_fault: '故障', cov_no_sensor: '未配置传感器',
     notified: '已通知', escalated_to: '逐级上报', disposal_overdue: '超时未处置', silenced: '已静默', unsilenced: '静默结束',
-    enterprise: '企业', city: '市级', notification: '通知与升级', told: '已通知层级', ack_due: '确认时限',
+    enterprise: '企业', sector: '行业主管部门', city: '市级', notification: '通知与升级', told: '已通知层级', ack_due: '确认时限',
     dispose_due: '处置时限', overdue: '超时', left: '剩余', none_told: '尚未通知', signs_in: '平台用户：可登录处置', deliveries: '推送记录',
     pending: '待发送', delivered: '已送达', failed: '发送失败', responsible: '责任单位与联系人', no_unit: '未登记责任单位',
     phone: '电话', silences: '静默与维护窗口', no_silences: '当前没有静默', new_silence: '新建静默',
@@ -45,7 +45,7 @@ export const TEXT = {
   },
   en: {
     app_title: 'City Safety Monitoring & Early Warning', login: 'Login name', password: 'Password', one_time_code: 'One-time code', sign_in: 'Sign in', sign_out: 'Sign out',
-    key_hint: 'After sign-in the session lives in a cookie only the server reads; the password never appears in the URL.', code_needed: 'Enter the 6-digit code from your authenticator app', whole_city: 'whole city', comment: 'Comment', assign: 'Take it on', assignee: 'Assignee', commented: 'commented', assigned: 'assigned',
+    key_hint: 'After sign-in the session lives in a cookie only the server reads; the password never appears in the URL.', code_needed: 'Enter the 6-digit code from your authenticator app', whole_city: 'whole city', comment: 'Comment', assign: 'Take it on', assignee: 'Assignee', evidence: 'Video evidence', snapshot: 'Snapshot', clip: 'Clip', camera: 'Camera', commented: 'commented', assigned: 'assigned',
     bad_key: 'Wrong login name or password', live_alarms: 'Live alarms', site_map: 'Site map',
     alarm_detail: 'Alarm detail', sensor_chart: 'Sensor chart', clear_filters: 'Clear filters',
     no_alarms: 'No alarms match', pick_alarm: 'Pick an alarm in the list', pick_alarm_chart:
@@ -67,7 +67,7 @@ export const TEXT = {
     coverage: 'Coverage', cov_covered: 'items covered', cov_unwatched: 'required items without a working sensor:', cov_ok: 'ok',
     cov_in_alarm: 'in alarm', cov_offline: 'offline', cov_fault: 'fault', cov_no_sensor: 'no sensor',
     notified: 'notified', escalated_to: 'escalated to', disposal_overdue: 'disposal overdue', silenced: 'silenced',
-    unsilenced: 'silence ended', enterprise: 'enterprise', city: 'city', notification: 'Notification & escalation',
+    unsilenced: 'silence ended', enterprise: 'enterprise', sector: 'sector desk', city: 'city', notification: 'Notification & escalation',
     told: 'Told', ack_due: 'Acknowledge by', dispose_due: 'Dispose of by', overdue: 'overdue', left: 'left',
     none_told: 'nobody yet', signs_in: 'a user: signs in and acts', deliveries: 'Deliveries', pending: 'pending', delivered: 'delivered', failed: 'failed',
     responsible: 'Responsible unit & contacts', no_unit: 'no responsible unit registered', phone: 'Phone',

@@ -27,7 +27,7 @@ export async function loadDetail(id) {
   const rule = state.rules.get(a.rule);
   const events = (a.events || []).map((e) => `<li><time>${esc(fmtTime(e.at))}</time><b>${esc(t(e.type))}</b>
       ${e.level ? `<span class="lvl ${e.level}">${esc(t(e.level))}</span>` : ''} ${e.value !== null && e.value !== undefined ? fmtNum(e.value) : ''}
-      · ${esc(e.actor_name || e.actor)} ${e.note ? '· ' + esc(e.note) : ''}</li>`).join('');
+      · ${esc(e.actor_name || e.actor)} ${e.note ? '· ' + esc(e.note) : ''}${evidenceLinks(e.evidence)}</li>`).join('');
   detail.innerHTML = `
     <h3><span class="lvl ${a.level}">${esc(t(a.level))}</span> ${esc(inLang(a.title))} <small>#${a.id}</small></h3>
     <dl class="facts">
@@ -45,6 +45,7 @@ export async function loadDetail(id) {
       <dt>${esc(t('assignee'))}</dt><dd id="detail-assignee">${a.assignee ? esc(a.assignee) : '–'}</dd>
     </dl>
     <div class="advice"><b>${esc(t('advice'))}</b><br>${esc(inLang(a.advice))}</div>
+    ${evidenceHtml(a.evidence)}
     <div class="actions">
       <textarea id="action-note" placeholder="${esc(t('note'))}"></textarea>
       ${['acknowledge', 'handle', 'resolve', 'close', 'comment', 'assign'].map((x) => `<button type="button" data-action="${x}">${esc(t(x))}</button>`).join('')}
@@ -69,6 +70,26 @@ export async function loadDetail(id) {
   // A site alarm has no sensor of its own: chart its first member sensor.
   const chartSensor = a.sensor || (a.members || []).map((m) => m.sensor).find(Boolean);
   if (chartSensor && (!state.chart || state.chart.sensor !== chartSensor)) loadChart(chartSensor, a.rule);
+}
+
+// What a camera showed (docs/evidence.md): the snapshot as a picture, the clip as a link. The
+// server admits http(s) URLs only; the picture is fetched without a referrer, so the video
+// platform learns nothing about the dashboard.
+function evidenceHtml(ev) {
+  if (!ev || typeof ev !== 'object') return '';
+  const facts = [ev.camera ? `${esc(t('camera'))} ${esc(ev.camera)}` : '', ev.label ? esc(ev.label) : '',
+    typeof ev.confidence === 'number' ? `${Math.round(ev.confidence * 100)}%` : '',
+    ev.reading_ts ? esc(fmtTime(ev.reading_ts)) : ''].filter(Boolean).join(' · ');
+  return `<figure class="evidence" id="detail-evidence"><figcaption><b>${esc(t('evidence'))}</b> ${facts}
+      ${ev.clip ? ` · <a href="${esc(ev.clip)}" target="_blank" rel="noopener noreferrer" id="detail-clip">${esc(t('clip'))}</a>` : ''}</figcaption>
+    ${ev.snapshot ? `<a href="${esc(ev.snapshot)}" target="_blank" rel="noopener noreferrer"><img id="detail-snapshot" src="${esc(ev.snapshot)}" alt="${esc(t('snapshot'))}" referrerpolicy="no-referrer" loading="lazy"></a>` : ''}
+  </figure>`;
+}
+
+function evidenceLinks(ev) {
+  if (!ev || typeof ev !== 'object') return '';
+  return [['snapshot', ev.snapshot], ['clip', ev.clip]].filter(([, url]) => url)
+    .map(([k, url]) => ` · <a href="${esc(url)}" target="_blank" rel="noopener noreferrer">${esc(t(k))}</a>`).join('');
 }
 
 // Who and what can reach the alarm fastest: each kind's nearest, what the rule wants first,

@@ -4,7 +4,7 @@
 
 import { state, $, t, esc, fmtTime, api, dueOf, fmtLeft } from './core.js';
 
-const TIERS = ['enterprise', 'district', 'city'];
+const TIERS = ['enterprise', 'district', 'sector', 'city'];
 
 // The alarm detail's notification section: tiers told, deadlines, deliveries.
 export function notificationHtml(a) {
@@ -42,7 +42,7 @@ export async function loadResponsible(siteId, alarmId) {
   const contacts = [...r.contacts].sort((x, y) => TIERS.indexOf(x.tier) - TIERS.indexOf(y.tier));
   $('#detail-responsible').innerHTML = `<h4>${esc(t('responsible'))}</h4>
     <p>${r.unit ? `<b>${esc(r.unit.name)}</b>${r.unit.credit_code ? ` <small>${esc(r.unit.credit_code)}</small>` : ''}` : `<span class="hint">${esc(t('no_unit'))}</span>`}</p>
-    <ul class="contacts">${contacts.map((c) => `<li data-contact="${esc(c.id)}"><span class="tier">${esc(t(c.tier))}</span> ${esc(c.name)}
+    <ul class="contacts">${contacts.map((c) => `<li data-contact="${esc(c.id)}"><span class="tier">${esc(t(c.tier))}</span> ${esc(c.name)}${c.domains && c.domains.length ? ` <small>[${c.domains.map((d) => esc(t(d))).join(', ')}]</small>` : ''}
       ${c.phone ? `· <a href="tel:${esc(c.phone)}">${esc(c.phone)}</a>` : ''} <small>(${c.channels.map(esc).join(', ')})</small></li>`).join('')}</ul>
     <button type="button" id="silence-site" data-site="${esc(siteId)}">${esc(t('silence_site'))}</button>`;
   $('#silence-site').addEventListener('click', () => {

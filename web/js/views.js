@@ -225,6 +225,21 @@ function sensorClusters(z, k) {
   }).join('');
 }
 
+// Sites that are a line or an area (a pipe segment, a tunnel, a bridge deck: the site's
+// GeoJSON geometry) drawn as such, in their domain's colour until an alarm colours them.
+function siteGeometries(z, k) {
+  return [...state.sites.values()].filter((s) => s.geometry && Array.isArray(s.geometry.coordinates)).map((s) => {
+    const line = (points) => points.map(([lon, lat], i) => {
+      const [x, y] = project(lon, lat, z);
+      return `${i ? 'L' : 'M'}${x.toFixed(1)},${y.toFixed(1)}`;
+    }).join('');
+    const polygon = s.geometry.type === 'Polygon';
+    const d = polygon ? s.geometry.coordinates.map((ring) => line(ring) + 'Z').join('') : line(s.geometry.coordinates);
+    const colour = (domainOf(s.domain) || {}).color || '#8aa';
+    return `<path class="site-geometry ${polygon ? 'area' : 'line'}" data-site="${esc(s.id)}" d="${d}" style="stroke:${esc(colour)};${polygon ? `fill:${esc(colour)};` : ''}stroke-width:${((polygon ? 2 : 4) * k).toFixed(2)}"><title>${esc(s.name)} (${esc(s.id)})</title></path>`;
+  }).join('');
+}
+
 function resourceMarkers(z, k) {
   if (!state.layers.resources) return '';
   return state.resources.map((r) => {
@@ -273,7 +288,7 @@ export function renderMap() {
   }).join('');
   box.innerHTML = `<svg viewBox="${vx.toFixed(1)} ${vy.toFixed(1)} ${w.toFixed(1)} ${h.toFixed(1)}" role="img" aria-label="${esc(t('site_map'))}" data-zoom="${zoom}">
     <rect x="${vx}" y="${vy}" width="${w}" height="${h}" fill="#111a2b"/>${tiles}<g class="districts">${boundaryPaths(z, k)}</g>${labels}
-    <g class="sensors">${sensorClusters(z, k)}</g><g class="resources">${resourceMarkers(z, k)}</g><g class="sites">${sites}</g></svg>`;
+    <g class="geometries">${siteGeometries(z, k)}</g><g class="sensors">${sensorClusters(z, k)}</g><g class="resources">${resourceMarkers(z, k)}</g><g class="sites">${sites}</g></svg>`;
   $('#map-legend').innerHTML = LEVELS.map((l) => `<span><i style="background:var(--${l})"></i>${esc(t(l))}</span>`).join('');
   renderMapMarkers();
 }
@@ -286,6 +301,11 @@ export function renderMapMarkers() {
     m.style.fill = l ? `var(--${l})` : 'var(--none)';
     m.dataset.level = l || '';
     m.setAttribute('r', (l === 'red' ? 10 : l ? 8 : 6) * k);
+  });
+  document.querySelectorAll('#map .site-geometry').forEach((m) => {
+    const l = bySite.get(m.dataset.site);
+    m.dataset.level = l || '';
+    if (l) m.style.stroke = `var(--${l})`;
   });
   document.querySelectorAll('#map .sensor-dot').forEach((m) => {
     const l = bySensor.get(m.dataset.sensor);

@@ -66,7 +66,7 @@ struct alarm {
     /// The person the alarm is assigned to (a login; empty: nobody). Set by the assign action only.
     std::string assignee;
     /// Notification state as stored (notification_model::escalation owns it; reads fill it, the engine
-    /// never writes it): deadlines, tiers told (bit 0 enterprise, 1 district, 2 city), held.
+    /// never writes it): deadlines, tiers told (bit 0 enterprise, 1 district, 2 city, 3 sector), held.
     struct notification_view {
         std::optional<util::micros> ack_due;
         std::optional<util::micros> dispose_due;
@@ -75,6 +75,9 @@ struct alarm {
         std::optional<std::int64_t> silence;
         bool raise_pending = false;
     } notification;
+    /// The newest video evidence (camera, snapshot, clip) of a reading behind this alarm's
+    /// events; null: none. Attached by alarms::alarm_transaction, never by the engine.
+    nlohmann::json evidence{};
 };
 
 /// One entry of an alarm's history. `seq` is assigned by the store.
@@ -90,6 +93,7 @@ struct event {
     std::string note;
     std::int64_t actor_user{};  ///< the person's user id (0: a rule, a key, the escalation)
     std::string actor_name{};   ///< the person's display name when they acted
+    nlohmann::json evidence{};  ///< what a camera showed with the reading that caused it (null: nothing)
 };
 
 nlohmann::json to_json(const alarm& a);

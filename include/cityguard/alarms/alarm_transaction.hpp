@@ -70,6 +70,9 @@ class alarm_transaction {
   private:
     /// New alarms get provisional ids in order; a compound member that is one of them learns it.
     static std::size_t give_provisional_ids(alarm_model::changes& ch);
+    /// Raised, escalated and reactivated events caused by a reading get the newest video evidence
+    /// of the alarm's sensors (docs/evidence.md), and the alarm with them.
+    static void attach_evidence(store::transaction_scope& tx, alarm_model::changes& ch);
 
     alarm_model::engine& engine_;
     notification_model::escalation& escalation_;

@@ -48,10 +48,15 @@ struct db_config {
 
 struct ingest_config {
     std::size_t max_readings_per_request = 10'000;
-    std::size_t max_batch_rows = 50'000;     ///< rows per group commit
-    std::size_t max_pending_rows = 500'000;  ///< accepted-but-uncommitted rows before 503
-    int max_future_skew_s = 300;             ///< readings further in the future are rejected
-    int max_age_days = 365;                  ///< older readings are rejected
+    std::size_t max_batch_rows = 50'000;         ///< rows per group commit
+    std::size_t max_pending_rows = 500'000;      ///< accepted-but-uncommitted rows before 503
+    int max_future_skew_s = 300;                 ///< readings further in the future are rejected
+    int max_age_days = 365;                      ///< older readings are rejected
+    std::size_t max_events_per_request = 1'000;  ///< items of one POST /api/v1/events (video callbacks)
+    std::size_t max_evidence_url_bytes = 1'024;  ///< a snapshot or clip URL
+    /// Readings with evidence accepted and not yet committed, all clients: beyond it 503, so
+    /// evidence (up to ~2 KiB each) cannot pile up in memory behind a slow commit.
+    std::size_t max_pending_evidence = 10'000;
 };
 
 /// The writer thread (writer::serial_writer), which makes every change to readings and alarms.
@@ -174,6 +179,11 @@ struct resources_config {
     std::size_t max_nearby_per_kind = 50;  ///< largest `limit` of the nearby queries
 };
 
+/// The registry of sites, sensors, units and contacts (docs/api.md).
+struct registry_config {
+    std::size_t max_geometry_points = 2'000;  ///< vertices of a site's line or polygon
+};
+
 /// GET /api/v1/stats (docs/statistics.md).
 struct stats_config {
     std::string time_zone = "Asia/Shanghai";  ///< the days statistics count in (an IANA name PostgreSQL knows)
@@ -237,6 +247,7 @@ struct config {
     notifications_config notifications;
     resources_config resources;
     stats_config stats;
+    registry_config registry;
     web_config web;
     metrics_config metrics;
     cluster_config cluster;

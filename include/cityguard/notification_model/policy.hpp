@@ -17,10 +17,12 @@
 /// told: the notification document (config/notifications.json, docs/notifications.md). Pure.
 namespace cityguard::notification_model {
 
-/// Who a contact is, in escalation order: the enterprise's safety officer, the street or district
-/// supervisor, the city duty desk.
-enum class tier { enterprise = 0, district = 1, city = 2 };
-inline constexpr std::array<tier, 3> kTiers{tier::enterprise, tier::district, tier::city};
+/// Who a contact is: the enterprise's safety officer, the street or district supervisor, the
+/// sector department's duty desk (the gas department for gas alarms: a contact limited to
+/// domains), the city duty desk. The numbers are the bits of `told` as stored (sector came
+/// last); the escalation order is kTiers'.
+enum class tier { enterprise = 0, district = 1, city = 2, sector = 3 };
+inline constexpr std::array<tier, 4> kTiers{tier::enterprise, tier::district, tier::sector, tier::city};
 std::string_view to_string(tier t) noexcept;
 std::optional<tier> parse_tier(std::string_view text) noexcept;
 /// The tier told when `t` did not act; none after the city.
@@ -63,10 +65,16 @@ struct policy {
     std::int64_t max_silence_s = 7 * 86'400;
     std::int64_t max_active_silences = 1000;               ///< silences in force or to come (silences.max_active)
     std::string dashboard_url = "http://127.0.0.1:8080/";  ///< links in messages: URL#alarm=ID
+    /// The tiers a missed deadline climbs through, in kTiers order ("escalation" in the file).
+    /// Without sector desks a city leaves "sector" out, so the city is not told a deadline later.
+    std::vector<tier> chain{tier::enterprise, tier::district, tier::city};
 
     /// The policy for an alarm: the domain's own for its level, else the level's.
     const level_policy& for_alarm(rules::level lvl, std::string_view domain) const;
     bool has_channel(std::string_view name) const { return channels.count(std::string(name)) > 0; }
+    /// The tier of the chain told when `t` did not act (the first chain tier above it); none
+    /// after the last.
+    std::optional<tier> next_after(tier t) const noexcept;
 };
 
 /// A refused notification document: what() names the field ("policies[2].ack_deadline_s: ...").

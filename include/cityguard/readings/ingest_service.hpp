@@ -37,6 +37,8 @@ class ingest_service {
     /// The body's readings, checked one by one (no I/O: may run on any thread). Throws api_error
     /// for a body that is not a readings document.
     parsed_readings parse(std::string_view body) const;
+    /// A video-analysis platform's callback (POST /api/v1/events): each event a reading with its evidence.
+    parsed_readings parse_events(std::string_view body) const;
     /// Checks parsed readings against the directory and waits for their group commit.
     /// `may_send`, when set, says whether the caller may send readings for a sensor (its key's
     /// scope and binding); a reading it refuses is rejected alone, code "forbidden".

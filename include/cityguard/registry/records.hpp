@@ -23,6 +23,9 @@ struct site_record {
     nlohmann::json attributes = nlohmann::json::object();
     std::optional<std::string> unit;  ///< the responsible unit's id
     std::int64_t sensor_count = 0;    ///< filled by reads only
+    /// A line or an area (a pipe segment, a tunnel, a bridge deck): a GeoJSON LineString or
+    /// Polygon, WGS-84 [lon, lat]; null: the site is its point.
+    nlohmann::json geometry{};
 };
 
 /// The enterprise or operator responsible for sites (一企一档).
@@ -39,11 +42,13 @@ struct unit_record {
 struct contact_record {
     std::string id;
     std::string name;
-    std::string tier;  ///< enterprise, district, city
+    std::string tier;  ///< enterprise, district, sector, city
     std::optional<std::string> unit;
     std::optional<std::string> district;
     std::optional<std::string> phone;   ///< personal data: operator and admin keys only, never logged
     std::vector<std::string> channels;  ///< names of configured channels
+    /// Told only about alarms of these domains (empty: all). A sector desk names its sector's.
+    std::vector<std::string> domains{};
 };
 
 /// A stock item of a warehouse: `kind` is what rules ask for ("gas_detector"), `name` what

@@ -27,8 +27,13 @@ bool valid_kind(std::string_view kind) noexcept;
 
 /// Parses one site object. `path_id`, when given, is the id from the URL: the body may omit
 /// "id" or must repeat it. Returns the record or a one-line reason.
+/// "geometry", when given, is a GeoJSON LineString (2 or more points) or Polygon (one ring, closed,
+/// 4 or more points), WGS-84 [lon, lat], at most `max_geometry_points` vertices.
 std::variant<site_record, std::string> parse_site(
-    const nlohmann::json& body, std::optional<std::string_view> path_id, const rules::domain_catalog& domains
+    const nlohmann::json& body,
+    std::optional<std::string_view> path_id,
+    const rules::domain_catalog& domains,
+    std::size_t max_geometry_points = 2'000
 );
 
 /// Parses one sensor object; as parse_site.
@@ -42,9 +47,15 @@ std::variant<unit_record, std::string> parse_unit(const nlohmann::json& body, st
 /// Which channel names exist (the notification document's).
 using channel_check = std::function<bool(std::string_view)>;
 
-/// Parses one contact; as parse_site. Every channel it names must pass `known_channel`.
+/// Parses one contact; as parse_site. Every channel it names must pass `known_channel`, every
+/// domain it is limited to must be in `domains`. An enterprise contact names its unit, a district
+/// contact its district; a sector desk names its domains (and may name a district: a district's
+/// sector office); a city contact names neither unit nor district.
 std::variant<contact_record, std::string> parse_contact(
-    const nlohmann::json& body, std::optional<std::string_view> path_id, const channel_check& known_channel
+    const nlohmann::json& body,
+    std::optional<std::string_view> path_id,
+    const channel_check& known_channel,
+    const rules::domain_catalog& domains
 );
 
 /// What an emergency resource is.

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "cityguard/config/config.hpp"
 #include "cityguard/registry/registry_model.hpp"
 #include "cityguard/registry/sensor_directory.hpp"
 #include "cityguard/store/registry_repo.hpp"
@@ -25,13 +26,15 @@ class registry_service {
         store::resources_repo& resources,
         sensor_directory& directory,
         const rules::domain_book& domains,
-        channel_check known_channel
+        channel_check known_channel,
+        const config::registry_config& cfg
     )
         : repo_(repo),
           resources_(resources),
           directory_(directory),
           domains_(domains),
-          known_channel_(std::move(known_channel)) {}
+          known_channel_(std::move(known_channel)),
+          cfg_(cfg) {}
 
     /// Loads every sensor into the directory.
     boost::asio::awaitable<void> load_directory();
@@ -91,6 +94,7 @@ class registry_service {
     sensor_directory& directory_;
     const rules::domain_book& domains_;
     channel_check known_channel_;
+    const config::registry_config& cfg_;
 };
 
 }  // namespace cityguard::registry

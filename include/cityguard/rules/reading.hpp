@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "cityguard/util/time.hpp"
 
@@ -13,6 +14,15 @@ struct reading {
     std::int32_t sensor_key = 0;
     util::micros ts = 0;
     double value = 0;
+};
+
+/// What a camera or video-analysis platform showed with a reading (docs/evidence.md): the
+/// validated evidence object as JSON text, kept beside the reading it came with (the first one
+/// sent for a sensor and time, as with readings). Rules never look at it.
+struct reading_evidence {
+    std::int32_t sensor_key = 0;
+    util::micros ts = 0;
+    std::string json;
 };
 
 }  // namespace cityguard::rules

@@ -127,17 +127,25 @@ class serial_writer {
     /// with errc::overloaded so the caller can answer 503 and the gateway retries later.
     template <class Token>
     auto async_commit(std::vector<rules::reading> rows, Token&& token) {
+        return async_commit(std::move(rows), {}, std::forward<Token>(token));
+    }
+    /// The same, with video evidence for some of the rows: written in the same transaction
+    /// (before the rules run, so an alarm they raise carries it). Evidence waiting for its
+    /// commit is bounded in total by `ingest.max_pending_evidence` (errc::overloaded beyond).
+    template <class Token>
+    auto async_commit(std::vector<rules::reading> rows, std::vector<rules::reading_evidence> evidence, Token&& token) {
         return boost::asio::async_initiate<Token, void(commit_outcome)>(
-            [this](auto handler, std::vector<rules::reading> rows) {
+            [this](auto handler, std::vector<rules::reading> rows, std::vector<rules::reading_evidence> evidence) {
                 // The handler is move-only; std::function needs copies, so it is shared.
                 auto ex = boost::asio::any_io_executor(boost::asio::get_associated_executor(handler));
                 auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-                enqueue(std::move(rows), completion{std::move(ex), [shared](commit_outcome o) {
-                                                        std::move (*shared)(std::move(o));
-                                                    }});
+                enqueue(std::move(rows), std::move(evidence), completion{std::move(ex), [shared](commit_outcome o) {
+                                                                             std::move (*shared)(std::move(o));
+                                                                         }});
             },
             token,
-            std::move(rows)
+            std::move(rows),
+            std::move(evidence)
         );
     }
 
@@ -169,9 +177,10 @@ class serial_writer {
         std::vector<rules::reading> rows;
         completion done;
         task work;
+        std::vector<rules::reading_evidence> evidence{};
     };
 
-    void enqueue(std::vector<rules::reading> rows, completion done);
+    void enqueue(std::vector<rules::reading> rows, std::vector<rules::reading_evidence> evidence, completion done);
     void run();
     void run_task(task& work);
     /// One bid for the lock; on success the on_lead hook, then leading() is true.
@@ -199,6 +208,7 @@ class serial_writer {
     bool bid_requested_ = false;      // guarded by mutex_
     bool bid_failed_logged_ = false;  // writer thread only
     std::atomic<std::size_t> pending_rows_{0};
+    std::atomic<std::size_t> pending_evidence_{0};
     std::atomic<std::size_t> queued_tasks_{0};
     measurements measured_;
     std::thread thread_;

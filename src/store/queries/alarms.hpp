@@ -10,26 +10,29 @@ inline constexpr query insert_alarm{
     "insert_alarm",
     "INSERT INTO alarms (rule_id, site_id, sensor_id, domain, level, peak_level, condition, status, title, advice, "
     "value, peak_value, first_ts, last_ts, cleared_ts, count, opened_at, category, title_en, advice_en, members, "
-    "inhibited_by) "
+    "inhibited_by, evidence) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21::jsonb, "
-    "$22) "
+    "$22, $23::jsonb) "
     // Another server process opened this (rule, sensor) meanwhile: merge into its alarm.
     "ON CONFLICT (rule_id, site_id, sensor_id) WHERE status <> 'closed' DO UPDATE SET level = EXCLUDED.level, "
     "peak_level = LEAST(alarms.peak_level, EXCLUDED.peak_level), condition = EXCLUDED.condition, "
     "title = EXCLUDED.title, advice = EXCLUDED.advice, title_en = EXCLUDED.title_en, "
     "advice_en = EXCLUDED.advice_en, members = EXCLUDED.members, inhibited_by = EXCLUDED.inhibited_by, "
-    "value = EXCLUDED.value, "
+    "value = EXCLUDED.value, evidence = COALESCE(EXCLUDED.evidence, alarms.evidence), "
     "last_ts = GREATEST(alarms.last_ts, EXCLUDED.last_ts), cleared_ts = NULL, count = alarms.count + EXCLUDED.count "
     "RETURNING id"};
 inline constexpr query update_alarm{
     "update_alarm",
     "UPDATE alarms SET level = $2, peak_level = $3, condition = $4, status = $5, title = $6, advice = $7, value = $8, "
     "peak_value = $9, last_ts = $10, cleared_ts = $11, count = $12, closed_at = $13, close_reason = $14, "
-    "title_en = $15, advice_en = $16, members = $17::jsonb, inhibited_by = $18, assignee = $19 WHERE id = $1"};
+    "title_en = $15, advice_en = $16, members = $17::jsonb, inhibited_by = $18, assignee = $19, "
+    // The engine's copy never holds evidence: only new evidence replaces what the row has.
+    "evidence = COALESCE($20::jsonb, evidence) WHERE id = $1"};
 inline constexpr query insert_event{
     "insert_event",
     "INSERT INTO alarm_events (alarm_id, type, at, reading_ts, actor, level, value, note, actor_user_id, actor_name, "
-    "alarm) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, to_jsonb(a) FROM alarms a WHERE a.id = $1 RETURNING seq"};
+    "evidence, alarm) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, to_jsonb(a) FROM alarms a "
+    "WHERE a.id = $1 RETURNING seq"};
 // Delivered to every listening server process when the writing transaction commits.
 inline constexpr query notify_events{"notify_events", "SELECT pg_notify('cityguard_events', $1)"};
 inline constexpr query max_event_seq{"max_event_seq", "SELECT COALESCE(max(seq), 0) FROM alarm_events"};
@@ -45,7 +48,7 @@ inline constexpr query not_closed_alarms{
 inline constexpr query events_of_alarm{
     "events_of_alarm",
     "SELECT seq, alarm_id, type, " CITYGUARD_EPOCH("at") ", " CITYGUARD_EPOCH("reading_ts"
-    ) ", actor, level, value, note, actor_user_id, actor_name "
+    ) ", actor, level, value, note, actor_user_id, actor_name, evidence::text "
       "FROM alarm_events WHERE alarm_id = $1 ORDER BY seq"};
 inline constexpr query all_rule_states{"all_rule_states", "SELECT rule_id, sensor_id, state::text FROM rule_state"};
 inline constexpr query latest_readings{
@@ -79,12 +82,14 @@ inline constexpr query readings_page{
 inline constexpr query events_after{
     "events_after",
     "SELECT " CITYGUARD_ALARM_COLUMNS
-    ", ev_seq, ev_alarm, ev_type, ev_at, ev_reading_ts, ev_actor, ev_level, ev_value, ev_note, ev_user, ev_name FROM ("
+    ", ev_seq, ev_alarm, ev_type, ev_at, ev_reading_ts, ev_actor, ev_level, ev_value, ev_note, ev_user, ev_name, "
+    "ev_evidence FROM ("
     "SELECT e.seq AS ev_seq, e.alarm_id AS ev_alarm, e.type AS ev_type, " CITYGUARD_EPOCH("e.at"
     ) " AS ev_at, " CITYGUARD_EPOCH("e.reading_ts"
     ) " AS ev_reading_ts, e.actor AS ev_actor, e.level AS ev_level, "
       "e.value AS ev_value, e.note AS ev_note, e.actor_user_id AS ev_user, e.actor_name AS ev_name, "
-      "COALESCE(e.alarm, (SELECT to_jsonb(c) FROM alarms c WHERE c.id = e.alarm_id)) AS snap "
+      "e.evidence::text AS ev_evidence, COALESCE(e.alarm, (SELECT to_jsonb(c) FROM alarms c WHERE c.id = e.alarm_id)) "
+      "AS snap "
       "FROM alarm_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2) ev "
       "CROSS JOIN LATERAL jsonb_populate_record(NULL::alarms, ev.snap) ORDER BY ev_seq"};
 // The caller's part of the city (store::place_filter) as three text[] parameters: alarms by

@@ -28,4 +28,5 @@ inline constexpr const char* ping = "SELECT 1";
     "peak_value, " CITYGUARD_EPOCH("first_ts") ", " CITYGUARD_EPOCH("last_ts") ", " CITYGUARD_EPOCH("cleared_ts" \
     ) ", count, " CITYGUARD_EPOCH("opened_at") ", " CITYGUARD_EPOCH("closed_at"                                  \
     ) ", close_reason, category, title_en, advice_en, members::text, inhibited_by, " CITYGUARD_EPOCH("ack_due"   \
-    ) ", " CITYGUARD_EPOCH("dispose_due") ", told_tiers, suppressed, silence_id, raise_pending, assignee"
+    ) ", " CITYGUARD_EPOCH("dispose_due"                                                                         \
+    ) ", told_tiers, suppressed, silence_id, raise_pending, assignee, evidence::text"

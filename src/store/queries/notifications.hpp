@@ -16,9 +16,11 @@ inline constexpr query insert_notifications{
     "insert_notifications",
     "INSERT INTO notifications (alarm_id, kind, tier, level, contact_id, contact_name, channel) "
     "SELECT $1, $2, $3, $4, c.id, c.name, ch.name FROM contacts c LEFT JOIN sites s ON s.id = $5 "
-    "CROSS JOIN LATERAL jsonb_array_elements_text(c.channels) AS ch(name) "
-    "WHERE c.tier = $3 AND ((c.tier = 'enterprise' AND c.unit_id = s.unit_id) OR "
-    "(c.tier = 'district' AND c.district = s.district) OR c.tier = 'city') ORDER BY c.id, ch.name"};
+    "LEFT JOIN alarms a ON a.id = $1 CROSS JOIN LATERAL jsonb_array_elements_text(c.channels) AS ch(name) "
+    "WHERE c.tier = $3 AND (c.domains IS NULL OR a.domain = ANY(c.domains)) AND "
+    "((c.tier = 'enterprise' AND c.unit_id = s.unit_id) OR (c.tier = 'district' AND c.district = s.district) OR "
+    "(c.tier = 'sector' AND (c.district IS NULL OR c.district = s.district)) OR c.tier = 'city') "
+    "ORDER BY c.id, ch.name"};
 #define CITYGUARD_NOTIFICATION_COLUMNS                                                               \
     "n.id, n.alarm_id, n.kind, n.tier, n.level, n.contact_id, n.contact_name, n.channel, n.status, " \
     "n.attempts, " CITYGUARD_EPOCH("n.next_attempt_at") ", " CITYGUARD_EPOCH("n.created_at"          \

@@ -120,4 +120,23 @@ inline constexpr query newest_readings_of{
     "SELECT f.k, coalesce((SELECT (extract(epoch FROM max(ts)) * 1000000)::bigint FROM readings "
     "WHERE sensor_key = f.k), 0) FROM unnest($1::int[]) AS f(k)"};
 
+// Video evidence (docs/evidence.md): the first for a sensor and reading time stays.
+inline constexpr query insert_evidence{
+    "insert_evidence",
+    "INSERT INTO reading_evidence (sensor_key, ts, evidence) "
+    "SELECT k, 'epoch'::timestamptz + t * interval '1 microsecond', e::jsonb "
+    "FROM unnest($1::int[], $2::bigint[], $3::text[]) AS x(k, t, e) ON CONFLICT (sensor_key, ts) DO NOTHING"};
+// The newest $5 pieces of evidence of some sensors (ids) with reading time in [$2, $3], oldest first.
+inline constexpr query evidence_of_sensors{
+    "evidence_of_sensors",
+    "SELECT id, us, evidence FROM (SELECT s.id, " CITYGUARD_EPOCH("e.ts"
+    ) " AS us, e.evidence::text AS evidence FROM reading_evidence e JOIN sensors s ON s.key = e.sensor_key "
+      "WHERE s.id = ANY($1::text[]) AND e.ts >= 'epoch'::timestamptz + $2::bigint * interval '1 microsecond' "
+      "AND e.ts <= 'epoch'::timestamptz + $3::bigint * interval '1 microsecond' ORDER BY e.ts DESC LIMIT $4) f "
+      "ORDER BY us"};
+// Retention: evidence goes with the readings' partitions it belongs to.
+inline constexpr query drop_evidence_before{
+    "drop_evidence_before",
+    "DELETE FROM reading_evidence WHERE ts < 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'"};
+
 }  // namespace cityguard::store::queries

@@ -8,11 +8,11 @@ namespace cityguard::store::queries {
 
 inline constexpr query upsert_site{
     "upsert_site",
-    "INSERT INTO sites (id, name, domain, district, lat, lon, address, attributes, unit_id) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) "
+    "INSERT INTO sites (id, name, domain, district, lat, lon, address, attributes, unit_id, geometry) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb) "
     "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, domain = EXCLUDED.domain, district = EXCLUDED.district, "
     "lat = EXCLUDED.lat, lon = EXCLUDED.lon, address = EXCLUDED.address, attributes = EXCLUDED.attributes, "
-    "unit_id = EXCLUDED.unit_id, updated_at = now() "
+    "unit_id = EXCLUDED.unit_id, geometry = EXCLUDED.geometry, updated_at = now() "
     "RETURNING (xmax = 0) AS inserted"};
 inline constexpr query upsert_sensor{
     "upsert_sensor",
@@ -26,7 +26,7 @@ inline constexpr query upsert_sensor{
 inline constexpr query existing_site_ids{"existing_site_ids", "SELECT id FROM sites WHERE id = ANY($1::text[])"};
 
 #define CITYGUARD_SITE_COLUMNS \
-    "s.id, s.name, s.domain, s.district, s.lat, s.lon, s.address, s.attributes::text, s.unit_id, "
+    "s.id, s.name, s.domain, s.district, s.lat, s.lon, s.address, s.attributes::text, s.unit_id, s.geometry::text, "
 inline constexpr query list_sites{
     "list_sites",
     "SELECT " CITYGUARD_SITE_COLUMNS
@@ -55,26 +55,30 @@ inline constexpr query get_unit{"get_unit", "SELECT " CITYGUARD_UNIT_COLUMNS "WH
 inline constexpr query delete_unit{"delete_unit", "DELETE FROM units WHERE id = $1 RETURNING id"};
 inline constexpr query upsert_contact{
     "upsert_contact",
-    "INSERT INTO contacts (id, name, tier, unit_id, district, phone, channels) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) "
+    "INSERT INTO contacts (id, name, tier, unit_id, district, phone, channels, domains) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::text[]) "
     "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, tier = EXCLUDED.tier, unit_id = EXCLUDED.unit_id, "
-    "district = EXCLUDED.district, phone = EXCLUDED.phone, channels = EXCLUDED.channels, updated_at = now() "
+    "district = EXCLUDED.district, phone = EXCLUDED.phone, channels = EXCLUDED.channels, "
+    "domains = EXCLUDED.domains, updated_at = now() "
     "RETURNING (xmax = 0) AS inserted"};
-#define CITYGUARD_CONTACT_COLUMNS \
-    "c.id, c.name, c.tier, c.unit_id, c.district, c.phone, c.channels::text FROM contacts c "
+#define CITYGUARD_CONTACT_COLUMNS                                                                             \
+    "c.id, c.name, c.tier, c.unit_id, c.district, c.phone, c.channels::text, array_to_json(c.domains)::text " \
+    "FROM contacts c "
 inline constexpr query list_contacts{
     "list_contacts",
     "SELECT " CITYGUARD_CONTACT_COLUMNS
     "WHERE ($1::text IS NULL OR c.unit_id = $1) AND ($2::text IS NULL OR c.district = $2) "
     "AND ($3::text IS NULL OR c.tier = $3) ORDER BY c.id"};
 inline constexpr query get_contact{"get_contact", "SELECT " CITYGUARD_CONTACT_COLUMNS "WHERE c.id = $1"};
-// Who answers for a site: its unit's enterprise contacts, its district's, and the city's.
+// Who answers for a site: its unit's enterprise contacts, its district's, its domain's sector desks
+// (the city's, or its district's), and the city's; a contact limited to domains only for those.
 inline constexpr query contacts_of_site{
     "contacts_of_site",
     "SELECT " CITYGUARD_CONTACT_COLUMNS
-    "JOIN sites s ON s.id = $1 WHERE (c.tier = 'enterprise' AND c.unit_id = s.unit_id) "
-    "OR (c.tier = 'district' AND c.district = s.district) OR c.tier = 'city' "
-    "ORDER BY CASE c.tier WHEN 'enterprise' THEN 0 WHEN 'district' THEN 1 ELSE 2 END, c.id"};
+    "JOIN sites s ON s.id = $1 WHERE (c.domains IS NULL OR s.domain = ANY(c.domains)) AND "
+    "((c.tier = 'enterprise' AND c.unit_id = s.unit_id) OR (c.tier = 'district' AND c.district = s.district) OR "
+    "(c.tier = 'sector' AND (c.district IS NULL OR c.district = s.district)) OR c.tier = 'city') "
+    "ORDER BY CASE c.tier WHEN 'enterprise' THEN 0 WHEN 'district' THEN 1 WHEN 'sector' THEN 2 ELSE 3 END, c.id"};
 #undef CITYGUARD_CONTACT_COLUMNS
 inline constexpr query delete_contact{"delete_contact", "DELETE FROM contacts WHERE id = $1 RETURNING id"};
 
