@@ -30,7 +30,10 @@ request = function()
     local s = n % sensors
     if #values > 0 then
       -- The sensor's quiet value and up to 0.3 % more: evaluated by its pack's rules, raising nothing.
-      parts[k] = string.format('{"sensor":"B-%d","ts":%d,"value":%.4f}', s, base + n, values[s + 1] * (1 + 0.001 * (n % 4)))
+      -- States and detections (0, 1) stay exact: 1.001 would be a signal fault, not a quiet pump.
+      local v = values[s + 1]
+      if v ~= 0 and v ~= 1 then v = v * (1 + 0.001 * (n % 4)) end
+      parts[k] = string.format('{"sensor":"B-%d","ts":%d,"value":%.4f}', s, base + n, v)
     else
       -- 0.0-3.9 %LEL: every reading is evaluated by the gas rules, none raises (a quiet city).
       parts[k] = string.format('{"sensor":"B-%d","ts":%d,"value":%d.%d}', s, base + n, n % 4, n % 10)

@@ -121,6 +121,22 @@ const engine::sensor_rules& engine::rules_of(const sensor_facts& sensor) {
     return cached;
 }
 
+void engine::site_info::put(std::int32_t key, member_sensor member) {
+    remove(key);
+    by_kind[member.kind].push_back(key);
+    sensors[key] = std::move(member);
+}
+
+void engine::site_info::remove(std::int32_t key) {
+    const auto it = sensors.find(key);
+    if (it == sensors.end()) return;
+    if (auto list = by_kind.find(it->second.kind); list != by_kind.end()) {
+        std::erase(list->second, key);
+        if (list->second.empty()) by_kind.erase(list);
+    }
+    sensors.erase(it);
+}
+
 // Called when a sensor's facts change version (registry update): its site's and groups' member
 // lists follow, so a compound never reads a sensor that moved away.
 void engine::place_sensor(const sensor_facts& sensor) {
@@ -130,16 +146,16 @@ void engine::place_sensor(const sensor_facts& sensor) {
     if (sensor.lat && sensor.lon) position = std::pair{*sensor.lat, *sensor.lon};
     const site_info::member_sensor member{sensor.id, sensor.kind, position, sensor.groups};
     if (auto old = site_of_sensor_.find(sensor.key); old != site_of_sensor_.end() && old->second != sensor.site)
-        if (auto s = sites_.find(old->second); s != sites_.end()) s->second.sensors.erase(sensor.key);
+        if (auto s = sites_.find(old->second); s != sites_.end()) s->second.remove(sensor.key);
     site_of_sensor_[sensor.key] = sensor.site;
-    site_named(sensor.site, sensor.domain).sensors[sensor.key] = member;
+    site_named(sensor.site, sensor.domain).put(sensor.key, member);
     auto& groups = groups_of_sensor_[sensor.key];
     for (const auto& left : groups)
-        if (auto s = sites_.find(left); s != sites_.end()) s->second.sensors.erase(sensor.key);
+        if (auto s = sites_.find(left); s != sites_.end()) s->second.remove(sensor.key);
     groups.clear();
     for (const auto& g : sensor.groups) {
         site_info& group = site_named(group_site(g), sensor.domain);
-        group.sensors[sensor.key] = member;
+        group.put(sensor.key, member);
         groups.push_back(group.map_key);
     }
     if (groups.empty()) groups_of_sensor_.erase(sensor.key);

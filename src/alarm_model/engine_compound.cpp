@@ -40,10 +40,10 @@ std::optional<std::pair<double, micros>> engine::latest(std::int32_t sensor) con
 rules::site_facts engine::facts_of(const site_info& site) const {
     rules::site_facts f;
     f.sensors = [this, &site](const std::string& kind, const std::function<void(const std::string&, double)>& each) {
-        for (const auto& [key, s] : site.sensors) {
-            if (s.kind != kind) continue;
-            if (auto l = latest(key)) each(s.id, l->first);
-        }
+        const auto list = site.by_kind.find(kind);
+        if (list == site.by_kind.end()) return;
+        for (const std::int32_t key : list->second)
+            if (auto l = latest(key)) each(site.sensors.at(key).id, l->first);
     };
     f.alarms = [this, &site](const std::string& rule, const std::function<void(const rules::member&)>& each) {
         auto ri = rule_index(rule);
@@ -58,7 +58,12 @@ rules::site_facts engine::facts_of(const site_info& site) const {
             visit(key_of(*ri, site.key));
             return;
         }
-        for (const auto& [key, s] : site.sensors) visit(key_of(*ri, key));
+        // Only the site's sensors of the kinds the rule judges can hold its alarms.
+        for (const auto& [kind, keys] : site.by_kind)
+            if (std::any_of(rules_[*ri].kinds.begin(), rules_[*ri].kinds.end(), [&](const std::string& pattern) {
+                    return rules::kind_matches(pattern, kind);
+                }))
+                for (const std::int32_t key : keys) visit(key_of(*ri, key));
     };
     // Compound nodes ask for positions and groups pair by pair of member alarms: a lookup by id,
     // built on first use, keeps an incident of hundreds of alarms at a large site from costing a

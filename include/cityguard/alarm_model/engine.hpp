@@ -147,6 +147,11 @@ class engine {
             std::vector<std::string> groups;
         };
         std::unordered_map<std::int32_t, member_sensor> sensors;
+        /// The same sensors by kind: a compound asks for "the site's gas_lel sensors" on every
+        /// reading it judges, and a site of a hundred sensors must not be scanned for them.
+        std::unordered_map<std::string, std::vector<std::int32_t>> by_kind;
+        void put(std::int32_t key, member_sensor member);
+        void remove(std::int32_t key);
         /// The site's clock: the newest reading time seen, and the server time it was seen at.
         /// Timer ticks advance it by the server time elapsed since, so a site's compounds run
         /// on reading time even when its gateway posts late (or a test posts the past).
