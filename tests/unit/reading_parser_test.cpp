@@ -134,31 +134,31 @@ TEST(ReadingParser, MalformedEvidenceRejectsItsItemAlone) {
     EXPECT_EQ(with(R"({"camera":"C1","extra":1})"), "bad_evidence");
     EXPECT_EQ(with(R"("https://x/1.jpg")"), "bad_evidence");
     EXPECT_EQ(with("null"), "") << "null evidence is none";
-    }
+}
 
-    TEST(ReadingParser, AVideoPlatformsCallbackBecomesReadingsWithEvidence) {
-        using cityguard::readings::parse_events;
-        auto p = parse_events(
-            R"({"events":[{"sensor":"V","ts":"2026-12-07T14:02:11Z","camera":"C-17","snapshot":"https://v/1.jpg"},)"
-            R"({"sensor":"V","ts":"2026-12-07T14:05:00Z","detected":false,"camera":"C-17"},)"
-            R"({"sensor":"V","ts":0,"detected":"yes","camera":"C"},{"sensor":"V","ts":0,"camera":"C","picUrl":"x"},)"
-            R"({"sensor":"V","ts":0},{"sensor":"V","ts":0,"snapshot":"ftp://x/1.jpg"}]})",
-            10
-        );
-        ASSERT_EQ(p.readings.size(), 3u);
-        EXPECT_EQ(p.readings[0].value, 1.0) << "detected defaults to true";
-        EXPECT_EQ(p.readings[1].value, 0.0);
-        EXPECT_EQ(nlohmann::json::parse(p.readings[0].evidence)["snapshot"], "https://v/1.jpg");
-        EXPECT_TRUE(p.readings[2].evidence.empty()) << "an event may come bare";
-        ASSERT_EQ(p.rejected.size(), 3u);
-        EXPECT_EQ(p.rejected[0].error, "bad_value");
-        EXPECT_EQ(p.rejected[1].error, "bad_item");
-        EXPECT_NE(p.rejected[1].message.find("picUrl"), std::string::npos);
-        EXPECT_EQ(p.rejected[2].error, "bad_evidence");
-        try {
-            parse_events(R"({"events":[{},{}]})", 1);
-            ADD_FAILURE() << "two events past a limit of one";
-        } catch (const api_error& e) {
-            EXPECT_EQ(e.code(), errc::too_many_readings);
-        }
+TEST(ReadingParser, AVideoPlatformsCallbackBecomesReadingsWithEvidence) {
+    using cityguard::readings::parse_events;
+    auto p = parse_events(
+        R"({"events":[{"sensor":"V","ts":"2026-12-07T14:02:11Z","camera":"C-17","snapshot":"https://v/1.jpg"},)"
+        R"({"sensor":"V","ts":"2026-12-07T14:05:00Z","detected":false,"camera":"C-17"},)"
+        R"({"sensor":"V","ts":0,"detected":"yes","camera":"C"},{"sensor":"V","ts":0,"camera":"C","picUrl":"x"},)"
+        R"({"sensor":"V","ts":0},{"sensor":"V","ts":0,"snapshot":"ftp://x/1.jpg"}]})",
+        10
+    );
+    ASSERT_EQ(p.readings.size(), 3u);
+    EXPECT_EQ(p.readings[0].value, 1.0) << "detected defaults to true";
+    EXPECT_EQ(p.readings[1].value, 0.0);
+    EXPECT_EQ(nlohmann::json::parse(p.readings[0].evidence)["snapshot"], "https://v/1.jpg");
+    EXPECT_TRUE(p.readings[2].evidence.empty()) << "an event may come bare";
+    ASSERT_EQ(p.rejected.size(), 3u);
+    EXPECT_EQ(p.rejected[0].error, "bad_value");
+    EXPECT_EQ(p.rejected[1].error, "bad_item");
+    EXPECT_NE(p.rejected[1].message.find("picUrl"), std::string::npos);
+    EXPECT_EQ(p.rejected[2].error, "bad_evidence");
+    try {
+        parse_events(R"({"events":[{},{}]})", 1);
+        ADD_FAILURE() << "two events past a limit of one";
+    } catch (const api_error& e) {
+        EXPECT_EQ(e.code(), errc::too_many_readings);
     }
+}
