@@ -59,11 +59,14 @@ rules::site_facts engine::facts_of(const site_info& site) const {
             return;
         }
         // Only the site's sensors of the kinds the rule judges can hold its alarms.
-        for (const auto& [kind, keys] : site.by_kind)
-            if (std::any_of(rules_[*ri].kinds.begin(), rules_[*ri].kinds.end(), [&](const std::string& pattern) {
+        const auto& patterns = rules_[*ri].kinds;
+        for (const auto& entry : site.by_kind) {
+            const std::string& kind = entry.first;  // named: clang 15 cannot capture a structured binding
+            if (std::any_of(patterns.begin(), patterns.end(), [&kind](const std::string& pattern) {
                     return rules::kind_matches(pattern, kind);
                 }))
-                for (const std::int32_t key : keys) visit(key_of(*ri, key));
+                for (const std::int32_t key : entry.second) visit(key_of(*ri, key));
+        }
     };
     // Compound nodes ask for positions and groups pair by pair of member alarms: a lookup by id,
     // built on first use, keeps an incident of hundreds of alarms at a large site from costing a
