@@ -335,10 +335,11 @@ void simulator::backfill() {
             );
         }
     }
-    // Water-main pressure: the last ten minutes, one reading a minute, so the burst's pressure
-    // drop is judged against a covered window from the first minute of a run.
+    // Water-main pressure and underpass ponding: the last ten minutes, one reading a minute, so
+    // the burst's pressure drop and the ponding's rise are judged against a covered window from
+    // the first minute of a run (a rate rule says nothing over a window it has not seen).
     for (auto& s : sensors_) {
-        if (s.kind != "water_pressure") continue;
+        if (s.kind != "water_pressure" && s.kind != "ponding_depth") continue;
         for (int m = 10; m >= 1; --m)
             readings.push_back(
                 {{"sensor", s.id}, {"ts", cityguard::util::format_rfc3339(now - m * 60'000'000LL)}, {"value", s.base}}
