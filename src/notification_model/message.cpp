@@ -1,5 +1,6 @@
 #include "cityguard/notification_model/message.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -144,6 +145,62 @@ json webhook_body(const message_facts& f, const message& m, const std::string& l
           {"advice", {{"zh", a.advice.zh}, {"en", a.advice.en}}},
           {"opened_at", util::format_rfc3339(a.opened_at)},
           {"evidence", a.evidence}}}};
+}
+
+namespace {
+
+/// At most `max` bytes of `text`, never ending inside a UTF-8 character.
+std::string utf8_prefix(const std::string& text, std::size_t max) {
+    if (text.size() <= max) return text;
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+    return text.substr(0, n);
+}
+
+bool mainland_mobile(const std::string& phone) {
+    return phone.size() == 11 && phone[0] == '1' &&
+           std::all_of(phone.begin(), phone.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+const char* wecom_colour(rules::level l) {
+    // The robot's markdown knows three colours: warning (orange), comment (grey), info (green).
+    return l == rules::level::red || l == rules::level::orange ? "warning" : "comment";
+}
+
+}  // namespace
+
+json wecom_body(const message_facts& f, const message& m) {
+    std::string content = "**" + m.title + "**\n> <font color=\"" + wecom_colour(f.lvl) + "\">" +
+                          upper(rules::to_string(f.lvl)) + "</font>\n" + m.text + "\n[" + m.link + "](" + m.link + ")";
+    return {{"msgtype", "markdown"}, {"markdown", {{"content", utf8_prefix(content, 4096)}}}};
+}
+
+json dingtalk_body(const message_facts& f, const message& m) {
+    json at{{"atMobiles", json::array()}, {"isAtAll", false}};
+    std::string text = "#### " + m.title + "\n\n" + m.text + "\n\n[" + m.link + "](" + m.link + ")";
+    if (f.phone && mainland_mobile(*f.phone)) {
+        at["atMobiles"].push_back(*f.phone);
+        text += "\n\n@" + *f.phone;
+    }
+    return {
+        {"msgtype", "markdown"},
+        {"markdown", {{"title", utf8_prefix(m.title, 256)}, {"text", utf8_prefix(text, 20'000)}}},
+        {"at", std::move(at)}};
+}
+
+std::string dingtalk_sign_query(std::int64_t timestamp_ms, const std::string& signature_base64) {
+    std::string sign;
+    for (char c : signature_base64) {
+        if (c == '+')
+            sign += "%2B";
+        else if (c == '/')
+            sign += "%2F";
+        else if (c == '=')
+            sign += "%3D";
+        else
+            sign += c;
+    }
+    return "&timestamp=" + std::to_string(timestamp_ms) + "&sign=" + sign;
 }
 
 json alertmanager_alert(const message_facts& f, const message& m, util::micros now, std::int64_t firing_for_s) {

@@ -55,8 +55,12 @@ channel parse_channel(const std::string& name, const json& j, secret_lookup look
         c.type = channel_type::webhook;
     else if (type == "alertmanager")
         c.type = channel_type::alertmanager;
+    else if (type == "wecom")
+        c.type = channel_type::wecom;
+    else if (type == "dingtalk")
+        c.type = channel_type::dingtalk;
     else
-        fail(where + ".type", "must be log, webhook or alertmanager");
+        fail(where + ".type", "must be log, webhook, alertmanager, wecom or dingtalk");
     if (c.type != channel_type::log) {
         if (!j.contains("url") || !j["url"].is_string() || !valid_url(j["url"].get<std::string>()))
             fail(where + ".url", "is required: http://host:port/path or https://...");
@@ -164,6 +168,10 @@ std::string_view to_string(channel_type t) noexcept {
             return "webhook";
         case channel_type::alertmanager:
             return "alertmanager";
+        case channel_type::wecom:
+            return "wecom";
+        case channel_type::dingtalk:
+            return "dingtalk";
     }
     return "log";
 }

@@ -53,6 +53,17 @@ std::string random_bytes(std::size_t n) {
     return raw;
 }
 
+std::string base64_encode(std::string_view bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+    const int n = EVP_EncodeBlock(
+        reinterpret_cast<unsigned char*>(out.data()),
+        reinterpret_cast<const unsigned char*>(bytes.data()),
+        static_cast<int>(bytes.size())
+    );
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
 std::string generate_token(std::string_view prefix) {
     const std::string raw = random_bytes(32);
     static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

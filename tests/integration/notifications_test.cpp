@@ -16,6 +16,7 @@
 #include "../support/child_server.hpp"
 #include "../support/test_env.hpp"
 #include "../support/webhook_receiver.hpp"
+#include "cityguard/util/crypto.hpp"
 #include "cityguard/util/time.hpp"
 
 using namespace cityguard::test;
@@ -695,4 +696,152 @@ TEST(Notifications, AGasAlarmReachesTheGasDeskAndNeverTheWaterDesk) {
         c.call("PUT", "/api/v1/contacts/C-BAD", kAdminKey, R"({"name":"x","tier":"sector","channels":["log"]})").status,
         422
     );
+}
+
+TEST(Notifications, TheWeComAndDingTalkRobotsGetTheirOwnWireFormatsSigned) {
+    CITYGUARD_REQUIRE_DB();
+    // Local receivers that check what the vendors check and answer as they do: WeChat Work's
+    // group robot (the key in the URL, a markdown message of at most 4096 bytes) and DingTalk's
+    // custom robot (加签: timestamp within an hour and sign = base64(HMAC-SHA256(secret,
+    // timestamp + "\n" + secret)), URL-encoded; a markdown message).
+    const std::string ding_secret = "SECa7f3c0ffee";
+    webhook_receiver wecom, ding;
+    wecom.answer_with([](const webhook_receiver::request& r) {
+        const auto body = json::parse(r.body, nullptr, false);
+        const bool ok = r.target == "/cgi-bin/webhook/send?key=test-robot-key" && body.is_object() &&
+                        body.value("msgtype", "") == "markdown" && body["markdown"].is_object() &&
+                        body["markdown"]["content"].is_string() &&
+                        body["markdown"]["content"].get<std::string>().size() <= 4096;
+        return ok ? std::string(R"({"errcode":0,"errmsg":"ok"})")
+                  : std::string(R"({"errcode":40058,"errmsg":"invalid parameter"})");
+    });
+    ding.answer_with([&](const webhook_receiver::request& r) {
+        const std::string prefix = "/robot/send?access_token=test-token&timestamp=";
+        if (!r.target.starts_with(prefix)) return std::string(R"({"errcode":300001,"errmsg":"token is not exist"})");
+        const auto amp = r.target.find("&sign=", prefix.size());
+        const std::string ts = r.target.substr(prefix.size(), amp - prefix.size());
+        const std::string sign = amp == std::string::npos ? "" : r.target.substr(amp + 6);
+        std::string expected;
+        for (char c :
+             cityguard::util::base64_encode(cityguard::util::hmac_sha256(ding_secret, ts + "\n" + ding_secret)))
+            expected += c == '+' ? "%2B" : c == '/' ? "%2F" : c == '=' ? "%3D" : std::string(1, c);
+        const auto age_ms = now_micros() / 1000 - std::stoll(ts.empty() ? "0" : ts);
+        if (sign != expected || age_ms > 3'600'000 || age_ms < -3'600'000)
+            return std::string(R"({"errcode":310000,"errmsg":"sign not match"})");
+        const auto body = json::parse(r.body, nullptr, false);
+        const bool ok = body.is_object() && body.value("msgtype", "") == "markdown" &&
+                        body["markdown"]["title"].is_string() && body["markdown"]["text"].is_string();
+        return ok ? std::string(R"({"errcode":0,"errmsg":"ok"})")
+                  : std::string(R"({"errcode":40035,"errmsg":"missing parameter"})");
+    });
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("cityguard-robots-" + std::to_string(::getpid()) + "-" + std::to_string(now_micros()) + ".json");
+    const auto level = [](const char* l, json notify) {
+        return json{{"level", l}, {"notify", notify}, {"ack_deadline_s", nullptr}, {"disposal_deadline_s", nullptr}};
+    };
+    json doc{
+        {"channels",
+         {{"wecom", {{"type", "wecom"}, {"url", wecom.url("/cgi-bin/webhook/send?key=test-robot-key")}}},
+          {"ding",
+           {{"type", "dingtalk"}, {"url", ding.url("/robot/send?access_token=test-token")}, {"secret", ding_secret}}}}},
+        {"policies",
+         {level("red", json::array()),
+          level("orange", {"enterprise"}),
+          level("yellow", json::array()),
+          level("blue", json::array())}},
+        {"dashboard_url", "http://127.0.0.1:8080/"}};
+    std::ofstream(path) << doc.dump(2);
+    test_server srv(fast_config(path.string()));
+    auto c = srv.client();
+    json registry{
+        {"units", {{{"id", "U-GS"}, {"name", "梅林加油站有限公司"}}}},
+        {"sites",
+         {{{"id", "GS-1"},
+           {"name", "梅林加油站"},
+           {"domain", "gas_station"},
+           {"district", "福田区"},
+           {"lat", 22.57},
+           {"lon", 114.05},
+           {"unit", "U-GS"}}}},
+        {"sensors",
+         {{{"id", "GS-1-LEL"}, {"site", "GS-1"}, {"kind", "gas_lel"}, {"unit", "%LEL"}, {"interval_s", 30}}}},
+        {"contacts",
+         {{{"id", "C-OFFICER"},
+           {"name", "王安全"},
+           {"tier", "enterprise"},
+           {"unit", "U-GS"},
+           {"phone", "13800000001"},
+           {"channels", {"wecom", "ding"}}}}}};
+    ASSERT_EQ(c.call("POST", "/api/v1/registry", kAdminKey, registry.dump()).status, 200);
+    const auto id = raise_orange(c);
+    ASSERT_TRUE(wecom.wait_for(1));
+    ASSERT_TRUE(ding.wait_for(1));
+    ASSERT_TRUE(wait_until([&] {
+        const auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+        int delivered = 0;
+        for (const auto& n : detail["notifications"]) delivered += n["status"] == "delivered";
+        return delivered == 2;
+    })) << c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).body;
+    const json sent = json::parse(ding.requests()[0].body);
+    EXPECT_EQ(sent["at"]["atMobiles"], json::array({"13800000001"})) << "the officer is @-ed in the group";
+    EXPECT_NE(
+        json::parse(wecom.requests()[0].body)["markdown"]["content"].get<std::string>().find("梅林加油站"),
+        std::string::npos
+    );
+    EXPECT_EQ(wecom.requests().size(), 1u) << "delivered once";
+}
+
+TEST(Notifications, ARobotThatRefusesTheMessageIsAFailedAttemptAndRetried) {
+    CITYGUARD_REQUIRE_DB();
+    webhook_receiver ding;
+    int answers = 0;
+    ding.answer_with([&](const webhook_receiver::request&) {
+        // A wrong 加签 secret on our side looks like this; then the secret is fixed.
+        return ++answers == 1 ? std::string(R"({"errcode":310000,"errmsg":"sign not match"})")
+                              : std::string(R"({"errcode":0,"errmsg":"ok"})");
+    });
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("cityguard-ding-" + std::to_string(::getpid()) + "-" + std::to_string(now_micros()) + ".json");
+    const auto level = [](const char* l, json notify) {
+        return json{{"level", l}, {"notify", notify}, {"ack_deadline_s", nullptr}, {"disposal_deadline_s", nullptr}};
+    };
+    json doc{
+        {"channels", {{"ding", {{"type", "dingtalk"}, {"url", ding.url("/robot/send?access_token=t")}}}}},
+        {"policies",
+         {level("red", json::array()),
+          level("orange", {"enterprise"}),
+          level("yellow", json::array()),
+          level("blue", json::array())}},
+        {"retry", {{"initial_ms", 100}, {"max_ms", 400}, {"max_attempts", 10}}},
+        {"dashboard_url", "http://127.0.0.1:8080/"}};
+    std::ofstream(path) << doc.dump(2);
+    test_server srv(fast_config(path.string()));
+    auto c = srv.client();
+    json registry{
+        {"units", {{{"id", "U-GS"}, {"name", "U"}}}},
+        {"sites",
+         {{{"id", "GS-1"},
+           {"name", "梅林加油站"},
+           {"domain", "gas_station"},
+           {"district", "福田区"},
+           {"lat", 22.57},
+           {"lon", 114.05},
+           {"unit", "U-GS"}}}},
+        {"sensors",
+         {{{"id", "GS-1-LEL"}, {"site", "GS-1"}, {"kind", "gas_lel"}, {"unit", "%LEL"}, {"interval_s", 30}}}},
+        {"contacts",
+         {{{"id", "C-OFFICER"},
+           {"name", "王安全"},
+           {"tier", "enterprise"},
+           {"unit", "U-GS"},
+           {"channels", {"ding"}}}}}};
+    ASSERT_EQ(c.call("POST", "/api/v1/registry", kAdminKey, registry.dump()).status, 200);
+    const auto id = raise_orange(c);
+    ASSERT_TRUE(wait_until([&] {
+        const auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+        return !detail["notifications"].empty() && detail["notifications"][0]["status"] == "delivered";
+    }));
+    const auto n = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json()["notifications"][0];
+    EXPECT_EQ(n["attempt_count"], 2) << n.dump();
+    EXPECT_EQ(ding.requests().size(), 2u);
 }

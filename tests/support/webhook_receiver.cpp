@@ -128,6 +128,7 @@ void webhook_receiver::serve() {
         request req;
         if (read_request(receive, req)) {
             int status = 200;
+            const std::string body = vendor_ ? vendor_(req) : std::string("ok");
             {
                 std::lock_guard lock(mutex_);
                 if (received_.size() < statuses_.size()) status = statuses_[received_.size()];
@@ -137,9 +138,10 @@ void webhook_receiver::serve() {
                 std::unique_lock lock(mutex_);
                 released_.wait(lock, [&] { return !holding_ || stopping_; });
             }
-            const std::string answer =
-                "HTTP/1.1 " + std::to_string(status) +
-                " X\r\nContent-Length: 2\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nok";
+            const std::string answer = "HTTP/1.1 " + std::to_string(status) +
+                                       " X\r\nContent-Length: " + std::to_string(body.size()) +
+                                       "\r\nContent-Type: " + (vendor_ ? "application/json" : "text/plain") +
+                                       "\r\nConnection: close\r\n\r\n" + body;
             if (ssl)
                 SSL_write(ssl, answer.data(), static_cast<int>(answer.size()));
             else

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -42,6 +43,10 @@ class webhook_receiver {
     /// release(): a receiver that hangs, to show who waits for it.
     void hold();
     void release();
+    /// A vendor's own check: called with each request (before it is recorded), returns the body
+    /// to answer with (200, application/json), as a WeChat Work or DingTalk robot answers
+    /// {"errcode":0,...} or its error. Set before the first request.
+    void answer_with(std::function<std::string(const request&)> vendor) { vendor_ = std::move(vendor); }
 
   private:
     void serve();
@@ -55,6 +60,7 @@ class webhook_receiver {
     std::atomic<bool> stopping_{false};
     bool holding_ = false;  // guarded by mutex_
     mutable std::condition_variable released_;
+    std::function<std::string(const request&)> vendor_;
     std::thread thread_;
 };
 

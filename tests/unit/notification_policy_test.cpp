@@ -66,7 +66,7 @@ TEST(NotifyPolicy, RefusalsNameTheField) {
     EXPECT_NE(policy_refusal(doc).find("no policy for level yellow"), std::string::npos);
     doc = document();
     doc["channels"]["sms"] = {{"type", "pager"}};
-    EXPECT_EQ(policy_refusal(doc), "channels.sms.type: must be log, webhook or alertmanager");
+    EXPECT_EQ(policy_refusal(doc), "channels.sms.type: must be log, webhook, alertmanager, wecom or dingtalk");
     doc = document();
     doc["channels"]["hook"].erase("secret_env");
     EXPECT_NE(policy_refusal(doc).find("channels.hook.secret"), std::string::npos);

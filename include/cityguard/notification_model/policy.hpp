@@ -28,7 +28,9 @@ std::optional<tier> parse_tier(std::string_view text) noexcept;
 /// The tier told when `t` did not act; none after the city.
 std::optional<tier> next_tier(tier t) noexcept;
 
-enum class channel_type { log, webhook, alertmanager };
+/// wecom: a WeChat Work (企业微信) group robot; dingtalk: a DingTalk (钉钉) custom robot
+/// (docs/notifications.md cites their wire formats).
+enum class channel_type { log, webhook, alertmanager, wecom, dingtalk };
 std::string_view to_string(channel_type t) noexcept;
 
 /// A configured way to reach people, by name ("duty-webhook"). Contacts name the channels that
@@ -36,10 +38,10 @@ std::string_view to_string(channel_type t) noexcept;
 struct channel {
     std::string name;
     channel_type type = channel_type::log;
-    std::string url;              ///< webhook: where to POST; alertmanager: its base URL
-    std::string secret;           ///< webhook: the HMAC-SHA256 key (from secret_env or secret)
-    int timeout_ms = 5000;        ///< one delivery attempt, connect to answer
-    int max_in_flight = 4;        ///< deliveries at once on this channel
+    std::string url;        ///< webhook: where to POST; alertmanager: its base URL
+    std::string secret;     ///< webhook: the HMAC-SHA256 key; dingtalk: the robot's 加签 secret (SEC...), optional
+    int timeout_ms = 5000;  ///< one delivery attempt, connect to answer
+    int max_in_flight = 4;  ///< deliveries at once on this channel
     std::string language = "zh";  ///< the template's language: zh or en
 };
 

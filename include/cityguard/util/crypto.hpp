@@ -32,6 +32,9 @@ std::string generate_token(std::string_view prefix);
 /// A new API key: "cg_" and 43 base64url characters (generate_token("cg_")).
 inline std::string generate_api_key() { return generate_token("cg_"); }
 
+/// RFC 4648 base64 with padding (the standard alphabet, + and /), as DingTalk's robot signature is.
+std::string base64_encode(std::string_view bytes);
+
 /// RFC 4648 base32 without padding (A-Z2-7), as authenticator apps read TOTP secrets.
 std::string base32_encode(std::string_view bytes);
 /// The bytes of RFC 4648 base32 (case-insensitive, '=' and spaces ignored); nullopt if malformed.
