@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
 
 #include "cityguard/util/error.hpp"
 #include "cityguard/util/input.hpp"
@@ -66,45 +67,34 @@ std::string unknown_event_field(const json& item) {
     return {};
 }
 
-/// The sensor and ts of an item; false (and the item rejected) when either is missing or bad.
-bool parse_subject(
-    const json& item,
-    std::size_t i,
-    posted_reading& r,
-    const std::function<void(std::size_t, const char*, std::string)>& reject
-) {
+/// Why one item is refused: a stable code and a message; nothing: accepted.
+using item_error = std::optional<std::pair<const char*, std::string>>;
+
+item_error refuse(const char* code, std::string message) { return std::pair{code, std::move(message)}; }
+
+/// The sensor and ts of an item.
+item_error parse_subject(const json& item, posted_reading& r) {
     auto sensor = item.find("sensor");
-    if (sensor == item.end() || !sensor->is_string() || sensor->get_ref<const std::string&>().empty()) {
-        reject(i, "missing_sensor", "sensor is required and must be a non-empty string");
-        return false;
-    }
+    if (sensor == item.end() || !sensor->is_string() || sensor->get_ref<const std::string&>().empty())
+        return refuse("missing_sensor", "sensor is required and must be a non-empty string");
     r.sensor = sensor->get<std::string>();
 
     auto ts = item.find("ts");
-    if (ts == item.end()) {
-        reject(i, "missing_timestamp", "ts is required (RFC 3339 with offset, or epoch milliseconds)");
-        return false;
-    }
+    if (ts == item.end())
+        return refuse("missing_timestamp", "ts is required (RFC 3339 with offset, or epoch milliseconds)");
     if (ts->is_string()) {
         auto t = util::parse_rfc3339(ts->get_ref<const std::string&>());
-        if (!t) {
-            reject(i, "bad_timestamp", "ts must be RFC 3339 with an offset, e.g. 2026-11-22T08:00:00.250Z");
-            return false;
-        }
+        if (!t) return refuse("bad_timestamp", "ts must be RFC 3339 with an offset, e.g. 2026-11-22T08:00:00.250Z");
         r.ts = *t;
     } else if (ts->is_number_integer()) {
         // Epoch milliseconds; the bound keeps the multiplication far from overflow.
         const auto ms = ts->get<std::int64_t>();
-        if (ms < 0 || ms > 32'503'680'000'000LL) {
-            reject(i, "bad_timestamp", "epoch milliseconds out of range");
-            return false;
-        }
+        if (ms < 0 || ms > 32'503'680'000'000LL) return refuse("bad_timestamp", "epoch milliseconds out of range");
         r.ts = ms * 1000;
     } else {
-        reject(i, "bad_timestamp", "ts must be an RFC 3339 string or integer epoch milliseconds");
-        return false;
+        return refuse("bad_timestamp", "ts must be an RFC 3339 string or integer epoch milliseconds");
     }
-    return true;
+    return std::nullopt;
 }
 
 /// The items array of a {"<name>":[...]} body, checked as a whole.
@@ -121,6 +111,35 @@ const json& items_of(const json& doc, const char* name, std::size_t max_items) {
                 std::to_string(list->size())
         );
     return *list;
+}
+
+/// A {"<list_name>":[...]} body, item by item: each must be an object with a sensor and a ts,
+/// and `rest(item, reading)` judges the remainder. A refused item is listed alone.
+template <class Rest>
+parsed_readings parse_items(
+    std::string_view body,
+    const char* list_name,
+    const char* not_an_object,
+    std::size_t max_items,
+    std::size_t max_depth,
+    Rest rest
+) {
+    const json doc = util::parse_untrusted_json(body, max_depth);
+    const json& list = items_of(doc, list_name, max_items);
+    parsed_readings out;
+    out.readings.reserve(list.size());
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const json& item = list[i];
+        posted_reading r;
+        r.index = i;
+        item_error error = item.is_object() ? parse_subject(item, r) : refuse("bad_item", not_an_object);
+        if (!error) error = rest(item, r);
+        if (error)
+            out.rejected.push_back({i, error->first, std::move(error->second)});
+        else
+            out.readings.push_back(std::move(r));
+    }
+    return out;
 }
 
 }  // namespace
@@ -165,104 +184,63 @@ evidence_check parse_evidence(const json& item, std::size_t max_url_bytes, bool 
 parsed_readings parse_readings(
     std::string_view body, std::size_t max_items, std::size_t max_depth, std::size_t max_url_bytes
 ) {
-    const json doc = util::parse_untrusted_json(body, max_depth);
-    const json& list = items_of(doc, "readings", max_items);
-
-    parsed_readings out;
-    out.readings.reserve(list.size());
-    const std::function<void(std::size_t, const char*, std::string)> reject =
-        [&](std::size_t i, const char* code, std::string message) {
-            out.rejected.push_back({i, code, std::move(message)});
-        };
-    for (std::size_t i = 0; i < list.size(); ++i) {
-        const json& item = list[i];
-        if (!item.is_object()) {
-            reject(i, "bad_item", "a reading must be an object");
-            continue;
-        }
-        posted_reading r;
-        r.index = i;
-        if (!parse_subject(item, i, r, reject)) continue;
-
-        auto value = item.find("value");
-        if (value == item.end() || value->is_null()) {
-            reject(i, "missing_value", "value is required");
-            continue;
-        }
-        if (value->is_boolean()) {
-            r.value = value->get<bool>() ? 1.0 : 0.0;
-        } else if (value->is_number()) {
-            r.value = value->get<double>();
-            if (!std::isfinite(r.value)) {
-                reject(i, "bad_value", "value must be a finite number");
-                continue;
+    return parse_items(
+        body,
+        "readings",
+        "a reading must be an object",
+        max_items,
+        max_depth,
+        [max_url_bytes](const json& item, posted_reading& r) -> item_error {
+            auto value = item.find("value");
+            if (value == item.end() || value->is_null()) return refuse("missing_value", "value is required");
+            if (value->is_boolean()) {
+                r.value = value->get<bool>() ? 1.0 : 0.0;
+            } else if (value->is_number()) {
+                r.value = value->get<double>();
+                if (!std::isfinite(r.value)) return refuse("bad_value", "value must be a finite number");
+            } else {
+                return refuse("bad_value", "value must be a number");
             }
-        } else {
-            reject(i, "bad_value", "value must be a number");
-            continue;
-        }
-        if (auto evidence = item.find("evidence"); evidence != item.end() && !evidence->is_null()) {
-            auto checked = parse_evidence(*evidence, max_url_bytes, true);
-            if (!checked.error.empty()) {
-                reject(i, "bad_evidence", std::move(checked.error));
-                continue;
+            if (auto evidence = item.find("evidence"); evidence != item.end() && !evidence->is_null()) {
+                auto checked = parse_evidence(*evidence, max_url_bytes, true);
+                if (!checked.error.empty()) return refuse("bad_evidence", std::move(checked.error));
+                r.evidence = std::move(checked.json);
             }
-            r.evidence = std::move(checked.json);
+            return std::nullopt;
         }
-        out.readings.push_back(std::move(r));
-    }
-    return out;
+    );
 }
 
 parsed_readings parse_events(
     std::string_view body, std::size_t max_items, std::size_t max_depth, std::size_t max_url_bytes
 ) {
-    const json doc = util::parse_untrusted_json(body, max_depth);
-    const json& list = items_of(doc, "events", max_items);
-
-    parsed_readings out;
-    out.readings.reserve(list.size());
-    const std::function<void(std::size_t, const char*, std::string)> reject =
-        [&](std::size_t i, const char* code, std::string message) {
-            out.rejected.push_back({i, code, std::move(message)});
-        };
-    for (std::size_t i = 0; i < list.size(); ++i) {
-        const json& item = list[i];
-        if (!item.is_object()) {
-            reject(i, "bad_item", "an event must be an object");
-            continue;
-        }
-        posted_reading r;
-        r.index = i;
-        if (!parse_subject(item, i, r, reject)) continue;
-        r.value = 1;
-        if (auto detected = item.find("detected"); detected != item.end() && !detected->is_null()) {
-            if (!detected->is_boolean()) {
-                reject(i, "bad_value", "detected must be true or false");
-                continue;
+    return parse_items(
+        body,
+        "events",
+        "an event must be an object",
+        max_items,
+        max_depth,
+        [max_url_bytes](const json& item, posted_reading& r) -> item_error {
+            r.value = 1;
+            if (auto detected = item.find("detected"); detected != item.end() && !detected->is_null()) {
+                if (!detected->is_boolean()) return refuse("bad_value", "detected must be true or false");
+                r.value = detected->get<bool>() ? 1.0 : 0.0;
             }
-            r.value = detected->get<bool>() ? 1.0 : 0.0;
-        }
-        if (const auto stray = unknown_event_field(item); !stray.empty()) {
-            reject(i, "bad_item", "an event has no field '" + short_name(stray) + "'");
-            continue;
-        }
-        // A clear ("detected": false) may come bare; whatever evidence an event has must be whole.
-        const bool bare = std::none_of(std::begin(kEvidenceKeys), std::end(kEvidenceKeys), [&](std::string_view k) {
-            const auto it = item.find(k);
-            return it != item.end() && !it->is_null();
-        });
-        if (!bare) {
-            auto checked = parse_evidence(item, max_url_bytes, false);
-            if (!checked.error.empty()) {
-                reject(i, "bad_evidence", std::move(checked.error));
-                continue;
+            if (const auto stray = unknown_event_field(item); !stray.empty())
+                return refuse("bad_item", "an event has no field '" + short_name(stray) + "'");
+            // A clear ("detected": false) may come bare; whatever evidence an event has must be whole.
+            const bool bare = std::none_of(std::begin(kEvidenceKeys), std::end(kEvidenceKeys), [&](std::string_view k) {
+                const auto it = item.find(k);
+                return it != item.end() && !it->is_null();
+            });
+            if (!bare) {
+                auto checked = parse_evidence(item, max_url_bytes, false);
+                if (!checked.error.empty()) return refuse("bad_evidence", std::move(checked.error));
+                r.evidence = std::move(checked.json);
             }
-            r.evidence = std::move(checked.json);
+            return std::nullopt;
         }
-        out.readings.push_back(std::move(r));
-    }
-    return out;
+    );
 }
 
 }  // namespace cityguard::readings

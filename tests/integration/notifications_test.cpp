@@ -134,6 +134,52 @@ bool wait_until(const std::function<bool()>& done, int timeout_ms = 20'000) {
     return false;
 }
 
+/// A notification file for one contact's channels: orange alarms tell the enterprise at once,
+/// nothing else is told or escalated.
+std::string orange_to_enterprise_file(const json& channels) {
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("cityguard-robots-" + std::to_string(::getpid()) + "-" + std::to_string(now_micros()) + ".json");
+    const auto level = [](const char* l, json notify) {
+        return json{{"level", l}, {"notify", notify}, {"ack_deadline_s", nullptr}, {"disposal_deadline_s", nullptr}};
+    };
+    json doc{
+        {"channels", channels},
+        {"policies",
+         {level("red", json::array()),
+          level("orange", {"enterprise"}),
+          level("yellow", json::array()),
+          level("blue", json::array())}},
+        {"retry", {{"initial_ms", 100}, {"max_ms", 400}, {"max_attempts", 10}}},
+        {"dashboard_url", "http://127.0.0.1:8080/"}};
+    std::ofstream(path) << doc.dump(2);
+    return path.string();
+}
+
+/// The station GS-1 with its gas detector and one enterprise contact reached through `channels`.
+void register_officer(http_client& c, const json& channels) {
+    json registry{
+        {"units", {{{"id", "U-GS"}, {"name", "梅林加油站有限公司"}}}},
+        {"sites",
+         {{{"id", "GS-1"},
+           {"name", "梅林加油站"},
+           {"domain", "gas_station"},
+           {"district", "福田区"},
+           {"lat", 22.57},
+           {"lon", 114.05},
+           {"unit", "U-GS"}}}},
+        {"sensors",
+         {{{"id", "GS-1-LEL"}, {"site", "GS-1"}, {"kind", "gas_lel"}, {"unit", "%LEL"}, {"interval_s", 30}}}},
+        {"contacts",
+         {{{"id", "C-OFFICER"},
+           {"name", "王安全"},
+           {"tier", "enterprise"},
+           {"unit", "U-GS"},
+           {"phone", "13800000001"},
+           {"channels", channels}}}}};
+    auto r = c.call("POST", "/api/v1/registry", kAdminKey, registry.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+}
+
 }  // namespace
 
 TEST(Notifications, NobodyAcknowledgesSoEachTierIsToldInTurnThroughASignedWebhook) {
@@ -734,45 +780,13 @@ TEST(Notifications, TheWeComAndDingTalkRobotsGetTheirOwnWireFormatsSigned) {
         return ok ? std::string(R"({"errcode":0,"errmsg":"ok"})")
                   : std::string(R"({"errcode":40035,"errmsg":"missing parameter"})");
     });
-    const auto path = std::filesystem::temp_directory_path() /
-                      ("cityguard-robots-" + std::to_string(::getpid()) + "-" + std::to_string(now_micros()) + ".json");
-    const auto level = [](const char* l, json notify) {
-        return json{{"level", l}, {"notify", notify}, {"ack_deadline_s", nullptr}, {"disposal_deadline_s", nullptr}};
-    };
-    json doc{
-        {"channels",
-         {{"wecom", {{"type", "wecom"}, {"url", wecom.url("/cgi-bin/webhook/send?key=test-robot-key")}}},
-          {"ding",
-           {{"type", "dingtalk"}, {"url", ding.url("/robot/send?access_token=test-token")}, {"secret", ding_secret}}}}},
-        {"policies",
-         {level("red", json::array()),
-          level("orange", {"enterprise"}),
-          level("yellow", json::array()),
-          level("blue", json::array())}},
-        {"dashboard_url", "http://127.0.0.1:8080/"}};
-    std::ofstream(path) << doc.dump(2);
-    test_server srv(fast_config(path.string()));
+    test_server srv(fast_config(orange_to_enterprise_file(
+        {{"wecom", {{"type", "wecom"}, {"url", wecom.url("/cgi-bin/webhook/send?key=test-robot-key")}}},
+         {"ding",
+          {{"type", "dingtalk"}, {"url", ding.url("/robot/send?access_token=test-token")}, {"secret", ding_secret}}}}
+    )));
     auto c = srv.client();
-    json registry{
-        {"units", {{{"id", "U-GS"}, {"name", "梅林加油站有限公司"}}}},
-        {"sites",
-         {{{"id", "GS-1"},
-           {"name", "梅林加油站"},
-           {"domain", "gas_station"},
-           {"district", "福田区"},
-           {"lat", 22.57},
-           {"lon", 114.05},
-           {"unit", "U-GS"}}}},
-        {"sensors",
-         {{{"id", "GS-1-LEL"}, {"site", "GS-1"}, {"kind", "gas_lel"}, {"unit", "%LEL"}, {"interval_s", 30}}}},
-        {"contacts",
-         {{{"id", "C-OFFICER"},
-           {"name", "王安全"},
-           {"tier", "enterprise"},
-           {"unit", "U-GS"},
-           {"phone", "13800000001"},
-           {"channels", {"wecom", "ding"}}}}}};
-    ASSERT_EQ(c.call("POST", "/api/v1/registry", kAdminKey, registry.dump()).status, 200);
+    register_officer(c, {"wecom", "ding"});
     const auto id = raise_orange(c);
     ASSERT_TRUE(wecom.wait_for(1));
     ASSERT_TRUE(ding.wait_for(1));
@@ -800,42 +814,11 @@ TEST(Notifications, ARobotThatRefusesTheMessageIsAFailedAttemptAndRetried) {
         return ++answers == 1 ? std::string(R"({"errcode":310000,"errmsg":"sign not match"})")
                               : std::string(R"({"errcode":0,"errmsg":"ok"})");
     });
-    const auto path = std::filesystem::temp_directory_path() /
-                      ("cityguard-ding-" + std::to_string(::getpid()) + "-" + std::to_string(now_micros()) + ".json");
-    const auto level = [](const char* l, json notify) {
-        return json{{"level", l}, {"notify", notify}, {"ack_deadline_s", nullptr}, {"disposal_deadline_s", nullptr}};
-    };
-    json doc{
-        {"channels", {{"ding", {{"type", "dingtalk"}, {"url", ding.url("/robot/send?access_token=t")}}}}},
-        {"policies",
-         {level("red", json::array()),
-          level("orange", {"enterprise"}),
-          level("yellow", json::array()),
-          level("blue", json::array())}},
-        {"retry", {{"initial_ms", 100}, {"max_ms", 400}, {"max_attempts", 10}}},
-        {"dashboard_url", "http://127.0.0.1:8080/"}};
-    std::ofstream(path) << doc.dump(2);
-    test_server srv(fast_config(path.string()));
+    test_server srv(fast_config(
+        orange_to_enterprise_file({{"ding", {{"type", "dingtalk"}, {"url", ding.url("/robot/send?access_token=t")}}}})
+    ));
     auto c = srv.client();
-    json registry{
-        {"units", {{{"id", "U-GS"}, {"name", "U"}}}},
-        {"sites",
-         {{{"id", "GS-1"},
-           {"name", "梅林加油站"},
-           {"domain", "gas_station"},
-           {"district", "福田区"},
-           {"lat", 22.57},
-           {"lon", 114.05},
-           {"unit", "U-GS"}}}},
-        {"sensors",
-         {{{"id", "GS-1-LEL"}, {"site", "GS-1"}, {"kind", "gas_lel"}, {"unit", "%LEL"}, {"interval_s", 30}}}},
-        {"contacts",
-         {{{"id", "C-OFFICER"},
-           {"name", "王安全"},
-           {"tier", "enterprise"},
-           {"unit", "U-GS"},
-           {"channels", {"ding"}}}}}};
-    ASSERT_EQ(c.call("POST", "/api/v1/registry", kAdminKey, registry.dump()).status, 200);
+    register_officer(c, {"ding"});
     const auto id = raise_orange(c);
     ASSERT_TRUE(wait_until([&] {
         const auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
