@@ -14,6 +14,10 @@ void add_health_routes(router& r, services& s) {
                    auto body = s.cluster.role();
                    body["status"] = "ready";
                    body["writes"] = s.cluster.leading() || !s.cluster.leader_url().empty();
+                   if (s.ways_in) {
+                       const nlohmann::json ways = s.ways_in();
+                       for (const auto& [way, state] : ways.items()) body[way] = state;
+                   }
                    co_return json_response(200, body);
                }
                co_return error_response(errc::unavailable, "database unreachable");

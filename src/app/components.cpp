@@ -16,6 +16,15 @@ bool has_boundaries(const config::config& cfg) {
     return !cfg.web.boundaries_file.empty() && cfg.web.boundaries_file != "-";
 }
 
+std::unique_ptr<mqtt::mqtt_ingest> make_mqtt(
+    const config::config& cfg, boost::asio::io_context& ioc, readings::ingest_service& ingest
+) {
+    if (cfg.mqtt.host.empty()) return nullptr;
+    return std::make_unique<mqtt::mqtt_ingest>(
+        ioc, ingest, mqtt::load_gateway_map(cfg.mqtt.mapping_file), cfg.mqtt, cfg.ingest, cfg.http.json_max_depth
+    );
+}
+
 std::vector<metrics::http_metrics::route_label> route_labels(const api::dispatcher& d) {
     std::vector<metrics::http_metrics::route_label> out;
     for (const auto& r : d.routes()) out.push_back({r.method, r.pattern});
@@ -61,6 +70,7 @@ components::components(const config::config& cfg, boost::asio::io_context& ioc, 
       writer(writer_connection, cfg.ingest, cfg.writer),
       cluster(ioc, cluster_repo, writer, cfg.cluster, std::move(w.member_id)),
       ingest(directory, writer, cfg.ingest, cfg.http.json_max_depth),
+      mqtt(make_mqtt(cfg, ioc, ingest)),
       history(history_readings, directory, cfg.query),
       alarms(ioc, std::move(w.rules), directory, domains, writer, alarms_repo, cfg.alarms, this->policy),
       nearby(resources_repo, cfg.resources, [this](std::string_view rule) { return alarms.responders_of(rule); }),
@@ -90,7 +100,10 @@ components::components(const config::config& cfg, boost::asio::io_context& ioc, 
           std::move(w.metrics_text),
           cfg.metrics,
           cluster,
-          cfg.cluster},
+          cfg.cluster,
+          [this] {
+              return mqtt ? nlohmann::json{{"mqtt", mqtt->status()}} : nlohmann::json::object();
+          }},
       dispatcher(api::make_router(services), keys),
       http_metrics(route_labels(dispatcher)),
       feed(event_log, keys, directory, cfg.feed, cfg.http.json_max_depth),

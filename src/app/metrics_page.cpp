@@ -80,7 +80,53 @@ void app::parts::register_metrics() {
     });
     measurements.add([this](metrics::exposition& out) { write_ingest_metrics(out); });
     measurements.add([this](metrics::exposition& out) { write_queue_metrics(out); });
+    if (c.mqtt) measurements.add([this](metrics::exposition& out) { write_mqtt_metrics(out); });
     measurements.add([this](metrics::exposition& out) { write_alarm_and_feed_metrics(out); });
+}
+
+void app::parts::write_mqtt_metrics(metrics::exposition& out) const {
+    using t = metrics::exposition::type;
+    const auto& m = *c.mqtt;
+    const auto& n = m.counts();
+    out.single(
+        "cityguard_mqtt_connected", "1 while the session with the MQTT broker is up.", t::gauge, m.connected() ? 1 : 0
+    );
+    out.single(
+        "cityguard_mqtt_in_flight_messages",
+        "MQTT messages received and not yet acknowledged (bounded by mqtt.max_inflight_messages).",
+        t::gauge,
+        static_cast<double>(m.in_flight())
+    );
+    out.family("cityguard_mqtt_messages_total", "MQTT messages received, by what became of them.", t::counter);
+    const std::pair<const char*, const metrics::counter*> outcomes[] = {
+        {"stored", &n.stored},
+        {"invalid_payload", &n.invalid_payload},
+        {"unmapped_topic", &n.unmapped_topic},
+        {"too_large", &n.too_large}};
+    for (const auto& [outcome, count] : outcomes)
+        out.sample("cityguard_mqtt_messages_total", {{"outcome", outcome}}, static_cast<double>(count->value()));
+    out.family("cityguard_mqtt_readings_total", "Readings that came over MQTT, by what became of them.", t::counter);
+    out.sample("cityguard_mqtt_readings_total", {{"outcome", "stored"}}, static_cast<double>(n.readings.value()));
+    out.sample("cityguard_mqtt_readings_total", {{"outcome", "duplicate"}}, static_cast<double>(n.duplicates.value()));
+    out.sample("cityguard_mqtt_readings_total", {{"outcome", "rejected"}}, static_cast<double>(n.rejected.value()));
+    out.single(
+        "cityguard_mqtt_commit_retries_total",
+        "MQTT messages whose readings the writer could not take at once (busy, no lead), tried again.",
+        t::counter,
+        static_cast<double>(n.retried.value())
+    );
+    out.single(
+        "cityguard_mqtt_connects_total",
+        "Sessions established with the MQTT broker.",
+        t::counter,
+        static_cast<double>(n.connects.value())
+    );
+    out.single(
+        "cityguard_mqtt_disconnects_total",
+        "Established MQTT sessions lost.",
+        t::counter,
+        static_cast<double>(n.disconnects.value())
+    );
 }
 
 void app::parts::write_ingest_metrics(metrics::exposition& out) const {

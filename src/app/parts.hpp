@@ -67,6 +67,7 @@ struct app::parts {
 
   private:
     void write_ingest_metrics(metrics::exposition& out) const;
+    void write_mqtt_metrics(metrics::exposition& out) const;
     void write_queue_metrics(metrics::exposition& out) const;
     void write_alarm_and_feed_metrics(metrics::exposition& out);
 };

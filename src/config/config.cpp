@@ -312,6 +312,22 @@ void read_cluster(section& s, config& cfg) {
     s.integer("forward_timeout_ms", cfg.cluster.forward_timeout_ms, 100, kMaxInt);
 }
 
+void read_mqtt(section& s, config& cfg) {
+    s.string("host", cfg.mqtt.host);
+    s.integer("port", cfg.mqtt.port, 1, 65'535);
+    s.string("client_id", cfg.mqtt.client_id, false);
+    s.string("username", cfg.mqtt.username);
+    s.string("mapping_file", cfg.mqtt.mapping_file);
+    s.integer("keep_alive_s", cfg.mqtt.keep_alive_s, 2, 65'535);
+    s.integer("connect_timeout_ms", cfg.mqtt.connect_timeout_ms, 100, 600'000);
+    s.integer("reconnect_min_ms", cfg.mqtt.reconnect_min_ms, 10, 600'000);
+    s.integer("reconnect_max_ms", cfg.mqtt.reconnect_max_ms, 10, 3'600'000);
+    s.integer("max_payload_bytes", cfg.mqtt.max_payload_bytes, 64, 256 * 1024 * 1024);
+    s.integer("max_inflight_messages", cfg.mqtt.max_inflight_messages, 1, 65'535);
+    s.integer("retry_ms", cfg.mqtt.retry_ms, 10, 600'000);
+    s.integer("log_interval_ms", cfg.mqtt.log_interval_ms, 0, 3'600'000);
+}
+
 void read_web(section& s, config& cfg) {
     s.string("root", cfg.web.root);
     s.string("tile_url", cfg.web.tile_url);
@@ -334,6 +350,10 @@ void check_consistency(const config& cfg) {
         section::fail("query.default_readings", "must not exceed query.max_readings");
     if (cfg.http.reserved_connections >= cfg.http.max_connections)
         section::fail("http.reserved_connections", "must be less than http.max_connections");
+    if (!cfg.mqtt.host.empty() && cfg.mqtt.mapping_file.empty())
+        section::fail("mqtt.mapping_file", "is required when mqtt.host is set");
+    if (cfg.mqtt.reconnect_min_ms > cfg.mqtt.reconnect_max_ms)
+        section::fail("mqtt.reconnect_min_ms", "must not exceed mqtt.reconnect_max_ms");
     if (cfg.ingest.max_readings_per_request > cfg.ingest.max_pending_rows)
         section::fail("ingest.max_readings_per_request", "must not exceed ingest.max_pending_rows");
 }
@@ -377,6 +397,7 @@ void apply_json(config& cfg, const std::string& json_text) {
     read_section(root, "metrics", cfg, read_metrics);
     read_section(root, "cluster", cfg, read_cluster);
     read_section(root, "web", cfg, read_web);
+    read_section(root, "mqtt", cfg, read_mqtt);
     root.finish();
     check_consistency(cfg);
 }
@@ -397,7 +418,7 @@ std::string usage() {
            "Environment: CITYGUARD_CONFIG, CITYGUARD_DB_URL, CITYGUARD_LISTEN, CITYGUARD_THREADS,\n"
            "             CITYGUARD_LOG_LEVEL, CITYGUARD_ADMIN_KEY, CITYGUARD_ADMIN_LOGIN,\n"
            "             CITYGUARD_ADMIN_PASSWORD, CITYGUARD_CLUSTER_TOKEN,\n"
-           "             CITYGUARD_ADVERTISE_URL, CITYGUARD_DB_READ_URL\n";
+           "             CITYGUARD_ADVERTISE_URL, CITYGUARD_DB_READ_URL, CITYGUARD_MQTT_PASSWORD\n";
 }
 
 namespace {
@@ -540,6 +561,7 @@ load_result load(
         cfg.log_level = *v;
     }
     if (auto v = env("CITYGUARD_CLUSTER_TOKEN")) cfg.cluster.token = *v;
+    if (auto v = env("CITYGUARD_MQTT_PASSWORD")) cfg.mqtt.password = *v;
     if (auto v = env("CITYGUARD_ADVERTISE_URL")) cfg.cluster.advertise_url = *v;
     check_cluster(cfg.cluster, "CITYGUARD_CLUSTER_TOKEN");
     if (auto v = env("CITYGUARD_ADMIN_KEY")) {

@@ -7,6 +7,8 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -39,7 +41,8 @@ class loopback_tool {
     loopback_tool(const loopback_tool&) = delete;
     loopback_tool& operator=(const loopback_tool&) = delete;
 
-    /// Runs args[0] with args and waits (30 s at most) until GET ready_path answers 200.
+    /// Runs args[0] with args and waits (30 s at most) until GET ready_path answers 200, or,
+    /// with an empty ready_path, until the port takes a TCP connection.
     void start(std::vector<std::string> args, const std::string& ready_path) {
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
@@ -48,6 +51,12 @@ class loopback_tool {
             throw std::runtime_error("cannot start " + args[0]);
         for (int i = 0; i < 300; ++i) {
             try {
+                if (ready_path.empty()) {
+                    boost::asio::io_context ioc;
+                    boost::asio::ip::tcp::socket probe(ioc);
+                    probe.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+                    return;
+                }
                 http_client c(port_, false);
                 if (c.request("GET", ready_path).status == 200) return;
             } catch (const std::exception&) {
@@ -57,6 +66,14 @@ class loopback_tool {
         throw std::runtime_error(args[0] + " did not become ready");
     }
 
+    /// Stops the program (SIGTERM) and waits for it; start() may run it again on the same port.
+    void stop() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGTERM);
+            ::waitpid(pid_, nullptr, 0);
+            pid_ = -1;
+        }
+    }
     std::uint16_t port() const { return port_; }
     const std::filesystem::path& dir() const { return dir_; }
     std::string listen_address() const { return "127.0.0.1:" + std::to_string(port_); }

@@ -1,7 +1,10 @@
 // cityguard-sim: posts realistic readings for a registry through the public API, the way a
 // sensor gateway would, with scripted incidents on a timeline (docs/demo.md).
 //
-// Only the public HTTP API is used: what the simulator can do, a real gateway can do.
+// Only the public ways in are used (HTTP, and MQTT through a broker with --mqtt): what the
+// simulator can do, a real gateway can do.
+
+#include <mosquitto.h>
 
 #include <algorithm>
 #include <boost/asio/connect.hpp>
@@ -49,6 +52,9 @@ struct options {
     double start_s = 5;       ///< first incident this long after start (before scaling)
     bool incidents = true;
     bool quiet = false;
+    std::string mqtt;              ///< HOST:PORT of the broker; empty: everything over HTTP
+    std::string mqtt_map;          ///< the server's MQTT mapping file: which sensors go over MQTT
+    std::string mqtt_credentials;  ///< {"<gateway id>":"<password>", ...}
 };
 
 const char* kUsage =
@@ -61,7 +67,11 @@ const char* kUsage =
     "  --time-scale  run the incident timeline F times faster (default 1, about two minutes)\n"
     "  --duration    stop after S seconds (default: run until Ctrl-C)\n"
     "  --start       seconds before the first incident (default 5)\n"
-    "  --no-incidents  readings with noise only\n";
+    "  --no-incidents  readings with noise only\n"
+    "  --mqtt HOST:PORT --mqtt-map FILE --mqtt-credentials FILE\n"
+    "                the sensors the mapping file gives a gateway are published by that gateway\n"
+    "                to the broker (QoS 1, with its password from the credentials file):\n"
+    "                ThingsBoard telemetry for a device's fields, CityGuard's body otherwise\n";
 
 struct sensor {
     std::string id, site, domain, kind;
@@ -132,9 +142,83 @@ struct step {
     std::function<void(double now)> apply;
 };
 
+/// The gateways of the mapping file, each a libmosquitto client with its own broker account,
+/// and which sensor each publishes, on which topic, under which field.
+class mqtt_gateways {
+  public:
+    struct route {
+        std::size_t gateway = 0;
+        std::string topic;
+        std::string field;  ///< empty: CityGuard's readings body
+    };
+
+    mqtt_gateways(const options& opt) {
+        if (opt.mqtt.empty()) return;
+        const auto colon = opt.mqtt.rfind(':');
+        if (colon == std::string::npos) throw std::runtime_error("--mqtt needs HOST:PORT");
+        const std::string host = opt.mqtt.substr(0, colon);
+        const int port = std::stoi(opt.mqtt.substr(colon + 1));
+        const json map = read_json(opt.mqtt_map), credentials = read_json(opt.mqtt_credentials);
+        mosquitto_lib_init();
+        for (const auto& g : map.at("gateways")) {
+            const std::string id = g.at("id");
+            const std::string prefix = "cityguard/gateways/" + id + "/";
+            auto* client = mosquitto_new(("sim-" + id).c_str(), true, nullptr);
+            if (!client) throw std::runtime_error("mosquitto_new failed");
+            mosquitto_username_pw_set(client, id.c_str(), credentials.at(id).get<std::string>().c_str());
+            mosquitto_reconnect_delay_set(client, 1, 30, true);
+            if (mosquitto_connect_async(client, host.c_str(), port, 30) != MOSQ_ERR_SUCCESS ||
+                mosquitto_loop_start(client) != MOSQ_ERR_SUCCESS)
+                throw std::runtime_error("cannot reach the MQTT broker at " + opt.mqtt);
+            clients_.push_back(client);
+            for (const auto& site : g.value("sites", json::array()))
+                sites_[site.get<std::string>()] = {clients_.size() - 1, prefix + "readings", ""};
+            for (const auto& d : g.value("devices", json::array()))
+                for (const auto& [field, sensor] : d.at("fields").items())
+                    sensors_[sensor.get<std::string>()] = {clients_.size() - 1, d.at("topic"), field};
+        }
+    }
+    ~mqtt_gateways() {
+        for (auto* c : clients_) {
+            mosquitto_disconnect(c);
+            mosquitto_loop_stop(c, true);
+            mosquitto_destroy(c);
+        }
+    }
+    mqtt_gateways(const mqtt_gateways&) = delete;
+    mqtt_gateways& operator=(const mqtt_gateways&) = delete;
+
+    /// The route of a sensor: by its own mapping, else by its site's gateway. Video detections
+    /// stay on HTTP, where their evidence goes.
+    const route* route_of(const sensor& s) const {
+        if (s.kind.starts_with("video.")) return nullptr;
+        if (auto it = sensors_.find(s.id); it != sensors_.end()) return &it->second;
+        if (auto it = sites_.find(s.site); it != sites_.end()) return &it->second;
+        return nullptr;
+    }
+    /// Publishes at QoS 1; libmosquitto keeps it until the broker acknowledges.
+    bool publish(std::size_t gateway, const std::string& topic, const std::string& payload) {
+        return mosquitto_publish(
+                   clients_[gateway], nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1, false
+               ) == MOSQ_ERR_SUCCESS;
+    }
+
+  private:
+    static json read_json(const std::string& path) {
+        std::ifstream in(path);
+        if (!in) throw std::runtime_error("cannot read " + path);
+        std::stringstream text;
+        text << in.rdbuf();
+        return json::parse(text.str());
+    }
+    std::vector<mosquitto*> clients_;
+    std::map<std::string, route> sensors_, sites_;
+};
+
 class simulator {
   public:
-    simulator(options opt, std::vector<sensor> sensors) : opt_(std::move(opt)), sensors_(std::move(sensors)) {}
+    simulator(options opt, std::vector<sensor> sensors)
+        : opt_(std::move(opt)), sensors_(std::move(sensors)), mqtt_(opt_) {}
 
     int run();
 
@@ -151,7 +235,8 @@ class simulator {
     std::mt19937 rng_{20261122};
     net::io_context ioc_;
     std::optional<beast::tcp_stream> stream_;
-    std::size_t posted_ = 0, failed_posts_ = 0;
+    std::size_t posted_ = 0, failed_posts_ = 0, published_ = 0, failed_publishes_ = 0;
+    mqtt_gateways mqtt_;
 };
 
 sensor* simulator::find(const std::string& domain, const std::string& kind, std::size_t nth) {
@@ -440,13 +525,25 @@ int simulator::run() {
                 std::cout << "[" << static_cast<int>(now) << " s] " << st.what << std::endl;
         }
         json readings = json::array();
-        const auto ts = cityguard::util::format_rfc3339(cityguard::util::now_micros());
+        const auto now_us = cityguard::util::now_micros();
+        const auto ts = cityguard::util::format_rfc3339(now_us);
+        std::map<std::pair<std::size_t, std::string>, json> by_topic;  // MQTT: one message per gateway topic
         for (auto& s : sensors_) {
             if (s.silent || now < s.next_due) continue;
             // Sensors in an incident report every few seconds, as gateways do on a change.
             const double every = s.forced ? std::min(s.interval_s / opt_.speed, 5.0) : s.interval_s / opt_.speed;
             s.next_due = now + every;
             const double value = std::round(value_of(s) * 1000) / 1000;
+            if (const auto* route = mqtt_.route_of(s)) {
+                json& message = by_topic[{route->gateway, route->topic}];
+                if (route->field.empty())
+                    message["readings"].push_back({{"sensor", s.id}, {"ts", now_us / 1000}, {"value", value}});
+                else {
+                    message["ts"] = now_us / 1000;
+                    message["values"][route->field] = value;
+                }
+                continue;
+            }
             json reading{{"sensor", s.id}, {"ts", ts}, {"value", value}};
             // A video detection comes with what the camera saw (docs/evidence.md): its channel id
             // and a snapshot, here the dashboard's stand-in picture.
@@ -463,10 +560,15 @@ int simulator::run() {
             readings.push_back(std::move(reading));
         }
         if (!readings.empty()) post(readings);
+        for (const auto& [where, message] : by_topic) {
+            const auto n = message.contains("readings") ? message["readings"].size() : message["values"].size();
+            (mqtt_.publish(where.first, where.second, message.dump()) ? published_ : failed_publishes_) += n;
+        }
         if (!opt_.quiet && clock_type::now() - last_report > std::chrono::seconds(30)) {
             last_report = clock_type::now();
             std::cout << "[" << static_cast<int>(now) << " s] " << posted_ << " readings posted, " << failed_posts_
-                      << " failed posts" << std::endl;
+                      << " failed posts, " << published_ << " published over MQTT (" << failed_publishes_ << " not)"
+                      << std::endl;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
@@ -534,6 +636,12 @@ int main(int argc, char** argv) {
                 opt.incidents = false;
             else if (a == "--quiet")
                 opt.quiet = true;
+            else if (a == "--mqtt")
+                opt.mqtt = value();
+            else if (a == "--mqtt-map")
+                opt.mqtt_map = value();
+            else if (a == "--mqtt-credentials")
+                opt.mqtt_credentials = value();
             else if (a == "--help" || a == "-h") {
                 std::cout << kUsage;
                 return 0;

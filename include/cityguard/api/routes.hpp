@@ -45,6 +45,9 @@ struct services {
     const config::metrics_config& metrics;
     cluster::cluster_service& cluster;
     const config::cluster_config& cluster_config;
+    /// /readyz: the state of the ways in besides HTTP ({"mqtt":{...}}); they never make it fail,
+    /// since HTTP ingest does not depend on them. Unset: none.
+    std::function<nlohmann::json()> ways_in{};
 };
 
 void add_health_routes(router& r, services& s);

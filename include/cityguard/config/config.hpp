@@ -225,6 +225,29 @@ struct cluster_config {
     int forward_timeout_ms = 30'000;         ///< one forwarded write, waiting for a connection included
 };
 
+/// MQTT ingest (docs/ingest.md): CityGuard subscribes to the gateways' topics on a broker.
+struct mqtt_config {
+    std::string host;  ///< the broker; empty: no MQTT ingest
+    int port = 1883;
+    /// The session's name at the broker: the same on every instance of a cluster, so that the
+    /// instance that takes the lead resumes the session (and its unacknowledged messages).
+    std::string client_id = "cityguard";
+    std::string username;
+    /// A secret: from CITYGUARD_MQTT_PASSWORD only, never the file.
+    std::string password;
+    std::string mapping_file;  ///< gateways, their topics and field mapping; required with host
+    int keep_alive_s = 30;
+    int connect_timeout_ms = 10'000;
+    int reconnect_min_ms = 500;  ///< first wait after a lost or refused connection, doubled up to max
+    int reconnect_max_ms = 30'000;
+    std::size_t max_payload_bytes = 1024 * 1024;  ///< larger messages are acknowledged and dropped unread
+    /// Messages received and not yet committed: beyond it nothing more is read, and the broker
+    /// holds the rest (its own max_inflight_messages and queue bound what it sends).
+    std::size_t max_inflight_messages = 256;
+    int retry_ms = 1000;         ///< a message the writer could not take (busy, no lead) is tried again after this
+    int log_interval_ms = 1000;  ///< at most one log line per kind of refused message in this time
+};
+
 struct config {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 8080;
@@ -251,6 +274,7 @@ struct config {
     web_config web;
     metrics_config metrics;
     cluster_config cluster;
+    mqtt_config mqtt;
 };
 
 /// A bad configuration value: what() is one line naming the key.
