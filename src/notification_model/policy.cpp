@@ -41,11 +41,61 @@ bool valid_url(std::string_view url) {
     return (url.rfind("http://", 0) == 0 && url.size() > 7) || (url.rfind("https://", 0) == 0 && url.size() > 8);
 }
 
+/// The SMS channel's request template (docs/notifications.md, "SMS").
+void parse_sms(const json& j, const std::string& where, channel& c) {
+    const auto signing = j.value("signing", std::string("aliyun"));
+    if (signing == "aliyun")
+        c.signing = sms_signing::aliyun;
+    else if (signing == "hmac-sha256")
+        c.signing = sms_signing::hmac_sha256;
+    else
+        fail(where + ".signing", "must be aliyun or hmac-sha256");
+    if (c.secret.empty())
+        fail(where + ".secret", "an SMS channel needs secret or secret_env: the platform checks the signature");
+    if (j.contains("access_key_id")) {
+        if (!j["access_key_id"].is_string() || j["access_key_id"].get<std::string>().empty())
+            fail(where + ".access_key_id", "must be non-empty text");
+        c.access_key_id = j["access_key_id"].get<std::string>();
+    }
+    if (c.signing == sms_signing::aliyun && c.access_key_id.empty())
+        fail(where + ".access_key_id", "is required with aliyun signing");
+    if (j.contains("sign_name")) {
+        if (!j["sign_name"].is_string() || j["sign_name"].get<std::string>().size() > 64)
+            fail(where + ".sign_name", "must be text of at most 64 bytes");
+        c.sign_name = j["sign_name"].get<std::string>();
+    }
+    if (!j.contains("params") || !j["params"].is_object() || j["params"].empty())
+        fail(where + ".params", "is required: the request's parameters, e.g. {\"PhoneNumbers\":\"{phone}\", ...}");
+    for (const auto& [name, value] : j["params"].items())
+        if (!value.is_string() && !value.is_object() && !value.is_number())
+            fail(where + ".params." + name, "must be text, a number or an object of them");
+    if (j["params"].dump().find("{phone}") == std::string::npos)
+        fail(where + ".params", "must name the recipient somewhere with {phone}");
+    c.params = j["params"];
+    if (j.contains("max_segments"))
+        c.max_segments = static_cast<int>(bounded_int(j["max_segments"], where + ".max_segments", 1, 10));
+}
+
 channel parse_channel(const std::string& name, const json& j, secret_lookup lookup_env) {
     const std::string where = "channels." + name;
     if (!valid_channel_name(name)) fail(where, "a channel name is 1-64 characters of a-z 0-9 - _");
     if (!j.is_object()) fail(where, "must be an object");
-    only_keys(j, {"type", "url", "secret", "secret_env", "timeout_ms", "max_in_flight", "language"}, where);
+    only_keys(
+        j,
+        {"type",
+         "url",
+         "secret",
+         "secret_env",
+         "timeout_ms",
+         "max_in_flight",
+         "language",
+         "signing",
+         "access_key_id",
+         "sign_name",
+         "params",
+         "max_segments"},
+        where
+    );
     channel c;
     c.name = name;
     const auto type = j.value("type", std::string());
@@ -59,8 +109,10 @@ channel parse_channel(const std::string& name, const json& j, secret_lookup look
         c.type = channel_type::wecom;
     else if (type == "dingtalk")
         c.type = channel_type::dingtalk;
+    else if (type == "sms")
+        c.type = channel_type::sms;
     else
-        fail(where + ".type", "must be log, webhook, alertmanager, wecom or dingtalk");
+        fail(where + ".type", "must be log, webhook, alertmanager, wecom, dingtalk or sms");
     if (c.type != channel_type::log) {
         if (!j.contains("url") || !j["url"].is_string() || !valid_url(j["url"].get<std::string>()))
             fail(where + ".url", "is required: http://host:port/path or https://...");
@@ -76,6 +128,11 @@ channel parse_channel(const std::string& name, const json& j, secret_lookup look
         if (!j["secret"].is_string()) fail(where + ".secret", "must be text");
         c.secret = j["secret"].get<std::string>();
     }
+    if (c.type == channel_type::sms)
+        parse_sms(j, where, c);
+    else
+        for (const char* key : {"signing", "access_key_id", "sign_name", "params", "max_segments"})
+            if (j.contains(key)) fail(where + "." + key, "is for SMS channels only");
     if (c.type == channel_type::webhook && c.secret.empty())
         fail(where + ".secret", "a webhook needs secret or secret_env: receivers check the signature");
     if (j.contains("timeout_ms"))
@@ -172,6 +229,8 @@ std::string_view to_string(channel_type t) noexcept {
             return "wecom";
         case channel_type::dingtalk:
             return "dingtalk";
+        case channel_type::sms:
+            return "sms";
     }
     return "log";
 }
@@ -285,7 +344,9 @@ json to_json(const policy& p) {
             {"timeout_ms", c.timeout_ms},
             {"max_in_flight", c.max_in_flight},
             {"language", c.language}};
-        if (!c.url.empty()) j["url"] = c.url;
+        // A robot's key or access token is in its URL's query: a credential, shown only as "…".
+        if (!c.url.empty())
+            j["url"] = c.url.find('?') == std::string::npos ? c.url : c.url.substr(0, c.url.find('?')) + "?…";
         channels[name] = std::move(j);
     }
     json levels = json::array();

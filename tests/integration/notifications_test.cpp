@@ -6,10 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "../support/alertmanager.hpp"
@@ -827,4 +829,132 @@ TEST(Notifications, ARobotThatRefusesTheMessageIsAFailedAttemptAndRetried) {
     const auto n = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json()["notifications"][0];
     EXPECT_EQ(n["attempt_count"], 2) << n.dump();
     EXPECT_EQ(ding.requests().size(), 2u);
+}
+
+namespace {
+
+/// RFC 3986 unreserved characters kept, everything else %XX: Alibaba Cloud's percent-encoding,
+/// written again here from its documentation so the test does not trust the server's own.
+std::string pop_encode(const std::string& text) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text)
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+            out += static_cast<char>(c);
+        else
+            out += std::string("%") + hex[c >> 4] + hex[c & 15];
+    return out;
+}
+
+std::string pop_decode(const std::string& text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i)
+        if (text[i] == '%' && i + 2 < text.size()) {
+            out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            out += text[i] == '+' ? ' ' : text[i];
+        }
+    return out;
+}
+
+/// UCS-2 units of UTF-8 text, as a handset counts an SMS.
+std::size_t handset_units(const std::string& text) {
+    std::size_t units = 0;
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        const std::size_t bytes = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        units += bytes == 4 ? 2 : 1;
+        i += bytes;
+    }
+    return units;
+}
+
+}  // namespace
+
+TEST(Notifications, TheSmsPlatformGetsASignedRequestWithinOneSegment) {
+    CITYGUARD_REQUIRE_DB();
+    // An Alibaba Cloud SendSms receiver that checks the RPC signature as its documentation
+    // describes (https://www.alibabacloud.com/help/en/sms/signature-method) and answers as the
+    // platform does; and a city platform that takes CityGuard's HMAC-SHA256-signed JSON.
+    const std::string aliyun_secret = "testsecret-0123", city_secret = "city-sms-secret";
+    webhook_receiver aliyun, city;
+    aliyun.answer_with([&](const webhook_receiver::request& r) {
+        std::map<std::string, std::string> params;
+        std::string signature;
+        std::stringstream pairs(r.body);
+        for (std::string pair; std::getline(pairs, pair, '&');) {
+            const auto eq = pair.find('=');
+            const auto name = pop_decode(pair.substr(0, eq)), value = pop_decode(pair.substr(eq + 1));
+            (name == "Signature" ? signature : params[name]) = value;
+        }
+        std::string query;
+        for (const auto& [name, value] : params)
+            query += (query.empty() ? "" : "&") + pop_encode(name) + "=" + pop_encode(value);
+        const auto expected = cityguard::util::base64_encode(
+            cityguard::util::hmac_sha1(aliyun_secret + "&", "POST&%2F&" + pop_encode(query))
+        );
+        if (r.headers.at("content-type") != "application/x-www-form-urlencoded" || signature != expected ||
+            params["AccessKeyId"] != "LTAI-test" || params["SignatureMethod"] != "HMAC-SHA1" ||
+            params["SignatureVersion"] != "1.0" || params["SignatureNonce"].empty() || params["Format"] != "JSON")
+            return std::string(R"({"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched"})");
+        const auto template_param = json::parse(params["TemplateParam"], nullptr, false);
+        const bool ok = params["Action"] == "SendSms" && params["Version"] == "2017-05-25" &&
+                        params["PhoneNumbers"] == "13800000001" && params["SignName"] == "深圳城市安全" &&
+                        template_param.is_object() && template_param["text"].is_string() &&
+                        handset_units(template_param["text"].get<std::string>()) <= 70 - 8;
+        return ok ? std::string(R"({"Code":"OK","Message":"OK","BizId":"9006197469364984","RequestId":"F655A8D5"})")
+                  : std::string(R"({"Code":"isv.INVALID_PARAMETERS","Message":"bad parameters"})");
+    });
+    test_server srv(fast_config(orange_to_enterprise_file(
+        {{"aliyun-sms",
+          {{"type", "sms"},
+           {"url", aliyun.url("/")},
+           {"access_key_id", "LTAI-test"},
+           {"secret", aliyun_secret},
+           {"sign_name", "深圳城市安全"},
+           {"params",
+            {{"Action", "SendSms"},
+             {"Version", "2017-05-25"},
+             {"RegionId", "cn-hangzhou"},
+             {"PhoneNumbers", "{phone}"},
+             {"SignName", "{sign_name}"},
+             {"TemplateCode", "SMS_4030012"},
+             {"TemplateParam", {{"text", "{text}"}}}}}}},
+         {"city-sms",
+          {{"type", "sms"},
+           {"signing", "hmac-sha256"},
+           {"url", city.url("/sms/send")},
+           {"secret", city_secret},
+           {"sign_name", "深圳城市安全"},
+           {"params", {{"mobile", "{phone}"}, {"content", "【{sign_name}】{text}"}, {"alarm", "{alarm}"}}}}}}
+    )));
+    auto c = srv.client();
+    register_officer(c, {"aliyun-sms", "city-sms"});
+    const auto id = raise_orange(c);
+    ASSERT_TRUE(aliyun.wait_for(1));
+    ASSERT_TRUE(city.wait_for(1));
+    ASSERT_TRUE(wait_until([&] {
+        const auto detail = c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).json();
+        int delivered = 0;
+        for (const auto& n : detail["notifications"]) delivered += n["status"] == "delivered";
+        return delivered == 2;
+    })) << c.call("GET", "/api/v1/alarms/" + std::to_string(id), kAdminKey).body;
+    EXPECT_EQ(aliyun.requests().size(), 1u) << "delivered once";
+
+    const auto sent = city.requests()[0];
+    const auto mac =
+        "sha256=" +
+        cityguard::util::to_hex(cityguard::util::hmac_sha256(
+            city_secret,
+            sent.headers.at("x-cityguard-timestamp") + "." + sent.headers.at("x-cityguard-nonce") + "." + sent.body
+        ));
+    EXPECT_EQ(sent.headers.at("x-cityguard-signature"), mac);
+    const auto body = json::parse(sent.body);
+    EXPECT_EQ(body["mobile"], "13800000001");
+    EXPECT_EQ(body["alarm"], std::to_string(id));
+    const auto content = body["content"].get<std::string>();
+    EXPECT_LE(handset_units(content), 70u) << content << ": one segment, the 【sign name】 included";
+    EXPECT_NE(content.find("梅林加油站"), std::string::npos) << content;
+    EXPECT_NE(content.find("（报警" + std::to_string(id) + "）"), std::string::npos) << content;
 }

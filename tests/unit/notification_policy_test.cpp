@@ -51,8 +51,14 @@ TEST(NotifyPolicy, TheShippedShapeParsesAndADomainPolicyWins) {
     EXPECT_EQ(red.notify[0], notification_model::tier::enterprise);  // sorted into escalation order
     EXPECT_EQ(p.for_alarm(rules::level::red, "major_hazard").ack_s, 120);
     EXPECT_FALSE(p.for_alarm(rules::level::blue, "bridge").ack_s.has_value());
-    // Secrets never leave the server.
+    // Secrets never leave the server, nor a robot's key in its URL.
     EXPECT_EQ(notification_model::to_json(p).dump().find("s3cret"), std::string::npos);
+    auto with_robot = document();
+    with_robot["channels"]["robot"] = {
+        {"type", "wecom"}, {"url", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROBOTKEY"}};
+    const auto shown = notification_model::to_json(notification_model::parse_policy(with_robot, env));
+    EXPECT_EQ(shown.dump().find("ROBOTKEY"), std::string::npos);
+    EXPECT_EQ(shown["channels"]["robot"]["url"], "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?…");
 }
 
 TEST(NotifyPolicy, RefusalsNameTheField) {
@@ -66,7 +72,28 @@ TEST(NotifyPolicy, RefusalsNameTheField) {
     EXPECT_NE(policy_refusal(doc).find("no policy for level yellow"), std::string::npos);
     doc = document();
     doc["channels"]["sms"] = {{"type", "pager"}};
-    EXPECT_EQ(policy_refusal(doc), "channels.sms.type: must be log, webhook, alertmanager, wecom or dingtalk");
+    EXPECT_EQ(policy_refusal(doc), "channels.sms.type: must be log, webhook, alertmanager, wecom, dingtalk or sms");
+    // An SMS channel: signed, with an access key for Alibaba Cloud, and a template that names the phone.
+    const json sms{
+        {"type", "sms"},
+        {"url", "https://dysmsapi.aliyuncs.com/"},
+        {"access_key_id", "LTAI"},
+        {"secret", "k"},
+        {"params", {{"PhoneNumbers", "{phone}"}}}};
+    doc = document();
+    doc["channels"]["sms"] = sms;
+    EXPECT_EQ(policy_refusal(doc), "");
+    doc["channels"]["sms"].erase("access_key_id");
+    EXPECT_EQ(policy_refusal(doc), "channels.sms.access_key_id: is required with aliyun signing");
+    doc["channels"]["sms"] = sms;
+    doc["channels"]["sms"]["params"] = {{"mobile", "13800000000"}};
+    EXPECT_EQ(policy_refusal(doc), "channels.sms.params: must name the recipient somewhere with {phone}");
+    doc["channels"]["sms"] = sms;
+    doc["channels"]["sms"]["max_segments"] = 11;
+    EXPECT_NE(policy_refusal(doc).find("channels.sms.max_segments"), std::string::npos);
+    doc = document();
+    doc["channels"]["hook"]["params"] = {{"a", "b"}};
+    EXPECT_EQ(policy_refusal(doc), "channels.hook.params: is for SMS channels only");
     doc = document();
     doc["channels"]["hook"].erase("secret_env");
     EXPECT_NE(policy_refusal(doc).find("channels.hook.secret"), std::string::npos);

@@ -28,9 +28,14 @@ std::optional<tier> parse_tier(std::string_view text) noexcept;
 /// The tier told when `t` did not act; none after the city.
 std::optional<tier> next_tier(tier t) noexcept;
 
-/// wecom: a WeChat Work (企业微信) group robot; dingtalk: a DingTalk (钉钉) custom robot
-/// (docs/notifications.md cites their wire formats).
-enum class channel_type { log, webhook, alertmanager, wecom, dingtalk };
+/// wecom: a WeChat Work (企业微信) group robot; dingtalk: a DingTalk (钉钉) custom robot; sms: the
+/// city's SMS platform, by a request template (docs/notifications.md cites their wire formats).
+enum class channel_type { log, webhook, alertmanager, wecom, dingtalk, sms };
+
+/// How an SMS request is signed: Alibaba Cloud's RPC signature (HMAC-SHA1 over the sorted,
+/// percent-encoded parameters, sent as a form), or CityGuard's HMAC-SHA256 of a JSON body (as the
+/// webhook's) for a city platform that takes that.
+enum class sms_signing { aliyun, hmac_sha256 };
 std::string_view to_string(channel_type t) noexcept;
 
 /// A configured way to reach people, by name ("duty-webhook"). Contacts name the channels that
@@ -43,6 +48,12 @@ struct channel {
     int timeout_ms = 5000;  ///< one delivery attempt, connect to answer
     int max_in_flight = 4;  ///< deliveries at once on this channel
     std::string language = "zh";  ///< the template's language: zh or en
+    // sms only
+    sms_signing signing = sms_signing::aliyun;
+    std::string access_key_id{};  ///< aliyun: the AccessKeyId (the secret is `secret`)
+    std::string sign_name{};      ///< the 【】 signature the platform prepends, counted in the segment
+    nlohmann::json params = nlohmann::json::object();  ///< the request's parameters, with placeholders
+    int max_segments = 1;                              ///< 1: at most 70 units; n: 67 × n, concatenated
 };
 
 /// What happens for alarms of one level (and, optionally, one domain).

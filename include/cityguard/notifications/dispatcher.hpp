@@ -13,6 +13,7 @@
 
 #include "cityguard/config/config.hpp"
 #include "cityguard/metrics/metrics.hpp"
+#include "cityguard/notification_model/message.hpp"
 #include "cityguard/notification_model/policy.hpp"
 #include "cityguard/outbound/http_client.hpp"
 #include "cityguard/store/notifications_repo.hpp"
@@ -50,6 +51,11 @@ class dispatcher {
     boost::asio::awaitable<void> deliver(store::delivery_job job);
     /// Sends one notification; returns the receiver's HTTP status (0 for the log channel).
     boost::asio::awaitable<int> send(const notification_model::channel& ch, const store::delivery_job& job);
+    boost::asio::awaitable<int> send_sms(
+        const notification_model::channel& ch,
+        const notification_model::message_facts& facts,
+        const notification_model::message& msg
+    );
     util::micros backoff(int attempts_before) const;
 
     store::notifications_repo& repo_;
