@@ -1,10 +1,12 @@
-// The configuration files: config/cityguard.json and the notification file
-// (config/notifications.json), each parsed as the server parses it at start-up.
+// The configuration files: config/cityguard.json, the notification file
+// (config/notifications.json) and upward reporting's fields file, each parsed as the server
+// parses it at start-up.
 #include <cstdint>
 #include <string>
 
 #include "cityguard/config/config.hpp"
 #include "cityguard/notification_model/policy.hpp"
+#include "cityguard/upward/report.hpp"
 
 namespace {
 
@@ -32,6 +34,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 (void)policy.for_alarm(lvl, "gas_station");
             (void)cityguard::notification_model::to_json(policy);
         } catch (const cityguard::notification_model::policy_error&) {
+        }
+        // Upward reporting's fields file: an accepted one renames or omits and never loses the event id's value.
+        if (cityguard::upward::fields_problem(doc).empty()) {
+            cityguard::alarm_model::event e;
+            e.seq = 7;
+            e.type = "raised";
+            cityguard::alarm_model::alarm a;
+            const auto report = cityguard::upward::report(e, a, {}, "440300", doc);
+            const auto renamed = doc.find("eventId");
+            const std::string key = renamed == doc.end()   ? "eventId"
+                                    : renamed->is_string() ? renamed->get<std::string>()
+                                                           : "";
+            if (!key.empty() && report.value(key, "") != "440300-7") __builtin_trap();
         }
     }
     return 0;

@@ -53,6 +53,7 @@ components::components(const config::config& cfg, boost::asio::io_context& ioc, 
       silences_repo(db),
       cluster_repo(db),
       event_log(db),
+      upward_repo(db),
       writer_connection(cfg.db.url, cfg.db.statement_timeout_ms),
       keys(keys_repo, cfg.auth),
       passwords(cfg.auth),
@@ -103,6 +104,10 @@ components::components(const config::config& cfg, boost::asio::io_context& ioc, 
           cfg.cluster,
           [this] {
               return mqtt ? nlohmann::json{{"mqtt", mqtt->status()}} : nlohmann::json::object();
+          },
+          [this]() -> boost::asio::awaitable<nlohmann::json> {
+              if (!upward) co_return nlohmann::json{{"enabled", false}};
+              co_return co_await upward->status();
           }},
       dispatcher(api::make_router(services), keys),
       http_metrics(route_labels(dispatcher)),
@@ -114,6 +119,11 @@ components::components(const config::config& cfg, boost::asio::io_context& ioc, 
               {"boundaries", has_boundaries(cfg) ? nlohmann::json("boundaries.geojson") : nlohmann::json(nullptr)}}
               .dump(),
           {{"/boundaries.geojson", cfg.web.boundaries_file}}
+      ),
+      upward(
+          cfg.upward.url.empty()
+              ? nullptr
+              : std::make_unique<upward::exporter>(ioc, event_log, upward_repo, directory, cfg.upward)
       ),
       server(ioc, cfg, dispatcher, feed, files, http_metrics) {}
 

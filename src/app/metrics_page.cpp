@@ -48,8 +48,32 @@ net::awaitable<std::string> app::parts::scrape() {
     } catch (const std::exception& e) {
         spdlog::debug("metrics: open alarm counts unavailable: {}", e.what());
     }
+    std::int64_t upward_backlog = 0;
+    if (c.upward) upward_backlog = co_await c.upward->backlog();
     measurements.render(out);
     write_open_alarms(out, open);
+    if (c.upward) {
+        using t = metrics::exposition::type;
+        if (upward_backlog >= 0)
+            out.single(
+                "cityguard_upward_backlog_events",
+                "Alarm events of the types reported upward that the superior platform has not acknowledged yet.",
+                t::gauge,
+                static_cast<double>(upward_backlog)
+            );
+        out.single(
+            "cityguard_upward_sent_total",
+            "Alarm events the superior platform acknowledged (since start).",
+            t::counter,
+            static_cast<double>(c.upward->sent().value())
+        );
+        out.single(
+            "cityguard_upward_failed_attempts_total",
+            "Attempts to report an event upward that were not acknowledged (retried).",
+            t::counter,
+            static_cast<double>(c.upward->failed_attempts().value())
+        );
+    }
     co_return out.take();
 }
 

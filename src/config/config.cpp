@@ -328,6 +328,17 @@ void read_mqtt(section& s, config& cfg) {
     s.integer("log_interval_ms", cfg.mqtt.log_interval_ms, 0, 3'600'000);
 }
 
+void read_upward(section& s, config& cfg) {
+    s.string("url", cfg.upward.url);
+    s.string("app_id", cfg.upward.app_id);
+    s.string("platform_code", cfg.upward.platform_code);
+    s.string("fields_file", cfg.upward.fields_file);
+    s.integer("timeout_ms", cfg.upward.timeout_ms, 100, 120'000);
+    s.integer("poll_ms", cfg.upward.poll_ms, 10, 600'000);
+    s.integer("retry_initial_ms", cfg.upward.retry_initial_ms, 10, 600'000);
+    s.integer("retry_max_ms", cfg.upward.retry_max_ms, 10, 3'600'000);
+}
+
 void read_web(section& s, config& cfg) {
     s.string("root", cfg.web.root);
     s.string("tile_url", cfg.web.tile_url);
@@ -352,6 +363,12 @@ void check_consistency(const config& cfg) {
         section::fail("http.reserved_connections", "must be less than http.max_connections");
     if (!cfg.mqtt.host.empty() && cfg.mqtt.mapping_file.empty())
         section::fail("mqtt.mapping_file", "is required when mqtt.host is set");
+    if (!cfg.upward.url.empty() && !cfg.upward.url.starts_with("http://") && !cfg.upward.url.starts_with("https://"))
+        section::fail("upward.url", "must be http://host:port/path or https://...");
+    if (!cfg.upward.url.empty() && cfg.upward.app_id.empty())
+        section::fail("upward.app_id", "is required when upward.url is set");
+    if (cfg.upward.retry_initial_ms > cfg.upward.retry_max_ms)
+        section::fail("upward.retry_initial_ms", "must not exceed upward.retry_max_ms");
     if (cfg.mqtt.reconnect_min_ms > cfg.mqtt.reconnect_max_ms)
         section::fail("mqtt.reconnect_min_ms", "must not exceed mqtt.reconnect_max_ms");
     if (cfg.ingest.max_readings_per_request > cfg.ingest.max_pending_rows)
@@ -398,6 +415,7 @@ void apply_json(config& cfg, const std::string& json_text) {
     read_section(root, "cluster", cfg, read_cluster);
     read_section(root, "web", cfg, read_web);
     read_section(root, "mqtt", cfg, read_mqtt);
+    read_section(root, "upward", cfg, read_upward);
     root.finish();
     check_consistency(cfg);
 }
@@ -418,7 +436,8 @@ std::string usage() {
            "Environment: CITYGUARD_CONFIG, CITYGUARD_DB_URL, CITYGUARD_LISTEN, CITYGUARD_THREADS,\n"
            "             CITYGUARD_LOG_LEVEL, CITYGUARD_ADMIN_KEY, CITYGUARD_ADMIN_LOGIN,\n"
            "             CITYGUARD_ADMIN_PASSWORD, CITYGUARD_CLUSTER_TOKEN,\n"
-           "             CITYGUARD_ADVERTISE_URL, CITYGUARD_DB_READ_URL, CITYGUARD_MQTT_PASSWORD\n";
+           "             CITYGUARD_ADVERTISE_URL, CITYGUARD_DB_READ_URL, CITYGUARD_MQTT_PASSWORD,\n"
+           "             CITYGUARD_UPWARD_APP_SECRET, CITYGUARD_UPWARD_SM4_KEY\n";
 }
 
 namespace {
@@ -562,6 +581,15 @@ load_result load(
     }
     if (auto v = env("CITYGUARD_CLUSTER_TOKEN")) cfg.cluster.token = *v;
     if (auto v = env("CITYGUARD_MQTT_PASSWORD")) cfg.mqtt.password = *v;
+    if (auto v = env("CITYGUARD_UPWARD_APP_SECRET")) cfg.upward.app_secret = *v;
+    if (auto v = env("CITYGUARD_UPWARD_SM4_KEY")) cfg.upward.sm4_key = *v;
+    if (!cfg.upward.url.empty()) {
+        if (cfg.upward.app_secret.empty())
+            throw config_error("config: upward.url is set but CITYGUARD_UPWARD_APP_SECRET is not");
+        const bool hex = cfg.upward.sm4_key.size() == 32 &&
+                         cfg.upward.sm4_key.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+        if (!hex) throw config_error("config: CITYGUARD_UPWARD_SM4_KEY must be 32 hex digits (a 128-bit SM4 key)");
+    }
     if (auto v = env("CITYGUARD_ADVERTISE_URL")) cfg.cluster.advertise_url = *v;
     check_cluster(cfg.cluster, "CITYGUARD_CLUSTER_TOKEN");
     if (auto v = env("CITYGUARD_ADMIN_KEY")) {

@@ -115,8 +115,7 @@ mqtt_ingest::mqtt_ingest(
     const config::ingest_config& ingest_cfg,
     std::size_t json_max_depth
 )
-    : ioc_(ioc),
-      strand_(net::make_strand(ioc)),
+    : strand_(net::make_strand(ioc)),
       ingest_(ingest),
       map_(std::move(map)),
       cfg_(cfg),

@@ -10,20 +10,6 @@ namespace {
 
 using json = nlohmann::json;
 
-const char* level_zh(rules::level l) {
-    switch (l) {
-        case rules::level::red:
-            return "红色";
-        case rules::level::orange:
-            return "橙色";
-        case rules::level::yellow:
-            return "黄色";
-        case rules::level::blue:
-            return "蓝色";
-    }
-    return "";
-}
-
 const char* kind_zh(notice_kind k) {
     switch (k) {
         case notice_kind::raised:
@@ -109,7 +95,8 @@ message render(const message_facts& f, const std::string& language, const std::s
         if (!snapshot.empty()) m.text += ". Snapshot: " + snapshot;
         if (!clip.empty()) m.text += ". Clip: " + clip;
     } else {
-        m.title = std::string("【") + level_zh(f.lvl) + "预警】" + kind_zh(f.kind) + "：" + site + " " + a.title.zh;
+        m.title = std::string("【") + std::string(rules::chinese_name(f.lvl)) + "预警】" + kind_zh(f.kind) + "：" +
+                  site + " " + a.title.zh;
         m.text = m.title + "。区域：" + (f.district.empty() ? "-" : f.district) + "；当前值：" + value +
                  "；处置建议：" + (a.advice.zh.empty() ? "-" : a.advice.zh) + "；报警编号 " + std::to_string(a.id) +
                  "，详情：" + m.link;

@@ -12,20 +12,6 @@ using json = nlohmann::json;
 constexpr std::size_t kSingleSegment = 70;
 constexpr std::size_t kConcatenatedSegment = 67;
 
-const char* level_name_zh(rules::level l) {
-    switch (l) {
-        case rules::level::red:
-            return "红色";
-        case rules::level::orange:
-            return "橙色";
-        case rules::level::yellow:
-            return "黄色";
-        case rules::level::blue:
-            return "蓝色";
-    }
-    return "";
-}
-
 /// Units of one UTF-8 character starting at `i`, and its length in bytes.
 std::pair<std::size_t, std::size_t> char_at(std::string_view s, std::size_t i) {
     const auto c = static_cast<unsigned char>(s[i]);
@@ -97,7 +83,7 @@ std::string sms_text(const message_facts& f, const std::string& language, std::s
         advice = a.advice.en.empty() ? a.advice.zh : a.advice.en;
         tail = " (alarm " + std::to_string(a.id) + ")";
     } else {
-        head = std::string(level_name_zh(f.lvl)) + "预警：" + site + a.title.zh + "。";
+        head = std::string(rules::chinese_name(f.lvl)) + "预警：" + site + a.title.zh + "。";
         advice = a.advice.zh;
         tail = "（报警" + std::to_string(a.id) + "）";
     }
@@ -113,7 +99,7 @@ sms_values sms_values_of(const message_facts& f, const channel& ch, const std::s
     v.phone = f.phone.value_or("");
     v.text = sms_text(f, ch.language, sms_capacity(ch.max_segments, ch.sign_name));
     v.sign_name = ch.sign_name;
-    v.level = ch.language == "en" ? std::string(rules::to_string(f.lvl)) : std::string(level_name_zh(f.lvl));
+    v.level = ch.language == "en" ? std::string(rules::to_string(f.lvl)) : std::string(rules::chinese_name(f.lvl));
     v.site = f.site_name.empty() ? f.alarm.site : f.site_name;
     v.alarm = std::to_string(f.alarm.id);
     v.link = link;

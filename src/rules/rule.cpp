@@ -25,6 +25,20 @@ std::string_view to_string(level l) noexcept {
     return "blue";
 }
 
+std::string_view chinese_name(level l) noexcept {
+    switch (l) {
+        case level::red:
+            return "红色";
+        case level::orange:
+            return "橙色";
+        case level::yellow:
+            return "黄色";
+        case level::blue:
+            return "蓝色";
+    }
+    return "蓝色";
+}
+
 std::optional<level> parse_level(std::string_view t) noexcept {
     if (t == "red") return level::red;
     if (t == "orange") return level::orange;

@@ -13,6 +13,7 @@
 #include "queries/registry.hpp"
 #include "queries/silences.hpp"
 #include "queries/stats.hpp"
+#include "queries/upward.hpp"
 
 namespace cityguard::store::queries {
 
@@ -127,6 +128,9 @@ inline constexpr query all[] = {
     insert_silence,
     end_silence,
     insert_silence_audit,
+    upward_position,
+    upward_advance,
+    upward_backlog,
     get_silence,
     list_silences,
     silence_audit_of,

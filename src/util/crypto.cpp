@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cctype>
+#include <memory>
 #include <stdexcept>
 
 namespace cityguard::util {
@@ -79,6 +80,62 @@ std::string generate_token(std::string_view prefix) {
     }
     if (bits > 0) key.push_back(alphabet[(acc << (6 - bits)) & 0x3f]);
     return key;
+}
+
+namespace {
+
+std::string sm4_cbc(bool encrypt, std::string_view key, std::string_view iv, std::string_view in) {
+    if (key.size() != 16 || iv.size() != 16) throw std::invalid_argument("SM4 takes a 16-byte key and IV");
+    std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+    if (!ctx || EVP_CipherInit_ex(
+                    ctx.get(),
+                    EVP_sm4_cbc(),
+                    nullptr,
+                    reinterpret_cast<const unsigned char*>(key.data()),
+                    reinterpret_cast<const unsigned char*>(iv.data()),
+                    encrypt ? 1 : 0
+                ) != 1)
+        throw std::runtime_error("SM4-CBC is not available");
+    std::string out(in.size() + 16, '\0');
+    int n = 0, tail = 0;
+    if (EVP_CipherUpdate(
+            ctx.get(),
+            reinterpret_cast<unsigned char*>(out.data()),
+            &n,
+            reinterpret_cast<const unsigned char*>(in.data()),
+            static_cast<int>(in.size())
+        ) != 1 ||
+        EVP_CipherFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + n, &tail) != 1)
+        throw std::runtime_error(encrypt ? "SM4-CBC encryption failed" : "SM4-CBC decryption failed (key or padding)");
+    out.resize(static_cast<std::size_t>(n + tail));
+    return out;
+}
+
+}  // namespace
+
+std::string sm4_cbc_encrypt(std::string_view key, std::string_view iv, std::string_view plaintext) {
+    return sm4_cbc(true, key, iv, plaintext);
+}
+
+std::string sm4_cbc_decrypt(std::string_view key, std::string_view iv, std::string_view ciphertext) {
+    return sm4_cbc(false, key, iv, ciphertext);
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+    if (hex.size() % 2) return std::nullopt;
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out += static_cast<char>(hi * 16 + lo);
+    }
+    return out;
 }
 
 std::string hmac_sha1(std::string_view key, std::string_view data) {

@@ -594,6 +594,7 @@ TEST(Scopes, EveryDocumentedOperationObeysEachScope) {
                  EXPECT_EQ(c.call("POST", "/api/v1/rules/replay", who.key, "{}").status, 403);
          }},
         {"GET /api/v1/storage", [&](const caller& who) { city_only(who, "GET", "/api/v1/storage", true, 200); }},
+        {"GET /api/v1/upward", [&](const caller& who) { city_only(who, "GET", "/api/v1/upward", true, 200); }},
         {"POST /api/v1/storage/maintenance",
          [&](const caller& who) { city_only(who, "POST", "/api/v1/storage/maintenance", who.admin(), 200); }},
         // --- keys, people, audit: admins, within their scope

@@ -48,6 +48,8 @@ struct services {
     /// /readyz: the state of the ways in besides HTTP ({"mqtt":{...}}); they never make it fail,
     /// since HTTP ingest does not depend on them. Unset: none.
     std::function<nlohmann::json()> ways_in{};
+    /// GET /api/v1/upward: upward reporting's position and backlog ({"enabled":false} when off).
+    std::function<boost::asio::awaitable<nlohmann::json>()> upward_status{};
 };
 
 void add_health_routes(router& r, services& s);

@@ -44,7 +44,9 @@
 #include "cityguard/store/resources_repo.hpp"
 #include "cityguard/store/silences_repo.hpp"
 #include "cityguard/store/stats_repo.hpp"
+#include "cityguard/store/upward_repo.hpp"
 #include "cityguard/store/writer_connection.hpp"
+#include "cityguard/upward/exporter.hpp"
 #include "cityguard/util/worker_pool.hpp"
 #include "cityguard/writer/serial_writer.hpp"
 
@@ -92,6 +94,7 @@ struct components {
     store::silences_repo silences_repo;
     store::cluster_repo cluster_repo;
     store::event_log event_log;
+    store::upward_repo upward_repo;
     store::writer_connection writer_connection;
     auth::key_service keys;
     auth::password_hasher passwords;
@@ -117,6 +120,7 @@ struct components {
     metrics::http_metrics http_metrics;
     feed::feed_service feed;
     http::static_files files;
+    std::unique_ptr<upward::exporter> upward;  // upward.url set: alarm events to the superior platform
     http::server server;
 };
 

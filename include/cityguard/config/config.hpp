@@ -248,6 +248,21 @@ struct mqtt_config {
     int log_interval_ms = 1000;  ///< at most one log line per kind of refused message in this time
 };
 
+/// Upward reporting (docs/upward.md): every alarm's raise, level change and close, sent to the
+/// superior (provincial or national) platform, SM4-CBC encrypted and signed with the app secret.
+struct upward_config {
+    std::string url;              ///< where to POST; empty: no upward reporting
+    std::string app_id;           ///< this platform's appId at the superior platform
+    std::string app_secret;       ///< a secret: CITYGUARD_UPWARD_APP_SECRET only
+    std::string sm4_key;          ///< a secret: CITYGUARD_UPWARD_SM4_KEY only, 32 hex digits (128 bits)
+    std::string platform_code;    ///< this platform's code in event ids, e.g. the city's division code 440300
+    std::string fields_file;      ///< optional: renames and omissions of the report's fields
+    int timeout_ms = 10'000;      ///< one attempt
+    int poll_ms = 1000;           ///< the event log is read at least this often
+    int retry_initial_ms = 1000;  ///< after a failed attempt; doubled up to retry_max_ms
+    int retry_max_ms = 60'000;
+};
+
 struct config {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 8080;
@@ -275,6 +290,7 @@ struct config {
     metrics_config metrics;
     cluster_config cluster;
     mqtt_config mqtt;
+    upward_config upward;
 };
 
 /// A bad configuration value: what() is one line naming the key.

@@ -79,7 +79,6 @@ class mqtt_ingest {
     void note_state(bool up, std::string error);
     void log_refusal(const std::string& what);
 
-    boost::asio::io_context& ioc_;
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     readings::ingest_service& ingest_;
     const readings::gateway_map map_;

@@ -31,6 +31,8 @@ struct responders {
 enum class level : int { red = 1, orange = 2, yellow = 3, blue = 4 };
 
 std::string_view to_string(level l) noexcept;
+/// The level's Chinese name as warnings use it: 红色, 橙色, 黄色, 蓝色.
+std::string_view chinese_name(level l) noexcept;
 std::optional<level> parse_level(std::string_view text) noexcept;
 /// True when a is more severe than b.
 inline bool more_severe(level a, level b) noexcept { return static_cast<int>(a) < static_cast<int>(b); }

@@ -32,6 +32,14 @@ std::string generate_token(std::string_view prefix);
 /// A new API key: "cg_" and 43 base64url characters (generate_token("cg_")).
 inline std::string generate_api_key() { return generate_token("cg_"); }
 
+/// SM4-CBC (GB/T 32907-2016) with PKCS#7 padding, as OpenSSL 3 provides it: `key` and `iv` are
+/// 16 bytes each. Throws std::invalid_argument for other sizes, std::runtime_error if OpenSSL fails
+/// (decrypt: also for a wrong key or padding).
+std::string sm4_cbc_encrypt(std::string_view key, std::string_view iv, std::string_view plaintext);
+std::string sm4_cbc_decrypt(std::string_view key, std::string_view iv, std::string_view ciphertext);
+/// The bytes of lower- or upper-case hex; nullopt if malformed.
+std::optional<std::string> from_hex(std::string_view hex);
+
 /// RFC 4648 base64 with padding (the standard alphabet, + and /), as DingTalk's robot signature is.
 std::string base64_encode(std::string_view bytes);
 
