@@ -1,11 +1,14 @@
 // The configuration files: config/cityguard.json, the notification file
-// (config/notifications.json) and upward reporting's fields file, each parsed as the server
-// parses it at start-up.
+// (config/notifications.json), the MQTT mapping file, the Modbus connector file and upward
+// reporting's fields file, each parsed as the server parses it at start-up.
 #include <cstdint>
 #include <string>
 
 #include "cityguard/config/config.hpp"
+#include "cityguard/mqtt/packets.hpp"
 #include "cityguard/notification_model/policy.hpp"
+#include "cityguard/readings/gateway_map.hpp"
+#include "cityguard/readings/modbus_map.hpp"
 #include "cityguard/upward/report.hpp"
 
 namespace {
@@ -34,6 +37,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 (void)policy.for_alarm(lvl, "gas_station");
             (void)cityguard::notification_model::to_json(policy);
         } catch (const cityguard::notification_model::policy_error&) {
+        }
+        // The MQTT mapping file and the Modbus connector file: refused with a message or accepted whole.
+        try {
+            const auto map = cityguard::readings::gateway_map::parse(doc);
+            for (const auto& filter : map.subscriptions())
+                if (!cityguard::mqtt::filter_problem(filter).empty()) __builtin_trap();
+        } catch (const std::invalid_argument&) {
+        }
+        try {
+            for (const auto& device : cityguard::readings::parse_modbus_map(doc))
+                for (const auto& point : device.points)
+                    if (point.address + cityguard::readings::modbus_width(point.type) > 65'536) __builtin_trap();
+        } catch (const std::invalid_argument&) {
         }
         // Upward reporting's fields file: an accepted one renames or omits and never loses the event id's value.
         if (cityguard::upward::fields_problem(doc).empty()) {

@@ -44,7 +44,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # adduser for the postinst; the database may live on another machine, so PostgreSQL is a suggestion.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql-15, prometheus")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql-15, prometheus, mosquitto")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/packaging/debian/postinst
     ${CMAKE_SOURCE_DIR}/packaging/debian/prerm

@@ -4,7 +4,7 @@
 CITYGUARD_PACKAGES=(
   g++ cmake make ninja-build pkg-config python3 clang-format
   libboost1.81-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libssl-dev libsodium-dev
-  libmosquitto-dev mosquitto mosquitto-clients
+  libmosquitto-dev mosquitto mosquitto-clients libmodbus-dev
   libgtest-dev googletest
   postgresql-15
 )

@@ -216,6 +216,7 @@ void app::start() {
     // The leader holds the broker session: a follower that takes the lead resumes it.
     if (p.c.mqtt) p.c.mqtt->start([&w = p.c.writer] { return w.leading(); });
     if (p.c.upward) p.c.upward->start([&w = p.c.writer] { return w.leading(); });
+    if (p.c.modbus) p.c.modbus->start([&w = p.c.writer] { return w.leading(); });
     p.relay.start();
     p.c.retention.start();
     net::co_spawn(p.ioc, p.c.alarms.reload_on(p.reload_signal), net::detached);
@@ -257,6 +258,7 @@ void app::stop() {
     p.c.server.stop();
     if (p.c.mqtt) p.c.mqtt->stop();      // what is not committed stays unacknowledged at the broker
     if (p.c.upward) p.c.upward->stop();  // an event not acknowledged yet is sent again at the next start
+    if (p.c.modbus) p.c.modbus->stop();  // joins its thread; a batch handed over still commits
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.http.shutdown_timeout_ms);
     while (p.c.server.connections() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));

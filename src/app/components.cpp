@@ -72,6 +72,13 @@ components::components(const config::config& cfg, boost::asio::io_context& ioc, 
       cluster(ioc, cluster_repo, writer, cfg.cluster, std::move(w.member_id)),
       ingest(directory, writer, cfg.ingest, cfg.http.json_max_depth),
       mqtt(make_mqtt(cfg, ioc, ingest)),
+      modbus(
+          cfg.modbus.connector_file.empty()
+              ? nullptr
+              : std::make_unique<modbus::modbus_poller>(
+                    ioc, ingest, directory, modbus::load_modbus_map(cfg.modbus.connector_file), cfg.modbus
+                )
+      ),
       history(history_readings, directory, cfg.query),
       alarms(ioc, std::move(w.rules), directory, domains, writer, alarms_repo, cfg.alarms, this->policy),
       nearby(resources_repo, cfg.resources, [this](std::string_view rule) { return alarms.responders_of(rule); }),
@@ -103,7 +110,10 @@ components::components(const config::config& cfg, boost::asio::io_context& ioc, 
           cluster,
           cfg.cluster,
           [this] {
-              return mqtt ? nlohmann::json{{"mqtt", mqtt->status()}} : nlohmann::json::object();
+              auto ways = nlohmann::json::object();
+              if (mqtt) ways["mqtt"] = mqtt->status();
+              if (modbus) ways["modbus"] = modbus->status();
+              return ways;
           },
           [this]() -> boost::asio::awaitable<nlohmann::json> {
               if (!upward) co_return nlohmann::json{{"enabled", false}};

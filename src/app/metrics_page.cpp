@@ -105,6 +105,42 @@ void app::parts::register_metrics() {
     measurements.add([this](metrics::exposition& out) { write_ingest_metrics(out); });
     measurements.add([this](metrics::exposition& out) { write_queue_metrics(out); });
     if (c.mqtt) measurements.add([this](metrics::exposition& out) { write_mqtt_metrics(out); });
+    if (c.modbus)
+        measurements.add([this](metrics::exposition& out) {
+            using t = metrics::exposition::type;
+            const auto& m = *c.modbus;
+            const auto state = m.status();
+            out.single(
+                "cityguard_modbus_devices_answering",
+                "Modbus devices that answered their last poll.",
+                t::gauge,
+                state["answering"].get<double>()
+            );
+            out.single(
+                "cityguard_modbus_devices",
+                "Modbus devices in the connector file.",
+                t::gauge,
+                state["devices"].get<double>()
+            );
+            out.single(
+                "cityguard_modbus_points_polled_total",
+                "Modbus points read.",
+                t::counter,
+                static_cast<double>(m.polled().value())
+            );
+            out.single(
+                "cityguard_modbus_failed_polls_total",
+                "Modbus connections or reads that failed (the device's sensors give no readings until it answers).",
+                t::counter,
+                static_cast<double>(m.failed_polls().value())
+            );
+            out.single(
+                "cityguard_modbus_dropped_readings_total",
+                "Polled readings dropped because modbus.max_pending_batches batches were waiting for their commit.",
+                t::counter,
+                static_cast<double>(m.dropped().value())
+            );
+        });
     measurements.add([this](metrics::exposition& out) { write_alarm_and_feed_metrics(out); });
 }
 

@@ -328,6 +328,14 @@ void read_mqtt(section& s, config& cfg) {
     s.integer("log_interval_ms", cfg.mqtt.log_interval_ms, 0, 3'600'000);
 }
 
+void read_modbus(section& s, config& cfg) {
+    s.string("connector_file", cfg.modbus.connector_file);
+    s.integer("tick_ms", cfg.modbus.tick_ms, 10, 60'000);
+    s.integer("reconnect_ms", cfg.modbus.reconnect_ms, 10, 3'600'000);
+    s.integer("default_interval_s", cfg.modbus.default_interval_s, 1, 86'400);
+    s.integer("max_pending_batches", cfg.modbus.max_pending_batches, 1, 1'000);
+}
+
 void read_upward(section& s, config& cfg) {
     s.string("url", cfg.upward.url);
     s.string("app_id", cfg.upward.app_id);
@@ -416,6 +424,7 @@ void apply_json(config& cfg, const std::string& json_text) {
     read_section(root, "web", cfg, read_web);
     read_section(root, "mqtt", cfg, read_mqtt);
     read_section(root, "upward", cfg, read_upward);
+    read_section(root, "modbus", cfg, read_modbus);
     root.finish();
     check_consistency(cfg);
 }

@@ -4,9 +4,13 @@
 // Only the public ways in are used (HTTP, and MQTT through a broker with --mqtt): what the
 // simulator can do, a real gateway can do.
 
+#include <modbus/modbus.h>
 #include <mosquitto.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -17,9 +21,12 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
@@ -55,6 +62,7 @@ struct options {
     std::string mqtt;              ///< HOST:PORT of the broker; empty: everything over HTTP
     std::string mqtt_map;          ///< the server's MQTT mapping file: which sensors go over MQTT
     std::string mqtt_credentials;  ///< {"<gateway id>":"<password>", ...}
+    std::string modbus_map;        ///< the server's Modbus connector file: the simulator is its devices
 };
 
 const char* kUsage =
@@ -71,7 +79,9 @@ const char* kUsage =
     "  --mqtt HOST:PORT --mqtt-map FILE --mqtt-credentials FILE\n"
     "                the sensors the mapping file gives a gateway are published by that gateway\n"
     "                to the broker (QoS 1, with its password from the credentials file):\n"
-    "                ThingsBoard telemetry for a device's fields, CityGuard's body otherwise\n";
+    "                ThingsBoard telemetry for a device's fields, CityGuard's body otherwise\n"
+    "  --modbus-map FILE  the simulator is the Modbus TCP devices of the server's connector file:\n"
+    "                their points' sensors are read by the server from its registers, not posted\n";
 
 struct sensor {
     std::string id, site, domain, kind;
@@ -215,10 +225,115 @@ class mqtt_gateways {
     std::map<std::string, route> sensors_, sites_;
 };
 
+/// The Modbus TCP devices of the server's connector file, served with libmodbus on their ports:
+/// the simulator writes each point's register, the server polls it.
+class modbus_devices {
+  public:
+    explicit modbus_devices(const options& opt) {
+        if (opt.modbus_map.empty()) return;
+        std::ifstream in(opt.modbus_map);
+        if (!in) throw std::runtime_error("cannot read " + opt.modbus_map);
+        std::stringstream text;
+        text << in.rdbuf();
+        const json doc = json::parse(text.str());
+        for (const auto& d : doc.at("devices")) {
+            auto dev = std::make_unique<device>();
+            dev->map = modbus_mapping_new(64, 64, 256, 256);
+            dev->ctx = modbus_new_tcp(d.at("host").get<std::string>().c_str(), d.at("port").get<int>());
+            dev->listener = modbus_tcp_listen(dev->ctx, 1);
+            if (dev->listener < 0) throw std::runtime_error("cannot listen for Modbus on port " + d.at("port").dump());
+            for (const auto& p : d.at("points"))
+                points_[p.at("sensor")] = {
+                    dev.get(),
+                    p.value("table", std::string("holding")),
+                    p.at("address").get<int>(),
+                    p.value("type", std::string("uint16")),
+                    p.value("scale", 1.0),
+                    p.value("offset", 0.0)};
+            auto* raw = dev.get();
+            dev->thread = std::thread([raw] { serve(*raw); });
+            devices_.push_back(std::move(dev));
+        }
+    }
+    ~modbus_devices() {
+        for (auto& d : devices_) {
+            d->running = false;
+            ::shutdown(d->listener, SHUT_RDWR);
+            if (const int c = d->client.load(); c >= 0) ::shutdown(c, SHUT_RDWR);
+            d->thread.join();
+            ::close(d->listener);
+            modbus_free(d->ctx);
+            modbus_mapping_free(d->map);
+        }
+    }
+    modbus_devices(const modbus_devices&) = delete;
+    modbus_devices& operator=(const modbus_devices&) = delete;
+
+    /// Sets the sensor's register if a device holds it; false: the sensor is not on Modbus.
+    bool set(const std::string& sensor, double value) {
+        const auto it = points_.find(sensor);
+        if (it == points_.end()) return false;
+        const auto& p = it->second;
+        std::lock_guard lock(p.dev->mutex);
+        std::uint16_t* regs = p.table == "input" ? p.dev->map->tab_input_registers : p.dev->map->tab_registers;
+        const double raw = (value - p.offset) / p.scale;
+        if (p.table == "coil" || p.table == "discrete") {
+            (p.table == "coil" ? p.dev->map->tab_bits : p.dev->map->tab_input_bits)[p.address] = raw >= 0.5;
+        } else if (p.type == "float32") {
+            const float f = static_cast<float>(raw);
+            std::uint32_t bits = 0;
+            std::memcpy(&bits, &f, sizeof bits);
+            regs[p.address] = static_cast<std::uint16_t>(bits >> 16);  // ABCD: the high word first
+            regs[p.address + 1] = static_cast<std::uint16_t>(bits & 0xFFFF);
+        } else {
+            regs[p.address] = static_cast<std::uint16_t>(std::lround(std::clamp(raw, 0.0, 65535.0)));
+        }
+        return true;
+    }
+
+  private:
+    struct device {
+        modbus_t* ctx = nullptr;
+        modbus_mapping_t* map = nullptr;
+        int listener = -1;
+        std::atomic<int> client{-1};
+        std::atomic<bool> running{true};
+        std::mutex mutex;
+        std::thread thread;
+    };
+    struct point {
+        device* dev = nullptr;
+        std::string table;
+        int address = 0;
+        std::string type;
+        double scale = 1, offset = 0;
+    };
+    static void serve(device& d) {
+        while (d.running) {
+            int listener = d.listener;
+            const int s = modbus_tcp_accept(d.ctx, &listener);
+            if (s < 0) return;
+            d.client = s;
+            std::uint8_t query[MODBUS_TCP_MAX_ADU_LENGTH];
+            while (d.running) {
+                const int n = modbus_receive(d.ctx, query);
+                if (n == -1) break;
+                if (n == 0) continue;
+                std::lock_guard lock(d.mutex);
+                modbus_reply(d.ctx, query, n, d.map);
+            }
+            d.client = -1;
+            modbus_close(d.ctx);
+        }
+    }
+    std::vector<std::unique_ptr<device>> devices_;
+    std::map<std::string, point> points_;
+};
+
 class simulator {
   public:
     simulator(options opt, std::vector<sensor> sensors)
-        : opt_(std::move(opt)), sensors_(std::move(sensors)), mqtt_(opt_) {}
+        : opt_(std::move(opt)), sensors_(std::move(sensors)), mqtt_(opt_), modbus_(opt_) {}
 
     int run();
 
@@ -237,6 +352,8 @@ class simulator {
     std::optional<beast::tcp_stream> stream_;
     std::size_t posted_ = 0, failed_posts_ = 0, published_ = 0, failed_publishes_ = 0;
     mqtt_gateways mqtt_;
+    modbus_devices modbus_;
+    std::size_t written_ = 0;  // register updates for the Modbus devices
 };
 
 sensor* simulator::find(const std::string& domain, const std::string& kind, std::size_t nth) {
@@ -534,6 +651,10 @@ int simulator::run() {
             const double every = s.forced ? std::min(s.interval_s / opt_.speed, 5.0) : s.interval_s / opt_.speed;
             s.next_due = now + every;
             const double value = std::round(value_of(s) * 1000) / 1000;
+            if (modbus_.set(s.id, value)) {
+                ++written_;
+                continue;
+            }
             if (const auto* route = mqtt_.route_of(s)) {
                 json& message = by_topic[{route->gateway, route->topic}];
                 if (route->field.empty())
@@ -567,8 +688,8 @@ int simulator::run() {
         if (!opt_.quiet && clock_type::now() - last_report > std::chrono::seconds(30)) {
             last_report = clock_type::now();
             std::cout << "[" << static_cast<int>(now) << " s] " << posted_ << " readings posted, " << failed_posts_
-                      << " failed posts, " << published_ << " published over MQTT (" << failed_publishes_ << " not)"
-                      << std::endl;
+                      << " failed posts, " << published_ << " published over MQTT (" << failed_publishes_ << " not), "
+                      << written_ << " written to Modbus registers" << std::endl;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
@@ -642,6 +763,8 @@ int main(int argc, char** argv) {
                 opt.mqtt_map = value();
             else if (a == "--mqtt-credentials")
                 opt.mqtt_credentials = value();
+            else if (a == "--modbus-map")
+                opt.modbus_map = value();
             else if (a == "--help" || a == "-h") {
                 std::cout << kUsage;
                 return 0;

@@ -20,6 +20,7 @@
 #include "cityguard/http/server.hpp"
 #include "cityguard/http/static_files.hpp"
 #include "cityguard/metrics/http_metrics.hpp"
+#include "cityguard/modbus/modbus_poller.hpp"
 #include "cityguard/mqtt/mqtt_ingest.hpp"
 #include "cityguard/notification_model/policy.hpp"
 #include "cityguard/notifications/outbox_service.hpp"
@@ -106,7 +107,8 @@ struct components {
     writer::serial_writer writer;
     cluster::cluster_service cluster;  // this instance among others on the database; forwards writes to the leader
     readings::ingest_service ingest;
-    std::unique_ptr<mqtt::mqtt_ingest> mqtt;  // mqtt.host set: readings from the gateways' broker
+    std::unique_ptr<mqtt::mqtt_ingest> mqtt;        // mqtt.host set: readings from the gateways' broker
+    std::unique_ptr<modbus::modbus_poller> modbus;  // modbus.connector_file set: registers polled
     readings::history_service history;
     alarms::alarm_service alarms;
     registry::nearby_service nearby;

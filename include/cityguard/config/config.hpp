@@ -248,6 +248,15 @@ struct mqtt_config {
     int log_interval_ms = 1000;  ///< at most one log line per kind of refused message in this time
 };
 
+/// Modbus TCP polling (docs/ingest.md): devices, registers and sensors in the connector file.
+struct modbus_config {
+    std::string connector_file;           ///< empty: no Modbus polling
+    int tick_ms = 200;                    ///< how often the poller looks for points that are due
+    int reconnect_ms = 5000;              ///< a device that failed is tried again after this
+    int default_interval_s = 60;          ///< a point whose sensor is not registered (yet)
+    std::size_t max_pending_batches = 4;  ///< polled batches waiting for their commit; beyond: dropped, counted
+};
+
 /// Upward reporting (docs/upward.md): every alarm's raise, level change and close, sent to the
 /// superior (provincial or national) platform, SM4-CBC encrypted and signed with the app secret.
 struct upward_config {
@@ -291,6 +300,7 @@ struct config {
     cluster_config cluster;
     mqtt_config mqtt;
     upward_config upward;
+    modbus_config modbus;
 };
 
 /// A bad configuration value: what() is one line naming the key.
