@@ -130,3 +130,40 @@ TEST(Modbus, ADeviceThatStopsAnsweringGivesNoReadingsNeverBlocksHttpAndComesBack
     EXPECT_TRUE(mb_wait_until([&] { return stored(server.db(), "WS-P") > silent_from + 1; }));
     EXPECT_TRUE(mb_wait_until([&] { return c.request("GET", "/readyz").json()["modbus"]["answering"] == 1; }));
 }
+
+// The promise, end to end: a device that stops answering is reported by the sensors'
+// own offline rules (no reading for 3 × interval_s), with nothing Modbus-specific in between.
+TEST(Modbus, ASilentDevicesSensorsAreReportedOfflineByTheirRules) {
+    CITYGUARD_REQUIRE_DB();
+    modbus_device plc;
+    plc.set_holding(0, 300);
+    scratch_database db;
+    auto cfg = test_config(db.url());
+    cfg.modbus.connector_file = connector_file(plc.port());
+    cfg.modbus.tick_ms = 50;
+    cfg.modbus.reconnect_ms = 200;
+    test_server server(cfg);
+    auto c = server.client();
+    json registry{
+        {"sites",
+         {{{"id", "WS-1"},
+           {"name", "梅林水厂"},
+           {"domain", "water_supply"},
+           {"district", "福田区"},
+           {"lat", 22.57},
+           {"lon", 114.05}}}},
+        {"sensors",
+         {{{"id", "WS-P"}, {"site", "WS-1"}, {"kind", "water_pressure"}, {"unit", "MPa"}, {"interval_s", 1}},
+          {{"id", "WS-T"}, {"site", "WS-1"}, {"kind", "water_pressure"}, {"unit", "MPa"}, {"interval_s", 1}},
+          {{"id", "WS-PUMP"}, {"site", "WS-1"}, {"kind", "water_pressure"}, {"unit", "MPa"}, {"interval_s", 1}}}}};
+    const auto registered = c.call("POST", "/api/v1/registry", kAdminKey, registry.dump());
+    ASSERT_EQ(registered.status, 200) << registered.body;
+    ASSERT_TRUE(mb_wait_until([&] { return stored(server.db(), "WS-P") >= 2; }));
+    plc.stop();
+    EXPECT_TRUE(mb_wait_until([&] {
+        const auto list = c.call("GET", "/api/v1/alarms?sensor=WS-P&status=active", kAdminKey).json();
+        for (const auto& a : list["alarms"])
+            if (a["rule"] == "water_supply.offline") return true;
+        return false;
+    })) << c.call("GET", "/api/v1/alarms?sensor=WS-P", kAdminKey).body;
+}
