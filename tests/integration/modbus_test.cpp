@@ -42,6 +42,15 @@ std::string connector_file(std::uint16_t port) {
     return path.string();
 }
 
+/// A server polling `plc` through the connector file above, quick to look and to reconnect.
+cityguard::config::config polling_config(const scratch_database& db, const modbus_device& plc) {
+    auto cfg = test_config(db.url());
+    cfg.modbus.connector_file = connector_file(plc.port());
+    cfg.modbus.tick_ms = 50;
+    cfg.modbus.reconnect_ms = 200;
+    return cfg;
+}
+
 long stored(const scratch_database& db, const std::string& sensor) {
     return std::stol(db.query_value(
         "SELECT count(*) FROM readings r JOIN sensors s ON s.key = r.sensor_key WHERE s.id = '" + sensor + "'"
@@ -74,11 +83,7 @@ TEST(Modbus, RegistersArePolledAtTheirIntervalScaledAndStored) {
     plc.set_input_float(2, 21.5f);  // °C, IEEE 754 in two registers, big-endian words
     plc.set_coil(0, true);          // the pump runs
     scratch_database db;
-    auto cfg = test_config(db.url());
-    cfg.modbus.connector_file = connector_file(plc.port());
-    cfg.modbus.tick_ms = 50;
-    cfg.modbus.reconnect_ms = 200;
-    test_server server(cfg);
+    test_server server(polling_config(db, plc));
     server.register_sensors("WS-1", {"WS-P", "WS-T", "WS-PUMP"});
 
     ASSERT_TRUE(mb_wait_until([&] {
@@ -105,11 +110,7 @@ TEST(Modbus, ADeviceThatStopsAnsweringGivesNoReadingsNeverBlocksHttpAndComesBack
     modbus_device plc;
     plc.set_holding(0, 300);
     scratch_database db;
-    auto cfg = test_config(db.url());
-    cfg.modbus.connector_file = connector_file(plc.port());
-    cfg.modbus.tick_ms = 50;
-    cfg.modbus.reconnect_ms = 200;
-    test_server server(cfg);
+    test_server server(polling_config(db, plc));
     server.register_sensors("WS-1", {"WS-P", "WS-T", "WS-PUMP", "WS-HTTP"});
     ASSERT_TRUE(mb_wait_until([&] { return stored(server.db(), "WS-P") >= 1; }));
 
@@ -138,11 +139,7 @@ TEST(Modbus, ASilentDevicesSensorsAreReportedOfflineByTheirRules) {
     modbus_device plc;
     plc.set_holding(0, 300);
     scratch_database db;
-    auto cfg = test_config(db.url());
-    cfg.modbus.connector_file = connector_file(plc.port());
-    cfg.modbus.tick_ms = 50;
-    cfg.modbus.reconnect_ms = 200;
-    test_server server(cfg);
+    test_server server(polling_config(db, plc));
     auto c = server.client();
     json registry{
         {"sites",
