@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -409,7 +410,7 @@ net::awaitable<void> mqtt_ingest::handle(
         counts_.unmapped_topic.add();
         log_refusal("message on '" + topic.substr(0, 128) + "' ignored: no gateway of the mapping owns this topic");
     } else {
-        net::steady_timer retry(strand_);
+        std::optional<net::steady_timer> retry;  // only a message the writer refused waits
         for (bool first = true;; first = false) {
             readings::parsed_readings parsed;
             try {
@@ -451,9 +452,10 @@ net::awaitable<void> mqtt_ingest::handle(
                 if (first) log_refusal(std::string("readings not stored yet, retrying: ") + e.what());
             }
             if (s->closed) co_return;
-            retry.expires_after(std::chrono::milliseconds(cfg_.retry_ms));
+            if (!retry) retry.emplace(strand_);
+            retry->expires_after(std::chrono::milliseconds(cfg_.retry_ms));
             boost::system::error_code ec;
-            co_await retry.async_wait(net::redirect_error(net::use_awaitable, ec));
+            co_await retry->async_wait(net::redirect_error(net::use_awaitable, ec));
             if (s->closed) co_return;
         }
     }
