@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <chrono>
+#include <utility>
 
 #include "cityguard/alarm_model/coverage.hpp"
 #include "cityguard/util/error.hpp"
@@ -193,22 +195,38 @@ void alarm_service::set_silences(std::vector<notification_model::silence> silenc
 
 net::awaitable<void> alarm_service::put_silence(notification_model::silence s) {
     transaction_.put_silence(std::move(s));
-    // A writer task runs between batches: every batch after it matches the silence, and every
-    // batch before it committed before the caller answers.
+    // A writer task runs between batches, ahead of readings still waiting for theirs: every batch
+    // after it (those waiting included) matches the silence, and every batch before it committed
+    // before the caller answers.
     std::function<bool(store::writer_connection&)> step = [this](store::writer_connection&) {
         transaction_.apply_silences();
         return true;
     };
     try {
-        co_await on_writer<bool>(std::move(step));
+        co_await on_writer<bool>(std::move(step), writer::task_lane::before_readings);
     } catch (const api_error&) {
         // Not leading (or stopping): the silence is stored; the instance that leads next loads it.
     }
 }
 
+// The engine judges the rows while PostgreSQL copies them: the two largest steps of a batch
+// overlap. Every row is taken as new, which is what a plain COPY that succeeds means.
+void alarm_service::while_copying(const std::vector<rules::reading>& rows) {
+    judged_while_copying_ = judge(rows, std::vector<bool>(rows.size(), true));
+}
+
 void alarm_service::before_commit(
     store::transaction_scope& tx, const std::vector<rules::reading>& rows, const std::vector<bool>& inserted
 ) {
+    auto ahead = std::exchange(judged_while_copying_, std::nullopt);
+    const bool all_new = std::find(inserted.begin(), inserted.end(), false) == inserted.end();
+    // Some rows were stored already (a retry): begin() in judge() forgets what was staged for
+    // them, and they are judged again with what is new.
+    auto ch = ahead && all_new ? std::move(*ahead) : judge(rows, inserted);
+    transaction_.write(tx, std::move(ch));
+}
+
+alarm_model::changes alarm_service::judge(const std::vector<rules::reading>& rows, const std::vector<bool>& inserted) {
     transaction_.begin();
     refresh_facts();
     const auto started = std::chrono::steady_clock::now();
@@ -216,19 +234,22 @@ void alarm_service::before_commit(
         rows, inserted, [this](std::int32_t key) { return facts(key); }, util::now_micros()
     );
     evaluation_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    transaction_.write(tx, std::move(ch));
+    return ch;
 }
 
 void alarm_service::after_commit() { transaction_.commit(); }
-void alarm_service::after_abort() { transaction_.rollback(); }
+void alarm_service::after_abort() {
+    judged_while_copying_.reset();
+    transaction_.rollback();
+}
 
 // Not a coroutine on purpose: GCC 12 mishandles a coroutine that moves from its own by-value
 // parameter (both copies end up owning it). A plain function returning the awaitable has no
 // coroutine frame, so `fn` moves once, into the task.
 template <class T>
-net::awaitable<T> alarm_service::on_writer(std::function<T(store::writer_connection&)> fn) {
+net::awaitable<T> alarm_service::on_writer(std::function<T(store::writer_connection&)> fn, writer::task_lane lane) {
     return net::async_initiate<decltype(net::use_awaitable), void(std::exception_ptr, T)>(
-        [this](auto handler, std::function<T(store::writer_connection&)> work) {
+        [this, lane](auto handler, std::function<T(store::writer_connection&)> work) {
             auto ex = net::any_io_executor(net::get_associated_executor(handler));
             auto shared = std::make_shared<decltype(handler)>(std::move(handler));
             auto deliver = [ex, shared](std::exception_ptr e, T value) {
@@ -236,13 +257,16 @@ net::awaitable<T> alarm_service::on_writer(std::function<T(store::writer_connect
                     std::move (*shared)(e, std::move(value));
                 });
             };
-            const auto queued = writer_.post([work = std::move(work), deliver](store::writer_connection& c) mutable {
-                try {
-                    deliver(nullptr, work(c));
-                } catch (...) {
-                    deliver(std::current_exception(), T{});
-                }
-            });
+            const auto queued = writer_.post(
+                [work = std::move(work), deliver](store::writer_connection& c) mutable {
+                    try {
+                        deliver(nullptr, work(c));
+                    } catch (...) {
+                        deliver(std::current_exception(), T{});
+                    }
+                },
+                lane
+            );
             if (queued == writer::post_result::full)
                 deliver(
                     std::make_exception_ptr(
@@ -279,7 +303,7 @@ net::awaitable<void> alarm_service::tick() {
         transaction_.run(connection, std::move(ch), std::move(due));
         return true;
     };
-    co_await on_writer<bool>(std::move(step));
+    co_await on_writer<bool>(std::move(step), writer::task_lane::with_readings);
 }
 
 net::awaitable<json> alarm_service::act(std::int64_t id, alarm_model::action_request req) {
@@ -296,7 +320,7 @@ net::awaitable<json> alarm_service::act(std::int64_t id, alarm_model::action_req
         if (auto* no = std::get_if<alarm_model::refusal>(&outcome)) return *no;
         return false;
     };
-    auto result = co_await on_writer<result_t>(std::move(step));
+    auto result = co_await on_writer<result_t>(std::move(step), writer::task_lane::before_readings);
     if (auto* no = std::get_if<alarm_model::refusal>(&result)) throw api_error(no->code, no->message);
     if (std::holds_alternative<bool>(result)) {
         auto stored = co_await repo_.get(id);
@@ -338,7 +362,7 @@ net::awaitable<json> alarm_service::reload() {
         }
         return out;
     };
-    auto result = co_await on_writer<result_t>(std::move(step));
+    auto result = co_await on_writer<result_t>(std::move(step), writer::task_lane::before_readings);
     if (auto* refused = std::get_if<std::string>(&result)) {
         spdlog::warn("rule packs not reloaded, the old ones stay: {}", *refused);
         throw api_error(errc::validation_failed, "rule packs not reloaded, the old ones stay: " + *refused);

@@ -27,6 +27,15 @@ net::awaitable<response> ingest_parsed(services& s, request& req, readings::pars
     );
 }
 
+/// route::refusing for both ways readings come in: a full writer answers 503 from the header.
+std::function<bool()> refused_unread(services& s) {
+    return [&ingest = s.ingest] {
+        if (!ingest.refusing()) return false;
+        ingest.count_refused_unread();
+        return true;
+    };
+}
+
 }  // namespace
 
 void add_readings_routes(router& r, services& s) {
@@ -41,7 +50,8 @@ void add_readings_routes(router& r, services& s) {
              co_return co_await ingest_parsed(s, req, std::move(parsed));
          },
          false,
-         false}
+         false,
+         refused_unread(s)}
     );  // not audited: see route::audited
     // A video-analysis platform's callback (docs/evidence.md): detections with their evidence,
     // stored as the sensors' readings, under the same keys, scopes and bounds.
@@ -56,7 +66,8 @@ void add_readings_routes(router& r, services& s) {
              co_return co_await ingest_parsed(s, req, std::move(parsed));
          },
          false,
-         false}
+         false,
+         refused_unread(s)}
     );  // not audited, as readings
     r.add({"GET", "/api/v1/sensors/{id}/readings", access::read, false, [&s](request& req) -> net::awaitable<response> {
                if (const auto places = s.registry.directory().snapshot();

@@ -162,6 +162,10 @@ net::awaitable<admission> dispatcher::admit(request& req) {
             out.refusal = error_response(errc::unsupported_media_type, "Content-Type must be application/json");
             co_return out;
         }
+        if (r.refusing && r.refusing()) {
+            out.refusal = error_response(errc::overloaded, "ingest queue is full; retry later");
+            co_return out;
+        }
         out.found = &r;
     } catch (const api_error& e) {
         out.refusal = refusal_for(e);

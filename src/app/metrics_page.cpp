@@ -213,6 +213,12 @@ void app::parts::write_ingest_metrics(metrics::exposition& out) const {
         t::counter,
         static_cast<double>(c.ingest.refused().value())
     );
+    out.single(
+        "cityguard_readings_requests_refused_unread_total",
+        "Readings requests answered 503 from their header, unread, because the writer was full or too far behind.",
+        t::counter,
+        static_cast<double>(c.ingest.refused_unread().value())
+    );
     out.family("cityguard_writer_batch_rows", "Readings per group commit.", t::histogram);
     out.histogram_samples("cityguard_writer_batch_rows", {}, w.batch_rows.read());
     out.family(

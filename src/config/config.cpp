@@ -167,6 +167,7 @@ void read_ingest(section& s, config& cfg) {
     s.integer("max_readings_per_request", cfg.ingest.max_readings_per_request, 1, 1'000'000);
     s.integer("max_batch_rows", cfg.ingest.max_batch_rows, 1, 10'000'000);
     s.integer("max_pending_rows", cfg.ingest.max_pending_rows, 1, 100'000'000);
+    s.integer("max_queue_delay_ms", cfg.ingest.max_queue_delay_ms, 0, 600'000);
     s.integer("max_future_skew_s", cfg.ingest.max_future_skew_s, 0, 86'400 * 366);
     s.integer("max_age_days", cfg.ingest.max_age_days, 1, 36'500);
     s.integer("max_events_per_request", cfg.ingest.max_events_per_request, 1, 100'000);

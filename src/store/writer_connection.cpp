@@ -44,12 +44,17 @@ const std::vector<std::string> kColumns{"sensor_key", "ts", "value"};
 // libpqxx 6.4's stream_to keeps write_raw_line private and formats every field through its
 // escaper; the (deprecated) tablewriter still sends a pre-formatted buffer in one call. Its
 // multibyte-encoding caveat does not apply: our lines are ASCII digits, dashes and colons.
-void copy_into(pqxx::work& tx, const char* table, const std::string& text) {
+// `meanwhile` runs once the rows are on their way (libpq has sent all but its last 8 KiB) and
+// before the COPY's result is awaited.
+void copy_into(
+    pqxx::work& tx, const char* table, const std::string& text, const std::function<void()>& meanwhile = {}
+) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
     pqxx::tablewriter copy(tx, table, kColumns.begin(), kColumns.end());
 #pragma GCC diagnostic pop
     copy.write_raw_line(text);
+    if (meanwhile) meanwhile();
     copy.complete();
 }
 
@@ -124,10 +129,11 @@ struct writer_connection::impl {
         const std::vector<rules::reading>& rows,
         const std::string& text,
         std::vector<bool>& inserted,
-        const before_commit& hook
+        const before_commit& hook,
+        const while_copying& overlap
     ) {
         pqxx::work tx(c);
-        copy_into(tx, "readings", text);
+        copy_into(tx, "readings", text, overlap ? std::function<void()>([&] { overlap(rows); }) : nullptr);
         inserted.assign(rows.size(), true);
         finish(tx, rows, inserted, hook);
     }
@@ -234,7 +240,10 @@ writer_connection::~writer_connection() = default;
 // an overlap, and the batch is written again through the staging table, which says row by row
 // what was new. Either way the hook (the rule engine) runs once, inside the transaction.
 void writer_connection::commit_readings(
-    const std::vector<rules::reading>& rows, std::vector<bool>& inserted, const before_commit& hook
+    const std::vector<rules::reading>& rows,
+    std::vector<bool>& inserted,
+    const before_commit& hook,
+    const while_copying& overlap
 ) {
     inserted.clear();
     if (rows.empty()) return;
@@ -242,7 +251,7 @@ void writer_connection::commit_readings(
         impl_->ensure_partitions(c, rows);
         const std::string text = copy_text(rows);
         try {
-            impl_->fast_path(c, rows, text, inserted, hook);
+            impl_->fast_path(c, rows, text, inserted, hook, overlap);
         } catch (const pqxx::unique_violation&) {
             impl_->staged_path(c, rows, text, inserted, hook);
         }

@@ -54,14 +54,17 @@ void serial_writer::stop() {
 
 // Refused rather than queued on a follower: a task queued there would wait for a lead that may
 // never come, and its caller (an operator) is better answered at once and retried elsewhere.
-post_result serial_writer::post(task work) {
+post_result serial_writer::post(task work, task_lane lane) {
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || !thread_.joinable()) return post_result::stopped;
         if (!leading_.load()) return post_result::not_leading;
         if (queued_tasks_.load() >= cfg_.max_queued_tasks) return post_result::full;
         ++queued_tasks_;
-        queue_.push_back({{}, {}, std::move(work)});
+        if (lane == task_lane::before_readings)
+            before_readings_.push_back(std::move(work));
+        else
+            queue_.push_back({{}, {}, std::move(work)});
     }
     wake_.notify_one();
     return post_result::queued;
@@ -93,7 +96,7 @@ void serial_writer::enqueue(
             finish(done, {false, errc::unavailable, "this instance does not lead at the moment; retry", {}});
             return;
         }
-        if (pending_rows_.load() + n > ingest_.max_pending_rows ||
+        if (pending_rows_.load() + n > ingest_.max_pending_rows || too_far_behind(n) ||
             (shown > 0 && pending_evidence_.load() + shown > ingest_.max_pending_evidence)) {
             lock.unlock();
             finish(done, {false, errc::overloaded, "ingest queue is full; retry later", {}});
@@ -104,6 +107,18 @@ void serial_writer::enqueue(
         queue_.push_back({std::move(rows), std::move(done), {}, std::move(evidence)});
     }
     wake_.notify_one();
+}
+
+// Rows are the unit of the writer's work, so the wait of a new reading is the rows ahead of it
+// over the recent rate. The bound never goes below one full batch: the rate is learnt from
+// full batches, and an empty queue takes anything (within max_pending_rows).
+bool serial_writer::too_far_behind(std::size_t more) const noexcept {
+    const double rate = drain_rate_.load();
+    const std::size_t waiting = pending_rows_.load();
+    if (ingest_.max_queue_delay_ms <= 0 || rate <= 0 || waiting == 0) return false;
+    const double bound =
+        std::max(rate * ingest_.max_queue_delay_ms / 1000.0, static_cast<double>(ingest_.max_batch_rows));
+    return static_cast<double>(waiting + more) > bound;
 }
 
 void serial_writer::bid_soon() {
@@ -147,12 +162,15 @@ void serial_writer::bid() {
 // the new leader); tasks run and find no lock, which tells their callers.
 void serial_writer::lose() {
     std::deque<job> left;
+    std::deque<task> urgent;
     {
         std::lock_guard lock(mutex_);
         leading_ = false;
         left.swap(queue_);
+        urgent.swap(before_readings_);
     }
     spdlog::warn("writer: this instance no longer leads (its connection and lock are gone)");
+    for (auto& work : urgent) run_task(work);  // each finds no lock and reports it
     for (auto& j : left) {
         if (j.work) {
             run_task(j.work);  // finds no lock and reports it to whoever waits
@@ -165,9 +183,9 @@ void serial_writer::lose() {
     if (leadership_.on_lose) leadership_.on_lose();
 }
 
-// The writer thread: bid until leading, then take the queue in order, a task alone or every
-// readings job up to the next task as one batch. An idle leader checks its connection each poll,
-// so a lead lost while idle is noticed before the next write, not at it.
+// The writer thread: bid until leading, then run the tasks that go before readings, then take
+// the queue in order, a task alone or every readings job up to the next task as one batch. An idle leader checks its
+// connection each poll, so a lead lost while idle is noticed before the next write, not at it.
 void serial_writer::run() {
     const auto poll = std::chrono::milliseconds(std::max(10, leadership_.poll_ms));
     for (;;) {
@@ -186,11 +204,19 @@ void serial_writer::run() {
         std::size_t shown = 0;
         {
             std::unique_lock lock(mutex_);
-            wake_.wait_for(lock, poll, [&] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty() && stopping_) return;  // everything queued has been written
-            if (queue_.empty()) {
+            wake_.wait_for(lock, poll, [&] { return stopping_ || !queue_.empty() || !before_readings_.empty(); });
+            if (queue_.empty() && before_readings_.empty() && stopping_) return;  // everything queued was written
+            if (queue_.empty() && before_readings_.empty()) {
                 lock.unlock();
                 if (!(leadership_.check ? leadership_.check() : connection_.still_leading())) lose();
+                continue;
+            }
+            if (!before_readings_.empty()) {
+                auto work = std::move(before_readings_.front());
+                before_readings_.pop_front();
+                lock.unlock();
+                run_task(work);
+                if (!holds_lock()) lose();
                 continue;
             }
             if (queue_.front().work) {
@@ -273,7 +299,9 @@ void serial_writer::commit_batch(std::vector<job>& batch) {
                 if (!evidence.empty()) store::write_evidence(tx, evidence);
                 if (observer_) observer_->before_commit(tx, rows, fresh);
             };
-        connection_.commit_readings(unique, inserted, hook);
+        store::writer_connection::while_copying overlap;
+        if (observer_) overlap = [this](const auto& rows) { observer_->while_copying(rows); };
+        connection_.commit_readings(unique, inserted, hook, overlap);
         if (observer_) observer_->after_commit();
     } catch (const std::exception& e) {
         if (observer_) observer_->after_abort();
@@ -288,7 +316,14 @@ void serial_writer::commit_batch(std::vector<job>& batch) {
         for (auto& j : batch) finish(j.done, failure);
         return;
     }
-    measured_.commit_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    measured_.commit_seconds.observe(seconds);
+    // Small batches say more about the fixed cost of a commit than about the rate the writer can
+    // reach, so only batches of a tenth of the limit or more teach it.
+    if (refs.size() * 10 >= ingest_.max_batch_rows && seconds > 0) {
+        const double rate = static_cast<double>(refs.size()) / seconds, before = drain_rate_.load();
+        drain_rate_.store(before == 0 ? rate : 0.8 * before + 0.2 * rate);
+    }
     measured_.batch_rows.observe(static_cast<double>(refs.size()));
     const auto stored = static_cast<std::size_t>(std::count(inserted.begin(), inserted.end(), true));
     measured_.readings_stored.add(stored);

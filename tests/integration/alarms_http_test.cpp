@@ -170,6 +170,39 @@ TEST(AlarmsHttp, OneAlarmUnderConcurrentBatchesForOneSensor) {
     EXPECT_EQ(srv.db().query_value("SELECT count(*) FROM alarm_events WHERE type = 'raised'"), "1");
 }
 
+// The engine judges a batch while PostgreSQL copies it, as if every row were new. A batch with
+// rows stored already is judged again on its new rows only: a retry raises nothing twice.
+TEST(AlarmsHttp, ARetriedBatchIsJudgedOnItsNewRowsOnly) {
+    CITYGUARD_REQUIRE_DB();
+    test_server srv;
+    registry(srv, json::array({site("GS-1", "gas_station")}), json::array({sensor("GS-1-LEL", "GS-1", "gas_lel", 30)}));
+    auto c = srv.client();
+    const auto t0 = now_micros() - 10 * kMinute;
+    const auto batch = [&](const std::vector<std::pair<std::int64_t, double>>& rows) {
+        json readings = json::array();
+        for (const auto& [ts, value] : rows)
+            readings.push_back({{"sensor", "GS-1-LEL"}, {"ts", format_rfc3339(ts)}, {"value", value}});
+        return c.call("POST", "/api/v1/readings", kAdminKey, json{{"readings", readings}}.dump());
+    };
+    ASSERT_EQ(batch({{t0, 0}}).status, 200);
+    // The stored time again with a value that would raise, then a quiet one: the repeat is not
+    // stored (the first reading of a time wins), so nothing may be raised from it.
+    auto mixed = batch({{t0, 60}, {t0 + kMinute, 0}});
+    ASSERT_EQ(mixed.status, 200) << mixed.body;
+    EXPECT_EQ(mixed.json()["accepted"], 1);
+    EXPECT_EQ(mixed.json()["duplicates"], 1);
+    EXPECT_EQ(srv.db().query_value("SELECT count(*) FROM alarms"), "0") << "judged on its new row alone";
+
+    ASSERT_EQ(batch({{t0 + 2 * kMinute, 60}}).status, 200);
+    ASSERT_EQ(srv.db().query_value("SELECT count(*) FROM alarm_events WHERE type = 'raised'"), "1");
+    const auto events = srv.db().query_value("SELECT count(*) FROM alarm_events");
+    auto retry = batch({{t0 + 2 * kMinute, 60}});  // a gateway's retry: nothing new
+    ASSERT_EQ(retry.status, 200) << retry.body;
+    EXPECT_EQ(retry.json()["duplicates"], 1);
+    EXPECT_EQ(srv.db().query_value("SELECT count(*) FROM alarm_events"), events) << "a repeat changes no alarm";
+    EXPECT_EQ(srv.db().query_value("SELECT count(*) FROM readings"), "3");
+}
+
 TEST(AlarmsHttp, RestartNeitherDuplicatesNorForgetsAlarms) {
     CITYGUARD_REQUIRE_DB();
     test_server srv;

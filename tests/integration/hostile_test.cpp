@@ -11,6 +11,8 @@
 #include <boost/asio/write.hpp>
 #include <filesystem>
 #include <fstream>
+#include <pqxx/pqxx>
+#include <sstream>
 #include <thread>
 
 #include "../support/child_server.hpp"
@@ -990,4 +992,50 @@ TEST(Hostile, GuessingPasswordsLocksAnAccountOnlyBrieflyAndThrottlesTheAddress) 
                         {{"Content-Type", "application/json"}}
                    ).status == 429;
     EXPECT_EQ(refused, 3);
+}
+
+// Under overload the readings route answers 503 from the header: the server spends nothing on a
+// body it would have to refuse after parsing it, and what it accepted is still stored.
+TEST(Hostile, AFullWriterRefusesReadingsBeforeReadingTheirBody) {
+    CITYGUARD_REQUIRE_DB();
+    hostile_server srv(json{
+        {"ingest", {{"max_readings_per_request", 100}, {"max_pending_rows", 100}, {"max_batch_rows", 100}}}});
+    auto c = srv.client();
+    register_sensor_x(c);
+    const auto metric = [&](const std::string& series) {
+        std::istringstream in(c.call("GET", "/metrics", kAdminKey).body);
+        for (std::string line; std::getline(in, line);)
+            if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+        return -1.0;
+    };
+    // A session holding the readings table: the writer's COPY waits, and its rows stay pending.
+    pqxx::connection blocker(srv.db().url());
+    pqxx::work hold(blocker);
+    hold.exec("LOCK TABLE readings IN EXCLUSIVE MODE");
+    const auto t0 = now_micros();
+    json readings = json::array();
+    for (int i = 0; i < 100; ++i)
+        readings.push_back({{"sensor", "X"}, {"ts", format_rfc3339(t0 - (i + 1) * 1000)}, {"value", 1}});
+    int first = 0;
+    std::thread waiting([&] {
+        first = srv.client().call("POST", "/api/v1/readings", kAdminKey, json{{"readings", readings}}.dump()).status;
+    });
+    for (int i = 0; i < 500 && metric("cityguard_queue_length{queue=\"writer_rows\"}") < 100; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(metric("cityguard_queue_length{queue=\"writer_rows\"}"), 100);
+
+    auto r = c.call("POST", "/api/v1/readings", kAdminKey, one_reading("X", t0, 2));
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_EQ(r.json()["error"]["code"], "overloaded");
+    EXPECT_FALSE(r.headers["Retry-After"].empty());
+    EXPECT_EQ(metric("cityguard_readings_requests_refused_unread_total"), 1);
+    EXPECT_EQ(metric("cityguard_readings_refused_total"), 0) << "refused before its readings were parsed";
+
+    hold.abort();  // the writer's COPY goes through
+    waiting.join();
+    EXPECT_EQ(first, 200);
+    EXPECT_EQ(c.call("POST", "/api/v1/readings", kAdminKey, one_reading("X", t0, 2)).status, 200);
+    auto stored = c.call("GET", "/api/v1/sensors/X/readings", kAdminKey).json();
+    EXPECT_EQ(stored["readings"].size(), 101u) << stored.dump();
+    srv.expect_serving();
 }

@@ -1,4 +1,4 @@
-// The writer's task queue: bounded by writer.max_queued_tasks, in order, and refused when the
+// The writer's task queue: bounded by writer.max_queued_tasks, in order within each lane, and refused when the
 // writer is not running. No database: tasks here never touch the connection, which is only
 // opened on first use.
 #include "cityguard/writer/serial_writer.hpp"
@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -120,4 +122,68 @@ TEST(SerialWriter, AFollowerRefusesWorkAndLosingTheLeadFailsWhatWasQueued) {
     EXPECT_FALSE(writer.leading());
     EXPECT_EQ(losses.load(), 1);
     writer.stop();
+}
+
+namespace {
+
+/// Records on the writer thread when a readings batch ended (here always aborted: no database).
+struct batch_recorder final : cg::writer::batch_observer {
+    std::vector<int>& order;
+    explicit batch_recorder(std::vector<int>& o) : order(o) {}
+    void before_commit(cg::store::transaction_scope&, const std::vector<cg::rules::reading>&, const std::vector<bool>&)
+        override {}
+    void after_commit() override { order.push_back(0); }
+    void after_abort() override { order.push_back(0); }
+};
+
+}  // namespace
+
+// task_lane::before_readings: an operator's action overtakes readings still waiting for their
+// batch, but not the job being run; with_readings tasks keep their place behind the readings.
+TEST(SerialWriter, ActionsGoBeforeWaitingReadingsAndTimerStepsAfterThem) {
+    writer_fixture f(8);
+    std::vector<int> order;  // 0: a readings batch ended
+    batch_recorder recorder(order);
+    f.writer->observe(&recorder);
+    f.writer->start();
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    std::promise<void> first_running;
+    ASSERT_EQ(
+        f.writer->post(
+            [&, released](cg::store::writer_connection&) {
+                first_running.set_value();
+                released.wait();
+                order.push_back(1);
+            },
+            cg::writer::task_lane::before_readings
+        ),
+        cg::writer::post_result::queued
+    );
+    first_running.get_future().wait();
+    boost::asio::io_context completions;
+    std::promise<cg::writer::commit_outcome> outcome;
+    f.writer->async_commit(
+        std::vector<cg::rules::reading>{{1, 1'000'000, 1.0}},
+        boost::asio::bind_executor(completions, [&](cg::writer::commit_outcome o) { outcome.set_value(std::move(o)); })
+    );
+    EXPECT_EQ(
+        f.writer->post(
+            [&](cg::store::writer_connection&) { order.push_back(2); }, cg::writer::task_lane::with_readings
+        ),
+        cg::writer::post_result::queued
+    );
+    EXPECT_EQ(
+        f.writer->post(
+            [&](cg::store::writer_connection&) { order.push_back(3); }, cg::writer::task_lane::before_readings
+        ),
+        cg::writer::post_result::queued
+    );
+    EXPECT_EQ(f.writer->queued_tasks(), 2u);
+    release.set_value();
+    f.writer->stop();  // drains both lanes first
+    completions.run();
+    EXPECT_EQ(order, (std::vector<int>{1, 3, 0, 2}));
+    EXPECT_FALSE(outcome.get_future().get().committed);  // no database here: the batch answered 503
+    EXPECT_EQ(f.writer->queued_tasks(), 0u);
 }

@@ -91,6 +91,7 @@ class alarm_service final : public writer::batch_observer {
     void before_commit(
         store::transaction_scope& tx, const std::vector<rules::reading>& rows, const std::vector<bool>& inserted
     ) override;
+    void while_copying(const std::vector<rules::reading>& rows) override;
     void after_commit() override;
     void after_abort() override;
 
@@ -140,8 +141,10 @@ class alarm_service final : public writer::batch_observer {
     const metrics::histogram& evaluation_seconds() const noexcept { return evaluation_seconds_; }
 
   private:
+    /// Starts the alarm transaction and lets the engine judge the batch's rows (writer thread).
+    alarm_model::changes judge(const std::vector<rules::reading>& rows, const std::vector<bool>& inserted);
     template <class T>
-    boost::asio::awaitable<T> on_writer(std::function<T(store::writer_connection&)> fn);
+    boost::asio::awaitable<T> on_writer(std::function<T(store::writer_connection&)> fn, writer::task_lane lane);
     const alarm_model::sensor_facts* facts(std::int32_t key);
     void refresh_facts();
     /// Feeds stored readings (sensor key, ts, value; by sensor then time) into the rules' windows.
@@ -189,6 +192,9 @@ class alarm_service final : public writer::batch_observer {
     std::shared_ptr<const registry::sensor_directory::snapshot_t> facts_of_;
     std::unordered_map<std::int32_t, alarm_model::sensor_facts> facts_;
     std::uint64_t facts_generation_ = 0;
+    /// What the engine judged from a batch's rows while they were being copied, as if all were
+    /// new (while_copying); taken by before_commit when they were.
+    std::optional<alarm_model::changes> judged_while_copying_;
 
     boost::asio::steady_timer timer_;
     std::atomic<bool> stopping_{false};

@@ -43,6 +43,9 @@ struct route {
     /// State-changing requests go on the audit trail; readings are their own record (each row
     /// names its sensor and time), and a trail row per batch would double the cost of ingest.
     bool audited = true;
+    /// Set for routes whose work goes to a queue that can be full (readings): when it says so,
+    /// the request is answered 503 from its header, before its body is read and parsed.
+    std::function<bool()> refusing{};
 };
 
 /// A table of routes. Matching tells "no such path" (404) from "path exists, wrong method"

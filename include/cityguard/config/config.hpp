@@ -48,8 +48,14 @@ struct db_config {
 
 struct ingest_config {
     std::size_t max_readings_per_request = 10'000;
-    std::size_t max_batch_rows = 50'000;         ///< rows per group commit
-    std::size_t max_pending_rows = 500'000;      ///< accepted-but-uncommitted rows before 503
+    /// Rows per group commit. An operator's action waits for at most the batch being written,
+    /// so this bounds its wait too (about 50 ms at this size on two cores).
+    std::size_t max_batch_rows = 10'000;
+    std::size_t max_pending_rows = 500'000;  ///< accepted-but-uncommitted rows before 503
+    /// Readings are refused (503) when those already waiting would take longer than this to
+    /// write at the writer's recent rate: an accepted reading, and the alarm it raises, is never
+    /// further behind than this. 0: only max_pending_rows bounds the queue.
+    int max_queue_delay_ms = 500;
     int max_future_skew_s = 300;                 ///< readings further in the future are rejected
     int max_age_days = 365;                      ///< older readings are rejected
     std::size_t max_events_per_request = 1'000;  ///< items of one POST /api/v1/events (video callbacks)

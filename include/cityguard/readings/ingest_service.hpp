@@ -46,6 +46,13 @@ class ingest_service {
         parsed_readings parsed, std::function<bool(const registry::sensor_entry&)> may_send = {}
     );
 
+    /// The writer would refuse readings now: a request is answered 503 from its header alone,
+    /// so an overloaded server does not spend its CPU parsing bodies it must refuse. Any thread.
+    bool refusing() const noexcept { return writer_.refusing_readings(); }
+    /// Counts a request answered 503 that way.
+    void count_refused_unread() noexcept { refused_unread_.add(); }
+    const metrics::counter& refused_unread() const noexcept { return refused_unread_; }
+
     /// Readings refused one by one, by code (unknown_sensor, bad_value, ...).
     const metrics::labeled_counter& rejected() const noexcept { return rejected_; }
     /// Readings of requests answered 503 because the writer could not take or commit them.
@@ -56,6 +63,7 @@ class ingest_service {
 
     metrics::labeled_counter rejected_;
     metrics::counter refused_;
+    metrics::counter refused_unread_;
     const registry::sensor_directory& directory_;
     writer::serial_writer& writer_;
     const config::ingest_config& cfg_;

@@ -25,6 +25,11 @@ class writer_connection {
     /// `inserted[i]` tells whether rows[i] was new. Throwing aborts the whole batch.
     using before_commit = std::function<
         void(transaction_scope&, const std::vector<rules::reading>& rows, const std::vector<bool>& inserted)>;
+    /// Runs while PostgreSQL works through the batch's plain COPY, before its outcome is known:
+    /// work that needs no database (the rule engine judging the rows as all new) overlaps the
+    /// server's largest wait. When the plain COPY is refused (some rows existed), before_commit
+    /// then gets the real `inserted`, and whatever this prepared must be judged again.
+    using while_copying = std::function<void(const std::vector<rules::reading>& rows)>;
 
     explicit writer_connection(std::string db_url, int statement_timeout_ms = 30'000);
     ~writer_connection();
@@ -36,7 +41,10 @@ class writer_connection {
     /// reported as not inserted. Creates any missing daily partition first. Throws on failure, in which case nothing
     /// was committed; a lost connection is re-opened on the next call.
     void commit_readings(
-        const std::vector<rules::reading>& rows, std::vector<bool>& inserted, const before_commit& hook
+        const std::vector<rules::reading>& rows,
+        std::vector<bool>& inserted,
+        const before_commit& hook,
+        const while_copying& overlap = {}
     );
 
     /// Leadership (docs/scaling.md): the session-level advisory lock that makes this connection's

@@ -34,6 +34,10 @@ class batch_observer {
     virtual void before_commit(
         store::transaction_scope& tx, const std::vector<rules::reading>& rows, const std::vector<bool>& inserted
     ) = 0;
+    /// Called before before_commit, while PostgreSQL takes the rows, with no database access: a
+    /// judgement made here assumes every row is new and must be redone by before_commit when
+    /// `inserted` says otherwise (store::writer_connection::while_copying).
+    virtual void while_copying(const std::vector<rules::reading>& /*rows*/) {}
     virtual void after_commit() = 0;
     virtual void after_abort() = 0;
 };
@@ -44,6 +48,21 @@ struct commit_outcome {
     errc error = errc::internal;  ///< when not committed
     std::string message;          ///< when not committed
     std::vector<bool> inserted;   ///< per submitted row, in submission order: new (true) or a duplicate
+};
+
+/// Where post() queues a task against the readings waiting for their batch.
+///
+/// Commit order is the one order that matters: a readings request is answered only after its
+/// batch committed, so until then no client can tell whether it is stored. A task that overtakes
+/// queued readings is therefore ordered as if it had arrived before them, which each of them
+/// allows, and never overtakes a batch that is being written or one that has answered.
+enum class task_lane {
+    /// After every readings job queued before it (the alarm timer: its offline check sees every
+    /// reading that arrived before its tick).
+    with_readings,
+    /// Before readings still waiting for their batch, after the batch being written: an
+    /// operator's action waits for at most one batch, not for the whole readings backlog.
+    before_readings,
 };
 
 /// Whether post() queued a task.
@@ -76,8 +95,10 @@ struct leadership {
 /// rows are sorted by (sensor, ts) and exact repeats marked duplicates before writing, so the
 /// rule engine sees every accepted reading in sensor-time order.
 ///
-/// Both queues are bounded: readings by `ingest.max_pending_rows` rows, tasks by
-/// `writer.max_queued_tasks`. Tasks and batches run in the order they were queued.
+/// Both queues are bounded: readings by `ingest.max_pending_rows` rows, tasks (of both lanes
+/// together) by `writer.max_queued_tasks`. Tasks of the `with_readings` lane and batches run in
+/// the order they were queued; `before_readings` tasks run, in their own order, before the next
+/// batch is gathered (task_lane says why that order is sound).
 ///
 /// Thread safety: async_commit() and post() may be called from any thread; completions are
 /// posted to the handler's associated executor.
@@ -118,12 +139,13 @@ class serial_writer {
 
     /// A unit of alarm work, run on the writer thread with its connection.
     using task = std::function<void(store::writer_connection&)>;
-    /// Queues `work` to run on the writer thread, in order with the batches. When the result is
-    /// not `queued`, `work` was not run and never will be.
-    post_result post(task work);
+    /// Queues `work` to run on the writer thread in `lane`. When the result is not `queued`,
+    /// `work` was not run and never will be.
+    post_result post(task work, task_lane lane = task_lane::with_readings);
 
     /// Queues `rows` for the next batch. Completes with an outcome; never blocks. When the
-    /// accepted-but-uncommitted rows would exceed `ingest.max_pending_rows`, completes at once
+    /// accepted-but-uncommitted rows would exceed `ingest.max_pending_rows`, or would take the
+    /// writer longer than `ingest.max_queue_delay_ms` at its recent rate, completes at once
     /// with errc::overloaded so the caller can answer 503 and the gateway retries later.
     template <class Token>
     auto async_commit(std::vector<rules::reading> rows, Token&& token) {
@@ -153,6 +175,13 @@ class serial_writer {
     std::size_t pending_rows() const noexcept { return pending_rows_.load(); }
     /// Tasks queued and not yet run.
     std::size_t queued_tasks() const noexcept { return queued_tasks_.load(); }
+    /// A readings job queued now would be refused (max_pending_rows reached, or the queue holds
+    /// max_queue_delay_ms of work): a request can be answered 503 before its body is read.
+    bool refusing_readings() const noexcept {
+        return pending_rows_.load() >= ingest_.max_pending_rows || too_far_behind(1);
+    }
+    /// Rows per second the recent full batches were written at (0 before the first).
+    double drain_rate() const noexcept { return drain_rate_.load(); }
 
     /// What the writer counts for /metrics (written on the writer thread, read from any).
     struct measurements {
@@ -191,6 +220,8 @@ class serial_writer {
     /// One group commit: merges the jobs' rows, writes them with the observer's changes, and
     /// completes every job.
     void commit_batch(std::vector<job>& batch);
+    /// The queue would hold more than ingest.max_queue_delay_ms of work with `more` rows added.
+    bool too_far_behind(std::size_t more) const noexcept;
     static void finish(completion& done, commit_outcome outcome);
 
     store::writer_connection& connection_;
@@ -201,6 +232,7 @@ class serial_writer {
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<job> queue_;
+    std::deque<task> before_readings_;  ///< task_lane::before_readings, run before queue_
     bool stopping_ = false;
     leadership leadership_;
     std::atomic<bool> leading_{false};
@@ -210,6 +242,7 @@ class serial_writer {
     std::atomic<std::size_t> pending_rows_{0};
     std::atomic<std::size_t> pending_evidence_{0};
     std::atomic<std::size_t> queued_tasks_{0};
+    std::atomic<double> drain_rate_{0};  ///< rows/s, from batches of at least a tenth of max_batch_rows
     measurements measured_;
     std::thread thread_;
 };
