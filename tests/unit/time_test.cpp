@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 using namespace cityguard::util;
 
 TEST(Rfc3339, ParsesUtcWithMillis) {
@@ -56,6 +59,23 @@ TEST(PgTimestamp, FormatsForCopy) {
     std::string out;
     append_pg_timestamp(out, *parse_rfc3339("2026-11-22T08:00:00.25Z"));
     EXPECT_EQ(out, "2026-11-22 08:00:00.250000+00");
+}
+
+// The hand-written digits agree with the calendar of format_rfc3339 across leap days, the epoch,
+// times before it and the last representable year.
+TEST(PgTimestamp, AgreesWithRfc3339AcrossTheCalendar) {
+    const micros day = 86'400LL * 1'000'000;
+    std::vector<micros> times{0, -1, 1, 253'402'300'799'999'999LL, -62'135'596'800'000'000LL};
+    for (micros t = -3 * 366 * day; t < 60LL * 366 * day; t += 7 * day + 3'723'000'123LL) times.push_back(t);
+    for (const micros t : times) {
+        std::string out;
+        append_pg_timestamp(out, t);
+        std::string expected = format_rfc3339(t);
+        if (t % 1000 == 0) expected.insert(expected.size() - 1, "000");  // rfc3339 shows milliseconds then
+        expected[10] = ' ';
+        expected.replace(expected.size() - 1, 1, "+00");
+        EXPECT_EQ(out, expected) << t;
+    }
 }
 
 TEST(Duration, ParsesUnits) {
