@@ -65,6 +65,7 @@ class router {
 
   private:
     std::vector<route> routes_;
+    std::vector<std::vector<std::string>> pattern_segments_;  ///< routes_[i].pattern split at '/'
 };
 
 /// What admit() decided about a request from its header alone.
