@@ -28,6 +28,7 @@
 #include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -150,6 +151,17 @@ struct subscriber : std::enable_shared_from_this<subscriber> {
             const auto now = steady::now();
             const std::string_view text(static_cast<const char*>(buffer.data().data()), buffer.size());
             if (text.find("\"type\":\"snapshot\"") != std::string_view::npos) ready = true;
+            // The server starts at most feed.max_concurrent_loads subscriptions at once and
+            // refuses the rest with "overloaded; retry in a moment": a dashboard retries.
+            if (!ready && text.find("\"code\":\"overloaded\"") != std::string_view::npos) {
+                buffer.consume(buffer.size());
+                net::steady_timer pause(ws.get_executor());
+                pause.expires_after(std::chrono::milliseconds(50 + std::rand() % 200));
+                co_await pause.async_wait(kTuple);
+                auto [rec2, rn2] = co_await ws.async_write(net::buffer(sub), kTuple);
+                if (rec2) break;
+                continue;
+            }
             if (text.find("\"type\":\"alarm_event\"") != std::string_view::npos) {
                 ++events;
                 if (record) {
