@@ -32,6 +32,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -109,6 +110,7 @@ struct subscriber : std::enable_shared_from_this<subscriber> {
     explicit subscriber(net::io_context& ioc) : ws(net::make_strand(ioc)) {}
     websocket::stream<beast::tcp_stream> ws;
     std::atomic<int> events{0};
+    std::atomic<long> event_bytes{0};
     std::atomic<bool> ready{false}, closed{false};
     std::mutex mutex;
     std::vector<std::pair<steady::time_point, std::string>> arrivals;  // only when recording
@@ -164,6 +166,7 @@ struct subscriber : std::enable_shared_from_this<subscriber> {
             }
             if (text.find("\"type\":\"alarm_event\"") != std::string_view::npos) {
                 ++events;
+                event_bytes += text.size();
                 if (record) {
                     std::lock_guard lock(mutex);
                     arrivals.emplace_back(now, std::string(text));
@@ -324,7 +327,7 @@ int fanout(const options& o) {
     for (auto& s : pool.subs) delivered += s->events.load();
     std::printf(
         "RESULT fanout subscribers=%d events=%d deliveries=%ld seconds=%.3f deliveries_per_s=%.0f closed=%d "
-        "rss_after_kb=%ld server_cpu_s_per_million=%.2f\n",
+        "rss_after_kb=%ld server_cpu_s_per_million=%.2f event_bytes=%.0f\n",
         connected,
         expected,
         delivered,
@@ -332,7 +335,11 @@ int fanout(const options& o) {
         delivered / secs,
         pool.closed(),
         o.server_pid ? rss_kb(o.server_pid) : -1,
-        delivered > 0 ? cpu / static_cast<double>(delivered) * 1e6 : 0.0
+        delivered > 0 ? cpu / static_cast<double>(delivered) * 1e6 : 0.0,
+        delivered > 0 ? static_cast<double>(std::accumulate(
+                            pool.subs.begin(), pool.subs.end(), 0L, [](long n, auto& s) { return n + s->event_bytes.load(); }
+                        )) / static_cast<double>(delivered)
+                      : 0.0
     );
     return 0;
 }

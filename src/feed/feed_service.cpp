@@ -113,7 +113,7 @@ boost::asio::awaitable<catch_up> feed_service::load(
         if (*since <= r.newest && r.events.size() <= cfg_.max_replay) {
             out.seq = r.events.empty() ? *since : r.events.back().event.seq;
             out.replayed.reserve(r.events.size());
-            for (const auto& e : r.events) out.replayed.push_back(make_event(e));
+            for (const auto& e : r.events) out.replayed.push_back(make_event(e, hub_.live_bytes()));
             co_return out;
         }
     }

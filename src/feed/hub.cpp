@@ -23,7 +23,16 @@ bool filter::matches(int level, int peak_level, const std::string& domain, const
     return level_ok && any_or_contains(domains, domain) && any_or_contains(sites, site);
 }
 
-event make_event(const store::logged_event& e) {
+message counted_message(std::string text, const shared_bytes& live) {
+    const std::size_t size = text.size();
+    live->fetch_add(size, std::memory_order_relaxed);
+    return message(new std::string(std::move(text)), [live, size](const std::string* m) {
+        live->fetch_sub(size, std::memory_order_relaxed);
+        delete m;
+    });
+}
+
+event make_event(const store::logged_event& e, const shared_bytes& live) {
     json j = alarm_model::to_json(e.event);
     j["event"] = std::move(j["type"]);
     j["type"] = "alarm_event";
@@ -35,7 +44,7 @@ event make_event(const store::logged_event& e) {
         static_cast<int>(e.alarm.peak),
         e.alarm.domain,
         e.alarm.site,
-        std::make_shared<const std::string>(j.dump(-1, ' ', false, json::error_handler_t::replace))};
+        counted_message(j.dump(-1, ' ', false, json::error_handler_t::replace), live)};
 }
 
 std::string snapshot_message(std::int64_t seq, const std::vector<alarm_model::alarm>& alarms, bool reset) {
@@ -76,7 +85,7 @@ void hub::publish(std::vector<store::logged_event> events) {
     if (events.empty()) return;
     auto batch = std::make_shared<std::vector<event>>();
     batch->reserve(events.size());
-    for (const auto& e : events) batch->push_back(make_event(e));
+    for (const auto& e : events) batch->push_back(make_event(e, live_));
     position_ = batch->back().seq;
     std::vector<std::shared_ptr<subscriber>> targets;
     {
@@ -148,11 +157,15 @@ void hub::publish_readings(const std::vector<rules::reading>& rows, const std::v
             if (i < inserted.size() && !inserted[i]) continue;
             auto it = readings_.find(rows[i].sensor_key);
             if (it == readings_.end()) continue;
-            auto text = std::make_shared<const std::string>(json{
-                {"type", "reading"},
-                {"sensor", it->second.sensor},
-                {"ts", util::format_rfc3339(rows[i].ts)},
-                {"value", rows[i].value}}.dump(-1, ' ', false, json::error_handler_t::replace));
+            auto text = counted_message(
+                json{
+                    {"type", "reading"},
+                    {"sensor", it->second.sensor},
+                    {"ts", util::format_rfc3339(rows[i].ts)},
+                    {"value", rows[i].value}}
+                    .dump(-1, ' ', false, json::error_handler_t::replace),
+                live_
+            );
             for (const auto* s : it->second.subscribers) {
                 auto found = subscribers_.find(s);
                 if (found == subscribers_.end()) continue;

@@ -60,7 +60,7 @@ feed_session::feed_session(
 }
 
 feed_session::~feed_session() {
-    service_.remove_output(out_bytes_);  // normally nothing is left: every write has ended
+    service_.remove_output(charged_);  // normally nothing is left: every write has ended
     service_.session_ended();
     service_.measured().ended.add();
 }
@@ -171,49 +171,57 @@ void feed_session::deliver(feed::event_batch batch) {
 
 void feed_session::deliver_reading(feed::message reading) {
     net::post(ws_.get_executor(), [self = shared_from_this(), reading = std::move(reading)]() mutable {
-        if (!self->done_ && self->authenticated_) self->send(std::move(reading));
+        if (!self->done_ && self->authenticated_) self->send_shared(std::move(reading));
     });
 }
 
 void feed_session::consider(const feed::event& e) {
     if (e.seq <= position_) return;  // already sent, or part of what was loaded
     position_ = e.seq;
-    if (filter_.matches(e.level, e.peak_level, e.domain, e.site) && service_.covers(scope_, e.site)) send(e.text);
+    if (filter_.matches(e.level, e.peak_level, e.domain, e.site) && service_.covers(scope_, e.site))
+        send_shared(e.text);
 }
 
 void feed_session::send(std::string text) { send(std::make_shared<const std::string>(std::move(text))); }
 
 void feed_session::send(feed::message m) { queue(std::move(m), false); }
 
-bool feed_session::queue(feed::message m, bool snapshot) {
+void feed_session::send_shared(feed::message m) { queue(std::move(m), false, true); }
+
+// The per-connection bounds count the bytes this connection is behind by; the total counts
+// memory, where an event sent to a thousand connections is one string and a thousand entries.
+bool feed_session::queue(feed::message m, bool snapshot, bool shared) {
     if (done_ || close_requested_) return false;
     const auto& cfg = service_.config();
     const std::size_t size = m->size();
+    const std::size_t charge = shared ? sizeof(queued) : size;
     const std::size_t waiting = out_bytes_ - writing_bytes_;
     if (out_.size() >= cfg.max_queued_messages || (waiting > 0 && waiting + size > cfg.max_queued_bytes)) {
         request_close(kCloseSlowConsumer, "slow consumer");
         return false;
     }
-    if (service_.output_full(size)) {
+    if (service_.output_full(charge)) {
         if (snapshot) return false;
         // Largest first: a connection holding more than its share goes; one within its share
         // still gets its live events, so the total stays under twice the budget.
-        if (out_bytes_ + size > service_.output_share()) {
+        if (charged_ + charge > service_.output_share()) {
             request_close(kCloseSlowConsumer, "slow consumer: the feed's output is full (feed.max_output_bytes_total)");
             return false;
         }
     }
     out_bytes_ += size;
-    service_.add_output(size);
-    out_.push_back(std::move(m));
+    charged_ += charge;
+    service_.add_output(charge);
+    out_.push_back({std::move(m), charge});
     if (out_.size() == 1) wake_.cancel();
     return true;
 }
 
 void feed_session::drop_queued() {
-    for (const auto& m : out_) {
-        out_bytes_ -= m->size();
-        service_.remove_output(m->size());
+    for (const auto& q : out_) {
+        out_bytes_ -= q.text->size();
+        charged_ -= q.charge;
+        service_.remove_output(q.charge);
     }
     out_.clear();
 }
@@ -273,16 +281,17 @@ net::awaitable<void> feed_session::write_loop() {
             co_await wake_.async_wait(kUseTuple);
             continue;
         }
-        feed::message next = std::move(out_.front());
+        queued next = std::move(out_.front());
         out_.pop_front();
         writing_ = true;
-        writing_bytes_ = next->size();
+        writing_bytes_ = next.text->size();
         ++writes_started_;
-        auto [ec, n] = co_await ws_.async_write(net::buffer(*next), kUseTuple);
+        auto [ec, n] = co_await ws_.async_write(net::buffer(*next.text), kUseTuple);
         writing_ = false;
         writing_bytes_ = 0;
-        out_bytes_ -= next->size();
-        service_.remove_output(next->size());
+        out_bytes_ -= next.text->size();
+        charged_ -= next.charge;
+        service_.remove_output(next.charge);
         if (ec) co_return;
         service_.measured().messages_sent.add();
     }

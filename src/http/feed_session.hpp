@@ -65,10 +65,12 @@ class feed_session final : public feed::subscriber, public std::enable_shared_fr
     void consider(const feed::event& e);
     void send(feed::message m);
     void send(std::string text);
+    /// A message the hub built once for many connections (its bytes are counted there).
+    void send_shared(feed::message m);
     /// Queues `m` within feed.max_queued_bytes/messages and feed.max_output_bytes_total; false
     /// when it was not queued. A snapshot that would pass the total is refused (the caller tells
     /// the client); anything else that cannot be queued closes the connection with 4008.
-    bool queue(feed::message m, bool snapshot);
+    bool queue(feed::message m, bool snapshot, bool shared = false);
     /// Drops what waits in out_ (not the message being written), giving its bytes back.
     void drop_queued();
     void request_close(std::uint16_t code, std::string reason);
@@ -90,8 +92,13 @@ class feed_session final : public feed::subscriber, public std::enable_shared_fr
     std::string client_;
     std::function<void()> on_authenticated_;
     util::token_bucket client_messages_;
-    std::deque<feed::message> out_;
-    std::size_t out_bytes_ = 0;      // queued + being written, also counted in feed_service's total
+    struct queued {
+        feed::message text;
+        std::size_t charge;  // what it adds to feed_service's total: its size, or this entry for a shared one
+    };
+    std::deque<queued> out_;
+    std::size_t out_bytes_ = 0;      // queued + being written: this connection's backlog
+    std::size_t charged_ = 0;        // the same, as counted in feed_service's total
     std::size_t writing_bytes_ = 0;  // the message being written
     bool authenticated_ = false;
     bool subscribed_ = false;

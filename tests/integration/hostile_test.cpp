@@ -1039,3 +1039,32 @@ TEST(Hostile, AFullWriterRefusesReadingsBeforeReadingTheirBody) {
     EXPECT_EQ(stored["readings"].size(), 101u) << stored.dump();
     srv.expect_serving();
 }
+
+// An event goes to every subscriber as one string: feed.max_output_bytes_total counts its bytes
+// once, and each connection's queue entry, not the bytes again for every connection (1,000
+// dashboards behind on a burst were all closed for a total they did not hold).
+TEST(Hostile, AnEventSentToManyConnectionsCountsOnceInTheFeedsTotal) {
+    CITYGUARD_REQUIRE_DB();
+    hostile_server srv(json{{"feed", {{"max_output_bytes_total", 1 << 20}, {"socket_send_buffer", 4096}}}});
+    auto c = srv.client();
+    std::vector<std::unique_ptr<ws_client>> subs;
+    for (int i = 0; i < 20; ++i) {
+        subs.push_back(std::make_unique<ws_client>(srv.port(), kAdminKey, /*reading=*/false));
+        subs.back()->send(json{{"type", "subscribe"}});
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    raise_many_alarms(c, 400);  // 400 events of about 1 KiB for each of 20 connections that do not read
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    for (auto& s : subs) s->start_reading();
+    for (auto& s : subs) {
+        int events = 0;
+        while (events < 400)
+            if (auto m = s->next(std::chrono::seconds(5)); !m)
+                break;
+            else if ((*m)["type"] == "alarm_event")
+                ++events;
+        EXPECT_EQ(events, 400);
+        EXPECT_NE(s->wait_closed(std::chrono::milliseconds(20)), 4008) << "closed as a slow consumer";
+    }
+    srv.expect_serving();
+}

@@ -66,10 +66,13 @@ class feed_service {
     std::size_t json_max_depth() const noexcept { return json_max_depth_; }
 
     /// feed.max_output_bytes_total: what every connection's queue holds together. Connections
-    /// add what they queue and subtract what they send or drop.
+    /// add what they queue and subtract what they send or drop: a message of their own in full,
+    /// one built once for many (hub) by its queue entry alone, since the hub counts its bytes once.
     void add_output(std::size_t bytes) noexcept { output_bytes_.fetch_add(bytes, std::memory_order_relaxed); }
     void remove_output(std::size_t bytes) noexcept { output_bytes_.fetch_sub(bytes, std::memory_order_relaxed); }
-    std::size_t output_bytes() const noexcept { return output_bytes_.load(std::memory_order_relaxed); }
+    std::size_t output_bytes() const noexcept {
+        return output_bytes_.load(std::memory_order_relaxed) + hub_.live_bytes()->load(std::memory_order_relaxed);
+    }
     /// Whether `bytes` more would pass feed.max_output_bytes_total.
     bool output_full(std::size_t bytes) const noexcept { return output_bytes() + bytes > cfg_.max_output_bytes_total; }
     /// One connection's fair share of the total: a connection above it is closed first.

@@ -42,8 +42,15 @@ struct filter {
     }
 };
 
+/// Bytes of the messages built once for many connections (events, followed readings) that are
+/// still alive: each counted once however many connections hold it, and given back by its last
+/// holder. Part of feed.max_output_bytes_total.
+using shared_bytes = std::shared_ptr<std::atomic<std::size_t>>;
+/// `text` as a message whose bytes `live` counts while it lives.
+message counted_message(std::string text, const shared_bytes& live);
+
 /// The feed message for one logged event: {"type":"alarm_event","seq":..,"event":"raised",...,"alarm":{..}}.
-event make_event(const store::logged_event& e);
+event make_event(const store::logged_event& e, const shared_bytes& live);
 /// {"type":"snapshot","seq":S,"alarms":[..]} (with "reset":true when a resume was refused).
 std::string snapshot_message(std::int64_t seq, const std::vector<alarm_model::alarm>& alarms, bool reset);
 /// {"type":"error","code":..,"message":..}
@@ -68,6 +75,8 @@ class hub {
 
     /// From the event follower: builds each message once and hands the batch to everyone.
     void publish(std::vector<store::logged_event> events);
+    /// The bytes of the events and readings it built that some connection still holds.
+    const shared_bytes& live_bytes() const noexcept { return live_; }
     /// The newest seq published.
     std::int64_t position() const noexcept { return position_.load(); }
 
@@ -95,6 +104,7 @@ class hub {
     std::unordered_map<std::int32_t, follower_set> readings_;  // sensor key -> who follows it
     std::atomic<std::size_t> followed_sensors_{0};
     std::atomic<std::int64_t> position_{0};
+    shared_bytes live_ = std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 }  // namespace cityguard::feed
