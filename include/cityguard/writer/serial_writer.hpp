@@ -180,8 +180,6 @@ class serial_writer {
     bool refusing_readings() const noexcept {
         return pending_rows_.load() >= ingest_.max_pending_rows || too_far_behind(1);
     }
-    /// Rows per second the recent full batches were written at (0 before the first).
-    double drain_rate() const noexcept { return drain_rate_.load(); }
 
     /// What the writer counts for /metrics (written on the writer thread, read from any).
     struct measurements {
