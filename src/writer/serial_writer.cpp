@@ -211,17 +211,15 @@ void serial_writer::run() {
                 if (!(leadership_.check ? leadership_.check() : connection_.still_leading())) lose();
                 continue;
             }
+            task work;
             if (!before_readings_.empty()) {
-                auto work = std::move(before_readings_.front());
+                work = std::move(before_readings_.front());
                 before_readings_.pop_front();
-                lock.unlock();
-                run_task(work);
-                if (!holds_lock()) lose();
-                continue;
-            }
-            if (queue_.front().work) {
-                auto work = std::move(queue_.front().work);
+            } else if (queue_.front().work) {
+                work = std::move(queue_.front().work);
                 queue_.pop_front();
+            }
+            if (work) {
                 lock.unlock();
                 run_task(work);
                 if (!holds_lock()) lose();
