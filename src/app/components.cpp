@@ -68,7 +68,21 @@ components::components(const config::config& cfg, boost::asio::io_context& ioc, 
           [this](std::string_view name) { return this->policy.has_channel(name); },
           cfg.registry
       ),
-      writer(writer_connection, cfg.ingest, cfg.writer),
+      writer(
+          writer_connection,
+          [this] {
+              // One snapshot per batch: its sensors counted where the registry had them then.
+              return [snapshot = directory.snapshot()](std::int32_t key, std::string& domain, std::string& district) {
+                  const auto* sensor = snapshot->find(key);
+                  if (!sensor) return false;
+                  domain = sensor->domain;
+                  district = sensor->district;
+                  return true;
+              };
+          },
+          cfg.ingest,
+          cfg.writer
+      ),
       cluster(ioc, cluster_repo, writer, cfg.cluster, std::move(w.member_id)),
       ingest(directory, writer, cfg.ingest, cfg.http.json_max_depth),
       mqtt(make_mqtt(cfg, ioc, ingest)),

@@ -14,9 +14,12 @@ namespace cityguard::writer {
 namespace net = boost::asio;
 
 serial_writer::serial_writer(
-    store::writer_connection& connection, const config::ingest_config& ingest, const config::writer_config& cfg
+    store::writer_connection& connection,
+    sensor_places places,
+    const config::ingest_config& ingest,
+    const config::writer_config& cfg
 )
-    : connection_(connection), ingest_(ingest), cfg_(cfg) {}
+    : connection_(connection), places_(std::move(places)), ingest_(ingest), cfg_(cfg) {}
 
 serial_writer::~serial_writer() { stop(); }
 
@@ -299,7 +302,7 @@ void serial_writer::commit_batch(std::vector<job>& batch) {
             };
         store::writer_connection::while_copying overlap;
         if (observer_) overlap = [this](const auto& rows) { observer_->while_copying(rows); };
-        connection_.commit_readings(unique, inserted, hook, overlap);
+        connection_.commit_readings(unique, inserted, hook, places_(), overlap);
         if (observer_) observer_->after_commit();
     } catch (const std::exception& e) {
         if (observer_) observer_->after_abort();

@@ -26,6 +26,13 @@ class StatsRepo : public repo_test {};
 
 const util::micros kNow = util::now_micros();
 
+// Every sensor counts in the statistics under one place.
+bool count_anywhere(std::int32_t, std::string& domain, std::string& district) {
+    domain = "gas_station";
+    district = "福田区";
+    return true;
+}
+
 alarm_model::event event_of(const std::string& type, util::micros at, const std::string& actor) {
     alarm_model::event e;
     e.type = type;
@@ -258,24 +265,63 @@ TEST_F(SilencesRepo, TheCapHoldsAndEveryChangeIsAudited) {
 
 TEST_F(ReadingsRepo, TheWriterStoresAReadingOnceAndTheRepositoryReadsItBack) {
     const auto key = register_station();
-    std::vector<rules::reading> rows{{key, kNow - 2'000'000, 10}, {key, kNow - 1'000'000, 12}};
+    // Sent in COPY's binary form: times to the microsecond on both sides of 2000-01-01 (its
+    // epoch) and values a text form could round.
+    std::vector<rules::reading> rows{
+        {key, -1'234'567, -0.1},
+        {key, 946'684'800'000'000, 1e-300},
+        {key, kNow - 2'000'001, 10},
+        {key, kNow - 1'000'000, 0.1 + 0.2}};
     std::vector<bool> inserted;
     int hook_calls = 0;
-    writer().commit_readings(rows, inserted, [&](store::transaction_scope&, const auto&, const auto& flags) {
-        ++hook_calls;
-        EXPECT_EQ(flags, (std::vector<bool>{true, true})) << "the hook sees which rows are new";
-    });
-    EXPECT_EQ(inserted, (std::vector<bool>{true, true}));
-    writer().commit_readings(rows, inserted, {});
-    EXPECT_EQ(inserted, (std::vector<bool>{false, false})) << "a gateway's retry stores nothing twice";
+    writer().commit_readings(
+        rows,
+        inserted,
+        [&](store::transaction_scope&, const auto&, const auto& flags) {
+            ++hook_calls;
+            EXPECT_EQ(flags, std::vector<bool>(4, true)) << "the hook sees which rows are new";
+        },
+        count_anywhere
+    );
+    EXPECT_EQ(inserted, std::vector<bool>(4, true));
+    writer().commit_readings(rows, inserted, {}, count_anywhere);
+    EXPECT_EQ(inserted, std::vector<bool>(4, false)) << "a gateway's retry stores nothing twice";
     EXPECT_EQ(hook_calls, 1);
     store::readings_repo readings(db());
-    const auto back = await(readings.range(key, kNow - 10'000'000, kNow, 10));
-    ASSERT_EQ(back.size(), 2u);
-    EXPECT_EQ(back[1].value, 12);
+    const auto back = await(readings.range(key, -util::micros{3650} * 86'400 * util::kMicrosPerSecond, kNow, 10));
+    ASSERT_EQ(back.size(), 4u);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        EXPECT_EQ(back[i].ts, rows[i].ts);
+        EXPECT_EQ(back[i].value, rows[i].value) << "bit for bit";
+    }
     const auto newest = await(readings.newest_of({key}));
     ASSERT_EQ(newest.size(), 1u);
     EXPECT_EQ(newest[0].second, kNow - 1'000'000);
+}
+
+TEST_F(StatsRepo, NewReadingsCountOnceWhereTheWriterSaysTheirSensorIs) {
+    const auto key = register_station();
+    store::stats_repo stats(db());
+    await(stats.configure("Asia/Shanghai", 3600));
+    const std::vector<rules::reading> rows{
+        {key, kNow - 3'000'000, 1}, {key, kNow - 2'000'000, 2}, {key + 1000, kNow, 3}};
+    const auto only_the_station = [key](std::int32_t sensor, std::string& domain, std::string& district) {
+        if (sensor != key) return false;  // a sensor removed since: its rows count nowhere
+        domain = "gas_station";
+        district = "福田区 \"南\", {北}";  // quoted in the statement's array
+        return true;
+    };
+    std::vector<bool> inserted;
+    writer().commit_readings(rows, inserted, {}, only_the_station);
+    EXPECT_EQ(inserted, std::vector<bool>(3, true));
+    writer().commit_readings(rows, inserted, {}, only_the_station);
+    stats::stats_filter f;
+    f.from_day = f.to_day = await(stats.today());
+    f.group_by = "district";
+    const auto data = await(stats.collect(f));
+    ASSERT_EQ(data.readings_received.size(), 1u);
+    EXPECT_EQ(data.readings_received[0].group, "福田区 \"南\", {北}");
+    EXPECT_EQ(data.readings_received[0].value, 2) << "a retry counts nothing again";
 }
 
 TEST_F(StatsRepo, ARaisedAlarmIsCountedOnItsDay) {

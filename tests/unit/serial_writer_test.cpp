@@ -17,6 +17,11 @@ namespace cg = cityguard;
 
 namespace {
 
+// These writers never reach a database: no batch gets as far as the statistics.
+cg::store::writer_connection::place_of_sensor no_places() {
+    return [](std::int32_t, std::string&, std::string&) { return false; };
+}
+
 struct writer_fixture {
     cg::config::ingest_config ingest;
     cg::config::writer_config cfg;
@@ -25,7 +30,7 @@ struct writer_fixture {
 
     explicit writer_fixture(std::size_t max_tasks) {
         cfg.max_queued_tasks = max_tasks;
-        writer = std::make_unique<cg::writer::serial_writer>(connection, ingest, cfg);
+        writer = std::make_unique<cg::writer::serial_writer>(connection, no_places, ingest, cfg);
         // The queue alone: this writer leads without a database.
         cg::writer::leadership always;
         always.member_id = "test";
@@ -91,7 +96,7 @@ TEST(SerialWriter, AFollowerRefusesWorkAndLosingTheLeadFailsWhatWasQueued) {
     cg::config::ingest_config ingest;
     cg::config::writer_config cfg;
     cg::store::writer_connection connection{"host=invalid.invalid connect_timeout=1"};
-    cg::writer::serial_writer writer(connection, ingest, cfg);
+    cg::writer::serial_writer writer(connection, no_places, ingest, cfg);
     std::atomic<bool> lock_held{false};
     std::atomic<int> leads{0}, losses{0};
     cg::writer::leadership how;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,6 +31,10 @@ class writer_connection {
     /// server's largest wait. When the plain COPY is refused (some rows existed), before_commit
     /// then gets the real `inserted`, and whatever this prepared must be judged again.
     using while_copying = std::function<void(const std::vector<rules::reading>& rows)>;
+    /// Names the domain and district whose daily reading count (reading_counts_daily) a sensor's
+    /// new rows add to. False: the sensor is no longer known, and its rows count nowhere, as
+    /// when the statistics were joined to the registry in SQL.
+    using place_of_sensor = std::function<bool(std::int32_t sensor_key, std::string& domain, std::string& district)>;
 
     explicit writer_connection(std::string db_url, int statement_timeout_ms = 30'000);
     ~writer_connection();
@@ -40,10 +45,13 @@ class writer_connection {
     /// commits, while this connection leads (else store::error unavailable). Rows already stored are left alone and
     /// reported as not inserted. Creates any missing daily partition first. Throws on failure, in which case nothing
     /// was committed; a lost connection is re-opened on the next call.
+    /// `place_of` says where the new rows count in the statistics: the counts go in as one row
+    /// per (hour, domain, district), so that counting needs no join of every sensor in PostgreSQL.
     void commit_readings(
         const std::vector<rules::reading>& rows,
         std::vector<bool>& inserted,
         const before_commit& hook,
+        const place_of_sensor& place_of,
         const while_copying& overlap = {}
     );
 

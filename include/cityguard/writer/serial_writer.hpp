@@ -104,8 +104,15 @@ struct leadership {
 /// posted to the handler's associated executor.
 class serial_writer {
   public:
+    /// Where each batch's new rows count in the daily statistics: asked once per batch for a
+    /// lookup that holds one consistent view of the registry (store::writer_connection::place_of_sensor).
+    using sensor_places = std::function<store::writer_connection::place_of_sensor()>;
+
     serial_writer(
-        store::writer_connection& connection, const config::ingest_config& ingest, const config::writer_config& cfg
+        store::writer_connection& connection,
+        sensor_places places,
+        const config::ingest_config& ingest,
+        const config::writer_config& cfg
     );
     ~serial_writer();
     serial_writer(const serial_writer&) = delete;
@@ -223,6 +230,7 @@ class serial_writer {
     static void finish(completion& done, commit_outcome outcome);
 
     store::writer_connection& connection_;
+    sensor_places places_;
     const config::ingest_config& ingest_;
     const config::writer_config& cfg_;
     batch_observer* observer_ = nullptr;

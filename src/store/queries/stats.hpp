@@ -191,14 +191,14 @@ inline constexpr query configure_stats{
     "UPDATE stats_settings SET time_zone = $1, default_disposal_s = $2 "
     "WHERE (now() AT TIME ZONE $1) IS NOT NULL"};
 inline constexpr query rebuild_stats{"rebuild_stats", "SELECT cityguard_rebuild_stats()"};
-// One statement per readings batch: the new rows counted by (sensor, hour since the epoch),
-// added to their day, domain and district.
+// One statement per readings batch: the new rows counted by (hour since the epoch, domain,
+// district) in the writer, which knows each sensor's place; each hour added to its day.
 inline constexpr query count_readings{
     "count_readings",
     "INSERT INTO reading_counts_daily AS c (day, domain, district, readings) "
-    "SELECT (to_timestamp(b.hour * 3600) AT TIME ZONE st.time_zone)::date, s.domain, s.district, sum(b.n) "
-    "FROM unnest($1::integer[], $2::bigint[], $3::integer[]) AS b (sensor_key, hour, n) "
-    "JOIN sensors se ON se.key = b.sensor_key JOIN sites s ON s.id = se.site_id CROSS JOIN stats_settings st "
+    "SELECT (to_timestamp(b.hour * 3600) AT TIME ZONE st.time_zone)::date, b.domain, b.district, sum(b.n) "
+    "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[]) AS b (hour, domain, district, n) "
+    "CROSS JOIN stats_settings st "
     "GROUP BY 1, 2, 3 ON CONFLICT (day, domain, district) DO UPDATE SET readings = c.readings + EXCLUDED.readings"};
 
 }  // namespace cityguard::store::queries
