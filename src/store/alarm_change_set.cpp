@@ -1,6 +1,8 @@
 #include "cityguard/store/alarm_change_set.hpp"
 
 #include <stdexcept>
+#include <unordered_map>
+#include <vector>
 
 #include "alarm_rows.hpp"
 #include "pool.hpp"
@@ -37,6 +39,7 @@ class change_writer {
 
     alarm_change_result write(const alarm_change_set& set) {
         for (const auto& w : set.alarms.alarms) write_alarm(w);
+        flush_updates();
         for (const auto& s : set.alarms.states)
             tx_.exec_prepared(queries::upsert_rule_state.name, s.rule, s.sensor, s.state.dump());
         for (const auto& [id, st] : set.escalation.states) write_deadlines(real(id), st);
@@ -83,7 +86,10 @@ class change_writer {
             id = insert_alarm(a, members, inhibited_by);
             result_.new_ids.push_back(id);
         } else {
-            update_alarm(a, members, inhibited_by);
+            queue_update(a, members, inhibited_by);
+            // Its events copy the row as it is now; a closed alarm frees its (rule, sensor) for a
+            // new one that may follow in this change set.
+            if (!w.events.empty() || a.state == alarm_model::status::closed) flush_updates();
         }
         for (const auto& e : w.events) write_event(id, e, e.reading_ts, e.value);
     }
@@ -123,34 +129,77 @@ class change_writer {
             .as<std::int64_t>();
     }
 
-    void update_alarm(
+    /// An alarm's new row, written with the others by flush_updates(): under an alarm storm most
+    /// writes are active alarms taking their next reading, one statement for all of them rather
+    /// than a round trip each. A later write of the same alarm replaces the queued one.
+    void queue_update(
         const alarm_model::alarm& a,
         const std::optional<std::string>& members,
         const std::optional<std::int64_t>& inhibited_by
     ) {
-        tx_.exec_prepared(
-            queries::update_alarm.name,
-            a.id,
-            level_column(a.lvl),
-            level_column(a.peak),
+        const auto text = [](const std::string& s) { return std::optional<std::string>(s); };
+        const auto or_null = [](const std::string& s) { return s.empty() ? std::nullopt : std::optional(s); };
+        std::vector<std::optional<std::string>> row{
+            std::to_string(a.id),
+            std::to_string(level_column(a.lvl)),
+            std::to_string(level_column(a.peak)),
             std::string(alarm_model::to_string(a.cond)),
             std::string(alarm_model::to_string(a.state)),
-            a.title.zh,
-            a.advice.zh,
-            nullable(opt_num(a.value)),
-            nullable(opt_num(a.peak_value)),
+            text(a.title.zh),
+            text(a.advice.zh),
+            opt_num(a.value),
+            opt_num(a.peak_value),
             pg_time(a.last_ts),
-            nullable(pg_opt_time(a.cleared_ts)),
-            a.count,
-            nullable(pg_opt_time(a.closed_at)),
-            a.close_reason.empty() ? nullptr : a.close_reason.c_str(),
-            a.title.en,
-            a.advice.en,
-            nullable(members),
-            nullable(opt_id(inhibited_by)),
-            a.assignee.empty() ? nullptr : a.assignee.c_str(),
-            nullable(opt_json(a.evidence))
+            pg_opt_time(a.cleared_ts),
+            std::to_string(a.count),
+            pg_opt_time(a.closed_at),
+            or_null(a.close_reason),
+            text(a.title.en),
+            text(a.advice.en),
+            members,
+            opt_id(inhibited_by),
+            or_null(a.assignee),
+            opt_json(a.evidence)};
+        auto [at, fresh] = queued_.try_emplace(a.id, updates_.size());
+        if (fresh)
+            updates_.push_back(std::move(row));
+        else
+            updates_[at->second] = std::move(row);
+    }
+
+    void flush_updates() {
+        if (updates_.empty()) return;
+        std::vector<std::string> columns;
+        std::vector<std::optional<std::string>> column(updates_.size());
+        for (std::size_t c = 0; c < updates_.front().size(); ++c) {
+            for (std::size_t r = 0; r < updates_.size(); ++r) column[r] = std::move(updates_[r][c]);
+            columns.push_back(nullable_array(column));
+        }
+        tx_.exec_prepared(
+            queries::update_alarms.name,
+            columns[0],
+            columns[1],
+            columns[2],
+            columns[3],
+            columns[4],
+            columns[5],
+            columns[6],
+            columns[7],
+            columns[8],
+            columns[9],
+            columns[10],
+            columns[11],
+            columns[12],
+            columns[13],
+            columns[14],
+            columns[15],
+            columns[16],
+            columns[17],
+            columns[18],
+            columns[19]
         );
+        updates_.clear();
+        queued_.clear();
     }
 
     /// Escalation events carry no reading: their time and value columns stay NULL.
@@ -212,6 +261,8 @@ class change_writer {
 
     pqxx::work& tx_;
     alarm_change_result result_;
+    std::vector<std::vector<std::optional<std::string>>> updates_;  // queued rows, update_alarms' columns
+    std::unordered_map<std::int64_t, std::size_t> queued_;          // alarm id -> its row in updates_
     bool event_order_locked_ = false;
     std::int64_t last_seq_ = 0;
 };

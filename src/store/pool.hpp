@@ -47,6 +47,26 @@ inline std::string text_array(const std::vector<std::string>& items) {
     return out + "}";
 }
 
+/// A PostgreSQL array literal of any element type, for `$n::T[]` parameters: every element
+/// quoted (PostgreSQL parses it with T's input), an empty optional as NULL.
+inline std::string nullable_array(const std::vector<std::optional<std::string>>& items) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i) out += ',';
+        if (!items[i]) {
+            out += "NULL";
+            continue;
+        }
+        out += '"';
+        for (char c : *items[i]) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
 /// A text[] parameter that is NULL (any) when there are no items: the scope filters' convention.
 inline std::optional<std::string> array_or_null(const std::vector<std::string>& items) {
     if (items.empty()) return std::nullopt;

@@ -95,7 +95,7 @@ inline constexpr query all[] = {
     mark_late_days,
     ensure_partitions,
     insert_alarm,
-    update_alarm,
+    update_alarms,
     insert_event,
     upsert_rule_state,
     lock_event_order,

@@ -147,6 +147,49 @@ TEST_F(AlarmChangeSet, ProvisionalIdsBecomeTheDatabasesEverywhereTheChangeNamesT
     EXPECT_EQ(open.size(), 2u);
 }
 
+TEST_F(AlarmChangeSet, UpdatesOfManyAlarmsGoInOneStatementWithTheLastWriteOfEachWinning) {
+    register_station();
+    const auto ids = write(writer(), raise_two(), {}).new_ids;
+    ASSERT_EQ(ids.size(), 2u);
+    auto lel = raise_two().alarms[0].after, compound = raise_two().alarms[1].after;
+    lel.id = ids[0];
+    compound.id = ids[1];
+    compound.members[0].alarm = ids[0];
+    alarm_model::changes ch;
+    // The member takes two readings in this change, no event: both rows wait for one statement,
+    // and the later one is what the row ends with. Every column's text survives the array literal.
+    lel.value = 61;
+    lel.count = 2;
+    ch.alarms.push_back({lel, {}});
+    lel.value = 62.5;
+    lel.count = 3;
+    lel.last_ts = kNow + 1'000'000;
+    lel.title.zh = "甲烷 \"窨井\" {1,2} \\ NULL";
+    lel.assignee = "ops \"2\"";
+    ch.alarms.push_back({lel, {}});
+    // The compound escalates: its event copies the row, so the queued rows are written before it.
+    compound.lvl = compound.peak = rules::level::red;
+    compound.value = 7;
+    ch.alarms.push_back({compound, {event_of("escalated", kNow, "gas_station.leak_and_fire")}});
+    write(writer(), ch, {});
+
+    store::alarms_repo alarms(db());
+    const auto member = await(alarms.get(ids[0]));
+    ASSERT_TRUE(member);
+    EXPECT_EQ(member->value, 62.5);
+    EXPECT_EQ(member->count, 3);
+    EXPECT_EQ(member->last_ts, kNow + 1'000'000);
+    EXPECT_EQ(member->title.zh, "甲烷 \"窨井\" {1,2} \\ NULL");
+    EXPECT_EQ(member->assignee, "ops \"2\"");
+    EXPECT_FALSE(member->cleared_ts) << "an empty column stays NULL";
+    const auto incident = await(alarms.get(ids[1]));
+    ASSERT_TRUE(incident);
+    EXPECT_EQ(incident->value, 7);
+    const auto events = await(alarms.events_of(ids[1]));
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[1].type, "escalated");
+}
+
 TEST_F(AlarmChangeSet, AChangeThatNamesANewAlarmItDoesNotHoldWritesNothing) {
     register_station();
     alarm_model::changes none;

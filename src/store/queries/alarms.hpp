@@ -21,13 +21,20 @@ inline constexpr query insert_alarm{
     "value = EXCLUDED.value, evidence = COALESCE(EXCLUDED.evidence, alarms.evidence), "
     "last_ts = GREATEST(alarms.last_ts, EXCLUDED.last_ts), cleared_ts = NULL, count = alarms.count + EXCLUDED.count "
     "RETURNING id"};
-inline constexpr query update_alarm{
-    "update_alarm",
-    "UPDATE alarms SET level = $2, peak_level = $3, condition = $4, status = $5, title = $6, advice = $7, value = $8, "
-    "peak_value = $9, last_ts = $10, cleared_ts = $11, count = $12, closed_at = $13, close_reason = $14, "
-    "title_en = $15, advice_en = $16, members = $17::jsonb, inhibited_by = $18, assignee = $19, "
-    // The engine's copy never holds evidence: only new evidence replaces what the row has.
-    "evidence = COALESCE($20::jsonb, evidence) WHERE id = $1"};
+// Alarms' new rows, many in one statement: one array per column. The engine's copy never holds
+// evidence: only new evidence replaces what the row has.
+inline constexpr query update_alarms{
+    "update_alarms",
+    "UPDATE alarms AS a SET level = u.level, peak_level = u.peak_level, condition = u.condition, status = u.status, "
+    "title = u.title, advice = u.advice, value = u.value, peak_value = u.peak_value, last_ts = u.last_ts, "
+    "cleared_ts = u.cleared_ts, count = u.count, closed_at = u.closed_at, close_reason = u.close_reason, "
+    "title_en = u.title_en, advice_en = u.advice_en, members = u.members::jsonb, inhibited_by = u.inhibited_by, "
+    "assignee = u.assignee, evidence = COALESCE(u.evidence::jsonb, a.evidence) "
+    "FROM unnest($1::bigint[], $2::smallint[], $3::smallint[], $4::text[], $5::text[], $6::text[], $7::text[], "
+    "$8::float8[], $9::float8[], $10::timestamptz[], $11::timestamptz[], $12::bigint[], $13::timestamptz[], "
+    "$14::text[], $15::text[], $16::text[], $17::text[], $18::bigint[], $19::text[], $20::text[]) AS u (id, level, "
+    "peak_level, condition, status, title, advice, value, peak_value, last_ts, cleared_ts, count, closed_at, "
+    "close_reason, title_en, advice_en, members, inhibited_by, assignee, evidence) WHERE a.id = u.id"};
 inline constexpr query insert_event{
     "insert_event",
     "INSERT INTO alarm_events (alarm_id, type, at, reading_ts, actor, level, value, note, actor_user_id, actor_name, "
