@@ -308,16 +308,19 @@ const engine::rule_list& engine::compounds_due(
 // What time alone changes: a sensor silent for multiplier × interval goes offline, an event
 // alarm whose detections stopped expires, and compounds with windows are judged again.
 changes engine::tick(const std::vector<const sensor_facts*>& all_sensors, micros now) {
+    // Every sensor every tick: a city's hundred thousand sensors cost a lookup each, and the
+    // slot table is searched only for the few that are silent or have an event rule.
     for (const sensor_facts* sensor : all_sensors) {
+        std::optional<micros> silent;  // looked up once per sensor, when an offline rule asks
         for (const std::uint32_t ri : rules_for(*sensor)) {
             const rules::rule& r = rules_[ri];
             const slot_key key = key_of(ri, sensor->key);
             if (r.kind == rules::rule_kind::offline) {
-                const auto silent = now - last_seen(sensor->key);
+                if (!silent) silent = now - last_seen(sensor->key);
                 const auto allowed = static_cast<micros>(r.multiplier * sensor->interval_s * 1e6);
+                if (*silent <= allowed) continue;
                 auto existing = slots_.find(key);
-                const bool offline_now = existing != slots_.end() && existing->second.state.current;
-                if (silent <= allowed || offline_now) continue;
+                if (existing != slots_.end() && existing->second.state.current) continue;  // offline already
                 slot& s = stage(key);
                 const auto before = s.state.fields();
                 s.state.current = r.offline_level;
@@ -328,8 +331,8 @@ changes engine::tick(const std::vector<const sensor_facts*>& all_sensors, micros
                     s,
                     r.offline_level,
                     condition::active,
-                    static_cast<double>(silent) / 1e6,
-                    "no reading for " + std::to_string(silent / 1'000'000) + " s (expected every " +
+                    static_cast<double>(*silent) / 1e6,
+                    "no reading for " + std::to_string(*silent / 1'000'000) + " s (expected every " +
                         std::to_string(sensor->interval_s) + " s)",
                     now,
                     now
