@@ -413,6 +413,33 @@ TEST(Hostile, FeedOutputHasAServerWideBudget) {
     srv.expect_serving();
 }
 
+// Issue 31: an alarm storm's transaction queues its events on every connection at once, which is
+// no slowness of theirs. With the old 512 KiB feed.max_queued_bytes, 1,000 alarms raised by one
+// batch (about a MiB of events) closed every dashboard as a slow consumer (bench/city-day).
+TEST(Hostile, AStormRaisedByOneBatchReachesEveryDashboardWhole) {
+    CITYGUARD_REQUIRE_DB();
+    hostile_server srv;
+    auto c = srv.client();
+    std::vector<std::unique_ptr<ws_client>> dashboards;
+    for (int i = 0; i < 3; ++i) {
+        dashboards.push_back(std::make_unique<ws_client>(srv.port(), kAdminKey));
+        dashboards.back()->send(json{{"type", "subscribe"}});
+        ASSERT_TRUE(dashboards.back()->next_of("snapshot"));
+    }
+    raise_many_alarms(c, 1000);
+    for (auto& d : dashboards) {
+        int raised = 0;
+        while (raised < 1000) {
+            const auto m = d->next();
+            if (!m) break;
+            if ((*m)["type"] == "alarm_event" && (*m)["event"] == "raised") ++raised;
+        }
+        EXPECT_EQ(raised, 1000);
+        EXPECT_EQ(d->wait_closed(std::chrono::milliseconds(100)), -1) << "still open";
+    }
+    srv.expect_serving();
+}
+
 // Issue 26, 5: eight replays over many readings each read the whole range before seven of them
 // were told that another ran (RSS +548 MB). The slot is now taken first, and the one replay
 // reads in pages.

@@ -153,8 +153,10 @@ struct feed_config {
     /// max_queued_bytes, it bounds what one connection can hold.
     std::size_t socket_send_buffer = 256 * 1024;
     /// Per connection: bytes waiting behind the message being written; beyond: 4008. One message
-    /// larger than this (a snapshot) may wait alone.
-    std::size_t max_queued_bytes = 512 * 1024;
+    /// larger than this (a snapshot) may wait alone. Room for max_queued_messages events of about
+    /// a KiB: a storm's transaction queues its events on every connection at once, which is no
+    /// slowness of theirs (bench/city-day). Shared events count once in max_output_bytes_total.
+    std::size_t max_queued_bytes = 4 * 1024 * 1024;
     /// All feed connections together: bytes queued and being written. A snapshot that would pass
     /// it is refused (the client retries); a connection above its share (this / connections)
     /// that would pass it is closed with 4008. What the feed holds stays under twice this.
