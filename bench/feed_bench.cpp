@@ -7,6 +7,9 @@
 //   fanout:   N subscribers; bursts of events; deliveries per second until every subscriber has
 //             every event.
 //   memory:   the server's resident memory before and after N idle subscribed connections.
+//   watch:    N subscribers (a city's dashboards and its cockpit, bench/city-day) for --seconds:
+//             every delivery of an event a reading caused (raised, cleared) timed from that
+//             reading's ts, which the load generator stamps as it posts it, to its arrival.
 //
 // Prints RESULT lines of key=value pairs for the script.
 
@@ -31,6 +34,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <numeric>
 #include <nlohmann/json.hpp>
@@ -62,6 +66,7 @@ struct options {
     int probe_sensors = 20;   // G-0 .. G-19: static_ground at the bench gas station
     int bursts = 20, burst_size = 100;
     int server_pid = 0;
+    int seconds = 60;
 };
 
 long rss_kb(int pid) {
@@ -112,9 +117,12 @@ struct subscriber : std::enable_shared_from_this<subscriber> {
     std::atomic<int> events{0};
     std::atomic<long> event_bytes{0};
     std::atomic<bool> ready{false}, closed{false};
+    std::atomic<int> close_code{0};  // the server's close code; -1: the connection failed
     std::mutex mutex;
     std::vector<std::pair<steady::time_point, std::string>> arrivals;  // only when recording
     bool record = false;
+    bool time_from_reading = false;  // watch: reading_ts -> arrival, in ms, of reading-caused events
+    std::vector<double> delays_ms;
 
     net::awaitable<void> run(const options& o) {
         auto self = shared_from_this();
@@ -149,7 +157,10 @@ struct subscriber : std::enable_shared_from_this<subscriber> {
         beast::flat_buffer buffer;
         for (;;) {
             auto [ec, n] = co_await ws.async_read(buffer, kTuple);
-            if (ec) break;
+            if (ec) {
+                close_code = ec == websocket::error::closed ? static_cast<int>(ws.reason().code) : -1;
+                break;
+            }
             const auto now = steady::now();
             const std::string_view text(static_cast<const char*>(buffer.data().data()), buffer.size());
             if (text.find("\"type\":\"snapshot\"") != std::string_view::npos) ready = true;
@@ -171,10 +182,26 @@ struct subscriber : std::enable_shared_from_this<subscriber> {
                     std::lock_guard lock(mutex);
                     arrivals.emplace_back(now, std::string(text));
                 }
+                if (time_from_reading) note_delay(text);
             }
             buffer.consume(buffer.size());
         }
         closed = true;
+    }
+
+    void note_delay(std::string_view text) {
+        if (text.find("\"event\":\"raised\"") == std::string_view::npos &&
+            text.find("\"event\":\"cleared\"") == std::string_view::npos)
+            return;
+        constexpr std::string_view field = "\"reading_ts\":\"";
+        const auto at = text.find(field);
+        if (at == std::string_view::npos) return;
+        const auto from = at + field.size(), to = text.find('"', from);
+        const auto ts = cityguard::util::parse_rfc3339(text.substr(from, to - from));
+        if (!ts) return;
+        const double ms = static_cast<double>(cityguard::util::now_micros() - *ts) / 1000.0;
+        std::lock_guard lock(mutex);
+        delays_ms.push_back(ms);
     }
 };
 
@@ -184,10 +211,11 @@ struct client_pool {
     std::vector<std::thread> threads;
     std::optional<net::executor_work_guard<net::io_context::executor_type>> work{net::make_work_guard(ioc)};
 
-    void start(const options& o, int n, bool record) {
+    void start(const options& o, int n, bool record, bool time_from_reading = false) {
         for (int i = 0; i < n; ++i) {
             auto s = std::make_shared<subscriber>(ioc);
             s->record = record;
+            s->time_from_reading = time_from_reading;
             subs.push_back(s);
             net::co_spawn(s->ws.get_executor(), s->run(o), net::detached);
         }
@@ -344,6 +372,50 @@ int fanout(const options& o) {
     return 0;
 }
 
+int watch(const options& o) {
+    client_pool pool;
+    pool.start(o, o.subscribers, false, true);
+    if (!pool.wait_ready(std::chrono::seconds(120))) return std::cerr << "subscribers not ready\n", 1;
+    std::printf("RESULT watching subscribers=%d\n", o.subscribers - pool.closed());
+    std::fflush(stdout);
+    const auto start = steady::now();
+    std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
+    const double secs = std::chrono::duration<double>(steady::now() - start).count();
+    std::vector<double> all;
+    long delivered = 0;
+    int fewest = -1, most = 0;
+    std::map<int, int> closed_with;
+    for (auto& s : pool.subs)
+        if (s->closed) ++closed_with[s->close_code.load()];
+    std::string codes;
+    for (const auto& [code, n] : closed_with) codes += (codes.empty() ? "" : ",") + std::to_string(code) + "x" + std::to_string(n);
+    for (auto& s : pool.subs) {
+        std::lock_guard lock(s->mutex);
+        all.insert(all.end(), s->delays_ms.begin(), s->delays_ms.end());
+        const int n = s->events.load();
+        delivered += n;
+        fewest = fewest < 0 ? n : std::min(fewest, n);
+        most = std::max(most, n);
+    }
+    std::printf(
+        "RESULT watch subscribers=%zu closed=%d deliveries=%ld deliveries_per_s=%.0f events_fewest=%d events_most=%d "
+        "timed=%zu p50_ms=%.1f p95_ms=%.1f p99_ms=%.1f max_ms=%.1f close_codes=%s\n",
+        pool.subs.size(),
+        pool.closed(),
+        delivered,
+        delivered / secs,
+        fewest,
+        most,
+        all.size(),
+        percentile(all, 0.5),
+        percentile(all, 0.95),
+        percentile(all, 0.99),
+        percentile(all, 1.0),
+        codes.empty() ? "none" : codes.c_str()
+    );
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -366,12 +438,15 @@ int main(int argc, char** argv) {
             o.burst_size = std::stoi(v);
         else if (a == "--server-pid")
             o.server_pid = std::stoi(v);
+        else if (a == "--seconds")
+            o.seconds = std::stoi(v);
         else
             return std::cerr << "unknown flag " << a << "\n", 2;
     }
     if (o.port.empty() || o.key.empty()) return std::cerr << "need --port and --key\n", 2;
     if (o.mode == "latency") return latency(o);
     if (o.mode == "fanout") return fanout(o);
-    std::cerr << "--mode latency|fanout\n";
+    if (o.mode == "watch") return watch(o);
+    std::cerr << "--mode latency|fanout|watch\n";
     return 2;
 }
