@@ -85,9 +85,6 @@ class Phases:
     def add(self, phase, name, value):
         self.samples[phase].setdefault(name, []).append(value)
 
-    def all(self, name):
-        return self.samples["quiet"].get(name, []) + self.samples["storm"].get(name, [])
-
 
 def pct(values, p):
     if not values:
